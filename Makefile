@@ -1,0 +1,52 @@
+# Junjo AI Studio — the two commands are `make run` and `make test`.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+FRONTEND_STAMP := frontend/node_modules/.installed
+
+.PHONY: run test bench lint protos check-protos secrets frontend frontend-deps clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || "$$(scripts/find-python.sh)" -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+$(FRONTEND_STAMP): frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund
+	@touch $(FRONTEND_STAMP)
+
+frontend-deps: $(if $(wildcard frontend/package.json),$(FRONTEND_STAMP))
+
+frontend: frontend-deps
+	@if [ -f frontend/package.json ]; then cd frontend && npm run build; fi
+
+secrets: $(STAMP)
+	$(PY) scripts/devrun.py --write-env-only
+
+run: $(STAMP) frontend
+	$(PY) scripts/devrun.py
+
+protos: $(STAMP)
+	$(PY) scripts/gen_protos.py
+
+check-protos: $(STAMP)
+	$(PY) scripts/gen_protos.py --check
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+
+test: $(STAMP) frontend
+	$(PY) -m ruff check .
+	$(PY) scripts/gen_protos.py --check
+	@if [ -f frontend/package.json ]; then cd frontend && npm test; fi
+	$(PY) -m pytest -q
+
+bench: $(STAMP) frontend
+	$(PY) scripts/bench.py
+
+clean:
+	rm -rf $(VENV) frontend/node_modules frontend/dist
