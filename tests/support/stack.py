@@ -11,6 +11,8 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
+
 from tests.support.procs import ServiceProcess, free_port
 
 
@@ -67,3 +69,22 @@ class Stack:
         for proc in (self.ingestion, self.backend):
             if proc is not None:
                 proc.stop()
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def start_backend(stack: Stack, log_dir: Path, timeout: float = 60.0) -> ServiceProcess:
+    """Starts `python -m backend` with `stack.env()` and waits until GET /health answers 200.
+
+    The internal gRPC server is bound before /health answers, so ValidateApiKey is usable too.
+    The process is kept on `stack.backend`; `stack.stop()` stops it.
+    """
+    proc = ServiceProcess("backend", stack.env(), log_dir / "backend.log").start()
+    stack.backend = proc
+    proc.wait_until(lambda: _http_ok(f"{stack.http_url}/health"), timeout)
+    return proc

@@ -1,0 +1,1 @@
+"""Accounts: users, password hashing, session cookies, sign-in throttling and the REST routes."""

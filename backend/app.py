@@ -1,0 +1,80 @@
+"""FastAPI application factory: state, middleware, routers and the feature lifespans.
+
+Adding a feature takes one line each:
+- a router: `app.include_router(...)` in `_include_routers`;
+- background work: a factory in FEATURE_LIFESPANS, `(app, settings) -> async context manager`,
+  entered at start-up in list order and exited in reverse at shutdown.
+`app.state.settings` (Settings) and `app.state.db` (Database for junjo.db) are set before any
+lifespan runs; use `backend.deps.SettingsDep` / `DatabaseDep` in handlers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+
+from backend import APP_NAME, __version__
+from backend.accounts.router import router as accounts_router
+from backend.accounts.sessions import SessionCodec, SessionMiddleware
+from backend.accounts.throttle import SignInThrottle
+from backend.api_keys.router import router as api_keys_router
+from backend.db.engine import Database
+from backend.meta import router as meta_router
+from backend.middleware import MIB, BodySizeLimitMiddleware, CsrfOriginMiddleware
+from backend.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+FeatureLifespan = Callable[[FastAPI, Settings], AbstractAsyncContextManager[None]]
+FEATURE_LIFESPANS: list[FeatureLifespan] = [
+    # one line per feature with background work, e.g. the Parquet indexer
+]
+MAX_BODY_BYTES = MIB
+BODY_LIMIT_OVERRIDES: dict[str, int] = {
+    # "/path/prefix": bytes — for routes that legitimately take larger bodies
+}
+
+
+def _include_routers(app: FastAPI) -> None:
+    app.include_router(meta_router)
+    app.include_router(accounts_router)
+    app.include_router(api_keys_router)
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    async with AsyncExitStack() as stack:
+        for feature in FEATURE_LIFESPANS:
+            await stack.enter_async_context(feature(app, settings))
+        yield
+    app.state.db.dispose()
+
+
+async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", method=request.method, path=request.url.path, exc_info=exc)
+    return JSONResponse({"detail": "Internal server error"}, status_code=500)
+
+
+def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
+    app = FastAPI(title=APP_NAME, version=__version__, docs_url=None, redoc_url=None, lifespan=_lifespan)
+    app.state.settings = settings
+    app.state.db = db or Database(settings.junjo_sqlite_path)
+    app.state.sign_in_throttle = SignInThrottle()
+    app.add_exception_handler(Exception, _unhandled_error)
+    _include_routers(app)
+
+    # Added innermost first: a request passes CORS -> CSRF -> body limit -> session -> route.
+    codec = SessionCodec(settings.junjo_session_secret.get_secret_value(),
+                         settings.junjo_secure_cookie_key.get_secret_value())
+    app.add_middleware(SessionMiddleware, codec=codec, secure=settings.is_production)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=MAX_BODY_BYTES, overrides=BODY_LIMIT_OVERRIDES)
+    app.add_middleware(CsrfOriginMiddleware, allowed_origins=settings.allow_origins)
+    app.add_middleware(CORSMiddleware, allow_origins=settings.allow_origins, allow_credentials=True,
+                       allow_methods=["*"], allow_headers=["*"], max_age=600)
+    return app

@@ -1,0 +1,1 @@
+"""The application database (`junjo.db`): users and API keys in SQLite through SQLAlchemy 2."""

@@ -1,0 +1,17 @@
+"""Alembic environment: runs migrations on the URL set by backend.db.migrate (WAL, batch mode)."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import create_engine
+
+from backend.db.models import Base
+
+url = context.config.get_main_option("sqlalchemy.url")
+engine = create_engine(url or "")
+with engine.connect() as connection:
+    connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+    context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()
+engine.dispose()

@@ -1,0 +1,1 @@
+"""The Parquet metadata index (metadata.db): schema, indexer, retention."""

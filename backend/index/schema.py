@@ -1,0 +1,105 @@
+"""metadata.db: the Parquet file index, its versioned schema and connection settings.
+
+The index lets the query layer open only the files a query needs: `trace_files` for one trace,
+per-service time ranges and counts (`file_services`) for newest-first listings, `llm_traces` for
+the LLM filter. The schema is versioned with `PRAGMA user_version` and upgraded by ordered
+migrations at open, like the app DB's Alembic revisions but without a dependency for five tables.
+Times are int64 nanoseconds (the span format's own unit), so comparisons need no parsing.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: initial schema
+    """
+    CREATE TABLE parquet_files (
+        file_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        file_path TEXT NOT NULL UNIQUE,
+        min_start_ns INTEGER NOT NULL,
+        max_start_ns INTEGER NOT NULL,
+        max_end_ns INTEGER NOT NULL,
+        row_count INTEGER NOT NULL,
+        size_bytes INTEGER NOT NULL,
+        indexed_at TEXT NOT NULL DEFAULT (datetime('now'))
+    );
+    CREATE INDEX idx_parquet_files_end ON parquet_files (max_end_ns);
+    CREATE TABLE file_services (
+        file_id INTEGER NOT NULL REFERENCES parquet_files (file_id) ON DELETE CASCADE,
+        service_name TEXT NOT NULL,
+        span_count INTEGER NOT NULL,
+        root_count INTEGER NOT NULL,
+        workflow_count INTEGER NOT NULL,
+        error_count INTEGER NOT NULL,
+        root_error_count INTEGER NOT NULL,
+        workflow_error_count INTEGER NOT NULL,
+        min_start_ns INTEGER NOT NULL,
+        max_start_ns INTEGER NOT NULL,
+        PRIMARY KEY (file_id, service_name)
+    ) WITHOUT ROWID;
+    CREATE INDEX idx_file_services_service ON file_services (service_name, max_start_ns);
+    CREATE TABLE trace_files (
+        trace_id TEXT NOT NULL,
+        file_id INTEGER NOT NULL REFERENCES parquet_files (file_id) ON DELETE CASCADE,
+        PRIMARY KEY (trace_id, file_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX idx_trace_files_file ON trace_files (file_id);
+    CREATE TABLE llm_traces (
+        service_name TEXT NOT NULL,
+        trace_id TEXT NOT NULL,
+        file_id INTEGER NOT NULL REFERENCES parquet_files (file_id) ON DELETE CASCADE,
+        PRIMARY KEY (service_name, trace_id, file_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX idx_llm_traces_file ON llm_traces (file_id);
+    CREATE TABLE failed_files (
+        file_path TEXT PRIMARY KEY,
+        error TEXT NOT NULL,
+        size_bytes INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        failures INTEGER NOT NULL,
+        next_retry_at REAL NOT NULL,
+        failed_at TEXT NOT NULL DEFAULT (datetime('now'))
+    );
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection with the index's pragmas; the caller owns (and closes) it."""
+    conn = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=10000")
+    conn.execute("PRAGMA temp_store=MEMORY")
+    conn.execute("PRAGMA cache_size=-8000")
+    return conn
+
+
+def migrate(path: Path) -> int:
+    """Creates or upgrades the schema; returns the version. Refuses a newer schema than known."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = connect(path)
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise RuntimeError(
+                f"{path} has index schema version {version}, newer than this backend ({SCHEMA_VERSION})"
+            )
+        for number in range(version, SCHEMA_VERSION):
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in MIGRATIONS[number].split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(f"PRAGMA user_version={number + 1}")
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return SCHEMA_VERSION
+    finally:
+        conn.close()

@@ -1,0 +1,232 @@
+"""Reads and writes of metadata.db: what the indexer records and what query planning asks.
+
+All methods are blocking (stdlib sqlite3, WAL mode, one connection per thread) and are called
+from worker threads, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from backend.index.schema import connect, migrate
+from backend.index.summary import FileSummary
+
+ListKind = Literal["spans", "roots", "workflows"]
+_COUNT_COLUMNS = {
+    ("spans", False): "span_count",
+    ("spans", True): "error_count",
+    ("roots", False): "root_count",
+    ("roots", True): "root_error_count",
+    ("workflows", False): "workflow_count",
+    ("workflows", True): "workflow_error_count",
+}
+_SQLITE_MAX_PARAMS = 900
+_MAX_RETRY_DELAY_SECS = 3600.0
+
+
+def _retry_delay(base: float, failures: int) -> float:
+    return min(base * 2 ** min(failures - 1, 20), _MAX_RETRY_DELAY_SECS)
+
+
+@dataclass(frozen=True)
+class CandidateFile:
+    path: str
+    count: int  # rows of the requested kind for the service in this file
+    min_start_ns: int
+    max_start_ns: int
+
+
+@dataclass(frozen=True)
+class FailedFile:
+    path: str
+    error: str
+    size_bytes: int
+    mtime_ns: int
+    failures: int
+    next_retry_at: float
+
+
+class MetadataIndex:
+    """The index over one metadata.db file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        migrate(path)
+        self._local = threading.local()
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect(self.path)
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    # --- indexer side -------------------------------------------------------------------
+    def add_file(self, summary: FileSummary) -> None:
+        with self._tx() as conn:
+            conn.execute("DELETE FROM parquet_files WHERE file_path = ?", (summary.path,))
+            file_id = conn.execute(
+                "INSERT INTO parquet_files (file_path, min_start_ns, max_start_ns, max_end_ns, row_count,"
+                " size_bytes) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    summary.path,
+                    summary.min_start_ns,
+                    summary.max_start_ns,
+                    summary.max_end_ns,
+                    summary.row_count,
+                    summary.size_bytes,
+                ),
+            ).lastrowid
+            conn.executemany(
+                "INSERT INTO file_services VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        file_id,
+                        name,
+                        s.span_count,
+                        s.root_count,
+                        s.workflow_count,
+                        s.error_count,
+                        s.root_error_count,
+                        s.workflow_error_count,
+                        s.min_start_ns,
+                        s.max_start_ns,
+                    )
+                    for name, s in summary.services.items()
+                ],
+            )
+            conn.executemany(
+                "INSERT INTO trace_files VALUES (?, ?)", ((t, file_id) for t in summary.trace_ids)
+            )
+            conn.executemany(
+                "INSERT INTO llm_traces VALUES (?, ?, ?)", ((s, t, file_id) for s, t in summary.llm_traces)
+            )
+            conn.execute("DELETE FROM failed_files WHERE file_path = ?", (summary.path,))
+
+    def record_failure(self, path: str, error: str, size_bytes: int, mtime_ns: int, backoff: float) -> int:
+        """Upserts a failed file; returns its failure count. Next retry after `backoff(failures)`."""
+        with self._tx() as conn:
+            row = conn.execute("SELECT failures FROM failed_files WHERE file_path = ?", (path,)).fetchone()
+            failures = (row[0] if row else 0) + 1
+            conn.execute(
+                "INSERT OR REPLACE INTO failed_files (file_path, error, size_bytes, mtime_ns, failures,"
+                " next_retry_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    path,
+                    error[:2000],
+                    size_bytes,
+                    mtime_ns,
+                    failures,
+                    time.time() + _retry_delay(backoff, failures),
+                ),
+            )
+        return failures
+
+    def indexed_paths(self) -> set[str]:
+        return {r[0] for r in self._conn().execute("SELECT file_path FROM parquet_files")}
+
+    def failed_files(self) -> dict[str, FailedFile]:
+        rows = self._conn().execute(
+            "SELECT file_path, error, size_bytes, mtime_ns, failures, next_retry_at FROM failed_files"
+        )
+        return {r[0]: FailedFile(*r) for r in rows}
+
+    def forget(self, paths: Iterable[str]) -> int:
+        """Removes files (and, by cascade, their traces/services) from the index."""
+        removed = 0
+        with self._tx() as conn:
+            for path in paths:
+                removed += conn.execute("DELETE FROM parquet_files WHERE file_path = ?", (path,)).rowcount
+                conn.execute("DELETE FROM failed_files WHERE file_path = ?", (path,))
+        return removed
+
+    def files_oldest_first(self) -> list[tuple[str, int, int]]:
+        """(path, max_end_ns, size_bytes) of every indexed file, oldest data first."""
+        return list(
+            self._conn().execute(
+                "SELECT file_path, max_end_ns, size_bytes FROM parquet_files ORDER BY max_end_ns, file_id"
+            )
+        )
+
+    # --- query planning side ---------------------------------------------------------
+    def trace_file_paths(self, trace_id: str) -> list[str]:
+        rows = self._conn().execute(
+            "SELECT p.file_path FROM trace_files t JOIN parquet_files p USING (file_id) WHERE t.trace_id = ?",
+            (trace_id,),
+        )
+        return [r[0] for r in rows]
+
+    def services(self) -> list[str]:
+        return [r[0] for r in self._conn().execute("SELECT DISTINCT service_name FROM file_services")]
+
+    def service_files(
+        self,
+        service: str,
+        kind: ListKind,
+        errors_only: bool,
+        start_ns: int | None,
+        end_ns: int | None,
+    ) -> list[CandidateFile]:
+        """Files holding rows of `kind` for `service` overlapping [start, end], newest data first."""
+        column = _COUNT_COLUMNS[(kind, errors_only)]
+        rows = self._conn().execute(
+            f"SELECT p.file_path, f.{column}, f.min_start_ns, f.max_start_ns"  # column from a fixed table
+            " FROM file_services f JOIN parquet_files p USING (file_id)"
+            f" WHERE f.service_name = ? AND f.{column} > 0 AND f.max_start_ns >= ? AND f.min_start_ns <= ?"
+            " ORDER BY f.max_start_ns DESC, p.file_id DESC",
+            (
+                service,
+                start_ns if start_ns is not None else -(2**63),
+                end_ns if end_ns is not None else 2**63 - 1,
+            ),
+        )
+        return [CandidateFile(*r) for r in rows]
+
+    def llm_trace_ids(self, service: str, candidates: Iterable[str]) -> set[str]:
+        """The subset of `candidates` that are LLM traces of `service` in indexed files."""
+        wanted = list(dict.fromkeys(candidates))
+        found: set[str] = set()
+        conn = self._conn()
+        for i in range(0, len(wanted), _SQLITE_MAX_PARAMS):
+            chunk = wanted[i : i + _SQLITE_MAX_PARAMS]
+            marks = ",".join("?" * len(chunk))
+            found.update(
+                r[0]
+                for r in conn.execute(
+                    f"SELECT trace_id FROM llm_traces WHERE service_name = ? AND trace_id IN ({marks})",
+                    (service, *chunk),
+                )
+            )
+        return found
+
+    def stats(self) -> dict[str, int]:
+        conn = self._conn()
+        files, rows, size = conn.execute(
+            "SELECT count(*), coalesce(sum(row_count), 0), coalesce(sum(size_bytes), 0) FROM parquet_files"
+        ).fetchone()
+        failed = conn.execute("SELECT count(*) FROM failed_files").fetchone()[0]
+        return {"files": files, "spans": rows, "bytes": size, "failed_files": failed}
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None

@@ -1,0 +1,127 @@
+"""One Parquet file → the facts the index keeps about it (time ranges, counts, trace ids, flags).
+
+Reads only the few columns it needs, batch by batch, with vectorised Arrow compute, so memory
+stays bounded by one batch whatever the file size. Raises `UnreadableFile` for anything that is
+not a readable span file (corrupt, empty, wrong schema): the indexer records and retries those.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from junjo_common.spanformat.v1 import STATUS_ERROR
+
+COLUMNS = (
+    "trace_id",
+    "parent_span_id",
+    "service_name",
+    "start_time",
+    "end_time",
+    "status_code",
+    "attributes",
+)
+WORKFLOW_MARK = '"junjo.span_type":"workflow"'
+# LLM trace rule (junjo-telemetry §5): openinference LLM kind, or a non-empty gen_ai provider/operation.
+LLM_KIND_MARK = '"openinference.span.kind":"LLM"'
+LLM_GENAI_PATTERN = r'"gen_ai\.(provider|operation)\.name":"[^"]'
+_BATCH_ROWS = 8192
+
+
+class UnreadableFile(Exception):
+    """The file cannot be indexed; the message says why."""
+
+
+@dataclass
+class ServiceStats:
+    span_count: int = 0
+    root_count: int = 0
+    workflow_count: int = 0
+    error_count: int = 0
+    root_error_count: int = 0
+    workflow_error_count: int = 0
+    min_start_ns: int = 2**63 - 1
+    max_start_ns: int = -(2**63)
+
+
+@dataclass
+class FileSummary:
+    path: str
+    size_bytes: int
+    row_count: int = 0
+    min_start_ns: int = 2**63 - 1
+    max_start_ns: int = -(2**63)
+    max_end_ns: int = -(2**63)
+    services: dict[str, ServiceStats] = field(default_factory=dict)
+    trace_ids: set[str] = field(default_factory=set)
+    llm_traces: set[tuple[str, str]] = field(default_factory=set)
+
+
+def _count(mask: pa.Array) -> int:
+    return int(pc.sum(pc.cast(mask, pa.int64())).as_py() or 0)
+
+
+def _add_batch(summary: FileSummary, batch: pa.RecordBatch) -> None:
+    start = pc.cast(batch.column("start_time"), pa.int64())
+    end = pc.cast(batch.column("end_time"), pa.int64())
+    parent = batch.column("parent_span_id")
+    attrs = batch.column("attributes")
+    services = batch.column("service_name")
+    is_root = pc.fill_null(pc.or_kleene(pc.is_null(parent), pc.equal(parent, "")), True)
+    is_wf = pc.fill_null(pc.match_substring(attrs, WORKFLOW_MARK), False)
+    is_err = pc.fill_null(pc.equal(batch.column("status_code"), STATUS_ERROR), False)
+    is_llm = pc.fill_null(
+        pc.or_(pc.match_substring(attrs, LLM_KIND_MARK), pc.match_substring_regex(attrs, LLM_GENAI_PATTERN)),
+        False,
+    )
+    summary.row_count += batch.num_rows
+    summary.min_start_ns = min(summary.min_start_ns, pc.min(start).as_py())
+    summary.max_start_ns = max(summary.max_start_ns, pc.max(start).as_py())
+    summary.max_end_ns = max(summary.max_end_ns, pc.max(end).as_py())
+    summary.trace_ids.update(pc.unique(batch.column("trace_id")).to_pylist())
+
+    for service in pc.unique(services).to_pylist():
+        sel = pc.equal(services, service)
+        s_start = pc.filter(start, sel)
+        root, wf, err = pc.filter(is_root, sel), pc.filter(is_wf, sel), pc.filter(is_err, sel)
+        stats = summary.services.setdefault(service, ServiceStats())
+        stats.span_count += len(s_start)
+        stats.root_count += _count(root)
+        stats.workflow_count += _count(wf)
+        stats.error_count += _count(err)
+        stats.root_error_count += _count(pc.and_(root, err))
+        stats.workflow_error_count += _count(pc.and_(wf, err))
+        stats.min_start_ns = min(stats.min_start_ns, pc.min(s_start).as_py())
+        stats.max_start_ns = max(stats.max_start_ns, pc.max(s_start).as_py())
+
+    if pc.any(is_llm).as_py():
+        llm_services = pc.filter(services, is_llm).to_pylist()
+        llm_ids = pc.filter(batch.column("trace_id"), is_llm).to_pylist()
+        summary.llm_traces.update(zip(llm_services, llm_ids, strict=True))
+
+
+def summarize(path: Path) -> FileSummary:
+    """Reads `path` and returns its summary; raises UnreadableFile when it is not a span file."""
+    try:
+        size = path.stat().st_size
+        if size == 0:
+            raise UnreadableFile("empty file (0 bytes)")
+        parquet = pq.ParquetFile(path)
+        missing = [c for c in COLUMNS if c not in parquet.schema_arrow.names]
+        if missing:
+            raise UnreadableFile(f"not a span file: missing columns {missing}")
+        summary = FileSummary(path=str(path), size_bytes=size)
+        for batch in parquet.iter_batches(batch_size=_BATCH_ROWS, columns=list(COLUMNS)):
+            if batch.num_rows:
+                _add_batch(summary, batch)
+    except UnreadableFile:
+        raise
+    except (OSError, pa.ArrowException, ValueError) as exc:
+        raise UnreadableFile(f"{type(exc).__name__}: {exc}") from exc
+    if summary.row_count == 0:
+        raise UnreadableFile("no rows")
+    return summary

@@ -1,0 +1,158 @@
+"""Google Gemini through the official `google-genai` SDK (Gemini Developer API, not Vertex).
+
+Translation: system/developer messages become `system_instruction`, assistant turns the `model`
+role; the thinking budget and `include_thoughts` go into `thinking_config` (-1 dynamic, 0 off),
+reasoning effort becomes its `thinking_level`; JSON mode sets `response_mime_type` and a schema
+`response_json_schema`. The base URL and timeout travel in `http_options`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from google import genai
+from google.genai import errors as genai_errors
+from google.genai import types
+
+from backend.playground.providers import Provider, new_id, now
+from backend.playground.schemas import (
+    Choice,
+    GenerateRequest,
+    GenerateResponse,
+    ModelInfo,
+    ResponseMessage,
+    Usage,
+)
+
+_LEVELS = ("minimal", "low", "medium", "high", "xhigh")
+
+
+class GeminiProvider(Provider):
+    name = "gemini"
+    label = "Gemini"
+    key_env = "GEMINI_API_KEY"
+    base_url_env = "GEMINI_BASE_URL"
+    default_base_url = "https://generativelanguage.googleapis.com/"
+
+    def _client(self) -> genai.Client:
+        options = types.HttpOptions(base_url=self.base_url, timeout=int(self.config.timeout_secs * 1000))
+        return genai.Client(api_key=self.api_key(), vertexai=False, http_options=options)
+
+    def _arguments(self, request: GenerateRequest) -> tuple[list[types.Content], types.GenerateContentConfig]:
+        system = "\n\n".join(m.content for m in request.messages if m.role in ("system", "developer"))
+        contents = [
+            types.Content(role="model" if m.role == "assistant" else "user",
+                          parts=[types.Part(text=m.content)])
+            for m in request.messages if m.role in ("user", "assistant")
+        ]
+        if not contents:
+            raise self.unsupported("a conversation without user messages", "add a user message.")
+        config: dict[str, Any] = {
+            "system_instruction": system or None,
+            "temperature": request.temperature,
+            "top_p": request.top_p,
+            "max_output_tokens": request.token_limit,
+            "stop_sequences": request.stop,
+        }
+        if request.json_mode or request.json_schema is not None:
+            config["response_mime_type"] = "application/json"
+            config["response_json_schema"] = request.json_schema
+        thinking: dict[str, Any] = {}
+        if request.reasoning_effort is not None:
+            if request.reasoning_effort not in _LEVELS:
+                raise self.unsupported(
+                    f"reasoning_effort {request.reasoning_effort!r}",
+                    f"use one of {', '.join(_LEVELS)} (thinking_budget_tokens 0 turns thinking off).")
+            if request.thinking_budget_tokens is not None:
+                raise self.unsupported("reasoning_effort together with thinking_budget_tokens",
+                                       "set one of them (thinking level or thinking budget).")
+            thinking["thinking_level"] = request.reasoning_effort.upper()
+        if request.thinking_budget_tokens is not None:
+            thinking["thinking_budget"] = request.thinking_budget_tokens
+        if request.include_thoughts is not None:
+            thinking["include_thoughts"] = request.include_thoughts
+        if thinking:
+            config["thinking_config"] = types.ThinkingConfig(**thinking)
+        settings = types.GenerateContentConfig(**{k: v for k, v in config.items() if v is not None})
+        return contents, settings
+
+    async def generate(self, request: GenerateRequest) -> GenerateResponse:
+        contents, config = self._arguments(request)
+        client = self._client()
+        try:
+            response = await client.aio.models.generate_content(
+                model=request.model_name, contents=contents, config=config
+            )
+        except (genai_errors.APIError, httpx.HTTPError) as exc:
+            raise self._translate(exc) from None
+        finally:
+            await client.aio.aclose()
+        choices = []
+        thoughts: list[str] = []
+        for index, candidate in enumerate(response.candidates or []):
+            texts = []
+            for part in (candidate.content.parts if candidate.content else None) or []:
+                if part.text is None:
+                    continue
+                (thoughts if part.thought else texts).append(part.text)
+            finish = candidate.finish_reason
+            choices.append(Choice(index=candidate.index if candidate.index is not None else index,
+                                  message=ResponseMessage(content="".join(texts)),
+                                  finish_reason=finish.value if finish is not None else None))
+        if not choices:
+            feedback = response.prompt_feedback
+            reason = feedback.block_reason.value if feedback and feedback.block_reason else "no candidates"
+            choices.append(Choice(message=ResponseMessage(content=""), finish_reason=f"BLOCKED: {reason}"))
+        meta = response.usage_metadata
+        usage = None
+        if meta is not None:
+            prompt = meta.prompt_token_count or 0
+            completion = (meta.candidates_token_count or 0) + (meta.thoughts_token_count or 0)
+            usage = Usage(prompt_tokens=prompt, completion_tokens=completion,
+                          total_tokens=meta.total_token_count or prompt + completion,
+                          reasoning_tokens=meta.thoughts_token_count)
+        return GenerateResponse(
+            id=response.response_id or new_id("gemini"),
+            created=now(),
+            model=response.model_version or request.model_name,
+            provider="gemini",
+            choices=choices,
+            usage=usage,
+            reasoning_content="\n\n".join(thoughts) or None,
+        )
+
+    async def list_models(self) -> list[ModelInfo]:
+        client = self._client()
+        try:
+            found = [model async for model in await client.aio.models.list(config={"page_size": 100})]
+        except (genai_errors.APIError, httpx.HTTPError) as exc:
+            raise self._translate(exc) from None
+        finally:
+            await client.aio.aclose()
+        models = []
+        for model in found:
+            if "generateContent" not in (model.supported_actions or []) or not model.name:
+                continue
+            name = model.name.removeprefix("models/")
+            models.append(ModelInfo(
+                id=f"gemini/{name}",
+                provider="gemini",
+                display_name=model.display_name or name,
+                supports_reasoning=bool(model.thinking),
+                supports_vision=name.startswith("gemini"),
+                max_tokens=model.output_token_limit,
+            ))
+        return models
+
+    def _translate(self, exc: Exception) -> Exception:
+        if isinstance(exc, httpx.TimeoutException):
+            return self.timed_out()
+        if isinstance(exc, httpx.HTTPError):
+            return self.unreachable()
+        assert isinstance(exc, genai_errors.APIError)
+        message = exc.message or exc.status or ""
+        # Gemini answers a bad key with 400 INVALID_ARGUMENT (reason API_KEY_INVALID), not 401.
+        if exc.code == 400 and ("API_KEY_INVALID" in str(exc.details) or "API key not valid" in message):
+            return self.from_status(401, message)
+        return self.from_status(exc.code or 502, message)

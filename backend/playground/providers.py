@@ -1,0 +1,85 @@
+"""The one interface every provider implements, and the bits they share.
+
+A provider turns a `GenerateRequest` into one call of its official SDK and the answer back into a
+`GenerateResponse`; it lists the provider's chat models. It validates provider-specific settings
+itself (before any network call) and translates its SDK's exceptions into `PlaygroundError`s.
+Clients are created per call: a playground call takes seconds, and nothing then outlives a request.
+"""
+
+from __future__ import annotations
+
+import abc
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from backend.playground import errors
+from backend.playground.schemas import GenerateRequest, GenerateResponse, ModelInfo
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    api_key: str | None
+    base_url: str | None
+    timeout_secs: float
+
+
+class Provider(abc.ABC):
+    name: ClassVar[str]
+    label: ClassVar[str]
+    key_env: ClassVar[str]
+    base_url_env: ClassVar[str]
+    default_base_url: ClassVar[str]
+
+    def __init__(self, config: ProviderConfig) -> None:
+        self.config = config
+
+    @property
+    def base_url(self) -> str:
+        return self.config.base_url or self.default_base_url
+
+    def api_key(self) -> str:
+        """The configured key, or the 400 that names the variable to set."""
+        if not self.config.api_key:
+            raise errors.missing_key(self.label, self.key_env)
+        return self.config.api_key
+
+    def unsupported(self, setting: str, why: str) -> errors.PlaygroundError:
+        return errors.unsupported(self.label, setting, why)
+
+    def from_status(self, status: int, message: str) -> errors.PlaygroundError:
+        return errors.from_status(self.label, self.key_env, status, message, self.config.api_key)
+
+    def timed_out(self) -> errors.PlaygroundError:
+        return errors.timed_out(self.label, self.config.timeout_secs)
+
+    def unreachable(self) -> errors.PlaygroundError:
+        return errors.unreachable(self.label, self.base_url, self.base_url_env)
+
+    def unreadable(self, what: str) -> errors.PlaygroundError:
+        return errors.unreadable(self.label, what)
+
+    @abc.abstractmethod
+    async def generate(self, request: GenerateRequest) -> GenerateResponse: ...
+
+    @abc.abstractmethod
+    async def list_models(self) -> list[ModelInfo]: ...
+
+
+def provider_error_message(body: object, fallback: str) -> str:
+    """The human message inside a provider error body (`{"error": {"message": ...}}` and variants)."""
+    node: Any = body
+    if isinstance(node, dict) and isinstance(node.get("error"), dict):
+        node = node["error"]
+    if isinstance(node, dict) and isinstance(node.get("message"), str):
+        return node["message"]
+    return fallback
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:24]}"
+
+
+def now() -> int:
+    return int(time.time())

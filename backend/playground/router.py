@@ -1,0 +1,55 @@
+"""HTTP endpoints of the prompt playground (`/llm`, session required).
+
+POST /llm/generate runs one chat generation; GET /llm/providers/{provider}/models lists a
+provider's chat models (cached) and POST .../models/refresh re-fetches them. Every failure is a
+`PlaygroundError` turned into `{"detail": "..."}` with its status.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+
+from backend.accounts.deps import require_user
+from backend.playground.errors import PlaygroundError
+from backend.playground.schemas import GenerateRequest, GenerateResponse, ModelList
+from backend.playground.service import Playground
+
+router = APIRouter(prefix="/llm", tags=["llm"], dependencies=[Depends(require_user)])
+
+
+def app_playground(request: Request) -> Playground:
+    """One Playground per app (its model cache lives as long as the process), built on first use."""
+    state = request.app.state
+    playground = getattr(state, "playground", None)
+    if playground is None:
+        playground = state.playground = Playground.from_settings(state.settings)
+    return playground
+
+
+PlaygroundDep = Annotated[Playground, Depends(app_playground)]
+
+
+@router.post("/generate", response_model=GenerateResponse)
+async def generate(body: GenerateRequest, playground: PlaygroundDep) -> GenerateResponse:
+    try:
+        return await playground.generate(body)
+    except PlaygroundError as exc:
+        raise HTTPException(exc.status_code, detail=exc.detail) from None
+
+
+@router.get("/providers/{provider}/models", response_model=ModelList)
+async def list_models(provider: str, playground: PlaygroundDep) -> ModelList:
+    try:
+        return ModelList(models=await playground.models(provider))
+    except PlaygroundError as exc:
+        raise HTTPException(exc.status_code, detail=exc.detail) from None
+
+
+@router.post("/providers/{provider}/models/refresh", response_model=ModelList)
+async def refresh_models(provider: str, playground: PlaygroundDep) -> ModelList:
+    try:
+        return ModelList(models=await playground.models(provider, refresh=True))
+    except PlaygroundError as exc:
+        raise HTTPException(exc.status_code, detail=exc.detail) from None

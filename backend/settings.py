@@ -1,0 +1,223 @@
+"""Backend configuration from the environment (CONTRACT §4 names), validated once at start.
+
+Every field is read from an environment variable of the same name (case-insensitive) or from a
+`.env` file in the working directory. A bad value must stop the service before it binds a port, with
+one line that names the variable: `python -m backend` turns the ValidationError into that line.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from publicsuffixlist import PublicSuffixList
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from junjo_common.internal_token import resolve_internal_token
+from junjo_common.logging_setup import FORMATS, LEVELS
+
+DEV_ALLOW_ORIGINS = ("http://localhost:5151", "http://localhost:5153")
+DEV_OTLP_ENDPOINT = "grpc://localhost:50051"
+MIN_INTERNAL_TOKEN_LENGTH = 32
+_PROD_URLS = ("junjo_prod_frontend_url", "junjo_prod_backend_url", "junjo_prod_ingestion_url")
+
+
+def normalize_origin(value: str) -> str:
+    """`https://App.example.com/` -> `https://app.example.com` (scheme://host[:port], lower-case)."""
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{value!r} is not an http(s) origin")
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname.lower()}{port}"
+
+
+@lru_cache(maxsize=1)
+def _public_suffixes() -> PublicSuffixList:
+    return PublicSuffixList()  # bundled list: no network
+
+
+def registrable_domain(url: str) -> str:
+    """eTLD+1 of a URL's host (`api.example.co.uk` -> `example.co.uk`); the host itself if none."""
+    host = (urlsplit(url).hostname or "").lower()
+    return _public_suffixes().privatesuffix(host) or host
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore",
+                                      case_sensitive=False)
+
+    junjo_env: Literal["development", "production"] = "development"
+    junjo_log_level: str = "info"
+    junjo_log_format: str = "json"
+
+    junjo_session_secret: SecretStr
+    junjo_secure_cookie_key: SecretStr
+    junjo_internal_grpc_token: SecretStr | None = None
+    junjo_allow_origins: Annotated[list[str] | None, NoDecode] = None
+
+    junjo_prod_frontend_url: str | None = None
+    junjo_prod_backend_url: str | None = None
+    junjo_prod_ingestion_url: str | None = None
+
+    port: int = Field(1323, ge=1, le=65535)
+    grpc_port: int = Field(50053, ge=1, le=65535)
+    ingestion_host: str = "localhost"
+    ingestion_port: int = Field(50052, ge=1, le=65535)
+    run_migrations: bool = False
+
+    junjo_sqlite_path: Path = Path(".dbdata/sqlite/junjo.db")
+    junjo_metadata_db_path: Path = Path(".dbdata/sqlite/metadata.db")
+    junjo_parquet_storage_path: Path = Path(".dbdata/spans/parquet")
+    junjo_retention_days: float | None = Field(None, gt=0)
+    junjo_retention_max_gb: float | None = Field(None, gt=0)
+    indexer_poll_interval: float = Field(2.0, gt=0, le=3600)
+
+    gemini_api_key: SecretStr | None = None
+    openai_api_key: SecretStr | None = None
+    anthropic_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    anthropic_base_url: str | None = None
+    gemini_base_url: str | None = None
+    llm_request_timeout_secs: float = Field(60.0, gt=0, le=3600)
+
+    @field_validator("junjo_log_level")
+    @classmethod
+    def _check_level(cls, value: str) -> str:
+        if value.lower() not in LEVELS:
+            raise ValueError("must be one of debug|info|warn|error")
+        return value.lower()
+
+    @field_validator("junjo_log_format")
+    @classmethod
+    def _check_format(cls, value: str) -> str:
+        if value.lower() not in FORMATS:
+            raise ValueError("must be json or text")
+        return value.lower()
+
+    @field_validator("junjo_session_secret")
+    @classmethod
+    def _check_session_secret(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().strip():
+            raise ValueError("must not be empty (generate one with `openssl rand -base64 32`)")
+        return value
+
+    @field_validator("junjo_secure_cookie_key")
+    @classmethod
+    def _check_cookie_key(cls, value: SecretStr) -> SecretStr:
+        try:
+            raw = base64.b64decode(value.get_secret_value(), validate=True)
+        except (binascii.Error, ValueError):
+            raw = b""
+        if len(raw) != 32:
+            raise ValueError("must be base64 of exactly 32 bytes (generate with `openssl rand -base64 32`)")
+        return value
+
+    @field_validator("junjo_internal_grpc_token")
+    @classmethod
+    def _check_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if len(value.get_secret_value()) < MIN_INTERNAL_TOKEN_LENGTH:
+            raise ValueError(f"must be at least {MIN_INTERNAL_TOKEN_LENGTH} characters when set")
+        return value
+
+    @field_validator("junjo_allow_origins", mode="before")
+    @classmethod
+    def _parse_origins(cls, value: object) -> list[str] | None:
+        if value is None or value == "":
+            return None
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                try:
+                    value = json.loads(text)
+                except json.JSONDecodeError as exc:
+                    raise ValueError(f"is not a valid JSON list ({exc.msg})") from None
+            else:
+                value = [item for item in text.split(",") if item.strip()]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ValueError("must be a comma-separated list or a JSON list of origins")
+        if "*" in (v.strip() for v in value):
+            raise ValueError("'*' cannot be used with credentialed requests; list the origins")
+        return [normalize_origin(v) for v in value]
+
+    @field_validator(*_PROD_URLS)
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must start with http:// or https:// and name a host")
+        return value.strip().rstrip("/")
+
+    @field_validator("junjo_sqlite_path", "junjo_metadata_db_path", "junjo_parquet_storage_path")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().absolute()
+
+    @model_validator(mode="after")
+    def _check_production(self) -> Settings:
+        if self.junjo_env != "production":
+            return self
+        for name in _PROD_URLS:
+            if getattr(self, name) is None:
+                raise ValueError(f"{name.upper()} is required when JUNJO_ENV=production")
+        frontend, backend = self.junjo_prod_frontend_url or "", self.junjo_prod_backend_url or ""
+        if registrable_domain(frontend) != registrable_domain(backend):
+            raise ValueError(
+                "JUNJO_PROD_FRONTEND_URL and JUNJO_PROD_BACKEND_URL must share a registrable domain "
+                f"(got {registrable_domain(frontend)!r} and {registrable_domain(backend)!r}): "
+                "the session cookie is SameSite=Strict")
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.junjo_env == "production"
+
+    @property
+    def allow_origins(self) -> list[str]:
+        """CORS and CSRF allow-list: explicit, else the frontend URL (production) or the dev ports."""
+        if self.junjo_allow_origins:
+            return self.junjo_allow_origins
+        if self.is_production and self.junjo_prod_frontend_url:
+            return [normalize_origin(self.junjo_prod_frontend_url)]
+        return list(DEV_ALLOW_ORIGINS)
+
+    @property
+    def internal_token(self) -> str:
+        token = self.junjo_internal_grpc_token
+        explicit = token.get_secret_value() if token else None
+        return resolve_internal_token(explicit, self.junjo_session_secret.get_secret_value())
+
+    @property
+    def otlp_endpoint(self) -> str:
+        return self.junjo_prod_ingestion_url or DEV_OTLP_ENDPOINT
+
+    @property
+    def ingestion_target(self) -> str:
+        """host:port of ingestion's internal gRPC server (PrepareHotSnapshot, FlushWAL)."""
+        return f"{self.ingestion_host}:{self.ingestion_port}"
+
+
+def describe_error(error: ValidationError) -> str:
+    """One line naming each offending variable, e.g. `JUNJO_SECURE_COOKIE_KEY: must be base64 ...`."""
+    parts = []
+    for item in error.errors():
+        name = ".".join(str(p) for p in item["loc"]).upper()
+        message = str(item["msg"]).removeprefix("Value error, ")
+        if item["type"] == "missing":
+            message = "is required"
+        parts.append(f"{name}: {message}" if name else message)
+    return "invalid configuration: " + "; ".join(parts)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()  # type: ignore[call-arg]  # required fields come from the environment

@@ -1,0 +1,1 @@
+"""Span queries: REST routes → service → query planning → DataFusion execution → trace document."""

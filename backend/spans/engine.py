@@ -1,0 +1,164 @@
+"""DataFusion execution over an explicit set of Parquet files (cold files and the hot snapshot).
+
+Each query gets a fresh SessionContext, so files added or deleted since the last query never
+break it. Every file is opened first and registered through `/proc/self/fd/<n>`: the open
+descriptor pins the file's content, so retention unlinking a cold file or ingestion renaming a
+new hot snapshot over the old path cannot change or break a query in flight. Files that cannot
+be opened or read are skipped and reported; the query still answers from the rest.
+
+Filters are pushed down (bloom filter on trace_id, row-group and page statistics), strings come
+back as plain `string`, and every value reaches SQL through `param_values` placeholders only.
+Timestamps come back as int64 nanoseconds.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pyarrow as pa
+from datafusion import SessionConfig, SessionContext
+
+from junjo_common.spanformat.v1 import COLUMNS
+
+Tier = Literal["cold", "hot"]
+ORDER_DESC = "ORDER BY start_time DESC, span_id DESC"
+_SELECT = ", ".join(f"CAST({c} AS BIGINT) AS {c}" if c in ("start_time", "end_time") else c for c in COLUMNS)
+
+
+@dataclass(frozen=True)
+class Source:
+    path: str
+    tier: Tier
+
+
+@dataclass
+class SkippedFile:
+    path: str
+    reason: str
+
+
+@dataclass
+class QueryResult:
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[SkippedFile] = field(default_factory=list)
+
+
+def _config() -> SessionConfig:
+    return (
+        SessionConfig()
+        .with_target_partitions(2)
+        .set("datafusion.execution.parquet.pushdown_filters", "true")
+        .set("datafusion.execution.parquet.reorder_filters", "true")
+        .set("datafusion.execution.parquet.schema_force_view_types", "false")
+        .set("datafusion.execution.parquet.bloom_filter_on_read", "true")
+    )
+
+
+class OpenFiles:
+    """Opens each source once; a missing or non-file path is skipped (not an error)."""
+
+    def __init__(self, sources: list[Source]) -> None:
+        self.opened: list[tuple[Source, int]] = []
+        self.skipped: list[SkippedFile] = []
+        seen: set[str] = set()
+        for source in sources:
+            if source.path in seen:
+                continue
+            seen.add(source.path)
+            try:
+                fd = os.open(source.path, os.O_RDONLY)
+            except FileNotFoundError:
+                continue  # deleted by retention or replaced: its rows are gone or elsewhere
+            except OSError as exc:
+                self.skipped.append(SkippedFile(source.path, f"cannot open: {exc.strerror}"))
+                continue
+            if os.fstat(fd).st_size == 0:
+                os.close(fd)
+                self.skipped.append(SkippedFile(source.path, "empty file (0 bytes)"))
+                continue
+            self.opened.append((source, fd))
+
+    def close(self) -> None:
+        for _, fd in self.opened:
+            os.close(fd)
+        self.opened = []
+
+    def __enter__(self) -> OpenFiles:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def _register(ctx: SessionContext, name: str, fd: int) -> None:
+    ctx.register_parquet(name, f"/proc/self/fd/{fd}", file_extension="")
+
+
+def query_spans(
+    sources: list[Source],
+    where: str,
+    params: dict[str, Any],
+    limit: int | None = None,
+    tables: dict[str, pa.Table] | None = None,
+    select: str | None = None,
+) -> QueryResult:
+    """Rows from every readable source matching `where` (a predicate with `$name` placeholders).
+
+    By default all 21 columns plus `_tier`; `select` replaces the column list (e.g.
+    `DISTINCT service_name`). `tables` are extra in-memory tables (e.g. an id set to semi-join
+    against). With `limit`, the newest `limit` rows by (start_time, span_id) are returned.
+    """
+    result = QueryResult()
+    with OpenFiles(sources) as files:
+        result.skipped.extend(files.skipped)
+        if not files.opened:
+            return result
+        try:
+            result.rows = _run(files.opened, where, params, limit, tables, select, result)
+        except Exception:  # some file's pages are corrupt: query one by one to find it
+            rows: list[dict[str, Any]] = []
+            result.skipped = list(files.skipped)
+            for item in files.opened:
+                try:
+                    rows.extend(_run([item], where, params, limit, tables, select, result))
+                except Exception as exc:
+                    result.skipped.append(SkippedFile(item[0].path, f"unreadable: {_short(exc)}"))
+            if select is None:
+                rows.sort(key=lambda r: (r["start_time"], r["span_id"]), reverse=True)
+            result.rows = rows[:limit] if limit is not None else rows
+    return result
+
+
+def _short(exc: BaseException) -> str:
+    return str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+
+
+def _run(
+    items: list[tuple[Source, int]],
+    where: str,
+    params: dict[str, Any],
+    limit: int | None,
+    tables: dict[str, pa.Table] | None,
+    select: str | None,
+    result: QueryResult,
+) -> list[dict[str, Any]]:
+    ctx = SessionContext(_config())
+    for name, table in (tables or {}).items():
+        ctx.from_arrow(table, name=name)
+    parts = []
+    for i, (source, fd) in enumerate(items):
+        try:
+            _register(ctx, f"t{i}", fd)
+        except Exception as exc:  # unreadable footer: not a Parquet file, truncated, ...
+            result.skipped.append(SkippedFile(source.path, f"unreadable: {_short(exc)}"))
+            continue
+        columns = select or f"{_SELECT}, '{source.tier}' AS _tier"
+        parts.append(f"SELECT {columns} FROM t{i} WHERE {where}")
+    if not parts:
+        return []
+    sql = " UNION ALL ".join(parts)
+    if limit is not None:
+        sql = f"SELECT * FROM ({sql}) {ORDER_DESC} LIMIT {int(limit)}"
+    return ctx.sql(sql, param_values=params).to_arrow_table().to_pylist()

@@ -1,0 +1,54 @@
+"""`ApiClient`: the backend's HTTP API as a signed-in browser would use it, for tests.
+
+Every request carries `Origin: http://localhost:5153` (the CSRF check refuses state-changing
+requests without an allowed origin) and cookies persist across calls like a browser's jar.
+Helpers raise on unexpected status codes; use `.http` for raw requests and error assertions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+DEFAULT_ORIGIN = "http://localhost:5153"
+DEFAULT_EMAIL = "admin@example.com"
+DEFAULT_PASSWORD = "correct horse battery"
+
+
+class ApiClient:
+    def __init__(self, base_url: str, origin: str = DEFAULT_ORIGIN, timeout: float = 30.0) -> None:
+        self.http = httpx.Client(base_url=base_url, headers={"Origin": origin}, timeout=timeout)
+
+    def __enter__(self) -> ApiClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.http.close()
+
+    @staticmethod
+    def _ok(response: httpx.Response, expected: int = 200) -> Any:
+        if response.status_code != expected:
+            raise AssertionError(f"{response.request.method} {response.request.url} -> "
+                                 f"{response.status_code} {response.text}")
+        return response.json() if response.content else None
+
+    def create_first_user(self, email: str = DEFAULT_EMAIL, password: str = DEFAULT_PASSWORD) -> None:
+        """Creates the first account; the session cookie is kept (signed in)."""
+        self._ok(self.http.post("/users/create-first-user", json={"email": email, "password": password}))
+
+    def sign_in(self, email: str = DEFAULT_EMAIL, password: str = DEFAULT_PASSWORD) -> None:
+        self._ok(self.http.post("/sign-in", json={"email": email, "password": password}))
+
+    def sign_out(self) -> None:
+        self._ok(self.http.post("/sign-out"))
+
+    def create_api_key(self, name: str = "test key") -> str:
+        """Returns the full 64-character key (shown only at creation)."""
+        return str(self._ok(self.http.post("/api_keys", json={"name": name}), expected=201)["key"])
+
+    def list_api_keys(self) -> list[dict[str, Any]]:
+        return list(self._ok(self.http.get("/api_keys")))
