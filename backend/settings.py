@@ -19,6 +19,7 @@ from publicsuffixlist import PublicSuffixList
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from junjo_common.env_example import PLACEHOLDER_MESSAGE, is_placeholder
 from junjo_common.internal_token import resolve_internal_token
 from junjo_common.logging_setup import FORMATS, LEVELS
 
@@ -105,6 +106,8 @@ class Settings(BaseSettings):
     def _check_session_secret(cls, value: SecretStr) -> SecretStr:
         if not value.get_secret_value().strip():
             raise ValueError("must not be empty (generate one with `openssl rand -base64 32`)")
+        if is_placeholder(value.get_secret_value()):
+            raise ValueError(PLACEHOLDER_MESSAGE)
         return value
 
     @field_validator("junjo_secure_cookie_key")

@@ -1,0 +1,54 @@
+"""`python -m ingestion.healthcheck`: the container healthcheck for ingestion's internal gRPC port.
+
+The seed's compose file probes `grpc_health_probe -addr=localhost:50052`; shipping a Go binary in a
+Python image for that is needless, so the image carries this equivalent: one grpc.health.v1 Check of
+the overall service ("") with a short deadline. Exit 0 only when the answer is SERVING (ingestion
+reports SERVING once its WAL is recovered); any other status, an error or a timeout exits 1 with
+one line saying why.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+DEFAULT_TIMEOUT_SECS = 2.0
+
+
+def default_address() -> str:
+    return f"127.0.0.1:{os.environ.get('INTERNAL_GRPC_PORT', '50052')}"
+
+
+def check(address: str, timeout: float, service: str = "") -> tuple[bool, str]:
+    """One Check call; returns (serving, human-readable outcome)."""
+    with grpc.insecure_channel(address) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        try:
+            reply = stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=timeout)
+        except grpc.RpcError as exc:
+            code = exc.code()  # type: ignore[attr-defined]
+            name = code.name if code is not None else "UNKNOWN"
+            return False, f"{address}: health check failed: {name}"
+    status = health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
+    return reply.status == health_pb2.HealthCheckResponse.SERVING, f"{address}: {status}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ingestion.healthcheck",
+                                     description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("-addr", "--addr", default=None,
+                        help="host:port to probe (default 127.0.0.1:$INTERNAL_GRPC_PORT, else 50052)")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_SECS, help="deadline in seconds")
+    parser.add_argument("--service", default="", help="service name to check (default: overall server)")
+    args = parser.parse_args(argv)
+    serving, outcome = check(args.addr or default_address(), args.timeout, args.service)
+    print(outcome, file=sys.stdout if serving else sys.stderr)
+    return 0 if serving else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
