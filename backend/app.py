@@ -26,12 +26,17 @@ from backend.api_keys.router import router as api_keys_router
 from backend.db.engine import Database
 from backend.meta import router as meta_router
 from backend.middleware import MIB, BodySizeLimitMiddleware, CsrfOriginMiddleware
+from backend.playground.router import router as playground_router
 from backend.settings import Settings
+from backend.spans.lifespan import spans_lifespan
+from backend.spans.routes import EXPOSED_HEADERS as SPAN_HEADERS
+from backend.spans.routes import ROUTERS as SPAN_ROUTERS
 
 log = structlog.get_logger(__name__)
 
 FeatureLifespan = Callable[[FastAPI, Settings], AbstractAsyncContextManager[None]]
 FEATURE_LIFESPANS: list[FeatureLifespan] = [
+    spans_lifespan,
     # one line per feature with background work, e.g. the Parquet indexer
 ]
 MAX_BODY_BYTES = MIB
@@ -44,6 +49,9 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(meta_router)
     app.include_router(accounts_router)
     app.include_router(api_keys_router)
+    app.include_router(playground_router)
+    for router in SPAN_ROUTERS:
+        app.include_router(router)
 
 
 @asynccontextmanager
@@ -76,5 +84,6 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=MAX_BODY_BYTES, overrides=BODY_LIMIT_OVERRIDES)
     app.add_middleware(CsrfOriginMiddleware, allowed_origins=settings.allow_origins)
     app.add_middleware(CORSMiddleware, allow_origins=settings.allow_origins, allow_credentials=True,
-                       allow_methods=["*"], allow_headers=["*"], max_age=600)
+                       allow_methods=["*"], allow_headers=["*"], max_age=600,
+                       expose_headers=list(SPAN_HEADERS))
     return app

@@ -217,6 +217,27 @@ class MetadataIndex:
             )
         return found
 
+    def llm_trace_ids_for_service(self, service: str) -> list[str]:
+        rows = self._conn().execute(
+            "SELECT DISTINCT trace_id FROM llm_traces WHERE service_name = ?", (service,)
+        )
+        return [r[0] for r in rows]
+
+    def indexed_subset(self, paths: Iterable[str]) -> set[str]:
+        wanted = list(dict.fromkeys(paths))
+        found: set[str] = set()
+        conn = self._conn()
+        for i in range(0, len(wanted), _SQLITE_MAX_PARAMS):
+            chunk = wanted[i : i + _SQLITE_MAX_PARAMS]
+            marks = ",".join("?" * len(chunk))
+            found.update(
+                r[0]
+                for r in conn.execute(
+                    f"SELECT file_path FROM parquet_files WHERE file_path IN ({marks})", chunk
+                )
+            )
+        return found
+
     def stats(self) -> dict[str, int]:
         conn = self._conn()
         files, rows, size = conn.execute(

@@ -1,0 +1,38 @@
+"""Start-up and shutdown of the span feature: index, ingestion client, indexer task, service."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from backend.index.indexer import Indexer
+from backend.index.retention import RetentionPolicy
+from backend.index.store import MetadataIndex
+from backend.settings import Settings
+from backend.spans.ingestion_client import IngestionClient
+from backend.spans.service import SpanService
+
+
+@contextlib.asynccontextmanager
+async def spans_lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
+    index = await asyncio.to_thread(MetadataIndex, settings.junjo_metadata_db_path)
+    client = IngestionClient(settings.ingestion_target, settings.internal_token)
+    indexer = Indexer(
+        index,
+        settings.junjo_parquet_storage_path,
+        settings.indexer_poll_interval,
+        RetentionPolicy.from_settings(settings.junjo_retention_days, settings.junjo_retention_max_gb),
+    )
+    app.state.span_service = SpanService(index, client, indexer)
+    task = asyncio.create_task(indexer.run(), name="parquet-indexer")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await client.close()
+        index.close()

@@ -1,0 +1,83 @@
+"""The span service: asks ingestion for the hot tiers, then runs the blocking plan in a thread.
+
+It owns the process-wide pieces (metadata index, ingestion client, query concurrency limit) and
+turns each request into one `Answer`. DataFusion work is bounded to a few concurrent queries so
+the backend stays inside its memory budget under load.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import structlog
+
+from backend.index.indexer import Indexer, PassResult
+from backend.index.store import MetadataIndex
+from backend.spans import planner
+from backend.spans.document import build_trace_document
+from backend.spans.ingestion_client import HotTiers, IngestionClient
+from backend.spans.planner import Answer, ListQuery, SnapshotChanged
+from backend.spans.shape import span_to_api
+
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
+MAX_CONCURRENT_QUERIES = 2
+_SNAPSHOT_ATTEMPTS = 3
+
+
+class SpanService:
+    def __init__(self, index: MetadataIndex, client: IngestionClient, indexer: Indexer) -> None:
+        self.index = index
+        self.client = client
+        self.indexer = indexer
+        self._slots = asyncio.Semaphore(MAX_CONCURRENT_QUERIES)
+
+    async def _run(self, plan: Callable[[HotTiers], Answer]) -> tuple[Answer, HotTiers]:
+        """Runs `plan` with fresh hot tiers; asks again if the snapshot was replaced meanwhile."""
+        tiers = HotTiers()
+        for attempt in range(_SNAPSHOT_ATTEMPTS):
+            tiers = await self.client.prepare_hot_snapshot()
+            if attempt == _SNAPSHOT_ATTEMPTS - 1 and tiers.snapshot_path:
+                tiers.snapshot_size = -1  # accept whatever snapshot is there now
+            try:
+                async with self._slots:
+                    answer = await asyncio.to_thread(plan, tiers)
+            except SnapshotChanged:
+                continue
+            for skipped in answer.skipped:
+                log.warning("query_skipped_file", path=skipped.path, reason=skipped.reason)
+            return answer, tiers
+        raise RuntimeError("unreachable: the last attempt accepts any snapshot")
+
+    async def services(self) -> tuple[Answer, HotTiers]:
+        return await self._run(lambda tiers: planner.services(self.index, tiers))
+
+    async def list_spans(self, query: ListQuery) -> tuple[Answer, HotTiers]:
+        answer, tiers = await self._run(lambda t: planner.list_spans(self.index, t, query))
+        answer.data = [span_to_api(r) for r in answer.data]
+        return answer, tiers
+
+    async def trace_spans(self, trace_id: str) -> tuple[Answer, HotTiers]:
+        answer, tiers = await self._run(lambda t: planner.trace_spans(self.index, t, trace_id))
+        answer.data = [span_to_api(r) for r in answer.data]
+        return answer, tiers
+
+    async def trace_document(self, trace_id: str) -> tuple[Answer, HotTiers]:
+        answer, tiers = await self.trace_spans(trace_id)
+        if answer.data:
+            answer.data = await asyncio.to_thread(build_trace_document, trace_id, answer.data)
+        return answer, tiers
+
+    async def flush_wal(self) -> dict[str, Any]:
+        ok, message = await self.client.flush_wal()
+        if not ok:
+            return {"success": False, "message": message, "files_indexed": 0}
+        result: PassResult = await self.indexer.index_now()
+        count = len(result.indexed)
+        return {
+            "success": True,
+            "message": f"WAL flush completed, {count} file(s) indexed",
+            "files_indexed": count,
+        }

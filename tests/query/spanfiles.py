@@ -1,0 +1,77 @@
+"""Writes real span-format v1 Parquet files for query tests (the same writer options as ingestion)."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from junjo_common.spanformat.v1 import SCHEMA, dumps_json, parquet_writer_options
+
+BASE_NS = 1_790_000_000 * 10**9
+
+
+def new_trace_id() -> str:
+    return secrets.token_hex(16)
+
+
+def new_span_id() -> str:
+    return secrets.token_hex(8)
+
+
+def span(
+    trace_id: str,
+    *,
+    service: str = "svc",
+    name: str = "op",
+    start_ns: int = BASE_NS,
+    duration_ns: int = 1_000_000,
+    parent: str | None = None,
+    span_id: str | None = None,
+    status: int = 0,
+    attributes: dict[str, Any] | None = None,
+    events: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    return {
+        "span_id": span_id or new_span_id(),
+        "trace_id": trace_id,
+        "parent_span_id": parent,
+        "service_name": service,
+        "name": name,
+        "span_kind": 1,
+        "start_time": start_ns,
+        "end_time": start_ns + duration_ns,
+        "duration_ns": duration_ns,
+        "status_code": status,
+        "status_message": "failed" if status == 2 else None,
+        "attributes": dumps_json(attributes or {}).decode(),
+        "events": dumps_json(events or []).decode(),
+        "links": "[]",
+        "trace_flags": 1,
+        "trace_state": None,
+        "dropped_attributes_count": 0,
+        "dropped_events_count": 0,
+        "dropped_links_count": 0,
+        "resource_attributes": dumps_json({"service.name": service}).decode(),
+        "resource_dropped_attributes_count": 0,
+    }
+
+
+def write_span_file(path: Path, rows: list[dict[str, Any]]) -> Path:
+    """Writes rows sorted by (service_name, start_time) via tmp + rename, like a cold flush."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = sorted(rows, key=lambda r: (r["service_name"], r["start_time"]))
+    columns = {name: [r[name] for r in rows] for name in SCHEMA.names}
+    table = pa.Table.from_pydict(columns, schema=SCHEMA)
+    tmp = path.with_name(path.name + ".tmp")
+    with pq.ParquetWriter(tmp, SCHEMA, **parquet_writer_options(len(rows))) as writer:
+        writer.write_table(table, row_group_size=4096)
+    tmp.rename(path)
+    return path
+
+
+def cold_path(root: Path, name: str) -> Path:
+    return root / "year=2026" / "month=11" / "day=26" / f"{name}.parquet"
