@@ -4,7 +4,8 @@ The seed's compose file probes `grpc_health_probe -addr=localhost:50052`; shippi
 Python image for that is needless, so the image carries this equivalent: one grpc.health.v1 Check of
 the overall service ("") with a short deadline. Exit 0 only when the answer is SERVING (ingestion
 reports SERVING once its WAL is recovered); any other status, an error or a timeout exits 1 with
-one line saying why.
+one line saying why. Like every internal call it carries `x-junjo-internal-token`, resolved from the
+same environment the service reads (JUNJO_INTERNAL_GRPC_TOKEN, else JUNJO_SESSION_SECRET).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import sys
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from junjo_common.internal_token import call_metadata, resolve_internal_token
+
 DEFAULT_TIMEOUT_SECS = 2.0
 
 
@@ -23,12 +26,22 @@ def default_address() -> str:
     return f"127.0.0.1:{os.environ.get('INTERNAL_GRPC_PORT', '50052')}"
 
 
-def check(address: str, timeout: float, service: str = "") -> tuple[bool, str]:
+def token_from_env() -> str:
+    try:
+        return resolve_internal_token(os.environ.get("JUNJO_INTERNAL_GRPC_TOKEN"),
+                                      os.environ.get("JUNJO_SESSION_SECRET"))
+    except ValueError:
+        return ""
+
+
+def check(address: str, timeout: float, service: str = "", token: str | None = None) -> tuple[bool, str]:
     """One Check call; returns (serving, human-readable outcome)."""
+    metadata = call_metadata(token_from_env() if token is None else token)
     with grpc.insecure_channel(address) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         try:
-            reply = stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=timeout)
+            reply = stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=timeout,
+                               metadata=metadata)
         except grpc.RpcError as exc:
             code = exc.code()  # type: ignore[attr-defined]
             name = code.name if code is not None else "UNKNOWN"

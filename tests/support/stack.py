@@ -88,3 +88,30 @@ def start_backend(stack: Stack, log_dir: Path, timeout: float = 60.0) -> Service
     stack.backend = proc
     proc.wait_until(lambda: _http_ok(f"{stack.http_url}/health"), timeout)
     return proc
+
+
+def _grpc_serving(port: int, token: str) -> bool:
+    from ingestion.healthcheck import check  # late import: only ingestion tests need grpc here
+
+    return check(f"127.0.0.1:{port}", 1.0, token=token)[0]
+
+
+def internal_token(stack: Stack) -> str:
+    """The `x-junjo-internal-token` both services derive from `stack.env()`."""
+    from junjo_common.internal_token import resolve_internal_token
+
+    env = stack.env()
+    return resolve_internal_token(env.get("JUNJO_INTERNAL_GRPC_TOKEN"), env.get("JUNJO_SESSION_SECRET"))
+
+
+def start_ingestion(stack: Stack, log_dir: Path, timeout: float = 60.0) -> ServiceProcess:
+    """Starts `python -m ingestion` with `stack.env()` and waits for grpc.health.v1 SERVING.
+
+    SERVING means the WAL is recovered and the OTLP port accepts exports. The process is kept on
+    `stack.ingestion`; `stack.stop()` stops it (SIGTERM: final flush to Parquet).
+    """
+    proc = ServiceProcess("ingestion", stack.env(), log_dir / "ingestion.log").start()
+    stack.ingestion = proc
+    token = internal_token(stack)
+    proc.wait_until(lambda: _grpc_serving(stack.internal_port, token), timeout)
+    return proc

@@ -1,0 +1,107 @@
+"""`python -m ingestion`: settings → recover WAL → serve until SIGTERM/SIGINT → final flush.
+
+Start-up order matters: the internal port (health NOT_SERVING) comes up first, then interrupted
+flushes and WAL segments are recovered, then OTLP starts accepting and health turns SERVING.
+Shutdown is the reverse: stop accepting, let in-flight exports finish their fsync, seal the WAL,
+flush everything to Parquet, exit 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+
+import structlog
+from grpc_health.v1.health import aio as health_aio
+
+from ingestion.auth import ApiKeyValidator
+from ingestion.backpressure import Backpressure
+from ingestion.flush import Flusher, FlushScheduler, RecentCold, resolve_intents
+from ingestion.server import (
+    NOT_SERVING,
+    SERVING,
+    InternalService,
+    TraceExport,
+    start_internal_server,
+    start_otlp_server,
+)
+from ingestion.settings import Settings, SettingsError, load_settings
+from ingestion.snapshot import HotSnapshot
+from ingestion.wal import Wal
+from junjo_common.logging_setup import configure_logging
+
+log = structlog.get_logger("ingestion")
+
+
+async def serve(settings: Settings) -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    wal = Wal(settings.wal_dir, settings.wal_segment_max_bytes)
+    recent = RecentCold(settings.recent_cold_max_files, settings.recent_cold_max_age_secs)
+    flusher = Flusher(wal, settings.parquet_dir, settings.flush_max_bytes, recent)
+    scheduler = FlushScheduler(wal, flusher, settings.flush_max_bytes, settings.flush_max_age_secs)
+    snapshot = HotSnapshot(wal, settings.snapshot_path, recent, settings.snapshot_cache_ttl_secs)
+    health = health_aio.HealthServicer()
+    await health.set("", NOT_SERVING)
+    internal = await start_internal_server(settings.internal_port, settings.internal_token,
+                                           InternalService(snapshot, scheduler), health)
+
+    settings.wal_dir.mkdir(parents=True, exist_ok=True)
+    finished = await asyncio.to_thread(resolve_intents, settings.wal_dir)
+    report = await asyncio.to_thread(wal.recover)
+    log.info("wal_recovered", sealed_segments=report.sealed, recovered_segments=report.recovered_open,
+             recovered_rows=report.recovered_rows, torn_tail_bytes=report.dropped_tail_bytes,
+             finished_flushes=finished)
+    wal.on_segment_sealed = lambda: scheduler.wake_threadsafe(loop)
+    wal.start(loop)
+
+    validator = ApiKeyValidator(
+        f"{settings.backend_host}:{settings.backend_port}", settings.internal_token,
+        settings.api_key_cache_ttl_secs, settings.api_key_cache_max_entries,
+        settings.api_key_validation_max_concurrency, settings.api_key_validation_timeout_secs)
+    backpressure = Backpressure(settings.backpressure_max_bytes, wal.unflushed_bytes)
+    export = TraceExport(validator, wal, backpressure, settings.batch_size)
+    otlp = await start_otlp_server(settings.otlp_port, export, settings.otlp_max_receive_bytes)
+    tasks = [loop.create_task(scheduler.run()), loop.create_task(backpressure.run())]
+    await health.set("", SERVING)
+    log.info("ingestion_started", otlp_port=settings.otlp_port, internal_port=settings.internal_port,
+             wal_dir=str(settings.wal_dir), parquet_dir=str(settings.parquet_dir))
+
+    await stop.wait()
+    log.info("ingestion_stopping")
+    await health.set("", NOT_SERVING)
+    await otlp.stop(grace=10)  # in-flight exports finish (and are acknowledged) first
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    await asyncio.to_thread(wal.stop)
+    files = await scheduler.flush_all()
+    await validator.close()
+    await internal.stop(grace=1)
+    log.info("ingestion_stopped", flushed_files=len(files))
+
+
+def main() -> int:
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"ingestion: invalid configuration: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level, settings.log_format, service="ingestion")
+    try:
+        asyncio.run(serve(settings))
+    except OSError as exc:
+        print(f"ingestion: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,245 @@
+"""Cold flush: sealed WAL segments → date-partitioned Parquet, then the segments are deleted.
+
+Why it is shaped like this:
+- Bounded memory: segments are taken in chunks of at most FLUSH_MAX_MB (at least one segment)
+  and each chunk becomes one Parquet file, so memory does not grow with the WAL. Rows are sorted
+  by (service_name, start_time) *within each file* — the order DataFusion's row-group statistics
+  need; a global sort across a huge backlog would need an external merge and is not worth it.
+- Never blocks exports: a flush only reads sealed (immutable) segments, in a worker thread.
+- Exactly once: before the Parquet file is published (rename), an intent file in WAL_DIR names
+  the file and its segments. If the process dies after the rename but before the segments are
+  deleted, `resolve_intents` at start deletes them; if it dies before the rename, the intent is
+  discarded and the segments are flushed again later. The rename is the commit point.
+- Hot/cold without a gap: the rename, dropping the segments from the live set and recording
+  the file in the recent-cold list happen under the WAL lock that snapshots also take.
+
+Files land in PARQUET_OUTPUT_DIR/year=YYYY/month=MM/day=DD/ by the UTC wall clock of the flush
+(as the reference does), named `<YYYYMMDD_HHMMSS>_<nanos hex>_<first segment>.parquet`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import threading
+import time
+from collections import deque
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+import structlog
+
+from ingestion.wal import Segment, Wal, fsync_dir
+from junjo_common.spanformat import v1
+
+log = structlog.get_logger("ingestion.flush")
+
+
+class RecentCold:
+    """Recently flushed cold files, newest first, bounded by count and age (RECENT_COLD_MAX_*)."""
+
+    def __init__(self, max_files: int, max_age_secs: float) -> None:
+        self.max_files, self.max_age = max_files, max_age_secs
+        self._items: deque[tuple[str, float]] = deque()
+        self._lock = threading.Lock()
+
+    def add(self, path: Path) -> None:
+        if self.max_files <= 0:
+            return
+        with self._lock:
+            self._items.appendleft((str(path), time.monotonic()))
+            self._prune()
+
+    def paths(self) -> list[str]:
+        with self._lock:
+            self._prune()
+            return [p for p, _ in self._items]
+
+    def _prune(self) -> None:
+        while len(self._items) > self.max_files:
+            self._items.pop()
+        if self.max_age > 0:
+            cutoff = time.monotonic() - self.max_age
+            while self._items and self._items[-1][1] < cutoff:
+                self._items.pop()
+
+
+def make_dirs_durably(directory: Path) -> None:
+    """mkdir -p, fsyncing each parent whose entries changed, so a published file survives a crash."""
+    missing = []
+    while not directory.exists():
+        missing.append(directory)
+        directory = directory.parent
+    for d in reversed(missing):
+        d.mkdir(exist_ok=True)
+        fsync_dir(d.parent)
+
+
+def write_parquet_atomically(table: pa.Table, final: Path) -> Path:
+    """Writes `final.tmp` (fsync'd) and returns it; the caller renames it to publish."""
+    make_dirs_durably(final.parent)
+    tmp = final.with_name(final.name + ".tmp")
+    with pq.ParquetWriter(str(tmp), v1.SCHEMA, **v1.parquet_writer_options(table.num_rows)) as writer:
+        writer.write_table(table, row_group_size=v1.PARQUET_ROW_GROUP_SIZE)
+    with open(tmp, "rb+") as f:
+        os.fsync(f.fileno())
+    return tmp
+
+
+def read_segment(path: Path) -> pa.Table:
+    with pa.memory_map(str(path)) as source:
+        return pa.ipc.open_stream(source).read_all()
+
+
+def _chunks(segments: list[Segment], max_bytes: int) -> list[list[Segment]]:
+    chunks: list[list[Segment]] = []
+    current: list[Segment] = []
+    size = 0
+    for seg in segments:
+        if current and size + seg.size > max_bytes:
+            chunks.append(current)
+            current, size = [], 0
+        current.append(seg)
+        size += seg.size
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def resolve_intents(wal_dir: Path) -> int:
+    """Finishes or discards flushes interrupted by a crash; returns how many were finished."""
+    finished = 0
+    if not wal_dir.is_dir():
+        return 0
+    for intent in sorted(wal_dir.glob("flush-*.intent")):
+        try:
+            record = orjson.loads(intent.read_bytes())
+            parquet = Path(record["parquet"])
+            segments = [str(s) for s in record["segments"]]
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            log.warning("flush_intent_unreadable", intent=intent.name)
+            intent.unlink()
+            continue
+        if parquet.exists():
+            for name in segments:
+                (wal_dir / Path(name).name).unlink(missing_ok=True)
+            finished += 1
+        else:
+            parquet.with_name(parquet.name + ".tmp").unlink(missing_ok=True)
+        intent.unlink()
+    fsync_dir(wal_dir)
+    return finished
+
+
+class Flusher:
+    """Turns sealed segments into Parquet files; one flush at a time (callers serialize)."""
+
+    def __init__(self, wal: Wal, output_dir: Path, chunk_max_bytes: int, recent: RecentCold) -> None:
+        self.wal, self.output_dir, self.recent = wal, output_dir, recent
+        self.chunk_max_bytes = chunk_max_bytes
+        self._counter = 0
+
+    def flush(self, segments: list[Segment]) -> list[Path]:
+        """Flushes the given sealed segments (oldest first) in bounded chunks; returns the files."""
+        files: list[Path] = []
+        for chunk in _chunks(segments, self.chunk_max_bytes):
+            path = self._flush_chunk(chunk)
+            if path is not None:
+                files.append(path)
+        pa.default_memory_pool().release_unused()
+        return files
+
+    def _target(self, first_seq: int) -> Path:
+        now_ns = time.time_ns()
+        now = datetime.fromtimestamp(now_ns / 1e9, UTC)
+        self._counter += 1
+        name = f"{now:%Y%m%d_%H%M%S}_{now_ns % 1_000_000_000:08x}_{first_seq:016d}_{self._counter}.parquet"
+        return self.output_dir / f"year={now:%Y}" / f"month={now:%m}" / f"day={now:%d}" / name
+
+    def _flush_chunk(self, chunk: list[Segment]) -> Path | None:
+        started = time.monotonic()
+        table = pa.concat_tables([read_segment(seg.path) for seg in chunk])
+        rows = table.num_rows
+        final: Path | None = None
+        if rows:
+            table = table.sort_by(list(v1.SORT_COLUMNS))
+            final = self._target(chunk[0].seq)
+            tmp = write_parquet_atomically(table, final)
+            del table
+            intent = self.wal.dir / f"flush-{final.stem}.intent"
+            intent_tmp = intent.with_name(intent.name + ".tmp")
+            intent_tmp.write_bytes(orjson.dumps({"parquet": str(final),
+                                                 "segments": [seg.path.name for seg in chunk]}))
+            with open(intent_tmp, "rb+") as f:
+                os.fsync(f.fileno())
+            os.replace(intent_tmp, intent)
+            fsync_dir(self.wal.dir)
+            with self.wal.lock:  # commit point, atomic with respect to snapshots
+                os.replace(tmp, final)
+                self.wal.forget(chunk)
+                self.recent.add(final)
+            fsync_dir(final.parent)
+        else:
+            intent = None
+            with self.wal.lock:
+                self.wal.forget(chunk)
+        for seg in chunk:
+            seg.path.unlink(missing_ok=True)
+        fsync_dir(self.wal.dir)
+        if intent is not None:
+            intent.unlink(missing_ok=True)
+        log.info("wal_flushed", file=str(final) if final else None, rows=rows, segments=len(chunk),
+                 seconds=round(time.monotonic() - started, 3))
+        return final
+
+
+class FlushScheduler:
+    """Decides when to flush (FLUSH_MAX_MB, FLUSH_MAX_AGE_SECS, FlushWAL, shutdown); one at a time.
+
+    The flush itself runs in a worker thread; the event loop only waits for it.
+    """
+
+    CHECK_INTERVAL_SECS = 1.0
+
+    def __init__(self, wal: Wal, flusher: Flusher, max_bytes: int, max_age_secs: float) -> None:
+        self.wal, self.flusher = wal, flusher
+        self.max_bytes, self.max_age = max_bytes, max_age_secs
+        self._lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self.flushes = 0
+
+    def wake_threadsafe(self, loop: asyncio.AbstractEventLoop) -> None:
+        loop.call_soon_threadsafe(self._wake.set)
+
+    def due(self) -> bool:
+        if self.wal.unflushed_bytes() >= self.max_bytes:
+            return True
+        oldest = self.wal.oldest_created()
+        return oldest is not None and time.time() - oldest >= self.max_age
+
+    async def flush_all(self) -> list[Path]:
+        """Seals the active segment and flushes everything written before this call."""
+        async with self._lock:
+            await self.wal.seal_active()
+            segments = self.wal.sealed()
+            if not segments:
+                return []
+            files = await asyncio.to_thread(self.flusher.flush, segments)
+            self.flushes += 1
+            return files
+
+    async def run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.CHECK_INTERVAL_SECS)
+            self._wake.clear()
+            if self.due():
+                try:
+                    await self.flush_all()
+                except Exception:
+                    log.exception("wal_flush_failed")
+                    await asyncio.sleep(self.CHECK_INTERVAL_SECS)

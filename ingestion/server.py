@@ -1,0 +1,165 @@
+"""The two grpc.aio servers: public OTLP TraceService/Export, internal snapshot/flush + health.
+
+Export order (CONTRACT §6, reference §3): backpressure → API key present → API key valid →
+convert → durable WAL append (group commit) → response. The request is taken as raw bytes (no
+generic deserializer) so convert.py can parse it with its shadow schema; gzip-compressed
+requests are decompressed by gRPC itself. Conversion runs on the event loop: it is pure CPU
+under the GIL, so a thread would only add hand-offs; the fsync happens in the WAL thread.
+Every internal method (including health) requires `x-junjo-internal-token`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import grpc
+import structlog
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1.health import aio as health_aio
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
+
+from ingestion.auth import ApiKeyValidator, Verdict
+from ingestion.backpressure import MESSAGE as BACKPRESSURE_MESSAGE
+from ingestion.backpressure import Backpressure
+from ingestion.convert import InvalidRequest, convert_request
+from ingestion.flush import FlushScheduler
+from ingestion.snapshot import HotSnapshot
+from ingestion.wal import Wal
+from junjo_common.internal_token import INVALID_TOKEN_MESSAGE, token_matches
+from junjo_common.proto_gen import ingestion_pb2, ingestion_pb2_grpc
+
+log = structlog.get_logger("ingestion.server")
+
+API_KEY_HEADER = "x-junjo-api-key"
+EXPORT_METHOD = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+_EMPTY_RESPONSE = trace_service_pb2.ExportTraceServiceResponse().SerializeToString()
+_UNAVAILABLE = {Verdict.UNAVAILABLE: "API key validation service unavailable",
+                Verdict.SATURATED: "API key validation capacity temporarily exhausted"}
+
+
+class TraceExport:
+    """The OTLP Export handler."""
+
+    def __init__(self, validator: ApiKeyValidator, wal: Wal, backpressure: Backpressure,
+                 batch_size: int) -> None:
+        self.validator, self.wal, self.backpressure = validator, wal, backpressure
+        self.batch_size = batch_size
+
+    async def export(self, request: bytes, context: grpc.aio.ServicerContext) -> bytes:
+        if self.backpressure.active:
+            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, BACKPRESSURE_MESSAGE)
+        key = ""
+        for item in context.invocation_metadata() or ():
+            if item.key == API_KEY_HEADER:
+                key = item.value if isinstance(item.value, str) else item.value.decode(errors="replace")
+                break
+        if not key:
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, "Missing x-junjo-api-key header")
+        verdict = await self.validator.validate(key)
+        if verdict is Verdict.INVALID:
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, "Invalid API key")
+        if verdict is not Verdict.VALID:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, _UNAVAILABLE[verdict])
+        if not request:
+            return _EMPTY_RESPONSE
+        try:
+            converted = convert_request(request, self.batch_size)
+        except InvalidRequest as exc:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        if converted.batches:
+            try:
+                await self.wal.append(converted.batches)
+            except OSError:
+                await context.abort(grpc.StatusCode.INTERNAL, "Failed to write spans")
+        if converted.rejected:
+            log.info("spans_rejected", count=converted.rejected, message=converted.error_message)
+            response = trace_service_pb2.ExportTraceServiceResponse()
+            response.partial_success.rejected_spans = converted.rejected
+            response.partial_success.error_message = converted.error_message
+            return response.SerializeToString()
+        return _EMPTY_RESPONSE
+
+
+def otlp_handler(export: TraceExport) -> grpc.GenericRpcHandler:
+    method = grpc.unary_unary_rpc_method_handler(export.export, request_deserializer=None,
+                                                 response_serializer=None)
+    return grpc.method_handlers_generic_handler(
+        "opentelemetry.proto.collector.trace.v1.TraceService", {"Export": method})
+
+
+class InternalService(ingestion_pb2_grpc.InternalIngestionServiceServicer):
+    def __init__(self, snapshot: HotSnapshot, scheduler: FlushScheduler) -> None:
+        self.snapshot, self.scheduler = snapshot, scheduler
+
+    async def PrepareHotSnapshot(self, request: Any,
+                                 context: Any) -> ingestion_pb2.PrepareHotSnapshotResponse:
+        try:
+            result = await asyncio.to_thread(self.snapshot.prepare)
+        except Exception as exc:
+            log.exception("hot_snapshot_failed")
+            return ingestion_pb2.PrepareHotSnapshotResponse(success=False, error_message=str(exc))
+        return ingestion_pb2.PrepareHotSnapshotResponse(
+            snapshot_path=result.path, row_count=result.row_count, file_size_bytes=result.size_bytes,
+            success=True, recent_cold_paths=result.recent_cold_paths)
+
+    async def FlushWAL(self, request: Any, context: Any) -> ingestion_pb2.FlushWALResponse:
+        try:
+            await self.scheduler.flush_all()
+        except Exception as exc:
+            log.exception("flush_wal_failed")
+            return ingestion_pb2.FlushWALResponse(success=False, error_message=str(exc))
+        return ingestion_pb2.FlushWALResponse(success=True)
+
+
+class InternalTokenInterceptor(grpc.aio.ServerInterceptor):
+    """Rejects any internal call without the right `x-junjo-internal-token` (constant time)."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+        async def deny(request: Any, context: grpc.aio.ServicerContext) -> None:
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, INVALID_TOKEN_MESSAGE)
+
+        self._deny_unary = grpc.unary_unary_rpc_method_handler(deny)
+
+        async def deny_stream(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, INVALID_TOKEN_MESSAGE)
+            yield  # pragma: no cover - makes this an async generator for Health/Watch
+
+        self._deny_stream = grpc.unary_stream_rpc_method_handler(deny_stream)
+
+    async def intercept_service(
+        self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        if token_matches(self._token, handler_call_details.invocation_metadata):
+            return await continuation(handler_call_details)
+        if handler_call_details.method.endswith("/Watch"):
+            return self._deny_stream
+        return self._deny_unary
+
+
+async def start_internal_server(port: int, token: str, service: InternalService,
+                                health: health_aio.HealthServicer) -> grpc.aio.Server:
+    server = grpc.aio.server(interceptors=[InternalTokenInterceptor(token)])
+    ingestion_pb2_grpc.add_InternalIngestionServiceServicer_to_server(service, server)
+    health_pb2_grpc.add_HealthServicer_to_server(health, server)
+    if server.add_insecure_port(f"0.0.0.0:{port}") == 0:
+        raise OSError(f"INTERNAL_GRPC_PORT {port} could not be bound")
+    await server.start()
+    return server
+
+
+async def start_otlp_server(port: int, export: TraceExport, max_receive_bytes: int) -> grpc.aio.Server:
+    server = grpc.aio.server(options=[("grpc.max_receive_message_length", max_receive_bytes)])
+    server.add_generic_rpc_handlers((otlp_handler(export),))
+    if server.add_insecure_port(f"0.0.0.0:{port}") == 0:
+        raise OSError(f"OTLP_GRPC_PORT {port} could not be bound")
+    await server.start()
+    return server
+
+
+SERVING = health_pb2.HealthCheckResponse.SERVING
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING

@@ -1,0 +1,97 @@
+"""Hot snapshot: every unflushed span → SNAPSHOT_PATH (Parquet), plus the recent cold files.
+
+Why: the backend queries cold Parquet through its index, which lags a flush; the hot snapshot
+and the recent-cold list together make every acknowledged span visible without a gap. The list
+of segments and the recent-cold paths are taken in one step under the WAL lock (the same lock a
+flush commits under), and the segment descriptors are opened right there, so a concurrent flush
+deleting them cannot make the snapshot miss or fail. Reading and writing happen outside the lock
+in a worker thread, one segment at a time (bounded memory); exports are never blocked.
+
+Results are cached for PREPARE_HOT_SNAPSHOT_CACHE_TTL_MS (the recent-cold list is always fresh).
+An empty WAL deletes any previous snapshot and answers with an empty path ("no hot tier").
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ingestion.flush import RecentCold, make_dirs_durably
+from ingestion.wal import Wal, read_complete_batches
+from junjo_common.spanformat import v1
+
+
+@dataclass(frozen=True)
+class SnapshotResult:
+    path: str
+    row_count: int
+    size_bytes: int
+    recent_cold_paths: list[str] = field(default_factory=list)
+
+
+class HotSnapshot:
+    def __init__(self, wal: Wal, path: Path, recent: RecentCold, cache_ttl_secs: float) -> None:
+        self.wal, self.path, self.recent, self.cache_ttl = wal, path, recent, cache_ttl_secs
+        self._lock = threading.Lock()
+        self._cached: SnapshotResult | None = None
+        self._cached_at = 0.0
+
+    def prepare(self) -> SnapshotResult:
+        """Blocking; call from a worker thread."""
+        with self._lock:
+            if (self._cached is not None and self._cached.row_count
+                    and time.monotonic() - self._cached_at < self.cache_ttl):
+                return replace(self._cached, recent_cold_paths=self.recent.paths())
+            with self.wal.lock:
+                sources = self.wal.open_for_read()
+                recent = self.recent.paths()
+            try:
+                result = self._write(sources, recent)
+            finally:
+                for fd, _ in sources:
+                    os.close(fd)
+            self._cached, self._cached_at = result, time.monotonic()
+            return result
+
+    def _write(self, sources: list[tuple[int, int]], recent: list[str]) -> SnapshotResult:
+        make_dirs_durably(self.path.parent)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        rows = 0
+        writer: pq.ParquetWriter | None = None
+        pending: list[pa.RecordBatch] = []  # WAL batches are small: gather full row groups
+
+        def write_pending() -> None:
+            nonlocal writer
+            if writer is None:
+                writer = pq.ParquetWriter(str(tmp), v1.SCHEMA, **v1.parquet_writer_options())
+            writer.write_table(pa.Table.from_batches(pending, v1.SCHEMA),
+                               row_group_size=v1.PARQUET_ROW_GROUP_SIZE)
+            pending.clear()
+
+        try:
+            for fd, size in sources:
+                batches, _ = read_complete_batches(os.pread(fd, size, 0))
+                for batch in batches:
+                    pending.append(batch)
+                    rows += batch.num_rows
+                    if sum(b.num_rows for b in pending) >= v1.PARQUET_ROW_GROUP_SIZE:
+                        write_pending()
+            if pending:
+                write_pending()
+        finally:
+            if writer is not None:
+                writer.close()
+        if not rows:
+            tmp.unlink(missing_ok=True)
+            self.path.unlink(missing_ok=True)
+            return SnapshotResult("", 0, 0, recent)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path)
+        return SnapshotResult(str(self.path), rows, self.path.stat().st_size, recent)
