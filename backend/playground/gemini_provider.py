@@ -3,7 +3,7 @@
 Translation: system/developer messages become `system_instruction`, assistant turns the `model`
 role; the thinking budget and `include_thoughts` go into `thinking_config` (-1 dynamic, 0 off),
 reasoning effort becomes its `thinking_level`; JSON mode sets `response_mime_type` and a schema
-`response_json_schema`. The base URL and timeout travel in `http_options`.
+`response_json_schema`. The base URL, API version (v1beta) and timeout travel in `http_options`.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from backend.playground.schemas import (
     Usage,
 )
 
+API_VERSION = "v1beta"  # thinking and JSON-schema settings live here; pinned, not the SDK default
 _LEVELS = ("minimal", "low", "medium", "high", "xhigh")
 
 
@@ -36,7 +37,8 @@ class GeminiProvider(Provider):
     default_base_url = "https://generativelanguage.googleapis.com/"
 
     def _client(self) -> genai.Client:
-        options = types.HttpOptions(base_url=self.base_url, timeout=int(self.config.timeout_secs * 1000))
+        options = types.HttpOptions(base_url=self.base_url, api_version=API_VERSION,
+                                    timeout=int(self.config.timeout_secs * 1000))
         return genai.Client(api_key=self.api_key(), vertexai=False, http_options=options)
 
     def _arguments(self, request: GenerateRequest) -> tuple[list[types.Content], types.GenerateContentConfig]:
