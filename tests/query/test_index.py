@@ -1,0 +1,131 @@
+"""metadata.db, the indexer and retention over real Parquet files on disk."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from pathlib import Path
+
+from backend.index.indexer import Indexer
+from backend.index.retention import RetentionPolicy, apply_retention, select_expired
+from backend.index.schema import SCHEMA_VERSION
+from backend.index.store import MetadataIndex
+from tests.query.spanfiles import BASE_NS, cold_path, new_trace_id, span, write_span_file
+
+
+def _index(tmp_path: Path) -> MetadataIndex:
+    return MetadataIndex(tmp_path / "sqlite" / "metadata.db")
+
+
+def test_schema_is_versioned_and_reopens(tmp_path: Path) -> None:
+    index = _index(tmp_path)
+    index.close()
+    again = _index(tmp_path)
+    conn = sqlite3.connect(again.path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    conn.close()
+
+
+def test_indexer_records_services_traces_and_flags(tmp_path: Path) -> None:
+    root = tmp_path / "parquet"
+    wf, llm, plain = new_trace_id(), new_trace_id(), new_trace_id()
+    rows = [
+        span(wf, service="a", start_ns=BASE_NS, attributes={"junjo.span_type": "workflow"}, status=2),
+        span(wf, service="a", start_ns=BASE_NS + 5, parent="1" * 16),
+        span(llm, service="b", start_ns=BASE_NS + 10),
+        span(
+            llm,
+            service="b",
+            start_ns=BASE_NS + 20,
+            parent="2" * 16,
+            attributes={"gen_ai.provider.name": "xai"},
+        ),
+        span(plain, service="b", start_ns=BASE_NS + 30, attributes={"gen_ai.provider.name": ""}),
+    ]
+    path = write_span_file(cold_path(root, "f1"), rows)
+    index = _index(tmp_path)
+    result = Indexer(index, root, poll_interval=60).run_pass()
+    assert result.indexed == [str(path)] and result.failed == []
+    assert sorted(index.services()) == ["a", "b"]
+    assert index.trace_file_paths(wf) == [str(path)]
+    [a_roots] = index.service_files("a", "roots", False, None, None)
+    assert (a_roots.count, a_roots.min_start_ns, a_roots.max_start_ns) == (1, BASE_NS, BASE_NS + 5)
+    assert index.service_files("a", "workflows", True, None, None)[0].count == 1
+    assert index.service_files("b", "workflows", False, None, None) == []
+    assert index.llm_trace_ids_for_service("b") == [llm]  # empty provider name does not count
+    assert index.service_files("a", "spans", False, BASE_NS + 6, None) == []  # time range prunes
+    # a second pass finds nothing new
+    assert Indexer(index, root, poll_interval=60).run_pass().indexed == []
+
+
+def test_corrupt_and_empty_files_fail_retry_with_backoff_and_recover(tmp_path: Path) -> None:
+    root = tmp_path / "parquet"
+    bad = cold_path(root, "bad")
+    bad.parent.mkdir(parents=True)
+    bad.write_bytes(b"PAR1 this is not parquet")
+    empty = cold_path(root, "empty")
+    empty.touch()
+    (root / "year=2026" / "month=11" / "day=26" / "skip.parquet.tmp").write_bytes(b"partial")
+    index = _index(tmp_path)
+    indexer = Indexer(index, root, poll_interval=60, retry_backoff=3600)
+    result = indexer.run_pass()
+    assert sorted(result.failed) == sorted([str(bad), str(empty)])
+    failed = index.failed_files()
+    assert failed[str(bad)].failures == 1 and failed[str(bad)].next_retry_at > time.time() + 3000
+    assert "empty" in failed[str(empty)].error
+    assert indexer.run_pass().failed == []  # backoff: not retried yet
+
+    # replaced by a valid file (new size/mtime): retried at once and indexed
+    good = write_span_file(tmp_path / "good.parquet", [span(new_trace_id())])
+    os.replace(good, bad)
+    assert indexer.run_pass().indexed == [str(bad)]
+    assert str(bad) not in index.failed_files()
+
+    # an elapsed backoff retries too (and counts failures)
+    conn = sqlite3.connect(index.path)
+    conn.execute("UPDATE failed_files SET next_retry_at = 0")
+    conn.commit()
+    conn.close()
+    assert indexer.run_pass().failed == [str(empty)]
+    assert index.failed_files()[str(empty)].failures == 2
+
+
+def test_reconcile_drops_rows_of_deleted_files(tmp_path: Path) -> None:
+    root = tmp_path / "parquet"
+    trace = new_trace_id()
+    path = write_span_file(cold_path(root, "gone"), [span(trace)])
+    index = _index(tmp_path)
+    indexer = Indexer(index, root, poll_interval=60)
+    indexer.run_pass()
+    path.unlink()
+    assert indexer.reconcile() == 1
+    assert index.trace_file_paths(trace) == [] and index.services() == []
+
+
+def test_retention_selection_by_age_then_size() -> None:
+    day = 86_400 * 10**9
+    now = 100 * day
+    files = [("old", 80 * day, 10), ("mid", 95 * day, 10), ("new", 99 * day, 10)]
+    assert select_expired(files, RetentionPolicy(days=10), now) == ["old"]
+    assert select_expired(files, RetentionPolicy(max_bytes=15), now) == ["old", "mid"]
+    assert select_expired(files, RetentionPolicy(days=10, max_bytes=10), now) == ["old", "mid"]
+    assert select_expired(files, RetentionPolicy(), now) == []
+    assert RetentionPolicy.from_settings(None, 1.5).max_bytes == int(1.5 * 1024**3)
+
+
+def test_retention_deletes_oldest_files_and_index_rows(tmp_path: Path) -> None:
+    root = tmp_path / "parquet"
+    old_trace, new_trace = new_trace_id(), new_trace_id()
+    now = time.time_ns()
+    old = write_span_file(cold_path(root, "old"), [span(old_trace, start_ns=now - 40 * 86_400 * 10**9)])
+    new = write_span_file(cold_path(root, "new"), [span(new_trace, start_ns=now)])
+    index = _index(tmp_path)
+    Indexer(index, root, poll_interval=60).run_pass()
+    deleted = apply_retention(index, RetentionPolicy(days=30), now)
+    assert deleted == [str(old)] and not old.exists() and new.exists()
+    assert index.trace_file_paths(old_trace) == [] and index.trace_file_paths(new_trace) == [str(new)]
+    # the indexer applies the same policy on its passes
+    retained = Indexer(index, root, poll_interval=60, retention=RetentionPolicy(max_bytes=1))
+    assert retained.run_pass().deleted == [str(new)]
+    assert index.stats()["files"] == 0

@@ -1,0 +1,222 @@
+"""Query planning and DataFusion execution over real cold files, a hot snapshot and bad files."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from backend.index.indexer import Indexer
+from backend.index.store import MetadataIndex
+from backend.spans import engine, planner
+from backend.spans.engine import OpenFiles, Source
+from backend.spans.ingestion_client import HotTiers
+from backend.spans.planner import InvalidCursor, ListQuery, SnapshotChanged, decode_cursor, encode_cursor
+from tests.query.spanfiles import BASE_NS, cold_path, new_trace_id, span, write_span_file
+
+SEC = 10**9
+
+
+class World:
+    """A data directory: cold files (indexed or not), a hot snapshot, and the index."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.root = tmp_path / "parquet"
+        self.index = MetadataIndex(tmp_path / "metadata.db")
+        self.hot_path = tmp_path / "hot_snapshot.parquet"
+        self.tiers = HotTiers()
+        self.n = 0
+
+    def cold(self, rows: list[dict[str, Any]], indexed: bool = True) -> Path:
+        self.n += 1
+        path = write_span_file(cold_path(self.root, f"f{self.n:03d}"), rows)
+        if indexed:
+            Indexer(self.index, self.root, poll_interval=60).run_pass()
+        else:
+            self.tiers.recent_cold_paths.append(str(path))
+        return path
+
+    def hot(self, rows: list[dict[str, Any]]) -> None:
+        write_span_file(self.hot_path, rows)
+        self.tiers.snapshot_path = str(self.hot_path)
+        self.tiers.snapshot_size = self.hot_path.stat().st_size
+
+    def page(self, **kw: Any) -> planner.Answer:
+        return planner.list_spans(self.index, self.tiers, ListQuery(**kw))
+
+    def all_pages(self, **kw: Any) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        cursor = None
+        for _ in range(1000):
+            answer = self.page(cursor=cursor, **kw)
+            rows.extend(answer.data)
+            if answer.next_cursor is None:
+                return rows
+            cursor = decode_cursor(answer.next_cursor)
+        raise AssertionError("pagination did not end")
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> World:
+    return World(tmp_path)
+
+
+def _roots(n: int, start: int, service: str = "svc", **kw: Any) -> list[dict[str, Any]]:
+    return [span(new_trace_id(), service=service, start_ns=start + i * SEC, **kw) for i in range(n)]
+
+
+def test_listing_is_complete_newest_first_across_files_and_tiers(world: World) -> None:
+    spans_by_tier = []
+    for f in range(25):  # more than the reference's 20-file window
+        rows = _roots(4, BASE_NS + f * 10 * SEC)
+        spans_by_tier.extend(rows)
+        world.cold(rows)
+    unindexed = _roots(3, BASE_NS + 400 * SEC)
+    world.cold(unindexed, indexed=False)
+    hot = _roots(3, BASE_NS + 500 * SEC)
+    world.hot(hot)
+    expected = spans_by_tier + unindexed + hot
+
+    first = world.page(service="svc", kind="roots", limit=5)
+    assert [s["start_time"] for s in first.data] == sorted((s["start_time"] for s in expected), reverse=True)[
+        :5
+    ]
+    assert first.total == 100 and first.total_exact is False  # unindexed tiers are not counted
+
+    rows = world.all_pages(service="svc", kind="roots", limit=7)
+    ids = [r["span_id"] for r in rows]
+    assert len(ids) == len(set(ids)) == len(expected)
+    assert set(ids) == {s["span_id"] for s in expected}
+    starts = [r["start_time"] for r in rows]
+    assert starts == sorted(starts, reverse=True)
+
+
+def test_cold_wins_over_hot_for_the_same_span(world: World) -> None:
+    trace = new_trace_id()
+    flushed = span(trace, name="cold-version", start_ns=BASE_NS, span_id="c" * 16)
+    world.cold([flushed], indexed=False)
+    world.hot([{**flushed, "name": "hot-version"}, span(trace, start_ns=BASE_NS + 1, parent="c" * 16)])
+    listed = world.page(service="svc", kind="spans", limit=10).data
+    assert [r["name"] for r in listed if r["span_id"] == "c" * 16] == ["cold-version"]
+    assert len(listed) == 2
+    traced = planner.trace_spans(world.index, world.tiers, trace).data
+    assert len(traced) == 2 and {r["_tier"] for r in traced} == {"cold", "hot"}
+
+
+def test_filters_errors_name_time_workflows_llm(world: World) -> None:
+    t = [new_trace_id() for _ in range(5)]
+    world.cold(
+        [
+            span(t[0], name="ok 100%_done", start_ns=BASE_NS),
+            span(t[1], name="bad", start_ns=BASE_NS + SEC, status=2),
+            span(t[2], name="wf", start_ns=BASE_NS + 2 * SEC, attributes={"junjo.span_type": "workflow"}),
+            span(t[3], name="llm-root", start_ns=BASE_NS + 3 * SEC),
+            span(
+                t[3],
+                name="llm",
+                start_ns=BASE_NS + 4 * SEC,
+                parent="a" * 16,
+                attributes={"openinference.span.kind": "LLM"},
+            ),
+            span(
+                t[4],
+                name='text mentions "junjo.span_type":"workflow"',
+                start_ns=BASE_NS + 5 * SEC,
+                attributes={"note": '"junjo.span_type":"workflow"'},
+            ),
+        ]
+    )
+    hot_llm = new_trace_id()
+    world.hot(
+        [
+            span(hot_llm, name="hot-root", start_ns=BASE_NS + 9 * SEC),
+            span(
+                hot_llm,
+                name="g",
+                start_ns=BASE_NS + 10 * SEC,
+                parent="b" * 16,
+                attributes={"gen_ai.operation.name": "chat"},
+            ),
+        ]
+    )
+
+    def names(**kw: Any) -> list[str]:
+        return [r["name"] for r in world.page(service="svc", limit=50, **kw).data]
+
+    assert names(kind="spans", errors_only=True) == ["bad"]
+    assert names(kind="spans", name_contains="100%_") == ["ok 100%_done"]
+    assert names(kind="spans", name_contains="%") == ["ok 100%_done"]
+    assert names(kind="spans", name_contains="' OR 1=1 --") == []
+    assert names(kind="spans", name_contains="BAD") == ["bad"]  # case-insensitive
+    assert names(kind="spans", start_ns=BASE_NS + SEC, end_ns=BASE_NS + 2 * SEC) == ["wf", "bad"]
+    assert names(kind="workflows") == ["wf"]  # the escaped text in a value is not a workflow span
+    assert names(kind="roots", has_llm=True) == ["hot-root", "llm-root"]
+    assert names(kind="roots")[:1] + names(kind="roots")[2:] == [
+        "hot-root",
+        "llm-root",
+        "wf",
+        "bad",
+        "ok 100%_done",
+    ]
+    assert world.page(service="other", kind="spans").data == []
+
+
+def test_services_union_index_and_hot(world: World) -> None:
+    world.cold(_roots(1, BASE_NS, service="a"))
+    world.cold(_roots(1, BASE_NS, service="b"), indexed=False)
+    world.hot(_roots(1, BASE_NS, service="c"))
+    assert planner.services(world.index, world.tiers).data == ["a", "b", "c"]
+
+
+def test_trace_across_files_and_missing_trace(world: World) -> None:
+    trace = new_trace_id()
+    world.cold([span(trace, start_ns=BASE_NS, span_id="1" * 16)])
+    world.cold([span(trace, start_ns=BASE_NS + 1, span_id="2" * 16, parent="1" * 16)])
+    world.cold(_roots(3, BASE_NS))
+    rows = planner.trace_spans(world.index, world.tiers, trace).data
+    assert [r["span_id"] for r in rows] == ["2" * 16, "1" * 16]
+    assert planner.trace_spans(world.index, world.tiers, new_trace_id()).data == []
+
+
+def test_corrupt_empty_and_deleted_files_are_skipped_and_reported(world: World, tmp_path: Path) -> None:
+    trace = new_trace_id()
+    good = world.cold([span(trace, start_ns=BASE_NS)])
+    indexed_then_corrupted = world.cold([span(trace, start_ns=BASE_NS + 1, parent="f" * 16)])
+    indexed_then_corrupted.write_bytes(b"garbage")
+    empty = tmp_path / "empty.parquet"
+    empty.touch()
+    world.tiers.recent_cold_paths += [str(empty), str(tmp_path / "deleted-by-retention.parquet")]
+    answer = planner.trace_spans(world.index, world.tiers, trace)
+    assert len(answer.data) == 1
+    assert {s.path for s in answer.skipped} == {str(indexed_then_corrupted), str(empty)}
+    listed = world.page(service="svc", kind="spans")
+    assert len(listed.data) == 1 and listed.skipped
+    assert good.exists()
+
+
+def test_a_file_unlinked_mid_query_still_answers(world: World) -> None:
+    trace = new_trace_id()
+    path = world.cold([span(trace)])
+    with OpenFiles([Source(str(path), "cold")]) as files:
+        os.unlink(path)  # retention deletes while the query holds the descriptor
+        result = engine.QueryResult()
+        rows = engine._run(files.opened, "trace_id = $t", {"t": trace}, None, None, None, result)
+    assert [r["trace_id"] for r in rows] == [trace]
+
+
+def test_replaced_snapshot_asks_again(world: World) -> None:
+    world.hot(_roots(1, BASE_NS))
+    world.tiers.snapshot_size += 1
+    with pytest.raises(SnapshotChanged):
+        planner.services(world.index, world.tiers)
+    world.tiers.snapshot_size = -1  # last attempt: accept what is there
+    assert planner.services(world.index, world.tiers).data == ["svc"]
+
+
+def test_cursor_round_trip_and_rejection() -> None:
+    assert decode_cursor(encode_cursor(123, "ab" * 8)) == (123, "ab" * 8)
+    for bad in ["", "!!!", encode_cursor(-1, "x"), "WzEsMl0", "eyJhIjoxfQ"]:
+        with pytest.raises(InvalidCursor):
+            decode_cursor(bad)
