@@ -1,0 +1,2 @@
+// Runtime configuration. Replaced at container start / by `make run` with the backend URL.
+window.runtimeConfig = window.runtimeConfig || {};

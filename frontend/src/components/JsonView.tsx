@@ -1,0 +1,74 @@
+/** Collapsible JSON tree with per-node copy; deep levels start collapsed and long strings are clipped. */
+import { useState } from "react";
+import { CopyButton } from "./ui";
+
+const LONG = 160;
+
+function Scalar({ value }: { value: unknown }) {
+  const [open, setOpen] = useState(false);
+  if (value === null) return <span className="j-null">null</span>;
+  if (typeof value === "string") {
+    if (value.length > LONG && !open)
+      return (
+        <button type="button" className="j-str j-clip" onClick={() => setOpen(true)} title="Show the whole string">
+          "{value.slice(0, LONG)}…" <span className="muted">(+{value.length - LONG})</span>
+        </button>
+      );
+    return <span className="j-str">"{value}"</span>;
+  }
+  if (typeof value === "number") return <span className="j-num">{String(value)}</span>;
+  if (typeof value === "boolean") return <span className="j-bool">{String(value)}</span>;
+  return <span>{String(value)}</span>;
+}
+
+function Node({ name, value, depth, collapseAt }: { name?: string; value: unknown; depth: number; collapseAt: number }) {
+  const isObj = value !== null && typeof value === "object";
+  const [open, setOpen] = useState(depth < collapseAt);
+  const key = name !== undefined ? <span className="j-key">{name}: </span> : null;
+  if (!isObj) {
+    return (
+      <div className="j-row">
+        {key}
+        <Scalar value={value} />
+      </div>
+    );
+  }
+  const entries: [string, unknown][] = Array.isArray(value) ? value.map((v, i) => [String(i), v]) : Object.entries(value as object);
+  const [o, c] = Array.isArray(value) ? ["[", "]"] : ["{", "}"];
+  return (
+    <div className="j-row">
+      <button type="button" className="j-toggle" aria-expanded={open} onClick={() => setOpen(!open)} aria-label={`${open ? "Collapse" : "Expand"} ${name ?? "root"}`}>
+        {open ? "▾" : "▸"}
+      </button>
+      {key}
+      <span className="j-brace">{o}</span>
+      {!open ? (
+        <>
+          <span className="muted"> {entries.length} {Array.isArray(value) ? "items" : "keys"} </span>
+          <span className="j-brace">{c}</span>
+        </>
+      ) : (
+        <>
+          <div className="j-children">
+            {entries.map(([k, v]) => (
+              <Node key={k} name={k} value={v} depth={depth + 1} collapseAt={collapseAt} />
+            ))}
+          </div>
+          <span className="j-brace">{c}</span>
+        </>
+      )}
+    </div>
+  );
+}
+
+export function JsonView({ value, collapseAt = 3, label }: { value: unknown; collapseAt?: number; label?: string }) {
+  const text = value === undefined ? "undefined" : JSON.stringify(value, null, 2);
+  return (
+    <div className="json-view" aria-label={label}>
+      <div className="json-tools">
+        <CopyButton value={text} label={label ? `Copy ${label} JSON` : "Copy JSON"} />
+      </div>
+      {value === undefined ? <span className="muted">No value</span> : <Node value={value} depth={0} collapseAt={collapseAt} />}
+    </div>
+  );
+}

@@ -1,0 +1,124 @@
+/**
+ * Span tree with a time-bar waterfall: each row shows icon, name, duration (and tokens for LLM spans),
+ * a bar positioned on the trace's time axis, and marks the path from a failed span up to the root.
+ * ↑/↓ move the selection, ←/→ collapse/expand.
+ */
+import { useEffect, useMemo, useRef, useState, type ReactNode } from "react";
+import type { Span } from "../../api/types";
+import { displayName, ICON_GLYPH, isLlm, spanIcon, tokenCounts } from "../../lib/spans";
+import { formatDurationMicros, isoToMicros, spanDurationMicros } from "../../lib/time";
+import { flattenWithExtras, searchTree, type ExtraItem, type SpanTree, type TreeNode } from "./tree";
+
+export interface SpanTreeProps<T> {
+  tree: SpanTree;
+  roots?: TreeNode[];
+  selectedId?: string;
+  onSelect: (spanId: string) => void;
+  query?: string;
+  extrasFor?: (span: Span) => ExtraItem<T>[];
+  renderExtra?: (payload: T) => ReactNode;
+  label?: string;
+  rangeUs?: [number, number];
+}
+
+export function SpanTreeView<T = never>({ tree, roots, selectedId, onSelect, query = "", extrasFor, renderExtra, label = "Span tree", rangeUs }: SpanTreeProps<T>) {
+  const [collapsed, setCollapsed] = useState<Set<string>>(new Set());
+  const search = useMemo(() => searchTree(tree, query), [tree, query]);
+  const items = useMemo(
+    () => flattenWithExtras<T>(roots ?? tree.roots, collapsed, extrasFor ?? (() => []), search?.visible),
+    [roots, tree, collapsed, extrasFor, search],
+  );
+  const [t0, t1] = rangeUs ?? [tree.startUs, tree.endUs];
+  const total = Math.max(1, t1 - t0);
+  const selectedRef = useRef<HTMLLIElement | null>(null);
+  useEffect(() => {
+    selectedRef.current?.scrollIntoView?.({ block: "nearest" });
+  }, [selectedId]);
+  const spanRows = items.filter((i) => i.type === "span").map((i) => (i as { span: Span }).span.span_id);
+  const toggle = (id: string, open?: boolean) => {
+    const next = new Set(collapsed);
+    const isOpen = !next.has(id);
+    if (open === undefined ? isOpen : !open) next.add(id);
+    else next.delete(id);
+    setCollapsed(next);
+  };
+  const onKey = (e: React.KeyboardEvent) => {
+    if (!["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight"].includes(e.key) || !spanRows.length) return;
+    e.preventDefault();
+    e.stopPropagation();
+    const i = selectedId ? spanRows.indexOf(selectedId) : -1;
+    if (e.key === "ArrowDown") onSelect(spanRows[Math.min(spanRows.length - 1, i + 1)]);
+    else if (e.key === "ArrowUp") onSelect(spanRows[Math.max(0, i - 1)]);
+    else if (selectedId) toggle(selectedId, e.key === "ArrowRight");
+  };
+  return (
+    <ul className="tree" role="tree" aria-label={label} tabIndex={0} onKeyDown={onKey}>
+      {items.map((item) => {
+        if (item.type === "extra") {
+          return (
+            <li key={`x-${item.key}`} role="none" style={{ paddingLeft: item.depth * 14 + 20 }}>
+              {renderExtra?.(item.payload)}
+            </li>
+          );
+        }
+        const s = item.span;
+        const id = s.span_id;
+        const dur = spanDurationMicros(s);
+        const start = isoToMicros(s.start_time);
+        const left = Number.isFinite(start) ? ((start - t0) / total) * 100 : 0;
+        const width = Number.isFinite(dur) ? (dur / total) * 100 : 0;
+        const tokens = isLlm(s) ? tokenCounts(s) : undefined;
+        const failed = tree.failed.has(id);
+        const onPath = tree.failedPath.has(id);
+        const selected = id === selectedId;
+        const cls = ["tree-row", selected && "selected", onPath && "failpath", failed && "failed", search?.matches.has(id) && "match"].filter(Boolean).join(" ");
+        return (
+          <li
+            key={id}
+            ref={selected ? selectedRef : undefined}
+            role="treeitem"
+            aria-selected={selected}
+            aria-expanded={item.hasChildren ? !collapsed.has(id) : undefined}
+            aria-label={`${displayName(s)}${failed ? " (failed)" : ""}`}
+            data-span-id={id}
+            className={cls}
+            onClick={() => onSelect(id)}
+          >
+            <div className="tree-label" style={{ paddingLeft: item.depth * 14 }}>
+              {item.hasChildren ? (
+                <button
+                  type="button"
+                  className="tree-toggle"
+                  aria-label={collapsed.has(id) ? `Expand ${s.name}` : `Collapse ${s.name}`}
+                  tabIndex={-1}
+                  onClick={(e) => {
+                    e.stopPropagation();
+                    toggle(id);
+                  }}
+                >
+                  {collapsed.has(id) ? "▸" : "▾"}
+                </button>
+              ) : (
+                <span className="tree-spacer" />
+              )}
+              <span className="tree-icon" aria-hidden>
+                {ICON_GLYPH[spanIcon(s)]}
+              </span>
+              <span className="tree-name" title={s.name}>
+                {displayName(s)}
+              </span>
+              {failed ? <span className="badge badge-error" title="This span failed">failed</span> : onPath ? <span className="badge" title="A descendant failed">✕ below</span> : null}
+              <span className="tree-meta">
+                {tokens?.total !== undefined ? `${tokens.total} tok · ` : ""}
+                {formatDurationMicros(dur)}
+              </span>
+            </div>
+            <div className="bar-track" aria-hidden>
+              <div className={`bar ${failed ? "failed" : isLlm(s) ? "llm" : ""}`} style={{ left: `${Math.max(0, Math.min(100, left))}%`, width: `${Math.max(0.3, Math.min(100 - left, width))}%` }} />
+            </div>
+          </li>
+        );
+      })}
+    </ul>
+  );
+}

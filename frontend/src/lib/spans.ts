@@ -1,0 +1,121 @@
+/** Facts about a span the UI needs everywhere: type, failure signal, LLM-ness, display name, icon. */
+import type { Span } from "../api/types";
+
+export type JunjoSpanType = "workflow" | "subflow" | "node" | "run_concurrent" | "agent";
+const JUNJO_TYPES = new Set(["workflow", "subflow", "node", "run_concurrent", "agent"]);
+
+export function attr(span: Span | undefined, key: string): unknown {
+  return span?.attributes_json?.[key];
+}
+
+export function attrStr(span: Span | undefined, key: string): string | undefined {
+  const v = attr(span, key);
+  if (v === undefined || v === null) return undefined;
+  return typeof v === "string" ? v : String(v);
+}
+
+export function junjoType(span: Span | undefined): JunjoSpanType | undefined {
+  const t = attr(span, "junjo.span_type");
+  return typeof t === "string" && JUNJO_TYPES.has(t) ? (t as JunjoSpanType) : undefined;
+}
+
+export function isCancelled(span: Span): boolean {
+  const c = attr(span, "junjo.cancelled");
+  return c === true || c === "true";
+}
+
+/** `error.type`, an `exception` event, a `junjo.hook_error` event, or ERROR status; never cancellation. */
+export function isFailed(span: Span): boolean {
+  if (isCancelled(span) && !span.events_json?.some((e) => e.name === "exception")) return false;
+  if (attr(span, "error.type") !== undefined) return true;
+  if (span.status_code === "2" || span.status_code === "ERROR" || span.status_code === "STATUS_CODE_ERROR") return true;
+  return (span.events_json ?? []).some((e) => e.name === "exception" || e.name === "junjo.hook_error");
+}
+
+export function isLlm(span: Span): boolean {
+  const k = attr(span, "openinference.span.kind");
+  if (typeof k === "string" && k.toUpperCase() === "LLM") return true;
+  const p = attr(span, "gen_ai.provider.name") ?? attr(span, "gen_ai.system");
+  const op = attr(span, "gen_ai.operation.name");
+  return (typeof p === "string" && p !== "") || (typeof op === "string" && op !== "");
+}
+
+export function llmModel(span: Span): string | undefined {
+  return (
+    attrStr(span, "llm.model_name") ??
+    attrStr(span, "gen_ai.response.model") ??
+    attrStr(span, "gen_ai.request.model")
+  );
+}
+
+export function llmProvider(span: Span): string | undefined {
+  return attrStr(span, "llm.provider") ?? attrStr(span, "gen_ai.provider.name") ?? attrStr(span, "gen_ai.system");
+}
+
+export interface TokenCounts {
+  prompt?: number;
+  completion?: number;
+  total?: number;
+}
+
+function num(v: unknown): number | undefined {
+  const n = typeof v === "string" ? Number(v) : v;
+  return typeof n === "number" && Number.isFinite(n) ? n : undefined;
+}
+
+export function tokenCounts(span: Span): TokenCounts | undefined {
+  const a = span.attributes_json ?? {};
+  const prompt = num(a["llm.token_count.prompt"]) ?? num(a["gen_ai.usage.input_tokens"]) ?? num(a["gen_ai.usage.prompt_tokens"]);
+  const completion =
+    num(a["llm.token_count.completion"]) ?? num(a["gen_ai.usage.output_tokens"]) ?? num(a["gen_ai.usage.completion_tokens"]);
+  let total = num(a["llm.token_count.total"]) ?? num(a["gen_ai.usage.total_tokens"]);
+  if (total === undefined && prompt !== undefined && completion !== undefined) total = prompt + completion;
+  if (prompt === undefined && completion === undefined && total === undefined) return undefined;
+  return { prompt, completion, total };
+}
+
+export function displayName(span: Span): string {
+  if (attrStr(span, "openinference.span.kind")?.toUpperCase() === "LLM") {
+    const p = llmProvider(span);
+    const m = llmModel(span);
+    if (p || m) return ["LLM", p, m].filter(Boolean).join(" - ");
+  }
+  return span.name || "(unnamed span)";
+}
+
+export type SpanIcon = "subflow" | "node" | "concurrent" | "db" | "llm" | "server" | "workflow" | "agent" | "code";
+
+export function spanIcon(span: Span): SpanIcon {
+  const t = junjoType(span);
+  if (t === "subflow") return "subflow";
+  if (t === "node") return "node";
+  if (t === "run_concurrent") return "concurrent";
+  if (t === "workflow") return "workflow";
+  if (t === "agent") return "agent";
+  if (attr(span, "db.system") !== undefined) return "db";
+  if (isLlm(span)) return "llm";
+  if (span.kind === "SERVER" || span.kind === "2") return "server";
+  return "code";
+}
+
+export const ICON_GLYPH: Record<SpanIcon, string> = {
+  subflow: "❏",
+  node: "■",
+  concurrent: "▦",
+  db: "⛁",
+  llm: "✦",
+  server: "⇄",
+  workflow: "◇",
+  agent: "☉",
+  code: "‹›",
+};
+
+/** Parse a JSON-string attribute; returns undefined for absent/invalid. */
+export function parseJsonAttr(v: unknown): unknown {
+  if (typeof v !== "string") return v;
+  try {
+    return JSON.parse(v);
+  } catch {
+    return undefined;
+  }
+}

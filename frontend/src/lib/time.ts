@@ -1,0 +1,66 @@
+/** Time helpers at microsecond precision (ISO strings carry µs; Date only ms). */
+
+/** Microseconds since the epoch from an ISO-8601 string with optional fractional seconds. */
+export function isoToMicros(iso: string | null | undefined): number {
+  if (!iso) return NaN;
+  const m = /^(.*T\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:?\d{2})?$/.exec(iso);
+  if (!m) return Date.parse(iso) * 1000;
+  const base = Date.parse(`${m[1]}${m[3] ?? "Z"}`);
+  const frac = (m[2] ?? "").padEnd(6, "0").slice(0, 6);
+  return base * 1000 + Number(frac);
+}
+
+/** Nanosecond decimal string → microseconds (exact enough: µs < 2^53). */
+export function nanosToMicros(ns: string | number | null | undefined): number {
+  if (ns === null || ns === undefined || ns === "") return NaN;
+  const s = String(ns);
+  if (!/^\d+$/.test(s)) return NaN;
+  return s.length <= 3 ? 0 : Number(s.slice(0, -3));
+}
+
+export function formatDurationMicros(us: number): string {
+  if (!Number.isFinite(us) || us < 0) return "—";
+  if (us < 1000) return `${Math.round(us)}µs`;
+  if (us < 1_000_000) return `${(us / 1000).toFixed(2)}ms`;
+  const s = (us / 1_000_000).toFixed(3).replace(/\.000$/, "");
+  return `${s}s`;
+}
+
+export function spanDurationMicros(span: { start_time: string; end_time: string }): number {
+  return isoToMicros(span.end_time) - isoToMicros(span.start_time);
+}
+
+export function formatLocal(iso: string | null | undefined): string {
+  if (!iso) return "—";
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
+}
+
+/** UTC HH:MM:SS.ffffff for state events. */
+export function formatUtcMicros(us: number): string {
+  if (!Number.isFinite(us)) return "—";
+  const d = new Date(Math.floor(us / 1000));
+  const pad = (n: number, w = 2) => String(n).padStart(w, "0");
+  return `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}.${pad(((us % 1_000_000) + 1_000_000) % 1_000_000, 6)}`;
+}
+
+export function shortId(id: string, n = 6): string {
+  return id.length > n ? `…${id.slice(-n)}` : id;
+}
+
+export const TIME_RANGES: { value: string; label: string; seconds: number | null }[] = [
+  { value: "15m", label: "Last 15 minutes", seconds: 15 * 60 },
+  { value: "1h", label: "Last hour", seconds: 3600 },
+  { value: "6h", label: "Last 6 hours", seconds: 6 * 3600 },
+  { value: "24h", label: "Last 24 hours", seconds: 86400 },
+  { value: "7d", label: "Last 7 days", seconds: 7 * 86400 },
+  { value: "30d", label: "Last 30 days", seconds: 30 * 86400 },
+  { value: "all", label: "All time", seconds: null },
+];
+
+/** ISO start bound for a preset, relative to `now` (ms). */
+export function rangeStart(value: string, now: number): string | undefined {
+  const r = TIME_RANGES.find((t) => t.value === value);
+  if (!r || r.seconds === null) return undefined;
+  return new Date(now - r.seconds * 1000).toISOString();
+}

@@ -1,0 +1,193 @@
+/** API keys: create (full key shown once), list, delete; plus copy-paste instrumentation snippets. */
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState, type FormEvent } from "react";
+import { apiKeys, observability, system } from "../api/endpoints";
+import type { CreatedApiKey } from "../api/types";
+import { CopyButton, Empty, ErrorBox, Loading, PageHeader } from "../components/ui";
+import { formatLocal } from "../lib/time";
+
+/** `grpc://host:port` / `http://host:port` / `host:port` → `host:port` plus whether TLS is expected. */
+export function otlpTarget(endpoint: string | undefined): { hostPort: string; insecure: boolean } {
+  const raw = (endpoint || "grpc://localhost:50051").trim();
+  const m = /^(\w+):\/\/(.*)$/.exec(raw);
+  const scheme = m ? m[1].toLowerCase() : "grpc";
+  let hostPort = (m ? m[2] : raw).replace(/\/+$/, "");
+  const insecure = scheme !== "https" && scheme !== "grpcs";
+  if (!/:\d+$/.test(hostPort)) hostPort += insecure ? ":50051" : ":443";
+  return { hostPort, insecure };
+}
+
+export function junjoSnippet(endpoint: string | undefined): string {
+  const { hostPort, insecure } = otlpTarget(endpoint);
+  return `import os
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry import trace
+from junjo.telemetry.junjo_otel_exporter import JunjoOtelExporter
+
+provider = TracerProvider(resource=Resource.create({"service.name": "my-app"}))
+exporter = JunjoOtelExporter(
+    endpoint="${hostPort}",
+    api_key=os.environ["JUNJO_AI_STUDIO_API_KEY"],
+    insecure=${insecure ? "True" : "False"},
+)
+provider.add_span_processor(exporter.span_processor)
+trace.set_tracer_provider(provider)
+
+# ... run your Junjo workflows; before exit:
+exporter.flush()`;
+}
+
+export function otelSnippet(endpoint: string | undefined): string {
+  const { hostPort, insecure } = otlpTarget(endpoint);
+  return `import os
+from opentelemetry import trace
+from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+provider = TracerProvider(resource=Resource.create({"service.name": "my-app"}))
+provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(
+    endpoint="${hostPort}",
+    insecure=${insecure ? "True" : "False"},
+    headers=(("x-junjo-api-key", os.environ["JUNJO_AI_STUDIO_API_KEY"]),),
+)))
+trace.set_tracer_provider(provider)
+
+# Or with environment variables only (any language's OTLP/gRPC exporter):
+#   OTEL_EXPORTER_OTLP_ENDPOINT=${insecure ? "http" : "https"}://${hostPort}
+#   OTEL_EXPORTER_OTLP_HEADERS=x-junjo-api-key=<your key>`;
+}
+
+function InstrumentPanel({ defaultOpen }: { defaultOpen: boolean }) {
+  const cfg = useQuery({ queryKey: ["server-config"], queryFn: system.config, staleTime: 60_000 });
+  const [tab, setTab] = useState<"junjo" | "otel">("junjo");
+  const endpoint = cfg.data?.otlp_endpoint;
+  const code = tab === "junjo" ? junjoSnippet(endpoint) : otelSnippet(endpoint);
+  return (
+    <details className="card instrument" open={defaultOpen}>
+      <summary>
+        <h2>Instrument your app</h2>
+      </summary>
+      <p className="muted">
+        Send traces over OTLP/gRPC to <code>{otlpTarget(endpoint).hostPort}</code> with your key in the <code>x-junjo-api-key</code> header.
+        {cfg.data?.environment ? ` (${cfg.data.environment})` : ""}
+      </p>
+      <div className="row gap">
+        <div className="segmented" role="radiogroup" aria-label="Snippet">
+          <button type="button" role="radio" aria-checked={tab === "junjo"} className={tab === "junjo" ? "on" : ""} onClick={() => setTab("junjo")}>
+            Junjo SDK
+          </button>
+          <button type="button" role="radio" aria-checked={tab === "otel"} className={tab === "otel" ? "on" : ""} onClick={() => setTab("otel")}>
+            OpenTelemetry
+          </button>
+        </div>
+        <CopyButton value={code} label="Copy snippet" />
+      </div>
+      <pre className="code" aria-label={`${tab === "junjo" ? "Junjo SDK" : "OpenTelemetry"} snippet`}>{code}</pre>
+    </details>
+  );
+}
+
+function CreateKeyForm({ onCreated }: { onCreated: (k: CreatedApiKey) => void }) {
+  const qc = useQueryClient();
+  const [name, setName] = useState("");
+  const create = useMutation({
+    mutationFn: (n: string) => apiKeys.create(n),
+    onSuccess: (k) => {
+      setName("");
+      onCreated(k);
+      void qc.invalidateQueries({ queryKey: ["api-keys"] });
+    },
+  });
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    create.mutate(name);
+  };
+  return (
+    <form className="card row gap wrap" onSubmit={submit} aria-label="Create API key">
+      <label className="grow">
+        Key name
+        <input value={name} onChange={(e) => setName(e.target.value)} required placeholder="e.g. production app" />
+      </label>
+      <button className="btn btn-primary" type="submit" disabled={create.isPending}>
+        {create.isPending ? "Creating…" : "Create API Key"}
+      </button>
+      <ErrorBox error={create.error} />
+    </form>
+  );
+}
+
+export default function ApiKeysPage() {
+  const qc = useQueryClient();
+  const keys = useQuery({ queryKey: ["api-keys"], queryFn: apiKeys.list, staleTime: 2000 });
+  const services = useQuery({ queryKey: ["services"], queryFn: observability.services, staleTime: 10_000 });
+  const [created, setCreated] = useState<CreatedApiKey | null>(null);
+  const remove = useMutation({
+    mutationFn: (id: string) => apiKeys.remove(id),
+    onSuccess: () => void qc.invalidateQueries({ queryKey: ["api-keys"] }),
+  });
+  return (
+    <div className="page">
+      <PageHeader title="API Keys" sub="Keys let your applications deliver telemetry to this server." />
+      <CreateKeyForm onCreated={setCreated} />
+      {created ? (
+        <div className="card alert alert-success" role="region" aria-label="New API key">
+          <strong>API key "{created.name}" created.</strong> Copy it now: it is shown only once.
+          <div className="row gap key-reveal">
+            <code data-testid="new-api-key">{created.key}</code>
+            <CopyButton value={created.key} label="Copy API key" />
+            <button type="button" className="btn btn-ghost btn-xs" onClick={() => setCreated(null)}>
+              Done
+            </button>
+          </div>
+        </div>
+      ) : null}
+      <ErrorBox error={remove.error} />
+      {keys.isLoading ? (
+        <Loading />
+      ) : keys.error ? (
+        <ErrorBox error={keys.error} />
+      ) : !keys.data?.length ? (
+        <Empty>No API keys yet. Create one to start sending telemetry.</Empty>
+      ) : (
+        <table className="table" aria-label="API keys">
+          <thead>
+            <tr>
+              <th>Name</th>
+              <th>Key</th>
+              <th>Created</th>
+              <th aria-label="Actions" />
+            </tr>
+          </thead>
+          <tbody>
+            {keys.data.map((k) => (
+              <tr key={k.id}>
+                <td>{k.name}</td>
+                <td>
+                  <code>{k.prefix ? `${k.prefix}…` : "••••"}</code>
+                </td>
+                <td>{formatLocal(k.created_at)}</td>
+                <td className="right">
+                  <button
+                    type="button"
+                    className="btn btn-danger btn-xs"
+                    aria-label={`Delete API key ${k.name}`}
+                    disabled={remove.isPending}
+                    onClick={() => {
+                      if (window.confirm(`Delete API key "${k.name}"? Applications using it stop delivering telemetry.`)) remove.mutate(k.id);
+                    }}
+                  >
+                    Delete
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <InstrumentPanel defaultOpen={services.isSuccess ? services.data.length === 0 : true} />
+    </div>
+  );
+}

@@ -1,0 +1,202 @@
+/**
+ * Per-service lists: workflow executions and traces (root spans), newest first, with time-range
+ * presets, error-only, name search, cursor pagination, a visible total and pausable live refresh.
+ * Filters live in the URL so a filtered list is a shareable link.
+ */
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import { useEffect, useMemo, useState, type ReactNode } from "react";
+import { Link, useNavigate, useParams, useSearchParams } from "react-router";
+import { observability, type ListFilters } from "../api/endpoints";
+import type { Page, Span } from "../api/types";
+import { Empty, ErrorBox, Loading, PageHeader } from "../components/ui";
+import { rememberList } from "../lib/listContext";
+import { attr, isFailed, isLlm } from "../lib/spans";
+import { formatDurationMicros, formatLocal, rangeStart, shortId, spanDurationMicros, TIME_RANGES } from "../lib/time";
+
+const PAGE_SIZE = 50;
+const LIVE_MS = 5000;
+
+type Kind = "workflows" | "traces";
+
+function useListState() {
+  const [params, setParams] = useSearchParams();
+  const range = params.get("range") ?? "all";
+  const errors = params.get("errors") === "1";
+  const q = params.get("q") ?? "";
+  const llm = params.get("llm") === "1";
+  const live = params.get("live") !== "0";
+  const set = (patch: Record<string, string | null>) => {
+    const next = new URLSearchParams(params);
+    for (const [k, v] of Object.entries(patch)) {
+      if (v === null || v === "") next.delete(k);
+      else next.set(k, v);
+    }
+    setParams(next, { replace: true });
+  };
+  return { range, errors, q, llm, live, set };
+}
+
+function Filters({ kind, state, total, shown, fetching }: { kind: Kind; state: ReturnType<typeof useListState>; total?: number | null; shown: number; fetching: boolean }) {
+  const [text, setText] = useState(state.q);
+  useEffect(() => setText(state.q), [state.q]);
+  useEffect(() => {
+    if (text === state.q) return;
+    const t = window.setTimeout(() => state.set({ q: text || null }), 300);
+    return () => window.clearTimeout(t);
+  }, [text, state]);
+  return (
+    <div className="filters" role="group" aria-label="Filters">
+      <label>
+        Time range
+        <select value={state.range} onChange={(e) => state.set({ range: e.target.value === "all" ? null : e.target.value })}>
+          {TIME_RANGES.map((r) => (
+            <option key={r.value} value={r.value}>
+              {r.label}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label className="grow">
+        Search names
+        <input type="search" value={text} onChange={(e) => setText(e.target.value)} placeholder={kind === "workflows" ? "Workflow name…" : "Span name…"} />
+      </label>
+      <label className="check">
+        <input type="checkbox" checked={state.errors} onChange={(e) => state.set({ errors: e.target.checked ? "1" : null })} />
+        Errors only
+      </label>
+      {kind === "traces" ? (
+        <label className="check">
+          <input type="checkbox" checked={state.llm} onChange={(e) => state.set({ llm: e.target.checked ? "1" : null })} />
+          Has LLM spans
+        </label>
+      ) : null}
+      <label className="check">
+        <input type="checkbox" checked={state.live} onChange={(e) => state.set({ live: e.target.checked ? null : "0" })} />
+        Live
+      </label>
+      <span className="muted small count" aria-live="polite">
+        {fetching ? "Updating… " : ""}
+        {typeof total === "number" ? `${total.toLocaleString()} total` : `${shown} shown`}
+      </span>
+    </div>
+  );
+}
+
+function ListPage({ kind }: { kind: Kind }) {
+  const { service = "" } = useParams();
+  const state = useListState();
+  const navigate = useNavigate();
+  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  const pageIndex = cursors.length - 1;
+  const filterKey = `${kind}|${service}|${state.range}|${state.errors}|${state.q}|${state.llm}`;
+  useEffect(() => setCursors([null]), [filterKey]);
+  // The range start is fixed per filter change / refetch tick so query keys stay stable.
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => setNow(Date.now()), [filterKey]);
+  const filters: ListFilters = {
+    start: rangeStart(state.range, now),
+    errorsOnly: state.errors,
+    q: state.q || undefined,
+    hasLlm: kind === "traces" ? state.llm : undefined,
+    cursor: cursors[pageIndex],
+    limit: PAGE_SIZE,
+  };
+  const live = state.live && pageIndex === 0;
+  const query = useQuery<Page<Span>>({
+    queryKey: ["list", kind, service, filters],
+    queryFn: () => (kind === "workflows" ? observability.workflows(service, filters) : observability.rootSpans(service, filters)),
+    placeholderData: keepPreviousData,
+    refetchInterval: live ? LIVE_MS : false,
+  });
+  const items = useMemo(() => query.data?.items ?? [], [query.data]);
+  useEffect(() => {
+    if (items.length) rememberList(kind, service, items.map((s) => ({ traceId: s.trace_id, spanId: s.span_id })));
+  }, [items, kind, service]);
+  const open = (s: Span) =>
+    navigate(kind === "workflows" ? `/workflows/${encodeURIComponent(service)}/${s.trace_id}/${s.span_id}` : `/traces/${encodeURIComponent(service)}/${s.trace_id}`);
+  const title = kind === "workflows" ? "Workflow executions" : "Traces";
+  const crumbs: ReactNode = (
+    <>
+      <Link to="/">Services</Link> <span aria-hidden>→</span> <span>{service}</span>
+    </>
+  );
+  const other = kind === "workflows" ? `/traces/${encodeURIComponent(service)}` : `/logs/${encodeURIComponent(service)}`;
+  return (
+    <div className="page">
+      <PageHeader
+        title={title}
+        crumbs={crumbs}
+        actions={<Link to={other}>{kind === "workflows" ? "All traces →" : "Workflow executions →"}</Link>}
+      />
+      <Filters kind={kind} state={state} total={query.data?.total} shown={items.length} fetching={query.isFetching && !query.isLoading} />
+      {query.isLoading ? (
+        <Loading />
+      ) : query.error ? (
+        <ErrorBox error={query.error} />
+      ) : !items.length ? (
+        <Empty>
+          {kind === "workflows" ? "No workflow executions" : "No traces"} match these filters.
+          {state.range !== "all" ? " Try a longer time range." : ""}
+        </Empty>
+      ) : (
+        <table className="table list-table" aria-label={title}>
+          <thead>
+            <tr>
+              <th aria-label="Status" />
+              <th>{kind === "workflows" ? "Workflow" : "Name"}</th>
+              <th>Trace ID</th>
+              <th>Started</th>
+              {kind === "workflows" ? <th className="right">Nodes</th> : null}
+              <th className="right">Duration</th>
+            </tr>
+          </thead>
+          <tbody>
+            {items.map((s) => {
+              const failed = isFailed(s);
+              const href = kind === "workflows" ? `/workflows/${encodeURIComponent(service)}/${s.trace_id}/${s.span_id}` : `/traces/${encodeURIComponent(service)}/${s.trace_id}`;
+              return (
+                <tr key={s.span_id} className={`clickable ${failed ? "failed" : ""}`} onClick={() => open(s)}>
+                  <td>{failed ? <span className="badge badge-error" role="img" aria-label="Failed">!</span> : <span className="dot-ok" aria-label="OK" role="img" />}</td>
+                  <td>
+                    <Link to={href} onClick={(e) => e.stopPropagation()}>
+                      {s.name}
+                    </Link>
+                    {kind === "traces" && isLlm(s) ? <span className="badge">LLM</span> : null}
+                  </td>
+                  <td>
+                    <code title={s.trace_id}>{shortId(s.trace_id, 8)}</code>
+                  </td>
+                  <td>{formatLocal(s.start_time)}</td>
+                  {kind === "workflows" ? <td className="right mono">{String(attr(s, "junjo.workflow.node.count") ?? "—")}</td> : null}
+                  <td className="right mono">{formatDurationMicros(spanDurationMicros(s))}</td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
+      <div className="row gap pager">
+        <button type="button" className="btn" disabled={pageIndex === 0} onClick={() => setCursors(cursors.slice(0, -1))}>
+          ← Newer
+        </button>
+        <span className="muted small">Page {pageIndex + 1}</span>
+        <button
+          type="button"
+          className="btn"
+          disabled={!query.data?.next_cursor}
+          onClick={() => query.data?.next_cursor && setCursors([...cursors, query.data.next_cursor])}
+        >
+          Older →
+        </button>
+      </div>
+    </div>
+  );
+}
+
+export function WorkflowsListPage() {
+  return <ListPage kind="workflows" />;
+}
+
+export function TracesListPage() {
+  return <ListPage kind="traces" />;
+}

@@ -1,0 +1,60 @@
+/** Route table. Every route but sign-in/sign-out is guarded; the guard renders sign-in in place. */
+import { lazy, useEffect, type ReactNode } from "react";
+import { Navigate, Route, Routes, useNavigate } from "react-router";
+import { AuthGuard } from "./auth/AuthGuard";
+import { SetupForm, SignInForm } from "./auth/AuthForms";
+import { useAuth } from "./auth/AuthProvider";
+import { AppShell } from "./components/AppShell";
+import { Loading } from "./components/ui";
+import ApiKeysPage from "./pages/ApiKeysPage";
+import SettingsPage from "./pages/SettingsPage";
+import UsersPage from "./pages/UsersPage";
+import ServicesPage from "./pages/ServicesPage";
+import { TracesListPage, WorkflowsListPage } from "./pages/ListPages";
+
+const TraceDetailPage = lazy(() => import("./features/trace/TraceDetailPage"));
+const WorkflowDebuggerPage = lazy(() => import("./features/workflow-debugger/WorkflowDebuggerPage"));
+
+function Guarded({ children }: { children: ReactNode }) {
+  return (
+    <AppShell>
+      <AuthGuard>{children}</AuthGuard>
+    </AppShell>
+  );
+}
+
+function SignInRoute() {
+  const { loading, needsSetup, authenticated } = useAuth();
+  if (loading) return <Loading />;
+  if (needsSetup) return <SetupForm />;
+  if (authenticated) return <Navigate to="/" replace />;
+  return <SignInForm redirect />;
+}
+
+function SignOutRoute() {
+  const { signOut } = useAuth();
+  const navigate = useNavigate();
+  useEffect(() => {
+    void signOut().then(() => navigate("/sign-in", { replace: true }));
+  }, [signOut, navigate]);
+  return <Loading label="Signing out…" />;
+}
+
+export function AppRoutes() {
+  return (
+    <Routes>
+      <Route path="/sign-in" element={<AppShell><SignInRoute /></AppShell>} />
+      <Route path="/sign-out" element={<SignOutRoute />} />
+      <Route path="/" element={<Guarded><ServicesPage /></Guarded>} />
+      <Route path="/logs" element={<Navigate to="/" replace />} />
+      <Route path="/logs/:service" element={<Guarded><WorkflowsListPage /></Guarded>} />
+      <Route path="/traces/:service" element={<Guarded><TracesListPage /></Guarded>} />
+      <Route path="/traces/:service/:traceId/:spanId?" element={<Guarded><TraceDetailPage /></Guarded>} />
+      <Route path="/workflows/:service/:traceId/:workflowSpanId/:spanId?" element={<Guarded><WorkflowDebuggerPage /></Guarded>} />
+      <Route path="/api-keys" element={<Guarded><ApiKeysPage /></Guarded>} />
+      <Route path="/users" element={<Guarded><UsersPage /></Guarded>} />
+      <Route path="/settings" element={<Guarded><SettingsPage /></Guarded>} />
+      <Route path="*" element={<Guarded><div className="page"><h1>Not found</h1><p className="muted">There is no page at this address.</p></div></Guarded>} />
+    </Routes>
+  );
+}

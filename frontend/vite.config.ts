@@ -1,0 +1,14 @@
+/// <reference types="vitest/config" />
+// Vite build + Vitest config. The debugger route is lazy-loaded so the list pages stay small.
+import { defineConfig } from "vite";
+import react from "@vitejs/plugin-react";
+
+export default defineConfig({
+  plugins: [react()],
+  build: { sourcemap: false, target: "es2022" },
+  server: { port: 5151 },
+  test: {
+    environment: "jsdom",
+    include: ["src/**/*.test.{ts,tsx}"],
+  },
+});
