@@ -1,0 +1,201 @@
+"""convert.py: the fast shadow-schema converter equals the plain oracle, and bad input is contained."""
+
+from __future__ import annotations
+
+import orjson
+import pyarrow as pa
+import pytest
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
+from opentelemetry.proto.common.v1 import common_pb2
+from opentelemetry.proto.resource.v1 import resource_pb2
+from opentelemetry.proto.trace.v1 import trace_pb2
+
+from ingestion.convert import InvalidRequest, convert_request
+from junjo_common.spanformat import v1
+from tests.ingestion import reference_convert
+from tests.ingestion.workload import kv, make_request, make_span
+
+
+def rows_of(data: bytes, batch_size: int = 1000) -> list[dict]:
+    out = convert_request(data, batch_size)
+    if not out.batches:
+        return []
+    table = pa.Table.from_batches(out.batches, v1.SCHEMA)
+    assert table.schema.equals(v1.SCHEMA)
+    for name in ("start_time", "end_time"):
+        table = table.set_column(table.schema.get_field_index(name), name, table[name].cast(pa.int64()))
+    return table.to_pylist()
+
+
+def request_with(*spans: trace_pb2.Span,
+                 resource: list | None = None) -> trace_service_pb2.ExportTraceServiceRequest:
+    res = resource_pb2.Resource(attributes=resource if resource is not None else [kv("service.name", "svc")])
+    return trace_service_pb2.ExportTraceServiceRequest(resource_spans=[trace_pb2.ResourceSpans(
+        resource=res, scope_spans=[trace_pb2.ScopeSpans(spans=list(spans))])])
+
+
+def good_span(seq: int = 0) -> trace_pb2.Span:
+    import random
+    return make_span(seq, random.Random(seq), 1_800_000_000_000_000_000)
+
+
+def test_standard_workload_matches_the_oracle_row_for_row() -> None:
+    request = make_request(0, 100)
+    assert rows_of(request.SerializeToString()) == reference_convert.rows(request)
+
+
+def test_every_anyvalue_kind_links_and_counters_match_the_oracle() -> None:
+    span = good_span(1)
+    nested = common_pb2.AnyValue(kvlist_value=common_pb2.KeyValueList(values=[
+        kv("z", 1), kv("a", "x"), common_pb2.KeyValue(key="arr", value=common_pb2.AnyValue(
+            array_value=common_pb2.ArrayValue(values=[common_pb2.AnyValue(int_value=-5),
+                                                      common_pb2.AnyValue(double_value=1e-7),
+                                                      common_pb2.AnyValue(bytes_value=b"\x01\xff")])))]))
+    span.attributes.extend([
+        kv("neg", -42), kv("big", 2**62), kv("pi", 3.14159), kv("nan", float("nan")), kv("f", False),
+        kv("bytes", b"\x00\xab"), kv("unicode", "日本語 ✓"), kv("long", "x" * 5000), kv("empty", ""),
+        common_pb2.KeyValue(key="nested", value=nested), common_pb2.KeyValue(key="novalue"),
+    ])
+    span.links.append(trace_pb2.Span.Link(trace_id=b"\x01" * 16, span_id=b"\x02" * 8, trace_state="a=b",
+                                          attributes=[kv("k", "v")], dropped_attributes_count=2, flags=1))
+    span.events.append(trace_pb2.Span.Event(time_unix_nano=2**64 - 1, name="max"))
+    span.trace_state, span.flags = "vendor=1", 257
+    span.dropped_attributes_count, span.dropped_events_count, span.dropped_links_count = 1, 2, 3
+    request = request_with(span, resource=[kv("service.name", "svc"), kv("n", 1)])
+    request.resource_spans[0].resource.dropped_attributes_count = 4
+    got = rows_of(request.SerializeToString())
+    want = reference_convert.rows(request)
+    assert got[0] == want[0]
+    attrs = orjson.loads(got[0]["attributes"])
+    assert attrs["nested"] == {"a": "x", "arr": [-5, 1e-7, "01ff"], "z": 1}
+    assert attrs["nan"] is None and attrs["novalue"] is None and attrs["bytes"] == "00ab"
+    assert '"timeUnixNano":"18446744073709551615"' in got[0]["events"]
+    assert got[0]["links"].startswith('[{"attributes":{"k":"v"},"droppedAttributesCount":2,"flags":1,')
+
+
+def test_resource_without_service_name_gives_empty_string_and_root_parent_is_null() -> None:
+    span = good_span(0)
+    row = rows_of(request_with(span, resource=[kv("service.name", 5)]).SerializeToString())[0]
+    assert row["service_name"] == "" and row["parent_span_id"] is None
+    assert row["resource_attributes"] == '{"service.name":5}'
+
+
+def test_bad_id_lengths_reject_only_those_spans() -> None:
+    bad_trace, bad_span, bad_parent = good_span(1), good_span(2), good_span(3)
+    bad_trace.trace_id = b"\x01" * 15
+    bad_span.span_id = b""
+    bad_parent.parent_span_id = b"\x01" * 3
+    out = convert_request(request_with(good_span(0), bad_trace, bad_span, bad_parent, good_span(4))
+                          .SerializeToString())
+    assert (out.accepted, out.rejected) == (2, 3)
+    assert "trace_id must be 16 bytes, got 15" in out.error_message
+    assert "span_id must be 8 bytes, got 0" in out.error_message
+    assert "parent_span_id must be empty or 8 bytes" in out.error_message
+
+
+def _raw_span_with_bad_utf8_name() -> bytes:
+    # Span.name (field 5, wire type 2) set to invalid UTF-8: protobuf refuses the whole message.
+    marker = "NAME-PLACEHOLDER"
+    span = good_span(7)
+    span.name = marker
+    return span.SerializeToString().replace(marker.encode(), b"\xff\xfe" + b"x" * (len(marker) - 2))
+
+
+def test_non_utf8_span_name_rejects_that_span_and_keeps_the_others() -> None:
+    request = request_with(good_span(0), good_span(1))
+    data = bytearray(request.SerializeToString())
+    raw = request_with(good_span(0), good_span(1)).resource_spans[0]
+    # Rebuild the request with the bad span spliced into the same ScopeSpans.
+    scope = trace_pb2.ScopeSpans(spans=list(raw.scope_spans[0].spans)).SerializeToString()
+    bad = _raw_span_with_bad_utf8_name()
+    scope += b"\x12" + _varint(len(bad)) + bad
+    rs = raw.resource.SerializeToString()
+    resource_spans = b"\x0a" + _varint(len(rs)) + rs + b"\x12" + _varint(len(scope)) + scope
+    data = b"\x0a" + _varint(len(resource_spans)) + resource_spans
+    out = convert_request(bytes(data))
+    assert (out.accepted, out.rejected) == (2, 1)
+    assert "not decodable" in out.error_message
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        b, n = n & 0x7F, n >> 7
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def test_non_utf8_attribute_value_rejects_only_that_span() -> None:
+    span = good_span(1)
+    span.attributes.append(kv("bad", "PLACEHOLDER"))
+    data = request_with(good_span(0), span).SerializeToString()
+    data = data.replace(b"PLACEHOLDER", b"\xc3\x28" + b"x" * 9)
+    out = convert_request(data)
+    assert (out.accepted, out.rejected) == (1, 1)
+    assert "attribute 'bad' is not valid UTF-8" in out.error_message
+
+
+def _nested_attribute_request(depth: int, kvlist: bool) -> bytes:
+    """A request whose second span has an attribute nested `depth` levels (built as raw bytes:
+    the Python protobuf classes themselves refuse to build such messages)."""
+    value = common_pb2.AnyValue(string_value="leaf").SerializeToString()
+    for _ in range(depth):
+        if kvlist:
+            entry = b"\x0a\x01k" + b"\x12" + _varint(len(value)) + value
+            inner = b"\x0a" + _varint(len(entry)) + entry
+            value = b"\x32" + _varint(len(inner)) + inner
+        else:
+            inner = b"\x0a" + _varint(len(value)) + value
+            value = b"\x2a" + _varint(len(inner)) + inner
+    attribute = b"\x0a\x04deep" + b"\x12" + _varint(len(value)) + value
+    span = good_span(1).SerializeToString() + b"\x4a" + _varint(len(attribute)) + attribute
+    request = request_with(good_span(0))
+    scope = request.resource_spans[0].scope_spans[0].SerializeToString() + b"\x12" + _varint(len(span)) + span
+    rs = request.resource_spans[0].resource.SerializeToString()
+    resource_spans = b"\x0a" + _varint(len(rs)) + rs + b"\x12" + _varint(len(scope)) + scope
+    return b"\x0a" + _varint(len(resource_spans)) + resource_spans
+
+
+def test_deeply_nested_attribute_is_rejected_not_crashing() -> None:
+    out = convert_request(_nested_attribute_request(40, kvlist=False))
+    assert (out.accepted, out.rejected) == (1, 1)
+    assert "nested deeper than 32" in out.error_message
+
+
+def test_protobuf_recursion_limit_is_contained_per_span() -> None:
+    out = convert_request(_nested_attribute_request(150, kvlist=True))
+    assert (out.accepted, out.rejected) == (1, 1)
+
+
+def test_moderate_nesting_is_stored() -> None:
+    out = convert_request(_nested_attribute_request(10, kvlist=True))
+    assert (out.accepted, out.rejected) == (2, 0)
+
+
+def test_huge_attribute_is_kept_intact() -> None:
+    span = good_span(1)
+    span.attributes.append(kv("huge", "é" * 2_000_000))
+    rows = rows_of(request_with(span).SerializeToString())
+    assert orjson.loads(rows[0]["attributes"])["huge"] == "é" * 2_000_000
+
+
+def test_bad_kind_and_status_are_rejected() -> None:
+    kind, status = good_span(1), good_span(2)
+    kind.kind = 9
+    status.status.code = 7
+    out = convert_request(request_with(good_span(0), kind, status).SerializeToString())
+    assert (out.accepted, out.rejected) == (1, 2)
+
+
+def test_empty_and_garbage_requests() -> None:
+    assert convert_request(b"").accepted == 0
+    assert convert_request(request_with().SerializeToString()).accepted == 0
+    with pytest.raises(InvalidRequest):
+        convert_request(b"\xff\xff\xff\xff\x0f garbage")
+
+
+def test_batches_are_bounded_by_batch_size() -> None:
+    out = convert_request(make_request(0, 250).SerializeToString(), batch_size=100)
+    assert [b.num_rows for b in out.batches] == [100, 100, 50]
+    assert out.accepted == 250

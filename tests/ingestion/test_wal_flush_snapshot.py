@@ -1,0 +1,249 @@
+"""wal.py, flush.py, snapshot.py in-process: group commit, recovery, exactly-once flush, snapshots."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from pathlib import Path
+
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ingestion.convert import convert_request
+from ingestion.flush import Flusher, FlushScheduler, RecentCold, resolve_intents
+from ingestion.snapshot import HotSnapshot
+from ingestion.wal import Wal, read_complete_batches, segment_name
+from junjo_common.spanformat import v1
+from tests.ingestion.workload import make_request
+
+MB = 1024 * 1024
+
+
+def batches(first: int, count: int = 100, service: str = "svc") -> list[pa.RecordBatch]:
+    return convert_request(make_request(first, count, service=service).SerializeToString()).batches
+
+
+def span_ids_in_parquet(paths: list[Path]) -> list[str]:
+    ids: list[str] = []
+    for p in paths:
+        ids += pq.read_table(p, columns=["span_id"])["span_id"].to_pylist()
+    return ids
+
+
+def all_parquet(root: Path) -> list[Path]:
+    return sorted(root.rglob("*.parquet"))
+
+
+class Harness:
+    def __init__(self, tmp: Path, segment_max: int = 4 * MB, flush_max: int = 25 * MB) -> None:
+        self.wal_dir, self.out = tmp / "wal", tmp / "parquet"
+        self.wal = Wal(self.wal_dir, segment_max)
+        self.recent = RecentCold(20, 120)
+        self.flusher = Flusher(self.wal, self.out, flush_max, self.recent)
+        self.scheduler = FlushScheduler(self.wal, self.flusher, flush_max, 3600)
+        self.snapshot = HotSnapshot(self.wal, tmp / "hot_snapshot.parquet", self.recent, 0)
+
+    def start(self) -> Harness:
+        resolve_intents(self.wal_dir)
+        self.report = self.wal.recover()
+        self.wal.start(asyncio.get_running_loop())
+        return self
+
+
+def test_concurrent_appends_share_fsyncs_and_are_all_durable(tmp_path: Path, monkeypatch) -> None:
+    fsyncs = 0
+    real = os.fdatasync
+
+    def counting(fd: int) -> None:
+        nonlocal fsyncs
+        fsyncs += 1
+        real(fd)
+
+    monkeypatch.setattr(os, "fdatasync", counting)
+
+    async def main() -> None:
+        h = Harness(tmp_path).start()
+        await asyncio.gather(*(h.wal.append(batches(i * 100)) for i in range(50)))
+        h.wal.stop()
+
+    asyncio.run(main())
+    segments = sorted((tmp_path / "wal").glob("wal-*.ipc"))
+    rows = sum(b.num_rows for s in segments for b in read_complete_batches(s.read_bytes())[0])
+    assert rows == 5000
+    # One fsync for the segment header, one per group, one at seal: far fewer than 50 exports.
+    assert fsyncs < 50
+
+
+def test_recovery_keeps_complete_batches_of_a_torn_segment(tmp_path: Path) -> None:
+    wal_dir = tmp_path / "wal"
+    wal_dir.mkdir()
+    good = b"".join(b.serialize().to_pybytes() for i in range(3) for b in batches(i * 100))
+    torn = batches(300)[0].serialize().to_pybytes()[:-1000]
+    (wal_dir / (segment_name(7) + ".open")).write_bytes(v1.SCHEMA.serialize().to_pybytes() + good + torn)
+    (wal_dir / (segment_name(8) + ".open")).write_bytes(v1.SCHEMA.serialize().to_pybytes()[:10])
+    (wal_dir / "leftover.ipc.tmp").write_bytes(b"junk")
+
+    async def main() -> Harness:
+        h = Harness(tmp_path).start()
+        await h.wal.append(batches(1000))  # new writes go to a new segment after the recovered ones
+        await h.scheduler.flush_all()
+        h.wal.stop()
+        return h
+
+    h = asyncio.run(main())
+    assert h.report.recovered_rows == 300 and h.report.dropped_tail_bytes > 0
+    ids = span_ids_in_parquet(all_parquet(h.out))
+    assert len(ids) == 400 == len(set(ids))
+    assert list(wal_dir.iterdir()) == []
+
+
+def test_flush_writes_sorted_partitioned_parquet_with_bloom_filter(tmp_path: Path) -> None:
+    async def main() -> Harness:
+        h = Harness(tmp_path).start()
+        for i, svc in enumerate(["zeta", "alpha", "mid"] * 20):
+            await h.wal.append(batches(i * 100, service=svc))
+        files = await h.scheduler.flush_all()
+        assert files and h.recent.paths() == [str(f) for f in reversed(files)]
+        h.wal.stop()
+        return h
+
+    h = asyncio.run(main())
+    [path] = all_parquet(h.out)
+    rel = path.relative_to(h.out).parts
+    assert rel[0].startswith("year=") and rel[1].startswith("month=") and rel[2].startswith("day=")
+    meta = pq.ParquetFile(path).metadata
+    assert meta.num_rows == 6000 and meta.num_row_groups == 2  # 4096-row groups
+    col = meta.row_group(0).column(meta.schema.names.index("trace_id"))
+    assert col.compression == "ZSTD" and col.statistics is not None
+    assert meta.row_group(0).column(1).bloom_filter_offset is not None  # trace_id bloom filter
+    table = pq.read_table(path)
+    keys = list(zip(table["service_name"].to_pylist(), table["start_time"].cast(pa.int64()).to_pylist(),
+                    strict=True))
+    assert keys == sorted(keys)
+    assert list((tmp_path / "wal").iterdir()) == []
+
+
+def test_flush_chunks_bound_memory_by_flush_max(tmp_path: Path) -> None:
+    async def main() -> Harness:
+        h = Harness(tmp_path, segment_max=1 * MB, flush_max=2 * MB)
+        h.start()
+        for i in range(40):  # ~13 MB of WAL in ~1 MB segments
+            await h.wal.append(batches(i * 100))
+        await h.scheduler.flush_all()
+        h.wal.stop()
+        return h
+
+    h = asyncio.run(main())
+    files = all_parquet(h.out)
+    assert len(files) >= 5
+    ids = span_ids_in_parquet(files)
+    assert len(ids) == 4000 == len(set(ids))
+
+
+def test_crash_after_publish_before_segment_delete_is_not_duplicated(tmp_path: Path, monkeypatch) -> None:
+    """A flush that died after renaming its Parquet file but before deleting the segments."""
+    calls = {"n": 0}
+    real_unlink = Path.unlink
+
+    def crash_on_segment_delete(self: Path, missing_ok: bool = False) -> None:
+        if self.name.startswith("wal-") and self.suffix == ".ipc":
+            calls["n"] += 1
+            raise KeyboardInterrupt("simulated crash")
+        real_unlink(self, missing_ok=missing_ok)
+
+    async def first_life() -> None:
+        h = Harness(tmp_path).start()
+        for i in range(3):
+            await h.wal.append(batches(i * 100))
+        await h.wal.seal_active()
+        monkeypatch.setattr(Path, "unlink", crash_on_segment_delete)
+        with contextlib.suppress(KeyboardInterrupt):
+            h.flusher.flush(h.wal.sealed())
+        monkeypatch.setattr(Path, "unlink", real_unlink)
+        h.wal.stop()
+
+    asyncio.run(first_life())
+    assert calls["n"] == 1 and list((tmp_path / "wal").glob("flush-*.intent"))
+
+    async def second_life() -> Harness:
+        h = Harness(tmp_path).start()
+        await h.scheduler.flush_all()
+        h.wal.stop()
+        return h
+
+    h = asyncio.run(second_life())
+    ids = span_ids_in_parquet(all_parquet(h.out))
+    assert len(ids) == 300 == len(set(ids))
+
+
+def test_intent_without_published_file_is_discarded_and_segments_flush_again(tmp_path: Path) -> None:
+    wal_dir = tmp_path / "wal"
+
+    async def first() -> None:
+        h = Harness(tmp_path).start()
+        await h.wal.append(batches(0))
+        h.wal.stop()
+
+    asyncio.run(first())
+    missing = tmp_path / "parquet" / "never.parquet"
+    (wal_dir / "flush-x.intent").write_bytes(orjson.dumps({"parquet": str(missing),
+                                                           "segments": [segment_name(1)]}))
+
+    async def second() -> Harness:
+        h = Harness(tmp_path).start()
+        await h.scheduler.flush_all()
+        h.wal.stop()
+        return h
+
+    h = asyncio.run(second())
+    assert len(span_ids_in_parquet(all_parquet(h.out))) == 100
+
+
+def test_snapshot_holds_every_unflushed_span_including_the_active_segment(tmp_path: Path) -> None:
+    async def main() -> None:
+        h = Harness(tmp_path, segment_max=1 * MB).start()
+        empty = await asyncio.to_thread(h.snapshot.prepare)
+        assert (empty.path, empty.row_count) == ("", 0)
+        for i in range(8):
+            await h.wal.append(batches(i * 100))
+        snap = await asyncio.to_thread(h.snapshot.prepare)
+        assert snap.row_count == 800 and snap.size_bytes == os.path.getsize(snap.path)
+        assert pq.read_table(snap.path).num_rows == 800
+        assert pq.read_table(snap.path).schema.equals(v1.SCHEMA, check_metadata=False)
+        files = await h.scheduler.flush_all()
+        await h.wal.append(batches(5000))
+        after = await asyncio.to_thread(h.snapshot.prepare)
+        assert after.row_count == 100 and after.recent_cold_paths == [str(f) for f in reversed(files)]
+        await h.scheduler.flush_all()
+        gone = await asyncio.to_thread(h.snapshot.prepare)
+        assert gone.path == "" and not (tmp_path / "hot_snapshot.parquet").exists()
+        h.wal.stop()
+
+    asyncio.run(main())
+
+
+def test_snapshot_is_cached_for_its_ttl(tmp_path: Path) -> None:
+    async def main() -> None:
+        h = Harness(tmp_path).start()
+        h.snapshot.cache_ttl = 3600
+        await h.wal.append(batches(0))
+        first = await asyncio.to_thread(h.snapshot.prepare)
+        await h.wal.append(batches(100))
+        second = await asyncio.to_thread(h.snapshot.prepare)
+        assert first.row_count == second.row_count == 100
+        h.snapshot.cache_ttl = 0
+        third = await asyncio.to_thread(h.snapshot.prepare)
+        assert third.row_count == 200
+        h.wal.stop()
+
+    asyncio.run(main())
+
+
+def test_recent_cold_is_bounded_by_count() -> None:
+    recent = RecentCold(max_files=3, max_age_secs=120)
+    for i in range(5):
+        recent.add(Path(f"/x/{i}.parquet"))
+    assert recent.paths() == ["/x/4.parquet", "/x/3.parquet", "/x/2.parquet"]
+    assert RecentCold(0, 120).paths() == []
