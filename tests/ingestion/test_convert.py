@@ -102,8 +102,6 @@ def _raw_span_with_bad_utf8_name() -> bytes:
 
 
 def test_non_utf8_span_name_rejects_that_span_and_keeps_the_others() -> None:
-    request = request_with(good_span(0), good_span(1))
-    data = bytearray(request.SerializeToString())
     raw = request_with(good_span(0), good_span(1)).resource_spans[0]
     # Rebuild the request with the bad span spliced into the same ScopeSpans.
     scope = trace_pb2.ScopeSpans(spans=list(raw.scope_spans[0].spans)).SerializeToString()
@@ -111,8 +109,7 @@ def test_non_utf8_span_name_rejects_that_span_and_keeps_the_others() -> None:
     scope += b"\x12" + _varint(len(bad)) + bad
     rs = raw.resource.SerializeToString()
     resource_spans = b"\x0a" + _varint(len(rs)) + rs + b"\x12" + _varint(len(scope)) + scope
-    data = b"\x0a" + _varint(len(resource_spans)) + resource_spans
-    out = convert_request(bytes(data))
+    out = convert_request(b"\x0a" + _varint(len(resource_spans)) + resource_spans)
     assert (out.accepted, out.rejected) == (2, 1)
     assert "not decodable" in out.error_message
 

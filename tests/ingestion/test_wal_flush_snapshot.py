@@ -209,7 +209,8 @@ def test_snapshot_holds_every_unflushed_span_including_the_active_segment(tmp_pa
         for i in range(8):
             await h.wal.append(batches(i * 100))
         snap = await asyncio.to_thread(h.snapshot.prepare)
-        assert snap.row_count == 800 and snap.size_bytes == os.path.getsize(snap.path)
+        assert snap.row_count == 800
+        assert snap.size_bytes == await asyncio.to_thread(os.path.getsize, snap.path)
         assert pq.read_table(snap.path).num_rows == 800
         assert pq.read_table(snap.path).schema.equals(v1.SCHEMA, check_metadata=False)
         files = await h.scheduler.flush_all()
