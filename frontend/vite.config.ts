@@ -8,7 +8,7 @@ export default defineConfig({
   build: { sourcemap: false, target: "es2022" },
   server: { port: 5151 },
   test: {
-    environment: "jsdom",
+    environment: "node",
     include: ["src/**/*.test.{ts,tsx}"],
   },
 });
