@@ -64,7 +64,8 @@ async def serve(settings: Settings) -> None:
         f"{settings.backend_host}:{settings.backend_port}", settings.internal_token,
         settings.api_key_cache_ttl_secs, settings.api_key_cache_max_entries,
         settings.api_key_validation_max_concurrency, settings.api_key_validation_timeout_secs)
-    backpressure = Backpressure(settings.backpressure_max_bytes, wal.unflushed_bytes)
+    backpressure = Backpressure(settings.backpressure_max_bytes, settings.backpressure_max_rss_bytes,
+                                wal.unflushed_bytes)
     export = TraceExport(validator, wal, backpressure, settings.batch_size)
     otlp = await start_otlp_server(settings.otlp_port, export, settings.otlp_max_receive_bytes)
     tasks = [loop.create_task(scheduler.run()), loop.create_task(backpressure.run())]

@@ -31,6 +31,7 @@ class Settings:
     flush_max_bytes: int
     flush_max_age_secs: float
     backpressure_max_bytes: int
+    backpressure_max_rss_bytes: int
     recent_cold_max_files: int
     recent_cold_max_age_secs: float
     snapshot_cache_ttl_secs: float
@@ -101,6 +102,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         flush_max_bytes=_int(env, "FLUSH_MAX_MB", 25, 1, 4096) * MB,
         flush_max_age_secs=_int(env, "FLUSH_MAX_AGE_SECS", 3600, 1, 30 * 86400),
         backpressure_max_bytes=_int(env, "BACKPRESSURE_MAX_MB", 250, 1, 1 << 20) * MB,
+        # Own name: the process-memory limit (the container's mem_limit is 256m).
+        backpressure_max_rss_bytes=_int(env, "BACKPRESSURE_MAX_RSS_MB", 220, 32, 1 << 20) * MB,
         recent_cold_max_files=_int(env, "RECENT_COLD_MAX_FILES", 20, 0, 10_000),
         recent_cold_max_age_secs=_int(env, "RECENT_COLD_MAX_AGE_SECS", 120, 0, 86400),
         snapshot_cache_ttl_secs=_int(env, "PREPARE_HOT_SNAPSHOT_CACHE_TTL_MS", 1000, 0, 600_000) / 1000,

@@ -7,7 +7,8 @@ flush commits under), and the segment descriptors are opened right there, so a c
 deleting them cannot make the snapshot miss or fail. Reading and writing happen outside the lock
 in a worker thread, one segment at a time (bounded memory); exports are never blocked.
 
-Results are cached for PREPARE_HOT_SNAPSHOT_CACHE_TTL_MS (the recent-cold list is always fresh).
+Results are cached for PREPARE_HOT_SNAPSHOT_CACHE_TTL_MS (the recent-cold list is always fresh);
+a flush invalidates the cache, so a snapshot never repeats spans that have become cold.
 An empty WAL deletes any previous snapshot and answers with an empty path ("no hot tier").
 """
 
@@ -41,22 +42,26 @@ class HotSnapshot:
         self._lock = threading.Lock()
         self._cached: SnapshotResult | None = None
         self._cached_at = 0.0
+        self._cached_generation = -1
 
     def prepare(self) -> SnapshotResult:
         """Blocking; call from a worker thread."""
         with self._lock:
             if (self._cached is not None and self._cached.row_count
+                    and self._cached_generation == self.wal.generation
                     and time.monotonic() - self._cached_at < self.cache_ttl):
                 return replace(self._cached, recent_cold_paths=self.recent.paths())
             with self.wal.lock:
                 sources = self.wal.open_for_read()
                 recent = self.recent.paths()
+                generation = self.wal.generation
             try:
                 result = self._write(sources, recent)
             finally:
                 for fd, _ in sources:
                     os.close(fd)
             self._cached, self._cached_at = result, time.monotonic()
+            self._cached_generation = generation
             return result
 
     def _write(self, sources: list[tuple[int, int]], recent: list[str]) -> SnapshotResult:

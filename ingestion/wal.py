@@ -117,6 +117,7 @@ class Wal:
         self._active_created = 0.0
         self._schema_bytes = v1.SCHEMA.serialize().to_pybytes()
         self.on_segment_sealed: Callable[[], None] = lambda: None
+        self.generation = 0  # bumped whenever flushed segments leave the live set
 
     # --- start-up ---------------------------------------------------------------------------
 
@@ -240,6 +241,7 @@ class Wal:
         """Under `lock`: drops flushed segments from the live set (files are deleted after)."""
         for seg in segments:
             self._sealed.pop(seg.seq, None)
+        self.generation += 1
 
     # --- the writer thread ------------------------------------------------------------------
 
