@@ -14,4 +14,5 @@ with engine.connect() as connection:
     context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
     with context.begin_transaction():
         context.run_migrations()
+    connection.commit()  # the PRAGMA autobegan a transaction: without this the version stamp is lost
 engine.dispose()
