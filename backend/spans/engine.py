@@ -14,6 +14,11 @@ Timestamps come back as int64 nanoseconds.
 from __future__ import annotations
 
 import os
+
+# DataFusion's allocator (mimalloc) keeps freed pages for a while by default; returning them at
+# once keeps the backend near its 300 MB budget under query load (measured: 322 → 252 MB peak).
+os.environ.setdefault("MIMALLOC_PURGE_DELAY", "0")
+
 from dataclasses import dataclass, field
 from typing import Any, Literal
 

@@ -1,0 +1,301 @@
+"""Query benchmark (CONTRACT §11): 1,000,000 spans stored through the real ingestion path, then
+p50/p95 of the span API and the backend's RSS.
+
+`python scripts/bench_query.py` (or `make bench`, via scripts/bench.py calling `main()`).
+The data set is generated once by sending OTLP requests of 100 spans (10 traces x 10 spans,
+~1.5-3 KB each: 10 attributes incl. a 1-2 KB JSON state, 2 events; 5 services) from concurrent
+clients to a real `python -m ingestion`, then flushed and indexed through the backend. It is kept
+in `.dbdata/bench/query-<N>/` and reused by later runs (delete the directory to regenerate).
+Latencies are measured over HTTP against a real `python -m backend`, signed in, sequentially.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import secrets
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import grpc
+import psutil
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+from opentelemetry.proto.common.v1 import common_pb2
+from opentelemetry.proto.resource.v1 import resource_pb2
+from opentelemetry.proto.trace.v1 import trace_pb2
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.support.api import ApiClient  # noqa: E402  (scripts run from the repo root)
+from tests.support.stack import Stack, start_backend, start_ingestion  # noqa: E402
+
+SERVICES = [f"bench-service-{i}" for i in range(5)]
+SPANS_PER_REQUEST = 100
+SPANS_PER_TRACE = 10
+WORDS = [
+    "alpha",
+    "beta",
+    "gamma",
+    "delta",
+    "epsilon",
+    "zeta",
+    "eta",
+    "theta",
+    "iota",
+    "kappa",
+    "lambda",
+    "sigma",
+    "omega",
+]
+OBS = "/api/v1/observability"
+
+
+def _kv(key: str, value: Any) -> common_pb2.KeyValue:
+    if isinstance(value, bool):
+        return common_pb2.KeyValue(key=key, value=common_pb2.AnyValue(bool_value=value))
+    if isinstance(value, int):
+        return common_pb2.KeyValue(key=key, value=common_pb2.AnyValue(int_value=value))
+    if isinstance(value, float):
+        return common_pb2.KeyValue(key=key, value=common_pb2.AnyValue(double_value=value))
+    return common_pb2.KeyValue(key=key, value=common_pb2.AnyValue(string_value=str(value)))
+
+
+def _state(rng: random.Random) -> str:
+    messages = [
+        {"role": rng.choice(["user", "assistant"]), "content": " ".join(rng.choices(WORDS, k=25))}
+        for _ in range(rng.randint(6, 12))
+    ]
+    return json.dumps({"messages": messages, "step": rng.randint(0, 99)}, separators=(",", ":"))
+
+
+class RequestFactory:
+    """Builds OTLP requests: 10 traces x 10 spans of one service, advancing time per request."""
+
+    def __init__(self, start_ns: int, seed: int = 7) -> None:
+        self.rng = random.Random(seed)
+        self.states = [_state(self.rng) for _ in range(64)]
+        self.start_ns = start_ns
+        self.sample_traces: list[str] = []
+
+    def build(self, index: int) -> trace_service_pb2.ExportTraceServiceRequest:
+        rng = self.rng
+        service = SERVICES[index % len(SERVICES)]
+        spans = []
+        base = self.start_ns + index * 50_000_000  # 50 ms of "time" per request
+        for t in range(SPANS_PER_REQUEST // SPANS_PER_TRACE):
+            trace_id = secrets.token_bytes(16)
+            if index % 97 == 0 and t == 0:
+                self.sample_traces.append(trace_id.hex())
+            root_id = secrets.token_bytes(8)
+            trace_start = base + t * 4_000_000
+            for s in range(SPANS_PER_TRACE):
+                span_id = root_id if s == 0 else secrets.token_bytes(8)
+                start = trace_start + s * 200_000
+                attrs = [
+                    _kv("junjo.workflow.state", rng.choice(self.states)),
+                    _kv("http.method", "POST"),
+                    _kv("http.route", f"/api/items/{rng.randint(1, 500)}"),
+                    _kv("user.id", f"user-{rng.randint(1, 10_000)}"),
+                    _kv("retry.count", rng.randint(0, 3)),
+                    _kv("score", rng.random()),
+                    _kv("cache.hit", rng.random() < 0.5),
+                    _kv("region", rng.choice(["eu-west-1", "us-east-1", "ap-south-1"])),
+                    _kv("request.bytes", rng.randint(100, 100_000)),
+                ]
+                if s == 0:
+                    attrs.append(_kv("junjo.span_type", "workflow" if t % 2 == 0 else "node"))
+                elif s == 5 and t % 5 == 0:
+                    attrs.append(_kv("gen_ai.provider.name", "openai"))
+                else:
+                    attrs.append(_kv("component", "worker"))
+                events = [
+                    trace_pb2.Span.Event(
+                        time_unix_nano=start + 1000,
+                        name="set_state",
+                        attributes=[_kv("junjo.store.action", "update")],
+                    ),
+                    trace_pb2.Span.Event(
+                        time_unix_nano=start + 2000,
+                        name="checkpoint",
+                        attributes=[_kv("n", s), _kv("ok", True)],
+                    ),
+                ]
+                spans.append(
+                    trace_pb2.Span(
+                        trace_id=trace_id,
+                        span_id=span_id,
+                        parent_span_id=b"" if s == 0 else root_id,
+                        name="workflow run" if s == 0 else f"step {s}",
+                        kind=trace_pb2.Span.SPAN_KIND_INTERNAL,
+                        start_time_unix_nano=start,
+                        end_time_unix_nano=start + 150_000 + rng.randint(0, 10**6),
+                        attributes=attrs,
+                        events=events,
+                        status=trace_pb2.Status(code=2 if rng.random() < 0.02 else 0),
+                    )
+                )
+        resource = resource_pb2.Resource(
+            attributes=[_kv("service.name", service), _kv("service.version", "1.0")]
+        )
+        return trace_service_pb2.ExportTraceServiceRequest(
+            resource_spans=[
+                trace_pb2.ResourceSpans(resource=resource, scope_spans=[trace_pb2.ScopeSpans(spans=spans)])
+            ]
+        )
+
+
+async def _send_all(endpoint: str, key: str, factory: RequestFactory, requests: int, clients: int) -> float:
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(requests):
+        queue.put_nowait(i)
+    started = time.monotonic()
+    async with grpc.aio.insecure_channel(
+        endpoint, options=[("grpc.max_send_message_length", 64 << 20)]
+    ) as ch:
+        stub = trace_service_pb2_grpc.TraceServiceStub(ch)
+
+        async def client() -> None:
+            while not queue.empty():
+                request = factory.build(queue.get_nowait())
+                for attempt in range(200):
+                    try:
+                        await stub.Export(request, metadata=(("x-junjo-api-key", key),), timeout=60)
+                        break
+                    except grpc.aio.AioRpcError as exc:
+                        if exc.code() not in (
+                            grpc.StatusCode.RESOURCE_EXHAUSTED,
+                            grpc.StatusCode.UNAVAILABLE,
+                        ):
+                            raise
+                        await asyncio.sleep(min(0.05 * (attempt + 1), 1.0))
+
+        await asyncio.gather(*(client() for _ in range(clients)))
+    return time.monotonic() - started
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+class RssSampler(threading.Thread):
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.proc = psutil.Process(pid)
+        self.peak = 0
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            self.peak = max(self.peak, self.proc.memory_info().rss)
+            time.sleep(0.02)
+
+
+def _measure(api: ApiClient, name: str, paths: list[str], repeats: int) -> dict[str, Any]:
+    for path in paths[:3]:  # warm-up
+        api.http.get(path)
+    times = []
+    for i in range(repeats):
+        path = paths[i % len(paths)]
+        t0 = time.perf_counter()
+        response = api.http.get(path)
+        times.append((time.perf_counter() - t0) * 1000)
+        if response.status_code != 200 or not response.json():
+            raise SystemExit(f"{name}: {path} -> {response.status_code} {response.text[:300]}")
+    return {
+        "query": name,
+        "n": repeats,
+        "p50_ms": round(statistics.median(times), 1),
+        "p95_ms": round(_percentile(times, 0.95), 1),
+        "max_ms": round(max(times), 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--spans", type=int, default=1_000_000)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--repeats", type=int, default=100)
+    args = parser.parse_args(argv)
+
+    cache = ROOT / ".dbdata" / "bench" / f"query-{args.spans}"
+    manifest_path = cache / "manifest.json"
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else None
+    stack = Stack(cache)
+    logs = cache / "logs"
+    try:
+        start_backend(stack, logs)
+        start_ingestion(stack, logs)
+        api = ApiClient(stack.http_url, timeout=120)
+        if manifest is None:
+            cache.mkdir(parents=True, exist_ok=True)
+            api.create_first_user()
+            key = api.create_api_key("bench")
+            factory = RequestFactory(time.time_ns() - args.spans // SPANS_PER_REQUEST * 50_000_000)
+            requests = args.spans // SPANS_PER_REQUEST
+            print(f"generating {requests * SPANS_PER_REQUEST:,} spans through ingestion ...", flush=True)
+            secs = asyncio.run(_send_all(stack.otlp_endpoint, key, factory, requests, args.clients))
+            print(f"  sent in {secs:.1f}s ({requests * SPANS_PER_REQUEST / secs:,.0f} spans/s acknowledged)")
+            flushed = api.http.post("/api/admin/flush-wal").json()
+            print(f"  {flushed['message']}")
+            manifest = {"spans": requests * SPANS_PER_REQUEST, "sample_traces": factory.sample_traces}
+            manifest_path.write_text(json.dumps(manifest))
+        else:
+            api.sign_in()
+            print(f"reusing {manifest['spans']:,} spans in {cache}")
+        files = sorted((cache / "spans" / "parquet").rglob("*.parquet"))
+        size_mb = sum(f.stat().st_size for f in files) / 1e6
+        print(f"  {len(files)} Parquet files, {size_mb:.0f} MB")
+
+        assert stack.backend is not None and stack.backend.proc is not None
+        sampler = RssSampler(stack.backend.proc.pid)
+        sampler.start()
+        traces = manifest["sample_traces"]
+        service = SERVICES[0]
+        results = [
+            _measure(api, "GET /health (HTTP baseline)", ["/health"], args.repeats),
+            _measure(api, "one trace (all spans)", [f"{OBS}/traces/{t}/spans" for t in traces], args.repeats),
+            _measure(api, "trace document", [f"/api/v1/trace-evidence/{t}" for t in traces], args.repeats),
+            _measure(
+                api, "newest 50 root spans", [f"{OBS}/services/{service}/spans/root?limit=50"], args.repeats
+            ),
+            _measure(
+                api, "newest 50 workflows", [f"{OBS}/services/{service}/workflows?limit=50"], args.repeats
+            ),
+            _measure(
+                api,
+                "newest 50 LLM roots",
+                [f"{OBS}/services/{service}/spans/root?limit=50&has_llm=true"],
+                args.repeats,
+            ),
+            _measure(api, "services", [f"{OBS}/services"], args.repeats),
+        ]
+        sampler.stop.set()
+        sampler.join()
+        rss_mb = psutil.Process(stack.backend.proc.pid).memory_info().rss / 2**20
+        print(f"\nQuery benchmark over {manifest['spans']:,} spans ({len(files)} files, {size_mb:.0f} MB)")
+        print("| query | p50 ms | p95 ms | max ms |\n|---|---|---|---|")
+        for r in results:
+            print(f"| {r['query']} | {r['p50_ms']} | {r['p95_ms']} | {r['max_ms']} |")
+        print(f"\nbackend RSS: peak {sampler.peak / 2**20:.0f} MB during queries, {rss_mb:.0f} MB after")
+        (cache / "results.json").write_text(
+            json.dumps(
+                {"results": results, "rss_peak_mb": round(sampler.peak / 2**20), "files": len(files)},
+                indent=1,
+            )
+        )
+        api.close()
+    finally:
+        stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
