@@ -36,9 +36,10 @@ describe("API client", () => {
     expect((fetchMock.mock.calls[0] as unknown[])[1]).toMatchObject({ credentials: "include", method: "DELETE" });
   });
 
-  it("accepts paginated envelopes and bare arrays", () => {
-    expect(toPage([1, 2])).toEqual({ items: [1, 2], next_cursor: null, total: 2 });
-    expect(toPage({ items: [1], next_cursor: "c", total: 9 })).toEqual({ items: [1], next_cursor: "c", total: 9 });
+  it("reads listing metadata from headers", () => {
+    const h = new Headers({ "X-Next-Cursor": "c1", "X-Total-Count": "1234", "X-Total-Count-Approximate": "true" });
+    expect(toPage([1, 2], h)).toEqual({ items: [1, 2], next_cursor: "c1", total: 1234, totalApproximate: true, degraded: null });
+    expect(toPage([1], new Headers({ "X-Junjo-Degraded": "ingestion-unavailable" }))).toMatchObject({ next_cursor: null, total: null, degraded: "ingestion-unavailable" });
   });
 });
 

@@ -55,6 +55,11 @@ export interface RequestOptions {
 }
 
 export async function request<T>(path: string, opts: RequestOptions = {}): Promise<T> {
+  return (await requestWithHeaders<T>(path, opts)).body;
+}
+
+/** Like `request`, also returning response headers (listing metadata travels in headers). */
+export async function requestWithHeaders<T>(path: string, opts: RequestOptions = {}): Promise<{ body: T; headers: Headers }> {
   const headers: Record<string, string> = { Accept: "application/json" };
   let body: string | undefined;
   if (opts.body !== undefined) {
@@ -74,7 +79,7 @@ export async function request<T>(path: string, opts: RequestOptions = {}): Promi
     if ((err as Error).name === "AbortError") throw err;
     throw new ApiError(`Cannot reach the API at ${getApiHost()}`, 0);
   }
-  if (res.status === 204) return undefined as T;
+  if (res.status === 204) return { body: undefined as T, headers: res.headers };
   const text = await res.text();
   let parsed: unknown = undefined;
   if (text) {
@@ -85,7 +90,7 @@ export async function request<T>(path: string, opts: RequestOptions = {}): Promi
     }
   }
   if (!res.ok) throw new ApiError(errorMessageFromBody(parsed, res.status), res.status);
-  return parsed as T;
+  return { body: parsed as T, headers: res.headers };
 }
 
 /** Path segment encoder: every segment is encoded, and a missing one is a bug, never a shifted URL. */

@@ -1,52 +1,14 @@
 /**
- * Loads a trace as the document the trace and workflow pages render. The backend's trace document
- * (spans + per workflow/subflow span: graph snapshot and verified store history) is the source of
- * truth; if a backend has no document route, spans are fetched and the history is replayed in the
- * browser and labelled as such.
+ * Loads a trace as the document the trace and workflow pages render: the backend's trace document
+ * (spans + per workflow/subflow span: graph snapshot and a store history the backend replayed and
+ * verified). The browser never replays patches itself; it only adapts the shape.
  */
-import { ApiError, request, seg } from "./client";
-import { observability } from "./endpoints";
-import type { GraphSnapshot, Span, StoreHistory, TraceDocument, Transition, WorkflowEvidence } from "./types";
-import { buildSpanTree } from "../features/trace/tree";
-import { junjoType, parseJsonAttr } from "../lib/spans";
-import { replayStore } from "../features/workflow-debugger/state";
+import { request, seg } from "./client";
+import type { GraphSnapshot, RawStoreHistory, RawTraceDocument, Span, StoreHistory, TraceDocument, Transition, WorkflowEvidence } from "./types";
 
-export const TRACE_DOCUMENT_PATH = (traceId: string) => `/api/v1/observability/traces/${seg(traceId)}/document`;
+export const TRACE_DOCUMENT_PATH = (traceId: string) => `/api/v1/trace-evidence/${seg(traceId)}`;
 
-interface RawTransition {
-  sequence: number;
-  span_id: string;
-  event_id: string | null;
-  store_name?: string | null;
-  action?: string | null;
-  time_unix_nano?: string | null;
-  patch: unknown;
-  before: unknown;
-  after: unknown;
-}
-
-interface RawStore {
-  store_id: string | null;
-  start: unknown;
-  end: unknown;
-  transitions: RawTransition[];
-  status: string;
-  reasons?: string[];
-}
-
-interface RawWorkflow {
-  span_id: string;
-  graph: GraphSnapshot | null;
-  store: RawStore | null;
-}
-
-interface RawDocument {
-  trace_id: string;
-  spans: Span[];
-  workflows: Record<string, RawWorkflow>;
-}
-
-export function adaptStore(owner: string, raw: RawStore | null): StoreHistory | null {
+export function adaptStore(owner: string, raw: RawStoreHistory | null): StoreHistory | null {
   if (!raw || !raw.store_id) return null;
   const transitions: Transition[] = (raw.transitions ?? []).map((t, i) => ({
     sequence: t.sequence,
@@ -74,36 +36,14 @@ export function adaptStore(owner: string, raw: RawStore | null): StoreHistory | 
   };
 }
 
-export function adaptDocument(raw: RawDocument): TraceDocument {
+export function adaptDocument(raw: RawTraceDocument): TraceDocument {
   const workflows: Record<string, WorkflowEvidence> = {};
   for (const [id, w] of Object.entries(raw.workflows ?? {})) {
-    workflows[id] = { span_id: id, graph: w.graph ?? null, store: adaptStore(id, w.store) };
+    workflows[id] = { span_id: id, graph: (w.graph as GraphSnapshot | null) ?? null, store: adaptStore(id, w.store) };
   }
-  return { trace_id: raw.trace_id, spans: raw.spans ?? [], workflows, source: "backend" };
-}
-
-/** Browser-side document from raw spans (fallback only). */
-export function documentFromSpans(traceId: string, spans: Span[]): TraceDocument {
-  const tree = buildSpanTree(spans);
-  const workflows: Record<string, WorkflowEvidence> = {};
-  for (const s of spans) {
-    const t = junjoType(s);
-    if (t !== "workflow" && t !== "subflow") continue;
-    const g = parseJsonAttr(s.attributes_json["junjo.workflow.execution_graph_snapshot"]);
-    const graph = g && typeof g === "object" && Array.isArray((g as GraphSnapshot).nodes) ? (g as GraphSnapshot) : null;
-    workflows[s.span_id] = { span_id: s.span_id, graph, store: replayStore(s, spans, tree.parentOf) };
-  }
-  return { trace_id: traceId, spans, workflows, source: "browser" };
+  return { trace_id: raw.trace_id, spans: (raw.spans ?? []) as Span[], workflows };
 }
 
 export async function fetchTraceDocument(traceId: string, signal?: AbortSignal): Promise<TraceDocument> {
-  try {
-    const raw = await request<RawDocument>(TRACE_DOCUMENT_PATH(traceId), { signal });
-    return adaptDocument(raw);
-  } catch (err) {
-    if (!(err instanceof ApiError) || (err.status !== 404 && err.status !== 405) || /trace not found/i.test(err.message)) throw err;
-  }
-  const spans = await observability.traceSpans(traceId);
-  if (!spans.length) throw new ApiError("Trace not found", 404);
-  return documentFromSpans(traceId, spans);
+  return adaptDocument(await request<RawTraceDocument>(TRACE_DOCUMENT_PATH(traceId), { signal }));
 }

@@ -1,4 +1,7 @@
-/** Shapes the UI reads from the backend (reference Span dict and our list/document envelopes). */
+/** Shapes the UI reads from the backend: generated OpenAPI types plus the UI's own views of them. */
+import type { components, paths } from "./schema";
+
+type Schemas = components["schemas"];
 
 export interface SpanEvent {
   name: string;
@@ -7,60 +10,36 @@ export interface SpanEvent {
   droppedAttributesCount?: number;
 }
 
-export interface Span {
-  trace_id: string;
-  span_id: string;
-  parent_span_id: string | null;
-  service_name: string;
-  name: string;
-  kind: string;
-  start_time: string;
-  end_time: string;
-  status_code: string;
-  status_message: string;
-  attributes_json: Record<string, unknown>;
-  events_json: SpanEvent[];
-  links_json: unknown[];
-  trace_flags?: number;
-  trace_state?: string | null;
-  dropped_attributes_count?: number;
-  dropped_events_count?: number;
-  dropped_links_count?: number;
-  resource_attributes_json?: Record<string, unknown>;
-  resource_dropped_attributes_count?: number;
-}
+/** The REST `Span`, from the backend's OpenAPI schema with events typed. */
+export type Span = Omit<Schemas["Span"], "events_json"> & { events_json: SpanEvent[] };
 
 export interface Page<T> {
   items: T[];
   next_cursor: string | null;
   total?: number | null;
+  /** The total is an estimate (filters applied or data not yet indexed). */
+  totalApproximate?: boolean;
+  /** Why recent data may be missing (e.g. `ingestion-unavailable`). */
+  degraded?: string | null;
 }
 
-export interface User {
-  id: string;
-  email: string;
-  is_active?: boolean;
-  created_at: string;
-  updated_at?: string;
-}
+export type User = Schemas["UserRead"];
+export type ApiKey = Schemas["ApiKeyRead"];
+export type CreatedApiKey = Schemas["ApiKeyCreated"];
+export type ServerConfig = Schemas["PublicConfig"];
+export type RawTraceDocument = Schemas["TraceDocument"];
+export type RawStoreHistory = Schemas["StoreHistory"];
 
-export interface ApiKey {
-  id: string;
-  name: string;
-  prefix?: string;
-  created_at: string;
-}
-
-export interface CreatedApiKey extends ApiKey {
-  key: string;
-}
-
-export interface ServerConfig {
-  environment?: string;
-  otlp_endpoint?: string;
-  frontend_url?: string | null;
-  backend_url?: string | null;
-}
+/**
+ * The JSON body of a route's success response, looked up in the generated OpenAPI types so a
+ * renamed path or changed response breaks the build instead of the page.
+ */
+type Ok<R> = R extends { 200: { content: { "application/json": infer B } } }
+  ? B
+  : R extends { 201: { content: { "application/json": infer B } } }
+    ? B
+    : never;
+export type Resp<P extends keyof paths, M extends "get" | "post" | "delete"> = paths[P][M] extends { responses: infer R } ? Ok<R> : never;
 
 /** One verified store transition (before/after computed by the backend). */
 export interface Transition {
@@ -128,6 +107,4 @@ export interface TraceDocument {
   trace_id: string;
   spans: Span[];
   workflows: Record<string, WorkflowEvidence>;
-  /** Where the state history came from: the backend's verified projection or a browser replay. */
-  source: "backend" | "browser";
 }

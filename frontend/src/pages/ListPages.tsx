@@ -36,7 +36,8 @@ function useListState() {
   return { range, errors, q, llm, live, set };
 }
 
-function Filters({ kind, state, total, shown, fetching }: { kind: Kind; state: ReturnType<typeof useListState>; total?: number | null; shown: number; fetching: boolean }) {
+function Filters({ kind, state, page, shown, fetching }: { kind: Kind; state: ReturnType<typeof useListState>; page?: Page<Span>; shown: number; fetching: boolean }) {
+  const total = page?.total;
   const [text, setText] = useState(state.q);
   useEffect(() => setText(state.q), [state.q]);
   useEffect(() => {
@@ -76,7 +77,7 @@ function Filters({ kind, state, total, shown, fetching }: { kind: Kind; state: R
       </label>
       <span className="muted small count" aria-live="polite">
         {fetching ? "Updating… " : ""}
-        {typeof total === "number" ? `${total.toLocaleString()} total` : `${shown} shown`}
+        {typeof total === "number" ? `${page?.totalApproximate ? "≈ " : ""}${total.toLocaleString()} total` : `${shown} shown`}
       </span>
     </div>
   );
@@ -128,7 +129,12 @@ function ListPage({ kind }: { kind: Kind }) {
         crumbs={crumbs}
         actions={<Link to={other}>{kind === "workflows" ? "All traces →" : "Workflow executions →"}</Link>}
       />
-      <Filters kind={kind} state={state} total={query.data?.total} shown={items.length} fetching={query.isFetching && !query.isLoading} />
+      <Filters kind={kind} state={state} page={query.data} shown={items.length} fetching={query.isFetching && !query.isLoading} />
+      {query.data?.degraded ? (
+        <div className="alert alert-warn" role="status">
+          The newest spans may be missing: ingestion is not reachable ({query.data.degraded}).
+        </div>
+      ) : null}
       {query.isLoading ? (
         <Loading />
       ) : query.error ? (

@@ -23,6 +23,12 @@ export function span(partial: Partial<Span> & { span_id: string; name: string },
     events_json: [],
     links_json: [],
     resource_attributes_json: {},
+    trace_flags: 1,
+    trace_state: null,
+    dropped_attributes_count: 0,
+    dropped_events_count: 0,
+    dropped_links_count: 0,
+    resource_dropped_attributes_count: 0,
     ...partial,
   };
 }

@@ -34,7 +34,7 @@ export function ChangesTable({ before, after }: { before: unknown; after: unknow
   );
 }
 
-export function HistoryNotice({ history, source }: { history: StoreHistory | null | undefined; source: "backend" | "browser" }) {
+export function HistoryNotice({ history }: { history: StoreHistory | null | undefined }) {
   if (!history) return null;
   if (!history.verified) {
     return (
@@ -43,9 +43,6 @@ export function HistoryNotice({ history, source }: { history: StoreHistory | nul
         {history.reason ? <> — {history.reason}</> : null}. Values below may be incomplete.
       </div>
     );
-  }
-  if (source === "browser") {
-    return <p className="muted small">State history replayed in the browser (the server sent raw spans only).</p>;
   }
   return null;
 }

@@ -283,7 +283,7 @@ export default function WorkflowDebuggerPage() {
         </section>
         <section className="panel" aria-label="Details">
           <Tabs label="State and details" active={activeRight} onChange={setRightTab} tabs={rightTabs} />
-          <HistoryNotice history={activeHistory} source={doc.data?.source ?? "backend"} />
+          <HistoryNotice history={activeHistory} />
           <div className="panel-scroll" role="tabpanel" aria-label={rightTabs.find((t) => t.id === activeRight)?.label as string}>
             {view && ["before", "after", "patch", "changes"].includes(activeRight) ? (
               <>

@@ -57,7 +57,6 @@ describe("state views", () => {
     expect(table.textContent).toContain("/c");
     render(
       <HistoryNotice
-        source="backend"
         history={{ store_id: "s", store_name: null, owner_span_id: "o", verified: false, status: "failed", reason: "missing set_state transitions [2]", start: {}, end: {}, transitions: [] }}
       />,
     );

@@ -1,34 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { workflowTrace } from "../../test/fixtures";
 import { buildSpanTree } from "../trace/tree";
-import { applyPatch, diffValues, replayStore, stateViewFor, workflowChain } from "./state";
-
-describe("applyPatch", () => {
-  it("applies RFC 6902 operations without mutating the input", () => {
-    const doc = { a: 1, list: [1, 2], nested: { x: "y" } };
-    const out = applyPatch(doc, [
-      { op: "replace", path: "/a", value: 2 },
-      { op: "add", path: "/list/-", value: 3 },
-      { op: "add", path: "/list/0", value: 0 },
-      { op: "remove", path: "/nested/x" },
-      { op: "add", path: "/new/deep", value: true },
-      { op: "copy", from: "/a", path: "/b" },
-      { op: "move", from: "/b", path: "/c" },
-      { op: "add", path: "/we~1ird~0key", value: 1 },
-    ]);
-    expect(out).toEqual({ a: 2, c: 2, list: [0, 1, 2, 3], nested: {}, new: { deep: true }, "we/ird~key": 1 });
-    expect(doc).toEqual({ a: 1, list: [1, 2], nested: { x: "y" } });
-  });
-
-  it("replaces the whole document with an empty path", () => {
-    expect(applyPatch({ a: 1 }, [{ op: "replace", path: "", value: { b: 2 } }])).toEqual({ b: 2 });
-  });
-
-  it("rejects unknown ops and failed tests", () => {
-    expect(() => applyPatch({}, [{ op: "bogus", path: "/a" }])).toThrow(/unknown/);
-    expect(() => applyPatch({ a: 1 }, [{ op: "test", path: "/a", value: 2 }])).toThrow(/test failed/);
-  });
-});
+import { adaptStore } from "../../api/traceDocument";
+import { diffValues, stateViewFor, workflowChain } from "./state";
 
 describe("diffValues", () => {
   it("lists leaf changes as JSON pointers", () => {
@@ -42,36 +16,42 @@ describe("diffValues", () => {
   });
 });
 
-describe("replayStore", () => {
+describe("store history views", () => {
   const spans = workflowTrace();
   const tree = buildSpanTree(spans);
-  const owner = spans[0];
+  const owner = spans[0].span_id;
+  // The backend's StoreHistory JSON for the fixture's two transitions.
+  const h = adaptStore(owner, {
+    store_id: "st1",
+    status: "verified",
+    reasons: [],
+    start: { count: 0, items: [] },
+    end: { count: 2, items: ["a"] },
+    transitions: [
+      { sequence: 1, revision_before: 0, revision_after: 1, span_id: "1".repeat(16), event_id: "e1", store_name: "DemoStore", action: "set_count", time_unix_nano: "1795700000000001000", patch: [{ op: "replace", path: "/count", value: 1 }], before: { count: 0, items: [] }, after: { count: 1, items: [] } },
+      { sequence: 2, revision_before: 1, revision_after: 2, span_id: "3".repeat(16), event_id: "e2", store_name: "DemoStore", action: "add_item", time_unix_nano: "1795700000000002000", patch: [{ op: "replace", path: "/count", value: 2 }, { op: "add", path: "/items/-", value: "a" }], before: { count: 1, items: [] }, after: { count: 2, items: ["a"] } },
+    ],
+  })!;
 
-  it("replays transitions in sequence order and verifies the end state", () => {
-    const h = replayStore(owner, spans, tree.parentOf)!;
+  it("adapts the backend history and keeps verification status", () => {
     expect(h.verified).toBe(true);
-    expect(h.transitions.map((t) => [t.sequence, t.action])).toEqual([
-      [1, "set_count"],
-      [2, "add_item"],
+    expect(h.store_name).toBe("DemoStore");
+    expect(h.transitions.map((t) => [t.sequence, t.action, t.store_id])).toEqual([
+      [1, "set_count", "st1"],
+      [2, "add_item", "st1"],
     ]);
-    expect(h.transitions[0].before).toEqual({ count: 0, items: [] });
-    expect(h.transitions[1].after).toEqual({ count: 2, items: ["a"] });
-  });
-
-  it("reports failure when the patches do not reproduce the end state", () => {
-    const bad = { ...owner, attributes_json: { ...owner.attributes_json, "junjo.workflow.state.end": JSON.stringify({ count: 99 }) } };
-    const h = replayStore(bad, [bad, ...spans.slice(1)], tree.parentOf)!;
-    expect(h.verified).toBe(false);
-    expect(h.reason).toMatch(/does not match/);
+    const failed = adaptStore(owner, { store_id: "st1", status: "failed", reasons: ["a", "b"], start: null, end: null, transitions: [] })!;
+    expect(failed.verified).toBe(false);
+    expect(failed.reason).toBe("a; b");
+    expect(adaptStore(owner, { store_id: null, status: "unavailable", reasons: [], start: null, end: null, transitions: [] })).toBeNull();
   });
 
   it("gives Before/After for a transition, a span boundary and the owner", () => {
-    const h = replayStore(owner, spans, tree.parentOf)!;
     expect(stateViewFor(h, h.transitions[1], undefined, tree.parentOf)?.patch).toHaveLength(2);
     const conc = stateViewFor(h, undefined, "2".repeat(16), tree.parentOf)!;
     expect(conc.before).toEqual({ count: 1, items: [] });
     expect(conc.after).toEqual({ count: 2, items: ["a"] });
-    expect(stateViewFor(h, undefined, owner.span_id, tree.parentOf)?.after).toEqual({ count: 2, items: ["a"] });
+    expect(stateViewFor(h, undefined, owner, tree.parentOf)?.after).toEqual({ count: 2, items: ["a"] });
     expect(stateViewFor(h, undefined, "6".repeat(16), tree.parentOf)).toBeUndefined();
   });
 });
