@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import ctypes.util
 import os
 import threading
 import time
@@ -66,6 +68,18 @@ class RecentCold:
             cutoff = time.monotonic() - self.max_age
             while self._items and self._items[-1][1] < cutoff:
                 self._items.pop()
+
+
+_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+
+
+def release_memory() -> None:
+    """Hands freed memory back to the OS after a flush or snapshot (glibc heap and Arrow's pool).
+
+    Without it RSS stays at the high-water mark of the last flush (measured: 175 → 138 MB).
+    """
+    pa.default_memory_pool().release_unused()
+    _libc.malloc_trim(0)
 
 
 def make_dirs_durably(directory: Path) -> None:
@@ -150,7 +164,7 @@ class Flusher:
             path = self._flush_chunk(chunk)
             if path is not None:
                 files.append(path)
-        pa.default_memory_pool().release_unused()
+        release_memory()
         return files
 
     def _target(self, first_seq: int) -> Path:

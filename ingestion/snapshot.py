@@ -23,7 +23,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ingestion.flush import RecentCold, make_dirs_durably
+from ingestion.flush import RecentCold, make_dirs_durably, release_memory
 from ingestion.wal import Wal, read_complete_batches
 from junjo_common.spanformat import v1
 
@@ -60,6 +60,7 @@ class HotSnapshot:
             finally:
                 for fd, _ in sources:
                     os.close(fd)
+                release_memory()
             self._cached, self._cached_at = result, time.monotonic()
             self._cached_generation = generation
             return result

@@ -1,0 +1,250 @@
+"""Ingestion benchmark (CONTRACT §11): sustained durably-acknowledged spans/s, export latency,
+RSS and CPU of `python -m ingestion`, and the acknowledged → hot-snapshot-visible delay.
+
+`python scripts/bench_ingestion.py` (or `make bench`, via scripts/bench.py calling `main()`).
+A real backend (API keys) and a real ingestion process run on loopback with a fresh data dir.
+Client processes (separate from the service, so their CPU is not counted) each pre-serialize
+their own 100-span requests of the standard workload (tests/ingestion/workload.py: ~2.2 KB per
+span on the wire, 10 attributes incl. a 1-2 KB JSON state, 2 events) and send them over grpc.aio.
+Phases, each bounded in time:
+1. saturation: `--clients` processes x `--concurrency` requests in flight, `--seconds` long;
+2. offered load: `--rate` spans/s paced (default 5,000) for `--paced-seconds`, with latency
+   percentiles and, meanwhile, `--visibility-samples` probes of ack → visible in PrepareHotSnapshot.
+Results are printed and written to `.dbdata/bench/ingestion.json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import grpc
+import psutil
+import pyarrow.parquet as pq
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from junjo_common.internal_token import call_metadata  # noqa: E402
+from junjo_common.proto_gen import ingestion_pb2, ingestion_pb2_grpc  # noqa: E402
+from tests.ingestion.workload import make_request, span_ids  # noqa: E402
+from tests.support.api import ApiClient  # noqa: E402
+from tests.support.stack import Stack, internal_token, start_backend, start_ingestion  # noqa: E402
+
+EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+SPANS = 100
+
+
+def _client(endpoint: str, key: str, seed: int, concurrency: int, seconds: float, rate: float,
+            requests_per_client: int, out: Any) -> None:
+    """One client process: returns [(start, end, ok)] per export through `out` (a Queue)."""
+    payloads = [make_request((seed * requests_per_client + i) * SPANS, SPANS).SerializeToString()
+                for i in range(requests_per_client)]
+
+    async def run() -> list[tuple[float, float, bool]]:
+        results: list[tuple[float, float, bool]] = []
+        async with grpc.aio.insecure_channel(endpoint) as channel:
+            call = channel.unary_unary(EXPORT)
+            metadata = (("x-junjo-api-key", key),)
+            await call(payloads[0], metadata=metadata, timeout=30)  # warm the channel and key cache
+            deadline = time.monotonic() + seconds
+            counter = iter(range(1 << 40))
+
+            async def one() -> None:
+                payload = payloads[next(counter) % len(payloads)]
+                started = time.monotonic()
+                try:
+                    await call(payload, metadata=metadata, timeout=30)
+                    results.append((started, time.monotonic(), True))
+                except grpc.aio.AioRpcError:
+                    results.append((started, time.monotonic(), False))
+
+            if rate > 0:  # paced: one request every SPANS/rate seconds, whatever the latency
+                interval, tasks, nxt = SPANS / rate, set(), time.monotonic()
+                while nxt < deadline:
+                    tasks.add(asyncio.ensure_future(one()))
+                    nxt += interval
+                    await asyncio.sleep(max(0.0, nxt - time.monotonic()))
+                await asyncio.gather(*tasks)
+            else:
+                async def loop() -> None:
+                    while time.monotonic() < deadline:
+                        await one()
+                await asyncio.gather(*(loop() for _ in range(concurrency)))
+        return results
+
+    out.put(asyncio.run(run()))
+
+
+def _run_clients(endpoint: str, key: str, clients: int, concurrency: int, seconds: float,
+                 rate: float, requests_per_client: int, seed0: int) -> list[tuple[float, float, bool]]:
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    procs = [ctx.Process(target=_client, args=(endpoint, key, seed0 + c, concurrency, seconds,
+                                                  rate / clients, requests_per_client, queue))
+             for c in range(clients)]
+    for p in procs:
+        p.start()
+    results: list[tuple[float, float, bool]] = []
+    for _ in procs:
+        results += queue.get(timeout=seconds + 300)
+    for p in procs:
+        p.join(30)
+    return results
+
+
+class Sampler:
+    """Samples the ingestion process's RSS and CPU time every 0.25 s."""
+
+    def __init__(self, pid: int) -> None:
+        self.proc = psutil.Process(pid)
+        self.rss: list[int] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.rss.append(self.proc.memory_info().rss)
+            time.sleep(0.25)
+
+    def __enter__(self) -> Sampler:
+        self.cpu0, self.t0 = sum(self.proc.cpu_times()[:2]), time.monotonic()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.cpu = (sum(self.proc.cpu_times()[:2]) - self.cpu0) / (time.monotonic() - self.t0)
+
+
+def _pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(p / 100 * len(values)))]
+
+
+def _summary(results: list[tuple[float, float, bool]], spans: int = SPANS) -> dict[str, Any]:
+    ok = [r for r in results if r[2]]
+    if not ok:
+        return {"acked_requests": 0, "failed_requests": len(results)}
+    span = max(e for _, e, _ in ok) - min(s for s, _, _ in ok)
+    lat = [(e - s) * 1000 for s, e, _ in ok]
+    return {"acked_requests": len(ok), "failed_requests": len(results) - len(ok),
+            "spans_per_s": round(len(ok) * spans / span), "p50_ms": round(_pct(lat, 50), 1),
+            "p95_ms": round(_pct(lat, 95), 1), "p99_ms": round(_pct(lat, 99), 1)}
+
+
+def _visibility_probe(stack: Stack, key: str, samples: int, stop_at: float) -> list[float]:
+    """Ack → visible in PrepareHotSnapshot (or a recent cold file), in ms, under the paced load."""
+    token = internal_token(stack)
+    delays: list[float] = []
+    with grpc.insecure_channel(stack.otlp_endpoint) as otlp, \
+            grpc.insecure_channel(f"127.0.0.1:{stack.internal_port}") as internal:
+        export = otlp.unary_unary(EXPORT)
+        snap = ingestion_pb2_grpc.InternalIngestionServiceStub(internal)
+        for n in range(samples):
+            if time.monotonic() > stop_at:
+                break
+            first = 900_000_000 + n * SPANS
+            export(make_request(first, SPANS).SerializeToString(), metadata=(("x-junjo-api-key", key),),
+                   timeout=30)
+            acked = time.monotonic()
+            wanted = span_ids(first)[1].hex()
+            while time.monotonic() - acked < 10:
+                reply = snap.PrepareHotSnapshot(ingestion_pb2.PrepareHotSnapshotRequest(),
+                                                metadata=call_metadata(token), timeout=30)
+                paths = ([reply.snapshot_path] if reply.snapshot_path else []) + list(reply.recent_cold_paths)
+                if any(pq.read_table(p, columns=["span_id"], filters=[("span_id", "=", wanted)]).num_rows
+                       for p in paths):
+                    delays.append((time.monotonic() - acked) * 1000)
+                    break
+                time.sleep(0.02)
+            time.sleep(0.5)
+    return delays
+
+
+def _machine() -> dict[str, Any]:
+    load1, load5, _ = psutil.getloadavg()
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), "?")
+    return {"cpus": psutil.cpu_count(), "cpu_model": cpu,
+            "ram_gib": round(psutil.virtual_memory().total / 2**30, 1), "python": sys.version.split()[0],
+            "loadavg_1m_5m_at_start": [round(load1, 2), round(load5, 2)]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--clients", type=int, default=4, help="client processes")
+    parser.add_argument("--concurrency", type=int, default=4, help="requests in flight per client")
+    parser.add_argument("--seconds", type=float, default=30.0, help="saturation phase length")
+    parser.add_argument("--rate", type=float, default=5000.0, help="offered spans/s in the paced phase")
+    parser.add_argument("--paced-seconds", type=float, default=20.0)
+    parser.add_argument("--visibility-samples", type=int, default=15)
+    parser.add_argument("--requests-per-client", type=int, default=100)
+    args = parser.parse_args(argv)
+
+    report: dict[str, Any] = {"machine": _machine(), "args": vars(args)}
+    with tempfile.TemporaryDirectory(prefix="bench-ingestion-") as tmp:
+        stack = Stack(Path(tmp))
+        try:
+            start_backend(stack, Path(tmp) / "logs")
+            with ApiClient(stack.http_url) as api:
+                api.create_first_user()
+                key = api.create_api_key("bench")
+            proc = start_ingestion(stack, Path(tmp) / "logs")
+            assert proc.proc is not None
+            pid = proc.proc.pid
+            report["idle_rss_mb"] = round(psutil.Process(pid).memory_info().rss / 2**20, 1)
+
+            with Sampler(pid) as sat:
+                results = _run_clients(stack.otlp_endpoint, key, args.clients, args.concurrency,
+                                       args.seconds, 0, args.requests_per_client, 0)
+            report["saturation"] = {**_summary(results), "ingestion_cpu_cores": round(sat.cpu, 2),
+                                    "rss_max_mb": round(max(sat.rss) / 2**20, 1)}
+            print("saturation:", json.dumps(report["saturation"]), flush=True)
+
+            delays: list[float] = []
+            probe = threading.Thread(target=lambda: delays.extend(_visibility_probe(
+                stack, key, args.visibility_samples, time.monotonic() + args.paced_seconds)))
+            with Sampler(pid) as paced:
+                probe.start()
+                results = _run_clients(stack.otlp_endpoint, key, args.clients, 0, args.paced_seconds,
+                                       args.rate, args.requests_per_client, 100)
+                probe.join()
+            report["paced"] = {"offered_spans_per_s": args.rate, **_summary(results),
+                               "ingestion_cpu_cores": round(paced.cpu, 2),
+                               "rss_max_mb": round(max(paced.rss) / 2**20, 1)}
+            report["ack_to_visible_ms"] = {"samples": len(delays),
+                                           "median": round(statistics.median(delays), 1) if delays else None,
+                                           "max": round(max(delays), 1) if delays else None}
+            print("paced:", json.dumps(report["paced"]), flush=True)
+            print("ack_to_visible_ms:", json.dumps(report["ack_to_visible_ms"]), flush=True)
+            t0 = time.monotonic()
+            report["sigterm_exit_code"] = proc.stop(timeout=120)
+            report["shutdown_flush_seconds"] = round(time.monotonic() - t0, 2)
+            report["machine"]["loadavg_1m_5m_at_end"] = [round(x, 2) for x in psutil.getloadavg()[:2]]
+        finally:
+            stack.stop()
+    out = ROOT / ".dbdata" / "bench" / "ingestion.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2))
+    sat_ok = report["saturation"].get("spans_per_s", 0) >= 15_000
+    print(f"ingestion: {report['saturation'].get('spans_per_s')} spans/s sustained "
+          f"({'meets' if sat_ok else 'below'} the 15,000 budget); results in {out.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
