@@ -4,19 +4,24 @@ Adding a feature takes one line each:
 - a router: `app.include_router(...)` in `_include_routers`;
 - background work: a factory in FEATURE_LIFESPANS, `(app, settings) -> async context manager`,
   entered at start-up in list order and exited in reverse at shutdown.
+Request bodies are limited to MAX_BODY_BYTES (413 beyond; FastAPI's own limiter); a router that
+needs more declares `APIRouter(max_body_size=...)`.
 `app.state.settings` (Settings) and `app.state.db` (Database for junjo.db) are set before any
 lifespan runs; use `backend.deps.SettingsDep` / `DatabaseDep` in handlers.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 
 import structlog
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from backend import APP_NAME, __version__
 from backend.accounts.router import router as accounts_router
@@ -25,7 +30,7 @@ from backend.accounts.throttle import SignInThrottle
 from backend.api_keys.router import router as api_keys_router
 from backend.db.engine import Database
 from backend.meta import router as meta_router
-from backend.middleware import MIB, BodySizeLimitMiddleware, CsrfOriginMiddleware
+from backend.middleware import MIB, CsrfOriginMiddleware
 from backend.playground.router import router as playground_router
 from backend.settings import Settings
 from backend.spans.lifespan import spans_lifespan
@@ -40,9 +45,6 @@ FEATURE_LIFESPANS: list[FeatureLifespan] = [
     # one line per feature with background work, e.g. the Parquet indexer
 ]
 MAX_BODY_BYTES = MIB
-BODY_LIMIT_OVERRIDES: dict[str, int] = {
-    # "/path/prefix": bytes — for routes that legitimately take larger bodies
-}
 
 
 def _include_routers(app: FastAPI) -> None:
@@ -64,24 +66,35 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.db.dispose()
 
 
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    """FastAPI's 422, but safe when the echoed input holds lone surrogates (not UTF-8 encodable)."""
+    assert isinstance(exc, RequestValidationError)
+    body = {"detail": jsonable_encoder(exc.errors())}
+    try:
+        return JSONResponse(body, status_code=422)
+    except UnicodeEncodeError:
+        return Response(json.dumps(body, ensure_ascii=True), status_code=422, media_type="application/json")
+
+
 async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", method=request.method, path=request.url.path, exc_info=exc)
     return JSONResponse({"detail": "Internal server error"}, status_code=500)
 
 
 def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
-    app = FastAPI(title=APP_NAME, version=__version__, docs_url=None, redoc_url=None, lifespan=_lifespan)
+    app = FastAPI(title=APP_NAME, version=__version__, docs_url=None, redoc_url=None, lifespan=_lifespan,
+                  max_body_size=MAX_BODY_BYTES)
     app.state.settings = settings
     app.state.db = db or Database(settings.junjo_sqlite_path)
     app.state.sign_in_throttle = SignInThrottle()
+    app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _unhandled_error)
     _include_routers(app)
 
-    # Added innermost first: a request passes CORS -> CSRF -> body limit -> session -> route.
+    # Added innermost first: a request passes CORS -> CSRF -> session -> route.
     codec = SessionCodec(settings.junjo_session_secret.get_secret_value(),
                          settings.junjo_secure_cookie_key.get_secret_value())
     app.add_middleware(SessionMiddleware, codec=codec, secure=settings.is_production)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=MAX_BODY_BYTES, overrides=BODY_LIMIT_OVERRIDES)
     app.add_middleware(CsrfOriginMiddleware, allowed_origins=settings.allow_origins)
     app.add_middleware(CORSMiddleware, allow_origins=settings.allow_origins, allow_credentials=True,
                        allow_methods=["*"], allow_headers=["*"], max_age=600,

@@ -1,68 +1,21 @@
-"""HTTP guards that apply to every route: request body size limit and CSRF origin check.
+"""CSRF guard for every route: state-changing requests must come from an allowed origin.
 
-Both are pure ASGI middlewares so they also cover streaming bodies and never buffer a request.
+A pure ASGI middleware, so it also covers streaming requests and never buffers a body.
+(Body size limits are FastAPI's own `max_body_size`, set in backend.app.)
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
-from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 MIB = 1024 * 1024
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_DETAIL = ("Cross-site request refused: the Origin or Referer header must be one of the allowed "
                "origins (JUNJO_ALLOW_ORIGINS)")
-
-
-def _too_large(limit: int) -> str:
-    return f"Request body too large (limit {limit} bytes)"
-
-
-class BodySizeLimitMiddleware:
-    """413 for bodies above the limit: early from Content-Length, or while streaming the body.
-
-    `overrides` maps a path prefix to its own limit (longest prefix wins).
-    """
-
-    def __init__(self, app: ASGIApp, max_bytes: int = MIB,
-                 overrides: Mapping[str, int] | None = None) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-        self.overrides = sorted((overrides or {}).items(), key=lambda item: -len(item[0]))
-
-    def limit_for(self, path: str) -> int:
-        return next((limit for prefix, limit in self.overrides if path.startswith(prefix)), self.max_bytes)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        limit = self.limit_for(scope["path"])
-        declared = Headers(scope=scope).get("content-length")
-        if declared is not None:
-            if not declared.isdigit():
-                await JSONResponse({"detail": "Invalid Content-Length header"}, 400)(scope, receive, send)
-                return
-            if int(declared) > limit:
-                await JSONResponse({"detail": _too_large(limit)}, 413)(scope, receive, send)
-                return
-        received = 0
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise HTTPException(413, _too_large(limit))  # rendered by FastAPI's handler
-            return message
-
-        await self.app(scope, limited_receive, send)
 
 
 def request_origin(headers: Headers) -> str | None:
