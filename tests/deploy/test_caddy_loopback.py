@@ -1,0 +1,222 @@
+"""The VM deployment without containers: Caddy (deploy/Caddyfile.local) in front of the real stack.
+
+Everything runs as it would behind Caddy on a VM, minus TLS, on loopback with random ports and
+JUNJO_ENV=production: `python -m backend` and `python -m ingestion` (tests.support.stack), the
+built UI served by nginx with frontend/nginx.conf and config.js written by the frontend image's
+entrypoint, and Caddy routing by subdomain (`api.` -> backend, `ingestion.` -> h2c ingestion,
+anything else -> frontend). Chromium resolves *.localhost to 127.0.0.1 by itself; Python clients
+dial 127.0.0.1 and name the virtual host (Host header / gRPC authority).
+
+Through Caddy only: create the first user and an API key over REST, send spans with the real
+OTLPSpanExporter over the h2c route, flush, find them through the API and on disk where the data
+path variables say, then sign into the UI in headless Chromium and see the service listed.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from playwright.sync_api import Page, sync_playwright
+
+from tests.deploy.caddy_support import LOCAL_CADDYFILE
+from tests.deploy.nginx_support import DIST, Nginx, web_root
+from tests.support.api import DEFAULT_EMAIL, DEFAULT_PASSWORD, ApiClient
+from tests.support.procs import free_port, port_open
+from tests.support.stack import Stack, start_backend, start_ingestion
+
+pytestmark = pytest.mark.e2e
+
+DOMAIN = "junjo.localhost"
+SERVICE_NAME = "caddy-loopback-service"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@dataclass
+class Deployment:
+    stack: Stack
+    caddy_port: int
+    frontend: Nginx
+
+    def url(self, subdomain: str = "") -> str:
+        host = f"{subdomain}.{DOMAIN}" if subdomain else DOMAIN
+        return f"http://{host}:{self.caddy_port}"
+
+    def host(self, subdomain: str) -> str:
+        return f"{subdomain}.{DOMAIN}:{self.caddy_port}"
+
+    def api(self) -> ApiClient:
+        """REST client that reaches the backend only through Caddy's `api.` virtual host."""
+        client = ApiClient(f"http://127.0.0.1:{self.caddy_port}", origin=self.url())
+        client.http.headers["Host"] = self.host("api")
+        return client
+
+
+def start_caddy(tmp: Path, port: int, upstreams: dict[str, str]) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "JUNJO_CADDY_PORT": str(port), "JUNJO_DOMAIN": DOMAIN,
+           "XDG_DATA_HOME": str(tmp / "caddy-data"), "XDG_CONFIG_HOME": str(tmp / "caddy-config"),
+           **upstreams}
+    log = (tmp / "caddy.log").open("ab")
+    proc = subprocess.Popen(["caddy", "run", "--adapter", "caddyfile", "--config", str(LOCAL_CADDYFILE)],
+                            env=env, stdout=log, stderr=log)
+    log.close()
+    return proc
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    assert (DIST / "index.html").is_file(), "build the UI first: make frontend"
+    tmp = tmp_path_factory.mktemp("loopback")
+    caddy_port = free_port()
+    urls = {
+        "JUNJO_ENV": "production",
+        "JUNJO_PROD_FRONTEND_URL": f"http://{DOMAIN}:{caddy_port}",
+        "JUNJO_PROD_BACKEND_URL": f"http://api.{DOMAIN}:{caddy_port}",
+        "JUNJO_PROD_INGESTION_URL": f"http://ingestion.{DOMAIN}:{caddy_port}",
+    }
+    # JUNJO_ALLOW_ORIGINS unset: production derives it from JUNJO_PROD_FRONTEND_URL.
+    stack = Stack(tmp / "dbdata", extra_env={**urls, "JUNJO_ALLOW_ORIGINS": ""})
+    frontend = Nginx(tmp / "nginx", web_root(tmp), urls)
+    caddy: subprocess.Popen[bytes] | None = None
+    try:
+        start_backend(stack, tmp / "logs")
+        start_ingestion(stack, tmp / "logs")
+        frontend.start()
+        caddy = start_caddy(tmp, caddy_port, {
+            "JUNJO_BACKEND_UPSTREAM": f"127.0.0.1:{stack.http_port}",
+            "JUNJO_INGESTION_UPSTREAM": f"127.0.0.1:{stack.otlp_port}",
+            "JUNJO_FRONTEND_UPSTREAM": f"127.0.0.1:{frontend.port}",
+        })
+        for _ in range(600):
+            if port_open(caddy_port) or caddy.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert port_open(caddy_port), (tmp / "caddy.log").read_text()
+        yield Deployment(stack, caddy_port, frontend)
+    finally:
+        if caddy is not None:
+            caddy.terminate()
+            caddy.wait(10)
+        frontend.stop()
+        stack.stop()
+
+
+def test_caddy_routes_each_subdomain(deployment: Deployment) -> None:
+    via_caddy = f"http://127.0.0.1:{deployment.caddy_port}"
+    health = httpx.get(f"{via_caddy}/health", headers={"Host": deployment.host("api")})
+    assert health.status_code == 200
+    ui = httpx.get(f"{via_caddy}/config.js", headers={"Host": f"{DOMAIN}:{deployment.caddy_port}"})
+    assert ui.status_code == 200
+    assert ui.text == f'window.runtimeConfig = {{ API_HOST: "{deployment.url("api")}" }};\n'
+    assert f"connect-src 'self' {deployment.url('api')};" in ui.headers["content-security-policy"]
+    spa = httpx.get(f"{via_caddy}/logs/anything", headers={"Host": f"{DOMAIN}:{deployment.caddy_port}"})
+    assert spa.status_code == 200 and '<div id="root">' in spa.text
+
+
+def export_spans(deployment: Deployment, api_key: str | None, count: int) -> SpanExportResult:
+    """Real SDK spans sent by the real OTLP gRPC exporter to Caddy's `ingestion.` virtual host."""
+    memory = InMemorySpanExporter()
+    provider = TracerProvider(resource=Resource.create({"service.name": SERVICE_NAME}))
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    tracer = provider.get_tracer("caddy-loopback")
+    with tracer.start_as_current_span("workflow") as root:
+        root.set_attribute("junjo.span_type", "workflow")
+        for i in range(count - 1):
+            with tracer.start_as_current_span(f"node-{i}"):
+                pass
+    provider.shutdown()
+    exporter = OTLPSpanExporter(
+        endpoint=f"127.0.0.1:{deployment.caddy_port}", insecure=True, timeout=30,
+        headers={"x-junjo-api-key": api_key} if api_key else None,
+        channel_options=(("grpc.default_authority", deployment.host("ingestion")),),
+    )
+    try:
+        return exporter.export(memory.get_finished_spans())
+    finally:
+        exporter.shutdown()
+
+
+@pytest.fixture(scope="module")
+def session_cookie(deployment: Deployment) -> str:
+    """The first user, created through Caddy; returns its session cookie (`name=value`)."""
+    with deployment.api() as api:
+        response = api.http.post("/users/create-first-user",
+                                 json={"email": DEFAULT_EMAIL, "password": DEFAULT_PASSWORD})
+        assert response.status_code == 200, response.text
+        # The production cookie is Secure; httpx keeps Secure cookies for https only, so carry it.
+        assert "secure" in response.headers["set-cookie"].lower()
+        return response.headers["set-cookie"].split(";")[0]
+
+
+@pytest.fixture(scope="module")
+def exported(deployment: Deployment, session_cookie: str) -> None:
+    """Five spans of SERVICE_NAME sent through Caddy with an API key made through Caddy."""
+    with deployment.api() as api:
+        api.http.headers["Cookie"] = session_cookie
+        key = api.create_api_key("caddy loopback")
+    assert export_spans(deployment, None, 1) == SpanExportResult.FAILURE  # no key: refused
+    assert export_spans(deployment, key, 5) == SpanExportResult.SUCCESS
+
+
+def test_otlp_through_caddy_h2c_is_stored_and_queryable(deployment: Deployment, session_cookie: str,
+                                                        exported: None) -> None:
+    with deployment.api() as api:
+        api.http.headers["Cookie"] = session_cookie
+        flushed = api.http.post("/api/admin/flush-wal")
+        assert flushed.status_code == 200, flushed.text
+        services = api.http.get("/api/v1/observability/services")
+        assert services.status_code == 200 and SERVICE_NAME in services.json()
+        spans = api.http.get(f"/api/v1/observability/services/{SERVICE_NAME}/spans")
+        assert spans.status_code == 200 and len(spans.json()) == 5
+
+    env, data = deployment.stack.env(), deployment.stack.data_dir
+    parquet = list(Path(env["PARQUET_OUTPUT_DIR"]).rglob("*.parquet"))
+    assert parquet and all(p.is_relative_to(data / "spans" / "parquet") for p in parquet)
+    assert Path(env["WAL_DIR"]).is_dir()
+    assert Path(env["JUNJO_SQLITE_PATH"]).is_file() and Path(env["JUNJO_METADATA_DB_PATH"]).is_file()
+
+
+def test_sign_in_through_caddy_in_chromium(deployment: Deployment, exported: None) -> None:
+    problems: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            page: Page = browser.new_page()
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            page.goto(deployment.url() + "/")
+            page.get_by_label("Email").fill(DEFAULT_EMAIL)
+            page.get_by_label("Password").fill(DEFAULT_PASSWORD)
+            page.get_by_role("button", name="Sign In").click()
+            services = page.get_by_role("table", name="Services")
+            services.get_by_text(SERVICE_NAME).wait_for(timeout=30_000)
+            cookies = browser.contexts[0].cookies(deployment.url("api"))
+            assert cookies and all(c["secure"] and c["httpOnly"] for c in cookies)
+        finally:
+            browser.close()
+    assert not [p for p in problems if "Content Security Policy" in p or "CORS" in p], problems
+
+
+def test_ingestion_healthcheck_probe_against_the_real_service(deployment: Deployment) -> None:
+    """The compose healthcheck command, with the service's own environment (as in the container)."""
+    env = {**os.environ, **deployment.stack.env()}
+    address = f"-addr=127.0.0.1:{deployment.stack.internal_port}"
+    probe = [sys.executable, "-m", "ingestion.healthcheck", address]
+    serving = subprocess.run(probe, env=env, capture_output=True, text=True, timeout=30)
+    assert serving.returncode == 0 and "SERVING" in serving.stdout, serving.stderr
+    stranger = subprocess.run(probe, env={**env, "JUNJO_INTERNAL_GRPC_TOKEN": "t" * 40},
+                              capture_output=True, text=True, timeout=30)
+    assert stranger.returncode == 1 and "UNAUTHENTICATED" in stranger.stderr
