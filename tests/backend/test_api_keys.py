@@ -1,0 +1,155 @@
+"""API keys over real HTTP and the internal ValidateApiKey gRPC service on loopback."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import grpc
+import httpx
+import pytest
+
+from junjo_common.internal_token import INVALID_TOKEN_MESSAGE, call_metadata, resolve_internal_token
+from junjo_common.proto_gen import auth_pb2, auth_pb2_grpc
+from tests.backend.conftest import sqlite_path
+from tests.support.api import ApiClient
+from tests.support.stack import Stack, start_backend
+
+
+def internal_token(stack: Stack) -> str:
+    return resolve_internal_token(stack.extra_env.get("JUNJO_INTERNAL_GRPC_TOKEN"), stack.session_secret)
+
+
+@contextmanager
+def auth_stub(stack: Stack) -> Iterator[auth_pb2_grpc.InternalAuthServiceStub]:
+    with grpc.insecure_channel(f"127.0.0.1:{stack.backend_grpc_port}") as channel:
+        yield auth_pb2_grpc.InternalAuthServiceStub(channel)
+
+
+def validate(stack: Stack, key: str, token: str | None = None) -> bool:
+    with auth_stub(stack) as stub:
+        response = stub.ValidateApiKey(auth_pb2.ValidateApiKeyRequest(api_key=key),
+                                       metadata=call_metadata(token or internal_token(stack)), timeout=30)
+    return response.is_valid
+
+
+def test_create_list_delete(api: ApiClient) -> None:
+    created = api.http.post("/api_keys", json={"name": "  production  "})
+    assert created.status_code == 201
+    body = created.json()
+    assert set(body) == {"id", "key", "name", "prefix", "created_at"}
+    assert re.fullmatch(r"[A-Za-z0-9]{64}", body["key"])
+    assert body["name"] == "production" and body["prefix"] == body["key"][:8]
+    second = api.create_api_key("second")
+    assert second != body["key"]
+    listed = api.list_api_keys()
+    assert [k["name"] for k in listed] in (["second", "production"], ["production", "second"])
+    for item in listed:
+        assert set(item) == {"id", "name", "prefix", "created_at"}  # never the key
+    assert second not in api.http.get("/api_keys").text
+    assert api.http.delete(f"/api_keys/{body['id']}").status_code == 204
+    again = api.http.delete(f"/api_keys/{body['id']}")
+    assert again.status_code == 404 and again.json() == {"detail": "API key not found"}
+    assert [k["name"] for k in api.list_api_keys()] == ["second"]
+
+
+@pytest.mark.parametrize("name", ["", "   ", "\t\n"])
+def test_blank_names_are_refused(api: ApiClient, name: str) -> None:
+    r = api.http.post("/api_keys", json={"name": name})
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["msg"] == "API key name cannot be empty"
+
+
+def test_no_plaintext_key_in_the_database_files(api: ApiClient, backend_stack: Stack) -> None:
+    keys = [api.create_api_key(f"key {i}") for i in range(5)]
+    db = sqlite_path(backend_stack)
+    files = [p for p in db.parent.iterdir() if p.name.startswith(db.name)]
+    assert db in files
+    for path in files:
+        data = path.read_bytes()
+        for key in keys:
+            assert key.encode() not in data, path
+            assert key.encode("utf-16-le") not in data, path
+    with sqlite3.connect(db) as conn:  # after a checkpoint the main file holds everything
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        stored = conn.execute("SELECT key_sha256, prefix FROM api_keys").fetchall()
+    conn.close()
+    data = db.read_bytes()
+    assert not any(key.encode() in data for key in keys)
+    assert len(stored) == 5 and all(re.fullmatch(r"[0-9a-f]{64}", digest) for digest, _ in stored)
+
+
+def test_validate_api_key_over_grpc(api: ApiClient, backend_stack: Stack) -> None:
+    key = api.create_api_key("ingest")
+    assert validate(backend_stack, key) is True
+    assert validate(backend_stack, key[:-1] + ("a" if key[-1] != "a" else "b")) is False
+    assert validate(backend_stack, "") is False
+    assert validate(backend_stack, "x" * 10_000) is False
+    key_id = api.list_api_keys()[0]["id"]
+    assert api.http.delete(f"/api_keys/{key_id}").status_code == 204
+    assert validate(backend_stack, key) is False
+
+
+@pytest.mark.parametrize("metadata", [(), (("x-junjo-internal-token", "wrong"),),
+                                      (("x-junjo-internal-token", ""),), (("authorization", "Bearer x"),)])
+def test_internal_token_is_required(api: ApiClient, backend_stack: Stack,
+                                    metadata: tuple[tuple[str, str], ...]) -> None:
+    key = api.create_api_key("ingest")
+    with auth_stub(backend_stack) as stub, pytest.raises(grpc.RpcError) as err:
+        stub.ValidateApiKey(auth_pb2.ValidateApiKeyRequest(api_key=key), metadata=metadata, timeout=30)
+    assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert err.value.details() == INVALID_TOKEN_MESSAGE
+
+
+@pytest.fixture
+def explicit_token_backend(tmp_path: Path) -> Iterator[Stack]:
+    stack = Stack(tmp_path / "data", extra_env={"JUNJO_INTERNAL_GRPC_TOKEN": "t" * 40})
+    try:
+        start_backend(stack, tmp_path / "logs")
+        yield stack
+    finally:
+        stack.stop()
+
+
+def test_explicit_internal_token_replaces_the_derived_one(explicit_token_backend: Stack) -> None:
+    stack = explicit_token_backend
+    with ApiClient(stack.http_url) as client:
+        client.create_first_user()
+        key = client.create_api_key()
+    assert validate(stack, key, token="t" * 40) is True
+    derived = resolve_internal_token(None, stack.session_secret)
+    with pytest.raises(grpc.RpcError) as err:
+        validate(stack, key, token=derived)
+    assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+@contextmanager
+def store_broken(path: Path) -> Iterator[None]:
+    """The tables vanish from under the running backend (as with a damaged or swapped file)."""
+    with sqlite3.connect(path, timeout=30) as conn:
+        conn.execute("ALTER TABLE api_keys RENAME TO api_keys_away")
+        conn.execute("ALTER TABLE users RENAME TO users_away")
+    try:
+        yield
+    finally:
+        with sqlite3.connect(path, timeout=30) as conn:
+            conn.execute("ALTER TABLE api_keys_away RENAME TO api_keys")
+            conn.execute("ALTER TABLE users_away RENAME TO users")
+        conn.close()
+
+
+def test_store_failure_is_unavailable_never_invalid(api: ApiClient, backend_stack: Stack) -> None:
+    key = api.create_api_key("ingest")
+    with store_broken(sqlite_path(backend_stack)):
+        with pytest.raises(grpc.RpcError) as err:
+            validate(backend_stack, key)
+        assert err.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert err.value.details() == "API key store unavailable"
+        health = httpx.get(f"{backend_stack.http_url}/health", timeout=30)
+        assert health.status_code == 503
+        assert health.json()["status"] == "unavailable"
+    assert validate(backend_stack, key) is True  # recovers once the store is back
+    assert httpx.get(f"{backend_stack.http_url}/health", timeout=30).status_code == 200
