@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import httpx2
 from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
@@ -26,6 +27,10 @@ from backend.playground.schemas import (
 )
 
 API_VERSION = "v1beta"  # thinking and JSON-schema settings live here; pinned, not the SDK default
+# google-genai sends through httpx2 (the httpx fork openai/anthropic also use) when it is installed,
+# else httpx: transport failures can come from either.
+_TIMEOUTS = (httpx.TimeoutException, httpx2.TimeoutException)
+_TRANSPORT_ERRORS = (httpx.HTTPError, httpx2.HTTPError)
 _LEVELS = ("minimal", "low", "medium", "high", "xhigh")
 
 
@@ -86,7 +91,7 @@ class GeminiProvider(Provider):
             response = await client.aio.models.generate_content(
                 model=request.model_name, contents=contents, config=config
             )
-        except (genai_errors.APIError, httpx.HTTPError) as exc:
+        except (genai_errors.APIError, *_TRANSPORT_ERRORS) as exc:
             raise self._translate(exc) from None
         finally:
             await client.aio.aclose()
@@ -128,7 +133,7 @@ class GeminiProvider(Provider):
         client = self._client()
         try:
             found = [model async for model in await client.aio.models.list(config={"page_size": 100})]
-        except (genai_errors.APIError, httpx.HTTPError) as exc:
+        except (genai_errors.APIError, *_TRANSPORT_ERRORS) as exc:
             raise self._translate(exc) from None
         finally:
             await client.aio.aclose()
@@ -148,9 +153,9 @@ class GeminiProvider(Provider):
         return models
 
     def _translate(self, exc: Exception) -> Exception:
-        if isinstance(exc, httpx.TimeoutException):
+        if isinstance(exc, _TIMEOUTS):
             return self.timed_out()
-        if isinstance(exc, httpx.HTTPError):
+        if isinstance(exc, _TRANSPORT_ERRORS):
             return self.unreachable()
         assert isinstance(exc, genai_errors.APIError)
         message = exc.message or exc.status or ""

@@ -1,13 +1,16 @@
 """The playground service: picks the provider, bounds the call in time, measures it, caches models.
 
-Provider model lists change rarely and cost a round trip, so they are cached in memory for
-`MODEL_CACHE_TTL_SECS` (the reference's 900 s); a refresh bypasses and replaces the entry, and
+Provider SDKs are imported on first use of that provider: together they cost ~10 s of start-up
+on a busy small VM and 100+ MB of memory, which a backend that never runs the playground should
+not pay. Provider model lists change rarely and cost a round trip, so they are cached in memory
+for `MODEL_CACHE_TTL_SECS` (the reference's 900 s); a refresh bypasses and replaces the entry, and
 failures are never cached. Latency is measured here, around the provider call only.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import time
 from collections.abc import Callable
 from typing import Protocol
@@ -16,13 +19,15 @@ import structlog
 from pydantic import SecretStr
 
 from backend.playground import errors
-from backend.playground.anthropic_provider import AnthropicProvider
-from backend.playground.gemini_provider import GeminiProvider
-from backend.playground.openai_provider import OpenAIProvider
 from backend.playground.providers import Provider, ProviderConfig
 from backend.playground.schemas import PROVIDERS, GenerateRequest, GenerateResponse, ModelInfo
 
 MODEL_CACHE_TTL_SECS = 900.0
+PROVIDER_CLASSES = {
+    "openai": ("backend.playground.openai_provider", "OpenAIProvider"),
+    "anthropic": ("backend.playground.anthropic_provider", "AnthropicProvider"),
+    "gemini": ("backend.playground.gemini_provider", "GeminiProvider"),
+}
 _log = structlog.get_logger("backend.playground")
 
 
@@ -41,29 +46,32 @@ def _secret(value: SecretStr | None) -> str | None:
 
 
 class Playground:
-    def __init__(self, providers: dict[str, Provider], timeout_secs: float,
+    def __init__(self, configs: dict[str, ProviderConfig], timeout_secs: float,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self._providers = providers
+        self._configs = configs
+        self._providers: dict[str, Provider] = {}
         self._timeout = timeout_secs
         self._clock = clock
         self._cache: dict[str, tuple[float, list[ModelInfo]]] = {}
-        self._locks = {name: asyncio.Lock() for name in providers}
+        self._locks = {name: asyncio.Lock() for name in PROVIDERS}
 
     @classmethod
     def from_settings(cls, settings: LLMSettings) -> Playground:
         timeout = settings.llm_request_timeout_secs
         return cls({
-            "openai": OpenAIProvider(ProviderConfig(
-                _secret(settings.openai_api_key), settings.openai_base_url, timeout)),
-            "anthropic": AnthropicProvider(ProviderConfig(
-                _secret(settings.anthropic_api_key), settings.anthropic_base_url, timeout)),
-            "gemini": GeminiProvider(ProviderConfig(
-                _secret(settings.gemini_api_key), settings.gemini_base_url, timeout)),
+            "openai": ProviderConfig(_secret(settings.openai_api_key), settings.openai_base_url, timeout),
+            "anthropic": ProviderConfig(_secret(settings.anthropic_api_key), settings.anthropic_base_url,
+                                        timeout),
+            "gemini": ProviderConfig(_secret(settings.gemini_api_key), settings.gemini_base_url, timeout),
         }, timeout)
 
     def provider(self, name: str) -> Provider:
-        if name not in self._providers:
+        if name not in PROVIDER_CLASSES:
             raise errors.PlaygroundError(400, f"Invalid provider. Must be one of: {', '.join(PROVIDERS)}")
+        if name not in self._providers:
+            module, cls = PROVIDER_CLASSES[name]
+            provider_class: type[Provider] = getattr(importlib.import_module(module), cls)
+            self._providers[name] = provider_class(self._configs[name])
         return self._providers[name]
 
     async def generate(self, request: GenerateRequest) -> GenerateResponse:
@@ -78,6 +86,9 @@ class Playground:
             _log.info("llm_generate_failed", provider=provider.name, model=request.model_name,
                       status=exc.status_code, detail=exc.detail)
             raise
+        except Exception as exc:  # an SDK surprise must still be a clear answer, not a 500
+            _log.exception("llm_generate_unexpected", provider=provider.name, model=request.model_name)
+            raise provider.unreadable(type(exc).__name__) from None
         response.latency_ms = round((time.perf_counter() - started) * 1000, 1)
         usage = response.usage
         _log.info("llm_generate", provider=provider.name, model=request.model_name,
@@ -95,5 +106,10 @@ class Playground:
                     models = await provider.list_models()
             except TimeoutError:
                 raise provider.timed_out() from None
+            except errors.PlaygroundError:
+                raise
+            except Exception as exc:  # an SDK surprise must still be a clear answer, not a 500
+                _log.exception("llm_models_unexpected", provider=provider.name)
+                raise provider.unreadable(type(exc).__name__) from None
             self._cache[name] = (self._clock() + MODEL_CACHE_TTL_SECS, models)
             return models

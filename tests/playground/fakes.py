@@ -6,13 +6,14 @@ OpenAI `POST /v1/chat/completions` and `GET /v1/models`; Anthropic `POST /v1/mes
 They check the API key the way the provider does (and answer a bad one with the provider's own
 error), enforce the request rules tests rely on (e.g. OpenAI strict schemas, Anthropic thinking
 budgets), and record every request so tests can prove which settings were actually sent.
-`faults[model]` makes a model answer with an error status or only after a delay.
+`faults[model]` makes a model answer with an error status, late, or not at all.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -34,8 +35,9 @@ class Recorded:
 
 @dataclass
 class Fault:
-    status: int = 0
-    delay: float = 0.0
+    status: int = 0  # answer with this HTTP status and the provider's error body
+    delay: float = 0.0  # answer only after this many seconds
+    drop: bool = False  # close the connection without any answer (a network failure)
 
 
 @dataclass
@@ -135,6 +137,10 @@ class FakeProvider:
             fault = self.faults.get(model or "")
             if fault and fault.delay:
                 time.sleep(fault.delay)
+            if fault and fault.drop:
+                handler.close_connection = True
+                handler.connection.shutdown(socket.SHUT_RDWR)
+                return
             reply = self.error(fault.status, model or "") if fault and fault.status else self.route(recorded)
         data = json.dumps(reply.body).encode()
         try:
@@ -362,7 +368,7 @@ def strict_schema_problem(schema: Any, where: str = "()") -> str | None:
 
 # ------------------------------------------------------------------------------------------ Anthropic
 class FakeAnthropic(FakeProvider):
-    models = ("claude-sonnet-4-5", "claude-opus-4-1", "claude-haiku-4-5")
+    models = ("claude-sonnet-5-5", "claude-opus-5", "claude-haiku-4-5")
 
     def authorized(self, req: Recorded) -> bool:
         keys = (req.headers.get("x-api-key"), req.headers.get("authorization"))
