@@ -97,10 +97,14 @@ def write_parquet_atomically(table: pa.Table, final: Path) -> Path:
     """Writes `final.tmp` (fsync'd) and returns it; the caller renames it to publish."""
     make_dirs_durably(final.parent)
     tmp = final.with_name(final.name + ".tmp")
-    with pq.ParquetWriter(str(tmp), v1.SCHEMA, **v1.parquet_writer_options(table.num_rows)) as writer:
-        writer.write_table(table, row_group_size=v1.PARQUET_ROW_GROUP_SIZE)
-    with open(tmp, "rb+") as f:
-        os.fsync(f.fileno())
+    try:
+        with pq.ParquetWriter(str(tmp), v1.SCHEMA, **v1.parquet_writer_options(table.num_rows)) as writer:
+            writer.write_table(table, row_group_size=v1.PARQUET_ROW_GROUP_SIZE)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # e.g. disk full: the segments stay and are retried later
+        raise
     return tmp
 
 
@@ -156,15 +160,21 @@ class Flusher:
         self.wal, self.output_dir, self.recent = wal, output_dir, recent
         self.chunk_max_bytes = chunk_max_bytes
         self._counter = 0
+        # Held by the worker thread for the whole flush: an awaiting caller that is cancelled
+        # (shutdown, a FlushWAL deadline) cannot let a second flush take the same segments.
+        self._lock = threading.Lock()
 
     def flush(self, segments: list[Segment]) -> list[Path]:
         """Flushes the given sealed segments (oldest first) in bounded chunks; returns the files."""
         files: list[Path] = []
-        for chunk in _chunks(segments, self.chunk_max_bytes):
-            path = self._flush_chunk(chunk)
-            if path is not None:
-                files.append(path)
-        release_memory()
+        with self._lock:
+            try:
+                for chunk in _chunks(self.wal.still_sealed(segments), self.chunk_max_bytes):
+                    path = self._flush_chunk(chunk)
+                    if path is not None:
+                        files.append(path)
+            finally:
+                release_memory()
         return files
 
     def _target(self, first_seq: int) -> Path:

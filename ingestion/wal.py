@@ -237,6 +237,11 @@ class Wal:
             out.append((os.open(self._active_path, os.O_RDONLY), self._active_size))
         return out
 
+    def still_sealed(self, segments: list[Segment]) -> list[Segment]:
+        """The given segments that no flush has taken yet."""
+        with self.lock:
+            return [seg for seg in segments if seg.seq in self._sealed]
+
     def forget(self, segments: list[Segment]) -> None:
         """Under `lock`: drops flushed segments from the live set (files are deleted after)."""
         for seg in segments:

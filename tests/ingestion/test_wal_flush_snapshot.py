@@ -248,3 +248,20 @@ def test_recent_cold_is_bounded_by_count() -> None:
         recent.add(Path(f"/x/{i}.parquet"))
     assert recent.paths() == ["/x/4.parquet", "/x/3.parquet", "/x/2.parquet"]
     assert RecentCold(0, 120).paths() == []
+
+
+def test_a_stale_segment_list_cannot_flush_twice(tmp_path: Path) -> None:
+    """A caller cancelled while its flush thread runs must not let a second flush repeat it."""
+    async def main() -> Harness:
+        h = Harness(tmp_path).start()
+        await h.wal.append(batches(0))
+        await h.wal.seal_active()
+        stale = h.wal.sealed()
+        first = await asyncio.gather(asyncio.to_thread(h.flusher.flush, stale),
+                                     asyncio.to_thread(h.flusher.flush, stale))
+        assert sorted(len(files) for files in first) == [0, 1]
+        h.wal.stop()
+        return h
+
+    h = asyncio.run(main())
+    assert len(span_ids_in_parquet(all_parquet(h.out))) == 100
