@@ -283,7 +283,7 @@ class Wal:
             os.fdatasync(self._fd)
             with self.lock:
                 self._active_size += total
-        except OSError as exc:
+        except Exception as exc:  # any failure must still answer every waiting export
             error = exc
             log.error("wal_write_failed", error=str(exc))
             self._truncate_to_committed()
