@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyarrow as pa
 import structlog
 
 from backend.index.retention import RetentionPolicy, apply_retention
@@ -117,6 +118,7 @@ class Indexer:
             if result.indexed:
                 log.info("index_files_added", count=len(result.indexed))
             result.deleted = apply_retention(self.index, self.retention, time.time_ns())
+        pa.default_memory_pool().release_unused()  # hand the batches' memory back (RSS budget)
         return result
 
     # --- async driver -------------------------------------------------------------------

@@ -223,6 +223,15 @@ class MetadataIndex:
         )
         return [r[0] for r in rows]
 
+    def llm_trace_counts(self, service: str) -> dict[str, int]:
+        """file path → LLM traces of `service` in it (sizes the has_llm listing's file chunks)."""
+        rows = self._conn().execute(
+            "SELECT p.file_path, count(*) FROM llm_traces l JOIN parquet_files p USING (file_id)"
+            " WHERE l.service_name = ? GROUP BY p.file_path",
+            (service,),
+        )
+        return dict(rows.fetchall())
+
     def indexed_subset(self, paths: Iterable[str]) -> set[str]:
         wanted = list(dict.fromkeys(paths))
         found: set[str] = set()

@@ -29,7 +29,7 @@ WORKFLOW_MARK = '"junjo.span_type":"workflow"'
 # LLM trace rule (junjo-telemetry §5): openinference LLM kind, or a non-empty gen_ai provider/operation.
 LLM_KIND_MARK = '"openinference.span.kind":"LLM"'
 LLM_GENAI_PATTERN = r'"gen_ai\.(provider|operation)\.name":"[^"]'
-_BATCH_ROWS = 8192
+_BATCH_ROWS = 2048  # bounds the attributes text held at once (~2 KB/span)
 
 
 class UnreadableFile(Exception):

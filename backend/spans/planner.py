@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
@@ -179,6 +179,8 @@ def list_spans(index: MetadataIndex, tiers: HotTiers, q: ListQuery) -> Answer:
         ids.update(r["trace_id"] for r in hot_ids.rows)
         tables["llm_ids"] = pa.table({"trace_id": pa.array(sorted(ids), pa.string())})
         where += " AND trace_id IN (SELECT trace_id FROM llm_ids)"
+        llm_counts = index.llm_trace_counts(q.service)
+        files = [replace(f, count=llm_counts.get(f.path, 0)) for f in files]
 
     collected: dict[tuple[str, str], dict[str, Any]] = {}
     pos, target, first = 0, q.limit, True

@@ -76,7 +76,7 @@ def _ns(value: datetime | None) -> int | None:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     seconds = int(value.timestamp())
-    return max(0, seconds * 10**9 + value.microsecond * 1000)
+    return min(max(0, seconds * 10**9 + value.microsecond * 1000), 2**63 - 1)  # int64 ns range
 
 
 def _respond(answer: Answer, tiers: HotTiers, body: Any) -> Response:

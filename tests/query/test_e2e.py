@@ -323,6 +323,10 @@ def test_malformed_ids_and_hostile_parameters(env: Env) -> None:
     assert underscored and all("_" in s["name"] for s in underscored)
     assert env.get(f"{OBS}/services/%27%3B%20DROP%20TABLE%20x%3B--/spans").json() == []
     assert env.api.http.get(f"{base}?name=%ED%A0%80").status_code in (200, 422)  # invalid UTF-8: no 500
+    assert (
+        env.get(base, start_time="0001-01-01T00:00:00Z", end_time="9999-12-31T23:59:59Z").status_code == 200
+    )
+    assert env.get(f"{OBS}/services/a%00b/spans/root").json() == []
     ranged = env.get(base, start_time="2000-01-01T00:00:00Z", end_time="2000-01-02T00:00:00")
     assert ranged.status_code == 200 and ranged.json() == []
 
