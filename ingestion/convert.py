@@ -173,18 +173,36 @@ def _official_any(v: common_pb2.AnyValue, key: str, depth: int) -> Any:
 
 
 def _attributes(m: Any) -> dict[str, Any]:
+    """Decodes one attribute map; the common one-field AnyValues are inlined (the hot spot)."""
     out: dict[str, Any] = {}
-    for k in m:
-        b = m[k]
-        n = len(b)
-        # Inlined fast case: a short string value (tag 0x0A, one-byte length); see _any_value.
-        if n > 1 and b[0] == 0x0A and b[1] + 2 == n:
-            try:
-                out[k] = b[2:].decode()
-            except UnicodeDecodeError:
-                raise SpanRejected(f"attribute {k!r} is not valid UTF-8") from None
-        else:
+    k = ""
+    try:
+        for k in m:
+            b = m[k]
+            n = len(b)
+            if n > 1:
+                tag = b[0]
+                if tag == 0x0A:  # short string: one-byte length (longer ones go through _any_value)
+                    if b[1] + 2 == n:
+                        out[k] = b[2:].decode()
+                        continue
+                elif tag == 0x18:  # int < 16384
+                    if n == 2 and b[1] < 0x80:
+                        out[k] = b[1]
+                        continue
+                    if n == 3 and b[2] < 0x80:
+                        out[k] = (b[1] & 0x7F) | (b[2] << 7)
+                        continue
+                elif tag == 0x21:
+                    if n == 9:
+                        out[k] = _unpack_double(b, 1)[0]
+                        continue
+                elif tag == 0x10 and n == 2:
+                    out[k] = b[1] != 0
+                    continue
             out[k] = _any_value(b, k)
+    except UnicodeDecodeError:
+        raise SpanRejected(f"attribute {k!r} is not valid UTF-8") from None
     return out
 
 

@@ -52,7 +52,9 @@ def test_every_anyvalue_kind_links_and_counters_match_the_oracle() -> None:
                                                       common_pb2.AnyValue(double_value=1e-7),
                                                       common_pb2.AnyValue(bytes_value=b"\x01\xff")])))]))
     span.attributes.extend([
-        kv("neg", -42), kv("big", 2**62), kv("pi", 3.14159), kv("nan", float("nan")), kv("f", False),
+        kv("neg", -42), kv("big", 2**62), kv("i0", 0), kv("i127", 127), kv("i128", 128),
+        kv("i16383", 16383), kv("i16384", 16384), kv("t", True), kv("s127", "y" * 126),
+        kv("s128", "y" * 127), kv("pi", 3.14159), kv("nan", float("nan")), kv("f", False),
         kv("bytes", b"\x00\xab"), kv("unicode", "日本語 ✓"), kv("long", "x" * 5000), kv("empty", ""),
         common_pb2.KeyValue(key="nested", value=nested), common_pb2.KeyValue(key="novalue"),
     ])
