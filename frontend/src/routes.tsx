@@ -14,6 +14,7 @@ import { TracesListPage, WorkflowsListPage } from "./pages/ListPages";
 
 const TraceDetailPage = lazy(() => import("./features/trace/TraceDetailPage"));
 const WorkflowDebuggerPage = lazy(() => import("./features/workflow-debugger/WorkflowDebuggerPage"));
+const PlaygroundPage = lazy(() => import("./features/playground/PlaygroundPage"));
 
 function Guarded({ children }: { children: ReactNode }) {
   return (
@@ -50,6 +51,7 @@ export function AppRoutes() {
       <Route path="/logs/:service" element={<Guarded><WorkflowsListPage /></Guarded>} />
       <Route path="/traces/:service" element={<Guarded><TracesListPage /></Guarded>} />
       <Route path="/traces/:service/:traceId/:spanId?" element={<Guarded><TraceDetailPage /></Guarded>} />
+      <Route path="/traces/:service/:traceId/:spanId/playground" element={<Guarded><PlaygroundPage /></Guarded>} />
       <Route path="/workflows/:service/:traceId/:workflowSpanId/:spanId?" element={<Guarded><WorkflowDebuggerPage /></Guarded>} />
       <Route path="/api-keys" element={<Guarded><ApiKeysPage /></Guarded>} />
       <Route path="/users" element={<Guarded><UsersPage /></Guarded>} />

@@ -1,4 +1,7 @@
-/** Small shared UI pieces: copy button, loading/empty/error states, tabs, page header. */
+/**
+ * Small shared UI pieces: copy button, loading/empty/error states, tabs, page header. Tabs are plain
+ * focusable buttons (no arrow-key roving) because ←/→ step through state in the workflow debugger.
+ */
 import { useEffect, useRef, useState, type ReactNode } from "react";
 
 export function CopyButton({ value, label = "Copy", className }: { value: string; label?: string; className?: string }) {
@@ -51,31 +54,10 @@ export interface TabDef {
 }
 
 export function Tabs({ tabs, active, onChange, label }: { tabs: TabDef[]; active: string; onChange: (id: string) => void; label: string }) {
-  const refs = useRef<Record<string, HTMLButtonElement | null>>({});
-  const onKey = (e: React.KeyboardEvent, i: number) => {
-    if (e.key !== "ArrowRight" && e.key !== "ArrowLeft") return;
-    e.preventDefault();
-    e.stopPropagation();
-    const next = tabs[(i + (e.key === "ArrowRight" ? 1 : tabs.length - 1)) % tabs.length];
-    onChange(next.id);
-    refs.current[next.id]?.focus();
-  };
   return (
     <div className="tabs" role="tablist" aria-label={label}>
-      {tabs.map((t, i) => (
-        <button
-          key={t.id}
-          ref={(el) => {
-            refs.current[t.id] = el;
-          }}
-          type="button"
-          role="tab"
-          aria-selected={active === t.id}
-          tabIndex={active === t.id ? 0 : -1}
-          className={`tab ${active === t.id ? "active" : ""}`}
-          onClick={() => onChange(t.id)}
-          onKeyDown={(e) => onKey(e, i)}
-        >
+      {tabs.map((t) => (
+        <button key={t.id} type="button" role="tab" aria-selected={active === t.id} className={`tab ${active === t.id ? "active" : ""}`} onClick={() => onChange(t.id)}>
           {t.label}
         </button>
       ))}

@@ -37,7 +37,8 @@ function useListState() {
 }
 
 function Filters({ kind, state, page, shown, fetching }: { kind: Kind; state: ReturnType<typeof useListState>; page?: Page<Span>; shown: number; fetching: boolean }) {
-  const total = page?.total;
+  // An approximate total leaves out data not yet indexed; never show fewer than are listed.
+  const total = typeof page?.total === "number" ? Math.max(page.total, shown) : undefined;
   const [text, setText] = useState(state.q);
   useEffect(() => setText(state.q), [state.q]);
   useEffect(() => {
@@ -129,7 +130,7 @@ function ListPage({ kind }: { kind: Kind }) {
         crumbs={crumbs}
         actions={<Link to={other}>{kind === "workflows" ? "All traces →" : "Workflow executions →"}</Link>}
       />
-      <Filters kind={kind} state={state} page={query.data} shown={items.length} fetching={query.isFetching && !query.isLoading} />
+      <Filters kind={kind} state={state} page={query.data} shown={pageIndex * PAGE_SIZE + items.length} fetching={query.isFetching && !query.isLoading} />
       {query.data?.degraded ? (
         <div className="alert alert-warn" role="status">
           The newest spans may be missing: ingestion is not reachable ({query.data.degraded}).

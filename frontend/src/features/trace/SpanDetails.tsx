@@ -9,6 +9,7 @@ import { CopyButton, IdText } from "../../components/ui";
 import { displayName, isFailed, isLlm } from "../../lib/spans";
 import { formatDurationMicros, nanosToMicros, spanDurationMicros, formatUtcMicros } from "../../lib/time";
 import { LlmMessages } from "./LlmMessages";
+import { OpenInPlayground } from "../playground/OpenInPlayground";
 
 function parseMaybeJson(v: unknown): unknown {
   if (typeof v !== "string") return v;
@@ -164,6 +165,7 @@ export function SpanDetails({ span, extra }: { span: Span; extra?: ReactNode }) 
         </tbody>
       </table>
       {extra}
+      <OpenInPlayground span={span} />
       {failed ? (
         <Section title="Failures">
           <FailureList span={span} />

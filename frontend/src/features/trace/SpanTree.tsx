@@ -1,7 +1,7 @@
 /**
  * Span tree with a time-bar waterfall: each row shows icon, name, duration (and tokens for LLM spans),
  * a bar positioned on the trace's time axis, and marks the path from a failed span up to the root.
- * ↑/↓ move the selection, ←/→ collapse/expand.
+ * ↑/↓ move the selection, ←/→ collapse/expand (unless the page uses them).
  */
 import { useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import type { Span } from "../../api/types";
@@ -19,9 +19,11 @@ export interface SpanTreeProps<T> {
   renderExtra?: (payload: T) => ReactNode;
   label?: string;
   rangeUs?: [number, number];
+  /** ←/→ collapse/expand (off where the page uses them, e.g. state stepping). */
+  arrowCollapse?: boolean;
 }
 
-export function SpanTreeView<T = never>({ tree, roots, selectedId, onSelect, query = "", extrasFor, renderExtra, label = "Span tree", rangeUs }: SpanTreeProps<T>) {
+export function SpanTreeView<T = never>({ tree, roots, selectedId, onSelect, query = "", extrasFor, renderExtra, label = "Span tree", rangeUs, arrowCollapse = true }: SpanTreeProps<T>) {
   const [collapsed, setCollapsed] = useState<Set<string>>(new Set());
   const search = useMemo(() => searchTree(tree, query), [tree, query]);
   const items = useMemo(
@@ -43,7 +45,8 @@ export function SpanTreeView<T = never>({ tree, roots, selectedId, onSelect, que
     setCollapsed(next);
   };
   const onKey = (e: React.KeyboardEvent) => {
-    if (!["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight"].includes(e.key) || !spanRows.length) return;
+    const keys = arrowCollapse ? ["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight"] : ["ArrowUp", "ArrowDown"];
+    if (!keys.includes(e.key) || !spanRows.length) return;
     e.preventDefault();
     e.stopPropagation();
     const i = selectedId ? spanRows.indexOf(selectedId) : -1;

@@ -235,6 +235,7 @@ export default function WorkflowDebuggerPage() {
                 onSelect={selectSpan}
                 extrasFor={extrasFor}
                 label="Workflow span tree"
+                arrowCollapse={false}
                 rangeUs={[Date.parse(workflow.start_time) * 1000 || tree.startUs, Date.parse(workflow.end_time) * 1000 || tree.endUs]}
                 renderExtra={(t) => (
                   <button

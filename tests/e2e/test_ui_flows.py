@@ -1,0 +1,259 @@
+"""The whole product through a real browser: first-user setup → API key → a Junjo SDK workflow and
+a plain OpenTelemetry LLM trace exported with that key → the lists → the workflow debugger (graph,
+node selection, state stepping, failure marking) → trace detail with LLM messages → sign-out →
+sign-in in place at a deep link. Screenshots of each main page are taken on the way; with
+JUNJO_UPDATE_SCREENSHOTS=1 they replace docs/screenshots/*.png.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.e2e.conftest import ROOT, UiStack
+
+EMAIL = "ada@example.com"
+PASSWORD = "correct horse battery"
+WORKFLOW_SERVICE = "e2e-app"
+LLM_SERVICE = "chat-app"
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+
+
+def _send(mode: str, ui: UiStack, key: str, service: str) -> str:
+    out = subprocess.run(
+        [sys.executable, "-m", "tests.e2e.send_traces", mode, ui.stack.otlp_endpoint, key, service],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])["trace_id"]
+
+
+def _eventually(page: Page, check: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+    """Reloads until `check()` holds (data is queryable within ~1 s of the export's ack)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        page.wait_for_timeout(500)
+        page.reload()
+
+
+class Shots:
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.taken: list[Path] = []
+
+    def take(self, page: Page, name: str) -> None:
+        path = self.out / f"{name}.png"
+        page.screenshot(path=str(path), full_page=False)
+        self.taken.append(path)
+
+
+@pytest.fixture(scope="module")
+def page(browser: Browser, ui_stack: UiStack) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, base_url=ui_stack.ui_url)
+    p = context.new_page()
+    p.on("dialog", lambda d: d.accept())
+    errors: list[str] = []
+    p.on("pageerror", lambda e: errors.append(str(e)))
+    yield p
+    context.close()
+    assert not errors, f"uncaught errors in the page: {errors}"
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shots]:
+    s = Shots(tmp_path_factory.mktemp("screenshots"))
+    yield s
+    if os.environ.get("JUNJO_UPDATE_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        for path in s.taken:
+            shutil.copy(path, SCREENSHOTS / path.name)
+
+
+@pytest.fixture(scope="module")
+def flow_state() -> dict[str, str]:
+    return {}
+
+
+def test_setup_wizard_creates_first_user_and_lands_on_api_keys(page: Page, shots: Shots) -> None:
+    page.goto("/")
+    expect(page.get_by_role("heading", name="Welcome")).to_be_visible()
+    shots.take(page, "setup")
+    page.get_by_label("Email").fill(EMAIL)
+    page.get_by_label("Password").fill("short")
+    page.get_by_role("button", name="Create Account").click()
+    # The browser's own validation blocks < 8 characters before the API is called.
+    expect(page).to_have_url(re.compile(r"/$"))
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Create Account").click()
+    expect(page).to_have_url(re.compile(r"/api-keys$"))
+    expect(page.get_by_role("heading", name="API Keys")).to_be_visible()
+    expect(page.get_by_text("No API keys yet")).to_be_visible()
+
+
+def test_api_key_is_shown_once_and_listed_by_prefix(
+    page: Page, shots: Shots, flow_state: dict[str, str]
+) -> None:
+    page.get_by_label("Key name").fill("e2e key")
+    page.get_by_role("button", name="Create API Key").click()
+    key = page.get_by_test_id("new-api-key").inner_text().strip()
+    assert re.fullmatch(r"[A-Za-z0-9_\-]{32,}", key), key
+    table = page.get_by_role("table", name="API keys")
+    expect(table.get_by_role("row")).to_have_count(2)
+    expect(table).to_contain_text("e2e key")
+    expect(table).not_to_contain_text(key)
+    snippet = page.get_by_label("Junjo SDK snippet")
+    expect(snippet).to_contain_text("JunjoOtelExporter")
+    page.get_by_role("radio", name="OpenTelemetry").click()
+    expect(page.get_by_label("OpenTelemetry snippet")).to_contain_text("x-junjo-api-key")
+    shots.take(page, "api-keys")
+    flow_state["key"] = key
+
+
+def test_exported_workflow_opens_in_the_debugger(
+    page: Page, ui_stack: UiStack, shots: Shots, flow_state: dict[str, str]
+) -> None:
+    flow_state["workflow_trace"] = _send("junjo", ui_stack, flow_state["key"], WORKFLOW_SERVICE)
+    flow_state["llm_trace"] = _send("llm", ui_stack, flow_state["key"], LLM_SERVICE)
+    page.get_by_role("link", name="Services").click()
+    link = page.get_by_role("link", name=f"Workflow executions of {WORKFLOW_SERVICE}")
+    _eventually(page, lambda: link.count() == 1, "the service to be listed")
+    shots.take(page, "services")
+    link.click()
+    rows = page.get_by_role("table", name="Workflow executions").get_by_role("row")
+    _eventually(page, lambda: rows.count() == 2, "the workflow execution to be listed")
+    expect(page.get_by_role("img", name="Failed")).to_have_count(1)
+    expect(page.get_by_text(re.compile(r"^(≈ )?1 total$"))).to_be_visible()
+    shots.take(page, "workflow-executions")
+    page.get_by_role("link", name="HandleMessage").click()
+    expect(page).to_have_url(
+        re.compile(rf"/workflows/{WORKFLOW_SERVICE}/{flow_state['workflow_trace']}/[0-9a-f]{{16}}$")
+    )
+    flow_state["debugger_url"] = page.url
+
+    graph = page.get_by_role("region", name="Workflow graph")
+    for name in ("Node CountNode", "Node LoadHistoryNode", "Node LoadContactNode", "Subflow Doubler"):
+        expect(graph.get_by_role("button", name=name, exact=True)).to_be_visible()
+    expect(graph.get_by_role("button", name="Concurrent group InitialLoad")).to_be_visible()
+    expect(graph.get_by_role("img", name="Node SkippedNode (not executed)")).to_be_visible()
+    failing = graph.get_by_role("button", name="Node ReplyNode (failed)")
+    expect(failing).to_be_visible()
+    expect(failing).to_have_attribute("data-failed", "true")
+    expect(graph.locator(".g-edge.conditional")).to_have_count(2)
+
+
+def test_graph_click_selects_span_and_arrow_keys_step_state(
+    page: Page, shots: Shots, flow_state: dict[str, str]
+) -> None:
+    graph = page.get_by_role("region", name="Workflow graph")
+    graph.get_by_role("button", name="Node LoadContactNode", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/[0-9a-f]{16}/[0-9a-f]{16}$"))
+    tree = page.get_by_role("tree", name="Workflow span tree")
+    expect(tree.get_by_role("treeitem", name="LoadContactNode", exact=True)).to_have_attribute(
+        "aria-selected", "true"
+    )
+    expect(graph.get_by_role("button", name="Node LoadContactNode", exact=True)).to_have_attribute(
+        "aria-pressed", "true"
+    )
+
+    page.keyboard.press("ArrowRight")
+    strip = page.get_by_role("region", name="State transitions")
+    expect(strip).to_contain_text("set_contact")
+    expect(page).to_have_url(re.compile(r"\?t="))
+    tabs = page.get_by_role("tablist", name="State and details")
+    panel = page.get_by_role("tabpanel")
+    tabs.get_by_role("tab", name="Before").click()
+    expect(panel).not_to_contain_text('"Ada"')
+    tabs.get_by_role("tab", name="After").click()
+    expect(panel).to_contain_text('"Ada"')
+    tabs.get_by_role("tab", name="Patch").click()
+    expect(panel).to_contain_text("replace")
+    expect(panel).to_contain_text("/contact")
+    tabs.get_by_role("tab", name="Changes").click()
+    expect(page.get_by_role("table", name="State changes")).to_contain_text("/contact")
+    shots.take(page, "workflow-debugger")
+
+    position = strip.get_by_label("Transition position")
+    before = position.inner_text()
+    page.keyboard.press("ArrowRight")
+    expect(position).not_to_have_text(before)
+    tabs.get_by_role("tab", name="Patch").click()
+    expect(panel).to_contain_text("op")
+    page.keyboard.press("ArrowLeft")
+    expect(position).to_have_text(before)
+    expect(strip).to_contain_text("set_contact")
+    expect(page.get_by_role("alert", name="State history not verified")).to_have_count(0)
+
+
+def test_failing_node_is_marked_with_its_exception(page: Page, shots: Shots) -> None:
+    tree = page.get_by_role("tree", name="Workflow span tree")
+    failed_row = tree.get_by_role("treeitem", name="ReplyNode (failed)")
+    expect(failed_row).to_be_visible()
+    page.get_by_role("tablist", name="Span lists").get_by_role("tab", name=re.compile("Failures")).click()
+    expect(page.get_by_role("region", name="Workflow spans")).to_contain_text("reply model unavailable")
+    page.get_by_role("region", name="Workflow graph").get_by_role(
+        "button", name="Node ReplyNode (failed)"
+    ).click()
+    page.get_by_role("tablist", name="State and details").get_by_role("tab", name="Failures").click()
+    panel = page.get_by_role("tabpanel")
+    expect(panel).to_contain_text("RuntimeError")
+    expect(panel).to_contain_text("Traceback")
+    shots.take(page, "workflow-failure")
+
+
+def test_plain_otel_llm_trace_renders_messages(page: Page, shots: Shots, flow_state: dict[str, str]) -> None:
+    page.goto(f"/traces/{LLM_SERVICE}")
+    rows = page.get_by_role("table", name="Traces").get_by_role("row")
+    _eventually(page, lambda: rows.count() == 2, "the LLM trace to be listed")
+    shots.take(page, "traces")
+    page.get_by_role("link", name="handle_request").click()
+    expect(page).to_have_url(re.compile(rf"/traces/{LLM_SERVICE}/{flow_state['llm_trace']}$"))
+    tree = page.get_by_role("tree", name="Trace spans")
+    llm_row = tree.get_by_role("treeitem", name="LLM - openai - gpt-4o-mini")
+    expect(llm_row).to_contain_text("43 tok")
+    llm_row.click()
+    expect(page).to_have_url(re.compile(r"/[0-9a-f]{16}$"))
+    messages = page.get_by_role("region", name="LLM messages")
+    expect(messages.get_by_role("article", name="Input message 1: system")).to_contain_text(
+        "concise travel assistant"
+    )
+    expect(messages.get_by_role("article", name="Input message 2: user")).to_contain_text("weather in Paris")
+    expect(messages.get_by_label("Function call get_weather")).to_contain_text('"city": "Paris"')
+    expect(messages.get_by_label("Token counts")).to_contain_text("31 in / 12 out")
+    page.get_by_label("Filter attributes").fill("model_name")
+    expect(page.get_by_role("table", name="Attributes", exact=True).get_by_role("row")).to_have_count(1)
+    page.get_by_label("Search within trace").fill("ChatCompletion")
+    expect(tree.get_by_role("treeitem")).to_have_count(2)
+    shots.take(page, "trace-llm")
+
+
+def test_sign_out_then_sign_in_in_place_at_a_deep_link(page: Page, flow_state: dict[str, str]) -> None:
+    page.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(re.compile(r"/sign-in$"))
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    page.goto(flow_state["debugger_url"])
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    page.get_by_label("Email").fill(EMAIL)
+    page.get_by_label("Password").fill("wrong password!")
+    page.get_by_role("button", name="Sign In").click()
+    expect(page.get_by_role("alert")).to_contain_text("Invalid credentials")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign In").click()
+    expect(page).to_have_url(flow_state["debugger_url"])
+    expect(
+        page.get_by_role("region", name="Workflow graph").get_by_role("button", name="Node CountNode")
+    ).to_be_visible()
