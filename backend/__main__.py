@@ -1,77 +1,23 @@
-"""`python -m backend`: settings -> logging -> migrations -> internal gRPC -> HTTP until SIGTERM.
+"""`python -m backend`: settings -> logging -> migrations -> serve (backend.server).
 
-The gRPC server is started (bound) before the HTTP API can answer /health, so anything that
-waits for the backend's readiness may call ValidateApiKey. If the gRPC server dies, the whole
-process stops with a non-zero code rather than running half-alive. Exit codes: 0 clean stop,
-1 runtime failure, 2 bad configuration.
+Configuration is validated before the web and gRPC stacks are even imported, so a bad variable
+is reported at once, as one line naming it. Exit codes: 0 clean stop, 1 runtime failure
+(port taken, gRPC server died, migration failed), 2 bad configuration.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import signal
 import sys
-from collections.abc import Iterator
 
 import structlog
-import uvicorn
 from pydantic import ValidationError
 
-from backend.api_keys.grpc_server import STOP_GRACE_SECONDS, start_grpc_server
-from backend.app import create_app
-from backend.db.engine import Database
-from backend.db.migrate import upgrade
-from backend.settings import Settings, describe_error, get_settings
+from backend.settings import describe_error, get_settings
 from junjo_common.logging_setup import configure_logging
 
-log = structlog.get_logger("backend")
 EXIT_RUNTIME_FAILURE = 1
 EXIT_BAD_CONFIG = 2
-
-
-class _Server(uvicorn.Server):
-    """uvicorn without its own signal capture (which re-raises SIGTERM after shutdown and would
-    kill the process before the gRPC server stops gracefully); `serve` installs the handlers."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
-async def serve(settings: Settings) -> int:
-    db = Database(settings.junjo_sqlite_path)
-    grpc_server = await start_grpc_server(db, settings.internal_token, settings.grpc_port)
-    server = _Server(uvicorn.Config(create_app(settings, db), host="0.0.0.0", port=settings.port,
-                                    log_config=None, server_header=False, lifespan="on"))
-    exit_code = 0
-
-    def request_stop() -> None:
-        server.should_exit = True
-
-    async def supervise_grpc() -> None:
-        nonlocal exit_code
-        await grpc_server.wait_for_termination()
-        if not server.should_exit:
-            log.error("internal gRPC server stopped unexpectedly; shutting down")
-            exit_code = EXIT_RUNTIME_FAILURE
-            server.should_exit = True
-
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, request_stop)
-    supervisor = asyncio.create_task(supervise_grpc())
-    try:
-        await server.serve()
-    finally:
-        server.should_exit = True  # tells the supervisor this stop is intended
-        await grpc_server.stop(STOP_GRACE_SECONDS)
-        await supervisor
-        db.dispose()
-    if not server.started:
-        return EXIT_RUNTIME_FAILURE
-    log.info("backend stopped", exit_code=exit_code)
-    return exit_code
 
 
 def main() -> int:
@@ -81,10 +27,18 @@ def main() -> int:
         print(describe_error(exc), file=sys.stderr)
         return EXIT_BAD_CONFIG
     configure_logging(settings.junjo_log_level, settings.junjo_log_format, service="backend")
-    try:
-        if settings.run_migrations:
+    log = structlog.get_logger("backend")
+    from backend.db.migrate import upgrade  # heavy imports only once the configuration is good
+    from backend.server import serve
+
+    if settings.run_migrations:
+        try:
             upgrade(settings.junjo_sqlite_path)
-            log.info("migrations applied", database=str(settings.junjo_sqlite_path))
+        except Exception as exc:
+            log.error("migrations failed", database=str(settings.junjo_sqlite_path), error=str(exc))
+            return EXIT_RUNTIME_FAILURE
+        log.info("migrations applied", database=str(settings.junjo_sqlite_path))
+    try:
         return asyncio.run(serve(settings))
     except (OSError, RuntimeError) as exc:
         log.error("backend failed to start", error=str(exc))
