@@ -76,28 +76,26 @@ def _state(rng: random.Random) -> str:
 
 
 class RequestFactory:
-    """Builds OTLP requests: 10 traces x 10 spans of one service, advancing time per request."""
+    """OTLP requests of 10 traces x 10 spans of one service, advancing time per request.
+
+    A few dozen requests are built in full once; each request sent is a copy of one of them
+    with fresh trace/span ids and timestamps (building from scratch would be slower than ingestion).
+    """
+
+    TEMPLATES = 20
 
     def __init__(self, start_ns: int, seed: int = 7) -> None:
         self.rng = random.Random(seed)
         self.states = [_state(self.rng) for _ in range(64)]
         self.start_ns = start_ns
         self.sample_traces: list[str] = []
+        self.templates = [self._template(i) for i in range(self.TEMPLATES)]
 
-    def build(self, index: int) -> trace_service_pb2.ExportTraceServiceRequest:
+    def _template(self, index: int) -> trace_service_pb2.ExportTraceServiceRequest:
         rng = self.rng
-        service = SERVICES[index % len(SERVICES)]
         spans = []
-        base = self.start_ns + index * 50_000_000  # 50 ms of "time" per request
         for t in range(SPANS_PER_REQUEST // SPANS_PER_TRACE):
-            trace_id = secrets.token_bytes(16)
-            if index % 97 == 0 and t == 0:
-                self.sample_traces.append(trace_id.hex())
-            root_id = secrets.token_bytes(8)
-            trace_start = base + t * 4_000_000
             for s in range(SPANS_PER_TRACE):
-                span_id = root_id if s == 0 else secrets.token_bytes(8)
-                start = trace_start + s * 200_000
                 attrs = [
                     _kv("junjo.workflow.state", rng.choice(self.states)),
                     _kv("http.method", "POST"),
@@ -116,39 +114,51 @@ class RequestFactory:
                 else:
                     attrs.append(_kv("component", "worker"))
                 events = [
-                    trace_pb2.Span.Event(
-                        time_unix_nano=start + 1000,
-                        name="set_state",
-                        attributes=[_kv("junjo.store.action", "update")],
-                    ),
-                    trace_pb2.Span.Event(
-                        time_unix_nano=start + 2000,
-                        name="checkpoint",
-                        attributes=[_kv("n", s), _kv("ok", True)],
-                    ),
+                    trace_pb2.Span.Event(name="set_state", attributes=[_kv("junjo.store.action", "update")]),
+                    trace_pb2.Span.Event(name="checkpoint", attributes=[_kv("n", s), _kv("ok", True)]),
                 ]
                 spans.append(
                     trace_pb2.Span(
-                        trace_id=trace_id,
-                        span_id=span_id,
-                        parent_span_id=b"" if s == 0 else root_id,
                         name="workflow run" if s == 0 else f"step {s}",
                         kind=trace_pb2.Span.SPAN_KIND_INTERNAL,
-                        start_time_unix_nano=start,
-                        end_time_unix_nano=start + 150_000 + rng.randint(0, 10**6),
                         attributes=attrs,
                         events=events,
                         status=trace_pb2.Status(code=2 if rng.random() < 0.02 else 0),
                     )
                 )
+        service = SERVICES[index % len(SERVICES)]
         resource = resource_pb2.Resource(
-            attributes=[_kv("service.name", service), _kv("service.version", "1.0")]
+            attributes=[_kv("service.name", service), _kv("service.version", "1")]
         )
         return trace_service_pb2.ExportTraceServiceRequest(
             resource_spans=[
                 trace_pb2.ResourceSpans(resource=resource, scope_spans=[trace_pb2.ScopeSpans(spans=spans)])
             ]
         )
+
+    def build(self, index: int) -> trace_service_pb2.ExportTraceServiceRequest:
+        request = trace_service_pb2.ExportTraceServiceRequest()
+        request.CopyFrom(self.templates[index % self.TEMPLATES])
+        base = self.start_ns + index * 50_000_000  # 50 ms of "time" per request
+        ids = secrets.token_bytes(SPANS_PER_REQUEST * 8 + SPANS_PER_REQUEST // SPANS_PER_TRACE * 16)
+        trace_id = root_id = b""
+        for k, span in enumerate(request.resource_spans[0].scope_spans[0].spans):
+            t, s = divmod(k, SPANS_PER_TRACE)
+            span.span_id = ids[k * 8 : k * 8 + 8]
+            if s == 0:
+                offset = SPANS_PER_REQUEST * 8 + t * 16
+                trace_id, root_id = ids[offset : offset + 16], span.span_id
+                if index % 97 == 0 and t == 0:
+                    self.sample_traces.append(trace_id.hex())
+            else:
+                span.parent_span_id = root_id
+            span.trace_id = trace_id
+            start = base + t * 4_000_000 + s * 200_000
+            span.start_time_unix_nano = start
+            span.end_time_unix_nano = start + 150_000 + (k * 7919) % 1_000_000
+            span.events[0].time_unix_nano = start + 1000
+            span.events[1].time_unix_nano = start + 2000
+        return request
 
 
 async def _send_all(endpoint: str, key: str, factory: RequestFactory, requests: int, clients: int) -> float:
@@ -218,6 +228,31 @@ def _measure(api: ApiClient, name: str, paths: list[str], repeats: int) -> dict[
     }
 
 
+def _ack_to_queryable(api: ApiClient, endpoint: str, key: str, samples: int) -> dict[str, Any]:
+    """Export one request, then poll its first trace until all 10 spans come back."""
+    factory = RequestFactory(time.time_ns(), seed=11)
+    times = []
+    with grpc.insecure_channel(endpoint) as channel:
+        stub = trace_service_pb2_grpc.TraceServiceStub(channel)
+        for i in range(samples):
+            request = factory.build(i)
+            trace_id = request.resource_spans[0].scope_spans[0].spans[0].trace_id.hex()
+            stub.Export(request, metadata=(("x-junjo-api-key", key),), timeout=30)
+            t0 = time.perf_counter()
+            while len(api.http.get(f"{OBS}/traces/{trace_id}/spans").json()) < SPANS_PER_TRACE:
+                if time.perf_counter() - t0 > 30:
+                    raise SystemExit(f"trace {trace_id} not queryable after 30 s")
+                time.sleep(0.005)
+            times.append((time.perf_counter() - t0) * 1000)
+    return {
+        "query": "acknowledged -> queryable",
+        "n": samples,
+        "p50_ms": round(statistics.median(times), 1),
+        "p95_ms": round(_percentile(times, 0.95), 1),
+        "max_ms": round(max(times), 1),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spans", type=int, default=1_000_000)
@@ -276,6 +311,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.repeats,
             ),
             _measure(api, "services", [f"{OBS}/services"], args.repeats),
+            _ack_to_queryable(api, stack.otlp_endpoint, api.create_api_key("bench-latency"), 20),
         ]
         sampler.stop.set()
         sampler.join()
