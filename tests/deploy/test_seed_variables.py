@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from tests.deploy import seed
+from tests.playground.fakes import FakeAnthropic, FakeGemini, FakeOpenAI
 from tests.support.api import ApiClient
 from tests.support.procs import ROOT
 from tests.support.stack import Stack, start_backend, start_ingestion
@@ -201,3 +202,28 @@ def test_env_example_documents_every_contract_variable() -> None:
                  "JUNJO_SECURE_COOKIE_KEY", "JUNJO_HOST_DB_DATA_PATH"):
         assert name in env_example_values(), f"{name} must be set (uncommented) in .env.example"
     assert "make secrets" in text
+
+
+def test_ai_service_keys_reach_their_providers(stacks: list[Stack], tmp_path: Path) -> None:
+    """GEMINI/OPENAI/ANTHROPIC_API_KEY: each provider (a local fake speaking its wire format and
+    checking the key like the real one) answers the backend's model listing only with that key."""
+    fakes = {"openai": FakeOpenAI("sk-openai-deploy"), "anthropic": FakeAnthropic("sk-ant-deploy"),
+             "gemini": FakeGemini("gemini-deploy-key")}
+    for fake in fakes.values():
+        fake.start()
+    try:
+        stack = run_stack(stacks, tmp_path, "backend",
+                          OPENAI_API_KEY="sk-openai-deploy", OPENAI_BASE_URL=fakes["openai"].base_url,
+                          ANTHROPIC_API_KEY="sk-ant-deploy", ANTHROPIC_BASE_URL=fakes["anthropic"].base_url,
+                          GEMINI_API_KEY="gemini-deploy-key", GEMINI_BASE_URL=fakes["gemini"].base_url)
+        with ApiClient(stack.http_url) as api:
+            api.create_first_user()
+            for provider, fake in fakes.items():
+                response = api.http.get(f"/llm/providers/{provider}/models")
+                assert response.status_code == 200, (provider, response.text)
+                listed = {m["id"] for m in response.json()["models"]}
+                assert listed & {f"{provider}/{model}" for model in fake.models}, (provider, listed)
+                assert fake.calls("models"), provider
+    finally:
+        for fake in fakes.values():
+            fake.stop()
