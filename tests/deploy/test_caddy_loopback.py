@@ -34,7 +34,7 @@ from playwright.sync_api import Page, sync_playwright
 from tests.deploy.caddy_support import LOCAL_CADDYFILE
 from tests.deploy.nginx_support import DIST, Nginx, web_root
 from tests.support.api import DEFAULT_EMAIL, DEFAULT_PASSWORD, ApiClient
-from tests.support.procs import free_port, port_open
+from tests.support.procs import ROOT, free_port, port_open
 from tests.support.stack import Stack, start_backend, start_ingestion
 
 pytestmark = pytest.mark.e2e
@@ -173,20 +173,28 @@ def exported(deployment: Deployment, session_cookie: str) -> None:
 
 def test_otlp_through_caddy_h2c_is_stored_and_queryable(deployment: Deployment, session_cookie: str,
                                                         exported: None) -> None:
+    """Acknowledged spans are queryable at once (hot snapshot), then from Parquet after a flush,
+    and every file is where the data path variables put it (not under the services' defaults)."""
+    env = deployment.stack.env()
+    spans_url = f"/api/v1/observability/services/{SERVICE_NAME}/spans"
     with deployment.api() as api:
         api.http.headers["Cookie"] = session_cookie
+        hot = api.http.get(spans_url)
+        assert hot.status_code == 200 and len(hot.json()) == 5, hot.text
+        assert Path(env["SNAPSHOT_PATH"]).is_file()
         flushed = api.http.post("/api/admin/flush-wal")
         assert flushed.status_code == 200, flushed.text
         services = api.http.get("/api/v1/observability/services")
         assert services.status_code == 200 and SERVICE_NAME in services.json()
-        spans = api.http.get(f"/api/v1/observability/services/{SERVICE_NAME}/spans")
-        assert spans.status_code == 200 and len(spans.json()) == 5
+        cold = api.http.get(spans_url)
+        assert cold.status_code == 200
+        assert sorted(s["span_id"] for s in cold.json()) == sorted(s["span_id"] for s in hot.json())
 
-    env, data = deployment.stack.env(), deployment.stack.data_dir
-    parquet = list(Path(env["PARQUET_OUTPUT_DIR"]).rglob("*.parquet"))
-    assert parquet and all(p.is_relative_to(data / "spans" / "parquet") for p in parquet)
+    assert list(Path(env["PARQUET_OUTPUT_DIR"]).rglob("*.parquet"))
+    assert Path(env["JUNJO_PARQUET_STORAGE_PATH"]) == Path(env["PARQUET_OUTPUT_DIR"])
     assert Path(env["WAL_DIR"]).is_dir()
     assert Path(env["JUNJO_SQLITE_PATH"]).is_file() and Path(env["JUNJO_METADATA_DB_PATH"]).is_file()
+    assert deployment.stack.data_dir != ROOT / ".dbdata"
 
 
 def test_sign_in_through_caddy_in_chromium(deployment: Deployment, exported: None) -> None:
