@@ -126,14 +126,17 @@ def test_caddy_routes_each_subdomain(deployment: Deployment) -> None:
     assert spa.status_code == 200 and '<div id="root">' in spa.text
 
 
-def export_spans(deployment: Deployment, api_key: str | None, count: int) -> SpanExportResult:
-    """Real SDK spans sent by the real OTLP gRPC exporter to Caddy's `ingestion.` virtual host."""
+def export_spans(deployment: Deployment, api_key: str | None, count: int) -> tuple[SpanExportResult, str]:
+    """Real SDK spans sent by the real OTLP gRPC exporter to Caddy's `ingestion.` virtual host.
+
+    Returns the exporter's result and the trace id (hex)."""
     memory = InMemorySpanExporter()
     provider = TracerProvider(resource=Resource.create({"service.name": SERVICE_NAME}))
     provider.add_span_processor(SimpleSpanProcessor(memory))
     tracer = provider.get_tracer("caddy-loopback")
     with tracer.start_as_current_span("workflow") as root:
         root.set_attribute("junjo.span_type", "workflow")
+        trace_id = f"{root.get_span_context().trace_id:032x}"
         for i in range(count - 1):
             with tracer.start_as_current_span(f"node-{i}"):
                 pass
@@ -144,7 +147,7 @@ def export_spans(deployment: Deployment, api_key: str | None, count: int) -> Spa
         channel_options=(("grpc.default_authority", deployment.host("ingestion")),),
     )
     try:
-        return exporter.export(memory.get_finished_spans())
+        return exporter.export(memory.get_finished_spans()), trace_id
     finally:
         exporter.shutdown()
 
@@ -162,17 +165,19 @@ def session_cookie(deployment: Deployment) -> str:
 
 
 @pytest.fixture(scope="module")
-def exported(deployment: Deployment, session_cookie: str) -> None:
-    """Five spans of SERVICE_NAME sent through Caddy with an API key made through Caddy."""
+def exported(deployment: Deployment, session_cookie: str) -> str:
+    """Five spans of SERVICE_NAME sent through Caddy with an API key made through Caddy; the trace id."""
     with deployment.api() as api:
         api.http.headers["Cookie"] = session_cookie
         key = api.create_api_key("caddy loopback")
-    assert export_spans(deployment, None, 1) == SpanExportResult.FAILURE  # no key: refused
-    assert export_spans(deployment, key, 5) == SpanExportResult.SUCCESS
+    assert export_spans(deployment, None, 1)[0] == SpanExportResult.FAILURE  # no key: refused
+    result, trace_id = export_spans(deployment, key, 5)
+    assert result == SpanExportResult.SUCCESS
+    return trace_id
 
 
 def test_otlp_through_caddy_h2c_is_stored_and_queryable(deployment: Deployment, session_cookie: str,
-                                                        exported: None) -> None:
+                                                        exported: str) -> None:
     """Acknowledged spans are queryable at once (hot snapshot), then from Parquet after a flush,
     and every file is where the data path variables put it (not under the services' defaults)."""
     env = deployment.stack.env()
@@ -197,7 +202,9 @@ def test_otlp_through_caddy_h2c_is_stored_and_queryable(deployment: Deployment, 
     assert deployment.stack.data_dir != ROOT / ".dbdata"
 
 
-def test_sign_in_through_caddy_in_chromium(deployment: Deployment, exported: None) -> None:
+def test_sign_in_through_caddy_in_chromium(deployment: Deployment, exported: str) -> None:
+    """Sign in on the UI origin, then the app (under nginx's CSP) calls the API origin with the
+    session cookie: the service list and the trace's span tree render, with no CSP/CORS error."""
     problems: list[str] = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
@@ -213,6 +220,8 @@ def test_sign_in_through_caddy_in_chromium(deployment: Deployment, exported: Non
             services.get_by_text(SERVICE_NAME).wait_for(timeout=30_000)
             cookies = browser.contexts[0].cookies(deployment.url("api"))
             assert cookies and all(c["secure"] and c["httpOnly"] for c in cookies)
+            page.goto(f"{deployment.url()}/traces/{SERVICE_NAME}/{exported}")
+            page.get_by_text("node-3").first.wait_for(timeout=30_000)
         finally:
             browser.close()
     assert not [p for p in problems if "Content Security Policy" in p or "CORS" in p], problems
