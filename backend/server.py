@@ -58,6 +58,8 @@ async def serve(settings: Settings) -> int:
     supervisor = asyncio.create_task(supervise_grpc())
     try:
         await server.serve()
+    except SystemExit:  # uvicorn's reaction to a startup failure such as PORT in use (logged)
+        log.error("HTTP server failed to start", port=settings.port)
     finally:
         server.should_exit = True  # tells the supervisor this stop is intended
         await grpc_server.stop(STOP_GRACE_SECONDS)
