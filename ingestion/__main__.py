@@ -51,9 +51,12 @@ async def serve(settings: Settings) -> None:
     internal = await start_internal_server(settings.internal_port, settings.internal_token,
                                            InternalService(snapshot, scheduler), health)
 
-    settings.wal_dir.mkdir(parents=True, exist_ok=True)
-    finished = await asyncio.to_thread(resolve_intents, settings.wal_dir)
-    report = await asyncio.to_thread(wal.recover)
+    try:
+        wal.lock_dir()
+        finished = await asyncio.to_thread(resolve_intents, settings.wal_dir)  # before listing segments
+        report = await asyncio.to_thread(wal.recover)
+    except OSError as exc:
+        raise OSError(f"WAL_DIR {settings.wal_dir}: {exc.strerror or exc}") from None
     log.info("wal_recovered", sealed_segments=report.sealed, recovered_segments=report.recovered_open,
              recovered_rows=report.recovered_rows, torn_tail_bytes=report.dropped_tail_bytes,
              finished_flushes=finished)
@@ -86,6 +89,7 @@ async def serve(settings: Settings) -> None:
     files = await scheduler.flush_all()
     await validator.close()
     await internal.stop(grace=1)
+    wal.release_dir()
     log.info("ingestion_stopped", flushed_files=len(files))
 
 

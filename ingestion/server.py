@@ -143,7 +143,8 @@ class InternalTokenInterceptor(grpc.aio.ServerInterceptor):
 
 async def start_internal_server(port: int, token: str, service: InternalService,
                                 health: health_aio.HealthServicer) -> grpc.aio.Server:
-    server = grpc.aio.server(interceptors=[InternalTokenInterceptor(token)])
+    server = grpc.aio.server(interceptors=[InternalTokenInterceptor(token)],
+                             options=[("grpc.so_reuseport", 0)])
     ingestion_pb2_grpc.add_InternalIngestionServiceServicer_to_server(service, server)
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     if server.add_insecure_port(f"0.0.0.0:{port}") == 0:
@@ -153,7 +154,8 @@ async def start_internal_server(port: int, token: str, service: InternalService,
 
 
 async def start_otlp_server(port: int, export: TraceExport, max_receive_bytes: int) -> grpc.aio.Server:
-    server = grpc.aio.server(options=[("grpc.max_receive_message_length", max_receive_bytes)])
+    server = grpc.aio.server(options=[("grpc.max_receive_message_length", max_receive_bytes),
+                                      ("grpc.so_reuseport", 0)])
     server.add_generic_rpc_handlers((otlp_handler(export),))
     if server.add_insecure_port(f"0.0.0.0:{port}") == 0:
         raise OSError(f"OTLP_GRPC_PORT {port} could not be bound")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import os
 import re
 import threading
@@ -116,6 +117,7 @@ class Wal:
         self._active_size = 0
         self._active_created = 0.0
         self._schema_bytes = v1.SCHEMA.serialize().to_pybytes()
+        self._lock_fd: int | None = None
         self.on_segment_sealed: Callable[[], None] = lambda: None
         self.generation = 0  # bumped whenever flushed segments leave the live set
 
@@ -123,7 +125,7 @@ class Wal:
 
     def recover(self) -> RecoveryReport:
         """Seals interrupted segments (keeping complete batches) and lists the sealed ones."""
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self.lock_dir()
         report = RecoveryReport()
         for tmp in self.dir.glob("*.tmp"):
             tmp.unlink()
@@ -162,6 +164,25 @@ class Wal:
         report.sealed = len(self._sealed)
         self._next_seq = max_seq + 1
         return report
+
+    def lock_dir(self) -> None:
+        """One writer per WAL_DIR: a second ingestion process on the same directory must not start."""
+        if self._lock_fd is not None:
+            return
+        self.dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.dir / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise OSError(f"WAL_DIR {self.dir} is in use by another ingestion process") from None
+        self._lock_fd = fd  # held (and the lock with it) until the process exits
+
+    def release_dir(self) -> None:
+        """Drops the WAL_DIR lock (at exit, after the final flush)."""
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop

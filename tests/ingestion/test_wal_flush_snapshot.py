@@ -10,6 +10,7 @@ from pathlib import Path
 import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from ingestion.convert import convert_request
 from ingestion.flush import Flusher, FlushScheduler, RecentCold, resolve_intents
@@ -45,6 +46,10 @@ class Harness:
         self.scheduler = FlushScheduler(self.wal, self.flusher, flush_max, 3600)
         self.snapshot = HotSnapshot(self.wal, tmp / "hot_snapshot.parquet", self.recent, 0)
 
+    def close(self) -> None:
+        self.wal.stop()
+        self.wal.release_dir()
+
     def start(self) -> Harness:
         resolve_intents(self.wal_dir)
         self.report = self.wal.recover()
@@ -66,7 +71,7 @@ def test_concurrent_appends_share_fsyncs_and_are_all_durable(tmp_path: Path, mon
     async def main() -> None:
         h = Harness(tmp_path).start()
         await asyncio.gather(*(h.wal.append(batches(i * 100)) for i in range(50)))
-        h.wal.stop()
+        h.close()
 
     asyncio.run(main())
     segments = sorted((tmp_path / "wal").glob("wal-*.ipc"))
@@ -89,14 +94,14 @@ def test_recovery_keeps_complete_batches_of_a_torn_segment(tmp_path: Path) -> No
         h = Harness(tmp_path).start()
         await h.wal.append(batches(1000))  # new writes go to a new segment after the recovered ones
         await h.scheduler.flush_all()
-        h.wal.stop()
+        h.close()
         return h
 
     h = asyncio.run(main())
     assert h.report.recovered_rows == 300 and h.report.dropped_tail_bytes > 0
     ids = span_ids_in_parquet(all_parquet(h.out))
     assert len(ids) == 400 == len(set(ids))
-    assert list(wal_dir.iterdir()) == []
+    assert [p.name for p in wal_dir.iterdir()] == [".lock"]
 
 
 def test_flush_writes_sorted_partitioned_parquet_with_bloom_filter(tmp_path: Path) -> None:
@@ -106,7 +111,7 @@ def test_flush_writes_sorted_partitioned_parquet_with_bloom_filter(tmp_path: Pat
             await h.wal.append(batches(i * 100, service=svc))
         files = await h.scheduler.flush_all()
         assert files and h.recent.paths() == [str(f) for f in reversed(files)]
-        h.wal.stop()
+        h.close()
         return h
 
     h = asyncio.run(main())
@@ -122,7 +127,7 @@ def test_flush_writes_sorted_partitioned_parquet_with_bloom_filter(tmp_path: Pat
     keys = list(zip(table["service_name"].to_pylist(), table["start_time"].cast(pa.int64()).to_pylist(),
                     strict=True))
     assert keys == sorted(keys)
-    assert list((tmp_path / "wal").iterdir()) == []
+    assert [p.name for p in (tmp_path / "wal").iterdir()] == [".lock"]
 
 
 def test_flush_chunks_bound_memory_by_flush_max(tmp_path: Path) -> None:
@@ -132,7 +137,7 @@ def test_flush_chunks_bound_memory_by_flush_max(tmp_path: Path) -> None:
         for i in range(40):  # ~13 MB of WAL in ~1 MB segments
             await h.wal.append(batches(i * 100))
         await h.scheduler.flush_all()
-        h.wal.stop()
+        h.close()
         return h
 
     h = asyncio.run(main())
@@ -162,7 +167,7 @@ def test_crash_after_publish_before_segment_delete_is_not_duplicated(tmp_path: P
         with contextlib.suppress(KeyboardInterrupt):
             h.flusher.flush(h.wal.sealed())
         monkeypatch.setattr(Path, "unlink", real_unlink)
-        h.wal.stop()
+        h.close()
 
     asyncio.run(first_life())
     assert calls["n"] == 1 and list((tmp_path / "wal").glob("flush-*.intent"))
@@ -170,7 +175,7 @@ def test_crash_after_publish_before_segment_delete_is_not_duplicated(tmp_path: P
     async def second_life() -> Harness:
         h = Harness(tmp_path).start()
         await h.scheduler.flush_all()
-        h.wal.stop()
+        h.close()
         return h
 
     h = asyncio.run(second_life())
@@ -184,7 +189,7 @@ def test_intent_without_published_file_is_discarded_and_segments_flush_again(tmp
     async def first() -> None:
         h = Harness(tmp_path).start()
         await h.wal.append(batches(0))
-        h.wal.stop()
+        h.close()
 
     asyncio.run(first())
     missing = tmp_path / "parquet" / "never.parquet"
@@ -194,7 +199,7 @@ def test_intent_without_published_file_is_discarded_and_segments_flush_again(tmp
     async def second() -> Harness:
         h = Harness(tmp_path).start()
         await h.scheduler.flush_all()
-        h.wal.stop()
+        h.close()
         return h
 
     h = asyncio.run(second())
@@ -220,7 +225,7 @@ def test_snapshot_holds_every_unflushed_span_including_the_active_segment(tmp_pa
         await h.scheduler.flush_all()
         gone = await asyncio.to_thread(h.snapshot.prepare)
         assert gone.path == "" and not (tmp_path / "hot_snapshot.parquet").exists()
-        h.wal.stop()
+        h.close()
 
     asyncio.run(main())
 
@@ -237,7 +242,7 @@ def test_snapshot_is_cached_for_its_ttl(tmp_path: Path) -> None:
         h.snapshot.cache_ttl = 0
         third = await asyncio.to_thread(h.snapshot.prepare)
         assert third.row_count == 200
-        h.wal.stop()
+        h.close()
 
     asyncio.run(main())
 
@@ -260,8 +265,16 @@ def test_a_stale_segment_list_cannot_flush_twice(tmp_path: Path) -> None:
         first = await asyncio.gather(asyncio.to_thread(h.flusher.flush, stale),
                                      asyncio.to_thread(h.flusher.flush, stale))
         assert sorted(len(files) for files in first) == [0, 1]
-        h.wal.stop()
+        h.close()
         return h
 
     h = asyncio.run(main())
     assert len(span_ids_in_parquet(all_parquet(h.out))) == 100
+
+
+def test_a_second_writer_on_the_same_wal_dir_is_refused(tmp_path: Path) -> None:
+    first = Wal(tmp_path / "wal", MB)
+    first.recover()
+    second = Wal(tmp_path / "wal", MB)
+    with pytest.raises(OSError, match="in use by another ingestion process"):
+        second.recover()
