@@ -24,6 +24,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -46,12 +47,12 @@ SPANS = 100
 
 def _client(endpoint: str, key: str, seed: int, concurrency: int, seconds: float, rate: float,
             requests_per_client: int, out: Any) -> None:
-    """One client process: returns [(start, end, ok)] per export through `out` (a Queue)."""
+    """One client process: returns [(start, end, status)] per export through `out` (a Queue)."""
     payloads = [make_request((seed * requests_per_client + i) * SPANS, SPANS).SerializeToString()
                 for i in range(requests_per_client)]
 
-    async def run() -> list[tuple[float, float, bool]]:
-        results: list[tuple[float, float, bool]] = []
+    async def run() -> list[tuple[float, float, str]]:
+        results: list[tuple[float, float, str]] = []
         async with grpc.aio.insecure_channel(endpoint) as channel:
             call = channel.unary_unary(EXPORT)
             metadata = (("x-junjo-api-key", key),)
@@ -64,9 +65,9 @@ def _client(endpoint: str, key: str, seed: int, concurrency: int, seconds: float
                 started = time.monotonic()
                 try:
                     await call(payload, metadata=metadata, timeout=30)
-                    results.append((started, time.monotonic(), True))
-                except grpc.aio.AioRpcError:
-                    results.append((started, time.monotonic(), False))
+                    results.append((started, time.monotonic(), "OK"))
+                except grpc.aio.AioRpcError as exc:
+                    results.append((started, time.monotonic(), exc.code().name))
 
             if rate > 0:  # paced: one request every SPANS/rate seconds, whatever the latency
                 interval, tasks, nxt = SPANS / rate, set(), time.monotonic()
@@ -86,7 +87,7 @@ def _client(endpoint: str, key: str, seed: int, concurrency: int, seconds: float
 
 
 def _run_clients(endpoint: str, key: str, clients: int, concurrency: int, seconds: float,
-                 rate: float, requests_per_client: int, seed0: int) -> list[tuple[float, float, bool]]:
+                 rate: float, requests_per_client: int, seed0: int) -> list[tuple[float, float, str]]:
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
     procs = [ctx.Process(target=_client, args=(endpoint, key, seed0 + c, concurrency, seconds,
@@ -94,7 +95,7 @@ def _run_clients(endpoint: str, key: str, clients: int, concurrency: int, second
              for c in range(clients)]
     for p in procs:
         p.start()
-    results: list[tuple[float, float, bool]] = []
+    results: list[tuple[float, float, str]] = []
     for _ in procs:
         results += queue.get(timeout=seconds + 300)
     for p in procs:
@@ -124,7 +125,8 @@ class Sampler:
     def __exit__(self, *_: object) -> None:
         self._stop.set()
         self._thread.join()
-        self.cpu = (sum(self.proc.cpu_times()[:2]) - self.cpu0) / (time.monotonic() - self.t0)
+        self.cpu_seconds = sum(self.proc.cpu_times()[:2]) - self.cpu0
+        self.cpu = self.cpu_seconds / (time.monotonic() - self.t0)
 
 
 def _pct(values: list[float], p: float) -> float:
@@ -134,15 +136,18 @@ def _pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, int(p / 100 * len(values)))]
 
 
-def _summary(results: list[tuple[float, float, bool]], spans: int = SPANS) -> dict[str, Any]:
-    ok = [r for r in results if r[2]]
+def _summary(results: list[tuple[float, float, str]], cpu_seconds: float) -> dict[str, Any]:
+    ok = [r for r in results if r[2] == "OK"]
+    failed = Counter(r[2] for r in results if r[2] != "OK")
     if not ok:
-        return {"acked_requests": 0, "failed_requests": len(results)}
+        return {"acked_requests": 0, "failed": dict(failed)}
     span = max(e for _, e, _ in ok) - min(s for s, _, _ in ok)
     lat = [(e - s) * 1000 for s, e, _ in ok]
-    return {"acked_requests": len(ok), "failed_requests": len(results) - len(ok),
-            "spans_per_s": round(len(ok) * spans / span), "p50_ms": round(_pct(lat, 50), 1),
-            "p95_ms": round(_pct(lat, 95), 1), "p99_ms": round(_pct(lat, 99), 1)}
+    return {"acked_requests": len(ok), "failed": dict(failed),
+            "spans_per_s": round(len(ok) * SPANS / span),
+            "spans_per_ingestion_cpu_second": round(len(ok) * SPANS / cpu_seconds) if cpu_seconds else None,
+            "p50_ms": round(_pct(lat, 50), 1), "p95_ms": round(_pct(lat, 95), 1),
+            "p99_ms": round(_pct(lat, 99), 1)}
 
 
 def _visibility_probe(stack: Stack, key: str, samples: int, stop_at: float) -> list[float]:
@@ -174,13 +179,22 @@ def _visibility_probe(stack: Stack, key: str, samples: int, stop_at: float) -> l
     return delays
 
 
+def _cpu_pressure() -> str:
+    """Linux PSI: the share of time runnable tasks waited for a CPU (machine contention)."""
+    try:
+        return Path("/proc/pressure/cpu").read_text().splitlines()[0]
+    except OSError:
+        return "n/a"
+
+
 def _machine() -> dict[str, Any]:
     load1, load5, _ = psutil.getloadavg()
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), "?")
     return {"cpus": psutil.cpu_count(), "cpu_model": cpu,
             "ram_gib": round(psutil.virtual_memory().total / 2**30, 1), "python": sys.version.split()[0],
-            "loadavg_1m_5m_at_start": [round(load1, 2), round(load5, 2)]}
+            "loadavg_1m_5m_at_start": [round(load1, 2), round(load5, 2)],
+            "cpu_pressure_at_start": _cpu_pressure()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -210,7 +224,8 @@ def main(argv: list[str] | None = None) -> int:
             with Sampler(pid) as sat:
                 results = _run_clients(stack.otlp_endpoint, key, args.clients, args.concurrency,
                                        args.seconds, 0, args.requests_per_client, 0)
-            report["saturation"] = {**_summary(results), "ingestion_cpu_cores": round(sat.cpu, 2),
+            report["saturation"] = {**_summary(results, sat.cpu_seconds),
+                                    "ingestion_cpu_cores": round(sat.cpu, 2),
                                     "rss_max_mb": round(max(sat.rss) / 2**20, 1)}
             print("saturation:", json.dumps(report["saturation"]), flush=True)
 
@@ -222,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
                 results = _run_clients(stack.otlp_endpoint, key, args.clients, 0, args.paced_seconds,
                                        args.rate, args.requests_per_client, 100)
                 probe.join()
-            report["paced"] = {"offered_spans_per_s": args.rate, **_summary(results),
+            report["paced"] = {"offered_spans_per_s": args.rate, **_summary(results, paced.cpu_seconds),
                                "ingestion_cpu_cores": round(paced.cpu, 2),
                                "rss_max_mb": round(max(paced.rss) / 2**20, 1)}
             report["ack_to_visible_ms"] = {"samples": len(delays),
@@ -234,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
             report["sigterm_exit_code"] = proc.stop(timeout=120)
             report["shutdown_flush_seconds"] = round(time.monotonic() - t0, 2)
             report["machine"]["loadavg_1m_5m_at_end"] = [round(x, 2) for x in psutil.getloadavg()[:2]]
+            report["machine"]["cpu_pressure_at_end"] = _cpu_pressure()
         finally:
             stack.stop()
     out = ROOT / ".dbdata" / "bench" / "ingestion.json"
