@@ -58,12 +58,18 @@ def _serving(url: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def ui_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiStack]:
+def ui_stack_env() -> dict[str, str]:
+    """Extra backend/ingestion environment; a test module overrides it (e.g. LLM provider base URLs)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def ui_stack(tmp_path_factory: pytest.TempPathFactory, ui_stack_env: dict[str, str]) -> Iterator[UiStack]:
     _ensure_built()
     data = tmp_path_factory.mktemp("e2e")
     ui_port = free_port()
     ui_url = f"http://127.0.0.1:{ui_port}"
-    stack = Stack(data, extra_env={"JUNJO_ALLOW_ORIGINS": ui_url})
+    stack = Stack(data, extra_env={**ui_stack_env, "JUNJO_ALLOW_ORIGINS": ui_url})
     server: subprocess.Popen[bytes] | None = None
     try:
         start_backend(stack, data)
