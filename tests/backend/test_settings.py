@@ -108,7 +108,8 @@ def test_origins_accept_csv_and_json(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     js = _settings(monkeypatch, tmp_path, JUNJO_ALLOW_ORIGINS='["https://c.example"]')
     assert js.allow_origins == ["https://c.example"]
     monkeypatch.delenv("JUNJO_ALLOW_ORIGINS")
-    assert Settings().allow_origins == ["http://localhost:5151", "http://localhost:5153"]  # type: ignore[call-arg]
+    dev_default = ["http://localhost:5151", "http://localhost:5153"]
+    assert Settings().allow_origins == dev_default  # type: ignore[call-arg]
 
 
 def test_production_derives_origins_and_otlp_endpoint(monkeypatch: pytest.MonkeyPatch,
