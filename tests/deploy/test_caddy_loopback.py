@@ -204,7 +204,8 @@ def test_otlp_through_caddy_h2c_is_stored_and_queryable(deployment: Deployment, 
 
 def test_sign_in_through_caddy_in_chromium(deployment: Deployment, exported: str) -> None:
     """Sign in on the UI origin, then the app (under nginx's CSP) calls the API origin with the
-    session cookie: the service list and the trace's span tree render, with no CSP/CORS error."""
+    session cookie: the service list, the trace page and the workflow debugger render, with no
+    CSP or CORS error in the console."""
     problems: list[str] = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
@@ -222,6 +223,16 @@ def test_sign_in_through_caddy_in_chromium(deployment: Deployment, exported: str
             assert cookies and all(c["secure"] and c["httpOnly"] for c in cookies)
             page.goto(f"{deployment.url()}/traces/{SERVICE_NAME}/{exported}")
             page.get_by_text("node-3").first.wait_for(timeout=30_000)
+            # The page's own fetch to the API origin (CSP connect-src, CORS with credentials).
+            workflow_span = page.evaluate(
+                "async ([api, trace]) => (await (await fetch("
+                "`${api}/api/v1/observability/traces/${trace}/spans`, {credentials: 'include'})"
+                ").json()).find(s => !s.parent_span_id).span_id",
+                [deployment.url("api"), exported])
+            page.goto(f"{deployment.url()}/workflows/{SERVICE_NAME}/{exported}/{workflow_span}")
+            page.get_by_role("tab", name="Workflow spans").wait_for(timeout=30_000)
+            page.get_by_text("node-3").first.wait_for(timeout=30_000)
+            page.wait_for_load_state("networkidle")
         finally:
             browser.close()
     assert not [p for p in problems if "Content Security Policy" in p or "CORS" in p], problems
