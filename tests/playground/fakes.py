@@ -38,6 +38,7 @@ class Fault:
     status: int = 0  # answer with this HTTP status and the provider's error body
     delay: float = 0.0  # answer only after this many seconds
     drop: bool = False  # close the connection without any answer (a network failure)
+    garbage: bool = False  # answer 200 with an HTML page instead of JSON (a misrouted proxy)
 
 
 @dataclass
@@ -140,6 +141,14 @@ class FakeProvider:
             if fault and fault.drop:
                 handler.close_connection = True
                 handler.connection.shutdown(socket.SHUT_RDWR)
+                return
+            if fault and fault.garbage:
+                page = b"<html><body>502 Bad Gateway</body></html>"
+                handler.send_response(200)
+                handler.send_header("content-type", "text/html")
+                handler.send_header("content-length", str(len(page)))
+                handler.end_headers()
+                handler.wfile.write(page)
                 return
             reply = self.error(fault.status, model or "") if fault and fault.status else self.route(recorded)
         data = json.dumps(reply.body).encode()

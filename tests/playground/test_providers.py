@@ -402,3 +402,18 @@ def test_sdk_timeout_is_504(fakes: dict[str, FakeProvider], name: str) -> None:
     finally:
         fake.faults.pop(model)
     assert error.status_code == 504 and "did not answer within 1 s" in error.detail
+
+
+@pytest.mark.parametrize("name", ["openai", "anthropic", "gemini"])
+def test_unreadable_provider_answer_is_502_not_500(
+    playground: Playground, fakes: dict[str, FakeProvider], name: str
+) -> None:
+    from tests.playground.fakes import Fault
+
+    model = {"openai": "gpt-4o-mini", "anthropic": "claude-opus-5", "gemini": "gemini-2.5-flash"}[name]
+    fakes[name].faults[model] = Fault(garbage=True)
+    error = refused(playground, model=f"{name}/{model}", messages=user("hi"))
+    assert error.status_code == 502
+    assert error.detail.startswith(
+        f"{playground.provider(name).label} returned a response the playground could not read"
+    )
