@@ -2,11 +2,13 @@
 
 One grpc.aio channel for the process, reused by every request; each call carries the internal
 token and a deadline. Calls fail fast while ingestion is down (no wait-for-ready), and the query
-layer then degrades to indexed cold data and says so instead of failing.
+layer then degrades to indexed cold data and says so instead of failing; for a second after a
+failure, calls are skipped outright so a blackholed host cannot add its deadline to every query.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import grpc
@@ -17,6 +19,7 @@ from junjo_common.proto_gen import ingestion_pb2, ingestion_pb2_grpc
 
 log = structlog.get_logger(__name__)
 DEGRADED_HEADER = "X-Junjo-Degraded"
+RETRY_AFTER_FAILURE_SECS = 1.0  # while ingestion is down, queries skip the call instead of waiting
 INGESTION_UNAVAILABLE = "ingestion-unavailable"
 
 
@@ -31,12 +34,13 @@ class HotTiers:
 
 
 class IngestionClient:
-    def __init__(self, target: str, token: str, deadline_secs: float = 5.0) -> None:
+    def __init__(self, target: str, token: str, deadline_secs: float = 3.0) -> None:
         self.target = target
         self._metadata = call_metadata(token)
         self._deadline = deadline_secs
         self._channel: grpc.aio.Channel | None = None
         self._stub: ingestion_pb2_grpc.InternalIngestionServiceStub | None = None
+        self._down_until = 0.0
 
     def _get_stub(self) -> ingestion_pb2_grpc.InternalIngestionServiceStub:
         if self._stub is None:
@@ -52,12 +56,15 @@ class IngestionClient:
         return self._stub
 
     async def prepare_hot_snapshot(self) -> HotTiers:
+        if time.monotonic() < self._down_until:
+            return HotTiers(degraded=INGESTION_UNAVAILABLE)
         try:
             reply = await self._get_stub().PrepareHotSnapshot(
                 ingestion_pb2.PrepareHotSnapshotRequest(), metadata=self._metadata, timeout=self._deadline
             )
         except grpc.aio.AioRpcError as exc:
             log.warning("ingestion_unavailable", call="PrepareHotSnapshot", code=exc.code().name)
+            self._down_until = time.monotonic() + RETRY_AFTER_FAILURE_SECS
             return HotTiers(degraded=INGESTION_UNAVAILABLE)
         recent = list(reply.recent_cold_paths)
         if not reply.success:
