@@ -36,6 +36,7 @@ _SELECT = ", ".join(f"CAST({c} AS BIGINT) AS {c}" if c in ("start_time", "end_ti
 class Source:
     path: str
     tier: Tier
+    fd: int | None = field(default=None, compare=False)  # already open (pins a hot snapshot)
 
 
 @dataclass
@@ -73,7 +74,7 @@ class OpenFiles:
                 continue
             seen.add(source.path)
             try:
-                fd = os.open(source.path, os.O_RDONLY)
+                fd = os.dup(source.fd) if source.fd is not None else os.open(source.path, os.O_RDONLY)
             except FileNotFoundError:
                 continue  # deleted by retention or replaced: its rows are gone or elsewhere
             except OSError as exc:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -81,24 +83,36 @@ class Answer:
     total_exact: bool = True
 
 
-def extra_sources(index: MetadataIndex, tiers: HotTiers) -> list[Source]:
-    """The hot snapshot and recently flushed cold files the index does not know yet."""
+@contextmanager
+def extra_sources(index: MetadataIndex, tiers: HotTiers) -> Iterator[list[Source]]:
+    """The hot snapshot and recently flushed cold files the index does not know yet.
+
+    The snapshot is opened here and held open for the whole plan, and its size is checked
+    against what PrepareHotSnapshot reported: a snapshot replaced in between (after a flush whose
+    file the reported recent paths may not list) raises SnapshotChanged, so the caller asks again.
+    A size < 0 accepts whatever snapshot is there (the caller's last attempt).
+    """
     sources: list[Source] = []
     if tiers.recent_cold_paths:
         indexed = index.indexed_subset(tiers.recent_cold_paths)
         sources.extend(Source(p, "cold") for p in tiers.recent_cold_paths if p not in indexed)
+    fd: int | None = None
     if tiers.snapshot_path:
-        # snapshot_size < 0 means "accept whatever is there" (last attempt after replacements)
         try:
-            size = os.stat(tiers.snapshot_path).st_size
+            fd = os.open(tiers.snapshot_path, os.O_RDONLY)
         except FileNotFoundError:
-            if tiers.snapshot_size < 0:
-                return sources
-            raise SnapshotChanged from None
-        if tiers.snapshot_size >= 0 and size != tiers.snapshot_size:
-            raise SnapshotChanged
-        sources.append(Source(tiers.snapshot_path, "hot"))
-    return sources
+            if tiers.snapshot_size >= 0:
+                raise SnapshotChanged from None
+        if fd is not None:
+            if tiers.snapshot_size >= 0 and os.fstat(fd).st_size != tiers.snapshot_size:
+                os.close(fd)
+                raise SnapshotChanged
+            sources.append(Source(tiers.snapshot_path, "hot", fd))
+    try:
+        yield sources
+    finally:
+        if fd is not None:
+            os.close(fd)
 
 
 def _ts(ns: int) -> pa.Scalar:
@@ -158,7 +172,11 @@ def _is_workflow(row: dict[str, Any]) -> bool:
 
 def list_spans(index: MetadataIndex, tiers: HotTiers, q: ListQuery) -> Answer:
     """One page of a service's spans / roots / workflows, newest first."""
-    extra = extra_sources(index, tiers)
+    with extra_sources(index, tiers) as extra:
+        return _list_spans(index, tiers, q, extra)
+
+
+def _list_spans(index: MetadataIndex, tiers: HotTiers, q: ListQuery, extra: list[Source]) -> Answer:
     files = index.service_files(q.service, q.kind, q.errors_only, q.start_ns, q.end_ns)
     total = sum(f.count for f in files)
     exact = not (extra or tiers.degraded or q.name_contains or q.has_llm or q.start_ns or q.end_ns)
@@ -211,8 +229,9 @@ def list_spans(index: MetadataIndex, tiers: HotTiers, q: ListQuery) -> Answer:
 
 def trace_spans(index: MetadataIndex, tiers: HotTiers, trace_id: str) -> Answer:
     """Every span of one trace from its indexed files plus the unindexed tiers, newest first."""
-    sources = [Source(p, "cold") for p in index.trace_file_paths(trace_id)] + extra_sources(index, tiers)
-    result = engine.query_spans(sources, "trace_id = $tid", {"tid": trace_id})
+    with extra_sources(index, tiers) as extra:
+        sources = [Source(p, "cold") for p in index.trace_file_paths(trace_id)] + extra
+        result = engine.query_spans(sources, "trace_id = $tid", {"tid": trace_id})
     collected: dict[tuple[str, str], dict[str, Any]] = {}
     _merge(collected, result.rows)
     return Answer(sorted(collected.values(), key=_sort_key, reverse=True), result.skipped)
@@ -220,6 +239,7 @@ def trace_spans(index: MetadataIndex, tiers: HotTiers, trace_id: str) -> Answer:
 
 def services(index: MetadataIndex, tiers: HotTiers) -> Answer:
     names = set(index.services())
-    result = engine.query_spans(extra_sources(index, tiers), "TRUE", {}, select="DISTINCT service_name")
+    with extra_sources(index, tiers) as extra:
+        result = engine.query_spans(extra, "TRUE", {}, select="DISTINCT service_name")
     names.update(r["service_name"] for r in result.rows)
     return Answer(sorted(names), result.skipped)
