@@ -220,3 +220,13 @@ def test_cursor_round_trip_and_rejection() -> None:
     for bad in ["", "!!!", encode_cursor(-1, "x"), "WzEsMl0", "eyJhIjoxfQ"]:
         with pytest.raises(InvalidCursor):
             decode_cursor(bad)
+
+
+def test_deleted_snapshot_asks_again_then_reads_without_it(world: World) -> None:
+    world.cold(_roots(1, BASE_NS, service="cold-only"))
+    world.hot(_roots(1, BASE_NS, service="hot-only"))
+    world.hot_path.unlink()  # ingestion emptied its WAL (flushed) after answering
+    with pytest.raises(SnapshotChanged):
+        planner.trace_spans(world.index, world.tiers, new_trace_id())
+    world.tiers.snapshot_size = -1
+    assert planner.services(world.index, world.tiers).data == ["cold-only"]
