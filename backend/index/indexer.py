@@ -1,7 +1,7 @@
 """The background indexer: finds new cold Parquet files and records them in metadata.db.
 
-It polls every INDEXER_POLL_INTERVAL seconds and also runs at once when triggered (after
-FlushWAL), so a flushed file is indexed promptly; until then the query layer still sees it
+It polls every INDEXER_POLL_INTERVAL seconds and also runs at once after FlushWAL (the
+flush-wal endpoint), so a flushed file is indexed promptly; until then the query layer still sees it
 through ingestion's recent-cold paths. Files that fail (corrupt, empty, wrong schema) are
 recorded and retried with exponential backoff, or at once when their size/mtime change. At start
 it reconciles: index rows whose file is gone are dropped. Retention runs after each pass.
@@ -11,7 +11,6 @@ Passes are serialised by a lock and run in a worker thread (blocking I/O off the
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import threading
 import time
 from dataclasses import dataclass, field
@@ -65,7 +64,6 @@ class Indexer:
         self.retention = retention or RetentionPolicy()
         self.retry_backoff = retry_backoff
         self._lock = threading.Lock()
-        self._wake = asyncio.Event()
 
     # --- blocking work (worker threads) ---------------------------------------------------
     def reconcile(self) -> int:
@@ -122,20 +120,16 @@ class Indexer:
         return result
 
     # --- async driver -------------------------------------------------------------------
-    def trigger(self) -> None:
-        self._wake.set()
-
     async def index_now(self) -> PassResult:
         return await asyncio.to_thread(self.run_pass)
 
     async def run(self) -> None:
-        """Reconcile once, then index on every poll tick or trigger until cancelled."""
+        """Reconcile once, then index on every poll tick until cancelled (flush-wal calls index_now)."""
         await asyncio.to_thread(self.reconcile)
+        log.info("index_opened", **await asyncio.to_thread(self.index.stats))
         while True:
             try:
                 await self.index_now()
             except Exception:  # keep indexing after an unexpected error (e.g. disk full)
                 log.exception("index_pass_crashed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
-            self._wake.clear()
+            await asyncio.sleep(self.poll_interval)

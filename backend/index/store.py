@@ -200,23 +200,6 @@ class MetadataIndex:
         )
         return [CandidateFile(*r) for r in rows]
 
-    def llm_trace_ids(self, service: str, candidates: Iterable[str]) -> set[str]:
-        """The subset of `candidates` that are LLM traces of `service` in indexed files."""
-        wanted = list(dict.fromkeys(candidates))
-        found: set[str] = set()
-        conn = self._conn()
-        for i in range(0, len(wanted), _SQLITE_MAX_PARAMS):
-            chunk = wanted[i : i + _SQLITE_MAX_PARAMS]
-            marks = ",".join("?" * len(chunk))
-            found.update(
-                r[0]
-                for r in conn.execute(
-                    f"SELECT trace_id FROM llm_traces WHERE service_name = ? AND trace_id IN ({marks})",
-                    (service, *chunk),
-                )
-            )
-        return found
-
     def llm_trace_ids_for_service(self, service: str) -> list[str]:
         rows = self._conn().execute(
             "SELECT DISTINCT trace_id FROM llm_traces WHERE service_name = ?", (service,)
