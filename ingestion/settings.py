@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from junjo_common.env_example import PLACEHOLDER_MESSAGE, is_placeholder
 from junjo_common.internal_token import resolve_internal_token
 
 
@@ -86,6 +87,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     token_explicit = env.get("JUNJO_INTERNAL_GRPC_TOKEN", "").strip()
     if token_explicit and len(token_explicit) < 32:
         raise SettingsError("JUNJO_INTERNAL_GRPC_TOKEN must be at least 32 characters")
+    if is_placeholder(env.get("JUNJO_SESSION_SECRET", "")):
+        raise SettingsError(f"JUNJO_SESSION_SECRET {PLACEHOLDER_MESSAGE}")
     try:
         token = resolve_internal_token(token_explicit, env.get("JUNJO_SESSION_SECRET", "").strip())
     except ValueError as exc:
