@@ -18,7 +18,6 @@ from grpc_health.v1.health import aio as health_aio
 
 from ingestion.auth import ApiKeyValidator
 from ingestion.backpressure import Backpressure
-from ingestion.flush import Flusher, FlushScheduler, RecentCold, resolve_intents
 from ingestion.server import (
     NOT_SERVING,
     SERVING,
@@ -28,8 +27,7 @@ from ingestion.server import (
     start_otlp_server,
 )
 from ingestion.settings import Settings, SettingsError, load_settings
-from ingestion.snapshot import HotSnapshot
-from ingestion.wal import Wal
+from ingestion.storage import LocalSpanStore, LocalStoreConfig
 from junjo_common.logging_setup import configure_logging
 
 log = structlog.get_logger("ingestion")
@@ -41,37 +39,27 @@ async def serve(settings: Settings) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
 
-    wal = Wal(settings.wal_dir, settings.wal_segment_max_bytes)
-    recent = RecentCold(settings.recent_cold_max_files, settings.recent_cold_max_age_secs)
-    flusher = Flusher(wal, settings.parquet_dir, settings.flush_max_bytes, recent)
-    scheduler = FlushScheduler(wal, flusher, settings.flush_max_bytes, settings.flush_max_age_secs)
-    snapshot = HotSnapshot(wal, settings.snapshot_path, recent, settings.snapshot_cache_ttl_secs)
+    store = LocalSpanStore(LocalStoreConfig(
+        wal_dir=settings.wal_dir, parquet_dir=settings.parquet_dir, snapshot_path=settings.snapshot_path,
+        segment_max_bytes=settings.wal_segment_max_bytes, flush_max_bytes=settings.flush_max_bytes,
+        flush_max_age_secs=settings.flush_max_age_secs, recent_cold_max_files=settings.recent_cold_max_files,
+        recent_cold_max_age_secs=settings.recent_cold_max_age_secs,
+        snapshot_cache_ttl_secs=settings.snapshot_cache_ttl_secs))
     health = health_aio.HealthServicer()
     await health.set("", NOT_SERVING)
     internal = await start_internal_server(settings.internal_port, settings.internal_token,
-                                           InternalService(snapshot, scheduler), health)
-
-    try:
-        wal.lock_dir()
-        finished = await asyncio.to_thread(resolve_intents, settings.wal_dir)  # before listing segments
-        report = await asyncio.to_thread(wal.recover)
-    except OSError as exc:
-        raise OSError(f"WAL_DIR {settings.wal_dir}: {exc.strerror or exc}") from None
-    log.info("wal_recovered", sealed_segments=report.sealed, recovered_segments=report.recovered_open,
-             recovered_rows=report.recovered_rows, torn_tail_bytes=report.dropped_tail_bytes,
-             finished_flushes=finished)
-    wal.on_segment_sealed = lambda: scheduler.wake_threadsafe(loop)
-    wal.start(loop)
+                                           InternalService(store), health)
+    await store.open()
 
     validator = ApiKeyValidator(
         f"{settings.backend_host}:{settings.backend_port}", settings.internal_token,
         settings.api_key_cache_ttl_secs, settings.api_key_cache_max_entries,
         settings.api_key_validation_max_concurrency, settings.api_key_validation_timeout_secs)
     backpressure = Backpressure(settings.backpressure_max_bytes, settings.backpressure_max_rss_bytes,
-                                wal.unflushed_bytes)
-    export = TraceExport(validator, wal, backpressure, settings.batch_size)
+                                store.unflushed_bytes)
+    export = TraceExport(validator, store, backpressure, settings.batch_size)
     otlp = await start_otlp_server(settings.otlp_port, export, settings.otlp_max_receive_bytes)
-    tasks = [loop.create_task(scheduler.run()), loop.create_task(backpressure.run())]
+    sampler = loop.create_task(backpressure.run())
     await health.set("", SERVING)
     log.info("ingestion_started", otlp_port=settings.otlp_port, internal_port=settings.internal_port,
              wal_dir=str(settings.wal_dir), parquet_dir=str(settings.parquet_dir))
@@ -80,16 +68,12 @@ async def serve(settings: Settings) -> None:
     log.info("ingestion_stopping")
     await health.set("", NOT_SERVING)
     await otlp.stop(grace=10)  # in-flight exports finish (and are acknowledged) first
-    for task in tasks:
-        task.cancel()
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-    await asyncio.to_thread(wal.stop)
-    files = await scheduler.flush_all()
+    sampler.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await sampler
+    files = await store.close()  # seals the WAL and flushes everything to Parquet
     await validator.close()
     await internal.stop(grace=1)
-    wal.release_dir()
     log.info("ingestion_stopped", flushed_files=len(files))
 
 

@@ -24,9 +24,7 @@ from ingestion.auth import ApiKeyValidator, Verdict
 from ingestion.backpressure import MESSAGE as BACKPRESSURE_MESSAGE
 from ingestion.backpressure import Backpressure
 from ingestion.convert import InvalidRequest, convert_request
-from ingestion.flush import FlushScheduler
-from ingestion.snapshot import HotSnapshot
-from ingestion.wal import Wal
+from ingestion.storage import SpanStore
 from junjo_common.internal_token import INVALID_TOKEN_MESSAGE, token_matches
 from junjo_common.proto_gen import ingestion_pb2, ingestion_pb2_grpc
 
@@ -42,9 +40,9 @@ _UNAVAILABLE = {Verdict.UNAVAILABLE: "API key validation service unavailable",
 class TraceExport:
     """The OTLP Export handler."""
 
-    def __init__(self, validator: ApiKeyValidator, wal: Wal, backpressure: Backpressure,
+    def __init__(self, validator: ApiKeyValidator, store: SpanStore, backpressure: Backpressure,
                  batch_size: int) -> None:
-        self.validator, self.wal, self.backpressure = validator, wal, backpressure
+        self.validator, self.store, self.backpressure = validator, store, backpressure
         self.batch_size = batch_size
 
     async def export(self, request: bytes, context: grpc.aio.ServicerContext) -> bytes:
@@ -70,7 +68,7 @@ class TraceExport:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
         if converted.batches:
             try:
-                await self.wal.append(converted.batches)
+                await self.store.write(converted.batches)
             except OSError:
                 await context.abort(grpc.StatusCode.INTERNAL, "Failed to write spans")
         if converted.rejected:
@@ -90,13 +88,13 @@ def otlp_handler(export: TraceExport) -> grpc.GenericRpcHandler:
 
 
 class InternalService(ingestion_pb2_grpc.InternalIngestionServiceServicer):
-    def __init__(self, snapshot: HotSnapshot, scheduler: FlushScheduler) -> None:
-        self.snapshot, self.scheduler = snapshot, scheduler
+    def __init__(self, store: SpanStore) -> None:
+        self.store = store
 
     async def PrepareHotSnapshot(self, request: Any,
                                  context: Any) -> ingestion_pb2.PrepareHotSnapshotResponse:
         try:
-            result = await asyncio.to_thread(self.snapshot.prepare)
+            result = await asyncio.to_thread(self.store.snapshot)
         except Exception as exc:
             log.exception("hot_snapshot_failed")
             return ingestion_pb2.PrepareHotSnapshotResponse(success=False, error_message=str(exc))
@@ -106,7 +104,7 @@ class InternalService(ingestion_pb2_grpc.InternalIngestionServiceServicer):
 
     async def FlushWAL(self, request: Any, context: Any) -> ingestion_pb2.FlushWALResponse:
         try:
-            await self.scheduler.flush_all()
+            await self.store.flush()
         except Exception as exc:
             log.exception("flush_wal_failed")
             return ingestion_pb2.FlushWALResponse(success=False, error_message=str(exc))

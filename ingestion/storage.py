@@ -1,0 +1,119 @@
+"""The span store seen by the servers: a small interface, and the local-disk implementation.
+
+Why an interface (the Jaeger v2 habit): the gRPC layer only needs "write durably, flush,
+snapshot, list files". Keeping that seam small lets another store (object storage) join later
+without touching server.py, and lets one conformance suite (tests/storage/) hold every
+implementation to the same guarantees.
+
+`LocalSpanStore` wires the pipeline stages together: wal.py (durable segments, group commit),
+flush.py (segments → Parquet, scheduling) and snapshot.py (hot snapshot + recent cold files).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import pyarrow as pa
+import structlog
+
+from ingestion.flush import Flusher, FlushScheduler, RecentCold, resolve_intents
+from ingestion.snapshot import HotSnapshot, SnapshotResult
+from ingestion.wal import RecoveryReport, Wal
+
+log = structlog.get_logger("ingestion.storage")
+
+
+class SpanStore(Protocol):
+    async def open(self) -> RecoveryReport:
+        """Recovers whatever a previous process left (before anything is acknowledged)."""
+
+    async def write(self, batches: list[pa.RecordBatch]) -> None:
+        """Returns only once the batches are durable (raises OSError otherwise)."""
+
+    async def flush(self) -> list[str]:
+        """Moves everything written before the call to cold files; returns the new files."""
+
+    def snapshot(self) -> SnapshotResult:
+        """Blocking: all unflushed spans as one hot file, plus the recently flushed cold files."""
+
+    def list_files(self) -> list[str]:
+        """Every cold file this store has published, oldest first."""
+
+    def unflushed_bytes(self) -> int: ...
+
+    async def close(self) -> list[str]:
+        """Flushes everything and releases the store; returns the files of the final flush."""
+
+
+@dataclass(frozen=True)
+class LocalStoreConfig:
+    wal_dir: Path
+    parquet_dir: Path
+    snapshot_path: Path
+    segment_max_bytes: int
+    flush_max_bytes: int
+    flush_max_age_secs: float
+    recent_cold_max_files: int
+    recent_cold_max_age_secs: float
+    snapshot_cache_ttl_secs: float
+
+
+class LocalSpanStore:
+    """WAL_DIR + PARQUET_OUTPUT_DIR + SNAPSHOT_PATH on the local file system."""
+
+    def __init__(self, config: LocalStoreConfig) -> None:
+        self.config = config
+        self.wal = Wal(config.wal_dir, config.segment_max_bytes)
+        self.recent = RecentCold(config.recent_cold_max_files, config.recent_cold_max_age_secs)
+        self.flusher = Flusher(self.wal, config.parquet_dir, config.flush_max_bytes, self.recent)
+        self.scheduler = FlushScheduler(self.wal, self.flusher, config.flush_max_bytes,
+                                        config.flush_max_age_secs)
+        self.hot = HotSnapshot(self.wal, config.snapshot_path, self.recent, config.snapshot_cache_ttl_secs)
+        self._scheduler_task: asyncio.Task[None] | None = None
+
+    async def open(self) -> RecoveryReport:
+        loop = asyncio.get_running_loop()
+        try:
+            self.wal.lock_dir()
+            finished = await asyncio.to_thread(resolve_intents, self.config.wal_dir)  # before listing
+            report = await asyncio.to_thread(self.wal.recover)
+        except OSError as exc:
+            self.wal.release_dir()
+            raise OSError(f"WAL_DIR {self.config.wal_dir}: {exc.strerror or exc}") from None
+        log.info("wal_recovered", sealed_segments=report.sealed, recovered_segments=report.recovered_open,
+                 recovered_rows=report.recovered_rows, torn_tail_bytes=report.dropped_tail_bytes,
+                 finished_flushes=finished)
+        self.wal.on_segment_sealed = lambda: self.scheduler.wake_threadsafe(loop)
+        self.wal.start(loop)
+        self._scheduler_task = loop.create_task(self.scheduler.run())
+        return report
+
+    async def write(self, batches: list[pa.RecordBatch]) -> None:
+        await self.wal.append(batches)
+
+    async def flush(self) -> list[str]:
+        return [str(p) for p in await self.scheduler.flush_all()]
+
+    def snapshot(self) -> SnapshotResult:
+        return self.hot.prepare()
+
+    def list_files(self) -> list[str]:
+        root = self.config.parquet_dir
+        return sorted(str(p) for p in root.rglob("*.parquet")) if root.exists() else []
+
+    def unflushed_bytes(self) -> int:
+        return self.wal.unflushed_bytes()
+
+    async def close(self) -> list[str]:
+        if self._scheduler_task is not None:
+            self._scheduler_task.cancel()  # a flush it started keeps running in its thread
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._scheduler_task
+        await asyncio.to_thread(self.wal.stop)  # finishes queued writes, seals the active segment
+        files = await self.flush()
+        self.wal.release_dir()
+        return files
