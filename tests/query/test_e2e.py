@@ -14,8 +14,7 @@ import json
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,26 +28,14 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 from junjo_common.internal_token import call_metadata
 from junjo_common.proto_gen import ingestion_pb2, ingestion_pb2_grpc
+from tests.query.polling import OBS, poll
 from tests.query.spanfiles import cold_path, new_trace_id, span, write_span_file
 from tests.support.api import ApiClient
 from tests.support.procs import ROOT
 from tests.support.stack import Stack, internal_token, start_backend, start_ingestion
 
-OBS = "/api/v1/observability"
-DEADLINE = 20.0  # generous polling deadline (shared 2-core CI machine); not a timing assertion
 JUNJO_SERVICE = "junjo-e2e"
 PLAIN_SERVICE = "plain/otel service"  # a slash: exercises {service_name:path}
-
-
-def poll(fetch: Callable[[], Any], ok: Callable[[Any], bool], deadline: float = DEADLINE) -> Any:
-    end = time.monotonic() + deadline
-    value = fetch()
-    while not ok(value):
-        if time.monotonic() > end:
-            raise AssertionError(f"condition not met within {deadline}s; last value: {str(value)[:2000]}")
-        time.sleep(0.1)
-        value = fetch()
-    return value
 
 
 class Env:
