@@ -7,11 +7,14 @@ and the runs are compared side by side. The fake records what the backend actual
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -74,7 +77,7 @@ def _send_llm_span(ui: UiStack) -> dict[str, str]:
 
 
 def test_llm_span_to_generated_answer_and_comparison(
-    page: Page, ui_stack: UiStack, fake_openai: FakeOpenAI
+    page: Page, ui_stack: UiStack, fake_openai: FakeOpenAI, tmp_path: Path
 ) -> None:
     page.goto("/")
     page.get_by_label("Email").fill(EMAIL)
@@ -146,6 +149,11 @@ def test_llm_span_to_generated_answer_and_comparison(
     expect(runs.get_by_role("article")).to_have_count(3)  # original + two runs, side by side
     box1, box2 = run1.bounding_box(), run2.bounding_box()
     assert box1 and box2 and box2["x"] > box1["x"] and abs(box2["y"] - box1["y"]) < 2
+
+    shot = tmp_path / "playground.png"
+    page.screenshot(path=str(shot), full_page=True)
+    if os.environ.get("JUNJO_UPDATE_SCREENSHOTS") == "1":  # same switch as test_ui_flows.py
+        shutil.copy(shot, ROOT / "docs" / "screenshots" / "playground.png")
 
     # a provider without a key explains which variable to set
     controls.get_by_label("Provider").select_option("anthropic")
