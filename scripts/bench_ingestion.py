@@ -7,6 +7,7 @@ Client processes (separate from the service, so their CPU is not counted) each p
 their own 100-span requests of the standard workload (tests/ingestion/workload.py: ~2.2 KB per
 span on the wire, 10 attributes incl. a 1-2 KB JSON state, 2 events) and send them over grpc.aio.
 Phases, each bounded in time:
+0. pipeline: the service's work without gRPC (parse, convert, WAL append + fsync), in-process;
 1. saturation: `--clients` processes x `--concurrency` requests in flight, `--seconds` long;
 2. offered load: `--rate` spans/s paced (default 5,000) for `--paced-seconds`, with latency
    percentiles and, meanwhile, `--visibility-samples` probes of ack → visible in PrepareHotSnapshot.
@@ -179,6 +180,39 @@ def _visibility_probe(stack: Stack, key: str, samples: int, stop_at: float) -> l
     return delays
 
 
+def _pipeline(requests: int = 300) -> dict[str, Any]:
+    """The service's own work without gRPC, in this process: parse + convert + durable WAL append
+    (group commit of 8 concurrent writers, fsync each group). CPU-seconds are the robust figure
+    on a shared machine; wall time also counts waiting for the CPU."""
+    from ingestion.convert import convert_request
+    from ingestion.wal import Wal
+
+    payloads = [make_request(i * SPANS, SPANS).SerializeToString() for i in range(requests)]
+
+    async def run(directory: Path) -> tuple[float, float]:
+        wal = Wal(directory, 4 * 2**20)
+        wal.recover()
+        wal.start(asyncio.get_running_loop())
+        queue = iter(payloads)
+
+        async def writer() -> None:
+            for payload in queue:
+                await wal.append(convert_request(payload).batches)
+
+        wall0, cpu0 = time.monotonic(), time.process_time()
+        await asyncio.gather(*(writer() for _ in range(8)))
+        wall, cpu = time.monotonic() - wall0, time.process_time() - cpu0
+        wal.stop()
+        wal.release_dir()
+        return wall, cpu
+
+    with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
+        wall, cpu = asyncio.run(run(Path(tmp)))
+    spans = requests * SPANS
+    return {"spans": spans, "spans_per_s_wall": round(spans / wall),
+            "spans_per_cpu_second": round(spans / cpu)}
+
+
 def _cpu_pressure() -> str:
     """Linux PSI: the share of time runnable tasks waited for a CPU (machine contention)."""
     try:
@@ -209,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     report: dict[str, Any] = {"machine": _machine(), "args": vars(args)}
+    report["pipeline_without_grpc"] = _pipeline()
+    print("pipeline_without_grpc:", json.dumps(report["pipeline_without_grpc"]), flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-ingestion-") as tmp:
         stack = Stack(Path(tmp))
         try:
