@@ -6,11 +6,14 @@ import { BrowserRouter } from "react-router";
 import { AuthProvider } from "./auth/AuthProvider";
 import { AppRoutes } from "./routes";
 import { Loading } from "./components/ui";
+import { prefetchForLocation } from "./prefetch";
 import "./styles.css";
 
 const queryClient = new QueryClient({
   defaultOptions: { queries: { retry: 1, refetchOnWindowFocus: false, staleTime: 5_000 } },
 });
+
+prefetchForLocation(queryClient, window.location.pathname, window.location.search);
 
 createRoot(document.getElementById("root") as HTMLElement).render(
   <StrictMode>

@@ -11,9 +11,10 @@ import SettingsPage from "./pages/SettingsPage";
 import UsersPage from "./pages/UsersPage";
 import ServicesPage from "./pages/ServicesPage";
 import { TracesListPage, WorkflowsListPage } from "./pages/ListPages";
+import { loadTraceDetail, loadWorkflowDebugger } from "./prefetch";
 
-const TraceDetailPage = lazy(() => import("./features/trace/TraceDetailPage"));
-const WorkflowDebuggerPage = lazy(() => import("./features/workflow-debugger/WorkflowDebuggerPage"));
+const TraceDetailPage = lazy(loadTraceDetail);
+const WorkflowDebuggerPage = lazy(loadWorkflowDebugger);
 const PlaygroundPage = lazy(() => import("./features/playground/PlaygroundPage"));
 
 function Guarded({ children }: { children: ReactNode }) {

@@ -234,11 +234,11 @@ def test_plain_otel_llm_trace_renders_messages(page: Page, shots: Shots, flow_st
     expect(messages.get_by_role("article", name="Input message 2: user")).to_contain_text("weather in Paris")
     expect(messages.get_by_label("Function call get_weather")).to_contain_text('"city": "Paris"')
     expect(messages.get_by_label("Token counts")).to_contain_text("31 in / 12 out")
+    shots.take(page, "trace-llm")
     page.get_by_label("Filter attributes").fill("model_name")
     expect(page.get_by_role("table", name="Attributes", exact=True).get_by_role("row")).to_have_count(1)
     page.get_by_label("Search within trace").fill("ChatCompletion")
     expect(tree.get_by_role("treeitem")).to_have_count(2)
-    shots.take(page, "trace-llm")
 
 
 def test_sign_out_then_sign_in_in_place_at_a_deep_link(page: Page, flow_state: dict[str, str]) -> None:

@@ -47,3 +47,8 @@ export function adaptDocument(raw: RawTraceDocument): TraceDocument {
 export async function fetchTraceDocument(traceId: string, signal?: AbortSignal): Promise<TraceDocument> {
   return adaptDocument(await request<RawTraceDocument>(TRACE_DOCUMENT_PATH(traceId), { signal }));
 }
+
+/** One query definition for a trace, shared by the pages and the startup prefetch. */
+export function traceDocumentQuery(traceId: string) {
+  return { queryKey: ["trace", traceId], queryFn: ({ signal }: { signal?: AbortSignal }) => fetchTraceDocument(traceId, signal), staleTime: 60_000 };
+}

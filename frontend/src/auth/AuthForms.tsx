@@ -3,6 +3,7 @@ import { useState, type FormEvent } from "react";
 import { useNavigate } from "react-router";
 import { auth } from "../api/endpoints";
 import { postSignInDestination, useAuth } from "./AuthProvider";
+import { Logo } from "../components/Logo";
 
 function useSubmit(action: () => Promise<void>) {
   const [error, setError] = useState<string | null>(null);
@@ -36,7 +37,7 @@ export function SetupForm() {
   return (
     <div className="auth-page">
       <form className="card auth-card" onSubmit={submit} aria-labelledby="setup-title">
-        <div className="brand-big" aria-hidden>🎏</div>
+        <div className="brand-big"><Logo size={44} /></div>
         <h1 id="setup-title">Welcome</h1>
         <p className="muted">Create your first user account.</p>
         <label>
@@ -70,7 +71,7 @@ export function SignInForm({ redirect }: { redirect: boolean }) {
   return (
     <div className="auth-page">
       <form className="card auth-card" onSubmit={submit} aria-labelledby="signin-title">
-        <div className="brand-big" aria-hidden>🎏</div>
+        <div className="brand-big"><Logo size={44} /></div>
         <h1 id="signin-title">Sign in</h1>
         <label>
           Email

@@ -2,6 +2,7 @@
 import { useEffect, useState, type ReactNode } from "react";
 import { NavLink, useLocation, useNavigate } from "react-router";
 import { useAuth } from "../auth/AuthProvider";
+import { Logo } from "./Logo";
 
 const NAV = [
   { to: "/", label: "Services", end: true },
@@ -41,7 +42,7 @@ export function AppShell({ children }: { children: ReactNode }) {
       </div>
       <aside className={`sidebar ${open ? "open" : ""}`} aria-label="Main">
         <div className="brand">
-          <span aria-hidden>🎏</span> <span className="wordmark">junjo</span> <span className="muted small">AI Studio</span>
+          <Logo /> <span className="wordmark">junjo</span> <span className="muted small">AI Studio</span>
         </div>
         <nav aria-label="Primary">
           {authenticated ? (

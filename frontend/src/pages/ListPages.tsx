@@ -18,13 +18,38 @@ const LIVE_MS = 5000;
 
 type Kind = "workflows" | "traces";
 
+export type ListKind = Kind;
+
+function readParams(params: URLSearchParams) {
+  return {
+    range: params.get("range") ?? "all",
+    errors: params.get("errors") === "1",
+    q: params.get("q") ?? "",
+    llm: params.get("llm") === "1",
+    live: params.get("live") !== "0",
+  };
+}
+
+/** The first page's query for a list URL; shared by the page and the startup prefetch. */
+export function listQuery(kind: Kind, service: string, params: URLSearchParams, now: number, cursor: string | null = null) {
+  const p = readParams(params);
+  const filters: ListFilters = {
+    start: rangeStart(p.range, now),
+    errorsOnly: p.errors,
+    q: p.q || undefined,
+    hasLlm: kind === "traces" ? p.llm : undefined,
+    cursor,
+    limit: PAGE_SIZE,
+  };
+  return {
+    queryKey: ["list", kind, service, filters],
+    queryFn: () => (kind === "workflows" ? observability.workflows(service, filters) : observability.rootSpans(service, filters)),
+  };
+}
+
 function useListState() {
   const [params, setParams] = useSearchParams();
-  const range = params.get("range") ?? "all";
-  const errors = params.get("errors") === "1";
-  const q = params.get("q") ?? "";
-  const llm = params.get("llm") === "1";
-  const live = params.get("live") !== "0";
+  const { range, errors, q, llm, live } = readParams(params);
   const set = (patch: Record<string, string | null>) => {
     const next = new URLSearchParams(params);
     for (const [k, v] of Object.entries(patch)) {
@@ -95,18 +120,10 @@ function ListPage({ kind }: { kind: Kind }) {
   // The range start is fixed per filter change / refetch tick so query keys stay stable.
   const [now, setNow] = useState(() => Date.now());
   useEffect(() => setNow(Date.now()), [filterKey]);
-  const filters: ListFilters = {
-    start: rangeStart(state.range, now),
-    errorsOnly: state.errors,
-    q: state.q || undefined,
-    hasLlm: kind === "traces" ? state.llm : undefined,
-    cursor: cursors[pageIndex],
-    limit: PAGE_SIZE,
-  };
+  const [params] = useSearchParams();
   const live = state.live && pageIndex === 0;
   const query = useQuery<Page<Span>>({
-    queryKey: ["list", kind, service, filters],
-    queryFn: () => (kind === "workflows" ? observability.workflows(service, filters) : observability.rootSpans(service, filters)),
+    ...listQuery(kind, service, params, now, cursors[pageIndex]),
     placeholderData: keepPreviousData,
     refetchInterval: live ? LIVE_MS : false,
   });

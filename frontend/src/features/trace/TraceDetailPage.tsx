@@ -2,7 +2,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { useEffect, useMemo, useState } from "react";
 import { Link, useNavigate, useParams } from "react-router";
-import { fetchTraceDocument } from "../../api/traceDocument";
+import { traceDocumentQuery } from "../../api/traceDocument";
 import { ErrorBox, IdText, Loading, PageHeader } from "../../components/ui";
 import { junjoType } from "../../lib/spans";
 import { formatDurationMicros, formatLocal } from "../../lib/time";
@@ -12,7 +12,7 @@ import { SpanTreeView } from "./SpanTree";
 import { buildSpanTree } from "./tree";
 
 export function useTraceDocument(traceId: string) {
-  return useQuery({ queryKey: ["trace", traceId], queryFn: ({ signal }) => fetchTraceDocument(traceId, signal), staleTime: 60_000 });
+  return useQuery(traceDocumentQuery(traceId));
 }
 
 export default function TraceDetailPage() {

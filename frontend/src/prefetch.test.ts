@@ -1,0 +1,29 @@
+import { QueryClient } from "@tanstack/react-query";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { prefetchForLocation } from "./prefetch";
+
+describe("startup prefetch", () => {
+  afterEach(() => vi.unstubAllGlobals());
+
+  it("starts the trace document request for trace and workflow deep links", () => {
+    const fetchMock = vi.fn(async () => new Response("{}", { status: 401 }));
+    vi.stubGlobal("fetch", fetchMock);
+    const qc = new QueryClient();
+    const trace = "0123456789abcdef0123456789abcdef";
+    prefetchForLocation(qc, `/traces/svc/${trace}/aaaaaaaaaaaaaaaa`, "");
+    prefetchForLocation(qc, `/workflows/svc/${trace}/bbbbbbbbbbbbbbbb`, "");
+    expect(qc.getQueryCache().find({ queryKey: ["trace", trace] })).toBeDefined();
+    expect(String((fetchMock.mock.calls[0] as unknown[])[0])).toContain(`/api/v1/trace-evidence/${trace}`);
+  });
+
+  it("starts the first list page with the URL's filters and ignores other pages", () => {
+    vi.stubGlobal("fetch", vi.fn(async () => new Response("[]", { status: 200 })));
+    const qc = new QueryClient();
+    prefetchForLocation(qc, "/logs/my%20svc", "?errors=1&q=chat", 0);
+    const keys = qc.getQueryCache().getAll().map((q) => q.queryKey);
+    expect(keys).toEqual([["list", "workflows", "my svc", { start: undefined, errorsOnly: true, q: "chat", hasLlm: undefined, cursor: null, limit: 50 }]]);
+    prefetchForLocation(qc, "/api-keys", "", 0);
+    prefetchForLocation(qc, "/traces/svc/not-a-trace", "", 0);
+    expect(qc.getQueryCache().getAll()).toHaveLength(1);
+  });
+});

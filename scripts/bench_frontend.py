@@ -1,0 +1,137 @@
+"""Frontend benchmark: first-content time of the traces list and of a trace opened by URL in
+headless Debian Chromium, over the query benchmark's 1,000,000-span data set, plus bundle sizes.
+
+`python scripts/bench_frontend.py` (after `python scripts/bench_query.py` has generated
+`.dbdata/bench/query-1000000/`). The data set is copied to a temporary directory so a concurrent
+query benchmark is not disturbed. "First content" = time from navigation start until the first
+list row / the span tree is in the DOM (`performance.now()` in the page), with the app signed in
+and the browser cache warm (as for a user who has the app open); each page is loaded 10 times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from playwright.sync_api import Page, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, DIST  # noqa: E402
+from tests.support.api import DEFAULT_EMAIL, DEFAULT_PASSWORD  # noqa: E402
+from tests.support.procs import free_port  # noqa: E402
+from tests.support.stack import Stack, start_backend, start_ingestion  # noqa: E402
+
+SERVICE = "bench-service-0"
+
+
+def bundle_sizes() -> list[tuple[str, int, int]]:
+    out = []
+    for f in sorted((DIST / "assets").iterdir()):
+        data = f.read_bytes()
+        out.append((f.name, len(data), len(gzip.compress(data, 9))))
+    return out
+
+
+def first_content(page: Page, url: str, selector: str, runs: int) -> list[float]:
+    times = []
+    for _ in range(runs):
+        page.goto(url)
+        handle = page.wait_for_function(
+            f"() => document.querySelector({json.dumps(selector)}) ? performance.now() : null", timeout=60_000
+        )
+        times.append(float(handle.json_value()))
+    if os.environ.get("BENCH_FRONTEND_VERBOSE"):
+        entries = page.evaluate(
+            "() => performance.getEntriesByType('resource')"
+            ".map(e => [e.name.slice(-60), Math.round(e.startTime), Math.round(e.responseEnd)])"
+        )
+        print(url, *entries, sep="\n  ")
+    return times
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--spans", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=10)
+    args = parser.parse_args(argv)
+    source = ROOT / ".dbdata" / "bench" / f"query-{args.spans}"
+    manifest = json.loads((source / "manifest.json").read_text())
+    work = Path(tempfile.mkdtemp(prefix="bench-frontend-"))
+    data = work / "data"
+    shutil.copytree(source, data, ignore=shutil.ignore_patterns("logs", "wal", "hot_snapshot.parquet"))
+    ui_port = free_port()
+    ui_url = f"http://127.0.0.1:{ui_port}"
+    stack = Stack(data, extra_env={"JUNJO_ALLOW_ORIGINS": ui_url})
+    server = None
+    try:
+        start_backend(stack, work)
+        start_ingestion(stack, work)
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                str(ROOT / "scripts" / "static_server.py"),
+                "--dir",
+                str(DIST),
+                "--port",
+                str(ui_port),
+                "--api-host",
+                stack.http_url,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{ui_url}/config.js", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "static server did not start"
+            time.sleep(0.1)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1440, "height": 900})
+            page.goto(f"{ui_url}/sign-in")
+            page.get_by_label("Email").fill(DEFAULT_EMAIL)
+            page.get_by_label("Password").fill(DEFAULT_PASSWORD)
+            page.get_by_role("button", name="Sign In").click()
+            page.wait_for_url(f"{ui_url}/")
+            lists = first_content(
+                page, f"{ui_url}/traces/{SERVICE}", "table[aria-label=Traces] tbody tr", args.runs
+            )
+            trace = manifest["sample_traces"][0]
+            traces = first_content(page, f"{ui_url}/traces/{SERVICE}/{trace}", "[role=treeitem]", args.runs)
+            browser.close()
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=10)
+        stack.stop()
+        log = work / "static.log"
+        print(log.read_text()[-3000:] if log.exists() else "no static log")
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"\nFrontend first content over {manifest['spans']:,} spans ({args.runs} loads each, warm cache)")
+    print("| page | median ms | max ms |\n|---|---|---|")
+    for name, values in (("traces list", lists), ("trace by URL", traces)):
+        print(f"| {name} | {statistics.median(values):.0f} | {max(values):.0f} |")
+    print("\n| asset | bytes | gzip |\n|---|---|---|")
+    for name, raw, gz in bundle_sizes():
+        print(f"| {name} | {raw:,} | {gz:,} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
