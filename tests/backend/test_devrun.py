@@ -49,7 +49,7 @@ def test_env_file_is_written_once_and_never_overwritten(tmp_path: Path) -> None:
 
 
 class DevRun:
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, services: str) -> None:
         self.ports = {name: free_port() for name in ("http", "grpc", "otlp", "internal", "ui")}
         dist = tmp_path / "dist"
         (dist / "assets").mkdir(parents=True)
@@ -59,7 +59,7 @@ class DevRun:
         self.data_dir = tmp_path / "data"
         argv = [sys.executable, str(DEVRUN), "--env-file", str(tmp_path / ".env"),
                 "--data-dir", str(self.data_dir), "--frontend-dist", str(dist),
-                "--services", "backend,frontend",
+                "--services", services,
                 *(f"--{name}-port={port}" for name, port in self.ports.items())]
         with self.log_path.open("wb") as log:
             self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
@@ -98,8 +98,8 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.fixture
-def devrun(tmp_path: Path) -> Iterator[DevRun]:
-    run = DevRun(tmp_path)
+def devrun(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[DevRun]:
+    run = DevRun(tmp_path, getattr(request, "param", "backend,ingestion,frontend"))
     try:
         yield run
     finally:
@@ -123,16 +123,19 @@ def test_run_serves_everything_and_ctrl_c_stops_it(devrun: DevRun) -> None:
                          json={"email": "dev@example.com", "password": "dev password"})
     assert created.status_code == 200
     assert (devrun.data_dir / "sqlite" / "junjo.db").is_file()
-    assert "backend  | " in log and "frontend | " in log  # prefixed child output
+    for name in ("backend", "ingestion", "frontend"):  # prefixed child output
+        assert re.search(rf"^{name} +\| ", log, re.MULTILINE), name
     pids = devrun.child_pids()
-    assert set(pids) == {"backend", "frontend"}
+    assert set(pids) == {"backend", "ingestion", "frontend"}
+    assert f"OTLP  grpc://localhost:{devrun.ports['otlp']}" in log
 
     devrun.proc.send_signal(signal.SIGINT)
     assert devrun.proc.wait(120) == 0
     assert not any(_alive(pid) for pid in pids.values())
-    assert "stopped: frontend (exit 0), backend (exit 0)" in devrun.log()
+    assert "stopped: frontend (exit 0), ingestion (exit 0), backend (exit 0)" in devrun.log()
 
 
+@pytest.mark.parametrize("devrun", ["backend,frontend"], indirect=True)
 def test_a_dying_service_stops_the_rest(devrun: DevRun) -> None:
     devrun.wait_for("Junjo AI Studio is running")
     pids = devrun.child_pids()
