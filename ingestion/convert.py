@@ -238,6 +238,9 @@ _span_fields = attrgetter(
 _dumps = v1.dumps_json
 
 
+_NO_STATUS: tuple[int, None] = (0, None)
+
+
 def _status(raw: bytes) -> tuple[int, str | None]:
     if not raw:
         return 0, None
@@ -251,8 +254,7 @@ def _status(raw: bytes) -> tuple[int, str | None]:
 
 
 def _events_json(events: Any) -> bytes:
-    if not events:
-        return b"[]"
+    # Keys in sorted order already; one orjson call per span.
     return _dumps([
         {"attributes": _attributes(e.attributes), "droppedAttributesCount": e.dropped_attributes_count,
          "name": e.name, "timeUnixNano": str(e.time_unix_nano)}
@@ -261,8 +263,6 @@ def _events_json(events: Any) -> bytes:
 
 
 def _links_json(links: Any) -> bytes:
-    if not links:
-        return b"[]"
     out = []
     for link in links:
         if len(link.trace_id) != _TRACE_ID_LEN or len(link.span_id) != _SPAN_ID_LEN:
@@ -302,10 +302,10 @@ class _Columns:
             raise SpanRejected("start/end time is beyond the year 2262")
         if not 0 <= f[4] <= 5:
             raise SpanRejected(f"span kind must be 0-5, got {f[4]}")
-        code, message = _status(f[7])
+        code, message = _status(f[7]) if f[7] else _NO_STATUS
         attrs = _dumps(_attributes(span.attributes))
-        events = _events_json(span.events)
-        links = _links_json(span.links)
+        events = _events_json(span.events) if span.events else b"[]"
+        links = _links_json(span.links) if span.links else b"[]"
         self.fields.append(f)
         self.attrs.append(attrs)
         self.events.append(events)
