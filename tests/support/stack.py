@@ -62,6 +62,9 @@ class Stack:
             "WAL_DIR": str(d / "spans" / "wal"),
             "SNAPSHOT_PATH": str(d / "spans" / "hot_snapshot.parquet"),
             "PARQUET_OUTPUT_DIR": str(d / "spans" / "parquet"),
+            # Empty = derive from the session secret. Set explicitly so a developer's ./.env
+            # (which `make run` writes with its own token) cannot leak into one service only.
+            "JUNJO_INTERNAL_GRPC_TOKEN": "",
             **self.extra_env,
         }
 
