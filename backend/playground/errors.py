@@ -55,10 +55,6 @@ def from_status(label: str, key_env: str, status: int, message: str, secret: str
     return PlaygroundError(502, f"{label} is unavailable (HTTP {status}): {message}")
 
 
-def invalid_key(label: str, key_env: str) -> PlaygroundError:
-    return from_status(label, key_env, 401, "", None)
-
-
 def timed_out(label: str, seconds: float) -> PlaygroundError:
     return PlaygroundError(
         504, f"{label} did not answer within {seconds:g} s (LLM_REQUEST_TIMEOUT_SECS)."

@@ -81,6 +81,7 @@ class GeminiProvider(Provider):
             thinking["include_thoughts"] = request.include_thoughts
         if thinking:
             config["thinking_config"] = types.ThinkingConfig(**thinking)
+        config["automatic_function_calling"] = types.AutomaticFunctionCallingConfig(disable=True)  # no tools
         settings = types.GenerateContentConfig(**{k: v for k, v in config.items() if v is not None})
         return contents, settings
 
