@@ -241,6 +241,30 @@ def test_plain_otel_llm_trace_renders_messages(page: Page, shots: Shots, flow_st
     expect(tree.get_by_role("treeitem")).to_have_count(2)
 
 
+def test_users_and_settings_pages(page: Page, shots: Shots) -> None:
+    page.get_by_role("link", name="Users").click()
+    form = page.get_by_role("form", name="Create user")
+    form.get_by_label("Email").fill("grace@example.com")
+    form.get_by_label("Password").fill("another long password")
+    form.get_by_role("button", name="Create User").click()
+    users = page.get_by_role("table", name="Users")
+    expect(users).to_contain_text("grace@example.com")
+    form.get_by_label("Email").fill("grace@example.com")
+    form.get_by_label("Password").fill("another long password")
+    form.get_by_role("button", name="Create User").click()
+    expect(form.get_by_role("alert")).to_contain_text("already exists")
+    shots.take(page, "users")
+    page.get_by_role("button", name="Delete user grace@example.com").click()
+    expect(users).not_to_contain_text("grace@example.com")
+    expect(users).to_contain_text(EMAIL)
+
+    page.get_by_role("link", name="Settings").click()
+    page.get_by_role("button", name="Flush WAL").click()
+    expect(page.get_by_role("status").filter(has_text="flush")).to_be_visible()
+    expect(page.get_by_text("Last flush: Never")).to_have_count(0)
+    shots.take(page, "settings")
+
+
 def test_sign_out_then_sign_in_in_place_at_a_deep_link(page: Page, flow_state: dict[str, str]) -> None:
     page.get_by_role("button", name="Sign out").click()
     expect(page).to_have_url(re.compile(r"/sign-in$"))
