@@ -21,19 +21,28 @@ from tests.support.stack import Stack, start_backend
 
 
 def test_sigterm_stops_cleanly_and_restart_keeps_data(tmp_path: Path) -> None:
-    stack = Stack(tmp_path / "data")
-    start_backend(stack, tmp_path / "logs")
+    """First run with text logs (checked below), second run on the same data with JSON logs."""
+    stack = Stack(tmp_path / "data", extra_env={"JUNJO_LOG_LEVEL": "info", "JUNJO_LOG_FORMAT": "text"})
+    first = start_backend(stack, tmp_path / "logs")
     httpx.post(f"{stack.http_url}/users/create-first-user", headers={"Origin": "http://localhost:5153"},
                json={"email": "keep@example.com", "password": "persisted!"}).raise_for_status()
-    assert stack.backend is not None
-    assert stack.backend.stop() == 0
-    assert "backend stopped" in stack.backend.log()
+    assert first.stop() == 0
+    lines = [line for line in first.log().splitlines() if line.strip()]
+    assert any("[info" in line and "internal gRPC server listening" in line for line in lines)
+    assert any("backend stopped" in line for line in lines)
+    for line in lines:
+        with pytest.raises(json.JSONDecodeError):
+            json.loads(line)
+    assert stack.session_secret not in first.log() and stack.cookie_key not in first.log()
     # Second start on the same data: migrations are a no-op, the user is still there.
+    stack.extra_env = {}
     try:
-        start_backend(stack, tmp_path / "logs2")
+        second = start_backend(stack, tmp_path / "logs2")
         assert httpx.get(f"{stack.http_url}/users/db-has-users").json() == {"users_exist": True}
     finally:
         stack.stop()
+    assert second.proc is not None and second.proc.returncode == 0
+    assert all(json.loads(line)["service"] == "backend" for line in second.log().splitlines() if line)
 
 
 def _expect_failure(stack: Stack, tmp_path: Path, text: str) -> str:
@@ -133,18 +142,3 @@ def test_log_level_and_json_format_are_honoured(tmp_path: Path) -> None:
     assert {e["level"] for e in entries} <= {"warning", "error", "critical"}
     assert any(e["event"] == "health check: database unavailable" for e in entries)
     assert all(e["service"] == "backend" and "timestamp" in e for e in entries)
-
-
-def test_text_format_is_human_readable(tmp_path: Path) -> None:
-    stack = Stack(tmp_path / "data", extra_env={"JUNJO_LOG_LEVEL": "info", "JUNJO_LOG_FORMAT": "text"})
-    try:
-        start_backend(stack, tmp_path / "logs")
-    finally:
-        stack.stop()
-    assert stack.backend is not None
-    lines = [line for line in stack.backend.log().splitlines() if line.strip()]
-    assert any("[info" in line and "internal gRPC server listening" in line for line in lines)
-    for line in lines:
-        with pytest.raises(json.JSONDecodeError):
-            json.loads(line)
-    assert stack.session_secret not in stack.backend.log()
