@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import json
 import threading
+import time
 
 import httpx
 from cryptography.fernet import Fernet
+from itsdangerous import TimestampSigner
 
+from backend.accounts.sessions import SessionCodec
 from tests.support.api import DEFAULT_EMAIL, DEFAULT_ORIGIN, DEFAULT_PASSWORD, ApiClient
 from tests.support.stack import Stack
 
@@ -206,3 +210,35 @@ def test_health_config_and_openapi(backend_stack: Stack) -> None:
     assert "/users/create-first-user" in spec["paths"] and "/api_keys" in spec["paths"]
     assert httpx.get(f"{base}/docs").status_code == 404
     assert httpx.get(f"{base}/redoc").status_code == 404
+
+
+class _OldSigner(TimestampSigner):
+    def get_timestamp(self) -> int:
+        return int(time.time()) - 31 * 24 * 3600
+
+
+def test_cookie_expiry_revision_and_key_checks(api: ApiClient, backend_stack: Stack) -> None:
+    """Cookies minted with the stack's own keys: only a fresh, correctly signed one is accepted."""
+    user_id = api.http.get("/users").json()[0]["id"]
+    codec = SessionCodec(backend_stack.session_secret, backend_stack.cookie_key)
+    fernet = Fernet(base64.urlsafe_b64encode(base64.b64decode(backend_stack.cookie_key)))
+    payload = base64.urlsafe_b64encode(json.dumps({"uid": user_id, "rev": 0}).encode())
+
+    def status(cookie: str) -> tuple[int, str]:
+        r = httpx.get(f"{backend_stack.http_url}/auth-test", cookies={"session": cookie})
+        return r.status_code, str(r.json().get("detail", r.json()))
+
+    assert status(codec.encode({"uid": user_id, "rev": 0}))[0] == 200
+    invalid_revision = (401, "Unauthorized: Invalid session revision")
+    assert status(codec.encode({"uid": user_id, "rev": "0"})) == invalid_revision
+    assert status(codec.encode({"uid": user_id, "rev": 1})) == (401, "Unauthorized: Session has been revoked")
+    assert status(codec.encode({"uid": "someone-else", "rev": 0})) == (401, "Unauthorized: User not found")
+    no_session = (401, "Unauthorized: No valid session")
+    wrong_secret = TimestampSigner("not the secret", salt="junjo-ai-studio.session").sign(payload)
+    assert status(fernet.encrypt(wrong_secret).decode()) == no_session
+    signed = TimestampSigner(backend_stack.session_secret, salt="junjo-ai-studio.session").sign(payload)
+    month_ago = int(time.time()) - 31 * 24 * 3600
+    assert status(fernet.encrypt_at_time(signed, month_ago).decode()) == no_session  # expired envelope
+    old_signature = _OldSigner(backend_stack.session_secret, salt="junjo-ai-studio.session").sign(payload)
+    assert status(fernet.encrypt(old_signature).decode()) == no_session  # expired signature
+    assert status(fernet.encrypt(payload).decode()) == no_session  # unsigned
