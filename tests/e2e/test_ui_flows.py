@@ -127,6 +127,7 @@ def test_api_key_is_shown_once_and_listed_by_prefix(
 def test_exported_workflow_opens_in_the_debugger(
     page: Page, ui_stack: UiStack, shots: Shots, flow_state: dict[str, str]
 ) -> None:
+    flow_state["older_trace"] = _send("junjo", ui_stack, flow_state["key"], WORKFLOW_SERVICE)
     flow_state["workflow_trace"] = _send("junjo", ui_stack, flow_state["key"], WORKFLOW_SERVICE)
     flow_state["llm_trace"] = _send("llm", ui_stack, flow_state["key"], LLM_SERVICE)
     page.get_by_role("link", name="Services").click()
@@ -135,11 +136,11 @@ def test_exported_workflow_opens_in_the_debugger(
     shots.take(page, "services")
     link.click()
     rows = page.get_by_role("table", name="Workflow executions").get_by_role("row")
-    _eventually(page, lambda: rows.count() == 2, "the workflow execution to be listed")
-    expect(page.get_by_role("img", name="Failed")).to_have_count(1)
-    expect(page.get_by_text(re.compile(r"^(≈ )?1 total$"))).to_be_visible()
+    _eventually(page, lambda: rows.count() == 3, "both workflow executions to be listed")
+    expect(page.get_by_role("img", name="Failed")).to_have_count(2)
+    expect(page.get_by_text(re.compile(r"^(≈ )?2 total$"))).to_be_visible()
     shots.take(page, "workflow-executions")
-    page.get_by_role("link", name="HandleMessage").click()
+    page.get_by_role("link", name="HandleMessage").first.click()
     expect(page).to_have_url(
         re.compile(rf"/workflows/{WORKFLOW_SERVICE}/{flow_state['workflow_trace']}/[0-9a-f]{{16}}$")
     )
@@ -213,6 +214,30 @@ def test_failing_node_is_marked_with_its_exception(page: Page, shots: Shots) -> 
     expect(panel).to_contain_text("RuntimeError")
     expect(panel).to_contain_text("Traceback")
     shots.take(page, "workflow-failure")
+
+
+def test_previous_next_execution_and_subflow_graph(
+    page: Page, shots: Shots, flow_state: dict[str, str]
+) -> None:
+    newer = page.get_by_role("button", name="Previous (newer) execution")
+    older = page.get_by_role("button", name="Next (older) execution")
+    expect(newer).to_be_disabled()
+    older.click()
+    expect(page).to_have_url(
+        re.compile(rf"/workflows/{WORKFLOW_SERVICE}/{flow_state['older_trace']}/[0-9a-f]{{16}}$")
+    )
+    expect(
+        page.get_by_role("region", name="Workflow graph").get_by_role("button", name="Node CountNode")
+    ).to_be_visible()
+    expect(older).to_be_disabled()
+    newer.click()
+    expect(page).to_have_url(flow_state["debugger_url"])
+    page.emulate_media(color_scheme="dark")
+    page.get_by_role("region", name="Workflow graph").get_by_role("button", name="Subflow Doubler").click()
+    expect(page.get_by_role("region", name="Workflow graph").get_by_role("figure")).to_have_count(2)
+    expect(page.get_by_role("figure", name="Graph of Subflow: Doubler")).to_contain_text("DoubleNode")
+    shots.take(page, "workflow-debugger-dark")
+    page.emulate_media(color_scheme="light")
 
 
 def test_plain_otel_llm_trace_renders_messages(page: Page, shots: Shots, flow_state: dict[str, str]) -> None:

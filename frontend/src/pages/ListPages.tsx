@@ -166,7 +166,7 @@ function ListPage({ kind }: { kind: Kind }) {
         <table className="table list-table" aria-label={title}>
           <thead>
             <tr>
-              <th aria-label="Status" />
+              <th aria-label="Status" style={{ width: 36 }} />
               <th>{kind === "workflows" ? "Workflow" : "Name"}</th>
               <th>Trace ID</th>
               <th>Started</th>
