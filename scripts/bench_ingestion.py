@@ -47,7 +47,7 @@ SPANS = 100
 
 
 def _client(endpoint: str, key: str, seed: int, concurrency: int, seconds: float, rate: float,
-            requests_per_client: int, out: Any) -> None:
+            requests_per_client: int, out: Any, ready: Any, go: Any) -> None:
     """One client process: returns [(start, end, status)] per export through `out` (a Queue)."""
     payloads = [make_request((seed * requests_per_client + i) * SPANS, SPANS).SerializeToString()
                 for i in range(requests_per_client)]
@@ -58,6 +58,8 @@ def _client(endpoint: str, key: str, seed: int, concurrency: int, seconds: float
             call = channel.unary_unary(EXPORT)
             metadata = (("x-junjo-api-key", key),)
             await call(payloads[0], metadata=metadata, timeout=30)  # warm the channel and key cache
+            ready.put(seed)
+            await asyncio.to_thread(go.wait)  # all clients start together, once their payloads exist
             deadline = time.monotonic() + seconds
             counter = iter(range(1 << 40))
 
@@ -88,14 +90,21 @@ def _client(endpoint: str, key: str, seed: int, concurrency: int, seconds: float
 
 
 def _run_clients(endpoint: str, key: str, clients: int, concurrency: int, seconds: float,
-                 rate: float, requests_per_client: int, seed0: int) -> list[tuple[float, float, str]]:
+                 rate: float, requests_per_client: int, seed0: int,
+                 on_start: Any = None) -> list[tuple[float, float, str]]:
+    """Runs the client processes; `on_start()` is called when all are ready, just before they send."""
     ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
+    queue, ready, go = ctx.Queue(), ctx.Queue(), ctx.Event()
     procs = [ctx.Process(target=_client, args=(endpoint, key, seed0 + c, concurrency, seconds,
-                                                  rate / clients, requests_per_client, queue))
+                                                  rate / clients, requests_per_client, queue, ready, go))
              for c in range(clients)]
     for p in procs:
         p.start()
+    for _ in procs:
+        ready.get(timeout=600)
+    if on_start is not None:
+        on_start()
+    go.set()
     results: list[tuple[float, float, str]] = []
     for _ in procs:
         results += queue.get(timeout=seconds + 300)
@@ -118,9 +127,11 @@ class Sampler:
             self.rss.append(self.proc.memory_info().rss)
             time.sleep(0.25)
 
-    def __enter__(self) -> Sampler:
+    def start(self) -> None:
         self.cpu0, self.t0 = sum(self.proc.cpu_times()[:2]), time.monotonic()
         self._thread.start()
+
+    def __enter__(self) -> Sampler:
         return self
 
     def __exit__(self, *_: object) -> None:
@@ -259,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
 
             with Sampler(pid) as sat:
                 results = _run_clients(stack.otlp_endpoint, key, args.clients, args.concurrency,
-                                       args.seconds, 0, args.requests_per_client, 0)
+                                       args.seconds, 0, args.requests_per_client, 0, sat.start)
             report["saturation"] = {**_summary(results, sat.cpu_seconds),
                                     "ingestion_cpu_cores": round(sat.cpu, 2),
                                     "rss_max_mb": round(max(sat.rss) / 2**20, 1)}
@@ -268,10 +279,14 @@ def main(argv: list[str] | None = None) -> int:
             delays: list[float] = []
             probe = threading.Thread(target=lambda: delays.extend(_visibility_probe(
                 stack, key, args.visibility_samples, time.monotonic() + args.paced_seconds)))
-            with Sampler(pid) as paced:
+
+            def start_paced() -> None:
+                paced.start()
                 probe.start()
+
+            with Sampler(pid) as paced:
                 results = _run_clients(stack.otlp_endpoint, key, args.clients, 0, args.paced_seconds,
-                                       args.rate, args.requests_per_client, 100)
+                                       args.rate, args.requests_per_client, 100, start_paced)
                 probe.join()
             report["paced"] = {"offered_spans_per_s": args.rate, **_summary(results, paced.cpu_seconds),
                                "ingestion_cpu_cores": round(paced.cpu, 2),
