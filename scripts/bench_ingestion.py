@@ -273,7 +273,8 @@ def main(argv: list[str] | None = None) -> int:
                                        args.seconds, 0, args.requests_per_client, 0, sat.start)
             report["saturation"] = {**_summary(results, sat.cpu_seconds),
                                     "ingestion_cpu_cores": round(sat.cpu, 2),
-                                    "rss_max_mb": round(max(sat.rss) / 2**20, 1)}
+                                    "rss_max_mb": round(max(sat.rss) / 2**20, 1),
+                                    "rss_median_mb": round(statistics.median(sat.rss) / 2**20, 1)}
             print("saturation:", json.dumps(report["saturation"]), flush=True)
 
             delays: list[float] = []
@@ -290,7 +291,8 @@ def main(argv: list[str] | None = None) -> int:
                 probe.join()
             report["paced"] = {"offered_spans_per_s": args.rate, **_summary(results, paced.cpu_seconds),
                                "ingestion_cpu_cores": round(paced.cpu, 2),
-                               "rss_max_mb": round(max(paced.rss) / 2**20, 1)}
+                               "rss_max_mb": round(max(paced.rss) / 2**20, 1),
+                               "rss_median_mb": round(statistics.median(paced.rss) / 2**20, 1)}
             report["ack_to_visible_ms"] = {"samples": len(delays),
                                            "median": round(statistics.median(delays), 1) if delays else None,
                                            "max": round(max(delays), 1) if delays else None}
