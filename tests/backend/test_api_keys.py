@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -153,3 +154,28 @@ def test_store_failure_is_unavailable_never_invalid(api: ApiClient, backend_stac
         assert health.json()["status"] == "unavailable"
     assert validate(backend_stack, key) is True  # recovers once the store is back
     assert httpx.get(f"{backend_stack.http_url}/health", timeout=30).status_code == 200
+
+
+def test_concurrent_creates_and_deletes(api: ApiClient, backend_stack: Stack) -> None:
+    cookies = {"session": api.http.cookies["session"]}
+    headers = {"Origin": "http://localhost:5153"}
+
+    def create(i: int) -> httpx.Response:
+        return httpx.post(f"{backend_stack.http_url}/api_keys", json={"name": f"k{i}"}, headers=headers,
+                          cookies=cookies, timeout=60)
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        created = list(pool.map(create, range(40)))
+    assert [r.status_code for r in created] == [201] * 40
+    assert len({r.json()["id"] for r in created}) == 40 and len({r.json()["key"] for r in created}) == 40
+    assert len(api.list_api_keys()) == 40
+    victim = created[0].json()["id"]
+
+    def delete(_: int) -> int:
+        return httpx.delete(f"{backend_stack.http_url}/api_keys/{victim}", headers=headers, cookies=cookies,
+                            timeout=60).status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert sorted(pool.map(delete, range(8))) == [204] + [404] * 7
+    assert validate(backend_stack, created[0].json()["key"]) is False
+    assert validate(backend_stack, created[1].json()["key"]) is True
