@@ -7,7 +7,8 @@ flush commits under), and the segment descriptors are opened right there, so a c
 deleting them cannot make the snapshot miss or fail. Reading and writing happen outside the lock
 in a worker thread, one segment at a time (bounded memory); exports are never blocked.
 
-Results are cached for PREPARE_HOT_SNAPSHOT_CACHE_TTL_MS (the recent-cold list is always fresh);
+Results are cached for PREPARE_HOT_SNAPSHOT_CACHE_TTL_MS counted from the data cut (so a span
+acknowledged at t is in every snapshot requested after t + TTL; the recent-cold list is always fresh);
 a flush invalidates the cache, so a snapshot never repeats spans that have become cold.
 An empty WAL deletes any previous snapshot and answers with an empty path ("no hot tier").
 """
@@ -51,6 +52,7 @@ class HotSnapshot:
                     and self._cached_generation == self.wal.generation
                     and time.monotonic() - self._cached_at < self.cache_ttl):
                 return replace(self._cached, recent_cold_paths=self.recent.paths())
+            cut = time.monotonic()  # the data cut: staleness is measured from here, not from the write
             with self.wal.lock:
                 sources = self.wal.open_for_read()
                 recent = self.recent.paths()
@@ -61,7 +63,7 @@ class HotSnapshot:
                 for fd, _ in sources:
                     os.close(fd)
                 release_memory()
-            self._cached, self._cached_at = result, time.monotonic()
+            self._cached, self._cached_at = result, cut
             self._cached_generation = generation
             return result
 
