@@ -31,6 +31,7 @@ from backend.api_keys.router import router as api_keys_router
 from backend.db.engine import Database
 from backend.meta import router as meta_router
 from backend.middleware import MIB, CsrfOriginMiddleware
+from backend.playground.router import playground_lifespan
 from backend.playground.router import router as playground_router
 from backend.settings import Settings
 from backend.spans.lifespan import spans_lifespan
@@ -42,6 +43,7 @@ log = structlog.get_logger(__name__)
 FeatureLifespan = Callable[[FastAPI, Settings], AbstractAsyncContextManager[None]]
 FEATURE_LIFESPANS: list[FeatureLifespan] = [
     spans_lifespan,
+    playground_lifespan,
     # one line per feature with background work, e.g. the Parquet indexer
 ]
 MAX_BODY_BYTES = MIB

@@ -7,14 +7,17 @@ provider's chat models (cached) and POST .../models/refresh re-fetches them. Eve
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 
 from backend.accounts.deps import require_user
 from backend.playground.errors import PlaygroundError
 from backend.playground.schemas import GenerateRequest, GenerateResponse, ModelList
-from backend.playground.service import Playground
+from backend.playground.service import LLMSettings, Playground
 
 router = APIRouter(prefix="/llm", tags=["llm"], dependencies=[Depends(require_user)])
 
@@ -26,6 +29,19 @@ def app_playground(request: Request) -> Playground:
     if playground is None:
         playground = state.playground = Playground.from_settings(state.settings)
     return playground
+
+
+@contextlib.asynccontextmanager
+async def playground_lifespan(app: FastAPI, settings: LLMSettings) -> AsyncIterator[None]:
+    """Builds the app's Playground at start-up and warms the SDKs of configured providers meanwhile."""
+    playground = app.state.playground = Playground.from_settings(settings)
+    warm = asyncio.create_task(playground.warm_up())
+    try:
+        yield
+    finally:
+        warm.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await warm
 
 
 PlaygroundDep = Annotated[Playground, Depends(app_playground)]

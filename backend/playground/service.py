@@ -1,9 +1,10 @@
 """The playground service: picks the provider, bounds the call in time, measures it, caches models.
 
-Provider SDKs are imported on first use of that provider: together they cost ~10 s of start-up
-on a busy small VM and 100+ MB of memory, which a backend that never runs the playground should
-not pay. Provider model lists change rarely and cost a round trip, so they are cached in memory
-for `MODEL_CACHE_TTL_SECS` (the reference's 900 s); a refresh bypasses and replaces the entry, and
+Provider SDKs are imported lazily: together they cost ~10 s of start-up on a busy small VM and
+100+ MB of memory, which a backend without provider keys should not pay. `warm_up` imports the
+SDKs of providers that have a key in a worker thread after start-up, so the first call is fast.
+Provider model lists change rarely and cost a round trip, so they are cached in memory for
+`MODEL_CACHE_TTL_SECS` (the reference's 900 s); a refresh bypasses and replaces the entry, and
 failures are never cached. Latency is measured here, around the provider call only.
 """
 
@@ -64,6 +65,11 @@ class Playground:
                                         timeout),
             "gemini": ProviderConfig(_secret(settings.gemini_api_key), settings.gemini_base_url, timeout),
         }, timeout)
+
+    async def warm_up(self) -> None:
+        for name, config in self._configs.items():
+            if config.api_key:
+                await asyncio.to_thread(importlib.import_module, PROVIDER_CLASSES[name][0])
 
     def provider(self, name: str) -> Provider:
         if name not in PROVIDER_CLASSES:
