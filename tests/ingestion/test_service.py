@@ -144,10 +144,17 @@ def test_bad_input_is_answered_and_valid_spans_are_kept(ingestion_factory) -> No
 
     ing.export(make_request(2000, 100), compression=grpc.Compression.Gzip)
 
+    huge = good_span(6)
+    huge.attributes.add(key="huge").value.string_value = "é" * 300_000  # 600 KB, under the 1 MB limit
+    assert not ing.export(request_with(huge)).HasField("partial_success")
+
     ids = set(ing.stored_table(["span_id"])["span_id"].to_pylist())
     expected = {good_span(i).span_id.hex() for i in (1, 2, 4)} | {
         s.span_id.hex() for s in make_request(2000, 100).resource_spans[0].scope_spans[0].spans}
-    assert ids == expected | {good_span(0).span_id.hex()}  # span 0 rode along with the nested one
+    assert ids == expected | {good_span(i).span_id.hex() for i in (0, 6)}  # 0 rode with the nested one
+    table = ing.stored_table(["span_id", "attributes"])
+    [huge_row] = [r for r in table.to_pylist() if r["span_id"] == good_span(6).span_id.hex()]
+    assert orjson.loads(huge_row["attributes"])["huge"] == "é" * 300_000
     assert ing.proc is not None and ing.proc.proc is not None and ing.proc.proc.poll() is None
 
 
@@ -171,12 +178,13 @@ def test_internal_calls_require_the_token(ingestion_factory) -> None:
     assert probe.returncode == 0, probe.stderr
 
 
-def test_sigterm_flushes_everything_and_exits_zero(ingestion_factory) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_stop_signal_flushes_everything_and_exits_zero(ingestion_factory, sig: int) -> None:
     ing = ingestion_factory().start()
     for i in range(5):
         ing.export(make_request(i * 100))
     assert ing.proc is not None
-    ing.proc.signal(signal.SIGTERM)
+    ing.proc.signal(sig)
     assert ing.proc.proc is not None and ing.proc.proc.wait(60) == 0
     wal = Path(ing.env["WAL_DIR"])
     assert [p.name for p in wal.iterdir()] == [".lock"]
