@@ -66,6 +66,9 @@ class TraceExport:
             converted = convert_request(request, self.batch_size)
         except InvalidRequest as exc:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        except Exception:  # a converter bug must cost one request, not the process or a vague UNKNOWN
+            log.exception("conversion_failed", request_bytes=len(request))
+            await context.abort(grpc.StatusCode.INTERNAL, "Failed to convert spans")
         if converted.batches:
             try:
                 await self.store.write(converted.batches)
