@@ -112,14 +112,16 @@ def test_llm_span_to_generated_answer_and_comparison(
     expect(controls.get_by_label("Temperature")).to_have_value("0.3")
     expect(controls.get_by_label("Max tokens")).to_have_value("120")
     expect(controls.get_by_label("Message 2", exact=True)).to_have_value(PROMPT[1]["content"])
-    expect(controls).to_contain_text("4 models")  # the fake's chat models, fetched through the backend
+    # the fake's chat models, fetched through the backend; generous timeouts from here on: the backend
+    # imports a provider's SDK on its first use, which takes seconds on a busy 2-core machine
+    expect(controls).to_contain_text("4 models", timeout=60_000)
 
     # run 1: the recorded call as it was
     fake_openai.clear()
     controls.get_by_role("button", name="Run", exact=True).click()
     run1 = page.get_by_role("article", name="Run 1")
     expect(run1.get_by_label("Output of run 1")).to_have_text(
-        f"OpenAI gpt-4o-mini says: {PROMPT[1]['content']}"
+        f"OpenAI gpt-4o-mini says: {PROMPT[1]['content']}", timeout=30_000
     )
     expect(run1.get_by_label("Latency of run 1")).to_contain_text(re.compile(r"^\d[\d,]* ms$"))
     expect(run1.get_by_label("Token usage of run 1")).to_contain_text(
@@ -137,7 +139,9 @@ def test_llm_span_to_generated_answer_and_comparison(
     )
     controls.get_by_role("button", name="Run again").click()
     run2 = page.get_by_role("article", name="Run 2")
-    expect(run2.get_by_label("Output of run 2")).to_have_text(json.dumps({"echo": PROMPT[1]["content"]}))
+    expect(run2.get_by_label("Output of run 2")).to_have_text(
+        json.dumps({"echo": PROMPT[1]["content"]}), timeout=30_000
+    )
     expect(run2).to_contain_text("temperature 0.9")
     expect(run2).to_contain_text("JSON schema")
     sent = fake_openai.last("/v1/chat/completions").body
@@ -157,5 +161,4 @@ def test_llm_span_to_generated_answer_and_comparison(
 
     # a provider without a key explains which variable to set
     controls.get_by_label("Provider").select_option("anthropic")
-    # (generous: the backend imports a provider's SDK on its first use, slow on a busy 2-core box)
     expect(controls.get_by_role("alert")).to_contain_text("ANTHROPIC_API_KEY is not set", timeout=60_000)
