@@ -7,19 +7,19 @@ import { useCallback, useEffect, useMemo, useState } from "react";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router";
 import type { Span, Transition } from "../../api/types";
 import { ErrorBox, IdText, Loading, Tabs } from "../../components/ui";
-import { displayName, ICON_GLYPH, junjoType, spanIcon } from "../../lib/spans";
-import { formatDurationMicros, formatLocal, formatUtcMicros, nanosToMicros, spanDurationMicros } from "../../lib/time";
+import { displayName, junjoType } from "../../lib/spans";
+import { formatDurationMicros, formatLocal, isoToMicros, nanosToMicros, spanDurationMicros } from "../../lib/time";
 import { useNeighbours } from "../../lib/useNeighbours";
 import { FailureList, SpanDetails } from "../trace/SpanDetails";
 import { SpanTreeView } from "../trace/SpanTree";
 import { useTraceDocument } from "../trace/TraceDetailPage";
-import { buildSpanTree, findNode, type ExtraItem } from "../trace/tree";
+import { ancestors, buildSpanTree, findNode, type ExtraItem } from "../trace/tree";
+import { StateStrip } from "./StateStrip";
+import { StateUpdatesList, TreeStateRow, transitionKey } from "./StateRows";
 import { matchNodeSpans, nodeForSpan } from "./matching";
 import { HistoryNotice, StateViewBody } from "./StatePanel";
 import { stateViewFor, workflowChain } from "./state";
 import { WorkflowGraph } from "./WorkflowGraph";
-
-const transitionKey = (t: Transition) => `${t.store_id}:${t.sequence}`;
 
 function isTyping(target: EventTarget | null): boolean {
   const el = target as HTMLElement | null;
@@ -126,7 +126,7 @@ export default function WorkflowDebuggerPage() {
   if (!tree || !workflow) return <div className="page"><ErrorBox error={`Workflow span ${workflowSpanId} is not in trace ${traceId}.`} /></div>;
   if (spanId && !selected) return <div className="page"><ErrorBox error={`Span ${spanId} is not part of this trace.`} /></div>;
   const wfNode = findNode(tree.roots, workflowSpanId);
-  const failedInWorkflow = [...tree.failed].filter((id) => id === workflowSpanId || chainContains(tree.parentOf, id, workflowSpanId)).map((id) => tree.byId.get(id) as Span);
+  const failedInWorkflow = [...tree.failed].filter((id) => id === workflowSpanId || ancestors(tree, id).includes(workflowSpanId)).map((id) => tree.byId.get(id) as Span);
   const stateTabs = view ? [{ id: "before", label: "Before" }, { id: "after", label: "After" }, ...(view.patch !== undefined ? [{ id: "patch", label: "Patch" }] : []), { id: "changes", label: "Changes" }] : [];
   const selectedFailed = selected ? tree.failed.has(selected.span_id) : false;
   const rightTabs = [...stateTabs, { id: "details", label: "Span details" }, ...(selectedFailed ? [{ id: "failures", label: "Failures" }] : [])];
@@ -185,34 +185,7 @@ export default function WorkflowDebuggerPage() {
         })}
       </section>
 
-      <section className="state-strip" aria-label="State transitions">
-        <div>
-          {selectedTransition ? (
-            <span>
-              <span className="state-mark">▶</span> Transition {selectedTransition.sequence} → <strong>{selectedTransition.store_name}.{selectedTransition.action}</strong>{" "}
-              <span className="muted mono small">{selectedTransition.event_id}</span>
-            </span>
-          ) : activeHistory ? (
-            <span className="muted">
-              {activeHistory.store_name ?? "Store"}: {transitions.length} transition{transitions.length === 1 ? "" : "s"}. Use ← / → to step through them.
-            </span>
-          ) : (
-            <span className="muted">No store history for this workflow.</span>
-          )}
-        </div>
-        <div className="row gap mono">
-          {selectedTransition ? <span>{formatUtcMicros(nanosToMicros(selectedTransition.time_unix_nano))}</span> : null}
-          <span aria-label="Transition position">
-            ({tIndex >= 0 ? tIndex + 1 : "–"} / {transitions.length})
-          </span>
-          <button type="button" className="btn btn-xs" aria-label="Previous store transition" disabled={!transitions.length || tIndex === 0} onClick={() => step(-1)}>
-            ←
-          </button>
-          <button type="button" className="btn btn-xs" aria-label="Next store transition" disabled={!transitions.length || tIndex === transitions.length - 1} onClick={() => step(1)}>
-            →
-          </button>
-        </div>
-      </section>
+      <StateStrip history={activeHistory} selected={selectedTransition} index={tIndex} onStep={step} />
 
       <div className="columns">
         <section className="panel" aria-label="Workflow spans">
@@ -236,40 +209,11 @@ export default function WorkflowDebuggerPage() {
                 extrasFor={extrasFor}
                 label="Workflow span tree"
                 arrowCollapse={false}
-                rangeUs={[Date.parse(workflow.start_time) * 1000 || tree.startUs, Date.parse(workflow.end_time) * 1000 || tree.endUs]}
-                renderExtra={(t) => (
-                  <button
-                    type="button"
-                    className={`state-row ${selectedTransition && transitionKey(selectedTransition) === transitionKey(t) ? "selected" : ""}`}
-                    aria-label={`State ${t.sequence}: ${t.store_name}.${t.action}`}
-                    onClick={() => selectTransition(t)}
-                  >
-                    <span className="state-mark">▶</span> {t.store_name} → {t.action} <span className="muted small mono">#{t.sequence}</span>
-                  </button>
-                )}
+                rangeUs={[isoToMicros(workflow.start_time), isoToMicros(workflow.end_time)]}
+                renderExtra={(t) => <TreeStateRow t={t} selected={selectedTransition} onSelect={selectTransition} />}
               />
             ) : leftTab === "states" ? (
-              transitions.length ? (
-                <ol className="tree" aria-label="State updates">
-                  {transitions.map((t) => {
-                    const s = tree.byId.get(t.span_id);
-                    return (
-                      <li key={transitionKey(t)}>
-                        <button type="button" className={`state-row ${selectedTransition && transitionKey(selectedTransition) === transitionKey(t) ? "selected" : ""}`} onClick={() => selectTransition(t)}>
-                          <span aria-hidden>{s ? ICON_GLYPH[spanIcon(s)] : "?"}</span>
-                          <strong>{s ? displayName(s) : t.span_id}</strong>
-                          <span className="state-mark">▶</span> {t.sequence}. {t.store_name} → {t.action}
-                          <span className="muted mono small" style={{ marginLeft: "auto" }}>
-                            {formatUtcMicros(nanosToMicros(t.time_unix_nano))}
-                          </span>
-                        </button>
-                      </li>
-                    );
-                  })}
-                </ol>
-              ) : (
-                <p className="muted">No state transitions recorded for this store.</p>
-              )
+              <StateUpdatesList transitions={transitions} byId={tree.byId} selected={selectedTransition} onSelect={selectTransition} />
             ) : (
               failedInWorkflow.map((s) => (
                 <div key={s.span_id}>
@@ -304,15 +248,4 @@ export default function WorkflowDebuggerPage() {
       </div>
     </div>
   );
-}
-
-function chainContains(parentOf: Map<string, string>, id: string, ancestor: string): boolean {
-  let cur = parentOf.get(id);
-  const seen = new Set<string>();
-  while (cur && !seen.has(cur)) {
-    if (cur === ancestor) return true;
-    seen.add(cur);
-    cur = parentOf.get(cur);
-  }
-  return false;
 }
