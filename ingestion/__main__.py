@@ -57,6 +57,7 @@ async def serve(settings: Settings) -> None:
         settings.api_key_validation_max_concurrency, settings.api_key_validation_timeout_secs)
     backpressure = Backpressure(settings.backpressure_max_bytes, settings.backpressure_max_rss_bytes,
                                 store.unflushed_bytes)
+    backpressure.sample()  # the first export already sees the current state
     export = TraceExport(validator, store, backpressure, settings.batch_size)
     otlp = await start_otlp_server(settings.otlp_port, export, settings.otlp_max_receive_bytes)
     sampler = loop.create_task(backpressure.run())
