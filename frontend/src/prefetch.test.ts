@@ -1,11 +1,11 @@
 import { QueryClient } from "@tanstack/react-query";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { prefetchForLocation } from "./prefetch";
+import { loadTraceDetail, loadWorkflowDebugger, prefetchForLocation } from "./prefetch";
 
 describe("startup prefetch", () => {
   afterEach(() => vi.unstubAllGlobals());
 
-  it("starts the trace document request for trace and workflow deep links", () => {
+  it("starts the trace document request for trace and workflow deep links", async () => {
     const fetchMock = vi.fn(async () => new Response("{}", { status: 401 }));
     vi.stubGlobal("fetch", fetchMock);
     const qc = new QueryClient();
@@ -14,6 +14,8 @@ describe("startup prefetch", () => {
     prefetchForLocation(qc, `/workflows/svc/${trace}/bbbbbbbbbbbbbbbb`, "");
     expect(qc.getQueryCache().find({ queryKey: ["trace", trace] })).toBeDefined();
     expect(String((fetchMock.mock.calls[0] as unknown[])[0])).toContain(`/api/v1/trace-evidence/${trace}`);
+    // The page chunks were requested too; let them finish loading inside the test.
+    await Promise.all([loadTraceDetail(), loadWorkflowDebugger()]);
   });
 
   it("starts the first list page with the URL's filters and ignores other pages", () => {

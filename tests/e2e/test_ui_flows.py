@@ -199,6 +199,9 @@ def test_graph_click_selects_span_and_arrow_keys_step_state(
     page.keyboard.press("ArrowLeft")
     expect(position).to_have_text(before)
     expect(strip).to_contain_text("set_contact")
+    page.reload()  # the URL holds the span and the transition
+    expect(strip).to_contain_text("set_contact")
+    expect(strip.get_by_label("Transition position")).to_have_text(before)
     expect(page.get_by_role("alert", name="State history not verified")).to_have_count(0)
 
 

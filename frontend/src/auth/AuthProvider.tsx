@@ -2,7 +2,8 @@
  * Session state for the whole app: is setup needed (no users yet) and is this browser signed in.
  * Both checks run in parallel at load and are re-run after setup, sign-in and sign-out.
  */
-import { createContext, useCallback, useContext, useEffect, useState, type ReactNode } from "react";
+import { useQueryClient } from "@tanstack/react-query";
+import { createContext, useCallback, useContext, useEffect, useRef, useState, type ReactNode } from "react";
 import { ApiError } from "../api/client";
 import { apiKeys, auth } from "../api/endpoints";
 
@@ -40,6 +41,20 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   useEffect(() => {
     void refresh();
   }, [refresh]);
+  // A session that ends while the app is open (expiry, sign-out elsewhere) surfaces as a 401 on
+  // some data request: re-check, so the guard shows sign-in in place instead of an error page.
+  const queryClient = useQueryClient();
+  const authenticatedRef = useRef(false);
+  authenticatedRef.current = state.authenticated;
+  useEffect(
+    () =>
+      queryClient.getQueryCache().subscribe((event) => {
+        if (event.type !== "updated" || event.action.type !== "error") return;
+        const err = event.action.error;
+        if (err instanceof ApiError && err.status === 401 && authenticatedRef.current) void refresh();
+      }),
+    [queryClient, refresh],
+  );
   const signOut = useCallback(async () => {
     try {
       await auth.signOut();

@@ -56,6 +56,8 @@ export interface TokenCounts {
   prompt?: number;
   completion?: number;
   total?: number;
+  /** Cost in USD when the producer recorded it (OpenInference `llm.cost.total`). */
+  cost?: number;
 }
 
 function num(v: unknown): number | undefined {
@@ -70,8 +72,9 @@ export function tokenCounts(span: Span): TokenCounts | undefined {
     num(a["llm.token_count.completion"]) ?? num(a["gen_ai.usage.output_tokens"]) ?? num(a["gen_ai.usage.completion_tokens"]);
   let total = num(a["llm.token_count.total"]) ?? num(a["gen_ai.usage.total_tokens"]);
   if (total === undefined && prompt !== undefined && completion !== undefined) total = prompt + completion;
-  if (prompt === undefined && completion === undefined && total === undefined) return undefined;
-  return { prompt, completion, total };
+  const cost = num(a["llm.cost.total"]) ?? num(a["gen_ai.usage.cost"]);
+  if (prompt === undefined && completion === undefined && total === undefined && cost === undefined) return undefined;
+  return { prompt, completion, total, cost };
 }
 
 export function displayName(span: Span): string {
@@ -118,4 +121,8 @@ export function parseJsonAttr(v: unknown): unknown {
   } catch {
     return undefined;
   }
+}
+
+export function formatCost(usd: number): string {
+  return usd >= 0.01 ? `$${usd.toFixed(2)}` : `$${usd.toPrecision(2)}`;
 }

@@ -4,6 +4,7 @@ import type { Span } from "../../api/types";
 import { CopyButton } from "../../components/ui";
 import { Markdown } from "../../components/Markdown";
 import { extractLlm, type ChatMessage } from "./llm";
+import { formatCost } from "../../lib/spans";
 
 type Mode = "text" | "markdown" | "raw";
 
@@ -77,6 +78,7 @@ export function LlmMessages({ span }: { span: Span }) {
           <span aria-label="Token counts">
             Tokens: {view.tokens.prompt ?? "?"} in / {view.tokens.completion ?? "?"} out
             {view.tokens.total !== undefined ? ` (${view.tokens.total} total)` : ""}
+            {view.tokens.cost !== undefined ? ` · ${formatCost(view.tokens.cost)}` : ""}
           </span>
         ) : null}
       </div>

@@ -13,6 +13,7 @@ describe("LLM message extraction", () => {
         "llm.provider": "openai",
         "llm.token_count.prompt": 10,
         "llm.token_count.completion": 5,
+        "llm.cost.total": 0.00042,
         "llm.input_messages.0.message.role": "system",
         "llm.input_messages.0.message.content": "Be brief.",
         "llm.input_messages.1.message.role": "user",
@@ -28,7 +29,7 @@ describe("LLM message extraction", () => {
     expect(v.input[2].content).toBe("tenth");
     expect(v.output[0].toolCalls).toEqual([{ id: undefined, name: "get_weather", arguments: '{"city":"Paris"}' }]);
     expect(v.model).toBe("gpt-4o-mini");
-    expect(v.tokens).toEqual({ prompt: 10, completion: 5, total: 15 });
+    expect(v.tokens).toEqual({ prompt: 10, completion: 5, total: 15, cost: 0.00042 });
   });
 
   it("renders OpenAI-style {messages:[...]} JSON in input.value as role cards", () => {
