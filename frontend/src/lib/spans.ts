@@ -113,16 +113,6 @@ export const ICON_GLYPH: Record<SpanIcon, string> = {
   code: "‹›",
 };
 
-/** Parse a JSON-string attribute; returns undefined for absent/invalid. */
-export function parseJsonAttr(v: unknown): unknown {
-  if (typeof v !== "string") return v;
-  try {
-    return JSON.parse(v);
-  } catch {
-    return undefined;
-  }
-}
-
 export function formatCost(usd: number): string {
   return usd >= 0.01 ? `$${usd.toFixed(2)}` : `$${usd.toPrecision(2)}`;
 }

@@ -18,8 +18,6 @@ const LIVE_MS = 5000;
 
 type Kind = "workflows" | "traces";
 
-export type ListKind = Kind;
-
 function readParams(params: URLSearchParams) {
   return {
     range: params.get("range") ?? "all",

@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { span, workflowTrace } from "../../test/fixtures";
-import { buildSpanTree, flattenTree, flattenWithExtras, searchTree } from "./tree";
+import { buildSpanTree, flattenWithExtras, searchTree } from "./tree";
+
+const flatten = (roots: Parameters<typeof flattenWithExtras>[0], collapsed: Set<string>) =>
+  flattenWithExtras(roots, collapsed, () => []).flatMap((i) => (i.type === "span" ? [i] : []));
 import { matchNodeSpans, nodeForSpan } from "../workflow-debugger/matching";
 import { graph } from "../../test/fixtures";
 
@@ -11,7 +14,7 @@ describe("buildSpanTree", () => {
   it("nests children under parents in start-time order", () => {
     expect(tree.roots.map((r) => r.span.name)).toEqual(["DemoWorkflow"]);
     expect(tree.roots[0].children.map((c) => c.span.name)).toEqual(["StartNode", "Load", "MySubflow", "YesNode"]);
-    expect(flattenTree(tree.roots, new Set()).map((r) => [r.span.name, r.depth])).toContainEqual(["LoadA", 2]);
+    expect(flatten(tree.roots, new Set()).map((r) => [r.span.name, r.depth])).toContainEqual(["LoadA", 2]);
   });
 
   it("marks the failed span and its path to the root", () => {
@@ -23,7 +26,7 @@ describe("buildSpanTree", () => {
   it("treats spans with missing parents as roots and collapses subtrees", () => {
     const t = buildSpanTree([span({ span_id: "x".repeat(16), name: "orphan", parent_span_id: "f".repeat(16) })]);
     expect(t.roots).toHaveLength(1);
-    expect(flattenTree(tree.roots, new Set(["w".repeat(16)]))).toHaveLength(1);
+    expect(flatten(tree.roots, new Set(["w".repeat(16)]))).toHaveLength(1);
   });
 
   it("search keeps matches and their ancestors", () => {

@@ -98,19 +98,6 @@ export interface FlatRow {
   hasChildren: boolean;
 }
 
-/** Depth-first rows, skipping children of collapsed spans and (when `visible` is given) hidden spans. */
-export function flattenTree(roots: TreeNode[], collapsed: Set<string>, visible?: Set<string>): FlatRow[] {
-  const rows: FlatRow[] = [];
-  const walk = (n: TreeNode, depth: number) => {
-    if (visible && !visible.has(n.span.span_id)) return;
-    rows.push({ span: n.span, depth, hasChildren: n.children.length > 0 });
-    if (collapsed.has(n.span.span_id)) return;
-    for (const c of n.children) walk(c, depth + 1);
-  };
-  for (const r of roots) walk(r, 0);
-  return rows;
-}
-
 function spanText(s: Span): string {
   const parts = [s.name, s.span_id];
   for (const [k, v] of Object.entries(s.attributes_json ?? {})) {
@@ -146,8 +133,9 @@ export interface ExtraItem<T> {
 export type TreeItem<T> = ({ type: "span" } & FlatRow) | { type: "extra"; depth: number; key: string; payload: T };
 
 /**
- * Like flattenTree, but each span's children are interleaved by time with extra rows (the
- * workflow debugger's state events), which sit one level below their span.
+ * Depth-first rows, skipping children of collapsed spans and (when `visible` is given) hidden
+ * spans; each span's children are interleaved by time with extra rows (the workflow debugger's
+ * state events), which sit one level below their span.
  */
 export function flattenWithExtras<T>(
   roots: TreeNode[],
