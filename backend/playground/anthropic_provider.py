@@ -36,10 +36,13 @@ class AnthropicProvider(Provider):
     base_url_env = "ANTHROPIC_BASE_URL"
     default_base_url = "https://api.anthropic.com"
 
-    def _client(self) -> anthropic.AsyncAnthropic:
+    def new_client(self, api_key: str) -> anthropic.AsyncAnthropic:
         return anthropic.AsyncAnthropic(
-            api_key=self.api_key(), base_url=self.base_url, timeout=self.config.timeout_secs, max_retries=0
+            api_key=api_key, base_url=self.base_url, timeout=self.config.timeout_secs, max_retries=0
         )
+
+    async def close_client(self, client: anthropic.AsyncAnthropic) -> None:
+        await client.close()
 
     def _arguments(self, request: GenerateRequest) -> dict[str, Any]:
         why_sampling = "the Messages API (version 2026-10-21) no longer accepts it; leave it unset."
@@ -102,8 +105,8 @@ class AnthropicProvider(Provider):
     async def generate(self, request: GenerateRequest) -> GenerateResponse:
         args = self._arguments(request)
         try:
-            async with self._client() as client:
-                message = await client.messages.create(**args)
+            client: anthropic.AsyncAnthropic = self.client()
+            message = await client.messages.create(**args)
         except anthropic.AnthropicError as exc:
             raise self._translate(exc) from None
         texts = [block.text for block in message.content if block.type == "text"]
@@ -127,8 +130,8 @@ class AnthropicProvider(Provider):
 
     async def list_models(self) -> list[ModelInfo]:
         try:
-            async with self._client() as client:
-                found = [model async for model in client.models.list(limit=100)]
+            client: anthropic.AsyncAnthropic = self.client()
+            found = [model async for model in client.models.list(limit=100)]
         except anthropic.AnthropicError as exc:
             raise self._translate(exc) from None
         models = []

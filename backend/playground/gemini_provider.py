@@ -41,10 +41,13 @@ class GeminiProvider(Provider):
     base_url_env = "GEMINI_BASE_URL"
     default_base_url = "https://generativelanguage.googleapis.com/"
 
-    def _client(self) -> genai.Client:
+    def new_client(self, api_key: str) -> genai.Client:
         options = types.HttpOptions(base_url=self.base_url, api_version=API_VERSION,
                                     timeout=int(self.config.timeout_secs * 1000))
-        return genai.Client(api_key=self.api_key(), vertexai=False, http_options=options)
+        return genai.Client(api_key=api_key, vertexai=False, http_options=options)
+
+    async def close_client(self, client: genai.Client) -> None:
+        await client.aio.aclose()
 
     def _arguments(self, request: GenerateRequest) -> tuple[list[types.Content], types.GenerateContentConfig]:
         system = "\n\n".join(m.content for m in request.messages if m.role in ("system", "developer"))
@@ -87,15 +90,13 @@ class GeminiProvider(Provider):
 
     async def generate(self, request: GenerateRequest) -> GenerateResponse:
         contents, config = self._arguments(request)
-        client = self._client()
+        client: genai.Client = self.client()
         try:
             response = await client.aio.models.generate_content(
                 model=request.model_name, contents=contents, config=config
             )
         except (genai_errors.APIError, *_TRANSPORT_ERRORS) as exc:
             raise self._translate(exc) from None
-        finally:
-            await client.aio.aclose()
         choices = []
         thoughts: list[str] = []
         for index, candidate in enumerate(response.candidates or []):
@@ -131,13 +132,11 @@ class GeminiProvider(Provider):
         )
 
     async def list_models(self) -> list[ModelInfo]:
-        client = self._client()
+        client: genai.Client = self.client()
         try:
             found = [model async for model in await client.aio.models.list(config={"page_size": 100})]
         except (genai_errors.APIError, *_TRANSPORT_ERRORS) as exc:
             raise self._translate(exc) from None
-        finally:
-            await client.aio.aclose()
         models = []
         for model in found:
             if "generateContent" not in (model.supported_actions or []) or not model.name:

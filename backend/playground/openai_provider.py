@@ -38,10 +38,13 @@ class OpenAIProvider(Provider):
     base_url_env = "OPENAI_BASE_URL"
     default_base_url = "https://api.openai.com/v1"
 
-    def _client(self) -> openai.AsyncOpenAI:
+    def new_client(self, api_key: str) -> openai.AsyncOpenAI:
         return openai.AsyncOpenAI(
-            api_key=self.api_key(), base_url=self.base_url, timeout=self.config.timeout_secs, max_retries=0
+            api_key=api_key, base_url=self.base_url, timeout=self.config.timeout_secs, max_retries=0
         )
+
+    async def close_client(self, client: openai.AsyncOpenAI) -> None:
+        await client.close()
 
     def _arguments(self, request: GenerateRequest) -> dict[str, Any]:
         if request.thinking_budget_tokens is not None:
@@ -76,8 +79,8 @@ class OpenAIProvider(Provider):
     async def generate(self, request: GenerateRequest) -> GenerateResponse:
         args = self._arguments(request)
         try:
-            async with self._client() as client:
-                completion = await client.chat.completions.create(**args)
+            client: openai.AsyncOpenAI = self.client()
+            completion = await client.chat.completions.create(**args)
         except openai.OpenAIError as exc:
             raise self._translate(exc) from None
         choices = []
@@ -112,8 +115,8 @@ class OpenAIProvider(Provider):
 
     async def list_models(self) -> list[ModelInfo]:
         try:
-            async with self._client() as client:
-                ids = [model.id async for model in client.models.list()]
+            client: openai.AsyncOpenAI = self.client()
+            ids = [model.id async for model in client.models.list()]
         except openai.OpenAIError as exc:
             raise self._translate(exc) from None
         return [

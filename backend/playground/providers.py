@@ -3,7 +3,8 @@
 A provider turns a `GenerateRequest` into one call of its official SDK and the answer back into a
 `GenerateResponse`; it lists the provider's chat models. It validates provider-specific settings
 itself (before any network call) and translates its SDK's exceptions into `PlaygroundError`s.
-Clients are created per call: a playground call takes seconds, and nothing then outlives a request.
+Each provider keeps one SDK client (its connection pool) for the life of the app: building one
+loads TLS certificates, 50-170 ms that would otherwise inflate every measured latency.
 """
 
 from __future__ import annotations
@@ -34,6 +35,18 @@ class Provider(abc.ABC):
 
     def __init__(self, config: ProviderConfig) -> None:
         self.config = config
+        self._sdk_client: Any = None
+
+    def client(self) -> Any:
+        """The provider's SDK client, built on first use (a missing key raises the 400 instead)."""
+        if self._sdk_client is None:
+            self._sdk_client = self.new_client(self.api_key())
+        return self._sdk_client
+
+    async def aclose(self) -> None:
+        if self._sdk_client is not None:
+            client, self._sdk_client = self._sdk_client, None
+            await self.close_client(client)
 
     @property
     def base_url(self) -> str:
@@ -59,6 +72,12 @@ class Provider(abc.ABC):
 
     def unreadable(self, what: str) -> errors.PlaygroundError:
         return errors.unreadable(self.label, what)
+
+    @abc.abstractmethod
+    def new_client(self, api_key: str) -> Any: ...
+
+    @abc.abstractmethod
+    async def close_client(self, client: Any) -> None: ...
 
     @abc.abstractmethod
     async def generate(self, request: GenerateRequest) -> GenerateResponse: ...

@@ -33,7 +33,7 @@ def app_playground(request: Request) -> Playground:
 
 @contextlib.asynccontextmanager
 async def playground_lifespan(app: FastAPI, settings: LLMSettings) -> AsyncIterator[None]:
-    """Builds the app's Playground at start-up and warms the SDKs of configured providers meanwhile."""
+    """The app's Playground: built at start-up (configured SDKs warmed meanwhile), clients closed at exit."""
     playground = app.state.playground = Playground.from_settings(settings)
     warm = asyncio.create_task(playground.warm_up())
     try:
@@ -42,6 +42,7 @@ async def playground_lifespan(app: FastAPI, settings: LLMSettings) -> AsyncItera
         warm.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await warm
+        await playground.aclose()
 
 
 PlaygroundDep = Annotated[Playground, Depends(app_playground)]

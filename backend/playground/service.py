@@ -71,6 +71,10 @@ class Playground:
             if config.api_key:
                 await asyncio.to_thread(importlib.import_module, PROVIDER_CLASSES[name][0])
 
+    async def aclose(self) -> None:
+        for provider in self._providers.values():
+            await provider.aclose()
+
     def provider(self, name: str) -> Provider:
         if name not in PROVIDER_CLASSES:
             raise errors.PlaygroundError(400, f"Invalid provider. Must be one of: {', '.join(PROVIDERS)}")

@@ -1,6 +1,6 @@
 """/llm through the real backend process (`python -m backend`), pointed at the fake provider APIs.
 
-Three backends run side by side: one configured correctly (debug logging, 2 s provider timeout),
+Three backends run side by side: one configured correctly (debug logging, 4 s provider timeout),
 one without keys and one with keys every provider rejects. Every provider goes through every error
 path (a base URL that refuses connections is covered in-process in test_providers.py; here the
 fake drops the connection), and no response or log line ever contains a configured key.
@@ -28,7 +28,7 @@ LABEL = {"openai": "OpenAI", "anthropic": "Anthropic", "gemini": "Gemini"}
 MODEL = {"openai": "gpt-4o-mini", "anthropic": "claude-sonnet-5-5", "gemini": "gemini-2.5-flash"}
 SLOW_MODEL = {"openai": "gpt-4.1", "anthropic": "claude-opus-5", "gemini": "gemini-2.5-pro"}
 SERVER_ERROR = {"openai": 500, "anthropic": 529, "gemini": 503}
-TIMEOUT_SECS = 2
+TIMEOUT_SECS = 4  # generous: other suites load the 2-core machine; the slow fake waits 3 s longer
 
 
 @dataclass
@@ -287,7 +287,7 @@ def test_provider_outage_is_502(good: Backend, fakes: dict[str, FakeProvider], p
 def test_slow_provider_times_out_with_504(
     good: Backend, fakes: dict[str, FakeProvider], provider: str
 ) -> None:
-    fakes[provider].faults[SLOW_MODEL[provider]] = Fault(delay=TIMEOUT_SECS + 2)
+    fakes[provider].faults[SLOW_MODEL[provider]] = Fault(delay=TIMEOUT_SECS + 3)
     response = good.generate(provider, SLOW_MODEL[provider])
     assert response.status_code == 504
     assert response.json()["detail"] == (

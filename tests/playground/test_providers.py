@@ -17,10 +17,11 @@ import pytest
 
 from backend.playground.errors import PlaygroundError, scrub
 from backend.playground.providers import ProviderConfig
-from backend.playground.schemas import GenerateRequest, GenerateResponse
+from backend.playground.schemas import GenerateRequest, GenerateResponse, ModelInfo
 from backend.playground.service import MODEL_CACHE_TTL_SECS, Playground
 from backend.playground.strict_schema import strict_schema
-from tests.playground.fakes import FakeAnthropic, FakeGemini, FakeOpenAI, FakeProvider
+from tests.playground.fakes import FakeAnthropic, FakeGemini, FakeOpenAI, FakeProvider, Fault
+from tests.support.procs import free_port
 
 KEYS = {
     "openai": "sk-proj-unit-0123456789abcdef",
@@ -63,21 +64,51 @@ def clock() -> Clock:
     return Clock()
 
 
+class SyncPlayground:
+    """A Playground driven from sync tests on one event loop (its SDK clients live on that loop)."""
+
+    def __init__(self, playground: SyncPlayground) -> None:
+        self.inner = playground
+        self._runner = asyncio.Runner()
+
+    def generate(self, **body: Any) -> GenerateResponse:
+        return self._runner.run(self.inner.generate(GenerateRequest.model_validate(body)))
+
+    def models(self, name: str, refresh: bool = False) -> list[ModelInfo]:
+        return self._runner.run(self.inner.models(name, refresh))
+
+    def label(self, name: str) -> str:
+        return self.inner.provider(name).label
+
+    def close_clients(self) -> None:
+        self._runner.run(self.inner.aclose())
+
+    def close(self) -> None:
+        self.close_clients()
+        self._runner.close()
+
+
 @pytest.fixture
-def playground(fakes: dict[str, FakeProvider], clock: Clock) -> Playground:
+def playground(fakes: dict[str, FakeProvider], clock: Clock) -> Iterator[SyncPlayground]:
     for fake in fakes.values():
         fake.clear()
         fake.faults.clear()
-    return Playground(
-        {name: ProviderConfig(KEYS[name], fake.base_url, 10) for name, fake in fakes.items()}, 10, clock=clock
+    sync = SyncPlayground(
+        Playground(
+            {name: ProviderConfig(KEYS[name], fake.base_url, 10) for name, fake in fakes.items()},
+            10,
+            clock=clock,
+        )
     )
+    yield sync
+    sync.close()
 
 
-def run(playground: Playground, **body: Any) -> GenerateResponse:
-    return asyncio.run(playground.generate(GenerateRequest.model_validate(body)))
+def run(playground: SyncPlayground, **body: Any) -> GenerateResponse:
+    return playground.generate(**body)
 
 
-def refused(playground: Playground, **body: Any) -> PlaygroundError:
+def refused(playground: SyncPlayground, **body: Any) -> PlaygroundError:
     with pytest.raises(PlaygroundError) as caught:
         run(playground, **body)
     return caught.value
@@ -88,7 +119,9 @@ def user(text: str) -> list[dict[str, str]]:
 
 
 # ------------------------------------------------------------------------------------------- OpenAI
-def test_openai_sends_every_sampling_setting(playground: Playground, fakes: dict[str, FakeProvider]) -> None:
+def test_openai_sends_every_sampling_setting(
+    playground: SyncPlayground, fakes: dict[str, FakeProvider]
+) -> None:
     answer = run(
         playground,
         model="openai/gpt-4o-mini",
@@ -115,7 +148,7 @@ def test_openai_sends_every_sampling_setting(playground: Playground, fakes: dict
 
 
 def test_openai_reasoning_effort_and_completion_token_cap(
-    playground: Playground, fakes: dict[str, FakeProvider]
+    playground: SyncPlayground, fakes: dict[str, FakeProvider]
 ) -> None:
     answer = run(
         playground,
@@ -130,7 +163,9 @@ def test_openai_reasoning_effort_and_completion_token_cap(
     assert answer.usage is not None and answer.usage.reasoning_tokens == 7
 
 
-def test_openai_json_mode_and_strict_schema(playground: Playground, fakes: dict[str, FakeProvider]) -> None:
+def test_openai_json_mode_and_strict_schema(
+    playground: SyncPlayground, fakes: dict[str, FakeProvider]
+) -> None:
     answer = run(playground, model="openai/gpt-4.1", messages=user("reply in JSON"), json_mode=True)
     assert fakes["openai"].last("/v1/chat/completions").body["response_format"] == {"type": "json_object"}
     assert json.loads(answer.choices[0].message.content) == {"echo": "reply in JSON"}
@@ -144,7 +179,7 @@ def test_openai_json_mode_and_strict_schema(playground: Playground, fakes: dict[
     assert json.loads(answer.choices[0].message.content) == {"echo": "structured"}
 
 
-def test_openai_provider_rejections_are_passed_through(playground: Playground) -> None:
+def test_openai_provider_rejections_are_passed_through(playground: SyncPlayground) -> None:
     error = refused(playground, model="openai/o3-mini", messages=user("hi"), temperature=0.2)
     assert error.status_code == 400 and "'temperature' does not support 0.2" in error.detail
     error = refused(playground, model="openai/gpt-4o-mini", messages=user("no keyword"), json_mode=True)
@@ -154,7 +189,7 @@ def test_openai_provider_rejections_are_passed_through(playground: Playground) -
 
 
 def test_openai_refuses_thinking_budget_without_calling(
-    playground: Playground, fakes: dict[str, FakeProvider]
+    playground: SyncPlayground, fakes: dict[str, FakeProvider]
 ) -> None:
     error = refused(playground, model="openai/gpt-5", messages=user("hi"), thinking_budget_tokens=2048)
     assert error.status_code == 400 and "thinking_budget_tokens" in error.detail
@@ -163,7 +198,7 @@ def test_openai_refuses_thinking_budget_without_calling(
 
 # ---------------------------------------------------------------------------------------- Anthropic
 def test_anthropic_thinking_effort_schema_and_system(
-    playground: Playground, fakes: dict[str, FakeProvider]
+    playground: SyncPlayground, fakes: dict[str, FakeProvider]
 ) -> None:
     answer = run(
         playground,
@@ -207,7 +242,7 @@ def test_anthropic_thinking_effort_schema_and_system(
     ],
 )
 def test_anthropic_thinking_budget_forms(
-    playground: Playground, fakes: dict[str, FakeProvider], budget: int, expected: dict[str, Any]
+    playground: SyncPlayground, fakes: dict[str, FakeProvider], budget: int, expected: dict[str, Any]
 ) -> None:
     run(playground, model="anthropic/claude-opus-5", messages=user("hi"), thinking_budget_tokens=budget)
     sent = fakes["anthropic"].last("/v1/messages").body
@@ -228,7 +263,7 @@ def test_anthropic_thinking_budget_forms(
     ],
 )
 def test_anthropic_refuses_unsupported_settings_without_calling(
-    playground: Playground, fakes: dict[str, FakeProvider], body: dict[str, Any], phrase: str
+    playground: SyncPlayground, fakes: dict[str, FakeProvider], body: dict[str, Any], phrase: str
 ) -> None:
     error = refused(playground, model="anthropic/claude-sonnet-5-5", messages=user("hi"), **body)
     assert error.status_code == 400 and phrase in error.detail and error.detail.startswith("Anthropic")
@@ -236,7 +271,7 @@ def test_anthropic_refuses_unsupported_settings_without_calling(
 
 
 # ------------------------------------------------------------------------------------------- Gemini
-def test_gemini_generation_config_is_sent(playground: Playground, fakes: dict[str, FakeProvider]) -> None:
+def test_gemini_generation_config_is_sent(playground: SyncPlayground, fakes: dict[str, FakeProvider]) -> None:
     answer = run(
         playground,
         model="gemini/gemini-2.5-flash",
@@ -268,7 +303,7 @@ def test_gemini_generation_config_is_sent(playground: Playground, fakes: dict[st
 
 
 def test_gemini_reasoning_effort_becomes_thinking_level(
-    playground: Playground, fakes: dict[str, FakeProvider]
+    playground: SyncPlayground, fakes: dict[str, FakeProvider]
 ) -> None:
     run(
         playground,
@@ -284,7 +319,7 @@ def test_gemini_reasoning_effort_becomes_thinking_level(
 
 
 def test_gemini_refuses_conflicting_thinking_settings(
-    playground: Playground, fakes: dict[str, FakeProvider]
+    playground: SyncPlayground, fakes: dict[str, FakeProvider]
 ) -> None:
     error = refused(
         playground,
@@ -301,7 +336,7 @@ def test_gemini_refuses_conflicting_thinking_settings(
 
 # ------------------------------------------------------------------------------------ models, cache
 def test_model_lists_are_filtered_paginated_and_cached(
-    playground: Playground, fakes: dict[str, FakeProvider], clock: Clock
+    playground: SyncPlayground, fakes: dict[str, FakeProvider], clock: Clock
 ) -> None:
     expected = {
         "openai": ["openai/gpt-4.1", "openai/gpt-4o-mini", "openai/gpt-5", "openai/o3-mini"],
@@ -313,41 +348,41 @@ def test_model_lists_are_filtered_paginated_and_cached(
         "gemini": ["gemini/gemini-2.5-flash", "gemini/gemini-2.5-pro", "gemini/gemini-3-pro-preview"],
     }
     for name, ids in expected.items():
-        models = asyncio.run(playground.models(name))
+        models = playground.models(name)
         assert [m.id for m in models] == ids
         assert all(m.provider == name for m in models)
     assert len(fakes["anthropic"].calls("/v1/models")) == 2  # two pages (the fake serves pages of 2)
     assert len(fakes["gemini"].calls("/v1beta/models")) == 2
-    by_id = {m.id: m for m in asyncio.run(playground.models("anthropic"))}
+    by_id = {m.id: m for m in playground.models("anthropic")}
     assert (
         by_id["anthropic/claude-sonnet-5-5"].supports_reasoning
         and by_id["anthropic/claude-sonnet-5-5"].max_tokens
     )
     assert not by_id["anthropic/claude-haiku-4-5"].supports_reasoning
-    assert {m.id: m.supports_reasoning for m in asyncio.run(playground.models("openai"))}["openai/o3-mini"]
+    assert {m.id: m.supports_reasoning for m in playground.models("openai")}["openai/o3-mini"]
 
     fakes["openai"].clear()
-    asyncio.run(playground.models("openai"))
+    playground.models("openai")
     assert fakes["openai"].calls("/v1/models") == []  # cached
-    asyncio.run(playground.models("openai", refresh=True))
+    playground.models("openai", refresh=True)
     assert len(fakes["openai"].calls("/v1/models")) == 1  # refresh bypasses
     clock.now += MODEL_CACHE_TTL_SECS - 1
-    asyncio.run(playground.models("openai"))
+    playground.models("openai")
     assert len(fakes["openai"].calls("/v1/models")) == 1
     clock.now += 2
-    asyncio.run(playground.models("openai"))
+    playground.models("openai")
     assert len(fakes["openai"].calls("/v1/models")) == 2  # expired
 
 
-def test_failed_model_lists_are_not_cached(playground: Playground, fakes: dict[str, FakeProvider]) -> None:
-    from tests.playground.fakes import Fault
-
+def test_failed_model_lists_are_not_cached(
+    playground: SyncPlayground, fakes: dict[str, FakeProvider]
+) -> None:
     fakes["gemini"].faults[""] = Fault(status=503)  # the list route carries no model name
     with pytest.raises(PlaygroundError) as caught:
-        asyncio.run(playground.models("gemini"))
+        playground.models("gemini")
     assert caught.value.status_code == 502
     fakes["gemini"].faults.clear()
-    assert len(asyncio.run(playground.models("gemini"))) == 3
+    assert len(playground.models("gemini")) == 3
 
 
 # ----------------------------------------------------------------------------------- pure helpers
@@ -371,49 +406,67 @@ def test_scrub_removes_the_key_and_its_fragments() -> None:
 
 @pytest.mark.parametrize("name", ["openai", "anthropic", "gemini"])
 def test_refused_connection_names_the_base_url_setting(name: str) -> None:
-    from tests.support.procs import free_port
-
     closed = f"http://127.0.0.1:{free_port()}"
-    playground = Playground({name: ProviderConfig(KEYS[name], closed, 5)}, 5)
-    with pytest.raises(PlaygroundError) as caught:
-        run(playground, model=f"{name}/some-model", messages=user("hi"))
-    env = {"openai": "OPENAI_BASE_URL", "anthropic": "ANTHROPIC_BASE_URL", "gemini": "GEMINI_BASE_URL"}[name]
-    assert caught.value.status_code == 502
-    assert caught.value.detail.startswith(
-        f"Could not connect to {playground.provider(name).label} at {closed}"
-    )
-    assert env in caught.value.detail
-    with pytest.raises(PlaygroundError) as caught:
-        asyncio.run(playground.models(name))
-    assert caught.value.status_code == 502 and env in caught.value.detail
+    playground = SyncPlayground(Playground({name: ProviderConfig(KEYS[name], closed, 5)}, 5))
+    try:
+        with pytest.raises(PlaygroundError) as caught:
+            run(playground, model=f"{name}/some-model", messages=user("hi"))
+        env = {"openai": "OPENAI_BASE_URL", "anthropic": "ANTHROPIC_BASE_URL", "gemini": "GEMINI_BASE_URL"}[
+            name
+        ]
+        assert caught.value.status_code == 502
+        assert caught.value.detail.startswith(f"Could not connect to {playground.label(name)} at {closed}")
+        assert env in caught.value.detail
+        with pytest.raises(PlaygroundError) as caught:
+            playground.models(name)
+        assert caught.value.status_code == 502 and env in caught.value.detail
+    finally:
+        playground.close()
 
 
 @pytest.mark.parametrize("name", ["openai", "anthropic", "gemini"])
 def test_sdk_timeout_is_504(fakes: dict[str, FakeProvider], name: str) -> None:
-    from tests.playground.fakes import Fault
-
     fake = fakes[name]
     model = {"openai": "gpt-5", "anthropic": "claude-haiku-4-5", "gemini": "gemini-3-pro-preview"}[name]
     fake.faults[model] = Fault(delay=2.5)
     # the SDK's own 1 s timeout fires first; the playground's outer guard is a generous backstop
-    playground = Playground({name: ProviderConfig(KEYS[name], fake.base_url, 1)}, 30)
+    playground = SyncPlayground(Playground({name: ProviderConfig(KEYS[name], fake.base_url, 1)}, 30))
     try:
         error = refused(playground, model=f"{name}/{model}", messages=user("hi"))
     finally:
         fake.faults.pop(model)
+        playground.close()
     assert error.status_code == 504 and "did not answer within 1 s" in error.detail
 
 
 @pytest.mark.parametrize("name", ["openai", "anthropic", "gemini"])
 def test_unreadable_provider_answer_is_502_not_500(
-    playground: Playground, fakes: dict[str, FakeProvider], name: str
+    playground: SyncPlayground, fakes: dict[str, FakeProvider], name: str
 ) -> None:
-    from tests.playground.fakes import Fault
-
     model = {"openai": "gpt-4o-mini", "anthropic": "claude-opus-5", "gemini": "gemini-2.5-flash"}[name]
     fakes[name].faults[model] = Fault(garbage=True)
     error = refused(playground, model=f"{name}/{model}", messages=user("hi"))
     assert error.status_code == 502
     assert error.detail.startswith(
-        f"{playground.provider(name).label} returned a response the playground could not read"
+        f"{playground.label(name)} returned a response the playground could not read"
     )
+
+
+def test_each_provider_keeps_one_client_until_closed(playground: SyncPlayground) -> None:
+    first: dict[str, object] = {}
+    for name, model in (
+        ("openai", "gpt-4o-mini"),
+        ("anthropic", "claude-opus-5"),
+        ("gemini", "gemini-2.5-flash"),
+    ):
+        run(playground, model=f"{name}/{model}", messages=user("one"))
+        first[name] = playground.inner.provider(name).client()
+        run(playground, model=f"{name}/{model}", messages=user("two"))
+        playground.models(name, refresh=True)
+        assert playground.inner.provider(name).client() is first[name]
+    playground.close_clients()
+    assert all(
+        playground.inner.provider(name)._sdk_client is None for name in ("openai", "anthropic", "gemini")
+    )
+    run(playground, model="openai/gpt-4o-mini", messages=user("after close"))  # a fresh client
+    assert playground.inner.provider("openai").client() is not first["openai"]
