@@ -41,7 +41,7 @@ export function adaptDocument(raw: RawTraceDocument): TraceDocument {
   for (const [id, w] of Object.entries(raw.workflows ?? {})) {
     workflows[id] = { span_id: id, graph: (w.graph as GraphSnapshot | null) ?? null, store: adaptStore(id, w.store) };
   }
-  return { trace_id: raw.trace_id, spans: (raw.spans ?? []) as Span[], workflows };
+  return { trace_id: raw.trace_id, spans: (raw.spans ?? []) as Span[], workflows, diagnostics: raw.diagnostics ?? [] };
 }
 
 export async function fetchTraceDocument(traceId: string, signal?: AbortSignal): Promise<TraceDocument> {

@@ -107,4 +107,6 @@ export interface TraceDocument {
   trace_id: string;
   spans: Span[];
   workflows: Record<string, WorkflowEvidence>;
+  /** What the backend could not interpret (unsupported contract version, bad graph snapshot, …). */
+  diagnostics: Schemas["Diagnostic"][];
 }

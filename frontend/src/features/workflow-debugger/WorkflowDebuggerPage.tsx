@@ -126,6 +126,7 @@ export default function WorkflowDebuggerPage() {
   if (!tree || !workflow) return <div className="page"><ErrorBox error={`Workflow span ${workflowSpanId} is not in trace ${traceId}.`} /></div>;
   if (spanId && !selected) return <div className="page"><ErrorBox error={`Span ${spanId} is not part of this trace.`} /></div>;
   const wfNode = findNode(tree.roots, workflowSpanId);
+  const diagnostics = (doc.data?.diagnostics ?? []).filter((d) => !d.span_id || d.span_id === workflowSpanId || ancestors(tree, d.span_id).includes(workflowSpanId));
   const failedInWorkflow = [...tree.failed].filter((id) => id === workflowSpanId || ancestors(tree, id).includes(workflowSpanId)).map((id) => tree.byId.get(id) as Span);
   const stateTabs = view ? [{ id: "before", label: "Before" }, { id: "after", label: "After" }, ...(view.patch !== undefined ? [{ id: "patch", label: "Patch" }] : []), { id: "changes", label: "Changes" }] : [];
   const selectedFailed = selected ? tree.failed.has(selected.span_id) : false;
@@ -184,6 +185,22 @@ export default function WorkflowDebuggerPage() {
           );
         })}
       </section>
+
+      {diagnostics.length ? (
+        <details className="alert alert-warn" aria-label="Telemetry diagnostics">
+          <summary>
+            {diagnostics.length} telemetry diagnostic{diagnostics.length === 1 ? "" : "s"}: parts of this execution are shown as sent
+          </summary>
+          <ul>
+            {diagnostics.map((d, i) => (
+              <li key={i}>
+                <code>{d.code}</code>
+                {d.span_id ? <> on {tree.byId.get(d.span_id)?.name ?? d.span_id}</> : null}: {d.message}
+              </li>
+            ))}
+          </ul>
+        </details>
+      ) : null}
 
       <StateStrip history={activeHistory} selected={selectedTransition} index={tIndex} onStep={step} />
 
