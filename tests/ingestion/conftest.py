@@ -100,15 +100,23 @@ class Ingestion:
         root = Path(self.env["PARQUET_OUTPUT_DIR"])
         return sorted(root.rglob("*.parquet")) if root.exists() else []
 
-    def stored_table(self, columns: list[str] | None = None) -> pa.Table:
-        """Every row in cold Parquet files plus the hot snapshot (the whole store, as queried).
+    def cold_table(self, columns: list[str]) -> pa.Table:
+        tables = [pq.read_table(p, columns=columns) for p in self.parquet_files()]
+        return pa.concat_tables(tables) if tables else pa.table({c: [] for c in columns})
 
+    def stored_table(self, columns: list[str] | None = None) -> pa.Table:
+        """Every stored row as the backend would see it while ingestion keeps flushing.
+
+        Cold files listed *before* PrepareHotSnapshot, plus the recent cold files it reports
+        (a file flushed in between is there), plus the hot snapshot (consistent with that list).
         Timestamps are left out by default: without pandas, pyarrow cannot turn nanosecond
         timestamps into Python values.
         """
         columns = columns or [c for c in v1.COLUMNS if c not in ("start_time", "end_time")]
-        tables = [pq.read_table(p, columns=columns) for p in self.parquet_files()]
+        cold = {str(p) for p in self.parquet_files()}
         snap = self.snapshot()
+        cold |= set(snap.recent_cold_paths)
+        tables = [pq.read_table(p, columns=columns) for p in sorted(cold)]
         if snap.snapshot_path:
             tables.append(pq.read_table(snap.snapshot_path, columns=columns))
         return pa.concat_tables(tables) if tables else pa.table({c: [] for c in columns})

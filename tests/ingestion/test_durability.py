@@ -15,7 +15,6 @@ from collections import Counter
 from pathlib import Path
 
 import grpc
-import pyarrow.parquet as pq
 import pytest
 
 from ingestion.convert import convert_request
@@ -74,14 +73,9 @@ class Load:
 
 
 def stored_counts(ing: Ingestion, with_snapshot: bool = True) -> Counter[str]:
-    counts: Counter[str] = Counter()
-    for path in ing.parquet_files():
-        counts.update(pq.read_table(path, columns=["span_id"])["span_id"].to_pylist())
-    if with_snapshot:
-        snap = ing.snapshot()
-        if snap.snapshot_path:
-            counts.update(pq.read_table(snap.snapshot_path, columns=["span_id"])["span_id"].to_pylist())
-    return counts
+    """Span ids in the store as a reader sees it (see Ingestion.stored_table for the protocol)."""
+    ids = ing.stored_table(["span_id"]) if with_snapshot else ing.cold_table(["span_id"])
+    return Counter(ids["span_id"].to_pylist())
 
 
 def assert_exactly_once(load: Load, counts: Counter[str]) -> None:
