@@ -234,7 +234,6 @@ class FlushScheduler:
         self.max_bytes, self.max_age = max_bytes, max_age_secs
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
-        self.flushes = 0
 
     def wake_threadsafe(self, loop: asyncio.AbstractEventLoop) -> None:
         loop.call_soon_threadsafe(self._wake.set)
@@ -253,7 +252,6 @@ class FlushScheduler:
             if not segments:
                 return []
             files = await asyncio.to_thread(self.flusher.flush, segments)
-            self.flushes += 1
             return files
 
     async def run(self) -> None:
