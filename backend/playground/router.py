@@ -7,7 +7,6 @@ provider's chat models (cached) and POST .../models/refresh re-fetches them. Eve
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -33,15 +32,11 @@ def app_playground(request: Request) -> Playground:
 
 @contextlib.asynccontextmanager
 async def playground_lifespan(app: FastAPI, settings: LLMSettings) -> AsyncIterator[None]:
-    """The app's Playground: built at start-up (configured SDKs warmed meanwhile), clients closed at exit."""
+    """The app's Playground, built at start-up; its provider clients are closed at shutdown."""
     playground = app.state.playground = Playground.from_settings(settings)
-    warm = asyncio.create_task(playground.warm_up())
     try:
         yield
     finally:
-        warm.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await warm
         await playground.aclose()
 
 

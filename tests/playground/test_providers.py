@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from backend.playground.errors import PlaygroundError, scrub
-from backend.playground.providers import ProviderConfig
+from backend.playground.providers import Provider, ProviderConfig
 from backend.playground.schemas import GenerateRequest, GenerateResponse, ModelInfo
 from backend.playground.service import MODEL_CACHE_TTL_SECS, Playground
 from backend.playground.strict_schema import strict_schema
@@ -78,7 +78,10 @@ class SyncPlayground:
         return self._runner.run(self.inner.models(name, refresh))
 
     def label(self, name: str) -> str:
-        return self.inner.provider(name).label
+        return self.provider(name).label
+
+    def provider(self, name: str) -> Provider:
+        return self._runner.run(self.inner.provider(name))
 
     def close_clients(self) -> None:
         self._runner.run(self.inner.aclose())
@@ -460,13 +463,11 @@ def test_each_provider_keeps_one_client_until_closed(playground: SyncPlayground)
         ("gemini", "gemini-2.5-flash"),
     ):
         run(playground, model=f"{name}/{model}", messages=user("one"))
-        first[name] = playground.inner.provider(name).client()
+        first[name] = playground.provider(name).client()
         run(playground, model=f"{name}/{model}", messages=user("two"))
         playground.models(name, refresh=True)
-        assert playground.inner.provider(name).client() is first[name]
+        assert playground.provider(name).client() is first[name]
     playground.close_clients()
-    assert all(
-        playground.inner.provider(name)._sdk_client is None for name in ("openai", "anthropic", "gemini")
-    )
+    assert all(playground.provider(name)._sdk_client is None for name in ("openai", "anthropic", "gemini"))
     run(playground, model="openai/gpt-4o-mini", messages=user("after close"))  # a fresh client
-    assert playground.inner.provider("openai").client() is not first["openai"]
+    assert playground.provider("openai").client() is not first["openai"]
