@@ -283,6 +283,13 @@ function SettingsForm({ provider, model, settings, onChange }: { provider: Provi
           </label>
         ) : null}
       </div>
+      {!caps.temperature ? (
+        <p className="muted small">
+          {provider === "anthropic"
+            ? "Anthropic's Messages API no longer accepts temperature or top P; they are not sent."
+            : "Reasoning models run at the default temperature and top P; they are not sent."}
+        </p>
+      ) : null}
       <label>
         Stop sequences (one per line, up to 4)
         <textarea rows={2} value={settings.stop.join("\n")} onChange={(e) => set({ stop: e.target.value.split("\n").slice(0, 4) })} />
