@@ -8,6 +8,12 @@ flush everything to Parquet, exit 0.
 
 from __future__ import annotations
 
+import os
+
+# Arrow's allocator (mimalloc) returns freed pages at once instead of after a delay: measured
+# flush peak 170 -> 146 MB and hot-snapshot peak 155 -> 125 MB. Must be set before pyarrow loads.
+os.environ.setdefault("MIMALLOC_PURGE_DELAY", "0")
+
 import asyncio
 import contextlib
 import signal

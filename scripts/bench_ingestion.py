@@ -136,6 +136,9 @@ class Sampler:
 
     def __exit__(self, *_: object) -> None:
         self._stop.set()
+        if not self._thread.is_alive():  # never started: the phase failed before sending
+            self.cpu_seconds = self.cpu = 0.0
+            return
         self._thread.join()
         self.cpu_seconds = sum(self.proc.cpu_times()[:2]) - self.cpu0
         self.cpu = self.cpu_seconds / (time.monotonic() - self.t0)
@@ -174,8 +177,12 @@ def _visibility_probe(stack: Stack, key: str, samples: int, stop_at: float) -> l
             if time.monotonic() > stop_at:
                 break
             first = 900_000_000 + n * SPANS
-            export(make_request(first, SPANS).SerializeToString(), metadata=(("x-junjo-api-key", key),),
-                   timeout=30)
+            try:
+                export(make_request(first, SPANS).SerializeToString(),
+                       metadata=(("x-junjo-api-key", key),), timeout=30)
+            except grpc.RpcError:  # e.g. RESOURCE_EXHAUSTED under backpressure: probe again later
+                time.sleep(0.5)
+                continue
             acked = time.monotonic()
             wanted = span_ids(first)[1].hex()
             while time.monotonic() - acked < 10:
