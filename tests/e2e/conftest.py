@@ -15,10 +15,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Playwright, sync_playwright
+from playwright.sync_api import Browser, Playwright, expect, sync_playwright
 
 from tests.support.procs import free_port
 from tests.support.stack import Stack, start_backend, start_ingestion
+
+# Generous waits: the suite shares a 2-core machine with every other suite (no timing asserts).
+expect.set_options(timeout=15_000)
 
 ROOT = Path(__file__).resolve().parents[2]
 DIST = ROOT / "frontend" / "dist"

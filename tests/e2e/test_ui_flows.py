@@ -14,11 +14,11 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from tests.e2e.conftest import ROOT, UiStack
 
@@ -42,13 +42,17 @@ def _send(mode: str, ui: UiStack, key: str, service: str) -> str:
     return json.loads(out.stdout.strip().splitlines()[-1])["trace_id"]
 
 
-def _eventually(page: Page, check: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
-    """Reloads until `check()` holds (data is queryable within ~1 s of the export's ack)."""
+def _eventually(page: Page, locator: Locator, count: int, what: str, timeout: float = 60.0) -> None:
+    """Waits (reloading between tries) until `locator` matches `count` elements; spans are
+    queryable within about a second of the export's acknowledgement, slower on a loaded machine."""
     deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        page.wait_for_timeout(500)
-        page.reload()
+    while True:
+        try:
+            expect(locator).to_have_count(count, timeout=5_000)
+            return
+        except AssertionError:
+            assert time.monotonic() < deadline, f"timed out waiting for {what}"
+            page.reload()
 
 
 class Shots:
@@ -131,11 +135,11 @@ def test_exported_workflow_opens_in_the_debugger(
     flow_state["llm_trace"] = _send("llm", ui_stack, flow_state["key"], LLM_SERVICE)
     page.get_by_role("link", name="Services").click()
     link = page.get_by_role("link", name=f"Workflow executions of {WORKFLOW_SERVICE}")
-    _eventually(page, lambda: link.count() == 1, "the service to be listed")
+    _eventually(page, link, 1, "the service to be listed")
     shots.take(page, "services")
     link.click()
     rows = page.get_by_role("table", name="Workflow executions").get_by_role("row")
-    _eventually(page, lambda: rows.count() == 2, "the workflow execution to be listed")
+    _eventually(page, rows, 2, "the workflow execution to be listed")
     # Live refresh: a new execution appears without reloading the page.
     flow_state["workflow_trace"] = _send("junjo", ui_stack, flow_state["key"], WORKFLOW_SERVICE)
     expect(rows).to_have_count(3, timeout=30_000)
@@ -248,7 +252,7 @@ def test_previous_next_execution_and_subflow_graph(
 def test_plain_otel_llm_trace_renders_messages(page: Page, shots: Shots, flow_state: dict[str, str]) -> None:
     page.goto(f"/traces/{LLM_SERVICE}")
     rows = page.get_by_role("table", name="Traces").get_by_role("row")
-    _eventually(page, lambda: rows.count() == 2, "the LLM trace to be listed")
+    _eventually(page, rows, 2, "the LLM trace to be listed")
     shots.take(page, "traces")
     page.get_by_role("link", name="handle_request").click()
     expect(page).to_have_url(re.compile(rf"/traces/{LLM_SERVICE}/{flow_state['llm_trace']}$"))

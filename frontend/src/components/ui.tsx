@@ -65,7 +65,15 @@ export function Tabs({ tabs, active, onChange, label }: { tabs: TabDef[]; active
   );
 }
 
+/** Sets the browser tab title for the current page. */
+export function useDocumentTitle(title: string | undefined): void {
+  useEffect(() => {
+    document.title = title ? `${title} · Junjo AI Studio` : "Junjo AI Studio";
+  }, [title]);
+}
+
 export function PageHeader({ title, crumbs, actions, sub }: { title: ReactNode; crumbs?: ReactNode; actions?: ReactNode; sub?: ReactNode }) {
+  useDocumentTitle(typeof title === "string" ? title : undefined);
   return (
     <header className="page-header">
       <div>

@@ -5,7 +5,7 @@
  */
 import { useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import type { Span } from "../../api/types";
-import { displayName, formatCost, ICON_GLYPH, isLlm, spanIcon, tokenCounts } from "../../lib/spans";
+import { displayName, formatCost, ICON_GLYPH, isCancelled, isLlm, spanIcon, tokenCounts } from "../../lib/spans";
 import { formatDurationMicros, isoToMicros, spanDurationMicros } from "../../lib/time";
 import { flattenWithExtras, searchTree, type ExtraItem, type SpanTree, type TreeNode } from "./tree";
 
@@ -111,6 +111,7 @@ export function SpanTreeView<T = never>({ tree, roots, selectedId, onSelect, que
                 {displayName(s)}
               </span>
               {failed ? <span className="badge badge-error" title="This span failed">failed</span> : onPath ? <span className="badge" title="A descendant failed">✕ below</span> : null}
+              {isCancelled(s) ? <span className="badge" title={String(s.attributes_json["junjo.cancelled_reason"] ?? "Cancelled")}>cancelled</span> : null}
               <span className="tree-meta">
                 {tokens?.total !== undefined ? `${tokens.total} tok · ` : ""}
                 {tokens?.cost !== undefined ? `${formatCost(tokens.cost)} · ` : ""}

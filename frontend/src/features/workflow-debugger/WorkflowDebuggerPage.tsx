@@ -6,7 +6,7 @@
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router";
 import type { Span, Transition } from "../../api/types";
-import { ErrorBox, IdText, Loading, Tabs } from "../../components/ui";
+import { ErrorBox, IdText, Loading, Tabs, useDocumentTitle } from "../../components/ui";
 import { displayName, junjoType } from "../../lib/spans";
 import { formatDurationMicros, formatLocal, isoToMicros, nanosToMicros, spanDurationMicros } from "../../lib/time";
 import { useNeighbours } from "../../lib/useNeighbours";
@@ -121,6 +121,7 @@ export default function WorkflowDebuggerPage() {
     return (s: Span) => bySpan.get(s.span_id) ?? [];
   }, [allTransitions]);
 
+  useDocumentTitle(workflow ? `${workflow.name} (${service})` : "Workflow");
   if (doc.isLoading) return <Loading label="Loading workflow…" />;
   if (doc.error) return <div className="page"><ErrorBox error={doc.error} title="Error loading workflow" /></div>;
   if (!tree || !workflow) return <div className="page"><ErrorBox error={`Workflow span ${workflowSpanId} is not in trace ${traceId}.`} /></div>;

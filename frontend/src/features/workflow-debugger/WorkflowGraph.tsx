@@ -59,7 +59,9 @@ export function WorkflowGraph({ title, graph, nodeSpans, failedSpans, selectedNo
           })}
         {layout.edges.map((e) => (
           <g key={e.id}>
-            <path d={e.path} className={`g-edge ${e.conditional ? "conditional" : ""}`} markerEnd={`url(#${markerId})`} />
+            <path d={e.path} className={`g-edge ${e.conditional ? "conditional" : ""}`} markerEnd={`url(#${markerId})`}>
+              {e.label ? <title>{`if ${e.label}`}</title> : null}
+            </path>
             {showEdgeLabels && e.label ? (
               <text x={e.labelX} y={e.labelY} className="g-edge-label" textAnchor="middle">
                 {e.label}
