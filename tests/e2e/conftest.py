@@ -48,7 +48,7 @@ class UiStack:
         return self.stack.http_url
 
 
-def _ensure_built() -> None:
+def ensure_built() -> None:
     if not (DIST / "index.html").exists():
         subprocess.run(["npm", "run", "build"], cwd=ROOT / "frontend", check=True, timeout=300)
 
@@ -68,7 +68,7 @@ def ui_stack_env() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def ui_stack(tmp_path_factory: pytest.TempPathFactory, ui_stack_env: dict[str, str]) -> Iterator[UiStack]:
-    _ensure_built()
+    ensure_built()
     data = tmp_path_factory.mktemp("e2e")
     ui_port = free_port()
     ui_url = f"http://127.0.0.1:{ui_port}"

@@ -14,13 +14,13 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.deploy.nginx_support import Nginx, web_root
-from tests.e2e.conftest import _ensure_built
+from tests.e2e.conftest import ensure_built
 from tests.support.stack import Stack, start_backend
 
 
 @pytest.fixture
 def nginx_ui(tmp_path: Path) -> Iterator[tuple[Nginx, Stack]]:
-    _ensure_built()
+    ensure_built()
     stack = Stack(tmp_path / "data")
     server = Nginx(
         tmp_path / "prefix",
