@@ -126,6 +126,12 @@ def test_api_key_is_shown_once_and_listed_by_prefix(
     expect(page.get_by_label("OpenTelemetry snippet")).to_contain_text("x-junjo-api-key")
     shots.take(page, "api-keys")
     flow_state["key"] = key
+    page.get_by_label("Key name").fill("temporary key")
+    page.get_by_role("button", name="Create API Key").click()
+    expect(table.get_by_role("row")).to_have_count(3)
+    page.get_by_role("button", name="Delete API key temporary key").click()  # confirm() is accepted
+    expect(table.get_by_role("row")).to_have_count(2)
+    expect(table).not_to_contain_text("temporary key")
 
 
 def test_exported_workflow_opens_in_the_debugger(
@@ -254,6 +260,18 @@ def test_plain_otel_llm_trace_renders_messages(page: Page, shots: Shots, flow_st
     rows = page.get_by_role("table", name="Traces").get_by_role("row")
     _eventually(page, rows, 2, "the LLM trace to be listed")
     shots.take(page, "traces")
+    # Filters go to the backend (URL holds them); each narrows or keeps the one trace.
+    page.get_by_label("Has LLM spans").check()
+    page.get_by_label("Time range").select_option("15m")
+    expect(page).to_have_url(re.compile(r"range=15m"))
+    expect(rows).to_have_count(2)
+    page.get_by_label("Errors only").check()
+    expect(page.get_by_text("No traces match these filters.")).to_be_visible()
+    page.get_by_label("Errors only").uncheck()
+    page.get_by_label("Search names").fill("no such span")
+    expect(page.get_by_text("No traces match these filters.")).to_be_visible()
+    page.get_by_label("Search names").fill("handle")
+    expect(rows).to_have_count(2)
     page.get_by_role("link", name="handle_request").click()
     expect(page).to_have_url(re.compile(rf"/traces/{LLM_SERVICE}/{flow_state['llm_trace']}$"))
     tree = page.get_by_role("tree", name="Trace spans")
