@@ -4,7 +4,8 @@ OpenTelemetry tracer provider is process-global and Junjo uses the global one).
 `python -m tests.e2e.send_traces junjo <endpoint> <api_key> <service>` runs a Junjo 0.69 workflow
 (concurrent nodes, a subflow, conditional edges, state updates, a failing node) exported with the
 SDK's JunjoOtelExporter; `... llm <endpoint> <api_key> <service>` exports a plain OpenTelemetry
-trace whose child span is an OpenInference LLM call. Both print `{"trace_id": ...}`.
+trace whose child span is an OpenInference LLM call (`... llm ... <service> N` sends N such
+traces). Both print `{"trace_id": <the last trace>, ...}`.
 """
 
 from __future__ import annotations
@@ -163,7 +164,7 @@ def _llm_trace() -> None:
         span.set_attribute("output.value", json.dumps(response))
 
 
-def main(mode: str, endpoint: str, api_key: str, service: str) -> None:
+def main(mode: str, endpoint: str, api_key: str, service: str, count: str = "1") -> None:
     provider = TracerProvider(resource=Resource.create({"service.name": service}))
     seen = InMemorySpanExporter()
     provider.add_span_processor(SimpleSpanProcessor(seen))
@@ -178,14 +179,15 @@ def main(mode: str, endpoint: str, api_key: str, service: str) -> None:
         otlp = OTLPSpanExporter(endpoint=endpoint, insecure=True, headers=(("x-junjo-api-key", api_key),))
         provider.add_span_processor(SimpleSpanProcessor(otlp))
         trace.set_tracer_provider(provider)
-        _llm_trace()
+        for _ in range(int(count)):
+            _llm_trace()
     else:
         raise SystemExit(f"unknown mode {mode!r}: use junjo or llm")
     spans = seen.get_finished_spans()
     provider.shutdown()
-    trace_ids = {f"{s.get_span_context().trace_id:032x}" for s in spans}
-    print(json.dumps({"trace_id": trace_ids.pop(), "spans": len(spans)}))
+    trace_ids = [f"{s.get_span_context().trace_id:032x}" for s in spans]
+    print(json.dumps({"trace_id": trace_ids[-1], "traces": len(set(trace_ids)), "spans": len(spans)}))
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:5])
+    main(*sys.argv[1:6])

@@ -29,9 +29,18 @@ LLM_SERVICE = "chat-app"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 
-def _send(mode: str, ui: UiStack, key: str, service: str) -> str:
+def _send(mode: str, ui: UiStack, key: str, service: str, count: int = 1) -> str:
     out = subprocess.run(
-        [sys.executable, "-m", "tests.e2e.send_traces", mode, ui.stack.otlp_endpoint, key, service],
+        [
+            sys.executable,
+            "-m",
+            "tests.e2e.send_traces",
+            mode,
+            ui.stack.otlp_endpoint,
+            key,
+            service,
+            str(count),
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -291,6 +300,20 @@ def test_plain_otel_llm_trace_renders_messages(page: Page, shots: Shots, flow_st
     expect(page.get_by_role("table", name="Attributes", exact=True).get_by_role("row")).to_have_count(1)
     page.get_by_label("Search within trace").fill("ChatCompletion")
     expect(tree.get_by_role("treeitem")).to_have_count(2)
+
+
+def test_list_pagination(page: Page, ui_stack: UiStack, flow_state: dict[str, str]) -> None:
+    _send("llm", ui_stack, flow_state["key"], "paged-app", count=55)
+    page.goto("/traces/paged-app?live=0")
+    rows = page.get_by_role("table", name="Traces").get_by_role("row")
+    _eventually(page, rows, 51, "a full first page")  # header + 50
+    older = page.get_by_role("button", name="Older →")
+    older.click()
+    expect(rows).to_have_count(6)
+    expect(page.get_by_text("Page 2")).to_be_visible()
+    expect(older).to_be_disabled()
+    page.get_by_role("button", name="← Newer").click()
+    expect(rows).to_have_count(51)
 
 
 def test_users_and_settings_pages(page: Page, shots: Shots) -> None:
