@@ -1,7 +1,9 @@
 """Ingestion settings from the environment (CONTRACT §4: the variable names are the contract).
 
-Every bad value stops the service at start with one line naming the variable (SettingsError).
-Paths default to `./.dbdata/spans/...` like `make run`; containers set absolute paths.
+Like the backend, `python -m ingestion` also reads a `.env` file in the working directory (the
+project root); real environment variables win over it. Every bad value stops the service at
+start with one line naming the variable (SettingsError). Paths default to `./.dbdata/spans/...`
+like `make run`; containers set absolute paths.
 """
 
 from __future__ import annotations
@@ -81,14 +83,33 @@ def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str,
 MB = 1024 * 1024
 
 
+def read_env_file(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines of a dotenv file (comments, blank lines and `export ` prefixes allowed)."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, value = line.removeprefix("export ").split("=", 1)
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Reads and validates every ingestion variable; raises SettingsError on the first bad one."""
-    env = os.environ if env is None else env
+    if env is None:
+        env = {**read_env_file(Path(".env")), **os.environ}
+    for name in ("JUNJO_INTERNAL_GRPC_TOKEN", "JUNJO_SESSION_SECRET"):
+        if env.get(name, "").strip() and is_placeholder(env[name]):
+            raise SettingsError(f"{name} {PLACEHOLDER_MESSAGE}")
     token_explicit = env.get("JUNJO_INTERNAL_GRPC_TOKEN", "").strip()
     if token_explicit and len(token_explicit) < 32:
         raise SettingsError("JUNJO_INTERNAL_GRPC_TOKEN must be at least 32 characters")
-    if is_placeholder(env.get("JUNJO_SESSION_SECRET", "")):
-        raise SettingsError(f"JUNJO_SESSION_SECRET {PLACEHOLDER_MESSAGE}")
     try:
         token = resolve_internal_token(token_explicit, env.get("JUNJO_SESSION_SECRET", "").strip())
     except ValueError as exc:
