@@ -220,15 +220,15 @@ def test_bad_configuration_stops_with_one_line_naming_the_variable(tmp_path: Pat
                                                                     value: str) -> None:
     env = {"PATH": "/usr/bin:/bin", "JUNJO_SESSION_SECRET": "s" * 40, "WAL_DIR": str(tmp_path / "w"),
            name: value}
-    out = subprocess.run([sys.executable, "-m", "ingestion"], cwd=ROOT, env=env, capture_output=True,
-                         text=True, timeout=60)
+    out = subprocess.run([sys.executable, "-m", "ingestion"], cwd=tmp_path, env=env, capture_output=True,
+                         text=True, timeout=60)  # cwd without a `.env` that could fill in values
     assert out.returncode != 0
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and name in lines[0], out.stderr
 
 
 def test_missing_secret_stops_with_one_line(tmp_path: Path) -> None:
-    out = subprocess.run([sys.executable, "-m", "ingestion"], cwd=ROOT, env={"PATH": "/usr/bin:/bin"},
+    out = subprocess.run([sys.executable, "-m", "ingestion"], cwd=tmp_path, env={"PATH": "/usr/bin:/bin"},
                          capture_output=True, text=True, timeout=60)
     assert out.returncode != 0 and "JUNJO_SESSION_SECRET" in out.stderr.strip()
 
