@@ -224,7 +224,9 @@ def test_graph_click_selects_span_and_arrow_keys_step_state(
     expect(page.get_by_role("alert", name="State history not verified")).to_have_count(0)
 
 
-def test_failing_node_is_marked_with_its_exception(page: Page, shots: Shots) -> None:
+def test_failing_node_is_marked_with_its_exception(
+    page: Page, shots: Shots, flow_state: dict[str, str]
+) -> None:
     tree = page.get_by_role("tree", name="Workflow span tree")
     failed_row = tree.get_by_role("treeitem", name="ReplyNode (failed)")
     expect(failed_row).to_be_visible()
@@ -238,6 +240,19 @@ def test_failing_node_is_marked_with_its_exception(page: Page, shots: Shots) -> 
     expect(panel).to_contain_text("RuntimeError")
     expect(panel).to_contain_text("Traceback")
     shots.take(page, "workflow-failure")
+    # The same span from the raw trace view, and back into the debugger.
+    page.get_by_role("link", name="View full trace").click()
+    trace_tree = page.get_by_role("tree", name="Trace spans")
+    trace_tree.get_by_role("treeitem", name="ReplyNode (failed)").click()
+    page.get_by_role("link", name="Show in workflow debugger →").click()
+    expect(page).to_have_url(
+        re.compile(
+            rf"/workflows/{WORKFLOW_SERVICE}/{flow_state['workflow_trace']}/[0-9a-f]{{16}}/[0-9a-f]{{16}}$"
+        )
+    )
+    expect(page.get_by_role("button", name="Node ReplyNode (failed)")).to_have_attribute(
+        "aria-pressed", "true"
+    )
 
 
 def test_previous_next_execution_and_subflow_graph(

@@ -1,12 +1,13 @@
 /**
  * Span tree with a time-bar waterfall: each row shows icon, name, duration (and tokens for LLM spans),
- * a bar positioned on the trace's time axis, and marks the path from a failed span up to the root.
+ * a bar positioned on the trace's time axis with a tick per event (exceptions red), and marks the
+ * path from a failed span up to the root.
  * ↑/↓ move the selection, ←/→ collapse/expand (unless the page uses them).
  */
 import { useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import type { Span } from "../../api/types";
 import { displayName, formatCost, ICON_GLYPH, isCancelled, isLlm, spanIcon, tokenCounts } from "../../lib/spans";
-import { formatDurationMicros, isoToMicros, spanDurationMicros } from "../../lib/time";
+import { formatDurationMicros, isoToMicros, nanosToMicros, spanDurationMicros } from "../../lib/time";
 import { flattenWithExtras, searchTree, type ExtraItem, type SpanTree, type TreeNode } from "./tree";
 
 export interface SpanTreeProps<T> {
@@ -120,6 +121,12 @@ export function SpanTreeView<T = never>({ tree, roots, selectedId, onSelect, que
             </div>
             <div className="bar-track" aria-hidden>
               <div className={`bar ${failed ? "failed" : isLlm(s) ? "llm" : ""}`} style={{ left: `${Math.max(0, Math.min(100, left))}%`, width: `${Math.max(0.3, Math.min(100 - left, width))}%` }} />
+              {(s.events_json ?? []).map((e, i) => {
+                const at = ((nanosToMicros(e.timeUnixNano) - t0) / total) * 100;
+                return Number.isFinite(at) ? (
+                  <span key={i} className={`tick ${e.name === "exception" || e.name === "junjo.hook_error" ? "tick-error" : ""}`} style={{ left: `${Math.max(0, Math.min(100, at))}%` }} title={e.name} />
+                ) : null;
+              })}
             </div>
           </li>
         );

@@ -9,7 +9,7 @@ import { formatDurationMicros, formatLocal } from "../../lib/time";
 import { useNeighbours } from "../../lib/useNeighbours";
 import { SpanDetails } from "./SpanDetails";
 import { SpanTreeView } from "./SpanTree";
-import { buildSpanTree } from "./tree";
+import { ancestors, buildSpanTree, type SpanTree } from "./tree";
 
 export function useTraceDocument(traceId: string) {
   return useQuery(traceDocumentQuery(traceId));
@@ -72,15 +72,7 @@ export default function TraceDetailPage() {
           <div className="panel panel-scroll">
             <SpanDetails
               span={selected}
-              extra={
-                junjoType(selected) === "workflow" || junjoType(selected) === "subflow" ? (
-                  <p>
-                    <Link className="btn" to={`/workflows/${svc}/${traceId}/${selected.span_id}`}>
-                      Open in workflow debugger →
-                    </Link>
-                  </p>
-                ) : null
-              }
+              extra={debuggerLink(tree, selected.span_id, svc, traceId)}
             />
           </div>
         </div>
@@ -88,5 +80,20 @@ export default function TraceDetailPage() {
         <p className="muted">No spans in this trace.</p>
       )}
     </div>
+  );
+}
+
+/** A link into the workflow debugger for a workflow span, or for any span inside a workflow. */
+function debuggerLink(tree: SpanTree, spanId: string, svc: string, traceId: string) {
+  const chain = [spanId, ...ancestors(tree, spanId)];
+  const workflowId = chain.find((id) => junjoType(tree.byId.get(id)) === "workflow");
+  if (!workflowId) return null;
+  const to = workflowId === spanId ? `/workflows/${svc}/${traceId}/${workflowId}` : `/workflows/${svc}/${traceId}/${workflowId}/${spanId}`;
+  return (
+    <p>
+      <Link className="btn" to={to}>
+        {workflowId === spanId ? "Open in workflow debugger →" : "Show in workflow debugger →"}
+      </Link>
+    </p>
   );
 }
