@@ -16,6 +16,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 
 from ingestion.convert import convert_request
 from ingestion.wal import segment_name
@@ -48,9 +49,7 @@ class Load:
             t.join(60)
 
     def _run(self) -> None:
-        stub_channel = self.ing.channel()
-        from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
-        stub = trace_service_pb2_grpc.TraceServiceStub(stub_channel)
+        stub = trace_service_pb2_grpc.TraceServiceStub(self.ing.channel())
         metadata = (("x-junjo-api-key", self.ing.key),)
         while not self._stop.is_set():
             with self._lock:
