@@ -9,7 +9,8 @@ exports never wait for them.
 Files in WAL_DIR:
 - `wal-<seq>.ipc.open`  the active segment (schema message, then record batches appended);
 - `wal-<seq>.ipc`       a sealed segment (renamed from `.open` after an EOS marker and fsync);
-- `flush-<id>.intent`   a flush in progress (see flush.py; resolved by `recover`).
+- `flush-<id>.intent`   a flush in progress (see flush.py; resolved by `resolve_intents` at start);
+- `.lock`               flock'ed by the one process allowed to write this WAL.
 At start `recover()` turns every `.open` segment into a sealed one holding its complete batches
 (a torn tail — a batch cut short by a crash — was never acknowledged and is dropped).
 """
