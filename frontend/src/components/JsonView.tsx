@@ -1,4 +1,7 @@
-/** Collapsible JSON tree with per-node copy; deep levels start collapsed and long strings are clipped. */
+/**
+ * Collapsible JSON tree with a copy button; deep levels start collapsed, long strings are clipped,
+ * and highlighted paths (JSON pointers) are marked and opened to.
+ */
 import { useState } from "react";
 import { CopyButton } from "./ui";
 
@@ -21,13 +24,32 @@ function Scalar({ value }: { value: unknown }) {
   return <span>{String(value)}</span>;
 }
 
-function Node({ name, value, depth, collapseAt }: { name?: string; value: unknown; depth: number; collapseAt: number }) {
+interface NodeProps {
+  name?: string;
+  value: unknown;
+  depth: number;
+  collapseAt: number;
+  path: string;
+  highlight?: Set<string>;
+}
+
+const escapeToken = (k: string) => k.replace(/~/g, "~0").replace(/\//g, "~1");
+
+/** True when `path` or something below it is highlighted (so changed leaves are opened to). */
+function touches(highlight: Set<string> | undefined, path: string): boolean {
+  if (!highlight) return false;
+  for (const h of highlight) if (h === path || h.startsWith(`${path}/`)) return true;
+  return false;
+}
+
+function Node({ name, value, depth, collapseAt, path, highlight }: NodeProps) {
   const isObj = value !== null && typeof value === "object";
-  const [open, setOpen] = useState(depth < collapseAt);
+  const [open, setOpen] = useState(depth < collapseAt || (depth > 0 && touches(highlight, path)) || (depth === 0 && !!highlight));
   const key = name !== undefined ? <span className="j-key">{name}: </span> : null;
+  const changed = highlight?.has(path || "/") ? " j-changed" : "";
   if (!isObj) {
     return (
-      <div className="j-row">
+      <div className={`j-row${changed}`}>
         {key}
         <Scalar value={value} />
       </div>
@@ -36,7 +58,7 @@ function Node({ name, value, depth, collapseAt }: { name?: string; value: unknow
   const entries: [string, unknown][] = Array.isArray(value) ? value.map((v, i) => [String(i), v]) : Object.entries(value as object);
   const [o, c] = Array.isArray(value) ? ["[", "]"] : ["{", "}"];
   return (
-    <div className="j-row">
+    <div className={`j-row${changed}`}>
       <button type="button" className="j-toggle" aria-expanded={open} onClick={() => setOpen(!open)} aria-label={`${open ? "Collapse" : "Expand"} ${name ?? "root"}`}>
         {open ? "▾" : "▸"}
       </button>
@@ -51,7 +73,7 @@ function Node({ name, value, depth, collapseAt }: { name?: string; value: unknow
         <>
           <div className="j-children">
             {entries.map(([k, v]) => (
-              <Node key={k} name={k} value={v} depth={depth + 1} collapseAt={collapseAt} />
+              <Node key={k} name={k} value={v} depth={depth + 1} collapseAt={collapseAt} path={`${path}/${escapeToken(k)}`} highlight={highlight} />
             ))}
           </div>
           <span className="j-brace">{c}</span>
@@ -61,14 +83,15 @@ function Node({ name, value, depth, collapseAt }: { name?: string; value: unknow
   );
 }
 
-export function JsonView({ value, collapseAt = 3, label }: { value: unknown; collapseAt?: number; label?: string }) {
+/** `highlight`: JSON pointers to mark (e.g. what a state transition changed); their parents open. */
+export function JsonView({ value, collapseAt = 3, label, highlight }: { value: unknown; collapseAt?: number; label?: string; highlight?: Set<string> }) {
   const text = value === undefined ? "undefined" : JSON.stringify(value, null, 2);
   return (
     <div className="json-view" aria-label={label}>
       <div className="json-tools">
         <CopyButton value={text} label={label ? `Copy ${label} JSON` : "Copy JSON"} />
       </div>
-      {value === undefined ? <span className="muted">No value</span> : <Node value={value} depth={0} collapseAt={collapseAt} />}
+      {value === undefined ? <span className="muted">No value</span> : <Node value={value} depth={0} collapseAt={collapseAt} path="" highlight={highlight} />}
     </div>
   );
 }

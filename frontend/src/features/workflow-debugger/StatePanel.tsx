@@ -48,8 +48,9 @@ export function HistoryNotice({ history }: { history: StoreHistory | null | unde
 }
 
 export function StateViewBody({ tab, view }: { tab: string; view: StateView }) {
-  if (tab === "before") return <JsonView value={view.before} label="Before" collapseAt={2} />;
-  if (tab === "after") return <JsonView value={view.after} label="After" collapseAt={2} />;
+  const changed = new Set(diffValues(view.before, view.after).map((c) => c.path));
+  if (tab === "before") return <JsonView value={view.before} label="Before" collapseAt={2} highlight={changed} />;
+  if (tab === "after") return <JsonView value={view.after} label="After" collapseAt={2} highlight={changed} />;
   if (tab === "patch") return <JsonView value={view.patch} label="Patch" collapseAt={3} />;
   return <ChangesTable before={view.before} after={view.after} />;
 }

@@ -6,7 +6,7 @@ import { buildSpanTree } from "../trace/tree";
 import { LlmMessages } from "../trace/LlmMessages";
 import { SpanTreeView } from "../trace/SpanTree";
 import { matchNodeSpans } from "./matching";
-import { ChangesTable, HistoryNotice } from "./StatePanel";
+import { ChangesTable, HistoryNotice, StateViewBody } from "./StatePanel";
 import { WorkflowGraph } from "./WorkflowGraph";
 
 afterEach(cleanup);
@@ -75,5 +75,15 @@ describe("LlmMessages", () => {
     expect(screen.getByRole("article", { name: "Output message 1: assistant" }).querySelector("strong")?.textContent).toBe("hi");
     fireEvent.click(screen.getByRole("radio", { name: "Raw" }));
     expect(screen.getByRole("article", { name: "Output message 1: assistant" }).textContent).toContain('"**hi**"');
+  });
+});
+
+describe("StateViewBody", () => {
+  it("marks and opens to what the transition changed", () => {
+    const view = { before: { a: { deep: { x: 1 } }, b: 1 }, after: { a: { deep: { x: 2 } }, b: 1 }, label: "t" };
+    render(<StateViewBody tab="after" view={view} />);
+    const changed = document.querySelectorAll(".j-changed");
+    expect(changed).toHaveLength(1);
+    expect(changed[0].textContent).toBe("x: 2");
   });
 });
