@@ -207,6 +207,8 @@ def test_graph_click_selects_span_and_arrow_keys_step_state(
     expect(panel).to_contain_text("/contact")
     tabs.get_by_role("tab", name="Changes").click()
     expect(page.get_by_role("table", name="State changes")).to_contain_text("/contact")
+    tabs.get_by_role("tab", name="After").click()
+    expect(panel.locator(".j-changed")).to_contain_text("Ada")
     shots.take(page, "workflow-debugger")
 
     position = strip.get_by_label("Transition position")
