@@ -21,6 +21,8 @@ export function AppShell({ children }: { children: ReactNode }) {
   const navigate = useNavigate();
   const location = useLocation();
   const [open, setOpen] = useState(false);
+  // Lists, traces and the debugger all live under "Services".
+  const inTelemetry = /^\/(logs|traces|workflows)\//.test(location.pathname);
   useEffect(() => setOpen(false), [location.pathname]);
   useEffect(() => {
     if (!open) return;
@@ -49,7 +51,7 @@ export function AppShell({ children }: { children: ReactNode }) {
             <ul className="nav">
               {NAV.map((n) => (
                 <li key={n.to}>
-                  <NavLink to={n.to} end={n.end} className={({ isActive }) => (isActive ? "active" : "")}>
+                  <NavLink to={n.to} end={n.end} className={({ isActive }) => (isActive || (n.to === "/" && inTelemetry) ? "active" : "")}>
                     {n.label}
                   </NavLink>
                 </li>
