@@ -83,6 +83,13 @@ describe("WorkflowDebuggerPage", () => {
     expect(screen.getByRole("region", { name: "Workflow spans" }).textContent).toContain("boom");
   });
 
+  it("searches within the workflow's spans", () => {
+    renderAt(`/workflows/svc/${TRACE}/${WF}`);
+    fireEvent.change(screen.getByRole("searchbox", { name: "Search workflow spans" }), { target: { value: "gpt-x" } });
+    const names = within(screen.getByRole("tree", { name: "Workflow span tree" })).getAllByRole("treeitem").map((i) => i.getAttribute("aria-label"));
+    expect(names).toEqual(["DemoWorkflow (failed)", "YesNode (failed)", "LLM - gpt-x"]);
+  });
+
   it("reports a span that is not in the trace", () => {
     renderAt(`/workflows/svc/${TRACE}/${WF}/ffffffffffffffff`);
     expect(screen.getByRole("alert").textContent).toContain("not part of this trace");

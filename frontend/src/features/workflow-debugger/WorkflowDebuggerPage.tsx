@@ -41,6 +41,7 @@ export default function WorkflowDebuggerPage() {
   const [leftTab, setLeftTab] = useState("spans");
   const [rightTab, setRightTab] = useState("details");
   const [edgeLabels, setEdgeLabels] = useState(false);
+  const [query, setQuery] = useState("");
 
   // All transitions of every store in this trace, by key.
   const allTransitions = useMemo(() => {
@@ -219,8 +220,11 @@ export default function WorkflowDebuggerPage() {
           />
           <div className="panel-scroll">
             {leftTab === "spans" ? (
+              <>
+              <input type="search" className="tree-search" aria-label="Search workflow spans" placeholder="Search spans, attributes…" value={query} onChange={(e) => setQuery(e.target.value)} />
               <SpanTreeView<Transition>
                 tree={tree}
+                query={query}
                 roots={wfNode ? [wfNode] : undefined}
                 selectedId={selectedId}
                 onSelect={selectSpan}
@@ -230,6 +234,7 @@ export default function WorkflowDebuggerPage() {
                 rangeUs={[isoToMicros(workflow.start_time), isoToMicros(workflow.end_time)]}
                 renderExtra={(t) => <TreeStateRow t={t} selected={selectedTransition} onSelect={selectTransition} />}
               />
+              </>
             ) : leftTab === "states" ? (
               <StateUpdatesList transitions={transitions} byId={tree.byId} selected={selectedTransition} onSelect={selectTransition} />
             ) : (
