@@ -4,7 +4,7 @@
  * Filters live in the URL so a filtered list is a shareable link.
  */
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
-import { useEffect, useMemo, useState, type ReactNode } from "react";
+import { useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router";
 import { observability, type ListFilters } from "../api/endpoints";
 import type { Page, Span } from "../api/types";
@@ -126,6 +126,16 @@ function ListPage({ kind }: { kind: Kind }) {
     refetchInterval: live ? LIVE_MS : false,
   });
   const items = useMemo(() => query.data?.items ?? [], [query.data]);
+  // Rows that arrived through live refresh are briefly highlighted.
+  const seen = useRef<Set<string> | null>(null);
+  const fresh = useMemo(() => {
+    const before = seen.current;
+    seen.current = new Set(items.map((s) => s.span_id));
+    return before ? new Set(items.filter((s) => !before.has(s.span_id)).map((s) => s.span_id)) : new Set<string>();
+  }, [items]);
+  useEffect(() => {
+    seen.current = null;
+  }, [filterKey, pageIndex]);
   useEffect(() => {
     if (items.length) rememberList(kind, service, items.map((s) => ({ traceId: s.trace_id, spanId: s.span_id })));
   }, [items, kind, service]);
@@ -177,7 +187,7 @@ function ListPage({ kind }: { kind: Kind }) {
               const failed = isFailed(s);
               const href = kind === "workflows" ? `/workflows/${encodeURIComponent(service)}/${s.trace_id}/${s.span_id}` : `/traces/${encodeURIComponent(service)}/${s.trace_id}`;
               return (
-                <tr key={s.span_id} className={`clickable ${failed ? "failed" : ""}`} onClick={() => open(s)}>
+                <tr key={s.span_id} className={`clickable ${failed ? "failed" : ""} ${fresh.has(s.span_id) ? "row-new" : ""}`} onClick={() => open(s)}>
                   <td>{failed ? <span className="badge badge-error" role="img" aria-label="Failed">!</span> : <span className="dot-ok" aria-label="OK" role="img" />}</td>
                   <td>
                     <Link to={href} onClick={(e) => e.stopPropagation()}>
