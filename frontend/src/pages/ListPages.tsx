@@ -64,11 +64,14 @@ function Filters({ kind, state, page, shown, fetching }: { kind: Kind; state: Re
   const total = typeof page?.total === "number" ? Math.max(page.total, shown) : undefined;
   const [text, setText] = useState(state.q);
   useEffect(() => setText(state.q), [state.q]);
+  // Debounced: the search is applied 300 ms after the last keystroke (re-renders do not restart it).
+  const setRef = useRef(state.set);
+  setRef.current = state.set;
   useEffect(() => {
     if (text === state.q) return;
-    const t = window.setTimeout(() => state.set({ q: text || null }), 300);
+    const t = window.setTimeout(() => setRef.current({ q: text || null }), 300);
     return () => window.clearTimeout(t);
-  }, [text, state]);
+  }, [text, state.q]);
   return (
     <div className="filters" role="group" aria-label="Filters">
       <label>
