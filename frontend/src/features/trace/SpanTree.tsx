@@ -57,6 +57,14 @@ export function SpanTreeView<T = never>({ tree, roots, selectedId, onSelect, que
   };
   return (
     <ul className="tree" role="tree" aria-label={label} tabIndex={0} onKeyDown={onKey}>
+      <li className="tree-row tree-scale" role="none" aria-hidden>
+        <span />
+        <span className="scale">
+          <span>0</span>
+          <span>{formatDurationMicros(total / 2)}</span>
+          <span>{formatDurationMicros(total)}</span>
+        </span>
+      </li>
       {items.map((item) => {
         if (item.type === "extra") {
           return (
