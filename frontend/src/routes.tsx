@@ -1,10 +1,11 @@
 /** Route table. Every route but sign-in/sign-out is guarded; the guard renders sign-in in place. */
 import { lazy, useEffect, type ReactNode } from "react";
-import { Navigate, Route, Routes, useNavigate } from "react-router";
+import { Navigate, Route, Routes, useLocation, useNavigate } from "react-router";
 import { AuthGuard } from "./auth/AuthGuard";
 import { SetupForm, SignInForm } from "./auth/AuthForms";
 import { useAuth } from "./auth/AuthProvider";
 import { AppShell } from "./components/AppShell";
+import { ErrorBoundary } from "./components/ErrorBoundary";
 import { Loading } from "./components/ui";
 import ApiKeysPage from "./pages/ApiKeysPage";
 import SettingsPage from "./pages/SettingsPage";
@@ -18,9 +19,12 @@ const WorkflowDebuggerPage = lazy(loadWorkflowDebugger);
 const PlaygroundPage = lazy(() => import("./features/playground/PlaygroundPage"));
 
 function Guarded({ children }: { children: ReactNode }) {
+  const { pathname } = useLocation();
   return (
     <AppShell>
-      <AuthGuard>{children}</AuthGuard>
+      <AuthGuard>
+        <ErrorBoundary resetKey={pathname}>{children}</ErrorBoundary>
+      </AuthGuard>
     </AppShell>
   );
 }
