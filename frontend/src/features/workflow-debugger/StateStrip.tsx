@@ -13,7 +13,7 @@ export function StateStrip({ history, selected, index, onStep }: StateStripProps
   const count = history?.transitions.length ?? 0;
   return (
     <section className="state-strip" aria-label="State transitions">
-      <div>
+      <div aria-live="polite">
         {selected ? (
           <span>
             <span className="state-mark">▶</span> Transition {selected.sequence} → <strong>{selected.store_name}.{selected.action}</strong>{" "}
