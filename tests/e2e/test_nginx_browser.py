@@ -17,6 +17,8 @@ from tests.deploy.nginx_support import Nginx, web_root
 from tests.e2e.conftest import ensure_built
 from tests.support.stack import Stack, start_backend
 
+pytestmark = pytest.mark.e2e
+
 
 @pytest.fixture
 def nginx_ui(tmp_path: Path) -> Iterator[tuple[Nginx, Stack]]:

@@ -22,6 +22,8 @@ from playwright.sync_api import Browser, Locator, Page, expect
 
 from tests.e2e.conftest import ROOT, UiStack
 
+pytestmark = pytest.mark.e2e
+
 EMAIL = "ada@example.com"
 PASSWORD = "correct horse battery"
 WORKFLOW_SERVICE = "e2e-app"
