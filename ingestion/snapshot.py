@@ -10,6 +10,10 @@ in a worker thread, one segment at a time (bounded memory); exports are never bl
 Results are cached for PREPARE_HOT_SNAPSHOT_CACHE_TTL_MS counted from the data cut (so a span
 acknowledged at t is in every snapshot requested after t + TTL; the recent-cold list is always fresh);
 a flush invalidates the cache, so a snapshot never repeats spans that have become cold.
+Once a cached snapshot is half a TTL old and spans have been committed since its cut, the next
+request still gets it but starts one rebuild in the background: under steady queries a new span
+becomes visible after about half a TTL plus one rebuild instead of a full TTL, which keeps
+acknowledged → queryable under a second at the default TTL without rebuilding on every request.
 An empty WAL deletes any previous snapshot and answers with an empty path ("no hot tier").
 """
 
@@ -23,10 +27,13 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import structlog
 
 from ingestion.flush import RecentCold, make_dirs_durably, release_memory
 from ingestion.wal import Wal, read_complete_batches
 from junjo_common.spanformat import v1
+
+log = structlog.get_logger("ingestion.snapshot")
 
 
 @dataclass(frozen=True)
@@ -38,34 +45,64 @@ class SnapshotResult:
 
 
 class HotSnapshot:
+    REFRESH_AHEAD_FRACTION = 0.5
+
     def __init__(self, wal: Wal, path: Path, recent: RecentCold, cache_ttl_secs: float) -> None:
         self.wal, self.path, self.recent, self.cache_ttl = wal, path, recent, cache_ttl_secs
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the cache; held by a request that must rebuild
+        self._write_lock = threading.Lock()  # one writer of SNAPSHOT_PATH at a time
         self._cached: SnapshotResult | None = None
         self._cached_at = 0.0
-        self._cached_generation = -1
+        self._cached_version: tuple[int, int] = (-1, -1)
+        self.refresh_thread: threading.Thread | None = None  # the running rebuild-ahead, if any
 
     def prepare(self) -> SnapshotResult:
         """Blocking; call from a worker thread."""
         with self._lock:
+            age = time.monotonic() - self._cached_at
             if (self._cached is not None and self._cached.row_count
-                    and self._cached_generation == self.wal.generation
-                    and time.monotonic() - self._cached_at < self.cache_ttl):
+                    and self._cached_version[0] == self.wal.generation and age < self.cache_ttl):
+                refreshing = self.refresh_thread is not None and self.refresh_thread.is_alive()
+                if (not refreshing and age >= self.cache_ttl * self.REFRESH_AHEAD_FRACTION
+                        and self._cached_version != self._data_version()):
+                    self.refresh_thread = threading.Thread(
+                        target=self._refresh_ahead, name="snapshot-refresh", daemon=True)
+                    self.refresh_thread.start()
                 return replace(self._cached, recent_cold_paths=self.recent.paths())
+            result, cut, version = self._build()
+            self._keep(result, cut, version)
+            return result
+
+    def _data_version(self) -> tuple[int, int]:
+        """Changes when a flush retires segments or an append commits (bytes only grow between)."""
+        return self.wal.generation, self.wal.unflushed_bytes()
+
+    def _build(self) -> tuple[SnapshotResult, float, tuple[int, int]]:
+        with self._write_lock:
             cut = time.monotonic()  # the data cut: staleness is measured from here, not from the write
+            version = self._data_version()  # taken first: at worst it is older than the data read
             with self.wal.lock:
                 sources = self.wal.open_for_read()
                 recent = self.recent.paths()
-                generation = self.wal.generation
             try:
-                result = self._write(sources, recent)
+                return self._write(sources, recent), cut, version
             finally:
                 for fd, _ in sources:
                     os.close(fd)
                 release_memory()
-            self._cached, self._cached_at = result, cut
-            self._cached_generation = generation
-            return result
+
+    def _keep(self, result: SnapshotResult, cut: float, version: tuple[int, int]) -> None:
+        """Caches a build unless a newer one is cached already (caller holds self._lock)."""
+        if cut >= self._cached_at:
+            self._cached, self._cached_at, self._cached_version = result, cut, version
+
+    def _refresh_ahead(self) -> None:
+        try:
+            result, cut, version = self._build()
+            with self._lock:
+                self._keep(result, cut, version)
+        except Exception:  # the next request rebuilds synchronously and reports the error
+            log.exception("hot_snapshot_refresh_failed")
 
     def _write(self, sources: list[tuple[int, int]], recent: list[str]) -> SnapshotResult:
         make_dirs_durably(self.path.parent)

@@ -247,6 +247,28 @@ def test_snapshot_is_cached_for_its_ttl(tmp_path: Path) -> None:
     asyncio.run(main())
 
 
+def test_an_aging_cached_snapshot_is_rebuilt_ahead_in_the_background(tmp_path: Path) -> None:
+    async def main() -> None:
+        h = Harness(tmp_path).start()
+        h.snapshot.cache_ttl = 3600
+        h.snapshot.REFRESH_AHEAD_FRACTION = 0  # every cached answer counts as aging
+        await h.wal.append(batches(0))
+        first = await asyncio.to_thread(h.snapshot.prepare)
+        unchanged = await asyncio.to_thread(h.snapshot.prepare)
+        assert h.snapshot.refresh_thread is None  # nothing new committed: no rebuild
+        await h.wal.append(batches(100))
+        served = await asyncio.to_thread(h.snapshot.prepare)
+        assert first.row_count == unchanged.row_count == served.row_count == 100  # served from cache
+        assert h.snapshot.refresh_thread is not None
+        await asyncio.to_thread(h.snapshot.refresh_thread.join, 30)
+        refreshed = await asyncio.to_thread(h.snapshot.prepare)
+        assert refreshed.row_count == 200  # from the cache the background rebuild left, TTL not expired
+        assert pq.read_table(refreshed.path).num_rows == 200
+        h.close()
+
+    asyncio.run(main())
+
+
 def test_recent_cold_is_bounded_by_count() -> None:
     recent = RecentCold(max_files=3, max_age_secs=120)
     for i in range(5):
