@@ -15,7 +15,8 @@ import structlog
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING,
           "warning": logging.WARNING, "error": logging.ERROR}
 FORMATS = ("json", "text")
-_SECRET_KEY = re.compile(r"(password|secret|token|api_key|apikey|cookie|authorization|key$)", re.I)
+# Names that hold a secret; "...key" only at the end, so an `api_key_id` stays readable.
+_SECRET_KEY = re.compile(r"(password|secret|token|cookie|authorization|key$)", re.I)
 REDACTED = "[redacted]"
 
 

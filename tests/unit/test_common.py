@@ -38,3 +38,20 @@ def test_v1_schema_has_the_21_reference_columns() -> None:
 def test_v1_json_rules() -> None:
     out = v1.dumps_json({"b": 1, "a": float("nan"), "c": "日本", "d": 1e-7, "e": {"z": 1, "y": 2}})
     assert out == '{"a":null,"b":1,"c":"日本","d":1e-7,"e":{"y":2,"z":1}}'.encode()
+
+
+def test_log_lines_redact_secret_fields_but_keep_ids(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    import structlog
+
+    from junjo_common.logging_setup import configure_logging
+
+    configure_logging("info", "json", service="unit")
+    structlog.get_logger("unit").info(
+        "created", api_key="k" * 64, password="hunter22", session_token="t", api_key_id="abc123"
+    )
+    line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    assert line["api_key"] == line["password"] == line["session_token"] == "[redacted]"
+    assert line["api_key_id"] == "abc123" and line["service"] == "unit"
+    assert "k" * 64 not in json.dumps(line) and "hunter22" not in json.dumps(line)
