@@ -18,13 +18,10 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import httpx
 from playwright.sync_api import Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, DIST  # noqa: E402
 from tests.support.api import DEFAULT_EMAIL, DEFAULT_PASSWORD  # noqa: E402
 from tests.support.procs import free_port  # noqa: E402
-from tests.support.stack import Stack, start_backend, start_ingestion  # noqa: E402
+from tests.support.stack import Stack, start_backend, start_ingestion, start_static_ui  # noqa: E402
 
 SERVICE = "bench-service-0"
 
@@ -83,33 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     ui_port = free_port()
     ui_url = f"http://127.0.0.1:{ui_port}"
     stack = Stack(data, extra_env={"JUNJO_ALLOW_ORIGINS": ui_url})
-    server = None
     try:
         start_backend(stack, work)
         start_ingestion(stack, work)
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                str(ROOT / "scripts" / "static_server.py"),
-                "--dir",
-                str(DIST),
-                "--port",
-                str(ui_port),
-                "--api-host",
-                stack.http_url,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{ui_url}/config.js", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "static server did not start"
-            time.sleep(0.1)
+        start_static_ui(stack, ui_port, DIST, work)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1440, "height": 900})
@@ -125,9 +99,6 @@ def main(argv: list[str] | None = None) -> int:
             traces = first_content(page, f"{ui_url}/traces/{SERVICE}/{trace}", "[role=treeitem]", args.runs)
             browser.close()
     finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=10)
         stack.stop()
         log = work / "static.log"
         print(log.read_text()[-3000:] if log.exists() else "no static log")

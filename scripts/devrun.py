@@ -89,9 +89,10 @@ class Layout:
     grpc_port: int
     otlp_port: int
     internal_port: int
-    ui_port: int
+    ui_port: int = 5153
 
     def env(self) -> dict[str, str]:
+        """Ports and data paths for both services (tests/support/stack.py uses the same layout)."""
         d = self.data_dir
         return {
             "PORT": str(self.http_port),

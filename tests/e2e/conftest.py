@@ -7,23 +7,21 @@ own browser download is never used.
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
-from playwright.sync_api import Browser, Playwright, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.support.procs import free_port
-from tests.support.stack import Stack, start_backend, start_ingestion
+from tests.support.procs import ROOT, free_port
+from tests.support.stack import Stack, start_backend, start_ingestion, start_static_ui
 
 # Generous waits: the suite shares a 2-core machine with every other suite (no timing asserts).
 expect.set_options(timeout=15_000)
 
-ROOT = Path(__file__).resolve().parents[2]
 DIST = ROOT / "frontend" / "dist"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -48,16 +46,23 @@ class UiStack:
         return self.stack.http_url
 
 
+def reload_until(page: Page, attempt: Callable[[], object], what: str, timeout: float) -> None:
+    """Retries `attempt` (a Playwright expectation or wait with a short timeout of its own),
+    reloading between tries: spans are queryable within about a second of the export's
+    acknowledgement, slower on a loaded machine, and some views only fetch on load."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            attempt()
+            return
+        except (AssertionError, PlaywrightTimeout):
+            assert time.monotonic() < deadline, f"timed out waiting for {what}"
+            page.reload()
+
+
 def ensure_built() -> None:
     if not (DIST / "index.html").exists():
         subprocess.run(["npm", "run", "build"], cwd=ROOT / "frontend", check=True, timeout=300)
-
-
-def _serving(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=1.0).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 @pytest.fixture(scope="module")
@@ -73,36 +78,12 @@ def ui_stack(tmp_path_factory: pytest.TempPathFactory, ui_stack_env: dict[str, s
     ui_port = free_port()
     ui_url = f"http://127.0.0.1:{ui_port}"
     stack = Stack(data, extra_env={**ui_stack_env, "JUNJO_ALLOW_ORIGINS": ui_url})
-    server: subprocess.Popen[bytes] | None = None
     try:
         start_backend(stack, data)
         start_ingestion(stack, data)
-        with (data / "static.log").open("wb") as log:
-            server = subprocess.Popen(
-                [
-                    sys.executable,
-                    str(ROOT / "scripts" / "static_server.py"),
-                    "--dir",
-                    str(DIST),
-                    "--port",
-                    str(ui_port),
-                    "--api-host",
-                    stack.http_url,
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + 30
-        while not _serving(f"{ui_url}/config.js"):
-            assert server.poll() is None and time.monotonic() < deadline, (
-                f"static server did not start: {(data / 'static.log').read_text()}"
-            )
-            time.sleep(0.1)
+        start_static_ui(stack, ui_port, DIST, data)
         yield UiStack(stack, ui_url, data)
     finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=10)
         stack.stop()
 
 

@@ -10,20 +10,17 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.e2e.conftest import ROOT, UiStack
+from tests.e2e.conftest import ROOT, UiStack, reload_until
 from tests.playground.fakes import FakeOpenAI
 from tests.playground.send_llm_span import PROMPT, RECORDED_ANSWER
 from tests.support.api import ApiClient
+from tests.support.procs import run_sender
 
 EMAIL = "pat@example.com"
 PASSWORD = "correct horse battery"
@@ -64,16 +61,7 @@ def _send_llm_span(ui: UiStack) -> dict[str, str]:
     with ApiClient(ui.api_url, origin=ui.ui_url) as api:
         api.sign_in(EMAIL, PASSWORD)
         key = api.create_api_key("playground e2e")
-    out = subprocess.run(
-        [sys.executable, "-m", "tests.playground.send_llm_span", ui.stack.otlp_endpoint, key, SERVICE],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_sender("tests.playground.send_llm_span", ui.stack.otlp_endpoint, key, SERVICE)
 
 
 def test_llm_span_to_generated_answer_and_comparison(
@@ -89,14 +77,8 @@ def test_llm_span_to_generated_answer_and_comparison(
     # the span, recorded through ingestion, opens from the trace view
     page.goto(f"/traces/{SERVICE}/{ids['trace_id']}/{ids['span_id']}")
     link = page.get_by_role("link", name="Open in playground →")
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            link.wait_for(state="visible", timeout=5_000)
-            break
-        except PlaywrightTimeout:
-            assert time.monotonic() < deadline, "the LLM span never became visible in the trace view"
-            page.reload()
+    reload_until(page, lambda: link.wait_for(state="visible", timeout=5_000),
+                 "the LLM span to show in the trace view", 90)
     link.click()
     expect(page).to_have_url(re.compile(rf"/traces/{SERVICE}/{ids['trace_id']}/{ids['span_id']}/playground$"))
 

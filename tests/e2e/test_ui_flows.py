@@ -7,20 +7,17 @@ JUNJO_UPDATE_SCREENSHOTS=1 they replace docs/screenshots/*.png.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from tests.e2e.conftest import ROOT, UiStack
+from tests.e2e.conftest import ROOT, UiStack, reload_until
+from tests.support.procs import run_sender
 
 pytestmark = pytest.mark.e2e
 
@@ -32,38 +29,16 @@ SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 
 def _send(mode: str, ui: UiStack, key: str, service: str, count: int = 1) -> str:
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tests.e2e.send_traces",
-            mode,
-            ui.stack.otlp_endpoint,
-            key,
-            service,
-            str(count),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    return json.loads(out.stdout.strip().splitlines()[-1])["trace_id"]
+    """`junjo`: the demo workflow (tests/support/junjo_demo.py); `llm`: `count` LLM traces."""
+    args = (ui.stack.otlp_endpoint, key, service)
+    if mode == "junjo":
+        return run_sender("tests.support.junjo_demo", *args)["trace_id"]
+    return run_sender("tests.e2e.send_llm_traces", *args, str(count))["trace_id"]
 
 
 def _eventually(page: Page, locator: Locator, count: int, what: str, timeout: float = 60.0) -> None:
-    """Waits (reloading between tries) until `locator` matches `count` elements; spans are
-    queryable within about a second of the export's acknowledgement, slower on a loaded machine."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            expect(locator).to_have_count(count, timeout=5_000)
-            return
-        except AssertionError:
-            assert time.monotonic() < deadline, f"timed out waiting for {what}"
-            page.reload()
+    """Waits (reloading between tries) until `locator` matches `count` elements."""
+    reload_until(page, lambda: expect(locator).to_have_count(count, timeout=5_000), what, timeout)
 
 
 class Shots:

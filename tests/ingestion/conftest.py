@@ -8,7 +8,6 @@ and ports, pointed at that backend, so WALs and Parquet files never mix between 
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -142,13 +141,3 @@ def ingestion_factory(backend: Backend, tmp_path: Path) -> Iterator[Callable[...
     for ing in made:
         ing.close()
 
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, interval: float = 0.1) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"condition not met within {timeout}s")
-        time.sleep(interval)

@@ -1,20 +1,14 @@
-"""A tiny real Junjo (0.69) application exporting through JunjoOtelExporter; run as a subprocess.
+"""The smallest real Junjo (0.69) application: two nodes, two state updates, one workflow span.
 
-Usage: python -m tests.ingestion.junjo_app <endpoint> <api_key> <service_name>
-Prints the trace id (hex) of the workflow run on stdout. A subprocess keeps OpenTelemetry's
-process-global tracer provider out of the test process.
+The ingestion service test asserts exactly these span types (a plain root span, the workflow,
+two nodes) and set_state events, so it is kept apart from tests/support/junjo_demo.py's demo.
+Sent with `python -m tests.support.junjo_demo ... --app tests.ingestion.junjo_app:run_probe`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import sys
-
 from junjo import BaseState, BaseStore, Edge, Graph, Node, Workflow
-from junjo.telemetry.junjo_otel_exporter import JunjoOtelExporter
 from opentelemetry import trace
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
 
 
 class CountState(BaseState):
@@ -46,23 +40,10 @@ def make_graph() -> Graph:
     return Graph(source=count, sinks=[label], edges=[Edge(tail=count, head=label)])
 
 
-async def run(endpoint: str, api_key: str, service: str) -> str:
-    provider = TracerProvider(resource=Resource.create({"service.name": service}))
-    exporter = JunjoOtelExporter(endpoint=endpoint, api_key=api_key, insecure=True)
-    provider.add_span_processor(exporter.span_processor)
-    trace.set_tracer_provider(provider)
+async def run_probe() -> None:
+    """The workflow inside a plain `probe-root` span (an application's own span around Junjo)."""
     workflow = Workflow[CountState, CountStore](
         name="ingestion_probe_workflow", graph_factory=make_graph,
         store_factory=lambda: CountStore(initial_state=CountState()))
-    tracer = trace.get_tracer("probe")
-    with tracer.start_as_current_span("probe-root") as root:
+    with trace.get_tracer("probe").start_as_current_span("probe-root"):
         await workflow.execute()
-        trace_id = format(root.get_span_context().trace_id, "032x")
-    if not exporter.flush():
-        raise SystemExit("flush failed")
-    provider.shutdown()
-    return trace_id
-
-
-if __name__ == "__main__":
-    print(asyncio.run(run(sys.argv[1], sys.argv[2], sys.argv[3])))

@@ -17,25 +17,19 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 from junjo_common.proto_gen import ingestion_pb2
-from tests.ingestion.conftest import wait_for
 from tests.ingestion.test_convert import _nested_attribute_request, good_span, request_with
 from tests.ingestion.workload import make_request
-from tests.support.procs import ROOT, free_port
+from tests.support.otel import exporting_provider
+from tests.support.polling import wait_for
+from tests.support.procs import ROOT, free_port, run_sender
 
 
 def test_otel_sdk_exporter_spans_are_stored(ingestion_factory) -> None:
     ing = ingestion_factory().start()
-    provider = TracerProvider(resource=Resource.create({"service.name": "otel-sdk-app"}))
-    exporter = OTLPSpanExporter(endpoint=ing.stack.otlp_endpoint, insecure=True,
-                                headers=(("x-junjo-api-key", ing.key),))
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    provider = exporting_provider("otel-sdk-app", ing.stack.otlp_endpoint, ing.key)
     tracer = provider.get_tracer("test")
     with tracer.start_as_current_span("parent") as parent:
         parent.set_attribute("answer", 42)
@@ -58,10 +52,8 @@ def test_otel_sdk_exporter_spans_are_stored(ingestion_factory) -> None:
 
 def test_junjo_sdk_workflow_is_stored(ingestion_factory) -> None:
     ing = ingestion_factory().start()
-    out = subprocess.run([sys.executable, "-m", "tests.ingestion.junjo_app", ing.stack.otlp_endpoint,
-                          ing.key, "junjo-probe"], cwd=ROOT, capture_output=True, text=True, timeout=120,
-                         check=True)
-    trace_id = out.stdout.strip().splitlines()[-1]
+    trace_id = run_sender("tests.support.junjo_demo", ing.stack.otlp_endpoint, ing.key, "junjo-probe",
+                          "--app", "tests.ingestion.junjo_app:run_probe")["trace_id"]
     table = ing.stored_table()
     rows = table.filter(pc.equal(table["trace_id"], trace_id)).to_pylist()
     types = sorted(orjson.loads(r["attributes"]).get("junjo.span_type", "-") for r in rows)

@@ -10,10 +10,7 @@ from __future__ import annotations
 import json
 import sys
 
-from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from tests.support.otel import exporting_provider, span_id_hex, trace_id_hex
 
 PROMPT = [
     {"role": "system", "content": "You answer in one short sentence."},
@@ -23,9 +20,7 @@ RECORDED_ANSWER = "Light layers and a thin rain jacket."
 
 
 def main(endpoint: str, api_key: str, service: str) -> None:
-    provider = TracerProvider(resource=Resource.create({"service.name": service}))
-    exporter = OTLPSpanExporter(endpoint=endpoint, insecure=True, headers=(("x-junjo-api-key", api_key),))
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    provider = exporting_provider(service, endpoint, api_key)
     tracer = provider.get_tracer("travel-app")
     with (
         tracer.start_as_current_span("answer_question"),
@@ -48,10 +43,7 @@ def main(endpoint: str, api_key: str, service: str) -> None:
                 "llm.token_count.completion": 9,
             }
         )
-        ids = {
-            "trace_id": f"{span.get_span_context().trace_id:032x}",
-            "span_id": f"{span.get_span_context().span_id:016x}",
-        }
+        ids = {"trace_id": trace_id_hex(span), "span_id": span_id_hex(span)}
     if not provider.force_flush(30_000):
         raise SystemExit("OTLP export did not complete")
     provider.shutdown()

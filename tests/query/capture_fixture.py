@@ -13,14 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace import ReadableSpan
 
 from backend.spans.shape import span_to_api
 from junjo_common.spanformat.v1 import dumps_json
 from tests.query.junjo_app import run_workflow
+from tests.support.otel import add_recorder, service_provider
 
 FIXTURE = Path(__file__).parent / "fixtures" / "junjo_069_workflow.json"
 
@@ -67,9 +65,8 @@ def readable_to_row(span: ReadableSpan) -> dict[str, Any]:
 
 
 def capture() -> list[dict[str, Any]]:
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider(resource=Resource.create({"service.name": "junjo-fixture"}))
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    provider = service_provider("junjo-fixture")
+    exporter = add_recorder(provider)
     trace.set_tracer_provider(provider)
     asyncio.run(run_workflow())
     provider.force_flush()

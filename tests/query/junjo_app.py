@@ -1,12 +1,20 @@
-"""A small real Junjo 0.69 workflow: a subflow, concurrent nodes, state updates and a failing node.
+"""The Junjo 0.69 workflow behind tests/query/fixtures/junjo_069_workflow.json.
 
-Used both to capture the SDK's real span output into a fixture (tests/query/capture_fixture.py)
-and by the end-to-end tests that send it through the real ingestion service.
+A subflow, concurrent nodes, state updates and a failing node, with the names and the five
+state transitions that the trace-document tests (over the captured fixture) and the query
+end-to-end tests (over a live run) assert. It is kept apart from tests/support/junjo_demo.py's
+demo app because the fixture was captured from exactly this shape; it shares the demo's subflow.
+Captured by tests/query/capture_fixture.py; sent live with
+`python -m tests.support.junjo_demo ... --app tests.query.junjo_app:run_workflow`.
 """
 
 from __future__ import annotations
 
 from junjo import BaseState, BaseStore, Edge, Graph, Node, RunConcurrent, Subflow, Workflow
+
+from tests.support.junjo_demo import SubState, SubStore, doubler_graph, run_failing
+
+FAILURE = "boom in node"
 
 
 class DemoState(BaseState):
@@ -35,15 +43,6 @@ class DemoStore(BaseStore[DemoState]):
         await self.set_state({"items": [*state.items, item]})
 
 
-class SubState(BaseState):
-    value: int = 0
-
-
-class SubStore(BaseStore[SubState]):
-    async def set_value(self, value: int) -> None:
-        await self.set_state({"value": value})
-
-
 class CountNode(Node[DemoStore]):
     async def service(self, store: DemoStore) -> None:
         await store.set_count(3)
@@ -60,15 +59,9 @@ class RightNode(Node[DemoStore]):
         await store.add_item("horse")
 
 
-class DoubleNode(Node[SubStore]):
-    async def service(self, store: SubStore) -> None:
-        state = await store.get_state()
-        await store.set_value(state.value * 2)
-
-
 class BoomNode(Node[DemoStore]):
     async def service(self, store: DemoStore) -> None:
-        raise RuntimeError("boom in node")
+        raise RuntimeError(FAILURE)
 
 
 class DoublerSubflow(Subflow[SubState, SubStore, DemoState, DemoStore]):
@@ -80,16 +73,11 @@ class DoublerSubflow(Subflow[SubState, SubStore, DemoState, DemoStore]):
         await parent_store.set_doubled((await subflow_store.get_state()).value)
 
 
-def _subflow_graph() -> Graph:
-    node = DoubleNode()
-    return Graph(source=node, sinks=[node], edges=[])
-
-
 def _graph() -> Graph:
     count = CountNode()
     parallel = RunConcurrent(name="parallel", items=[LeftNode(), RightNode()])
     sub = DoublerSubflow(
-        graph_factory=_subflow_graph,
+        graph_factory=doubler_graph,
         store_factory=lambda: SubStore(initial_state=SubState()),
         name="doubler",
     )
@@ -101,16 +89,9 @@ def _graph() -> Graph:
     )
 
 
-def build_workflow(name: str = "demo_workflow") -> Workflow:
-    return Workflow(
-        graph_factory=_graph, store_factory=lambda: DemoStore(initial_state=DemoState()), name=name
-    )
-
-
-async def run_workflow(name: str = "demo_workflow") -> None:
+async def run_workflow() -> None:
     """Runs the workflow once; the failing node's error is expected and swallowed."""
-    try:
-        await build_workflow(name).execute()
-    except Exception as exc:  # the workflow is built to fail in BoomNode
-        if "boom in node" not in str(exc) and "boom in node" not in repr(exc.__cause__):
-            raise
+    workflow = Workflow(
+        graph_factory=_graph, store_factory=lambda: DemoStore(initial_state=DemoState()), name="demo_workflow"
+    )
+    await run_failing(workflow, FAILURE)

@@ -10,9 +10,6 @@ is real and wide. Faults (bad ids, hostile parameters, corrupt files, ingestion 
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,17 +18,14 @@ from typing import Any
 import grpc
 import httpx
 import pytest
-from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 from junjo_common.internal_token import call_metadata
 from junjo_common.proto_gen import ingestion_pb2, ingestion_pb2_grpc
-from tests.query.polling import OBS, poll
 from tests.query.spanfiles import cold_path, new_trace_id, span, write_span_file
-from tests.support.api import ApiClient
-from tests.support.procs import ROOT
+from tests.support.api import OBS, ApiClient
+from tests.support.otel import exporting_provider
+from tests.support.polling import poll
+from tests.support.procs import run_sender
 from tests.support.stack import Stack, internal_token, start_backend, start_ingestion
 
 JUNJO_SERVICE = "junjo-e2e"
@@ -74,32 +68,19 @@ class Env:
         return sorted((self.stack.data_dir / "spans" / "parquet").rglob("*.parquet"))
 
     def send_junjo(self) -> dict[str, Any]:
-        out = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "tests.query.send_junjo",
-                self.stack.otlp_endpoint,
-                self.key,
-                JUNJO_SERVICE,
-            ],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
+        return run_sender(
+            "tests.support.junjo_demo",
+            self.stack.otlp_endpoint,
+            self.key,
+            JUNJO_SERVICE,
+            "--app",
+            "tests.query.junjo_app:run_workflow",
         )
-        assert out.returncode == 0, out.stderr[-3000:]
-        return json.loads(out.stdout.strip().splitlines()[-1])
 
     def send_plain(
         self, traces: int, spans_per_trace: int, service: str = PLAIN_SERVICE
     ) -> dict[str, set[str]]:
-        provider = TracerProvider(resource=Resource.create({"service.name": service}))
-        exporter = OTLPSpanExporter(
-            endpoint=self.stack.otlp_endpoint, insecure=True, headers=(("x-junjo-api-key", self.key),)
-        )
-        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        provider = exporting_provider(service, self.stack.otlp_endpoint, self.key)
         tracer = provider.get_tracer("e2e")
         sent: dict[str, set[str]] = {}
         for i in range(traces):

@@ -9,9 +9,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from tests.query.polling import OBS, poll
 from tests.query.spanfiles import cold_path, new_trace_id, span, write_span_file
-from tests.support.api import ApiClient
+from tests.support.api import OBS, ApiClient
+from tests.support.polling import poll
 from tests.support.stack import Stack, start_backend
 
 DAY_NS = 86_400 * 10**9

@@ -14,6 +14,7 @@ import httpx
 DEFAULT_ORIGIN = "http://localhost:5153"
 DEFAULT_EMAIL = "admin@example.com"
 DEFAULT_PASSWORD = "correct horse battery"
+OBS = "/api/v1/observability"  # prefix of the span query API
 
 
 class ApiClient:

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_sender(module: str, *args: str, timeout: float = 120.0) -> Any:
+    """Runs `python -m <module> <args>` (a telemetry sender: its own process, because the
+    OpenTelemetry tracer provider is process-global) and returns its last stdout line as JSON."""
+    out = subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, capture_output=True, text=True,
+                         timeout=timeout, check=False)
+    if out.returncode != 0:
+        raise AssertionError(f"{module} exited with {out.returncode}: {out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def free_port() -> int:
@@ -27,13 +39,14 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
 
 
 class ServiceProcess:
-    """A `python -m <module>` child with its own environment and a log file.
+    """A `python -m <module> [args]` child with its own environment and a log file.
 
     The log is kept so a failing test can show what the service said.
     """
 
-    def __init__(self, module: str, env: Mapping[str, str], log_path: Path) -> None:
+    def __init__(self, module: str, env: Mapping[str, str], log_path: Path, args: Sequence[str] = ()) -> None:
         self.module = module
+        self.args = list(args)
         self.log_path = log_path
         self._env = {**os.environ, **env}
         self.proc: subprocess.Popen[bytes] | None = None
@@ -42,7 +55,7 @@ class ServiceProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", self.module], cwd=ROOT, env=self._env, stdout=log, stderr=log
+            [sys.executable, "-m", self.module, *self.args], cwd=ROOT, env=self._env, stdout=log, stderr=log
         )
         log.close()
         return self

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 
+from scripts.devrun import Layout
 from tests.support.procs import ServiceProcess, free_port
 
 
@@ -28,6 +29,7 @@ class Stack:
     extra_env: dict[str, str] = field(default_factory=dict)
     backend: ServiceProcess | None = None
     ingestion: ServiceProcess | None = None
+    ui: ServiceProcess | None = None
 
     @property
     def http_url(self) -> str:
@@ -38,8 +40,10 @@ class Stack:
         return f"127.0.0.1:{self.otlp_port}"
 
     def env(self) -> dict[str, str]:
-        """The `.env` both services read, as `make run` would write it (paths under data_dir)."""
-        d = self.data_dir
+        """The `.env` both services read: `make run`'s layout (scripts/devrun.py) under data_dir,
+        with this stack's ports and secrets."""
+        layout = Layout(self.data_dir, http_port=self.http_port, grpc_port=self.backend_grpc_port,
+                        otlp_port=self.otlp_port, internal_port=self.internal_port)
         return {
             "JUNJO_ENV": "development",
             "JUNJO_LOG_LEVEL": "info",
@@ -47,21 +51,7 @@ class Stack:
             "JUNJO_SESSION_SECRET": self.session_secret,
             "JUNJO_SECURE_COOKIE_KEY": self.cookie_key,
             "JUNJO_ALLOW_ORIGINS": "http://localhost:5151,http://localhost:5153,http://127.0.0.1:5153",
-            "PORT": str(self.http_port),
-            "GRPC_PORT": str(self.backend_grpc_port),
-            "INGESTION_HOST": "127.0.0.1",
-            "INGESTION_PORT": str(self.internal_port),
-            "RUN_MIGRATIONS": "true",
-            "JUNJO_SQLITE_PATH": str(d / "sqlite" / "junjo.db"),
-            "JUNJO_METADATA_DB_PATH": str(d / "sqlite" / "metadata.db"),
-            "JUNJO_PARQUET_STORAGE_PATH": str(d / "spans" / "parquet"),
-            "OTLP_GRPC_PORT": str(self.otlp_port),
-            "INTERNAL_GRPC_PORT": str(self.internal_port),
-            "BACKEND_GRPC_HOST": "127.0.0.1",
-            "BACKEND_GRPC_PORT": str(self.backend_grpc_port),
-            "WAL_DIR": str(d / "spans" / "wal"),
-            "SNAPSHOT_PATH": str(d / "spans" / "hot_snapshot.parquet"),
-            "PARQUET_OUTPUT_DIR": str(d / "spans" / "parquet"),
+            **layout.env(),
             # Empty = derive from the session secret. Set explicitly so a developer's ./.env
             # (which `make run` writes with its own token) cannot leak into one service only.
             "JUNJO_INTERNAL_GRPC_TOKEN": "",
@@ -69,7 +59,7 @@ class Stack:
         }
 
     def stop(self) -> None:
-        for proc in (self.ingestion, self.backend):
+        for proc in (self.ui, self.ingestion, self.backend):
             if proc is not None:
                 proc.stop()
 
@@ -117,4 +107,17 @@ def start_ingestion(stack: Stack, log_dir: Path, timeout: float = 60.0) -> Servi
     stack.ingestion = proc
     token = internal_token(stack)
     proc.wait_until(lambda: _grpc_serving(stack.internal_port, token), timeout)
+    return proc
+
+
+def start_static_ui(
+    stack: Stack, ui_port: int, dist: Path, log_dir: Path, timeout: float = 30.0
+) -> ServiceProcess:
+    """Serves the built frontend `dist` on `ui_port` the way `make run` does
+    (`scripts/static_server.py`, its config.js pointing at this stack's backend) and waits until
+    config.js answers. The process is kept on `stack.ui`; `stack.stop()` stops it."""
+    args = ["--dir", str(dist), "--port", str(ui_port), "--api-host", stack.http_url]
+    proc = ServiceProcess("scripts.static_server", {}, log_dir / "static.log", args).start()
+    stack.ui = proc
+    proc.wait_until(lambda: _http_ok(f"http://127.0.0.1:{ui_port}/config.js"), timeout)
     return proc
