@@ -26,7 +26,7 @@ async def spans_lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None
         settings.indexer_poll_interval,
         RetentionPolicy.from_settings(settings.junjo_retention_days, settings.junjo_retention_max_gb),
     )
-    app.state.span_service = SpanService(index, client, indexer)
+    service = app.state.span_service = SpanService(index, client, indexer)
     task = asyncio.create_task(indexer.run(), name="parquet-indexer")
     try:
         yield
@@ -35,4 +35,5 @@ async def spans_lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None
         with contextlib.suppress(asyncio.CancelledError):
             await task
         await client.close()
+        await asyncio.to_thread(service.close)
         index.close()

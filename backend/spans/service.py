@@ -1,14 +1,17 @@
 """The span service: asks ingestion for the hot tiers, then runs the blocking plan in a thread.
 
 It owns the process-wide pieces (metadata index, ingestion client, query concurrency limit) and
-turns each request into one `Answer`. DataFusion work is bounded to a few concurrent queries so
-the backend stays inside its memory budget under load.
+turns each request into one `Answer`. DataFusion work runs on a small dedicated thread pool (one
+thread per concurrent query): every thread that allocates through DataFusion's allocator keeps
+its own heap of pages, so funnelling queries through two threads instead of asyncio's default
+pool (up to 6 here) keeps the backend inside its memory budget under load.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import structlog
@@ -33,6 +36,10 @@ class SpanService:
         self.client = client
         self.indexer = indexer
         self._slots = asyncio.Semaphore(MAX_CONCURRENT_QUERIES)
+        self._threads = ThreadPoolExecutor(MAX_CONCURRENT_QUERIES, thread_name_prefix="span-query")
+
+    def close(self) -> None:
+        self._threads.shutdown(wait=True)
 
     async def _run(self, plan: Callable[[HotTiers], Answer]) -> tuple[Answer, HotTiers]:
         """Runs `plan` with fresh hot tiers; asks again if the snapshot was replaced meanwhile."""
@@ -43,7 +50,7 @@ class SpanService:
                 tiers.snapshot_size = -1  # accept whatever snapshot is there now
             try:
                 async with self._slots:
-                    answer = await asyncio.to_thread(plan, tiers)
+                    answer = await asyncio.get_running_loop().run_in_executor(self._threads, plan, tiers)
             except SnapshotChanged:
                 continue
             for skipped in answer.skipped:
