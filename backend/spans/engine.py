@@ -17,7 +17,11 @@ import os
 
 # DataFusion's allocator (mimalloc) keeps freed pages for a while by default; returning them at
 # once keeps the backend near its 300 MB budget under query load (measured: 322 → 252 MB peak).
+# Tokio's blocking reader threads exit after idling and leave their heaps "abandoned": purge
+# those pages too (measured: +49 → +19 MB over bench_query's acknowledged -> queryable loop).
+# Read by mimalloc when DataFusion's library loads, i.e. at the import below.
 os.environ.setdefault("MIMALLOC_PURGE_DELAY", "0")
+os.environ.setdefault("MIMALLOC_ABANDONED_PAGE_PURGE", "1")
 
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -168,8 +172,10 @@ def _run(
         return []
     if select is not None:  # DISTINCT-style projections over the few unindexed files: one pass
         return ctx.sql(" UNION ALL ".join(parts), param_values=params).to_arrow_table().to_pylist()
-    # Span rows: one file at a time, merged here. A UNION ALL would decode every file at once (one
-    # partition and one blocking reader thread each); sequential reads measured ~half the memory.
+    # Span rows: one file at a time, merged here. A UNION ALL over the files decodes them all at
+    # once (one partition and one tokio reader thread each, and every thread keeps its own
+    # allocator heap): measured +60-90 MB peak RSS for 2-7 files, against ~10-20 ms more latency
+    # for a 3-file page read in sequence.
     rows: list[dict[str, Any]] = []
     for part in parts:
         sql = part if limit is None else f"{part} {ORDER_DESC} LIMIT {int(limit)}"
