@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from junjo_common.dotenv import read_env_file
 from junjo_common.env_example import PLACEHOLDER_MESSAGE, is_placeholder
 from junjo_common.internal_token import resolve_internal_token
 
@@ -81,23 +82,6 @@ def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str,
 
 
 MB = 1024 * 1024
-
-
-def read_env_file(path: Path) -> dict[str, str]:
-    """KEY=VALUE lines of a dotenv file (comments, blank lines and `export ` prefixes allowed)."""
-    values: dict[str, str] = {}
-    if not path.is_file():
-        return values
-    for raw in path.read_text(encoding="utf-8").splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, value = line.removeprefix("export ").split("=", 1)
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-            value = value[1:-1]
-        values[key.strip()] = value
-    return values
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:

@@ -31,6 +31,8 @@ from pathlib import Path
 from types import FrameType
 from typing import IO
 
+from junjo_common.dotenv import read_env_file
+
 ROOT = Path(__file__).resolve().parents[1]
 STOP_TIMEOUT_SECONDS = 30.0
 READY_TIMEOUT_SECONDS = 90.0
@@ -65,21 +67,6 @@ def ensure_env_file(path: Path) -> bool:
         f.flush()
         os.fsync(f.fileno())
     return True
-
-
-def read_env_file(path: Path) -> dict[str, str]:
-    """KEY=VALUE lines; blank lines and # comments skipped; surrounding quotes removed."""
-    values: dict[str, str] = {}
-    for line in path.read_text().splitlines():
-        line = line.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, value = line.removeprefix("export ").split("=", 1)
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        values[key.strip()] = value
-    return values
 
 
 @dataclass

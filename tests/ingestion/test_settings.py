@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.settings import MB, SettingsError, load_settings, read_env_file
+from ingestion.settings import MB, SettingsError, load_settings
+from junjo_common.dotenv import read_env_file
 
 SECRET = {"JUNJO_SESSION_SECRET": "s" * 40}
 
