@@ -363,12 +363,17 @@ def _convert_fast(request: Any, out: Converted, batch_size: int) -> None:
             continue
         for ss in rs.scope_spans:
             for span in ss.spans:
-                try:
-                    cols.add(span)
-                except SpanRejected as exc:
-                    out.reject(1, f"span {span.span_id.hex() or '?'}: {exc}")
-                if len(cols.fields) >= batch_size:
-                    _emit(cols, out)
+                _add_span(cols, span, out, batch_size)
+        _emit(cols, out)
+
+
+def _add_span(cols: _Columns, span: Any, out: Converted, batch_size: int) -> None:
+    """Adds one span (or records why it was rejected) and emits a batch once it is full."""
+    try:
+        cols.add(span)
+    except SpanRejected as exc:
+        out.reject(1, f"span {span.span_id.hex() or '?'}: {exc}")
+    if len(cols.fields) >= batch_size:
         _emit(cols, out)
 
 
@@ -398,12 +403,7 @@ def _convert_salvage(data: bytes, out: Converted, batch_size: int) -> None:
             except DecodeError:
                 out.reject(1, f"span #{index}: not decodable (invalid UTF-8 text or nesting too deep)")
                 continue
-            try:
-                cols.add(span)
-            except SpanRejected as exc:
-                out.reject(1, f"span {span.span_id.hex() or '?'}: {exc}")
-            if len(cols.fields) >= batch_size:
-                _emit(cols, out)
+            _add_span(cols, span, out, batch_size)
         _emit(cols, out)
 
 
