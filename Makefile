@@ -4,16 +4,22 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 FRONTEND_STAMP := frontend/node_modules/.installed
+FASTCONVERT_STAMP := build/.fastconvert
 
 .PHONY: run test bench lint protos check-protos secrets frontend frontend-deps clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py
 	@test -x $(PY) || "$$(scripts/find-python.sh)" -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
 venv: $(STAMP)
+
+# ingestion's compiled OTLP fast path; rebuilt when its source changes (pip -e built it once).
+$(FASTCONVERT_STAMP): ingestion/_fastconvert.c setup.py $(STAMP)
+	$(PY) setup.py -q build_ext --inplace
+	@mkdir -p build && touch $(FASTCONVERT_STAMP)
 
 $(FRONTEND_STAMP): frontend/package.json frontend/package-lock.json
 	cd frontend && npm ci --no-audit --no-fund
@@ -27,7 +33,7 @@ frontend: frontend-deps
 secrets: $(STAMP)
 	$(PY) scripts/devrun.py --write-env-only
 
-run: $(STAMP) frontend
+run: $(STAMP) $(FASTCONVERT_STAMP) frontend
 	$(PY) scripts/devrun.py
 
 protos: $(STAMP)
@@ -39,14 +45,14 @@ check-protos: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check .
 
-test: $(STAMP) frontend
+test: $(STAMP) $(FASTCONVERT_STAMP) frontend
 	$(PY) -m ruff check .
 	$(PY) scripts/gen_protos.py --check
 	@if [ -f frontend/package.json ]; then cd frontend && npm test; fi
 	$(PY) -m pytest -q
 
-bench: $(STAMP) frontend
+bench: $(STAMP) $(FASTCONVERT_STAMP) frontend
 	$(PY) scripts/bench.py
 
 clean:
-	rm -rf $(VENV) frontend/node_modules frontend/dist
+	rm -rf $(VENV) frontend/node_modules frontend/dist build ingestion/_fastconvert.*.so

@@ -5,7 +5,9 @@ builder stage so an image can never drift from what the tests ran against. The i
 installs only what ingestion (and junjo_common) import, which keeps it small; a test checks that
 this list covers every third-party import of the service.
 
-Usage: python deploy/pins.py backend|ingestion [pyproject.toml]
+`build` prints [build-system].requires instead: what compiling ingestion's C fast path needs.
+
+Usage: python deploy/pins.py backend|ingestion|build [pyproject.toml]
 """
 
 from __future__ import annotations
@@ -35,11 +37,17 @@ def requirement_name(requirement: str) -> str:
 
 
 def pinned_requirements(service: str, pyproject: Path) -> list[str]:
-    """The `name==version` lines of pyproject's [project].dependencies the service needs."""
-    if service not in SERVICE_PACKAGES:
-        raise ValueError(f"unknown service {service!r}; expected one of {sorted(SERVICE_PACKAGES)}")
-    dependencies: list[str] = tomllib.loads(pyproject.read_text())["project"]["dependencies"]
-    wanted = SERVICE_PACKAGES[service]
+    """The `name==version` lines of pyproject's [project].dependencies the service needs (or of
+    [build-system].requires for `build`)."""
+    config = tomllib.loads(pyproject.read_text())
+    if service == "build":
+        dependencies: list[str] = config["build-system"]["requires"]
+        wanted: frozenset[str] | None = None
+    elif service in SERVICE_PACKAGES:
+        dependencies = config["project"]["dependencies"]
+        wanted = SERVICE_PACKAGES[service]
+    else:
+        raise ValueError(f"unknown service {service!r}; expected build or one of {sorted(SERVICE_PACKAGES)}")
     chosen = [d for d in dependencies if wanted is None or requirement_name(d) in wanted]
     if wanted is not None:
         missing = wanted - {requirement_name(d) for d in chosen}

@@ -22,6 +22,7 @@ import sys
 import structlog
 from grpc_health.v1.health import aio as health_aio
 
+from ingestion import convert
 from ingestion.auth import ApiKeyValidator
 from ingestion.backpressure import Backpressure
 from ingestion.server import (
@@ -69,7 +70,11 @@ async def serve(settings: Settings) -> None:
     sampler = loop.create_task(backpressure.run())
     await health.set("", SERVING)
     log.info("ingestion_started", otlp_port=settings.otlp_port, internal_port=settings.internal_port,
-             wal_dir=str(settings.wal_dir), parquet_dir=str(settings.parquet_dir))
+             wal_dir=str(settings.wal_dir), parquet_dir=str(settings.parquet_dir),
+             converter="compiled" if convert.COMPILED else "python")
+    if not convert.COMPILED:
+        log.warning("compiled_converter_missing",
+                    hint="build ingestion/_fastconvert.c (make, or pip install -e .) for ~4x throughput")
 
     await stop.wait()
     log.info("ingestion_stopping")

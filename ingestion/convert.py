@@ -11,6 +11,11 @@ JSON null, and duplicate keys are last-wins (as in the reference).
 Bad input never fails a whole request when it can be attributed to one span: if the fast parse
 fails (e.g. invalid UTF-8 in a span name), the request is re-read span by span ("salvage") and
 only the spans that fail are rejected, with a count and a message for `partial_success`.
+
+The compiled fast path (ingestion/_fastconvert.c) comes first: it reads the wire format straight
+into column buffers, ~10x cheaper per span, and hands any request it does not fully understand
+(anything invalid or unusual) back to the Python path below, which stays the definition of the
+semantics. `COMPILED` tells whether it is in use (the start-up log says so).
 """
 
 from __future__ import annotations
@@ -29,8 +34,17 @@ from opentelemetry.proto.common.v1 import common_pb2
 
 from junjo_common.spanformat import v1
 
+try:
+    from ingestion import _fastconvert
+except ImportError:  # not built (no C compiler): the pure-Python path does all the work
+    _fastconvert = None
+else:
+    _fastconvert.set_double_formatter(v1.dumps_json)
+COMPILED = _fastconvert is not None
+
 MAX_NESTING_DEPTH = 32
 _I64_MAX = (1 << 63) - 1
+_U64_MASK = (1 << 64) - 1
 _TRACE_ID_LEN, _SPAN_ID_LEN = 16, 8
 _unpack_double = struct.Struct("<d").unpack_from
 
@@ -142,6 +156,7 @@ def _any_value(b: bytes, key: str) -> Any:
         elif tag == 0x18:  # int_value
             value, pos = _varint(b, 1)
             if pos == len(b):
+                value &= _U64_MASK  # an over-long varint is truncated to 64 bits, as protobuf does
                 return value - (1 << 64) if value > _I64_MAX else value
         elif tag == 0x10 and len(b) == 2:  # bool_value
             return b[1] != 0
@@ -411,8 +426,52 @@ class InvalidRequest(ValueError):
     """The whole request is unreadable (INVALID_ARGUMENT)."""
 
 
+# --- the compiled fast path's buffers → record batches -----------------------------------------
+
+def _strings(column: tuple[bytes, bytes, bytes | None, int], rows: int) -> pa.Array:
+    offsets, data, validity, nulls = column
+    return pa.Array.from_buffers(
+        pa.string(), rows, [validity and pa.py_buffer(validity), pa.py_buffer(offsets), pa.py_buffer(data)],
+        null_count=nulls)
+
+
+def _fixed(kind: pa.DataType, data: bytes, rows: int) -> pa.Array:
+    return pa.Array.from_buffers(kind, rows, [None, pa.py_buffer(data)], null_count=0)
+
+
+def _compiled_batch(rows: int, service: str, resource_json: bytes, resource_dropped: int,
+                    strs: tuple[Any, ...], nums: tuple[bytes, ...]) -> pa.RecordBatch:
+    # Tuple order is _fastconvert.c's: C_SPAN_ID … C_TRACE_STATE and N_KIND … N_D_LINKS.
+    span_id, trace_id, parent, name, message, attrs, events, links, state = strs
+    kind, start, end, duration, code, flags, d_attrs, d_events, d_links = nums
+    uint32 = pa.uint32()
+    return pa.RecordBatch.from_arrays([
+        _strings(span_id, rows), _strings(trace_id, rows), _strings(parent, rows),
+        pa.array([service] * rows, pa.string()), _strings(name, rows),
+        _fixed(pa.int8(), kind, rows), _fixed(v1.TIMESTAMP, start, rows), _fixed(v1.TIMESTAMP, end, rows),
+        _fixed(pa.int64(), duration, rows), _fixed(pa.int8(), code, rows), _strings(message, rows),
+        _strings(attrs, rows), _strings(events, rows), _strings(links, rows), _fixed(uint32, flags, rows),
+        _strings(state, rows), _fixed(uint32, d_attrs, rows), _fixed(uint32, d_events, rows),
+        _fixed(uint32, d_links, rows), pa.array([resource_json] * rows, pa.binary()).view(pa.string()),
+        pa.array([resource_dropped] * rows, uint32),
+    ], schema=v1.SCHEMA)
+
+
+def _convert_compiled(resources: list[tuple[Any, ...]], batch_size: int) -> Converted:
+    out = Converted()
+    for resource in resources:
+        batch = _compiled_batch(*resource)
+        out.batches.extend(batch.slice(offset, batch_size) for offset in range(0, batch.num_rows, batch_size))
+        out.accepted += batch.num_rows
+    return out
+
+
 def convert_request(data: bytes, batch_size: int = 1000) -> Converted:
     """Converts serialized request bytes; at most `batch_size` rows per record batch."""
+    if _fastconvert is not None:
+        resources = _fastconvert.convert(data)
+        if resources is not None:
+            return _convert_compiled(resources, batch_size)
     out = Converted()
     try:
         request = ShadowRequest.FromString(data)

@@ -1,4 +1,8 @@
-"""convert.py: the fast shadow-schema converter equals the plain oracle, and bad input is contained."""
+"""convert.py equals the plain oracle and contains bad input, on both of its paths.
+
+Every test runs twice: with the compiled fast path (ingestion/_fastconvert.c, which hands anything
+unusual back to Python) and with the pure-Python shadow-schema converter alone.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +14,20 @@ from opentelemetry.proto.common.v1 import common_pb2
 from opentelemetry.proto.resource.v1 import resource_pb2
 from opentelemetry.proto.trace.v1 import trace_pb2
 
+from ingestion import convert
 from ingestion.convert import InvalidRequest, convert_request
 from junjo_common.spanformat import v1
 from tests.ingestion import reference_convert
 from tests.ingestion.workload import kv, make_request, make_span
+
+
+@pytest.fixture(autouse=True, params=["compiled", "python"])
+def converter_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    if request.param == "python":
+        monkeypatch.setattr(convert, "_fastconvert", None)
+    else:
+        assert convert.COMPILED, "ingestion/_fastconvert.c is not built (make builds it)"
+    return request.param
 
 
 def rows_of(data: bytes, batch_size: int = 1000) -> list[dict]:

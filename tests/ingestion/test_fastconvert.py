@@ -1,0 +1,234 @@
+"""The compiled fast path (ingestion/_fastconvert.c) against the Python converter, differentially.
+
+The Python converter defines the semantics; the compiled one must either produce the very same
+record batches or hand the request back (return None). Random spans cover every AnyValue kind,
+awkward text and numbers; random mutations of valid requests probe the wire decoder, which must
+never crash, read out of bounds or accept something the Python path would reject.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import struct
+
+import pyarrow as pa
+import pytest
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
+from opentelemetry.proto.common.v1 import common_pb2
+from opentelemetry.proto.resource.v1 import resource_pb2
+from opentelemetry.proto.trace.v1 import trace_pb2
+
+from ingestion import _fastconvert, convert
+from junjo_common.spanformat import v1
+from tests.ingestion.workload import kv, make_request
+
+TEXT_PIECES = ("plain", "", " ", '"quoted"', "back\\slash", "tab\tnew\nline\r", "\x00\x01\x1f\x7f",
+               "\u2028\u2029", "日本語", "émoji 🎉", "\ufeff", "a" * 300, "{\"json\": [1, 2]}", "/</script>")
+
+
+def _text(rng: random.Random) -> str:
+    return "".join(rng.choice(TEXT_PIECES) for _ in range(rng.randint(0, 4)))
+
+
+def _double(rng: random.Random) -> float:
+    special = (0.0, -0.0, 1e-7, 1e16, 1e22, 5e-324, 1.7976931348623157e308, math.inf, -math.inf,
+               math.nan, 0.1, 1 / 3, 123456789.123, -2.5e-310)
+    if rng.random() < 0.4:
+        return rng.choice(special)
+    return struct.unpack("<d", rng.getrandbits(64).to_bytes(8, "little"))[0]
+
+
+def _any(rng: random.Random, depth: int) -> common_pb2.AnyValue:
+    kinds = ["string", "bool", "int", "double", "bytes", "empty"] + (["array", "kvlist"] if depth < 4 else [])
+    kind = rng.choice(kinds)
+    v = common_pb2.AnyValue()
+    if kind == "string":
+        v.string_value = _text(rng)
+    elif kind == "bool":
+        v.bool_value = rng.random() < 0.5
+    elif kind == "int":
+        v.int_value = rng.choice((0, 1, -1, 127, 128, 16383, 16384, 2**63 - 1, -(2**63),
+                                  rng.randint(-(2**63), 2**63 - 1)))
+    elif kind == "double":
+        v.double_value = _double(rng)
+    elif kind == "bytes":
+        v.bytes_value = rng.randbytes(rng.randint(0, 20))
+    elif kind == "array":
+        v.array_value.values.extend(_any(rng, depth + 1) for _ in range(rng.randint(0, 4)))
+    elif kind == "kvlist":
+        for _ in range(rng.randint(0, 4)):
+            entry = v.kvlist_value.values.add(key=rng.choice(("a", "b", "", "ключ", "b")))
+            if rng.random() < 0.85:  # some entries without a value
+                entry.value.CopyFrom(_any(rng, depth + 1))
+    return v
+
+
+def _attributes(rng: random.Random, count: int) -> list[common_pb2.KeyValue]:
+    keys = ("k", "z", "a", "", "service.name", "junjo.id", "Ω", "k", "aa", "a\x00")
+    out = []
+    for _ in range(count):
+        entry = common_pb2.KeyValue(key=rng.choice(keys))
+        if rng.random() < 0.9:
+            entry.value.CopyFrom(_any(rng, 0))
+        out.append(entry)
+    return out
+
+
+def _span(rng: random.Random, seq: int) -> trace_pb2.Span:
+    span = trace_pb2.Span(
+        trace_id=rng.randbytes(16), span_id=rng.randbytes(8),
+        parent_span_id=rng.choice((b"", rng.randbytes(8))), name=_text(rng),
+        kind=rng.randint(0, 5), start_time_unix_nano=rng.randint(0, 2**63 - 1),
+        end_time_unix_nano=rng.randint(0, 2**63 - 1), attributes=_attributes(rng, rng.randint(0, 8)),
+        trace_state=rng.choice(("", "vendor=1")), flags=rng.getrandbits(32),
+        dropped_attributes_count=rng.getrandbits(32), dropped_events_count=rng.randint(0, 3),
+        dropped_links_count=rng.randint(0, 3))
+    for _ in range(rng.randint(0, 3)):
+        span.events.add(time_unix_nano=rng.getrandbits(64), name=_text(rng),
+                        attributes=_attributes(rng, rng.randint(0, 3)),
+                        dropped_attributes_count=rng.randint(0, 2))
+    for _ in range(rng.randint(0, 2)):
+        span.links.add(trace_id=rng.randbytes(16), span_id=rng.randbytes(8), trace_state=_text(rng),
+                       attributes=_attributes(rng, rng.randint(0, 3)), flags=rng.getrandbits(32))
+    if rng.random() < 0.5:
+        span.status.code = rng.randint(0, 2)
+        span.status.message = rng.choice(("", "boom", _text(rng)))
+    return span
+
+
+def _request(rng: random.Random, seq: int) -> trace_service_pb2.ExportTraceServiceRequest:
+    request = trace_service_pb2.ExportTraceServiceRequest()
+    for _ in range(rng.randint(1, 3)):
+        resource_attrs = _attributes(rng, rng.randint(0, 4))
+        if rng.random() < 0.7:
+            resource_attrs.append(kv("service.name", rng.choice(("svc", "", b"\x01\x02", 7))))
+        rs = request.resource_spans.add(resource=resource_pb2.Resource(
+            attributes=resource_attrs, dropped_attributes_count=rng.randint(0, 2)))
+        for _ in range(rng.randint(0, 2)):
+            rs.scope_spans.add(spans=[_span(rng, seq) for _ in range(rng.randint(0, 5))])
+    return request
+
+
+def _python(data: bytes, monkeypatch: pytest.MonkeyPatch, batch_size: int = 1000) -> convert.Converted:
+    with monkeypatch.context() as m:
+        m.setattr(convert, "_fastconvert", None)
+        return convert.convert_request(data, batch_size)
+
+
+def _table(out: convert.Converted) -> pa.Table:
+    return pa.Table.from_batches(out.batches, v1.SCHEMA)
+
+
+def _assert_same(compiled: convert.Converted, python: convert.Converted) -> None:
+    assert (compiled.accepted, compiled.rejected) == (python.accepted, python.rejected)
+    assert [b.num_rows for b in compiled.batches] == [b.num_rows for b in python.batches]
+    got, want = _table(compiled), _table(python)
+    got.validate(full=True)
+    for name in v1.COLUMNS:
+        assert got[name].equals(want[name]), f"column {name} differs"
+
+
+def test_the_compiled_path_is_built_and_takes_valid_requests() -> None:
+    assert convert.COMPILED
+    assert _fastconvert.convert(make_request(0, 10).SerializeToString()) is not None
+
+
+def test_standard_workload_is_identical(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = make_request(0, 300).SerializeToString()
+    _assert_same(convert.convert_request(data, 128), _python(data, monkeypatch, 128))
+
+
+def test_random_spans_are_identical_to_the_python_converter(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = random.Random(20261126)
+    taken = 0
+    for seq in range(400):
+        data = _request(rng, seq).SerializeToString()
+        if _fastconvert.convert(data) is not None:
+            taken += 1
+        _assert_same(convert.convert_request(data, 7), _python(data, monkeypatch, 7))
+    # Doubles, kvlists with valueless entries and duplicate keys must not all fall back:
+    assert taken >= 380, taken
+
+
+def test_mutated_requests_never_diverge_or_crash(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Byte flips, truncations and splices: the compiled path may decline, never differ."""
+    rng = random.Random(7)
+    bases = [_request(rng, i).SerializeToString() for i in range(20)]
+    bases.append(make_request(0, 5).SerializeToString())
+    declined = taken = 0
+    for i in range(3000):
+        data = bytearray(rng.choice(bases))
+        if not data:
+            continue
+        op = i % 3
+        if op == 0:
+            for _ in range(rng.randint(1, 4)):
+                data[rng.randrange(len(data))] = rng.getrandbits(8)
+        elif op == 1:
+            del data[rng.randrange(len(data)):]
+        else:
+            pos = rng.randrange(len(data))
+            data[pos:pos] = rng.randbytes(rng.randint(1, 8))
+        mutant = bytes(data)
+        resources = _fastconvert.convert(mutant)
+        if resources is None:
+            declined += 1
+            continue
+        taken += 1
+        python = _python(mutant, monkeypatch)
+        assert python.rejected == 0, "the compiled path took a request the Python path rejects in part"
+        _assert_same(convert._convert_compiled(resources, 1000), python)
+    assert declined > 100 and taken > 100, (declined, taken)
+
+
+def test_hostile_shapes_are_declined_without_recursing_or_crashing() -> None:
+    # 100,000 nested arrays: the decoder stops at depth 32 and declines.
+    value = common_pb2.AnyValue(string_value="leaf").SerializeToString()
+    for _ in range(100_000):
+        inner = b"\x0a" + _varint(len(value)) + value
+        value = b"\x2a" + _varint(len(inner)) + inner
+    attribute = b"\x0a\x01k\x12" + _varint(len(value)) + value
+    span = make_request(0, 1).resource_spans[0].scope_spans[0].spans[0].SerializeToString()
+    span += b"\x4a" + _varint(len(attribute)) + attribute
+    scope = b"\x12" + _varint(len(span)) + span
+    rs = b"\x12" + _varint(len(scope)) + scope
+    assert _fastconvert.convert(b"\x0a" + _varint(len(rs)) + rs) is None
+    # Length prefixes pointing past the end, an 11-byte varint, a group, field number 0:
+    for data in (b"\x0a\xff\xff\xff\xff\x0f", b"\x08" + b"\xff" * 10 + b"\x01", b"\x0b\x0c", b"\x02\x00"):
+        assert _fastconvert.convert(data) is None
+    with pytest.raises(TypeError):
+        _fastconvert.convert("not bytes")
+
+
+def test_an_attribute_of_many_megabytes_and_many_keys_is_identical(monkeypatch: pytest.MonkeyPatch) -> None:
+    request = make_request(0, 2)
+    span = request.resource_spans[0].scope_spans[0].spans[0]
+    span.attributes.append(kv("big", '"\\é\n' * 1_000_000))
+    span.attributes.extend(kv(f"key{i:05d}", i) for i in range(20_000, 0, -1))
+    data = request.SerializeToString()
+    _assert_same(convert.convert_request(data), _python(data, monkeypatch))
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        b, n = n & 0x7F, n >> 7
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def test_an_over_long_int_varint_is_truncated_like_protobuf(monkeypatch: pytest.MonkeyPatch) -> None:
+    # int_value as a 10-byte varint whose last byte carries bits past 64 (found by fuzzing: the
+    # Python path used to hand orjson an integer it cannot encode).
+    value = b"\x18" + b"\xff" * 9 + b"\x67"
+    attribute = b"\x0a\x01k\x12" + _varint(len(value)) + value
+    span = make_request(0, 1).resource_spans[0].scope_spans[0].spans[0].SerializeToString()
+    span += b"\x4a" + _varint(len(attribute)) + attribute
+    scope = b"\x12" + _varint(len(span)) + span
+    rs = b"\x12" + _varint(len(scope)) + scope
+    data = b"\x0a" + _varint(len(rs)) + rs
+    compiled, python = convert.convert_request(data), _python(data, monkeypatch)
+    _assert_same(compiled, python)
+    assert '"k":-1' in _table(python)["attributes"][0].as_py()
