@@ -20,6 +20,7 @@ Files land in PARQUET_OUTPUT_DIR/year=YYYY/month=MM/day=DD/ by the UTC wall cloc
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import ctypes
 import ctypes.util
@@ -32,10 +33,11 @@ from pathlib import Path
 
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import structlog
 
-from ingestion.wal import Segment, Wal, fsync_dir
+from ingestion.wal import MappedSegment, Segment, Wal, fsync_dir
 from junjo_common.spanformat import v1
 
 log = structlog.get_logger("ingestion.flush")
@@ -93,13 +95,33 @@ def make_dirs_durably(directory: Path) -> None:
         fsync_dir(d.parent)
 
 
-def write_parquet_atomically(table: pa.Table, final: Path) -> Path:
-    """Writes `final.tmp` (fsync'd) and returns it; the caller renames it to publish."""
+def write_sorted_parquet(segments: list[MappedSegment], final: Path) -> Path:
+    """Writes the segments' rows sorted by v1.SORT_COLUMNS to `final.tmp` (fsync'd).
+
+    Returns the tmp path; the caller renames it to publish. Memory is bounded
+    by one row group, not by the chunk: the sort runs on the two key columns only, and each row
+    group is gathered from the mapped segments by one pass over them (rows taken in file order,
+    each segment's pages dropped once read), then put in key order and written.
+    """
+    batches = [b for seg in segments for b in seg.batches]
+    owner = [i for i, seg in enumerate(segments) for _ in seg.batches]
+    starts, rows = [], 0
+    for b in batches:
+        starts.append(rows)
+        rows += b.num_rows
+    keys = pa.Table.from_batches([b.select(list(_SORT_KEYS)) for b in batches])
+    order = pc.sort_indices(keys, sort_keys=list(v1.SORT_COLUMNS))
+    del keys
+    for seg in segments:
+        seg.drop_pages()
     make_dirs_durably(final.parent)
     tmp = final.with_name(final.name + ".tmp")
     try:
-        with pq.ParquetWriter(str(tmp), v1.SCHEMA, **v1.parquet_writer_options(table.num_rows)) as writer:
-            writer.write_table(table, row_group_size=v1.PARQUET_ROW_GROUP_SIZE)
+        with pq.ParquetWriter(str(tmp), v1.SCHEMA, **v1.parquet_writer_options(rows)) as writer:
+            for first in range(0, rows, v1.PARQUET_ROW_GROUP_SIZE):
+                wanted = order.slice(first, v1.PARQUET_ROW_GROUP_SIZE).to_pylist()
+                writer.write_table(_gather(batches, owner, starts, segments, wanted),
+                                   row_group_size=v1.PARQUET_ROW_GROUP_SIZE)
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
     except BaseException:
@@ -108,9 +130,30 @@ def write_parquet_atomically(table: pa.Table, final: Path) -> Path:
     return tmp
 
 
-def read_segment(path: Path) -> pa.Table:
-    with pa.memory_map(str(path)) as source:
-        return pa.ipc.open_stream(source).read_all()
+_SORT_KEYS = tuple(name for name, _ in v1.SORT_COLUMNS)
+
+
+def _gather(batches: list[pa.RecordBatch], owner: list[int], starts: list[int],
+            segments: list[MappedSegment], wanted: list[int]) -> pa.Table:
+    """The rows numbered `wanted` (global row numbers), in that order, as one table."""
+    in_file_order = sorted(wanted)
+    pieces: list[pa.RecordBatch] = []
+    current = -1  # the segment being read; its pages are dropped once the pass moves on
+    i = 0
+    while i < len(in_file_order):
+        b = bisect.bisect_right(starts, in_file_order[i]) - 1
+        if owner[b] != current:
+            if current >= 0:
+                segments[current].drop_pages()
+            current = owner[b]
+        end = bisect.bisect_left(in_file_order, starts[b] + batches[b].num_rows, i)
+        local = pa.array([row - starts[b] for row in in_file_order[i:end]], pa.int32())
+        pieces.append(batches[b].take(local))
+        i = end
+    if current >= 0:
+        segments[current].drop_pages()
+    position = {row: n for n, row in enumerate(in_file_order)}
+    return pa.Table.from_batches(pieces, v1.SCHEMA).take(pa.array([position[row] for row in wanted]))
 
 
 def _chunks(segments: list[Segment], max_bytes: int) -> list[list[Segment]]:
@@ -186,14 +229,16 @@ class Flusher:
 
     def _flush_chunk(self, chunk: list[Segment]) -> Path | None:
         started = time.monotonic()
-        table = pa.concat_tables([read_segment(seg.path) for seg in chunk])
-        rows = table.num_rows
-        final: Path | None = None
-        if rows:
-            table = table.sort_by(list(v1.SORT_COLUMNS))
-            final = self._target(chunk[0].seq)
-            tmp = write_parquet_atomically(table, final)
-            del table
+        mapped = [MappedSegment.open(seg.path) for seg in chunk]
+        try:
+            rows = sum(b.num_rows for m in mapped for b in m.batches)
+            final = self._target(chunk[0].seq) if rows else None
+            if final is not None:
+                tmp = write_sorted_parquet(mapped, final)
+        finally:
+            for m in mapped:
+                m.close()
+        if final is not None:
             intent = self.wal.dir / f"flush-{final.stem}.intent"
             intent_tmp = intent.with_name(intent.name + ".tmp")
             intent_tmp.write_bytes(orjson.dumps({"parquet": str(final),

@@ -5,7 +5,8 @@ and the recent-cold list together make every acknowledged span visible without a
 of segments and the recent-cold paths are taken in one step under the WAL lock (the same lock a
 flush commits under), and the segment descriptors are opened right there, so a concurrent flush
 deleting them cannot make the snapshot miss or fail. Reading and writing happen outside the lock
-in a worker thread, one segment at a time (bounded memory); exports are never blocked.
+in a worker thread; segments are memory-mapped (no copy) and each row group's pages are released
+once written, so memory is about one row group whatever the WAL size; exports are never blocked.
 
 Results are cached for PREPARE_HOT_SNAPSHOT_CACHE_TTL_MS counted from the data cut (so a span
 acknowledged at t is in every snapshot requested after t + TTL; the recent-cold list is always fresh);
@@ -30,7 +31,7 @@ import pyarrow.parquet as pq
 import structlog
 
 from ingestion.flush import RecentCold, make_dirs_durably, release_memory
-from ingestion.wal import Wal, read_complete_batches
+from ingestion.wal import MappedSegment, Wal
 from junjo_common.spanformat import v1
 
 log = structlog.get_logger("ingestion.snapshot")
@@ -110,6 +111,7 @@ class HotSnapshot:
         rows = 0
         writer: pq.ParquetWriter | None = None
         pending: list[pa.RecordBatch] = []  # WAL batches are small: gather full row groups
+        mapped: list[MappedSegment] = []
 
         def write_pending() -> None:
             nonlocal writer
@@ -118,11 +120,15 @@ class HotSnapshot:
             writer.write_table(pa.Table.from_batches(pending, v1.SCHEMA),
                                row_group_size=v1.PARQUET_ROW_GROUP_SIZE)
             pending.clear()
+            for seg in mapped[:-1]:  # fully written: unmap
+                seg.close()
+            del mapped[:-1]
+            mapped[-1].drop_pages()
 
         try:
             for fd, size in sources:
-                batches, _ = read_complete_batches(os.pread(fd, size, 0))
-                for batch in batches:
+                mapped.append(MappedSegment(fd, size))
+                for batch in mapped[-1].batches:
                     pending.append(batch)
                     rows += batch.num_rows
                     if sum(b.num_rows for b in pending) >= v1.PARQUET_ROW_GROUP_SIZE:
@@ -130,8 +136,11 @@ class HotSnapshot:
             if pending:
                 write_pending()
         finally:
+            pending.clear()
             if writer is not None:
                 writer.close()
+            for seg in mapped:
+                seg.close()
         if not rows:
             tmp.unlink(missing_ok=True)
             self.path.unlink(missing_ok=True)

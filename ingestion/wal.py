@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import mmap
 import os
 import re
 import threading
@@ -89,6 +90,41 @@ def read_complete_batches(data: pa.Buffer | bytes) -> tuple[list[pa.RecordBatch]
             return batches, buf.size - good
         good = source.tell()
     return batches, 0
+
+
+class MappedSegment:
+    """A segment's committed bytes mapped read-only, and its complete record batches (no copy).
+
+    Why a map and not a read: the batches point into the page cache, so reading a segment costs
+    no heap, and `drop_pages()` hands the pages touched so far back (they fault in again from the
+    page cache if read later), which keeps a flush's or snapshot's RSS at a few MB per segment
+    whatever the WAL size. Works on descriptors of deleted files. Close (or drop every batch)
+    to unmap.
+    """
+
+    def __init__(self, fd: int, size: int) -> None:
+        self._map: mmap.mmap | None = mmap.mmap(fd, size, access=mmap.ACCESS_READ) if size else None
+        self.batches: list[pa.RecordBatch] = []
+        if self._map is not None:
+            batches, _ = read_complete_batches(pa.py_buffer(self._map))
+            self.batches = [b for b in batches if b.num_rows]
+
+    @classmethod
+    def open(cls, path: Path) -> MappedSegment:
+        with open(path, "rb") as f:
+            return cls(f.fileno(), os.fstat(f.fileno()).st_size)
+
+    def drop_pages(self) -> None:
+        if self._map is not None:
+            self._map.madvise(mmap.MADV_DONTNEED)
+
+    def close(self) -> None:
+        """Unmaps now if no batch is referenced elsewhere, else when the last reference goes."""
+        self.batches = []
+        if self._map is not None:
+            with contextlib.suppress(BufferError):
+                self._map.close()
+            self._map = None
 
 
 class Wal:
