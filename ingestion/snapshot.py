@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import structlog
 
-from ingestion.flush import RecentCold, make_dirs_durably, release_memory
+from ingestion.flush import ROW_GROUP_LOCK, RecentCold, make_dirs_durably, release_memory
 from ingestion.wal import MappedSegment, Wal
 from junjo_common.spanformat import v1
 
@@ -117,8 +117,9 @@ class HotSnapshot:
             nonlocal writer
             if writer is None:
                 writer = pq.ParquetWriter(str(tmp), v1.SCHEMA, **v1.parquet_writer_options())
-            writer.write_table(pa.Table.from_batches(pending, v1.SCHEMA),
-                               row_group_size=v1.PARQUET_ROW_GROUP_SIZE)
+            with ROW_GROUP_LOCK:
+                writer.write_table(pa.Table.from_batches(pending, v1.SCHEMA),
+                                   row_group_size=v1.PARQUET_ROW_GROUP_SIZE)
             pending.clear()
             for seg in mapped[:-1]:  # fully written: unmap
                 seg.close()
@@ -128,7 +129,7 @@ class HotSnapshot:
         try:
             for fd, size in sources:
                 mapped.append(MappedSegment(fd, size))
-                for batch in mapped[-1].batches:
+                for batch in mapped[-1].table.to_batches():
                     pending.append(batch)
                     rows += batch.num_rows
                     if sum(b.num_rows for b in pending) >= v1.PARQUET_ROW_GROUP_SIZE:
