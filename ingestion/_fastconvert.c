@@ -60,6 +60,7 @@ static int buf_grow(Buf *b, size_t extra) {
 }
 
 static inline int buf_put(Buf *b, const void *s, size_t n) {
+    if (!n) return OK; /* memcpy must not see the NULL of an empty buffer, even for 0 bytes */
     if (b->len + n > b->cap) CHECK(buf_grow(b, n));
     memcpy(b->p + b->len, s, n);
     b->len += n;
@@ -95,6 +96,7 @@ static int buf_put_i64(Buf *b, int64_t v) {
 static const char HEX[] = "0123456789abcdef";
 
 static int buf_put_hex(Buf *b, const uint8_t *s, size_t n) {
+    if (!n) return OK;
     CHECK(buf_grow(b, 2 * n));
     char *o = b->p + b->len;
     for (size_t i = 0; i < n; i++) {
