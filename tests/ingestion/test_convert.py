@@ -17,7 +17,7 @@ from opentelemetry.proto.trace.v1 import trace_pb2
 from ingestion import convert
 from ingestion.convert import InvalidRequest, convert_request
 from junjo_common.spanformat import v1
-from tests.ingestion import reference_convert
+from tests.ingestion import reference_convert, wire
 from tests.ingestion.workload import kv, make_request, make_span
 
 
@@ -118,25 +118,12 @@ def _raw_span_with_bad_utf8_name() -> bytes:
 
 
 def test_non_utf8_span_name_rejects_that_span_and_keeps_the_others() -> None:
-    raw = request_with(good_span(0), good_span(1)).resource_spans[0]
-    # Rebuild the request with the bad span spliced into the same ScopeSpans.
-    scope = trace_pb2.ScopeSpans(spans=list(raw.scope_spans[0].spans)).SerializeToString()
-    bad = _raw_span_with_bad_utf8_name()
-    scope += b"\x12" + _varint(len(bad)) + bad
-    rs = raw.resource.SerializeToString()
-    resource_spans = b"\x0a" + _varint(len(rs)) + rs + b"\x12" + _varint(len(scope)) + scope
-    out = convert_request(b"\x0a" + _varint(len(resource_spans)) + resource_spans)
+    raw = request_with(good_span(0)).resource_spans[0]
+    data = wire.request(good_span(0).SerializeToString(), good_span(1).SerializeToString(),
+                        _raw_span_with_bad_utf8_name(), resource=raw.resource.SerializeToString())
+    out = convert_request(data)
     assert (out.accepted, out.rejected) == (2, 1)
     assert "not decodable" in out.error_message
-
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        b, n = n & 0x7F, n >> 7
-        out.append(b | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
 
 
 def test_non_utf8_attribute_value_rejects_only_that_span() -> None:
@@ -150,24 +137,11 @@ def test_non_utf8_attribute_value_rejects_only_that_span() -> None:
 
 
 def _nested_attribute_request(depth: int, kvlist: bool) -> bytes:
-    """A request whose second span has an attribute nested `depth` levels (built as raw bytes:
-    the Python protobuf classes themselves refuse to build such messages)."""
-    value = common_pb2.AnyValue(string_value="leaf").SerializeToString()
-    for _ in range(depth):
-        if kvlist:
-            entry = b"\x0a\x01k" + b"\x12" + _varint(len(value)) + value
-            inner = b"\x0a" + _varint(len(entry)) + entry
-            value = b"\x32" + _varint(len(inner)) + inner
-        else:
-            inner = b"\x0a" + _varint(len(value)) + value
-            value = b"\x2a" + _varint(len(inner)) + inner
-    attribute = b"\x0a\x04deep" + b"\x12" + _varint(len(value)) + value
-    span = good_span(1).SerializeToString() + b"\x4a" + _varint(len(attribute)) + attribute
-    request = request_with(good_span(0))
-    scope = request.resource_spans[0].scope_spans[0].SerializeToString() + b"\x12" + _varint(len(span)) + span
-    rs = request.resource_spans[0].resource.SerializeToString()
-    resource_spans = b"\x0a" + _varint(len(rs)) + rs + b"\x12" + _varint(len(scope)) + scope
-    return b"\x0a" + _varint(len(resource_spans)) + resource_spans
+    """A request whose second span has an attribute nested `depth` levels."""
+    deep = wire.nested_any_value(depth, kvlist)
+    span = wire.with_attribute(good_span(1).SerializeToString(), b"deep", deep)
+    resource = request_with().resource_spans[0].resource.SerializeToString()
+    return wire.request(good_span(0).SerializeToString(), span, resource=resource)
 
 
 def test_deeply_nested_attribute_is_rejected_not_crashing() -> None:

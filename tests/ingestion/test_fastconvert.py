@@ -21,6 +21,7 @@ from opentelemetry.proto.trace.v1 import trace_pb2
 
 from ingestion import _fastconvert, convert
 from junjo_common.spanformat import v1
+from tests.ingestion import wire
 from tests.ingestion.workload import kv, make_request
 
 TEXT_PIECES = ("plain", "", " ", '"quoted"', "back\\slash", "tab\tnew\nline\r", "\x00\x01\x1f\x7f",
@@ -184,16 +185,9 @@ def test_mutated_requests_never_diverge_or_crash(monkeypatch: pytest.MonkeyPatch
 
 def test_hostile_shapes_are_declined_without_recursing_or_crashing() -> None:
     # 5,000 nested arrays: the decoder stops at depth 32 and declines.
-    value = common_pb2.AnyValue(string_value="leaf").SerializeToString()
-    for _ in range(5_000):
-        inner = b"\x0a" + _varint(len(value)) + value
-        value = b"\x2a" + _varint(len(inner)) + inner
-    attribute = b"\x0a\x01k\x12" + _varint(len(value)) + value
     span = make_request(0, 1).resource_spans[0].scope_spans[0].spans[0].SerializeToString()
-    span += b"\x4a" + _varint(len(attribute)) + attribute
-    scope = b"\x12" + _varint(len(span)) + span
-    rs = b"\x12" + _varint(len(scope)) + scope
-    assert _fastconvert.convert(b"\x0a" + _varint(len(rs)) + rs) is None
+    deep = wire.with_attribute(span, b"k", wire.nested_any_value(5_000, kvlist=False))
+    assert _fastconvert.convert(wire.request(deep)) is None
     # Length prefixes pointing past the end, an 11-byte varint, a group, field number 0:
     for data in (b"\x0a\xff\xff\xff\xff\x0f", b"\x08" + b"\xff" * 10 + b"\x01", b"\x0b\x0c", b"\x02\x00"):
         assert _fastconvert.convert(data) is None
@@ -210,25 +204,11 @@ def test_an_attribute_of_many_megabytes_and_many_keys_is_identical(monkeypatch: 
     _assert_same(convert.convert_request(data), _python(data, monkeypatch))
 
 
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        b, n = n & 0x7F, n >> 7
-        out.append(b | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
 def test_an_over_long_int_varint_is_truncated_like_protobuf(monkeypatch: pytest.MonkeyPatch) -> None:
     # int_value as a 10-byte varint whose last byte carries bits past 64 (found by fuzzing: the
     # Python path used to hand orjson an integer it cannot encode).
-    value = b"\x18" + b"\xff" * 9 + b"\x67"
-    attribute = b"\x0a\x01k\x12" + _varint(len(value)) + value
     span = make_request(0, 1).resource_spans[0].scope_spans[0].spans[0].SerializeToString()
-    span += b"\x4a" + _varint(len(attribute)) + attribute
-    scope = b"\x12" + _varint(len(span)) + span
-    rs = b"\x12" + _varint(len(scope)) + scope
-    data = b"\x0a" + _varint(len(rs)) + rs
+    data = wire.request(wire.with_attribute(span, b"k", b"\x18" + b"\xff" * 9 + b"\x67"))
     compiled, python = convert.convert_request(data), _python(data, monkeypatch)
     _assert_same(compiled, python)
     assert '"k":-1' in _table(python)["attributes"][0].as_py()
