@@ -28,6 +28,9 @@ def main() -> int:
         return EXIT_BAD_CONFIG
     configure_logging(settings.junjo_log_level, settings.junjo_log_format, service="backend")
     log = structlog.get_logger("backend")
+    from backend.spans import allocators  # noqa: F401  (allocator settings, before pyarrow loads)
+
+    # isort: split
     from backend.db.migrate import upgrade  # heavy imports only once the configuration is good
     from backend.server import serve
 

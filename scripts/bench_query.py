@@ -196,19 +196,28 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 class RssSampler(threading.Thread):
+    """Peak RSS of a process, overall and per named phase (`phase` is set by the measuring loop)."""
+
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
         self.proc = psutil.Process(pid)
         self.peak = 0
+        self.phase = "idle"
+        self.phase_peaks: dict[str, int] = {}
         self.stop = threading.Event()
 
     def run(self) -> None:
         while not self.stop.is_set():
-            self.peak = max(self.peak, self.proc.memory_info().rss)
+            rss = self.proc.memory_info().rss
+            self.peak = max(self.peak, rss)
+            self.phase_peaks[self.phase] = max(self.phase_peaks.get(self.phase, 0), rss)
             time.sleep(0.02)
 
 
-def _measure(api: ApiClient, name: str, paths: list[str], repeats: int) -> dict[str, Any]:
+def _measure(
+    api: ApiClient, sampler: RssSampler, name: str, paths: list[str], repeats: int
+) -> dict[str, Any]:
+    sampler.phase = name
     for path in paths[:3]:  # warm-up
         api.http.get(path)
     times = []
@@ -228,8 +237,11 @@ def _measure(api: ApiClient, name: str, paths: list[str], repeats: int) -> dict[
     }
 
 
-def _ack_to_queryable(api: ApiClient, endpoint: str, key: str, samples: int) -> dict[str, Any]:
+def _ack_to_queryable(
+    api: ApiClient, sampler: RssSampler, endpoint: str, key: str, samples: int
+) -> dict[str, Any]:
     """Export one request, then poll its first trace until all 10 spans come back."""
+    sampler.phase = "acknowledged -> queryable"
     factory = RequestFactory(time.time_ns(), seed=11)
     times = []
     with grpc.insecure_channel(endpoint) as channel:
@@ -285,6 +297,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             api.sign_in()
             print(f"reusing {manifest['spans']:,} spans in {cache}")
+            # Flushes what the last run left unflushed and indexes everything (e.g. files an older
+            # index schema must summarise again) before anything is measured.
+            print(f"  {api.http.post('/api/admin/flush-wal').json()['message']}")
         files = sorted((cache / "spans" / "parquet").rglob("*.parquet"))
         size_mb = sum(f.stat().st_size for f in files) / 1e6
         print(f"  {len(files)} Parquet files, {size_mb:.0f} MB")
@@ -295,23 +310,40 @@ def main(argv: list[str] | None = None) -> int:
         traces = manifest["sample_traces"]
         service = SERVICES[0]
         results = [
-            _measure(api, "GET /health (HTTP baseline)", ["/health"], args.repeats),
-            _measure(api, "one trace (all spans)", [f"{OBS}/traces/{t}/spans" for t in traces], args.repeats),
-            _measure(api, "trace document", [f"/api/v1/trace-evidence/{t}" for t in traces], args.repeats),
+            _measure(api, sampler, "GET /health (HTTP baseline)", ["/health"], args.repeats),
             _measure(
-                api, "newest 50 root spans", [f"{OBS}/services/{service}/spans/root?limit=50"], args.repeats
+                api,
+                sampler,
+                "one trace (all spans)",
+                [f"{OBS}/traces/{t}/spans" for t in traces],
+                args.repeats,
             ),
             _measure(
-                api, "newest 50 workflows", [f"{OBS}/services/{service}/workflows?limit=50"], args.repeats
+                api, sampler, "trace document", [f"/api/v1/trace-evidence/{t}" for t in traces], args.repeats
             ),
             _measure(
                 api,
+                sampler,
+                "newest 50 root spans",
+                [f"{OBS}/services/{service}/spans/root?limit=50"],
+                args.repeats,
+            ),
+            _measure(
+                api,
+                sampler,
+                "newest 50 workflows",
+                [f"{OBS}/services/{service}/workflows?limit=50"],
+                args.repeats,
+            ),
+            _measure(
+                api,
+                sampler,
                 "newest 50 LLM roots",
                 [f"{OBS}/services/{service}/spans/root?limit=50&has_llm=true"],
                 args.repeats,
             ),
-            _measure(api, "services", [f"{OBS}/services"], args.repeats),
-            _ack_to_queryable(api, stack.otlp_endpoint, api.create_api_key("bench-latency"), 20),
+            _measure(api, sampler, "services", [f"{OBS}/services"], args.repeats),
+            _ack_to_queryable(api, sampler, stack.otlp_endpoint, api.create_api_key("bench-latency"), 20),
         ]
         sampler.stop.set()
         sampler.join()
@@ -321,9 +353,18 @@ def main(argv: list[str] | None = None) -> int:
         for r in results:
             print(f"| {r['query']} | {r['p50_ms']} | {r['p95_ms']} | {r['max_ms']} |")
         print(f"\nbackend RSS: peak {sampler.peak / 2**20:.0f} MB during queries, {rss_mb:.0f} MB after")
+        print(
+            "peak RSS by phase (MB): "
+            + ", ".join(f"{k} {v / 2**20:.0f}" for k, v in sampler.phase_peaks.items())
+        )
         (cache / "results.json").write_text(
             json.dumps(
-                {"results": results, "rss_peak_mb": round(sampler.peak / 2**20), "files": len(files)},
+                {
+                    "results": results,
+                    "rss_peak_mb": round(sampler.peak / 2**20),
+                    "rss_peak_mb_by_phase": {k: round(v / 2**20) for k, v in sampler.phase_peaks.items()},
+                    "files": len(files),
+                },
                 indent=1,
             )
         )

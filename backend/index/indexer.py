@@ -3,8 +3,9 @@
 It polls every INDEXER_POLL_INTERVAL seconds and also runs at once after FlushWAL (the
 flush-wal endpoint), so a flushed file is indexed promptly; until then the query layer still sees it
 through ingestion's recent-cold paths. Files that fail (corrupt, empty, wrong schema) are
-recorded and retried with exponential backoff, or at once when their size/mtime change. At start
-it reconciles: index rows whose file is gone are dropped. Retention runs after each pass.
+recorded and retried with exponential backoff, or at once when their size/mtime change. Files
+indexed by schema v1 (before `key_spans`) are summarised again, within the same per-pass bound.
+At start it reconciles: index rows whose file is gone are dropped. Retention runs after each pass.
 Passes are serialised by a lock and run in a worker thread (blocking I/O off the event loop).
 """
 
@@ -98,10 +99,13 @@ class Indexer:
         with self._lock:
             known, failed, now = self.index.indexed_paths(), self.index.failed_files(), time.time()
             due = [p for p in _scan(self.storage_root) if self._due(p, known, failed, now)]
+            due.extend(Path(p) for p in self.index.paths_without_keys())  # indexed by schema v1
             for path in due[:MAX_FILES_PER_PASS]:
                 try:
                     summary = summarize(path)
                 except UnreadableFile as exc:
+                    if str(path) in known:  # indexed by schema v1, now unreadable or gone
+                        self.index.forget([str(path)])
                     if not path.exists():
                         continue  # deleted meanwhile (retention, operator): nothing to record
                     st = path.stat()

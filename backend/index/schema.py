@@ -2,8 +2,10 @@
 
 The index lets the query layer open only the files a query needs: `trace_files` for one trace,
 per-service time ranges and counts (`file_services`) for newest-first listings, `llm_traces` for
-the LLM filter. The schema is versioned with `PRAGMA user_version` and upgraded by ordered
-migrations at open, like the app DB's Alembic revisions but without a dependency for five tables.
+the LLM filter, and the sort keys of every root and workflow span (`key_spans`), so the newest
+root/workflow page is chosen here and only its rows are read from Parquet. The schema is
+versioned with `PRAGMA user_version` and upgraded by ordered migrations at open, like the app
+DB's Alembic revisions but without a dependency for six tables.
 Times are int64 nanoseconds (the span format's own unit), so comparisons need no parsing.
 """
 
@@ -62,6 +64,26 @@ MIGRATIONS: tuple[str, ...] = (
         next_retry_at REAL NOT NULL,
         failed_at TEXT NOT NULL DEFAULT (datetime('now'))
     );
+    """,
+    # 2: the listing keys of root and workflow spans, so a newest-first page knows which rows of
+    # which files it needs before reading any. Files indexed before this have keys_indexed = 0
+    # and are summarised again by the indexer (listings fall back to the file walk until then).
+    """
+    CREATE TABLE key_spans (
+        file_id INTEGER NOT NULL REFERENCES parquet_files (file_id) ON DELETE CASCADE,
+        service_name TEXT NOT NULL,
+        start_ns INTEGER NOT NULL,
+        span_id TEXT NOT NULL,
+        trace_id TEXT NOT NULL,
+        is_root INTEGER NOT NULL,
+        is_workflow INTEGER NOT NULL,
+        is_error INTEGER NOT NULL
+    );
+    CREATE INDEX idx_key_spans_roots ON key_spans (service_name, start_ns, span_id) WHERE is_root;
+    CREATE INDEX idx_key_spans_workflows ON key_spans (service_name, start_ns, span_id) WHERE is_workflow;
+    CREATE INDEX idx_key_spans_file ON key_spans (file_id);
+    ALTER TABLE parquet_files ADD COLUMN keys_indexed INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX idx_parquet_files_without_keys ON parquet_files (file_id) WHERE keys_indexed = 0;
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

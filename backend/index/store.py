@@ -19,6 +19,7 @@ from backend.index.schema import connect, migrate
 from backend.index.summary import FileSummary
 
 ListKind = Literal["spans", "roots", "workflows"]
+KeyKind = Literal["roots", "workflows"]
 _COUNT_COLUMNS = {
     ("spans", False): "span_count",
     ("spans", True): "error_count",
@@ -41,6 +42,15 @@ class CandidateFile:
     count: int  # rows of the requested kind for the service in this file
     min_start_ns: int
     max_start_ns: int
+
+
+@dataclass(frozen=True)
+class IndexedKey:
+    start_ns: int
+    span_id: str
+    trace_id: str
+    path: str
+    llm: bool  # the trace has an LLM span of the same service in an indexed file
 
 
 @dataclass(frozen=True)
@@ -85,7 +95,7 @@ class MetadataIndex:
             conn.execute("DELETE FROM parquet_files WHERE file_path = ?", (summary.path,))
             file_id = conn.execute(
                 "INSERT INTO parquet_files (file_path, min_start_ns, max_start_ns, max_end_ns, row_count,"
-                " size_bytes) VALUES (?, ?, ?, ?, ?, ?)",
+                " size_bytes, keys_indexed) VALUES (?, ?, ?, ?, ?, ?, 1)",
                 (
                     summary.path,
                     summary.min_start_ns,
@@ -119,7 +129,16 @@ class MetadataIndex:
             conn.executemany(
                 "INSERT INTO llm_traces VALUES (?, ?, ?)", ((s, t, file_id) for s, t in summary.llm_traces)
             )
+            conn.executemany(
+                "INSERT INTO key_spans VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                ((file_id, *key) for key in summary.key_spans),
+            )
             conn.execute("DELETE FROM failed_files WHERE file_path = ?", (summary.path,))
+
+    def paths_without_keys(self) -> list[str]:
+        """Files indexed before `key_spans` existed (schema v1): the indexer summarises them again."""
+        rows = self._conn().execute("SELECT file_path FROM parquet_files WHERE keys_indexed = 0")
+        return [r[0] for r in rows]
 
     def record_failure(self, path: str, error: str, size_bytes: int, mtime_ns: int, backoff: float) -> int:
         """Upserts a failed file; returns its failure count. Next retry after `backoff(failures)`."""
@@ -200,11 +219,71 @@ class MetadataIndex:
         )
         return [CandidateFile(*r) for r in rows]
 
+    def keys_complete(self) -> bool:
+        """True once every indexed file has its `key_spans` (see `paths_without_keys`)."""
+        row = self._conn().execute("SELECT 1 FROM parquet_files WHERE keys_indexed = 0 LIMIT 1").fetchone()
+        return row is None
+
+    def newest_keys(
+        self,
+        service: str,
+        kind: KeyKind,
+        errors_only: bool,
+        start_ns: int | None,
+        end_ns: int | None,
+        cursor: tuple[int, str] | None,
+    ) -> Iterator[IndexedKey]:
+        """Root or workflow keys of `service`, newest first by (start, span id), lazily.
+
+        The caller stops reading once it has a page; `llm` says whether the trace has an LLM span
+        of the same service in an indexed file.
+        """
+        clauses = ["k.service_name = ?", "k.is_root" if kind == "roots" else "k.is_workflow"]
+        params: list[object] = [service]
+        if errors_only:
+            clauses.append("k.is_error")
+        if start_ns is not None:
+            clauses.append("k.start_ns >= ?")
+            params.append(start_ns)
+        if end_ns is not None:
+            clauses.append("k.start_ns <= ?")
+            params.append(end_ns)
+        if cursor is not None:
+            clauses.append("k.start_ns <= ? AND (k.start_ns < ? OR k.span_id < ?)")  # index range
+            params.extend((cursor[0], cursor[0], cursor[1]))
+        rows = self._conn().execute(
+            "SELECT k.start_ns, k.span_id, k.trace_id, p.file_path, EXISTS (SELECT 1 FROM llm_traces l"
+            " WHERE l.service_name = k.service_name AND l.trace_id = k.trace_id)"
+            " FROM key_spans k JOIN parquet_files p USING (file_id)"
+            f" WHERE {' AND '.join(clauses)}"  # clauses from the fixed texts above
+            " ORDER BY k.start_ns DESC, k.span_id DESC",
+            params,
+        )
+        for row in rows:
+            yield IndexedKey(row[0], row[1], row[2], row[3], bool(row[4]))
+
     def llm_trace_ids_for_service(self, service: str) -> list[str]:
         rows = self._conn().execute(
             "SELECT DISTINCT trace_id FROM llm_traces WHERE service_name = ?", (service,)
         )
         return [r[0] for r in rows]
+
+    def llm_trace_subset(self, service: str, trace_ids: Iterable[str]) -> set[str]:
+        """Those of `trace_ids` with an LLM span of `service` in an indexed file."""
+        wanted = list(dict.fromkeys(trace_ids))
+        found: set[str] = set()
+        conn = self._conn()
+        for i in range(0, len(wanted), _SQLITE_MAX_PARAMS):
+            chunk = wanted[i : i + _SQLITE_MAX_PARAMS]
+            marks = ",".join("?" * len(chunk))
+            found.update(
+                r[0]
+                for r in conn.execute(
+                    f"SELECT trace_id FROM llm_traces WHERE service_name = ? AND trace_id IN ({marks})",
+                    [service, *chunk],
+                )
+            )
+        return found
 
     def llm_trace_counts(self, service: str) -> dict[str, int]:
         """file path → LLM traces of `service` in it (sizes the has_llm listing's file chunks)."""

@@ -1,4 +1,5 @@
-"""One Parquet file → the facts the index keeps about it (time ranges, counts, trace ids, flags).
+"""One Parquet file → the facts the index keeps about it (time ranges, counts, trace ids, flags,
+the sort keys of its root and workflow spans).
 
 Reads only the few columns it needs, batch by batch, with vectorised Arrow compute, so memory
 stays bounded by one batch whatever the file size. Raises `UnreadableFile` for anything that is
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -17,6 +19,7 @@ import pyarrow.parquet as pq
 from junjo_common.spanformat.v1 import STATUS_ERROR
 
 COLUMNS = (
+    "span_id",
     "trace_id",
     "parent_span_id",
     "service_name",
@@ -48,6 +51,18 @@ class ServiceStats:
     max_start_ns: int = -(2**63)
 
 
+class KeySpan(NamedTuple):
+    """The sort key of a root or workflow span: what a newest-first listing page is chosen by."""
+
+    service_name: str
+    start_ns: int
+    span_id: str
+    trace_id: str
+    is_root: bool
+    is_workflow: bool
+    is_error: bool
+
+
 @dataclass
 class FileSummary:
     path: str
@@ -59,6 +74,7 @@ class FileSummary:
     services: dict[str, ServiceStats] = field(default_factory=dict)
     trace_ids: set[str] = field(default_factory=set)
     llm_traces: set[tuple[str, str]] = field(default_factory=set)
+    key_spans: list[KeySpan] = field(default_factory=list)
 
 
 def _count(mask: pa.Array) -> int:
@@ -97,6 +113,12 @@ def _add_batch(summary: FileSummary, batch: pa.RecordBatch) -> None:
         stats.workflow_error_count += _count(pc.and_(wf, err))
         stats.min_start_ns = min(stats.min_start_ns, pc.min(s_start).as_py())
         stats.max_start_ns = max(stats.max_start_ns, pc.max(s_start).as_py())
+
+    is_key = pc.or_(is_root, is_wf)
+    if pc.any(is_key).as_py():
+        columns = (services, start, batch.column("span_id"), batch.column("trace_id"), is_root, is_wf, is_err)
+        picked = [pc.filter(c, is_key).to_pylist() for c in columns]
+        summary.key_spans.extend(map(KeySpan._make, zip(*picked, strict=True)))
 
     if pc.any(is_llm).as_py():
         llm_services = pc.filter(services, is_llm).to_pylist()

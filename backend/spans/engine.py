@@ -14,19 +14,14 @@ Timestamps come back as int64 nanoseconds.
 from __future__ import annotations
 
 import os
-
-# DataFusion's allocator (mimalloc) keeps freed pages for a while by default; returning them at
-# once keeps the backend near its 300 MB budget under query load (measured: 322 → 252 MB peak).
-# Tokio's blocking reader threads exit after idling and leave their heaps "abandoned": purge
-# those pages too (measured: +49 → +19 MB over bench_query's acknowledged -> queryable loop).
-# Read by mimalloc when DataFusion's library loads, i.e. at the import below.
-os.environ.setdefault("MIMALLOC_PURGE_DELAY", "0")
-os.environ.setdefault("MIMALLOC_ABANDONED_PAGE_PURGE", "1")
-
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pyarrow as pa
+
+from backend.spans import allocators  # noqa: F401  (before DataFusion loads: its mimalloc reads them)
+
+# isort: split
 from datafusion import SessionConfig, SessionContext
 
 from junjo_common.spanformat.v1 import COLUMNS

@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
-from backend.index.store import ListKind, MetadataIndex
+from backend.index.store import IndexedKey, KeyKind, ListKind, MetadataIndex
 from backend.index.summary import LLM_GENAI_PATTERN, WORKFLOW_MARK
 from backend.spans import engine
 from backend.spans.engine import SkippedFile, Source
@@ -180,21 +180,19 @@ def _list_spans(index: MetadataIndex, tiers: HotTiers, q: ListQuery, extra: list
     files = index.service_files(q.service, q.kind, q.errors_only, q.start_ns, q.end_ns)
     total = sum(f.count for f in files)
     exact = not (extra or tiers.degraded or q.name_contains or q.has_llm or q.start_ns or q.end_ns)
+    if q.kind != "spans" and not q.name_contains and index.keys_complete():
+        answer = _list_keyed(index, q, extra)
+        answer.total, answer.total_exact = total, exact
+        return answer
     if q.cursor is not None:
         files = [f for f in files if f.min_start_ns <= q.cursor[0]]
     where, params = build_where(q)
     tables: dict[str, pa.Table] = {}
     skipped: list[SkippedFile] = []
     if q.has_llm:
-        ids = set(index.llm_trace_ids_for_service(q.service))
-        hot_ids = engine.query_spans(
-            extra,
-            "service_name = $svc AND regexp_like(attributes, $re)",
-            {"svc": q.service, "re": LLM_PATTERN},
-            select="DISTINCT trace_id",
-        )
-        skipped.extend(hot_ids.skipped)
-        ids.update(r["trace_id"] for r in hot_ids.rows)
+        hot_ids, hot_skipped = _llm_trace_ids(extra, q.service)
+        skipped.extend(hot_skipped)
+        ids = hot_ids | set(index.llm_trace_ids_for_service(q.service))
         tables["llm_ids"] = pa.table({"trace_id": pa.array(sorted(ids), pa.string())})
         where += " AND trace_id IN (SELECT trace_id FROM llm_ids)"
         llm_counts = index.llm_trace_counts(q.service)
@@ -225,6 +223,82 @@ def _list_spans(index: MetadataIndex, tiers: HotTiers, q: ListQuery, extra: list
     if q.kind == "workflows":
         page = [r for r in page if _is_workflow(r)]
     return Answer(page, skipped, next_cursor, total, exact)
+
+
+def _list_keyed(index: MetadataIndex, q: ListQuery, extra: list[Source]) -> Answer:
+    """A root/workflow page chosen from the index's keys; only the winning rows are read.
+
+    The unindexed tiers (hot snapshot, recent cold files) are small and queried whole for their
+    newest `limit` rows. The index gives the newest `limit` keys of the indexed files; the page is
+    the newest `limit` of both, and only the index's winners are then read from their files.
+    """
+    where, params = build_where(q)
+    skipped: list[SkippedFile] = []
+    hot_llm: set[str] = set()
+    extra_rows: list[dict[str, Any]] = []
+    if extra:
+        tables: dict[str, pa.Table] = {}
+        if q.has_llm:
+            hot_llm, llm_skipped = _llm_trace_ids(extra, q.service)
+            skipped.extend(llm_skipped)
+            candidates = engine.query_spans(extra, where, params, select="DISTINCT trace_id")
+            indexed_llm = index.llm_trace_subset(q.service, [r["trace_id"] for r in candidates.rows])
+            ids = sorted(hot_llm | indexed_llm)
+            tables["llm_ids"] = pa.table({"trace_id": pa.array(ids, pa.string())})
+            where += " AND trace_id IN (SELECT trace_id FROM llm_ids)"
+        result = engine.query_spans(extra, where, params, limit=q.limit, tables=tables)
+        skipped.extend(result.skipped)
+        extra_rows = result.rows
+
+    kind: KeyKind = "roots" if q.kind == "roots" else "workflows"
+    keys: dict[tuple[str, str], IndexedKey] = {}
+    for key in index.newest_keys(q.service, kind, q.errors_only, q.start_ns, q.end_ns, q.cursor):
+        if q.has_llm and not (key.llm or key.trace_id in hot_llm):
+            continue
+        keys.setdefault((key.trace_id, key.span_id), key)
+        if len(keys) == q.limit:
+            break
+
+    # The page's keys: indexed (cold) keys win over the same span in an unindexed tier.
+    extra_rows = [r for r in extra_rows if r["_tier"] == "cold" or (r["trace_id"], r["span_id"]) not in keys]
+    candidates = [(k.start_ns, k.span_id, k.trace_id, k) for k in keys.values()]
+    candidates += [(r["start_time"], r["span_id"], r["trace_id"], r) for r in extra_rows]
+    candidates.sort(key=lambda c: (c[0], c[1]), reverse=True)
+    winners = candidates[: q.limit]
+    next_cursor = encode_cursor(winners[-1][0], winners[-1][1]) if len(winners) == q.limit else None
+
+    wanted = [c[3] for c in winners if isinstance(c[3], IndexedKey)]
+    collected: dict[tuple[str, str], dict[str, Any]] = {}
+    _merge(collected, [c[3] for c in winners if not isinstance(c[3], IndexedKey)])
+    if wanted:
+        result = engine.query_spans(
+            [Source(p, "cold") for p in dict.fromkeys(k.path for k in wanted)],
+            "service_name = $svc AND start_time >= $lo AND start_time <= $hi AND array_has($ids, span_id)",
+            {
+                "svc": q.service,
+                "lo": _ts(min(k.start_ns for k in wanted)),
+                "hi": _ts(max(k.start_ns for k in wanted)),
+                "ids": pa.scalar([k.span_id for k in wanted], pa.list_(pa.string())),
+            },
+        )
+        skipped.extend(result.skipped)
+        wanted_ids = {(k.trace_id, k.span_id) for k in wanted}
+        _merge(collected, [r for r in result.rows if (r["trace_id"], r["span_id"]) in wanted_ids])
+    page = sorted(collected.values(), key=_sort_key, reverse=True)
+    if q.kind == "workflows":
+        page = [r for r in page if _is_workflow(r)]
+    return Answer(page, skipped, next_cursor)
+
+
+def _llm_trace_ids(sources: list[Source], service: str) -> tuple[set[str], list[SkippedFile]]:
+    """Trace ids with an LLM span of `service` in `sources` (the tiers the index has not seen)."""
+    result = engine.query_spans(
+        sources,
+        "service_name = $svc AND regexp_like(attributes, $re)",
+        {"svc": service, "re": LLM_PATTERN},
+        select="DISTINCT trace_id",
+    )
+    return {r["trace_id"] for r in result.rows}, result.skipped
 
 
 def trace_spans(index: MetadataIndex, tiers: HotTiers, trace_id: str) -> Answer:

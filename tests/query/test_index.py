@@ -9,8 +9,11 @@ from pathlib import Path
 
 from backend.index.indexer import Indexer
 from backend.index.retention import RetentionPolicy, apply_retention, select_expired
-from backend.index.schema import SCHEMA_VERSION
+from backend.index.schema import MIGRATIONS, SCHEMA_VERSION
 from backend.index.store import MetadataIndex
+from backend.index.summary import summarize
+from backend.spans import planner
+from backend.spans.ingestion_client import HotTiers
 from tests.query.spanfiles import BASE_NS, cold_path, new_trace_id, span, write_span_file
 
 
@@ -55,8 +58,60 @@ def test_indexer_records_services_traces_and_flags(tmp_path: Path) -> None:
     assert index.service_files("b", "workflows", False, None, None) == []
     assert index.llm_trace_ids_for_service("b") == [llm]  # empty provider name does not count
     assert index.service_files("a", "spans", False, BASE_NS + 6, None) == []  # time range prunes
+    # listing keys: roots and workflow spans, newest first, with the trace's LLM flag
+    [wf_key] = index.newest_keys("a", "workflows", True, None, None, None)
+    assert (wf_key.trace_id, wf_key.start_ns, wf_key.path, wf_key.llm) == (wf, BASE_NS, str(path), False)
+    b_roots = list(index.newest_keys("b", "roots", False, None, None, None))
+    assert [(k.start_ns, k.llm) for k in b_roots] == [(BASE_NS + 30, False), (BASE_NS + 10, True)]
+    after = (b_roots[0].start_ns, b_roots[0].span_id)
+    assert [k.trace_id for k in index.newest_keys("b", "roots", False, None, None, after)] == [llm]
+    assert list(index.newest_keys("b", "roots", True, None, None, None)) == []  # no errors
+    assert index.llm_trace_subset("b", [llm, plain, wf]) == {llm}
     # a second pass finds nothing new
     assert Indexer(index, root, poll_interval=60).run_pass().indexed == []
+
+
+def test_migration_2_summarises_v1_files_again_for_listing_keys(tmp_path: Path) -> None:
+    """Files indexed by schema v1 have no listing keys: listings walk files until the indexer has
+    summarised them again, then use the keys; the answers are the same."""
+    root = tmp_path / "parquet"
+    rows = [
+        span(new_trace_id(), start_ns=BASE_NS + i, attributes={"junjo.span_type": "workflow"})
+        for i in range(3)
+    ]
+    path = write_span_file(cold_path(root, "v1"), rows)
+    summary = summarize(path)
+    db = tmp_path / "sqlite" / "metadata.db"
+    db.parent.mkdir()
+    conn = sqlite3.connect(db, isolation_level=None)
+    for statement in MIGRATIONS[0].split(";"):
+        conn.execute(statement)
+    conn.execute(
+        "INSERT INTO parquet_files (file_path, min_start_ns, max_start_ns, max_end_ns, row_count, size_bytes)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (str(path), summary.min_start_ns, summary.max_start_ns, summary.max_end_ns, 3, summary.size_bytes),
+    )
+    stats = summary.services["svc"]
+    conn.execute(
+        "INSERT INTO file_services VALUES (1, 'svc', 3, 3, 3, 0, 0, 0, ?, ?)",
+        (stats.min_start_ns, stats.max_start_ns),
+    )
+    conn.executemany("INSERT INTO trace_files VALUES (?, 1)", [(r["trace_id"],) for r in rows])
+    conn.execute("PRAGMA user_version=1")
+    conn.close()
+
+    index = MetadataIndex(db)  # migrates to the current version
+    assert not index.keys_complete() and index.paths_without_keys() == [str(path)]
+    query = planner.ListQuery(service="svc", kind="workflows", limit=2)
+    before = planner.list_spans(index, HotTiers(), query)  # walks the file
+    assert [r["start_time"] for r in before.data] == [BASE_NS + 2, BASE_NS + 1]
+
+    assert Indexer(index, root, poll_interval=60).run_pass().indexed == [str(path)]
+    assert index.keys_complete() and index.paths_without_keys() == []
+    assert len(list(index.newest_keys("svc", "workflows", False, None, None, None))) == 3
+    after = planner.list_spans(index, HotTiers(), query)  # reads the keys' rows only
+    assert after.data == before.data and after.next_cursor == before.next_cursor
+    assert index.trace_file_paths(rows[0]["trace_id"]) == [str(path)]
 
 
 def test_corrupt_and_empty_files_fail_retry_with_backoff_and_recover(tmp_path: Path) -> None:

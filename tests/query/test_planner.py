@@ -230,3 +230,63 @@ def test_deleted_snapshot_asks_again_then_reads_without_it(world: World) -> None
         planner.trace_spans(world.index, world.tiers, new_trace_id())
     world.tiers.snapshot_size = -1
     assert planner.services(world.index, world.tiers).data == ["cold-only"]
+
+
+def test_llm_roots_across_tiers_match_the_file_walk(world: World) -> None:
+    """has_llm: a trace counts when its LLM span is in any tier, wherever its root is; the keyed
+    listing (index keys, then the winners' rows) and the file walk (used with a name filter) agree."""
+    llm = {"gen_ai.provider.name": "openai"}
+    cold_root_hot_llm, hot_root_cold_llm, same_file, plain = (new_trace_id() for _ in range(4))
+    world.cold(
+        [
+            span(cold_root_hot_llm, name="root-a", start_ns=BASE_NS, span_id="a" * 16),
+            span(same_file, name="root-d", start_ns=BASE_NS + 3 * SEC, span_id="d" * 16),
+            span(same_file, name="llm-d", start_ns=BASE_NS + 4 * SEC, parent="d" * 16, attributes=llm),
+            span(plain, name="root-c", start_ns=BASE_NS + 5 * SEC),
+        ]
+    )
+    world.cold(
+        [span(hot_root_cold_llm, name="llm-b", start_ns=BASE_NS + 2 * SEC, parent="b" * 16, attributes=llm)]
+    )
+    world.hot(
+        [
+            span(hot_root_cold_llm, name="root-b", start_ns=BASE_NS + SEC, span_id="b" * 16),
+            span(cold_root_hot_llm, name="llm-a", start_ns=BASE_NS + SEC, parent="a" * 16, attributes=llm),
+        ]
+    )
+    keyed = world.page(service="svc", kind="roots", has_llm=True, limit=10)
+    walked = world.page(service="svc", kind="roots", has_llm=True, limit=10, name_contains="root")
+    assert [r["name"] for r in keyed.data] == ["root-d", "root-b", "root-a"]
+    assert keyed.data == walked.data
+    assert [r["name"] for r in world.all_pages(service="svc", kind="roots", has_llm=True, limit=2)] == [
+        "root-d",
+        "root-b",
+        "root-a",
+    ]
+
+
+def test_keyed_pages_match_the_file_walk_with_ties_errors_and_time_ranges(world: World) -> None:
+    rows = []
+    for f in range(6):
+        batch = [
+            span(
+                new_trace_id(),
+                name=f"root {f}-{i}",
+                start_ns=BASE_NS + (f * 3 + i // 2) * SEC,
+                status=2 * (i % 3 == 0),
+            )
+            for i in range(5)
+        ]
+        rows += batch
+        world.cold(batch)
+    world.hot([span(new_trace_id(), name="root hot", start_ns=BASE_NS + 7 * SEC, status=2)])
+    for kw in (
+        {},
+        {"errors_only": True},
+        {"start_ns": BASE_NS + 4 * SEC, "end_ns": BASE_NS + 11 * SEC},
+    ):
+        keyed = world.all_pages(service="svc", kind="roots", limit=4, **kw)
+        walked = world.all_pages(service="svc", kind="roots", limit=4, name_contains="root", **kw)
+        assert keyed == walked and keyed
+        starts = [(r["start_time"], r["span_id"]) for r in keyed]
+        assert starts == sorted(starts, reverse=True) and len(set(starts)) == len(starts)
