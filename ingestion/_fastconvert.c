@@ -248,6 +248,17 @@ static inline size_t utf8_sequence(const uint8_t *s, size_t i, size_t n) {
     return 0;
 }
 
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+/* Whether any of the 8 bytes in x is < 0x20, '"', '\\' or >= 0x80 (SWAR byte tests). */
+static inline int needs_attention(uint64_t x) {
+    uint64_t quote = x ^ (ONES * '"'), backslash = x ^ (ONES * '\\');
+    uint64_t control = (x - ONES * 0x20) & ~x;
+    uint64_t q = (quote - ONES) & ~quote, b = (backslash - ONES) & ~backslash;
+    return ((control | q | b) & HIGHS) != 0 || (x & HIGHS) != 0;
+}
+
 /* Writes a JSON string of UTF-8 text in one pass (validate + escape); invalid UTF-8 is the
  * Python path's to reject. */
 static int json_string(Buf *b, const uint8_t *s, size_t n) {
@@ -256,6 +267,16 @@ static int json_string(Buf *b, const uint8_t *s, size_t n) {
     *o++ = '"';
     size_t i = 0;
     while (i < n) {
+        /* Eight plain ASCII bytes at a time (no control character, quote, backslash or high bit). */
+        while (i + 8 <= n) {
+            uint64_t x;
+            memcpy(&x, s + i, 8);
+            if (needs_attention(x)) break;
+            memcpy(o, s + i, 8);
+            o += 8;
+            i += 8;
+        }
+        if (i >= n) break;
         uint8_t c = s[i];
         if (c >= 0x80) {
             size_t len = utf8_sequence(s, i, n);
