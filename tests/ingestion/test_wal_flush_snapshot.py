@@ -15,7 +15,7 @@ import pytest
 from ingestion.convert import convert_request
 from ingestion.flush import Flusher, FlushScheduler, RecentCold, resolve_intents
 from ingestion.snapshot import HotSnapshot
-from ingestion.wal import Wal, read_complete_batches, segment_name
+from ingestion.wal import MappedSegment, Wal, read_complete_batches, segment_name
 from junjo_common.spanformat import v1
 from tests.ingestion.workload import make_request
 
@@ -157,6 +157,27 @@ def test_flushed_rows_are_the_wal_rows_in_key_order(tmp_path: Path) -> None:
     keys = list(zip(flushed["service_name"].to_pylist(), flushed["start_time"].cast(pa.int64()).to_pylist(),
                     strict=True))
     assert keys == sorted(keys)
+
+
+def test_mapped_segment_reads_a_deleted_file_and_keeps_complete_batches_of_a_torn_one(tmp_path: Path) -> None:
+    good = b"".join(b.serialize().to_pybytes() for i in range(3) for b in batches(i * 100))
+    path = tmp_path / "seg.ipc.open"
+    cut = batches(300)[0].serialize().to_pybytes()[:-500]  # a batch whose write was cut short
+    path.write_bytes(v1.SCHEMA.serialize().to_pybytes() + good + cut)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        path.unlink()  # a flush may delete a segment a snapshot has opened
+        torn = MappedSegment(fd, os.fstat(fd).st_size)
+        assert torn.table.num_rows == 300
+        committed = MappedSegment(fd, len(v1.SCHEMA.serialize().to_pybytes()) + len(good))
+        assert committed.table.num_rows == 300
+        committed.drop_pages()  # pages fault in again from the page cache when read after this
+        assert committed.table["span_id"].to_pylist() == torn.table["span_id"].to_pylist()
+        torn.close()
+        committed.close()
+        assert committed.table.num_rows == 0
+    finally:
+        os.close(fd)
 
 
 def test_flush_chunks_bound_memory_by_flush_max(tmp_path: Path) -> None:
