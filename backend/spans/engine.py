@@ -59,6 +59,9 @@ def _config() -> SessionConfig:
         .set("datafusion.execution.parquet.schema_force_view_types", "false")
         .set("datafusion.execution.parquet.bloom_filter_on_read", "true")
         .set("datafusion.execution.parquet.max_predicate_cache_size", "0")
+        # Footer + page index fit in 64 KiB; the 512 KiB default read most of a hot snapshot
+        # (twice: schema, then scan) per query. Measured: ~25 % faster hot-snapshot lookups.
+        .set("datafusion.execution.parquet.metadata_size_hint", str(64 * 1024))
     )
 
 
