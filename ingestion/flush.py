@@ -107,10 +107,11 @@ def write_sorted_parquet(segments: list[MappedSegment], final: Path) -> Path:
     column by column, into one contiguous table (each column's pages dropped after its copy, so
     the mapped file never sits in RSS whole); the sort runs on the two key columns only and each
     row group is taken from that table and written on its own. So the peak is the chunk once plus
-    one row group (no sorted copy of the whole chunk beside it), and the whole flush makes a few
-    dozen calls into Arrow: each releases the GIL, and under load retaking it from this worker
-    thread waits behind the event loop, so gathering row by row in many small calls (tried) made
-    flushes twice as slow in wall time under saturation.
+    one row group (no sorted copy of the whole chunk beside it). The flush makes a few dozen
+    calls into Arrow on purpose: each releases the GIL, and under load retaking it from this
+    worker thread waits up to a switch interval behind the event loop; gathering each row group
+    batch by batch from the mapped segments (tried: ~300 calls, the lowest peak) made flushes
+    twice as slow under saturation (docs/PERFORMANCE.md).
     """
     columns = []
     with ROW_GROUP_LOCK:  # the copy's transient peak (a column mapped and copied) is one too
