@@ -180,6 +180,7 @@ def test_retention_deletes_oldest_files_and_index_rows(tmp_path: Path) -> None:
     deleted = apply_retention(index, RetentionPolicy(days=30), now)
     assert deleted == [str(old)] and not old.exists() and new.exists()
     assert index.trace_file_paths(old_trace) == [] and index.trace_file_paths(new_trace) == [str(new)]
+    assert [k.trace_id for k in index.newest_keys("svc", "roots", False, None, None, None)] == [new_trace]
     # the indexer applies the same policy on its passes
     retained = Indexer(index, root, poll_interval=60, retention=RetentionPolicy(max_bytes=1))
     assert retained.run_pass().deleted == [str(new)]
