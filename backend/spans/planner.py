@@ -22,13 +22,12 @@ import orjson
 import pyarrow as pa
 
 from backend.index.store import IndexedKey, KeyKind, ListKind, MetadataIndex
-from backend.index.summary import LLM_GENAI_PATTERN, WORKFLOW_MARK
+from backend.index.summary import LLM_PATTERN, WORKFLOW_MARK
 from backend.spans import engine
 from backend.spans.engine import SkippedFile, Source
 from backend.spans.ingestion_client import HotTiers
 from junjo_common.spanformat.v1 import STATUS_ERROR, TIMESTAMP
 
-LLM_PATTERN = r'"openinference\.span\.kind":"LLM"|' + LLM_GENAI_PATTERN
 _MAX_NS = 2**63 - 1
 
 
