@@ -15,7 +15,8 @@ Three allocators serve the backend, and each keeps freed memory by default:
   threshold is pinned at its 128 KiB default (measured: -19 MB resident after a sign-in).
 - pyarrow's own mimalloc pool (the indexer's batches, query results) is replaced by the system
   allocator, so its large buffers go back through the pinned threshold on free (measured: -9 MB
-  at idle, one 1 GiB arena fewer). Set through the environment when pyarrow has not loaded yet
+  at idle, one 1 GiB arena fewer; after indexing 40 files 72 MB resident instead of 109, for
+  +33 % indexer CPU in page faults). Set through the environment when pyarrow has not loaded yet
   (then its mimalloc arena is never created), else switched at once.
 """
 
