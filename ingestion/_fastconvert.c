@@ -946,6 +946,130 @@ static PyObject *convert(PyObject *module, PyObject *arg) {
     Py_RETURN_NONE;
 }
 
+/* --- gathering string rows out of Arrow arrays (the cold flush) ------------------------------ */
+
+typedef struct {
+    const int32_t *offsets; /* already advanced by the array's offset */
+    const uint8_t *data;
+    const uint8_t *validity; /* NULL: no nulls */
+    int64_t bit_offset, length, start; /* start: the chunk's first global row */
+    int64_t data_size;
+} SourceChunk;
+
+/* The chunk holding global row g (c: the previous answer, usually right again). */
+static Py_ssize_t chunk_of(const SourceChunk *chunks, Py_ssize_t n, Py_ssize_t c, int64_t g) {
+    if (g >= chunks[c].start && g < chunks[c].start + chunks[c].length) return c;
+    Py_ssize_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        Py_ssize_t mid = (lo + hi + 1) / 2;
+        if (chunks[mid].start <= g) lo = mid; else hi = mid - 1;
+    }
+    return lo;
+}
+
+static PyObject *allocate(PyObject *allocator, Py_ssize_t size, Py_buffer *view) {
+    PyObject *buffer = PyObject_CallFunction(allocator, "n", size);
+    if (!buffer) return NULL;
+    if (PyObject_GetBuffer(buffer, view, PyBUF_WRITABLE) < 0 || view->len < size) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "allocator returned a short buffer");
+        Py_DECREF(buffer);
+        return NULL;
+    }
+    return buffer;
+}
+
+PyDoc_STRVAR(gather_strings_doc,
+"gather_strings(chunks, rows, allocate) -> (offsets, data, validity | None, null_count)\n\n"
+"The string values at global row numbers `rows` (native int64 bytes) of `chunks`, a list of\n"
+"(offsets_address, data_address, validity_address or 0, array_offset, length, data_size) of\n"
+"string arrays laid end to end, copied into buffers from `allocate(size)` (pyarrow's\n"
+"allocate_buffer: Arrow's pool). Unlike Arrow's chunked take it never concatenates the chunks.");
+
+static PyObject *gather_strings(PyObject *module, PyObject *args) {
+    (void)module;
+    PyObject *list, *allocator, *offsets = NULL, *data = NULL, *validity = NULL, *result = NULL;
+    Py_buffer rows, ov = {0}, dv = {0}, vv = {0};
+    if (!PyArg_ParseTuple(args, "O!y*O", &PyList_Type, &list, &rows, &allocator)) return NULL;
+    Py_ssize_t nchunks = PyList_GET_SIZE(list), nrows = rows.len / 8, nulls = 0;
+    SourceChunk *chunks = PyMem_Calloc((size_t)(nchunks ? nchunks : 1), sizeof(SourceChunk));
+    const int64_t *wanted = rows.buf;
+    int64_t total = 0, size = 0;
+    if (!chunks) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < nchunks; i++) {
+        unsigned long long off_addr, data_addr, valid_addr;
+        long long array_offset, length, data_size;
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(list, i), "KKKLLL", &off_addr, &data_addr, &valid_addr,
+                              &array_offset, &length, &data_size))
+            goto done;
+        chunks[i] = (SourceChunk){(const int32_t *)(uintptr_t)off_addr + array_offset,
+                                  (const uint8_t *)(uintptr_t)data_addr,
+                                  (const uint8_t *)(uintptr_t)valid_addr, array_offset, length, total,
+                                  data_size};
+        total += length;
+    }
+    /* Pass 1: check every row and its offsets, size the output. */
+    Py_ssize_t c = 0;
+    for (Py_ssize_t r = 0; r < nrows; r++) {
+        int64_t g = wanted[r];
+        if (g < 0 || g >= total) {
+            PyErr_Format(PyExc_IndexError, "row %lld is outside the %lld rows", (long long)g, (long long)total);
+            goto done;
+        }
+        c = chunk_of(chunks, nchunks, c, g);
+        const SourceChunk *ch = &chunks[c];
+        int64_t local = g - ch->start, bit = ch->bit_offset + local;
+        int32_t begin = ch->offsets[local], end = ch->offsets[local + 1];
+        if (begin < 0 || end < begin || end > ch->data_size) {
+            PyErr_SetString(PyExc_ValueError, "corrupt string offsets in a source chunk");
+            goto done;
+        }
+        if (ch->validity && !((ch->validity[bit >> 3] >> (bit & 7)) & 1)) nulls++;
+        else size += end - begin;
+    }
+    if (size > INT32_MAX) {
+        PyErr_SetString(PyExc_OverflowError, "gathered strings exceed 2 GiB");
+        goto done;
+    }
+    if (!(offsets = allocate(allocator, 4 * (nrows + 1), &ov))) goto done;
+    if (!(data = allocate(allocator, (Py_ssize_t)size, &dv))) goto done;
+    if (nulls && !(validity = allocate(allocator, (nrows + 7) / 8, &vv))) goto done;
+    /* Pass 2: copy. */
+    int32_t *out_offsets = ov.buf;
+    uint8_t *out = dv.buf, *bits = vv.buf;
+    if (bits) memset(bits, 0, (size_t)vv.len);
+    int32_t at = 0;
+    out_offsets[0] = 0;
+    c = 0;
+    for (Py_ssize_t r = 0; r < nrows; r++) {
+        int64_t g = wanted[r];
+        c = chunk_of(chunks, nchunks, c, g);
+        const SourceChunk *ch = &chunks[c];
+        int64_t local = g - ch->start, bit = ch->bit_offset + local;
+        int valid = !ch->validity || (ch->validity[bit >> 3] >> (bit & 7)) & 1;
+        if (valid) {
+            int32_t begin = ch->offsets[local], n = ch->offsets[local + 1] - begin;
+            if (n) memcpy(out + at, ch->data + begin, (size_t)n);
+            at += n;
+            if (bits) bits[r >> 3] |= (uint8_t)(1u << (r & 7));
+        }
+        out_offsets[r + 1] = at;
+    }
+    result = Py_BuildValue("(OOOn)", offsets, data, validity ? validity : Py_None, nulls);
+done:
+    if (ov.obj) PyBuffer_Release(&ov);
+    if (dv.obj) PyBuffer_Release(&dv);
+    if (vv.obj) PyBuffer_Release(&vv);
+    Py_XDECREF(offsets);
+    Py_XDECREF(data);
+    Py_XDECREF(validity);
+    PyBuffer_Release(&rows);
+    PyMem_Free(chunks);
+    return result;
+}
+
 static PyObject *set_double_formatter(PyObject *module, PyObject *fn) {
     (void)module;
     if (!PyCallable_Check(fn)) {
@@ -958,6 +1082,7 @@ static PyObject *set_double_formatter(PyObject *module, PyObject *fn) {
 
 static PyMethodDef methods[] = {
     {"convert", convert, METH_O, convert_doc},
+    {"gather_strings", gather_strings, METH_VARARGS, gather_strings_doc},
     {"set_double_formatter", set_double_formatter, METH_O,
      "Sets the callable (float -> bytes) that spells finite doubles in JSON (orjson.dumps)."},
     {NULL, NULL, 0, NULL},

@@ -39,6 +39,11 @@ import structlog
 from ingestion.wal import MappedSegment, Segment, Wal, fsync_dir
 from junjo_common.spanformat import v1
 
+try:
+    from ingestion._fastconvert import gather_strings
+except ImportError:  # not built: flushes copy the JSON columns whole too (Arrow's take needs that)
+    gather_strings = None
+
 log = structlog.get_logger("ingestion.flush")
 
 
@@ -100,40 +105,70 @@ def make_dirs_durably(directory: Path) -> None:
 ROW_GROUP_LOCK = threading.Lock()
 
 
+# The JSON columns hold most of a span's bytes. With the compiled helper they are never copied
+# whole: each row group gathers its rows straight from the mapped segments into buffers of
+# Arrow's pool (Arrow's chunked take would concatenate the chunks first: +36 MB for an 8 MB
+# result, measured).
+_GATHERED = frozenset({"attributes", "events"}) if gather_strings is not None else frozenset()
+
+
+def _gather(column: pa.ChunkedArray, rows: pa.Array) -> pa.Array:
+    """`column.take(rows)` for a string column, without concatenating its chunks."""
+    sources = []
+    for chunk in column.chunks:
+        validity, offsets, data = chunk.buffers()
+        sources.append((offsets.address, data.address if data is not None else 0,
+                        validity.address if validity is not None else 0, chunk.offset, len(chunk),
+                        data.size if data is not None else 0))
+    wanted = rows.buffers()[1].slice(rows.offset * 8, len(rows) * 8)  # uint64 read as int64
+    assert gather_strings is not None  # _GATHERED is empty without it
+    offsets, data, validity, nulls = gather_strings(sources, wanted, pa.allocate_buffer)
+    return pa.Array.from_buffers(pa.string(), len(rows), [validity, offsets, data], null_count=nulls)
+
+
 def write_sorted_parquet(segments: list[MappedSegment], final: Path) -> Path:
     """Writes the segments' rows sorted by v1.SORT_COLUMNS to `final.tmp` (fsync'd); returns it.
 
-    The caller renames it to publish. Memory: the rows are copied out of the mapped segments once,
-    column by column, into one contiguous table (each column's pages dropped after its copy, so
-    the mapped file never sits in RSS whole); the sort runs on the two key columns only and each
-    row group is taken from that table and written on its own. So the peak is the chunk once plus
-    one row group (no sorted copy of the whole chunk beside it). The flush makes a few dozen
-    calls into Arrow on purpose: each releases the GIL, and under load retaking it from this
-    worker thread waits up to a switch interval behind the event loop; gathering each row group
-    batch by batch from the mapped segments (tried: ~300 calls, the lowest peak) made flushes
-    twice as slow under saturation (docs/PERFORMANCE.md).
+    The caller renames it to publish, and closes the segments afterwards. Memory: the light
+    columns are copied out of the mapped segments once, column by column, into one contiguous
+    table (each column's pages dropped after its copy, so the mapped file never sits in RSS
+    whole); the JSON columns stay in the mapped segments (`_GATHERED`). The sort runs on the two
+    key columns only; each row group is then taken and gathered on its own, written, and the
+    mapped pages it touched are dropped. So the peak is the light columns plus one row group.
+    The flush makes few calls into Arrow on purpose: each releases the GIL, and under load
+    retaking it from this worker thread waits up to a switch interval behind the event loop;
+    gathering each row group batch by batch through Arrow (tried: ~300 calls) made flushes
+    twice as slow under saturation (docs/PERFORMANCE.md). The compiled gather holds the GIL
+    (a memcpy of a few MB).
     """
-    columns = []
+    columns: dict[str, pa.Array | pa.ChunkedArray] = {}
     with ROW_GROUP_LOCK:  # the copy's transient peak (a column mapped and copied) is one too
         for field in v1.SCHEMA:
-            chunks = [chunk for seg in segments for chunk in seg.table.column(field.name).chunks]
-            columns.append(pa.chunked_array(chunks, field.type).combine_chunks())
+            chunks = pa.chunked_array(
+                [chunk for seg in segments for chunk in seg.table.column(field.name).chunks], field.type)
+            columns[field.name] = chunks if field.name in _GATHERED else chunks.combine_chunks()
             for seg in segments:
                 seg.drop_pages()
-    table = pa.Table.from_arrays(columns, schema=v1.SCHEMA)
-    del columns
-    for seg in segments:
-        seg.close()
-    order = pc.sort_indices(table.select([name for name, _ in v1.SORT_COLUMNS]),
-                            sort_keys=list(v1.SORT_COLUMNS))
+    keys = pa.Table.from_arrays([columns[name] for name, _ in v1.SORT_COLUMNS],
+                                names=[name for name, _ in v1.SORT_COLUMNS])
+    order = pc.sort_indices(keys, sort_keys=list(v1.SORT_COLUMNS))
+    light = pa.Table.from_arrays([c for name, c in columns.items() if name not in _GATHERED],
+                                 names=[name for name in columns if name not in _GATHERED])
     make_dirs_durably(final.parent)
     tmp = final.with_name(final.name + ".tmp")
     try:
-        with pq.ParquetWriter(str(tmp), v1.SCHEMA, **v1.parquet_writer_options(table.num_rows)) as writer:
-            for first in range(0, table.num_rows, v1.PARQUET_ROW_GROUP_SIZE):
+        with pq.ParquetWriter(str(tmp), v1.SCHEMA, **v1.parquet_writer_options(len(order))) as writer:
+            for first in range(0, len(order), v1.PARQUET_ROW_GROUP_SIZE):
                 with ROW_GROUP_LOCK:
-                    writer.write_table(table.take(order.slice(first, v1.PARQUET_ROW_GROUP_SIZE)),
+                    rows = order.slice(first, v1.PARQUET_ROW_GROUP_SIZE)
+                    part = light.take(rows)
+                    arrays = [_gather(columns[field.name], rows) if field.name in _GATHERED
+                              else part.column(field.name) for field in v1.SCHEMA]
+                    writer.write_table(pa.Table.from_arrays(arrays, schema=v1.SCHEMA),
                                        row_group_size=v1.PARQUET_ROW_GROUP_SIZE)
+                    del part, arrays
+                    for seg in segments:
+                        seg.drop_pages()
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
     except BaseException:
