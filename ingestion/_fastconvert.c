@@ -979,17 +979,21 @@ static PyObject *allocate(PyObject *allocator, Py_ssize_t size, Py_buffer *view)
 }
 
 PyDoc_STRVAR(gather_strings_doc,
-"gather_strings(chunks, rows, allocate) -> (offsets, data, validity | None, null_count)\n\n"
+"gather_strings(chunks, rows, allocate, every, between) -> (offsets, data, validity | None, nulls)\n\n"
 "The string values at global row numbers `rows` (native int64 bytes) of `chunks`, a list of\n"
 "(offsets_address, data_address, validity_address or 0, array_offset, length, data_size) of\n"
 "string arrays laid end to end, copied into buffers from `allocate(size)` (pyarrow's\n"
-"allocate_buffer: Arrow's pool). Unlike Arrow's chunked take it never concatenates the chunks.");
+"allocate_buffer: Arrow's pool). Unlike Arrow's chunked take it never concatenates the chunks.\n"
+"`between()` is called after every `every` rows copied (the flush drops mapped pages there).");
 
 static PyObject *gather_strings(PyObject *module, PyObject *args) {
     (void)module;
-    PyObject *list, *allocator, *offsets = NULL, *data = NULL, *validity = NULL, *result = NULL;
+    PyObject *list, *allocator, *between, *offsets = NULL, *data = NULL, *validity = NULL, *result = NULL;
     Py_buffer rows, ov = {0}, dv = {0}, vv = {0};
-    if (!PyArg_ParseTuple(args, "O!y*O", &PyList_Type, &list, &rows, &allocator)) return NULL;
+    Py_ssize_t every;
+    if (!PyArg_ParseTuple(args, "O!y*OnO", &PyList_Type, &list, &rows, &allocator, &every, &between))
+        return NULL;
+    if (every < 1) every = 1;
     Py_ssize_t nchunks = PyList_GET_SIZE(list), nrows = rows.len / 8, nulls = 0;
     SourceChunk *chunks = PyMem_Calloc((size_t)(nchunks ? nchunks : 1), sizeof(SourceChunk));
     const int64_t *wanted = rows.buf;
@@ -1056,6 +1060,11 @@ static PyObject *gather_strings(PyObject *module, PyObject *args) {
             if (bits) bits[r >> 3] |= (uint8_t)(1u << (r & 7));
         }
         out_offsets[r + 1] = at;
+        if ((r + 1) % every == 0 && r + 1 < nrows) {
+            PyObject *ignored = PyObject_CallNoArgs(between);
+            if (!ignored) goto done;
+            Py_DECREF(ignored);
+        }
     }
     result = Py_BuildValue("(OOOn)", offsets, data, validity ? validity : Py_None, nulls);
 done:

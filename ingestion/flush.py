@@ -27,6 +27,7 @@ import os
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -112,7 +113,13 @@ ROW_GROUP_LOCK = threading.Lock()
 _GATHERED = frozenset({"attributes", "events"}) if gather_strings is not None else frozenset()
 
 
-def _gather(column: pa.ChunkedArray, rows: pa.Array) -> pa.Array:
+# Rows of a row group lie all over the chunk (sorted by start time, stored in arrival order):
+# the mapped pages a gather touches are dropped every this many rows, so they never add up to
+# the whole chunk (measured: file-backed RSS +25 MB per row group without it).
+_GATHER_PAGES_EVERY = 512
+
+
+def _gather(column: pa.ChunkedArray, rows: pa.Array, drop_pages: Callable[[], None]) -> pa.Array:
     """`column.take(rows)` for a string column, without concatenating its chunks."""
     sources = []
     for chunk in column.chunks:
@@ -122,7 +129,8 @@ def _gather(column: pa.ChunkedArray, rows: pa.Array) -> pa.Array:
                         data.size if data is not None else 0))
     wanted = rows.buffers()[1].slice(rows.offset * 8, len(rows) * 8)  # uint64 read as int64
     assert gather_strings is not None  # _GATHERED is empty without it
-    offsets, data, validity, nulls = gather_strings(sources, wanted, pa.allocate_buffer)
+    offsets, data, validity, nulls = gather_strings(sources, wanted, pa.allocate_buffer,
+                                                    _GATHER_PAGES_EVERY, drop_pages)
     return pa.Array.from_buffers(pa.string(), len(rows), [validity, offsets, data], null_count=nulls)
 
 
@@ -156,19 +164,23 @@ def write_sorted_parquet(segments: list[MappedSegment], final: Path) -> Path:
                                  names=[name for name in columns if name not in _GATHERED])
     make_dirs_durably(final.parent)
     tmp = final.with_name(final.name + ".tmp")
+
+    def drop_pages() -> None:
+        for seg in segments:
+            seg.drop_pages()
+
     try:
         with pq.ParquetWriter(str(tmp), v1.SCHEMA, **v1.parquet_writer_options(len(order))) as writer:
             for first in range(0, len(order), v1.PARQUET_ROW_GROUP_SIZE):
                 with ROW_GROUP_LOCK:
                     rows = order.slice(first, v1.PARQUET_ROW_GROUP_SIZE)
                     part = light.take(rows)
-                    arrays = [_gather(columns[field.name], rows) if field.name in _GATHERED
+                    arrays = [_gather(columns[field.name], rows, drop_pages) if field.name in _GATHERED
                               else part.column(field.name) for field in v1.SCHEMA]
                     writer.write_table(pa.Table.from_arrays(arrays, schema=v1.SCHEMA),
                                        row_group_size=v1.PARQUET_ROW_GROUP_SIZE)
                     del part, arrays
-                    for seg in segments:
-                        seg.drop_pages()
+                    drop_pages()
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
     except BaseException:

@@ -228,9 +228,12 @@ def test_gather_strings_equals_arrow_take_across_chunks_slices_and_nulls() -> No
         at += n
     column = pa.chunked_array(chunks, pa.string())
     order = pa.array(rng.sample(range(len(values)), 2_000), pa.uint64())
+    calls: list[None] = []
     for rows in (order, order.slice(700, 900), order.slice(0, 0)):
-        got = _gather(column, rows)
+        got = _gather(column, rows, lambda: calls.append(None))
         got.validate(full=True)
         assert got.equals(column.take(rows).combine_chunks())
+    assert len(calls) == 2_000 // 512 + 900 // 512  # between every 512 rows, not after the last
     with pytest.raises(IndexError):
-        _fastconvert.gather_strings([], pa.array([0], pa.int64()).buffers()[1], pa.allocate_buffer)
+        _fastconvert.gather_strings([], pa.array([0], pa.int64()).buffers()[1], pa.allocate_buffer,
+                                    512, lambda: None)
