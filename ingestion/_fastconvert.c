@@ -984,7 +984,8 @@ PyDoc_STRVAR(gather_strings_doc,
 "(offsets_address, data_address, validity_address or 0, array_offset, length, data_size) of\n"
 "string arrays laid end to end, copied into buffers from `allocate(size)` (pyarrow's\n"
 "allocate_buffer: Arrow's pool). Unlike Arrow's chunked take it never concatenates the chunks.\n"
-"`between()` is called after every `every` rows copied (the flush drops mapped pages there).");
+"`between()` is called after every `every` rows read, in the sizing and in the copying pass\n"
+"(the flush drops mapped pages there).");
 
 static PyObject *gather_strings(PyObject *module, PyObject *args) {
     (void)module;
@@ -1032,6 +1033,11 @@ static PyObject *gather_strings(PyObject *module, PyObject *args) {
         }
         if (ch->validity && !((ch->validity[bit >> 3] >> (bit & 7)) & 1)) nulls++;
         else size += end - begin;
+        if ((r + 1) % every == 0) { /* reading offsets faults in their neighbourhoods too */
+            PyObject *ignored = PyObject_CallNoArgs(between);
+            if (!ignored) goto done;
+            Py_DECREF(ignored);
+        }
     }
     if (size > INT32_MAX) {
         PyErr_SetString(PyExc_OverflowError, "gathered strings exceed 2 GiB");
