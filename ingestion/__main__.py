@@ -74,7 +74,7 @@ async def serve(settings: Settings) -> None:
              converter="compiled" if convert.COMPILED else "python")
     if not convert.COMPILED:
         log.warning("compiled_converter_missing",
-                    hint="build ingestion/_fastconvert.c (make, or pip install -e .) for ~4x throughput")
+                    hint="build ingestion/_fastconvert.c (make, or pip install -e .): ~8x cheaper conversion")
 
     await stop.wait()
     log.info("ingestion_stopping")

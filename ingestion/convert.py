@@ -13,9 +13,9 @@ fails (e.g. invalid UTF-8 in a span name), the request is re-read span by span (
 only the spans that fail are rejected, with a count and a message for `partial_success`.
 
 The compiled fast path (ingestion/_fastconvert.c) comes first: it reads the wire format straight
-into column buffers, ~10x cheaper per span, and hands any request it does not fully understand
-(anything invalid or unusual) back to the Python path below, which stays the definition of the
-semantics. `COMPILED` tells whether it is in use (the start-up log says so).
+into column buffers, ~8x cheaper per span (docs/PERFORMANCE.md), and hands any request it does
+not fully understand (anything invalid or unusual) back to the Python path below, which stays
+the definition of the semantics. `COMPILED` tells whether it is in use (the start-up log says so).
 """
 
 from __future__ import annotations

@@ -119,14 +119,22 @@ _GATHERED = frozenset({"attributes", "events"}) if gather_strings is not None el
 _GATHER_PAGES_EVERY = 512
 
 
-def _gather(column: pa.ChunkedArray, rows: pa.Array, drop_pages: Callable[[], None]) -> pa.Array:
-    """`column.take(rows)` for a string column, without concatenating its chunks."""
+def _gather_sources(column: pa.ChunkedArray) -> list[tuple[int, int, int, int, int, int]]:
+    """What `gather_strings` reads of a string column's chunks: their buffers' addresses and sizes."""
     sources = []
     for chunk in column.chunks:
         validity, offsets, data = chunk.buffers()
         sources.append((offsets.address, data.address if data is not None else 0,
                         validity.address if validity is not None else 0, chunk.offset, len(chunk),
                         data.size if data is not None else 0))
+    return sources
+
+
+def _gather(sources: list[tuple[int, int, int, int, int, int]], rows: pa.Array,
+            drop_pages: Callable[[], None]) -> pa.Array:
+    """`column.take(rows)` for the string column `sources` describes, without concatenating it.
+
+    The caller keeps the column alive (its buffers are read by address)."""
     wanted = rows.buffers()[1].slice(rows.offset * 8, len(rows) * 8)  # uint64 read as int64
     assert gather_strings is not None  # _GATHERED is empty without it
     offsets, data, validity, nulls = gather_strings(sources, wanted, pa.allocate_buffer,
@@ -162,6 +170,7 @@ def write_sorted_parquet(segments: list[MappedSegment], final: Path) -> Path:
     order = pc.sort_indices(keys, sort_keys=list(v1.SORT_COLUMNS))
     light = pa.Table.from_arrays([c for name, c in columns.items() if name not in _GATHERED],
                                  names=[name for name in columns if name not in _GATHERED])
+    sources = {name: _gather_sources(columns[name]) for name in _GATHERED}  # once, not per row group
     make_dirs_durably(final.parent)
     tmp = final.with_name(final.name + ".tmp")
 
@@ -175,7 +184,7 @@ def write_sorted_parquet(segments: list[MappedSegment], final: Path) -> Path:
                 with ROW_GROUP_LOCK:
                     rows = order.slice(first, v1.PARQUET_ROW_GROUP_SIZE)
                     part = light.take(rows)
-                    arrays = [_gather(columns[field.name], rows, drop_pages) if field.name in _GATHERED
+                    arrays = [_gather(sources[field.name], rows, drop_pages) if field.name in _GATHERED
                               else part.column(field.name) for field in v1.SCHEMA]
                     writer.write_table(pa.Table.from_arrays(arrays, schema=v1.SCHEMA),
                                        row_group_size=v1.PARQUET_ROW_GROUP_SIZE)

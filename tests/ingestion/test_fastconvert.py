@@ -216,7 +216,7 @@ def test_an_over_long_int_varint_is_truncated_like_protobuf(monkeypatch: pytest.
 
 def test_gather_strings_equals_arrow_take_across_chunks_slices_and_nulls() -> None:
     """The cold flush's row-group gather (ingestion/flush.py) against Arrow's own take."""
-    from ingestion.flush import _gather
+    from ingestion.flush import _gather, _gather_sources
 
     rng = random.Random(3)
     values = [None if rng.random() < 0.1 else _text(rng) for _ in range(3_000)]
@@ -230,7 +230,7 @@ def test_gather_strings_equals_arrow_take_across_chunks_slices_and_nulls() -> No
     order = pa.array(rng.sample(range(len(values)), 2_000), pa.uint64())
     calls: list[None] = []
     for rows in (order, order.slice(700, 900), order.slice(0, 0)):
-        got = _gather(column, rows, lambda: calls.append(None))
+        got = _gather(_gather_sources(column), rows, lambda: calls.append(None))
         got.validate(full=True)
         assert got.equals(column.take(rows).combine_chunks())
     # every 512 rows of the sizing pass, and of the copying pass except after its last row
