@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 FRONTEND_STAMP := frontend/node_modules/.installed
-FASTCONVERT_STAMP := build/.fastconvert
+COMPILED_STAMP := build/.compiled
 
 .PHONY: run test bench lint protos check-protos secrets frontend frontend-deps clean
 
@@ -16,10 +16,11 @@ $(STAMP): pyproject.toml setup.py
 
 venv: $(STAMP)
 
-# ingestion's compiled OTLP fast path; rebuilt when its source changes (pip -e built it once).
-$(FASTCONVERT_STAMP): ingestion/_fastconvert.c setup.py $(STAMP)
+# ingestion's compiled parts (OTLP fast path, segment reader); rebuilt when a source changes
+# (pip -e built them once).
+$(COMPILED_STAMP): ingestion/_fastconvert.c ingestion/_segread.c setup.py $(STAMP)
 	$(PY) setup.py -q build_ext --inplace
-	@mkdir -p build && touch $(FASTCONVERT_STAMP)
+	@mkdir -p build && touch $(COMPILED_STAMP)
 
 $(FRONTEND_STAMP): frontend/package.json frontend/package-lock.json
 	cd frontend && npm ci --no-audit --no-fund
@@ -33,7 +34,7 @@ frontend: frontend-deps
 secrets: $(STAMP)
 	$(PY) scripts/devrun.py --write-env-only
 
-run: $(STAMP) $(FASTCONVERT_STAMP) frontend
+run: $(STAMP) $(COMPILED_STAMP) frontend
 	$(PY) scripts/devrun.py
 
 protos: $(STAMP)
@@ -45,14 +46,14 @@ check-protos: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check .
 
-test: $(STAMP) $(FASTCONVERT_STAMP) frontend
+test: $(STAMP) $(COMPILED_STAMP) frontend
 	$(PY) -m ruff check .
 	$(PY) scripts/gen_protos.py --check
 	@if [ -f frontend/package.json ]; then cd frontend && npm test; fi
 	$(PY) -m pytest -q
 
-bench: $(STAMP) $(FASTCONVERT_STAMP) frontend
+bench: $(STAMP) $(COMPILED_STAMP) frontend
 	$(PY) scripts/bench.py
 
 clean:
-	rm -rf $(VENV) frontend/node_modules frontend/dist build ingestion/_fastconvert.*.so
+	rm -rf $(VENV) frontend/node_modules frontend/dist build ingestion/_fastconvert.*.so ingestion/_segread.*.so

@@ -8,21 +8,19 @@ flush everything to Parquet, exit 0.
 
 from __future__ import annotations
 
-import os
+from ingestion import allocators  # noqa: F401  (Arrow's allocator, before pyarrow loads)
 
-# Arrow's allocator (mimalloc) returns freed pages at once instead of after a delay: measured
-# flush peak 170 -> 146 MB and hot-snapshot peak 155 -> 125 MB. Must be set before pyarrow loads.
-os.environ.setdefault("MIMALLOC_PURGE_DELAY", "0")
-
+# isort: split
 import asyncio
 import contextlib
 import signal
 import sys
 
+import pyarrow as pa
 import structlog
 from grpc_health.v1.health import aio as health_aio
 
-from ingestion import convert
+from ingestion import convert, wal_read
 from ingestion.auth import ApiKeyValidator
 from ingestion.backpressure import Backpressure
 from ingestion.server import (
@@ -71,10 +69,16 @@ async def serve(settings: Settings) -> None:
     await health.set("", SERVING)
     log.info("ingestion_started", otlp_port=settings.otlp_port, internal_port=settings.internal_port,
              wal_dir=str(settings.wal_dir), parquet_dir=str(settings.parquet_dir),
-             converter="compiled" if convert.COMPILED else "python")
+             converter="compiled" if convert.COMPILED else "python",
+             segment_reader="compiled" if wal_read.COMPILED else "python",
+             arrow_pool=pa.default_memory_pool().backend_name)
     if not convert.COMPILED:
         log.warning("compiled_converter_missing",
                     hint="build ingestion/_fastconvert.c (make, or pip install -e .): ~8x cheaper conversion")
+    if not wal_read.COMPILED:
+        log.warning("compiled_segment_reader_missing",
+                    hint="build ingestion/_segread.c (make, or pip install -e .): flushes then read whole "
+                         "WAL chunks, which costs memory")
 
     await stop.wait()
     log.info("ingestion_stopping")

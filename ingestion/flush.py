@@ -27,7 +27,6 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -37,13 +36,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import structlog
 
-from ingestion.wal import MappedSegment, Segment, Wal, fsync_dir
+from ingestion.wal import Segment, Wal, fsync_dir
+from ingestion.wal_read import SegmentLayout, SegmentReader
 from junjo_common.spanformat import v1
-
-try:
-    from ingestion._fastconvert import gather_strings
-except ImportError:  # not built: flushes copy the JSON columns whole too (Arrow's take needs that)
-    gather_strings = None
 
 log = structlog.get_logger("ingestion.flush")
 
@@ -101,95 +96,43 @@ def make_dirs_durably(directory: Path) -> None:
 
 
 # One memory peak at a time in the whole process: a row group being built and encoded (cold flush
-# or hot snapshot) or a flush copying its chunk out of the WAL, so the flush's and a snapshot's
+# or hot snapshot) or a flush reading its chunk's light columns, so the flush's and a snapshot's
 # peaks never add up; each holds it for tens of milliseconds at a time.
 ROW_GROUP_LOCK = threading.Lock()
 
 
-# The JSON columns hold most of a span's bytes. With the compiled helper they are never copied
-# whole: each row group gathers its rows straight from the mapped segments into buffers of
-# Arrow's pool (Arrow's chunked take would concatenate the chunks first: +36 MB for an 8 MB
-# result, measured).
-_GATHERED = frozenset({"attributes", "events"}) if gather_strings is not None else frozenset()
+# The JSON columns hold most of a span's bytes (~90 % in the standard workload): they are never
+# read whole, each row group reads its own rows of them straight from the segment files.
+_HEAVY = frozenset({"attributes", "events"})
+_LIGHT = pa.schema([field for field in v1.SCHEMA if field.name not in _HEAVY])
 
 
-# Rows of a row group lie all over the chunk (sorted by start time, stored in arrival order):
-# the mapped pages a gather touches are dropped every this many rows, so they never add up to
-# the whole chunk (measured: file-backed RSS +25 MB per row group without it).
-_GATHER_PAGES_EVERY = 512
+def write_sorted_parquet(reader: SegmentReader, final: Path) -> Path:
+    """Writes the reader's rows sorted by v1.SORT_COLUMNS to `final.tmp` (fsync'd); returns it.
 
-
-def _gather_sources(column: pa.ChunkedArray) -> list[tuple[int, int, int, int, int, int]]:
-    """What `gather_strings` reads of a string column's chunks: their buffers' addresses and sizes."""
-    sources = []
-    for chunk in column.chunks:
-        validity, offsets, data = chunk.buffers()
-        sources.append((offsets.address, data.address if data is not None else 0,
-                        validity.address if validity is not None else 0, chunk.offset, len(chunk),
-                        data.size if data is not None else 0))
-    return sources
-
-
-def _gather(sources: list[tuple[int, int, int, int, int, int]], rows: pa.Array,
-            drop_pages: Callable[[], None]) -> pa.Array:
-    """`column.take(rows)` for the string column `sources` describes, without concatenating it.
-
-    The caller keeps the column alive (its buffers are read by address)."""
-    wanted = rows.buffers()[1].slice(rows.offset * 8, len(rows) * 8)  # uint64 read as int64
-    assert gather_strings is not None  # _GATHERED is empty without it
-    offsets, data, validity, nulls = gather_strings(sources, wanted, pa.allocate_buffer,
-                                                    _GATHER_PAGES_EVERY, drop_pages)
-    return pa.Array.from_buffers(pa.string(), len(rows), [validity, offsets, data], null_count=nulls)
-
-
-def write_sorted_parquet(segments: list[MappedSegment], final: Path) -> Path:
-    """Writes the segments' rows sorted by v1.SORT_COLUMNS to `final.tmp` (fsync'd); returns it.
-
-    The caller renames it to publish, and closes the segments afterwards. Memory: the light
-    columns are copied out of the mapped segments once, column by column, into one contiguous
-    table (each column's pages dropped after its copy, so the mapped file never sits in RSS
-    whole); the JSON columns stay in the mapped segments (`_GATHERED`). The sort runs on the two
-    key columns only; each row group is then taken and gathered on its own, written, and the
-    mapped pages it touched are dropped. So the peak is the light columns plus one row group.
-    The flush makes few calls into Arrow on purpose: each releases the GIL, and under load
-    retaking it from this worker thread waits up to a switch interval behind the event loop;
-    gathering each row group batch by batch through Arrow (tried: ~300 calls) made flushes
-    twice as slow under saturation (docs/PERFORMANCE.md). The compiled gather holds the GIL
-    (a memcpy of a few MB).
+    The caller renames it to publish. Memory: the light columns are read once, whole and in
+    order (a few hundred bytes per row); the sort runs on the two key columns only; each row group
+    then takes its rows of the light columns and reads its rows of the heavy ones from the files
+    (ingestion/wal_read.py: pread, no map). So the peak is the light columns plus one row group
+    and its encoding. The reads release the GIL; exports keep being served meanwhile.
     """
-    columns: dict[str, pa.Array | pa.ChunkedArray] = {}
-    with ROW_GROUP_LOCK:  # the copy's transient peak (a column mapped and copied) is one too
-        for field in v1.SCHEMA:
-            chunks = pa.chunked_array(
-                [chunk for seg in segments for chunk in seg.table.column(field.name).chunks], field.type)
-            columns[field.name] = chunks if field.name in _GATHERED else chunks.combine_chunks()
-            for seg in segments:
-                seg.drop_pages()
-    keys = pa.Table.from_arrays([columns[name] for name, _ in v1.SORT_COLUMNS],
-                                names=[name for name, _ in v1.SORT_COLUMNS])
-    order = pc.sort_indices(keys, sort_keys=list(v1.SORT_COLUMNS))
-    light = pa.Table.from_arrays([c for name, c in columns.items() if name not in _GATHERED],
-                                 names=[name for name in columns if name not in _GATHERED])
-    sources = {name: _gather_sources(columns[name]) for name in _GATHERED}  # once, not per row group
+    with ROW_GROUP_LOCK:
+        light = reader.table(_LIGHT)
+    order = pc.sort_indices(light.select([name for name, _ in v1.SORT_COLUMNS]),
+                            sort_keys=list(v1.SORT_COLUMNS))
     make_dirs_durably(final.parent)
     tmp = final.with_name(final.name + ".tmp")
-
-    def drop_pages() -> None:
-        for seg in segments:
-            seg.drop_pages()
-
     try:
         with pq.ParquetWriter(str(tmp), v1.SCHEMA, **v1.parquet_writer_options(len(order))) as writer:
             for first in range(0, len(order), v1.PARQUET_ROW_GROUP_SIZE):
                 with ROW_GROUP_LOCK:
                     rows = order.slice(first, v1.PARQUET_ROW_GROUP_SIZE)
                     part = light.take(rows)
-                    arrays = [_gather(sources[field.name], rows, drop_pages) if field.name in _GATHERED
-                              else part.column(field.name) for field in v1.SCHEMA]
+                    arrays = [reader.column(field, rows) if field.name in _HEAVY else part.column(field.name)
+                              for field in v1.SCHEMA]
                     writer.write_table(pa.Table.from_arrays(arrays, schema=v1.SCHEMA),
                                        row_group_size=v1.PARQUET_ROW_GROUP_SIZE)
                     del part, arrays
-                    drop_pages()
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
     except BaseException:
@@ -271,15 +214,18 @@ class Flusher:
 
     def _flush_chunk(self, chunk: list[Segment]) -> Path | None:
         started = time.monotonic()
-        mapped = [MappedSegment.open(seg.path) for seg in chunk]
+        layouts: list[SegmentLayout] = []
         try:
-            rows = sum(m.table.num_rows for m in mapped)
+            for seg in chunk:
+                layouts.append(SegmentLayout.open(seg.path))
+            reader = SegmentReader(layouts)
+            rows = reader.rows
             final = self._target(chunk[0].seq) if rows else None
             if final is not None:
-                tmp = write_sorted_parquet(mapped, final)
+                tmp = write_sorted_parquet(reader, final)
         finally:
-            for m in mapped:
-                m.close()
+            for layout in layouts:
+                layout.close()
         if final is not None:
             intent = self.wal.dir / f"flush-{final.stem}.intent"
             intent_tmp = intent.with_name(intent.name + ".tmp")

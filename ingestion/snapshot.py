@@ -5,8 +5,9 @@ and the recent-cold list together make every acknowledged span visible without a
 of segments and the recent-cold paths are taken in one step under the WAL lock (the same lock a
 flush commits under), and the segment descriptors are opened right there, so a concurrent flush
 deleting them cannot make the snapshot miss or fail. Reading and writing happen outside the lock
-in a worker thread; segments are memory-mapped (no copy) and each row group's pages are released
-once written, so memory is about one row group whatever the WAL size; exports are never blocked.
+in a worker thread, one row group at a time read from the segment files by position
+(ingestion/wal_read.py), so memory is about one row group whatever the WAL size; exports are
+never blocked.
 
 Results are cached for PREPARE_HOT_SNAPSHOT_CACHE_TTL_MS counted from the data cut (so a span
 acknowledged at t is in every snapshot requested after t + TTL; the recent-cold list is always fresh);
@@ -31,7 +32,8 @@ import pyarrow.parquet as pq
 import structlog
 
 from ingestion.flush import ROW_GROUP_LOCK, RecentCold, make_dirs_durably, release_memory
-from ingestion.wal import MappedSegment, Wal
+from ingestion.wal import Wal
+from ingestion.wal_read import SegmentLayout, SegmentReader
 from junjo_common.spanformat import v1
 
 log = structlog.get_logger("ingestion.snapshot")
@@ -106,47 +108,23 @@ class HotSnapshot:
             log.exception("hot_snapshot_refresh_failed")
 
     def _write(self, sources: list[tuple[int, int]], recent: list[str]) -> SnapshotResult:
-        make_dirs_durably(self.path.parent)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        rows = 0
-        writer: pq.ParquetWriter | None = None
-        pending: list[pa.RecordBatch] = []  # WAL batches are small: gather full row groups
-        mapped: list[MappedSegment] = []
-
-        def write_pending() -> None:
-            nonlocal writer
-            if writer is None:
-                writer = pq.ParquetWriter(str(tmp), v1.SCHEMA, **v1.parquet_writer_options())
-            with ROW_GROUP_LOCK:
-                writer.write_table(pa.Table.from_batches(pending, v1.SCHEMA),
-                                   row_group_size=v1.PARQUET_ROW_GROUP_SIZE)
-            pending.clear()
-            for seg in mapped[:-1]:  # fully written: unmap
-                seg.close()
-            del mapped[:-1]
-            mapped[-1].drop_pages()
-
-        try:
-            for fd, size in sources:
-                mapped.append(MappedSegment(fd, size))
-                for batch in mapped[-1].table.to_batches():
-                    pending.append(batch)
-                    rows += batch.num_rows
-                    if sum(b.num_rows for b in pending) >= v1.PARQUET_ROW_GROUP_SIZE:
-                        write_pending()
-            if pending:
-                write_pending()
-        finally:
-            pending.clear()
-            if writer is not None:
-                writer.close()
-            for seg in mapped:
-                seg.close()
-        if not rows:
-            tmp.unlink(missing_ok=True)
+        reader = SegmentReader([SegmentLayout(fd, size) for fd, size in sources])
+        if not reader.rows:
             self.path.unlink(missing_ok=True)
             return SnapshotResult("", 0, 0, recent)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
+        make_dirs_durably(self.path.parent)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        size = v1.PARQUET_ROW_GROUP_SIZE
+        try:
+            with pq.ParquetWriter(str(tmp), v1.SCHEMA, **v1.parquet_writer_options(reader.rows)) as writer:
+                for first in range(0, reader.rows, size):
+                    rows = pa.array(range(first, min(first + size, reader.rows)), pa.int64())
+                    with ROW_GROUP_LOCK:
+                        writer.write_table(reader.table(v1.SCHEMA, rows), row_group_size=size)
+            with open(tmp, "rb+") as f:
+                os.fsync(f.fileno())
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         os.replace(tmp, self.path)
-        return SnapshotResult(str(self.path), rows, self.path.stat().st_size, recent)
+        return SnapshotResult(str(self.path), reader.rows, self.path.stat().st_size, recent)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
-import mmap
 import os
 import re
 import threading
@@ -39,7 +38,6 @@ log = structlog.get_logger("ingestion.wal")
 _SEGMENT_RE = re.compile(r"^wal-(\d{16})\.ipc$")
 _OPEN_RE = re.compile(r"^wal-(\d{16})\.ipc\.open$")
 _EOS = b"\xff\xff\xff\xff\x00\x00\x00\x00"
-_EMPTY = v1.SCHEMA.empty_table()  # built once: building one makes dozens of GIL-releasing calls
 
 
 def fsync_dir(path: Path) -> None:
@@ -91,48 +89,6 @@ def read_complete_batches(data: pa.Buffer | bytes) -> tuple[list[pa.RecordBatch]
             return batches, buf.size - good
         good = source.tell()
     return batches, 0
-
-
-class MappedSegment:
-    """A segment's committed bytes mapped read-only, as a table of its complete batches (no copy).
-
-    Why a map and not a read: the table points into the page cache, so reading a segment costs
-    no heap, and `drop_pages()` hands the pages touched so far back (they fault in again from the
-    page cache if read later), which keeps a flush's or snapshot's RSS at a few MB per segment
-    whatever the WAL size. Works on descriptors of deleted files. The batches are read in one
-    call (one GIL release): under load every reacquisition of the GIL from a worker thread can
-    wait a full switch interval behind the event loop. Close (or drop every reference) to unmap.
-    """
-
-    def __init__(self, fd: int, size: int) -> None:
-        self._map: mmap.mmap | None = mmap.mmap(fd, size, access=mmap.ACCESS_READ) if size else None
-        self.table = _EMPTY
-        if self._map is not None:
-            buf = pa.py_buffer(self._map)
-            try:  # sealed segments end with EOS, an active one's committed part on a batch boundary
-                self.table = pa.ipc.open_stream(buf).read_all()
-            except (pa.ArrowInvalid, OSError):  # a torn tail: keep the complete batches
-                self.table = pa.Table.from_batches(read_complete_batches(buf)[0], v1.SCHEMA)
-            # Reading the batch headers faulted in their neighbourhoods too (the kernel maps
-            # pages around each fault): ~40 % of the file, which nothing needs yet.
-            self.drop_pages()
-
-    @classmethod
-    def open(cls, path: Path) -> MappedSegment:
-        with open(path, "rb") as f:
-            return cls(f.fileno(), os.fstat(f.fileno()).st_size)
-
-    def drop_pages(self) -> None:
-        if self._map is not None:
-            self._map.madvise(mmap.MADV_DONTNEED)
-
-    def close(self) -> None:
-        """Unmaps now if nothing else references the table, else when the last reference goes."""
-        self.table = _EMPTY
-        if self._map is not None:
-            with contextlib.suppress(BufferError):
-                self._map.close()
-            self._map = None
 
 
 class Wal:

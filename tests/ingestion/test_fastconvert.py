@@ -212,29 +212,3 @@ def test_an_over_long_int_varint_is_truncated_like_protobuf(monkeypatch: pytest.
     compiled, python = convert.convert_request(data), _python(data, monkeypatch)
     _assert_same(compiled, python)
     assert '"k":-1' in _table(python)["attributes"][0].as_py()
-
-
-def test_gather_strings_equals_arrow_take_across_chunks_slices_and_nulls() -> None:
-    """The cold flush's row-group gather (ingestion/flush.py) against Arrow's own take."""
-    from ingestion.flush import _gather, _gather_sources
-
-    rng = random.Random(3)
-    values = [None if rng.random() < 0.1 else _text(rng) for _ in range(3_000)]
-    chunks, at = [], 0
-    while at < len(values):  # uneven chunks, some of them slices with a non-zero offset
-        n = rng.randint(0, 300)
-        backing = pa.array(["pad"] * 5 + values[at:at + n] + ["pad"] * 3, pa.string())
-        chunks.append(backing.slice(5, len(values[at:at + n])))
-        at += n
-    column = pa.chunked_array(chunks, pa.string())
-    order = pa.array(rng.sample(range(len(values)), 2_000), pa.uint64())
-    calls: list[None] = []
-    for rows in (order, order.slice(700, 900), order.slice(0, 0)):
-        got = _gather(_gather_sources(column), rows, lambda: calls.append(None))
-        got.validate(full=True)
-        assert got.equals(column.take(rows).combine_chunks())
-    # every 512 rows of the sizing pass, and of the copying pass except after its last row
-    assert len(calls) == 2 * (2_000 // 512) + 2 * (900 // 512)
-    with pytest.raises(IndexError):
-        _fastconvert.gather_strings([], pa.array([0], pa.int64()).buffers()[1], pa.allocate_buffer,
-                                    512, lambda: None)

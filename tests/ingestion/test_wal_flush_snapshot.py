@@ -12,10 +12,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from ingestion import wal_read
 from ingestion.convert import convert_request
 from ingestion.flush import Flusher, FlushScheduler, RecentCold, resolve_intents
 from ingestion.snapshot import HotSnapshot
-from ingestion.wal import MappedSegment, Wal, read_complete_batches, segment_name
+from ingestion.wal import Wal, read_complete_batches, segment_name
+from ingestion.wal_read import SegmentLayout, SegmentReader
 from junjo_common.spanformat import v1
 from tests.ingestion.workload import make_request
 
@@ -130,9 +132,16 @@ def test_flush_writes_sorted_partitioned_parquet_with_bloom_filter(tmp_path: Pat
     assert [p.name for p in (tmp_path / "wal").iterdir()] == [".lock"]
 
 
-def test_flushed_rows_are_the_wal_rows_in_key_order(tmp_path: Path) -> None:
-    """Row groups are gathered row by row from several mapped segments: every column of every row
-    must arrive intact, and the file must hold exactly the WAL's rows in (service, start) order."""
+@pytest.mark.parametrize("reader", ["compiled", "python"])
+def test_flushed_rows_are_the_wal_rows_in_key_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    reader: str) -> None:
+    """Row groups are gathered row by row from several segment files: every column of every row
+    must arrive intact, and the file must hold exactly the WAL's rows in (service, start) order,
+    with the compiled segment reader and without it."""
+    if reader == "python":
+        monkeypatch.setattr(wal_read, "gather", None)
+    else:
+        assert wal_read.COMPILED, "ingestion/_segread.c is not built (make builds it)"
     async def main() -> tuple[Harness, pa.Table]:
         h = Harness(tmp_path, segment_max=1 * MB).start()
         for i, svc in enumerate(["b", "a", "c"] * 30):  # ~9 segments, 3 row groups
@@ -159,23 +168,23 @@ def test_flushed_rows_are_the_wal_rows_in_key_order(tmp_path: Path) -> None:
     assert keys == sorted(keys)
 
 
-def test_mapped_segment_reads_a_deleted_file_and_keeps_complete_batches_of_a_torn_one(tmp_path: Path) -> None:
-    good = b"".join(b.serialize().to_pybytes() for i in range(3) for b in batches(i * 100))
+def test_segment_layout_reads_a_deleted_file_and_keeps_complete_batches_of_a_torn_one(tmp_path: Path) -> None:
+    written = [b for i in range(3) for b in batches(i * 100)]
+    good = b"".join(b.serialize().to_pybytes() for b in written)
     path = tmp_path / "seg.ipc.open"
     cut = batches(300)[0].serialize().to_pybytes()[:-500]  # a batch whose write was cut short
     path.write_bytes(v1.SCHEMA.serialize().to_pybytes() + good + cut)
     fd = os.open(path, os.O_RDONLY)
     try:
         path.unlink()  # a flush may delete a segment a snapshot has opened
-        torn = MappedSegment(fd, os.fstat(fd).st_size)
-        assert torn.table.num_rows == 300
-        committed = MappedSegment(fd, len(v1.SCHEMA.serialize().to_pybytes()) + len(good))
-        assert committed.table.num_rows == 300
-        committed.drop_pages()  # pages fault in again from the page cache when read after this
-        assert committed.table["span_id"].to_pylist() == torn.table["span_id"].to_pylist()
-        torn.close()
-        committed.close()
-        assert committed.table.num_rows == 0
+        torn = SegmentLayout(fd, os.fstat(fd).st_size)
+        committed = SegmentLayout(fd, len(v1.SCHEMA.serialize().to_pybytes()) + len(good))
+        expected = pa.Table.from_batches(written, v1.SCHEMA)
+        for layout in (torn, committed):
+            assert layout.rows == 300
+            assert SegmentReader([layout]).table(v1.SCHEMA).equals(expected)
+            layout.close()  # not the layout's descriptor: left open
+        os.fstat(fd)
     finally:
         os.close(fd)
 
@@ -256,18 +265,26 @@ def test_intent_without_published_file_is_discarded_and_segments_flush_again(tmp
     assert len(span_ids_in_parquet(all_parquet(h.out))) == 100
 
 
-def test_snapshot_holds_every_unflushed_span_including_the_active_segment(tmp_path: Path) -> None:
+@pytest.mark.parametrize("reader", ["compiled", "python"])
+def test_snapshot_holds_every_unflushed_span_including_the_active_segment(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reader: str) -> None:
+    if reader == "python":
+        monkeypatch.setattr(wal_read, "gather", None)
+
     async def main() -> None:
         h = Harness(tmp_path, segment_max=1 * MB).start()
         empty = await asyncio.to_thread(h.snapshot.prepare)
         assert (empty.path, empty.row_count) == ("", 0)
-        for i in range(8):
-            await h.wal.append(batches(i * 100))
+        written = []
+        for i in range(45):  # several sealed segments, the active one, two row groups
+            written += batches(i * 100)
+            await h.wal.append(written[-1:])
+        assert len(h.wal.sealed()) >= 2
         snap = await asyncio.to_thread(h.snapshot.prepare)
-        assert snap.row_count == 800
+        assert snap.row_count == 4500
         assert snap.size_bytes == await asyncio.to_thread(os.path.getsize, snap.path)
-        assert pq.read_table(snap.path).num_rows == 800
-        assert pq.read_table(snap.path).schema.equals(v1.SCHEMA, check_metadata=False)
+        assert pq.ParquetFile(snap.path).metadata.num_row_groups == 2
+        assert pq.read_table(snap.path).equals(pa.Table.from_batches(written, v1.SCHEMA))
         files = await h.scheduler.flush_all()
         await h.wal.append(batches(5000))
         after = await asyncio.to_thread(h.snapshot.prepare)

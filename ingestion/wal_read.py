@@ -1,0 +1,172 @@
+"""Reading WAL segments for the cold flush and the hot snapshot: by file position, not by mapping.
+
+Why not keep the segments memory-mapped while reading them: on this kernel a fault on a file
+mapping maps the whole page-cache folio around it (up to 2 MiB for a file written sequentially),
+so reading a few bytes of every batch put most of a segment into the process's RSS — measured
++14 MB of file pages for one 25 MB flush, on top of its heap. Instead:
+
+1. `SegmentLayout` parses a segment's Arrow IPC metadata through a map that lives only for the
+   parse, and keeps where every column chunk's buffers lie in the file (positions, not bytes).
+2. `SegmentReader` copies the rows a caller asks for straight from the files into buffers of
+   Arrow's pool with pread (ingestion/_segread.c, which releases the GIL while it copies; runs of
+   adjacent rows cost one call). Without the compiled reader, whole chunks are read with
+   `os.pread` and Arrow takes the rows: the same result, more memory.
+
+Layouts work on descriptors of deleted files (a flush may delete a segment a snapshot opened)
+and on the committed prefix of the active segment (complete batches only).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import mmap
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+
+from ingestion.wal import read_complete_batches
+from junjo_common.spanformat import v1
+
+try:
+    from ingestion._segread import gather
+except ImportError:  # not built: whole chunks are read and Arrow takes the rows
+    gather = None
+
+COMPILED = gather is not None
+
+
+@dataclass(frozen=True)
+class ChunkPositions:
+    """Where one column chunk's buffers lie in its segment file (-1: no validity buffer)."""
+
+    values_pos: int  # strings: the offsets buffer
+    data_pos: int  # strings: the data buffer (0 for fixed-width columns)
+    data_size: int
+    validity_pos: int
+    offset: int  # the array's offset into its buffers
+    length: int
+
+
+def _positions(table: pa.Table, base: int, size: int) -> dict[str, list[ChunkPositions]]:
+    def at(buf: pa.Buffer | None) -> tuple[int, int]:
+        if buf is None or buf.size == 0:  # absent, or nothing to read
+            return -1, 0
+        pos = buf.address - base
+        if pos < 0 or pos + buf.size > size:  # the IPC reader copied it: not a file position
+            raise ValueError("a WAL segment buffer lies outside the segment file")
+        return pos, buf.size
+
+    columns: dict[str, list[ChunkPositions]] = {}
+    for field in v1.SCHEMA:
+        chunks = []
+        for chunk in table.column(field.name).chunks:
+            buffers = chunk.buffers()
+            validity_pos, _ = at(buffers[0])
+            values_pos, _ = at(buffers[1])
+            data_pos, data_size = at(buffers[2]) if len(buffers) > 2 else (-1, 0)
+            chunks.append(ChunkPositions(max(values_pos, 0), max(data_pos, 0), data_size, validity_pos,
+                                         chunk.offset, len(chunk)))
+        columns[field.name] = chunks
+    return columns
+
+
+class SegmentLayout:
+    """The positions of every column chunk of one segment file, and the descriptor to read them.
+
+    `size`: the bytes to parse (a sealed segment's size, or the active one's committed part);
+    complete batches are kept if the stream is cut short. `close()` closes the descriptor only
+    if the layout opened it (`open`).
+    """
+
+    def __init__(self, fd: int, size: int, owns_fd: bool = False) -> None:
+        self.fd, self._owns_fd = fd, owns_fd
+        self.rows = 0
+        self.columns: dict[str, list[ChunkPositions]] = {f.name: [] for f in v1.SCHEMA}
+        if size:
+            mapped = mmap.mmap(fd, size, access=mmap.ACCESS_READ)
+            try:
+                self.rows, self.columns = self._parse(mapped, size)
+            finally:
+                with contextlib.suppress(BufferError):  # else unmapped when the last reference goes
+                    mapped.close()
+
+    @staticmethod
+    def _parse(mapped: mmap.mmap, size: int) -> tuple[int, dict[str, list[ChunkPositions]]]:
+        """Everything referencing the map lives in this frame, so the map can close after it."""
+        buf = pa.py_buffer(mapped)
+        try:  # sealed segments end with EOS, an active one's committed part on a batch boundary
+            table = pa.ipc.open_stream(buf).read_all()
+        except (pa.ArrowInvalid, OSError):  # a torn tail: keep the complete batches
+            table = pa.Table.from_batches(read_complete_batches(buf)[0], v1.SCHEMA)
+        return table.num_rows, _positions(table, buf.address, size)
+
+    @classmethod
+    def open(cls, path: Path) -> SegmentLayout:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            return cls(fd, os.fstat(fd).st_size, owns_fd=True)
+        except BaseException:
+            os.close(fd)
+            raise
+
+    def close(self) -> None:
+        if self._owns_fd and self.fd >= 0:
+            os.close(self.fd)
+        self.fd = -1
+
+
+def _width(field: pa.Field) -> int:
+    return 0 if pa.types.is_string(field.type) else field.type.bit_width // 8
+
+
+class SegmentReader:
+    """Rows of several segments laid end to end (global row numbers), read column by column."""
+
+    def __init__(self, layouts: list[SegmentLayout]) -> None:
+        self.rows = sum(layout.rows for layout in layouts)
+        self._sources = {field.name: [(layout.fd, c.values_pos, c.data_pos, c.data_size, c.validity_pos,
+                                       c.offset, c.length)
+                                      for layout in layouts for c in layout.columns[field.name]]
+                         for field in v1.SCHEMA}
+
+    def column(self, field: pa.Field, rows: pa.Array | None = None) -> pa.Array:
+        """The values at `rows` (int64/uint64 without nulls), or every row in order if None."""
+        sources = self._sources[field.name]
+        if gather is None:
+            return _read_python(field, sources, rows)
+        wanted = None if rows is None else rows.buffers()[1].slice(rows.offset * 8, len(rows) * 8)
+        values, data, validity, nulls = gather(sources, wanted, _width(field), pa.allocate_buffer)
+        n = self.rows if rows is None else len(rows)
+        buffers = [validity, values, data] if data is not None else [validity, values]
+        return pa.Array.from_buffers(field.type, n, buffers, null_count=nulls)
+
+    def table(self, schema: pa.Schema, rows: pa.Array | None = None) -> pa.Table:
+        return pa.Table.from_arrays([self.column(field, rows) for field in schema], schema=schema)
+
+
+def _pread(fd: int, pos: int, size: int) -> pa.Buffer:
+    data = os.pread(fd, size, pos)
+    if len(data) != size:
+        raise OSError(f"WAL segment read ended early: {len(data)} of {size} bytes at {pos}")
+    return pa.py_buffer(data)
+
+
+def _read_python(field: pa.Field, sources: list[tuple[int, int, int, int, int, int, int]],
+                 rows: pa.Array | None) -> pa.Array:
+    """The fallback: each chunk read whole with os.pread, then Arrow's concatenate or take."""
+    width = _width(field)
+    chunks = []
+    for fd, values_pos, data_pos, data_size, validity_pos, offset, length in sources:
+        validity = _pread(fd, validity_pos, (offset + length + 7) // 8) if validity_pos >= 0 else None
+        if width:
+            buffers = [validity, _pread(fd, values_pos, (offset + length) * width)]
+        else:
+            buffers = [validity, _pread(fd, values_pos, (offset + length + 1) * 4),
+                       _pread(fd, data_pos, data_size)]
+        chunks.append(pa.Array.from_buffers(field.type, length, buffers, offset=offset))
+    column = pa.chunked_array(chunks, field.type)
+    if rows is not None:
+        column = column.take(rows)
+    return column.combine_chunks()
