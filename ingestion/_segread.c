@@ -4,8 +4,8 @@
  * Why not read them through a memory map: on this kernel a fault on a file mapping maps the
  * whole page-cache folio around it (up to 2 MiB for files written sequentially), so touching a
  * few bytes of each batch put most of a segment into the process's RSS -- tens of MB for a
- * flush. pread() copies the bytes from the page cache into our buffers and maps nothing, and the
- * copying pass runs without the GIL, so exports keep being served while a flush gathers.
+ * flush. pread() copies the bytes from the page cache into our buffers and maps nothing, and a
+ * large copy runs without the GIL, so exports keep being served while a flush gathers.
  *
  * The caller (ingestion/wal_read.py) has parsed each segment's Arrow IPC metadata and passes,
  * per column chunk, the file positions of its buffers. Rows are global row numbers over the
@@ -19,14 +19,18 @@
 #include <string.h>
 #include <unistd.h>
 
+#define RELEASE_GIL_BYTES (1 << 20)
+
 typedef struct {
     int fd;
     int64_t values_pos;   /* strings: the offsets buffer; fixed width: the values buffer */
     int64_t data_pos;     /* strings: the data buffer */
     int64_t data_size;    /* strings: the data buffer's size (offsets are checked against it) */
+    int64_t validity_pos; /* -1: no validity buffer (no nulls) */
     int64_t array_offset; /* the array's offset into its buffers (a slice) */
     int64_t length, start; /* start: the chunk's first global row */
-    int32_t *offsets;     /* strings: length + 1 offsets, read up front */
+    int head_read;        /* offsets and validity below have been read (read_chunk_head) */
+    int32_t *offsets;     /* strings: length + 1 offsets */
     uint8_t *validity;    /* the bytes holding the chunk's validity bits; NULL: no nulls */
 } Chunk;
 
@@ -84,22 +88,22 @@ static void free_chunks(Chunk *chunks, Py_ssize_t n) {
     PyMem_RawFree(chunks);
 }
 
-/* Reads each chunk's offsets (strings) and validity bytes; no GIL needed. 0 or an errno value. */
-static int read_chunk_heads(Chunk *chunks, Py_ssize_t n, int strings, const int64_t *validity_pos) {
-    for (Py_ssize_t i = 0; i < n; i++) {
-        Chunk *ch = &chunks[i];
-        if (strings) {
-            size_t bytes = (size_t)(ch->length + 1) * 4;
-            if (!(ch->offsets = PyMem_RawMalloc(bytes))) return ENOMEM;
-            int rc = read_fully(ch->fd, ch->offsets, bytes, ch->values_pos + ch->array_offset * 4);
-            if (rc) return rc;
-        }
-        if (validity_pos[i] >= 0) {
-            size_t bytes = (size_t)(((ch->array_offset & 7) + ch->length + 7) / 8);
-            if (!(ch->validity = PyMem_RawMalloc(bytes ? bytes : 1))) return ENOMEM;
-            int rc = read_fully(ch->fd, ch->validity, bytes, validity_pos[i] + ch->array_offset / 8);
-            if (rc) return rc;
-        }
+/* Reads a chunk's offsets (strings) and validity bytes on its first use: a caller may pass every
+ * chunk of a column and want rows of a few (the hot snapshot's row groups). 0 or an errno value. */
+static int read_chunk_head(Chunk *ch, int strings) {
+    if (ch->head_read) return 0;
+    ch->head_read = 1;
+    if (strings) {
+        size_t bytes = (size_t)(ch->length + 1) * 4;
+        if (!(ch->offsets = PyMem_RawMalloc(bytes))) return ENOMEM;
+        int rc = read_fully(ch->fd, ch->offsets, bytes, ch->values_pos + ch->array_offset * 4);
+        if (rc) return rc;
+    }
+    if (ch->validity_pos >= 0) {
+        size_t bytes = (size_t)(((ch->array_offset & 7) + ch->length + 7) / 8);
+        if (!(ch->validity = PyMem_RawMalloc(bytes ? bytes : 1))) return ENOMEM;
+        int rc = read_fully(ch->fd, ch->validity, bytes, ch->validity_pos + ch->array_offset / 8);
+        if (rc) return rc;
     }
     return 0;
 }
@@ -160,10 +164,9 @@ static PyObject *gather(PyObject *module, PyObject *args) {
     }
     Py_ssize_t nchunks = PyList_GET_SIZE(list);
     Chunk *chunks = PyMem_RawCalloc((size_t)(nchunks ? nchunks : 1), sizeof(Chunk));
-    int64_t *validity_pos = PyMem_RawCalloc((size_t)(nchunks ? nchunks : 1), sizeof(int64_t));
     int64_t total = 0, size = 0, nulls = 0;
     int err = 0;
-    if (!chunks || !validity_pos) {
+    if (!chunks) {
         PyErr_NoMemory();
         goto done;
     }
@@ -177,20 +180,12 @@ static PyObject *gather(PyObject *module, PyObject *args) {
             PyErr_SetString(PyExc_ValueError, "a chunk has a negative descriptor, position or size");
             goto done;
         }
-        chunks[i] = (Chunk){fd, values_pos, data_pos, data_size, array_offset, length, total, NULL, NULL};
-        validity_pos[i] = valid_pos;
+        chunks[i] = (Chunk){fd, values_pos, data_pos, data_size, valid_pos < 0 ? -1 : valid_pos, array_offset,
+                            length, total, 0, NULL, NULL};
         total += length;
     }
     Py_ssize_t nrows = rows_obj == Py_None ? (Py_ssize_t)total : rows.len / 8;
     const int64_t *wanted = rows.buf;
-    Py_BEGIN_ALLOW_THREADS
-    err = read_chunk_heads(chunks, nchunks, strings, validity_pos);
-    Py_END_ALLOW_THREADS
-    if (err) {
-        errno = err;
-        PyErr_SetFromErrno(PyExc_OSError);
-        goto done;
-    }
     /* Pass 1: check every row (and its offsets), count nulls, size the output. */
     Py_ssize_t c = 0;
     for (Py_ssize_t r = 0; r < nrows; r++) {
@@ -201,6 +196,11 @@ static PyObject *gather(PyObject *module, PyObject *args) {
         }
         c = chunk_of(chunks, nchunks, c, g);
         const Chunk *ch = &chunks[c];
+        if ((err = read_chunk_head(&chunks[c], strings))) { /* small reads: the GIL is kept */
+            errno = err;
+            PyErr_SetFromErrno(PyExc_OSError);
+            goto done;
+        }
         int64_t local = g - ch->start;
         if (!is_valid(ch, local)) {
             nulls++;
@@ -222,8 +222,11 @@ static PyObject *gather(PyObject *module, PyObject *args) {
     if (!(values = allocate(allocator, strings ? 4 * (nrows + 1) : (Py_ssize_t)width * nrows, &vv))) goto done;
     if (strings && !(data = allocate(allocator, (Py_ssize_t)size, &dv))) goto done;
     if (nulls && !(validity = allocate(allocator, (nrows + 7) / 8, &bv))) goto done;
-    /* Pass 2: copy, without the GIL (only our own buffers and the files are touched). */
-    Py_BEGIN_ALLOW_THREADS
+    /* Pass 2: copy. Only our own buffers and the files are touched, so a large copy runs
+     * without the GIL; a small one keeps it: taking the GIL back from a worker thread waits up to
+     * a switch interval (5 ms) behind a busy event loop, which costs more than the copy. */
+    int64_t bytes = strings ? size : (int64_t)width * nrows;
+    PyThreadState *released = bytes >= RELEASE_GIL_BYTES ? PyEval_SaveThread() : NULL;
     uint8_t *out = strings ? dv.buf : vv.buf, *bits = bv.buf;
     int32_t *out_offsets = strings ? vv.buf : NULL;
     if (bits) memset(bits, 0, (size_t)bv.len);
@@ -252,7 +255,7 @@ static PyObject *gather(PyObject *module, PyObject *args) {
         if (valid && bits) bits[r >> 3] |= (uint8_t)(1u << (r & 7));
     }
     if (!err) err = run_finish(&run);
-    Py_END_ALLOW_THREADS
+    if (released) PyEval_RestoreThread(released);
     if (err) {
         errno = err;
         PyErr_SetFromErrno(PyExc_OSError);
@@ -269,7 +272,6 @@ done:
     Py_XDECREF(data);
     Py_XDECREF(validity);
     free_chunks(chunks, nchunks);
-    PyMem_RawFree(validity_pos);
     return result;
 }
 

@@ -8,8 +8,8 @@ so reading a few bytes of every batch put most of a segment into the process's R
 1. `SegmentLayout` parses a segment's Arrow IPC metadata through a map that lives only for the
    parse, and keeps where every column chunk's buffers lie in the file (positions, not bytes).
 2. `SegmentReader` copies the rows a caller asks for straight from the files into buffers of
-   Arrow's pool with pread (ingestion/_segread.c, which releases the GIL while it copies; runs of
-   adjacent rows cost one call). Without the compiled reader, whole chunks are read with
+   Arrow's pool with pread (ingestion/_segread.c, which releases the GIL for large copies; runs
+   of adjacent rows cost one call). Without the compiled reader, whole chunks are read with
    `os.pread` and Arrow takes the rows: the same result, more memory.
 
 Layouts work on descriptors of deleted files (a flush may delete a segment a snapshot opened)
