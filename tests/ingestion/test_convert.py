@@ -14,20 +14,15 @@ from opentelemetry.proto.common.v1 import common_pb2
 from opentelemetry.proto.resource.v1 import resource_pb2
 from opentelemetry.proto.trace.v1 import trace_pb2
 
-from ingestion import convert
 from ingestion.convert import InvalidRequest, convert_request
 from junjo_common.spanformat import v1
-from tests.ingestion import reference_convert, wire
+from tests.ingestion import paths, reference_convert, wire
 from tests.ingestion.workload import kv, make_request, make_span
 
 
-@pytest.fixture(autouse=True, params=["compiled", "python"])
+@pytest.fixture(autouse=True, params=paths.PATHS)
 def converter_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    if request.param == "python":
-        monkeypatch.setattr(convert, "_fastconvert", None)
-    else:
-        assert convert.COMPILED, "ingestion/_fastconvert.c is not built (make builds it)"
-    return request.param
+    return paths.converter(request.param, monkeypatch)
 
 
 def rows_of(data: bytes, batch_size: int = 1000) -> list[dict]:

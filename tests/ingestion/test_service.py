@@ -31,7 +31,7 @@ def test_otel_sdk_exporter_spans_are_stored(ingestion_factory) -> None:
     ing = ingestion_factory().start()
     assert '"converter": "compiled"' in ing.proc.log(), "the service must run the compiled fast path"
     assert '"segment_reader": "compiled"' in ing.proc.log(), "the service must run the compiled reader"
-    assert '"arrow_pool": "jemalloc"' in ing.proc.log(), "ingestion's allocator choice (allocators.py)"
+    assert '"arrow_pool": "mimalloc"' in ing.proc.log(), "ingestion's allocator choice (allocators.py)"
     provider = exporting_provider("otel-sdk-app", ing.stack.otlp_endpoint, ing.key)
     tracer = provider.get_tracer("test")
     with tracer.start_as_current_span("parent") as parent:

@@ -12,13 +12,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ingestion import wal_read
 from ingestion.convert import convert_request
 from ingestion.flush import Flusher, FlushScheduler, RecentCold, resolve_intents
 from ingestion.snapshot import HotSnapshot
 from ingestion.wal import Wal, read_complete_batches, segment_name
 from ingestion.wal_read import SegmentLayout, SegmentReader
 from junjo_common.spanformat import v1
+from tests.ingestion import paths
 from tests.ingestion.workload import make_request
 
 MB = 1024 * 1024
@@ -132,16 +132,13 @@ def test_flush_writes_sorted_partitioned_parquet_with_bloom_filter(tmp_path: Pat
     assert [p.name for p in (tmp_path / "wal").iterdir()] == [".lock"]
 
 
-@pytest.mark.parametrize("reader", ["compiled", "python"])
+@pytest.mark.parametrize("reader", paths.PATHS)
 def test_flushed_rows_are_the_wal_rows_in_key_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                     reader: str) -> None:
     """Row groups are gathered row by row from several segment files: every column of every row
     must arrive intact, and the file must hold exactly the WAL's rows in (service, start) order,
     with the compiled segment reader and without it."""
-    if reader == "python":
-        monkeypatch.setattr(wal_read, "gather", None)
-    else:
-        assert wal_read.COMPILED, "ingestion/_segread.c is not built (make builds it)"
+    paths.segment_reader(reader, monkeypatch)
     async def main() -> tuple[Harness, pa.Table]:
         h = Harness(tmp_path, segment_max=1 * MB).start()
         for i, svc in enumerate(["b", "a", "c"] * 30):  # ~9 segments, 3 row groups
@@ -265,11 +262,10 @@ def test_intent_without_published_file_is_discarded_and_segments_flush_again(tmp
     assert len(span_ids_in_parquet(all_parquet(h.out))) == 100
 
 
-@pytest.mark.parametrize("reader", ["compiled", "python"])
+@pytest.mark.parametrize("reader", paths.PATHS)
 def test_snapshot_holds_every_unflushed_span_including_the_active_segment(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reader: str) -> None:
-    if reader == "python":
-        monkeypatch.setattr(wal_read, "gather", None)
+    paths.segment_reader(reader, monkeypatch)
 
     async def main() -> None:
         h = Harness(tmp_path, segment_max=1 * MB).start()

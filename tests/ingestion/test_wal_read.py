@@ -19,18 +19,15 @@ from ingestion import wal_read
 from ingestion.convert import convert_request
 from ingestion.wal_read import SegmentLayout, SegmentReader
 from junjo_common.spanformat import v1
+from tests.ingestion import paths
 from tests.ingestion.workload import make_request
 
 Source = tuple[int, int, int, int, int, int, int]
 
 
-@pytest.fixture(params=["compiled", "python"])
+@pytest.fixture(params=paths.PATHS)
 def reader_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    if request.param == "python":
-        monkeypatch.setattr(wal_read, "gather", None)
-    else:
-        assert wal_read.COMPILED, "ingestion/_segread.c is not built (make builds it)"
-    return request.param
+    return paths.segment_reader(request.param, monkeypatch)
 
 
 def _text(rng: random.Random) -> str:
