@@ -16,5 +16,8 @@ from __future__ import annotations
 
 import os
 
+# Set, not defaulted: a parent process's choice (the backend picks the system allocator, and a
+# test runner that imported it passes that on) must not become ingestion's.
+os.environ["ARROW_DEFAULT_MEMORY_POOL"] = "mimalloc"
 os.environ.setdefault("MIMALLOC_PURGE_DELAY", "0")
 os.environ.setdefault("MIMALLOC_ARENA_EAGER_COMMIT", "0")
