@@ -114,7 +114,10 @@ def write_sorted_parquet(reader: SegmentReader, final: Path) -> Path:
     order (a few hundred bytes per row); the sort runs on the two key columns only; each row group
     then takes its rows of the light columns and reads its rows of the heavy ones from the files
     (ingestion/wal_read.py: pread, no map). So the peak is the light columns plus one row group
-    and its encoding. The reads release the GIL; exports keep being served meanwhile.
+    and its encoding. Few calls into Arrow per row group, on purpose: each may release the GIL,
+    and under load retaking it from this worker waits up to a switch interval behind the event
+    loop (docs/PERFORMANCE.md); the heavy reads (megabytes) run without the GIL, so exports keep
+    being served meanwhile.
     """
     with ROW_GROUP_LOCK:
         light = reader.table(_LIGHT)
