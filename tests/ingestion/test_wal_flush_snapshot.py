@@ -332,6 +332,43 @@ def test_an_aging_cached_snapshot_is_rebuilt_ahead_in_the_background(tmp_path: P
     asyncio.run(main())
 
 
+def test_a_build_ahead_that_a_flush_overtakes_gives_up(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once a flush retires segments, a build ahead could never be served: it stops at the next
+    row group (leaving SNAPSHOT_PATH and no temporary file behind) instead of holding the writer
+    lock a request that must rebuild is waiting for."""
+    async def main() -> None:
+        h = Harness(tmp_path).start()
+        h.snapshot.cache_ttl = 3600
+        h.snapshot.REFRESH_AHEAD_FRACTION = 0
+        for i in range(45):  # two row groups
+            await h.wal.append(batches(i * 100))
+        first = await asyncio.to_thread(h.snapshot.prepare)
+        await h.wal.append(batches(4500))
+        row_groups_read = []
+        read = SegmentReader.table
+
+        def read_while_a_flush_commits(reader: SegmentReader, *args: object) -> pa.Table:
+            row_groups_read.append(None)
+            h.wal.generation += 1  # what a flush's commit does
+            return read(reader, *args)
+
+        monkeypatch.setattr(SegmentReader, "table", read_while_a_flush_commits)
+        served = await asyncio.to_thread(h.snapshot.prepare)
+        assert served.row_count == first.row_count == 4500
+        assert h.snapshot.refresh_thread is not None
+        await asyncio.to_thread(h.snapshot.refresh_thread.join, 30)
+        assert len(row_groups_read) == 1  # stopped before the second row group
+        assert pq.read_table(first.path).num_rows == 4500  # untouched
+        assert not (tmp_path / "hot_snapshot.parquet.tmp").exists()
+        monkeypatch.undo()
+        rebuilt = await asyncio.to_thread(h.snapshot.prepare)  # the generation moved: rebuilt now
+        assert rebuilt.row_count == pq.read_table(rebuilt.path).num_rows == 4600
+        h.close()
+
+    asyncio.run(main())
+
+
 def test_recent_cold_is_bounded_by_count() -> None:
     recent = RecentCold(max_files=3, max_age_secs=120)
     for i in range(5):
