@@ -43,11 +43,13 @@ protos: $(STAMP)
 check-protos: $(STAMP)
 	$(PY) scripts/gen_protos.py --check
 
-lint: $(STAMP)
+lint: $(STAMP) frontend-deps
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	cd frontend && npx prettier --check .
 
 test: $(STAMP) $(COMPILED_STAMP) frontend
-	$(PY) -m ruff check .
+	$(MAKE) lint
 	$(PY) scripts/gen_protos.py --check
 	@if [ -f frontend/package.json ]; then cd frontend && npm test; fi
 	$(PY) -m pytest -q

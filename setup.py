@@ -11,10 +11,17 @@ from setuptools import Extension, setup
 
 _FLAGS = ["-std=c11", "-Wall", "-Wextra", "-Wno-missing-field-initializers"]
 
-setup(ext_modules=[
-    # optional: without a compiler, a warning, and the Python paths do the work
-    Extension("ingestion._fastconvert", ["ingestion/_fastconvert.c"], optional=True,
-              extra_compile_args=_FLAGS),
-    Extension("ingestion._segread", ["ingestion/_segread.c"], optional=True,
-              extra_compile_args=[*_FLAGS, "-D_GNU_SOURCE"]),
-])
+setup(
+    ext_modules=[
+        # optional: without a compiler, a warning, and the Python paths do the work
+        Extension(
+            "ingestion._fastconvert", ["ingestion/_fastconvert.c"], optional=True, extra_compile_args=_FLAGS
+        ),
+        Extension(
+            "ingestion._segread",
+            ["ingestion/_segread.c"],
+            optional=True,
+            extra_compile_args=[*_FLAGS, "-D_GNU_SOURCE"],
+        ),
+    ]
+)

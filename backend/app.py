@@ -84,8 +84,14 @@ async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
-    app = FastAPI(title=APP_NAME, version=__version__, docs_url=None, redoc_url=None, lifespan=_lifespan,
-                  max_body_size=MAX_BODY_BYTES)
+    app = FastAPI(
+        title=APP_NAME,
+        version=__version__,
+        docs_url=None,
+        redoc_url=None,
+        lifespan=_lifespan,
+        max_body_size=MAX_BODY_BYTES,
+    )
     app.state.settings = settings
     app.state.db = db or Database(settings.junjo_sqlite_path)
     app.state.sign_in_throttle = SignInThrottle()
@@ -94,11 +100,18 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     _include_routers(app)
 
     # Added innermost first: a request passes CORS -> CSRF -> session -> route.
-    codec = SessionCodec(settings.junjo_session_secret.get_secret_value(),
-                         settings.junjo_secure_cookie_key.get_secret_value())
+    codec = SessionCodec(
+        settings.junjo_session_secret.get_secret_value(), settings.junjo_secure_cookie_key.get_secret_value()
+    )
     app.add_middleware(SessionMiddleware, codec=codec, secure=settings.is_production)
     app.add_middleware(CsrfOriginMiddleware, allowed_origins=settings.allow_origins)
-    app.add_middleware(CORSMiddleware, allow_origins=settings.allow_origins, allow_credentials=True,
-                       allow_methods=["*"], allow_headers=["*"], max_age=600,
-                       expose_headers=list(SPAN_HEADERS))
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.allow_origins,
+        allow_credentials=True,
+        allow_methods=["*"],
+        allow_headers=["*"],
+        max_age=600,
+        expose_headers=list(SPAN_HEADERS),
+    )
     return app

@@ -34,6 +34,9 @@ def health(db: DatabaseDep) -> JSONResponse:
 
 @router.get("/api/config")
 def public_config(settings: SettingsDep) -> PublicConfig:
-    return PublicConfig(environment=settings.junjo_env, otlp_endpoint=settings.otlp_endpoint,
-                        frontend_url=settings.junjo_prod_frontend_url,
-                        backend_url=settings.junjo_prod_backend_url)
+    return PublicConfig(
+        environment=settings.junjo_env,
+        otlp_endpoint=settings.otlp_endpoint,
+        frontend_url=settings.junjo_prod_frontend_url,
+        backend_url=settings.junjo_prod_backend_url,
+    )

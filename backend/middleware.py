@@ -14,8 +14,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 MIB = 1024 * 1024
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-CSRF_DETAIL = ("Cross-site request refused: the Origin or Referer header must be one of the allowed "
-               "origins (JUNJO_ALLOW_ORIGINS)")
+CSRF_DETAIL = (
+    "Cross-site request refused: the Origin or Referer header must be one of the allowed "
+    "origins (JUNJO_ALLOW_ORIGINS)"
+)
 
 
 def request_origin(headers: Headers) -> str | None:
@@ -44,8 +46,11 @@ class CsrfOriginMiddleware:
         self.allowed = frozenset(o.lower() for o in allowed_origins)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (scope["type"] == "http" and scope["method"] in UNSAFE_METHODS
-                and request_origin(Headers(scope=scope)) not in self.allowed):
+        if (
+            scope["type"] == "http"
+            and scope["method"] in UNSAFE_METHODS
+            and request_origin(Headers(scope=scope)) not in self.allowed
+        ):
             await JSONResponse({"detail": CSRF_DETAIL}, 403)(scope, receive, send)
             return
         await self.app(scope, receive, send)

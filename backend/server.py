@@ -37,8 +37,16 @@ async def serve(settings: Settings) -> int:
     """Serves until SIGTERM/SIGINT (returns 0) or until the gRPC server dies (returns 1)."""
     db = Database(settings.junjo_sqlite_path)
     grpc_server = await start_grpc_server(db, settings.internal_token, settings.grpc_port)
-    server = _Server(uvicorn.Config(create_app(settings, db), host="0.0.0.0", port=settings.port,
-                                    log_config=None, server_header=False, lifespan="on"))
+    server = _Server(
+        uvicorn.Config(
+            create_app(settings, db),
+            host="0.0.0.0",
+            port=settings.port,
+            log_config=None,
+            server_header=False,
+            lifespan="on",
+        )
+    )
     exit_code = 0
 
     def request_stop() -> None:

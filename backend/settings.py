@@ -50,8 +50,9 @@ def registrable_domain(url: str) -> str:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore",
-                                      case_sensitive=False)
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
 
     junjo_env: Literal["development", "production"] = "development"
     junjo_log_level: str = "info"
@@ -177,7 +178,8 @@ class Settings(BaseSettings):
             raise ValueError(
                 "JUNJO_PROD_FRONTEND_URL and JUNJO_PROD_BACKEND_URL must share a registrable domain "
                 f"(got {registrable_domain(frontend)!r} and {registrable_domain(backend)!r}): "
-                "the session cookie is SameSite=Strict")
+                "the session cookie is SameSite=Strict"
+            )
         return self
 
     @property

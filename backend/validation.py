@@ -17,8 +17,9 @@ def require_utf8(value: str) -> str:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise PydanticCustomError("string_unicode",
-                                  "Text must be valid Unicode (no lone surrogates)") from None
+        raise PydanticCustomError(
+            "string_unicode", "Text must be valid Unicode (no lone surrogates)"
+        ) from None
     return value
 
 

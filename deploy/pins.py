@@ -20,10 +20,20 @@ from pathlib import Path
 # Distribution names (as written in pyproject.toml) each image installs; None means "all of them".
 SERVICE_PACKAGES: dict[str, frozenset[str] | None] = {
     "backend": None,
-    "ingestion": frozenset({
-        "grpcio", "grpcio-health-checking", "protobuf", "opentelemetry-proto", "pyarrow", "orjson",
-        "structlog", "pydantic", "pydantic-settings", "psutil",
-    }),
+    "ingestion": frozenset(
+        {
+            "grpcio",
+            "grpcio-health-checking",
+            "protobuf",
+            "opentelemetry-proto",
+            "pyarrow",
+            "orjson",
+            "structlog",
+            "pydantic",
+            "pydantic-settings",
+            "psutil",
+        }
+    ),
 }
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*")

@@ -44,41 +44,63 @@ async def serve(settings: Settings) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
 
-    store = LocalSpanStore(LocalStoreConfig(
-        wal_dir=settings.wal_dir, parquet_dir=settings.parquet_dir, snapshot_path=settings.snapshot_path,
-        segment_max_bytes=settings.wal_segment_max_bytes, flush_max_bytes=settings.flush_max_bytes,
-        flush_max_age_secs=settings.flush_max_age_secs, recent_cold_max_files=settings.recent_cold_max_files,
-        recent_cold_max_age_secs=settings.recent_cold_max_age_secs,
-        snapshot_cache_ttl_secs=settings.snapshot_cache_ttl_secs))
+    store = LocalSpanStore(
+        LocalStoreConfig(
+            wal_dir=settings.wal_dir,
+            parquet_dir=settings.parquet_dir,
+            snapshot_path=settings.snapshot_path,
+            segment_max_bytes=settings.wal_segment_max_bytes,
+            flush_max_bytes=settings.flush_max_bytes,
+            flush_max_age_secs=settings.flush_max_age_secs,
+            recent_cold_max_files=settings.recent_cold_max_files,
+            recent_cold_max_age_secs=settings.recent_cold_max_age_secs,
+            snapshot_cache_ttl_secs=settings.snapshot_cache_ttl_secs,
+        )
+    )
     health = health_aio.HealthServicer()
     await health.set("", NOT_SERVING)
-    internal = await start_internal_server(settings.internal_port, settings.internal_token,
-                                           InternalService(store), health)
+    internal = await start_internal_server(
+        settings.internal_port, settings.internal_token, InternalService(store), health
+    )
     await store.open()
 
     validator = ApiKeyValidator(
-        f"{settings.backend_host}:{settings.backend_port}", settings.internal_token,
-        settings.api_key_cache_ttl_secs, settings.api_key_cache_max_entries,
-        settings.api_key_validation_max_concurrency, settings.api_key_validation_timeout_secs)
-    backpressure = Backpressure(settings.backpressure_max_bytes, settings.backpressure_max_rss_bytes,
-                                store.unflushed_bytes)
+        f"{settings.backend_host}:{settings.backend_port}",
+        settings.internal_token,
+        settings.api_key_cache_ttl_secs,
+        settings.api_key_cache_max_entries,
+        settings.api_key_validation_max_concurrency,
+        settings.api_key_validation_timeout_secs,
+    )
+    backpressure = Backpressure(
+        settings.backpressure_max_bytes, settings.backpressure_max_rss_bytes, store.unflushed_bytes
+    )
     backpressure.sample()  # the first export already sees the current state
     export = TraceExport(validator, store, backpressure, settings.batch_size)
     otlp = await start_otlp_server(settings.otlp_port, export, settings.otlp_max_receive_bytes)
     sampler = loop.create_task(backpressure.run())
     await health.set("", SERVING)
-    log.info("ingestion_started", otlp_port=settings.otlp_port, internal_port=settings.internal_port,
-             wal_dir=str(settings.wal_dir), parquet_dir=str(settings.parquet_dir),
-             converter="compiled" if convert.COMPILED else "python",
-             segment_reader="compiled" if wal_read.COMPILED else "python",
-             arrow_pool=pa.default_memory_pool().backend_name)
+    log.info(
+        "ingestion_started",
+        otlp_port=settings.otlp_port,
+        internal_port=settings.internal_port,
+        wal_dir=str(settings.wal_dir),
+        parquet_dir=str(settings.parquet_dir),
+        converter="compiled" if convert.COMPILED else "python",
+        segment_reader="compiled" if wal_read.COMPILED else "python",
+        arrow_pool=pa.default_memory_pool().backend_name,
+    )
     if not convert.COMPILED:
-        log.warning("compiled_converter_missing",
-                    hint="build ingestion/_fastconvert.c (make, or pip install -e .): ~8x cheaper conversion")
+        log.warning(
+            "compiled_converter_missing",
+            hint="build ingestion/_fastconvert.c (make, or pip install -e .): ~8x cheaper conversion",
+        )
     if not wal_read.COMPILED:
-        log.warning("compiled_segment_reader_missing",
-                    hint="build ingestion/_segread.c (make, or pip install -e .): flushes then read whole "
-                         "WAL chunks, which costs memory")
+        log.warning(
+            "compiled_segment_reader_missing",
+            hint="build ingestion/_segread.c (make, or pip install -e .): flushes then read whole "
+            "WAL chunks, which costs memory",
+        )
 
     await stop.wait()
     log.info("ingestion_stopping")

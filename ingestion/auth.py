@@ -38,8 +38,15 @@ class AuthStats:
 
 
 class ApiKeyValidator:
-    def __init__(self, target: str, internal_token: str, ttl_secs: float, max_entries: int,
-                 max_concurrency: int, timeout_secs: float) -> None:
+    def __init__(
+        self,
+        target: str,
+        internal_token: str,
+        ttl_secs: float,
+        max_entries: int,
+        max_concurrency: int,
+        timeout_secs: float,
+    ) -> None:
         self._target = target
         self._metadata = call_metadata(internal_token)
         self._ttl, self._max_entries = ttl_secs, max_entries
@@ -83,12 +90,16 @@ class ApiKeyValidator:
             self.stats.backend_calls += 1
             try:
                 reply = await self._get_stub().ValidateApiKey(
-                    auth_pb2.ValidateApiKeyRequest(api_key=key), metadata=self._metadata,
-                    timeout=self._timeout)
+                    auth_pb2.ValidateApiKeyRequest(api_key=key),
+                    metadata=self._metadata,
+                    timeout=self._timeout,
+                )
             except grpc.aio.AioRpcError as exc:
                 if exc.code() == grpc.StatusCode.UNAUTHENTICATED:
-                    log.error("backend_rejected_internal_token",
-                              hint="JUNJO_INTERNAL_GRPC_TOKEN / JUNJO_SESSION_SECRET differ between services")
+                    log.error(
+                        "backend_rejected_internal_token",
+                        hint="JUNJO_INTERNAL_GRPC_TOKEN / JUNJO_SESSION_SECRET differ between services",
+                    )
                 else:
                     log.warning("api_key_validation_unavailable", code=exc.code().name)
                 return Verdict.UNAVAILABLE

@@ -21,8 +21,13 @@ SAMPLE_INTERVAL_SECS = 0.5
 
 
 class Backpressure:
-    def __init__(self, max_bytes: int, max_rss_bytes: int, unflushed_bytes: Callable[[], int],
-                 rss_bytes: Callable[[], int] | None = None) -> None:
+    def __init__(
+        self,
+        max_bytes: int,
+        max_rss_bytes: int,
+        unflushed_bytes: Callable[[], int],
+        rss_bytes: Callable[[], int] | None = None,
+    ) -> None:
         self.max_bytes, self.max_rss_bytes = max_bytes, max_rss_bytes
         self._unflushed = unflushed_bytes
         process = psutil.Process()

@@ -51,13 +51,16 @@ _unpack_double = struct.Struct("<d").unpack_from
 
 # --- the shadow schema -------------------------------------------------------------------------
 
+
 def _build_shadow_types() -> dict[str, Any]:
     F = descriptor_pb2.FieldDescriptorProto
-    fdp = descriptor_pb2.FileDescriptorProto(name="junjo_ingestion_shadow_otlp.proto",
-                                             package="junjo_shadow", syntax="proto3")
+    fdp = descriptor_pb2.FileDescriptorProto(
+        name="junjo_ingestion_shadow_otlp.proto", package="junjo_shadow", syntax="proto3"
+    )
 
-    def message(name: str, fields: list[tuple[str, int, int, int, str]],
-                nested_maps: tuple[str, ...] = ()) -> None:
+    def message(
+        name: str, fields: list[tuple[str, int, int, int, str]], nested_maps: tuple[str, ...] = ()
+    ) -> None:
         msg = fdp.message_type.add(name=name)
         for map_name in nested_maps:
             entry = msg.nested_type.add(name=map_name)
@@ -76,41 +79,77 @@ def _build_shadow_types() -> dict[str, Any]:
         return ("attributes", number, F.TYPE_MESSAGE, rep, f".junjo_shadow.{msg}.AttrEntry")
 
     message("Request", [("resource_spans", 1, F.TYPE_MESSAGE, rep, ".junjo_shadow.ResourceSpans")])
-    message("ResourceSpans", [("resource", 1, F.TYPE_MESSAGE, opt, ".junjo_shadow.Resource"),
-                              ("scope_spans", 2, F.TYPE_MESSAGE, rep, ".junjo_shadow.ScopeSpans")])
-    message("Resource", [attrs("Resource", 1),
-                         ("dropped_attributes_count", 2, F.TYPE_UINT32, opt, "")], attr)
+    message(
+        "ResourceSpans",
+        [
+            ("resource", 1, F.TYPE_MESSAGE, opt, ".junjo_shadow.Resource"),
+            ("scope_spans", 2, F.TYPE_MESSAGE, rep, ".junjo_shadow.ScopeSpans"),
+        ],
+    )
+    message("Resource", [attrs("Resource", 1), ("dropped_attributes_count", 2, F.TYPE_UINT32, opt, "")], attr)
     message("ScopeSpans", [("spans", 2, F.TYPE_MESSAGE, rep, ".junjo_shadow.Span")])
-    message("Span", [
-        ("trace_id", 1, F.TYPE_BYTES, opt, ""), ("span_id", 2, F.TYPE_BYTES, opt, ""),
-        ("trace_state", 3, F.TYPE_STRING, opt, ""), ("parent_span_id", 4, F.TYPE_BYTES, opt, ""),
-        ("name", 5, F.TYPE_STRING, opt, ""), ("kind", 6, F.TYPE_INT32, opt, ""),
-        ("start_time_unix_nano", 7, F.TYPE_FIXED64, opt, ""),
-        ("end_time_unix_nano", 8, F.TYPE_FIXED64, opt, ""),
-        attrs("Span", 9), ("dropped_attributes_count", 10, F.TYPE_UINT32, opt, ""),
-        ("events", 11, F.TYPE_MESSAGE, rep, ".junjo_shadow.Event"),
-        ("dropped_events_count", 12, F.TYPE_UINT32, opt, ""),
-        ("links", 13, F.TYPE_MESSAGE, rep, ".junjo_shadow.Link"),
-        ("dropped_links_count", 14, F.TYPE_UINT32, opt, ""),
-        ("status", 15, F.TYPE_BYTES, opt, ""), ("flags", 16, F.TYPE_FIXED32, opt, ""),
-    ], attr)
-    message("Event", [("time_unix_nano", 1, F.TYPE_FIXED64, opt, ""), ("name", 2, F.TYPE_STRING, opt, ""),
-                      attrs("Event", 3), ("dropped_attributes_count", 4, F.TYPE_UINT32, opt, "")], attr)
-    message("Link", [("trace_id", 1, F.TYPE_BYTES, opt, ""), ("span_id", 2, F.TYPE_BYTES, opt, ""),
-                     ("trace_state", 3, F.TYPE_STRING, opt, ""), attrs("Link", 4),
-                     ("dropped_attributes_count", 5, F.TYPE_UINT32, opt, ""),
-                     ("flags", 6, F.TYPE_FIXED32, opt, "")], attr)
+    message(
+        "Span",
+        [
+            ("trace_id", 1, F.TYPE_BYTES, opt, ""),
+            ("span_id", 2, F.TYPE_BYTES, opt, ""),
+            ("trace_state", 3, F.TYPE_STRING, opt, ""),
+            ("parent_span_id", 4, F.TYPE_BYTES, opt, ""),
+            ("name", 5, F.TYPE_STRING, opt, ""),
+            ("kind", 6, F.TYPE_INT32, opt, ""),
+            ("start_time_unix_nano", 7, F.TYPE_FIXED64, opt, ""),
+            ("end_time_unix_nano", 8, F.TYPE_FIXED64, opt, ""),
+            attrs("Span", 9),
+            ("dropped_attributes_count", 10, F.TYPE_UINT32, opt, ""),
+            ("events", 11, F.TYPE_MESSAGE, rep, ".junjo_shadow.Event"),
+            ("dropped_events_count", 12, F.TYPE_UINT32, opt, ""),
+            ("links", 13, F.TYPE_MESSAGE, rep, ".junjo_shadow.Link"),
+            ("dropped_links_count", 14, F.TYPE_UINT32, opt, ""),
+            ("status", 15, F.TYPE_BYTES, opt, ""),
+            ("flags", 16, F.TYPE_FIXED32, opt, ""),
+        ],
+        attr,
+    )
+    message(
+        "Event",
+        [
+            ("time_unix_nano", 1, F.TYPE_FIXED64, opt, ""),
+            ("name", 2, F.TYPE_STRING, opt, ""),
+            attrs("Event", 3),
+            ("dropped_attributes_count", 4, F.TYPE_UINT32, opt, ""),
+        ],
+        attr,
+    )
+    message(
+        "Link",
+        [
+            ("trace_id", 1, F.TYPE_BYTES, opt, ""),
+            ("span_id", 2, F.TYPE_BYTES, opt, ""),
+            ("trace_state", 3, F.TYPE_STRING, opt, ""),
+            attrs("Link", 4),
+            ("dropped_attributes_count", 5, F.TYPE_UINT32, opt, ""),
+            ("flags", 6, F.TYPE_FIXED32, opt, ""),
+        ],
+        attr,
+    )
     # Salvage view: the same request with every span kept as raw bytes, parsed one by one.
     message("RawRequest", [("resource_spans", 1, F.TYPE_MESSAGE, rep, ".junjo_shadow.RawResourceSpans")])
-    message("RawResourceSpans", [("resource", 1, F.TYPE_BYTES, opt, ""),
-                                 ("scope_spans", 2, F.TYPE_MESSAGE, rep, ".junjo_shadow.RawScopeSpans")])
+    message(
+        "RawResourceSpans",
+        [
+            ("resource", 1, F.TYPE_BYTES, opt, ""),
+            ("scope_spans", 2, F.TYPE_MESSAGE, rep, ".junjo_shadow.RawScopeSpans"),
+        ],
+    )
     message("RawScopeSpans", [("spans", 2, F.TYPE_BYTES, rep, "")])
     message("Status", [("message", 2, F.TYPE_STRING, opt, ""), ("code", 3, F.TYPE_INT32, opt, "")])
 
     pool = descriptor_pool.DescriptorPool()
     pool.Add(fdp)
-    return {name: message_factory.GetMessageClass(pool.FindMessageTypeByName(f"junjo_shadow.{name}"))
-            for name in ("Request", "Resource", "Span", "RawRequest", "Status")}
+    return {
+        name: message_factory.GetMessageClass(pool.FindMessageTypeByName(f"junjo_shadow.{name}"))
+        for name in ("Request", "Resource", "Span", "RawRequest", "Status")
+    }
 
 
 _SHADOW = _build_shadow_types()
@@ -122,6 +161,7 @@ _ShadowStatus = _SHADOW["Status"]
 
 
 # --- AnyValue decoding -------------------------------------------------------------------------
+
 
 class SpanRejected(ValueError):
     """One span cannot be stored; the message says why (it goes into partial_success)."""
@@ -180,8 +220,11 @@ def _official_any(v: common_pb2.AnyValue, key: str, depth: int) -> Any:
     if kind == "array_value":
         return [_official_any(x, key, depth + 1) for x in v.array_value.values]
     if kind == "kvlist_value":
-        return {kv.key: _official_any(kv.value, key, depth + 1)
-                for kv in v.kvlist_value.values if kv.HasField("value")}
+        return {
+            kv.key: _official_any(kv.value, key, depth + 1)
+            for kv in v.kvlist_value.values
+            if kv.HasField("value")
+        }
     if kind == "bytes_value":
         return v.bytes_value.hex()
     return getattr(v, kind)
@@ -223,6 +266,7 @@ def _attributes(m: Any) -> dict[str, Any]:
 
 # --- spans → columns ---------------------------------------------------------------------------
 
+
 @dataclass
 class Converted:
     """The result of one Export request: record batches plus what was rejected and why."""
@@ -246,9 +290,19 @@ class Converted:
 
 
 _span_fields = attrgetter(
-    "trace_id", "span_id", "parent_span_id", "name", "kind", "start_time_unix_nano",
-    "end_time_unix_nano", "status", "flags", "trace_state",
-    "dropped_attributes_count", "dropped_events_count", "dropped_links_count",
+    "trace_id",
+    "span_id",
+    "parent_span_id",
+    "name",
+    "kind",
+    "start_time_unix_nano",
+    "end_time_unix_nano",
+    "status",
+    "flags",
+    "trace_state",
+    "dropped_attributes_count",
+    "dropped_events_count",
+    "dropped_links_count",
 )
 _dumps = v1.dumps_json
 
@@ -270,11 +324,17 @@ def _status(raw: bytes) -> tuple[int, str | None]:
 
 def _events_json(events: Any) -> bytes:
     # Keys in sorted order already; one orjson call per span.
-    return _dumps([
-        {"attributes": _attributes(e.attributes), "droppedAttributesCount": e.dropped_attributes_count,
-         "name": e.name, "timeUnixNano": str(e.time_unix_nano)}
-        for e in events
-    ])
+    return _dumps(
+        [
+            {
+                "attributes": _attributes(e.attributes),
+                "droppedAttributesCount": e.dropped_attributes_count,
+                "name": e.name,
+                "timeUnixNano": str(e.time_unix_nano),
+            }
+            for e in events
+        ]
+    )
 
 
 def _links_json(links: Any) -> bytes:
@@ -282,18 +342,33 @@ def _links_json(links: Any) -> bytes:
     for link in links:
         if len(link.trace_id) != _TRACE_ID_LEN or len(link.span_id) != _SPAN_ID_LEN:
             raise SpanRejected("link has an invalid trace_id/span_id length")
-        out.append({"attributes": _attributes(link.attributes),
-                    "droppedAttributesCount": link.dropped_attributes_count, "flags": link.flags,
-                    "spanId": link.span_id.hex(), "traceId": link.trace_id.hex(),
-                    "traceState": link.trace_state})
+        out.append(
+            {
+                "attributes": _attributes(link.attributes),
+                "droppedAttributesCount": link.dropped_attributes_count,
+                "flags": link.flags,
+                "spanId": link.span_id.hex(),
+                "traceId": link.trace_id.hex(),
+                "traceState": link.trace_state,
+            }
+        )
     return _dumps(out)
 
 
 class _Columns:
     """Row values for one resource, collected span by span and turned into Arrow columns once."""
 
-    __slots__ = ("attrs", "codes", "events", "fields", "links", "messages", "resource_dropped",
-                 "resource_json", "service")
+    __slots__ = (
+        "attrs",
+        "codes",
+        "events",
+        "fields",
+        "links",
+        "messages",
+        "resource_dropped",
+        "resource_json",
+        "service",
+    )
 
     def __init__(self, service: str, resource_json: bytes, resource_dropped: int) -> None:
         self.service, self.resource_json, self.resource_dropped = service, resource_json, resource_dropped
@@ -330,8 +405,21 @@ class _Columns:
 
     def batch(self) -> pa.RecordBatch:
         n = len(self.fields)
-        (trace_ids, span_ids, parents, names, kinds, starts, ends, _status_bytes, flags, states,
-         d_attrs, d_events, d_links) = zip(*self.fields, strict=True)
+        (
+            trace_ids,
+            span_ids,
+            parents,
+            names,
+            kinds,
+            starts,
+            ends,
+            _status_bytes,
+            flags,
+            states,
+            d_attrs,
+            d_events,
+            d_links,
+        ) = zip(*self.fields, strict=True)
         start_arr = pa.array(starts, pa.int64())
         end_arr = pa.array(ends, pa.int64())
         binary = pa.binary()
@@ -364,8 +452,9 @@ class _Columns:
 def _resource_columns(resource: Any) -> _Columns:
     attrs = _attributes(resource.attributes)
     service = attrs.get("service.name")
-    return _Columns(service if isinstance(service, str) else "", _dumps(attrs),
-                    resource.dropped_attributes_count)
+    return _Columns(
+        service if isinstance(service, str) else "", _dumps(attrs), resource.dropped_attributes_count
+    )
 
 
 def _convert_fast(request: Any, out: Converted, batch_size: int) -> None:
@@ -428,33 +517,59 @@ class InvalidRequest(ValueError):
 
 # --- the compiled fast path's buffers → record batches -----------------------------------------
 
+
 def _strings(column: tuple[bytes, bytes, bytes | None, int], rows: int) -> pa.Array:
     offsets, data, validity, nulls = column
     return pa.Array.from_buffers(
-        pa.string(), rows, [validity and pa.py_buffer(validity), pa.py_buffer(offsets), pa.py_buffer(data)],
-        null_count=nulls)
+        pa.string(),
+        rows,
+        [validity and pa.py_buffer(validity), pa.py_buffer(offsets), pa.py_buffer(data)],
+        null_count=nulls,
+    )
 
 
 def _fixed(kind: pa.DataType, data: bytes, rows: int) -> pa.Array:
     return pa.Array.from_buffers(kind, rows, [None, pa.py_buffer(data)], null_count=0)
 
 
-def _compiled_batch(rows: int, service: str, resource_json: bytes, resource_dropped: int,
-                    strs: tuple[Any, ...], nums: tuple[bytes, ...]) -> pa.RecordBatch:
+def _compiled_batch(
+    rows: int,
+    service: str,
+    resource_json: bytes,
+    resource_dropped: int,
+    strs: tuple[Any, ...],
+    nums: tuple[bytes, ...],
+) -> pa.RecordBatch:
     # Tuple order is _fastconvert.c's: C_SPAN_ID … C_TRACE_STATE and N_KIND … N_D_LINKS.
     span_id, trace_id, parent, name, message, attrs, events, links, state = strs
     kind, start, end, duration, code, flags, d_attrs, d_events, d_links = nums
     uint32 = pa.uint32()
-    return pa.RecordBatch.from_arrays([
-        _strings(span_id, rows), _strings(trace_id, rows), _strings(parent, rows),
-        pa.array([service] * rows, pa.string()), _strings(name, rows),
-        _fixed(pa.int8(), kind, rows), _fixed(v1.TIMESTAMP, start, rows), _fixed(v1.TIMESTAMP, end, rows),
-        _fixed(pa.int64(), duration, rows), _fixed(pa.int8(), code, rows), _strings(message, rows),
-        _strings(attrs, rows), _strings(events, rows), _strings(links, rows), _fixed(uint32, flags, rows),
-        _strings(state, rows), _fixed(uint32, d_attrs, rows), _fixed(uint32, d_events, rows),
-        _fixed(uint32, d_links, rows), pa.array([resource_json] * rows, pa.binary()).view(pa.string()),
-        pa.array([resource_dropped] * rows, uint32),
-    ], schema=v1.SCHEMA)
+    return pa.RecordBatch.from_arrays(
+        [
+            _strings(span_id, rows),
+            _strings(trace_id, rows),
+            _strings(parent, rows),
+            pa.array([service] * rows, pa.string()),
+            _strings(name, rows),
+            _fixed(pa.int8(), kind, rows),
+            _fixed(v1.TIMESTAMP, start, rows),
+            _fixed(v1.TIMESTAMP, end, rows),
+            _fixed(pa.int64(), duration, rows),
+            _fixed(pa.int8(), code, rows),
+            _strings(message, rows),
+            _strings(attrs, rows),
+            _strings(events, rows),
+            _strings(links, rows),
+            _fixed(uint32, flags, rows),
+            _strings(state, rows),
+            _fixed(uint32, d_attrs, rows),
+            _fixed(uint32, d_events, rows),
+            _fixed(uint32, d_links, rows),
+            pa.array([resource_json] * rows, pa.binary()).view(pa.string()),
+            pa.array([resource_dropped] * rows, uint32),
+        ],
+        schema=v1.SCHEMA,
+    )
 
 
 def _convert_compiled(resources: list[tuple[Any, ...]], batch_size: int) -> Converted:

@@ -121,8 +121,9 @@ def write_sorted_parquet(reader: SegmentReader, final: Path) -> Path:
     """
     with ROW_GROUP_LOCK:
         light = reader.table(_LIGHT)
-    order = pc.sort_indices(light.select([name for name, _ in v1.SORT_COLUMNS]),
-                            sort_keys=list(v1.SORT_COLUMNS))
+    order = pc.sort_indices(
+        light.select([name for name, _ in v1.SORT_COLUMNS]), sort_keys=list(v1.SORT_COLUMNS)
+    )
     make_dirs_durably(final.parent)
     tmp = final.with_name(final.name + ".tmp")
     try:
@@ -131,10 +132,14 @@ def write_sorted_parquet(reader: SegmentReader, final: Path) -> Path:
                 with ROW_GROUP_LOCK:
                     rows = order.slice(first, v1.PARQUET_ROW_GROUP_SIZE)
                     part = light.take(rows)
-                    arrays = [reader.column(field, rows) if field.name in _HEAVY else part.column(field.name)
-                              for field in v1.SCHEMA]
-                    writer.write_table(pa.Table.from_arrays(arrays, schema=v1.SCHEMA),
-                                       row_group_size=v1.PARQUET_ROW_GROUP_SIZE)
+                    arrays = [
+                        reader.column(field, rows) if field.name in _HEAVY else part.column(field.name)
+                        for field in v1.SCHEMA
+                    ]
+                    writer.write_table(
+                        pa.Table.from_arrays(arrays, schema=v1.SCHEMA),
+                        row_group_size=v1.PARQUET_ROW_GROUP_SIZE,
+                    )
                     del part, arrays
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
@@ -232,8 +237,9 @@ class Flusher:
         if final is not None:
             intent = self.wal.dir / f"flush-{final.stem}.intent"
             intent_tmp = intent.with_name(intent.name + ".tmp")
-            intent_tmp.write_bytes(orjson.dumps({"parquet": str(final),
-                                                 "segments": [seg.path.name for seg in chunk]}))
+            intent_tmp.write_bytes(
+                orjson.dumps({"parquet": str(final), "segments": [seg.path.name for seg in chunk]})
+            )
             with open(intent_tmp, "rb+") as f:
                 os.fsync(f.fileno())
             os.replace(intent_tmp, intent)
@@ -252,8 +258,13 @@ class Flusher:
         fsync_dir(self.wal.dir)
         if intent is not None:
             intent.unlink(missing_ok=True)
-        log.info("wal_flushed", file=str(final) if final else None, rows=rows, segments=len(chunk),
-                 seconds=round(time.monotonic() - started, 3))
+        log.info(
+            "wal_flushed",
+            file=str(final) if final else None,
+            rows=rows,
+            segments=len(chunk),
+            seconds=round(time.monotonic() - started, 3),
+        )
         return final
 
 

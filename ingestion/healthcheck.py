@@ -28,8 +28,9 @@ def default_address() -> str:
 
 def token_from_env() -> str:
     try:
-        return resolve_internal_token(os.environ.get("JUNJO_INTERNAL_GRPC_TOKEN"),
-                                      os.environ.get("JUNJO_SESSION_SECRET"))
+        return resolve_internal_token(
+            os.environ.get("JUNJO_INTERNAL_GRPC_TOKEN"), os.environ.get("JUNJO_SESSION_SECRET")
+        )
     except ValueError:
         return ""
 
@@ -40,8 +41,9 @@ def check(address: str, timeout: float, service: str = "", token: str | None = N
     with grpc.insecure_channel(address) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         try:
-            reply = stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=timeout,
-                               metadata=metadata)
+            reply = stub.Check(
+                health_pb2.HealthCheckRequest(service=service), timeout=timeout, metadata=metadata
+            )
         except grpc.RpcError as exc:
             code = exc.code()  # type: ignore[attr-defined]
             name = code.name if code is not None else "UNKNOWN"
@@ -51,10 +53,15 @@ def check(address: str, timeout: float, service: str = "", token: str | None = N
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ingestion.healthcheck",
-                                     description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("-addr", "--addr", default=None,
-                        help="host:port to probe (default 127.0.0.1:$INTERNAL_GRPC_PORT, else 50052)")
+    parser = argparse.ArgumentParser(
+        prog="python -m ingestion.healthcheck", description=(__doc__ or "").splitlines()[0]
+    )
+    parser.add_argument(
+        "-addr",
+        "--addr",
+        default=None,
+        help="host:port to probe (default 127.0.0.1:$INTERNAL_GRPC_PORT, else 50052)",
+    )
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_SECS, help="deadline in seconds")
     parser.add_argument("--service", default="", help="service name to check (default: overall server)")
     args = parser.parse_args(argv)

@@ -33,15 +33,18 @@ log = structlog.get_logger("ingestion.server")
 API_KEY_HEADER = "x-junjo-api-key"
 EXPORT_METHOD = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 _EMPTY_RESPONSE = trace_service_pb2.ExportTraceServiceResponse().SerializeToString()
-_UNAVAILABLE = {Verdict.UNAVAILABLE: "API key validation service unavailable",
-                Verdict.SATURATED: "API key validation capacity temporarily exhausted"}
+_UNAVAILABLE = {
+    Verdict.UNAVAILABLE: "API key validation service unavailable",
+    Verdict.SATURATED: "API key validation capacity temporarily exhausted",
+}
 
 
 class TraceExport:
     """The OTLP Export handler."""
 
-    def __init__(self, validator: ApiKeyValidator, store: SpanStore, backpressure: Backpressure,
-                 batch_size: int) -> None:
+    def __init__(
+        self, validator: ApiKeyValidator, store: SpanStore, backpressure: Backpressure, batch_size: int
+    ) -> None:
         self.validator, self.store, self.backpressure = validator, store, backpressure
         self.batch_size = batch_size
 
@@ -84,26 +87,33 @@ class TraceExport:
 
 
 def otlp_handler(export: TraceExport) -> grpc.GenericRpcHandler:
-    method = grpc.unary_unary_rpc_method_handler(export.export, request_deserializer=None,
-                                                 response_serializer=None)
+    method = grpc.unary_unary_rpc_method_handler(
+        export.export, request_deserializer=None, response_serializer=None
+    )
     return grpc.method_handlers_generic_handler(
-        "opentelemetry.proto.collector.trace.v1.TraceService", {"Export": method})
+        "opentelemetry.proto.collector.trace.v1.TraceService", {"Export": method}
+    )
 
 
 class InternalService(ingestion_pb2_grpc.InternalIngestionServiceServicer):
     def __init__(self, store: SpanStore) -> None:
         self.store = store
 
-    async def PrepareHotSnapshot(self, request: Any,
-                                 context: Any) -> ingestion_pb2.PrepareHotSnapshotResponse:
+    async def PrepareHotSnapshot(
+        self, request: Any, context: Any
+    ) -> ingestion_pb2.PrepareHotSnapshotResponse:
         try:
             result = await asyncio.to_thread(self.store.snapshot)
         except Exception as exc:
             log.exception("hot_snapshot_failed")
             return ingestion_pb2.PrepareHotSnapshotResponse(success=False, error_message=str(exc))
         return ingestion_pb2.PrepareHotSnapshotResponse(
-            snapshot_path=result.path, row_count=result.row_count, file_size_bytes=result.size_bytes,
-            success=True, recent_cold_paths=result.recent_cold_paths)
+            snapshot_path=result.path,
+            row_count=result.row_count,
+            file_size_bytes=result.size_bytes,
+            success=True,
+            recent_cold_paths=result.recent_cold_paths,
+        )
 
     async def FlushWAL(self, request: Any, context: Any) -> ingestion_pb2.FlushWALResponse:
         try:
@@ -132,7 +142,8 @@ class InternalTokenInterceptor(grpc.aio.ServerInterceptor):
         self._deny_stream = grpc.unary_stream_rpc_method_handler(deny_stream)
 
     async def intercept_service(
-        self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler:
         if token_matches(self._token, handler_call_details.invocation_metadata):
@@ -142,10 +153,12 @@ class InternalTokenInterceptor(grpc.aio.ServerInterceptor):
         return self._deny_unary
 
 
-async def start_internal_server(port: int, token: str, service: InternalService,
-                                health: health_aio.HealthServicer) -> grpc.aio.Server:
-    server = grpc.aio.server(interceptors=[InternalTokenInterceptor(token)],
-                             options=[("grpc.so_reuseport", 0)])
+async def start_internal_server(
+    port: int, token: str, service: InternalService, health: health_aio.HealthServicer
+) -> grpc.aio.Server:
+    server = grpc.aio.server(
+        interceptors=[InternalTokenInterceptor(token)], options=[("grpc.so_reuseport", 0)]
+    )
     ingestion_pb2_grpc.add_InternalIngestionServiceServicer_to_server(service, server)
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     if server.add_insecure_port(f"0.0.0.0:{port}") == 0:
@@ -155,8 +168,9 @@ async def start_internal_server(port: int, token: str, service: InternalService,
 
 
 async def start_otlp_server(port: int, export: TraceExport, max_receive_bytes: int) -> grpc.aio.Server:
-    server = grpc.aio.server(options=[("grpc.max_receive_message_length", max_receive_bytes),
-                                      ("grpc.so_reuseport", 0)])
+    server = grpc.aio.server(
+        options=[("grpc.max_receive_message_length", max_receive_bytes), ("grpc.so_reuseport", 0)]
+    )
     server.add_generic_rpc_handlers((otlp_handler(export),))
     if server.add_insecure_port(f"0.0.0.0:{port}") == 0:
         raise OSError(f"OTLP_GRPC_PORT {port} could not be bound")

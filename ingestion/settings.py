@@ -123,8 +123,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         api_key_cache_ttl_secs=_int(env, "JUNJO_API_KEY_CACHE_TTL_SECONDS", 10, 0, 30),
         api_key_cache_max_entries=_int(env, "JUNJO_API_KEY_CACHE_MAX_ENTRIES", 1024, 1, 10_000),
         api_key_validation_max_concurrency=_int(env, "JUNJO_API_KEY_VALIDATION_MAX_CONCURRENCY", 8, 1, 64),
-        api_key_validation_timeout_secs=_int(env, "JUNJO_API_KEY_VALIDATION_TIMEOUT_MS", 2000,
-                                             100, 10_000) / 1000,
+        api_key_validation_timeout_secs=_int(env, "JUNJO_API_KEY_VALIDATION_TIMEOUT_MS", 2000, 100, 10_000)
+        / 1000,
     )
     if settings.otlp_port == settings.internal_port:
         raise SettingsError("INTERNAL_GRPC_PORT must differ from OTLP_GRPC_PORT")

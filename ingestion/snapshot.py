@@ -70,13 +70,21 @@ class HotSnapshot:
         """Blocking; call from a worker thread."""
         with self._lock:
             age = time.monotonic() - self._cached_at
-            if (self._cached is not None and self._cached.row_count
-                    and self._cached_version[0] == self.wal.generation and age < self.cache_ttl):
+            if (
+                self._cached is not None
+                and self._cached.row_count
+                and self._cached_version[0] == self.wal.generation
+                and age < self.cache_ttl
+            ):
                 refreshing = self.refresh_thread is not None and self.refresh_thread.is_alive()
-                if (not refreshing and age >= self.cache_ttl * self.REFRESH_AHEAD_FRACTION
-                        and self._cached_version != self._data_version()):
+                if (
+                    not refreshing
+                    and age >= self.cache_ttl * self.REFRESH_AHEAD_FRACTION
+                    and self._cached_version != self._data_version()
+                ):
                     self.refresh_thread = threading.Thread(
-                        target=self._refresh_ahead, name="snapshot-refresh", daemon=True)
+                        target=self._refresh_ahead, name="snapshot-refresh", daemon=True
+                    )
                     self.refresh_thread.start()
                 return replace(self._cached, recent_cold_paths=self.recent.paths())
             result, cut, version = self._build()
@@ -121,8 +129,9 @@ class HotSnapshot:
         except Exception:  # the next request rebuilds synchronously and reports the error
             log.exception("hot_snapshot_refresh_failed")
 
-    def _write(self, sources: list[tuple[int, int]], recent: list[str],
-               current: Callable[[], bool] | None = None) -> SnapshotResult:
+    def _write(
+        self, sources: list[tuple[int, int]], recent: list[str], current: Callable[[], bool] | None = None
+    ) -> SnapshotResult:
         """`current()`, asked before each row group, says whether the build is still wanted."""
         reader = SegmentReader([SegmentLayout(fd, size) for fd, size in sources])
         if not reader.rows:

@@ -70,8 +70,9 @@ class LocalSpanStore:
         self.wal = Wal(config.wal_dir, config.segment_max_bytes)
         self.recent = RecentCold(config.recent_cold_max_files, config.recent_cold_max_age_secs)
         self.flusher = Flusher(self.wal, config.parquet_dir, config.flush_max_bytes, self.recent)
-        self.scheduler = FlushScheduler(self.wal, self.flusher, config.flush_max_bytes,
-                                        config.flush_max_age_secs)
+        self.scheduler = FlushScheduler(
+            self.wal, self.flusher, config.flush_max_bytes, config.flush_max_age_secs
+        )
         self.hot = HotSnapshot(self.wal, config.snapshot_path, self.recent, config.snapshot_cache_ttl_secs)
         self._scheduler_task: asyncio.Task[None] | None = None
 
@@ -84,9 +85,14 @@ class LocalSpanStore:
         except OSError as exc:
             self.wal.release_dir()
             raise OSError(f"WAL_DIR {self.config.wal_dir}: {exc.strerror or exc}") from None
-        log.info("wal_recovered", sealed_segments=report.sealed, recovered_segments=report.recovered_open,
-                 recovered_rows=report.recovered_rows, torn_tail_bytes=report.dropped_tail_bytes,
-                 finished_flushes=finished)
+        log.info(
+            "wal_recovered",
+            sealed_segments=report.sealed,
+            recovered_segments=report.recovered_open,
+            recovered_rows=report.recovered_rows,
+            torn_tail_bytes=report.dropped_tail_bytes,
+            finished_flushes=finished,
+        )
         self.wal.on_segment_sealed = lambda: self.scheduler.wake_threadsafe(loop)
         self.wal.start(loop)
         self._scheduler_task = loop.create_task(self.scheduler.run())

@@ -351,9 +351,9 @@ class Wal:
             final = self.dir / segment_name(self._active_seq)
             with self.lock:
                 os.replace(self._active_path, final)
-                self._sealed[self._active_seq] = Segment(self._active_seq, final,
-                                                         self._active_size + len(_EOS),
-                                                         self._active_created)
+                self._sealed[self._active_seq] = Segment(
+                    self._active_seq, final, self._active_size + len(_EOS), self._active_created
+                )
                 self._active_path, self._active_size = None, 0
             fsync_dir(self.dir)
         except OSError as exc:  # keep going; the next start recovers the .open file

@@ -66,8 +66,11 @@ def _positions(table: pa.Table, base: int, size: int) -> dict[str, list[ChunkPos
             validity_pos, _ = at(buffers[0])
             values_pos, _ = at(buffers[1])
             data_pos, data_size = at(buffers[2]) if len(buffers) > 2 else (-1, 0)
-            chunks.append(ChunkPositions(max(values_pos, 0), max(data_pos, 0), data_size, validity_pos,
-                                         chunk.offset, len(chunk)))
+            chunks.append(
+                ChunkPositions(
+                    max(values_pos, 0), max(data_pos, 0), data_size, validity_pos, chunk.offset, len(chunk)
+                )
+            )
         columns[field.name] = chunks
     return columns
 
@@ -126,10 +129,14 @@ class SegmentReader:
 
     def __init__(self, layouts: list[SegmentLayout]) -> None:
         self.rows = sum(layout.rows for layout in layouts)
-        self._sources = {field.name: [(layout.fd, c.values_pos, c.data_pos, c.data_size, c.validity_pos,
-                                       c.offset, c.length)
-                                      for layout in layouts for c in layout.columns[field.name]]
-                         for field in v1.SCHEMA}
+        self._sources = {
+            field.name: [
+                (layout.fd, c.values_pos, c.data_pos, c.data_size, c.validity_pos, c.offset, c.length)
+                for layout in layouts
+                for c in layout.columns[field.name]
+            ]
+            for field in v1.SCHEMA
+        }
 
     def column(self, field: pa.Field, rows: pa.Array | None = None) -> pa.Array:
         """The values at `rows` (int64/uint64 without nulls), or every row in order if None."""
@@ -153,8 +160,9 @@ def _pread(fd: int, pos: int, size: int) -> pa.Buffer:
     return pa.py_buffer(data)
 
 
-def _read_python(field: pa.Field, sources: list[tuple[int, int, int, int, int, int, int]],
-                 rows: pa.Array | None) -> pa.Array:
+def _read_python(
+    field: pa.Field, sources: list[tuple[int, int, int, int, int, int, int]], rows: pa.Array | None
+) -> pa.Array:
     """The fallback: each chunk read whole with os.pread, then Arrow's concatenate or take."""
     width = _width(field)
     chunks = []
@@ -163,8 +171,11 @@ def _read_python(field: pa.Field, sources: list[tuple[int, int, int, int, int, i
         if width:
             buffers = [validity, _pread(fd, values_pos, (offset + length) * width)]
         else:
-            buffers = [validity, _pread(fd, values_pos, (offset + length + 1) * 4),
-                       _pread(fd, data_pos, data_size)]
+            buffers = [
+                validity,
+                _pread(fd, values_pos, (offset + length + 1) * 4),
+                _pread(fd, data_pos, data_size),
+            ]
         chunks.append(pa.Array.from_buffers(field.type, length, buffers, offset=offset))
     column = pa.chunked_array(chunks, field.type)
     if rows is not None:

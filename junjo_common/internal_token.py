@@ -35,5 +35,3 @@ def token_matches(expected: str, metadata: tuple[tuple[str, str | bytes], ...] |
 
 def call_metadata(token: str) -> tuple[tuple[str, str]]:
     return ((METADATA_KEY, token),)
-
-

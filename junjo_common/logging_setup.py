@@ -12,8 +12,13 @@ from typing import Any
 
 import structlog
 
-LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING,
-          "warning": logging.WARNING, "error": logging.ERROR}
+LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warn": logging.WARNING,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+}
 FORMATS = ("json", "text")
 # Names that hold a secret; "...key" only at the end, so an `api_key_id` stays readable.
 _SECRET_KEY = re.compile(r"(password|secret|token|cookie|authorization|key$)", re.I)
@@ -42,12 +47,18 @@ def configure_logging(level: str = "info", fmt: str = "json", service: str = "")
     ]
     if service:
         shared.insert(0, lambda _l, _m, ev: {"service": service, **ev})
-    renderer: Any = (structlog.processors.JSONRenderer() if fmt.lower() == "json"
-                     else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty()))
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if fmt.lower() == "json"
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    )
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared,
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                    structlog.processors.format_exc_info, renderer],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)

@@ -50,11 +50,23 @@ EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 SPANS = 100
 
 
-def _client(endpoint: str, key: str, seed: int, concurrency: int, seconds: float, rate: float,
-            requests_per_client: int, out: Any, ready: Any, go: Any) -> None:
+def _client(
+    endpoint: str,
+    key: str,
+    seed: int,
+    concurrency: int,
+    seconds: float,
+    rate: float,
+    requests_per_client: int,
+    out: Any,
+    ready: Any,
+    go: Any,
+) -> None:
     """One client process: returns [(start, end, status)] per export through `out` (a Queue)."""
-    payloads = [make_request((seed * requests_per_client + i) * SPANS, SPANS).SerializeToString()
-                for i in range(requests_per_client)]
+    payloads = [
+        make_request((seed * requests_per_client + i) * SPANS, SPANS).SerializeToString()
+        for i in range(requests_per_client)
+    ]
 
     async def run() -> list[tuple[float, float, str]]:
         results: list[tuple[float, float, str]] = []
@@ -84,24 +96,49 @@ def _client(endpoint: str, key: str, seed: int, concurrency: int, seconds: float
                     await asyncio.sleep(max(0.0, nxt - time.monotonic()))
                 await asyncio.gather(*tasks)
             else:
+
                 async def loop() -> None:
                     while time.monotonic() < deadline:
                         await one()
+
                 await asyncio.gather(*(loop() for _ in range(concurrency)))
         return results
 
     out.put(asyncio.run(run()))
 
 
-def _run_clients(endpoint: str, key: str, clients: int, concurrency: int, seconds: float,
-                 rate: float, requests_per_client: int, seed0: int,
-                 on_start: Any = None) -> list[tuple[float, float, str]]:
+def _run_clients(
+    endpoint: str,
+    key: str,
+    clients: int,
+    concurrency: int,
+    seconds: float,
+    rate: float,
+    requests_per_client: int,
+    seed0: int,
+    on_start: Any = None,
+) -> list[tuple[float, float, str]]:
     """Runs the client processes; `on_start()` is called when all are ready, just before they send."""
     ctx = mp.get_context("spawn")
     queue, ready, go = ctx.Queue(), ctx.Queue(), ctx.Event()
-    procs = [ctx.Process(target=_client, args=(endpoint, key, seed0 + c, concurrency, seconds,
-                                                  rate / clients, requests_per_client, queue, ready, go))
-             for c in range(clients)]
+    procs = [
+        ctx.Process(
+            target=_client,
+            args=(
+                endpoint,
+                key,
+                seed0 + c,
+                concurrency,
+                seconds,
+                rate / clients,
+                requests_per_client,
+                queue,
+                ready,
+                go,
+            ),
+        )
+        for c in range(clients)
+    ]
     for p in procs:
         p.start()
     for _ in procs:
@@ -168,25 +205,32 @@ def _summary(results: list[tuple[float, float, str]], cpu_seconds: float) -> dic
         return {"acked_requests": 0, "failed": dict(failed)}
     span = max(e for _, e, _ in ok) - min(s for s, _, _ in ok)
     lat = [(e - s) * 1000 for s, e, _ in ok]
-    return {"acked_requests": len(ok), "failed": dict(failed),
-            "spans_per_s": round(len(ok) * SPANS / span),
-            "spans_per_ingestion_cpu_second": round(len(ok) * SPANS / cpu_seconds) if cpu_seconds else None,
-            "p50_ms": round(_pct(lat, 50), 1), "p95_ms": round(_pct(lat, 95), 1),
-            "p99_ms": round(_pct(lat, 99), 1)}
+    return {
+        "acked_requests": len(ok),
+        "failed": dict(failed),
+        "spans_per_s": round(len(ok) * SPANS / span),
+        "spans_per_ingestion_cpu_second": round(len(ok) * SPANS / cpu_seconds) if cpu_seconds else None,
+        "p50_ms": round(_pct(lat, 50), 1),
+        "p95_ms": round(_pct(lat, 95), 1),
+        "p99_ms": round(_pct(lat, 99), 1),
+    }
 
 
 def _flush_wal(stack: Stack) -> None:
     with grpc.insecure_channel(f"127.0.0.1:{stack.internal_port}") as internal:
         ingestion_pb2_grpc.InternalIngestionServiceStub(internal).FlushWAL(
-            ingestion_pb2.FlushWALRequest(), metadata=call_metadata(internal_token(stack)), timeout=300)
+            ingestion_pb2.FlushWALRequest(), metadata=call_metadata(internal_token(stack)), timeout=300
+        )
 
 
 def _visibility_probe(stack: Stack, key: str, samples: int, stop_at: float) -> list[float]:
     """Ack → visible in PrepareHotSnapshot (or a recent cold file), in ms, under the paced load."""
     token = internal_token(stack)
     delays: list[float] = []
-    with grpc.insecure_channel(stack.otlp_endpoint) as otlp, \
-            grpc.insecure_channel(f"127.0.0.1:{stack.internal_port}") as internal:
+    with (
+        grpc.insecure_channel(stack.otlp_endpoint) as otlp,
+        grpc.insecure_channel(f"127.0.0.1:{stack.internal_port}") as internal,
+    ):
         export = otlp.unary_unary(EXPORT)
         snap = ingestion_pb2_grpc.InternalIngestionServiceStub(internal)
         for n in range(samples):
@@ -194,19 +238,25 @@ def _visibility_probe(stack: Stack, key: str, samples: int, stop_at: float) -> l
                 break
             first = 900_000_000 + n * SPANS
             try:
-                export(make_request(first, SPANS).SerializeToString(),
-                       metadata=(("x-junjo-api-key", key),), timeout=30)
+                export(
+                    make_request(first, SPANS).SerializeToString(),
+                    metadata=(("x-junjo-api-key", key),),
+                    timeout=30,
+                )
             except grpc.RpcError:  # e.g. RESOURCE_EXHAUSTED under backpressure: probe again later
                 time.sleep(0.5)
                 continue
             acked = time.monotonic()
             wanted = span_ids(first)[1].hex()
             while time.monotonic() - acked < 10:
-                reply = snap.PrepareHotSnapshot(ingestion_pb2.PrepareHotSnapshotRequest(),
-                                                metadata=call_metadata(token), timeout=30)
+                reply = snap.PrepareHotSnapshot(
+                    ingestion_pb2.PrepareHotSnapshotRequest(), metadata=call_metadata(token), timeout=30
+                )
                 paths = ([reply.snapshot_path] if reply.snapshot_path else []) + list(reply.recent_cold_paths)
-                if any(pq.read_table(p, columns=["span_id"], filters=[("span_id", "=", wanted)]).num_rows
-                       for p in paths):
+                if any(
+                    pq.read_table(p, columns=["span_id"], filters=[("span_id", "=", wanted)]).num_rows
+                    for p in paths
+                ):
                     delays.append((time.monotonic() - acked) * 1000)
                     break
                 time.sleep(0.02)
@@ -243,8 +293,11 @@ def _pipeline(requests: int = 300) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
         wall, cpu = asyncio.run(run(Path(tmp)))
     spans = requests * SPANS
-    return {"spans": spans, "spans_per_s_wall": round(spans / wall),
-            "spans_per_cpu_second": round(spans / cpu)}
+    return {
+        "spans": spans,
+        "spans_per_s_wall": round(spans / wall),
+        "spans_per_cpu_second": round(spans / cpu),
+    }
 
 
 def _cpu_pressure() -> str:
@@ -257,12 +310,22 @@ def _cpu_pressure() -> str:
 
 def _machine() -> dict[str, Any]:
     load1, load5, _ = psutil.getloadavg()
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), "?")
-    return {"cpus": psutil.cpu_count(), "cpu_model": cpu,
-            "ram_gib": round(psutil.virtual_memory().total / 2**30, 1), "python": sys.version.split()[0],
-            "loadavg_1m_5m_at_start": [round(load1, 2), round(load5, 2)],
-            "cpu_pressure_at_start": _cpu_pressure()}
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        "?",
+    )
+    return {
+        "cpus": psutil.cpu_count(),
+        "cpu_model": cpu,
+        "ram_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": sys.version.split()[0],
+        "loadavg_1m_5m_at_start": [round(load1, 2), round(load5, 2)],
+        "cpu_pressure_at_start": _cpu_pressure(),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -274,10 +337,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--paced-seconds", type=float, default=20.0)
     parser.add_argument("--visibility-samples", type=int, default=15)
     parser.add_argument("--requests-per-client", type=int, default=100)
-    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
-                        help="extra ingestion setting, e.g. FLUSH_MAX_MB=100 (repeatable)")
-    parser.add_argument("--budget-rate", type=float, default=15_000.0,
-                        help="offered spans/s in the budget phase")
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra ingestion setting, e.g. FLUSH_MAX_MB=100 (repeatable)",
+    )
+    parser.add_argument(
+        "--budget-rate", type=float, default=15_000.0, help="offered spans/s in the budget phase"
+    )
     parser.add_argument("--budget-seconds", type=float, default=30.0, help="0 skips the budget phase")
     parser.add_argument("--skip-paced", action="store_true", help="no 5,000 spans/s phase")
     args = parser.parse_args(argv)
@@ -298,12 +367,16 @@ def main(argv: list[str] | None = None) -> int:
             pid = proc.proc.pid
             report["idle_rss_mb"] = round(psutil.Process(pid).memory_info().rss / 2**20, 1)
 
-            def phase(name: str, concurrency: int, seconds: float, rate: float, seed0: int,
-                      with_probe: bool = False) -> None:
+            def phase(
+                name: str, concurrency: int, seconds: float, rate: float, seed0: int, with_probe: bool = False
+            ) -> None:
                 _flush_wal(stack)
                 delays: list[float] = []
-                probe = threading.Thread(target=lambda: delays.extend(_visibility_probe(
-                    stack, key, args.visibility_samples, time.monotonic() + seconds)))
+                probe = threading.Thread(
+                    target=lambda: delays.extend(
+                        _visibility_probe(stack, key, args.visibility_samples, time.monotonic() + seconds)
+                    )
+                )
 
                 def on_start() -> None:
                     sampler.start()
@@ -311,22 +384,34 @@ def main(argv: list[str] | None = None) -> int:
                         probe.start()
 
                 with Sampler(pid) as sampler:
-                    results = _run_clients(stack.otlp_endpoint, key, args.clients, concurrency, seconds,
-                                           rate, args.requests_per_client, seed0, on_start)
+                    results = _run_clients(
+                        stack.otlp_endpoint,
+                        key,
+                        args.clients,
+                        concurrency,
+                        seconds,
+                        rate,
+                        args.requests_per_client,
+                        seed0,
+                        on_start,
+                    )
                     if with_probe:
                         probe.join()
-                report[name] = {**({"offered_spans_per_s": rate} if rate else {}),
-                                **_summary(results, sampler.cpu_seconds),
-                                "ingestion_cpu_cores": round(sampler.cpu, 2),
-                                "rss_max_mb": round(max(sampler.rss) / 2**20, 1),
-                                "rss_peak_hwm_mb": sampler.peak_mb(),
-                                "rss_median_mb": round(statistics.median(sampler.rss) / 2**20, 1)}
+                report[name] = {
+                    **({"offered_spans_per_s": rate} if rate else {}),
+                    **_summary(results, sampler.cpu_seconds),
+                    "ingestion_cpu_cores": round(sampler.cpu, 2),
+                    "rss_max_mb": round(max(sampler.rss) / 2**20, 1),
+                    "rss_peak_hwm_mb": sampler.peak_mb(),
+                    "rss_median_mb": round(statistics.median(sampler.rss) / 2**20, 1),
+                }
                 print(f"{name}:", json.dumps(report[name]), flush=True)
                 if with_probe:
                     report["ack_to_visible_ms"] = {
                         "samples": len(delays),
                         "median": round(statistics.median(delays), 1) if delays else None,
-                        "max": round(max(delays), 1) if delays else None}
+                        "max": round(max(delays), 1) if delays else None,
+                    }
                     print("ack_to_visible_ms:", json.dumps(report["ack_to_visible_ms"]), flush=True)
 
             phase("saturation", args.concurrency, args.seconds, 0, 0)
@@ -346,12 +431,17 @@ def main(argv: list[str] | None = None) -> int:
     out.write_text(json.dumps(report, indent=2))
     print(json.dumps(report, indent=2))
     budget = report.get("budget", {})
-    met = (budget.get("offered_spans_per_s", 0) >= 15_000 and not budget.get("failed")
-           and budget.get("spans_per_s", 0) >= 0.98 * budget.get("offered_spans_per_s", 0))
-    print(f"ingestion: saturation {report['saturation'].get('spans_per_s')} spans/s acknowledged; "
-          f"{budget.get('spans_per_s')} of {budget.get('offered_spans_per_s')} offered spans/s acknowledged "
-          f"with {sum(budget.get('failed', {}).values())} refused "
-          f"({'meets' if met else 'does not meet'} the 15,000 budget); results in {out.relative_to(ROOT)}")
+    met = (
+        budget.get("offered_spans_per_s", 0) >= 15_000
+        and not budget.get("failed")
+        and budget.get("spans_per_s", 0) >= 0.98 * budget.get("offered_spans_per_s", 0)
+    )
+    print(
+        f"ingestion: saturation {report['saturation'].get('spans_per_s')} spans/s acknowledged; "
+        f"{budget.get('spans_per_s')} of {budget.get('offered_spans_per_s')} offered spans/s acknowledged "
+        f"with {sum(budget.get('failed', {}).values())} refused "
+        f"({'meets' if met else 'does not meet'} the 15,000 budget); results in {out.relative_to(ROOT)}"
+    )
     return 0
 
 

@@ -41,19 +41,21 @@ EXIT_CHILD_FAILED = 1
 
 def fresh_env_text() -> str:
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return "\n".join([
-        f"# Written by `make run` on {stamp}. Never overwritten: delete this file to get new secrets",
-        "# (existing sessions then end). See README.md for every variable.",
-        "JUNJO_ENV=development",
-        "JUNJO_LOG_LEVEL=info",
-        "JUNJO_LOG_FORMAT=text",
-        f"JUNJO_SESSION_SECRET={secrets.token_urlsafe(32)}",
-        f"JUNJO_SECURE_COOKIE_KEY={base64.b64encode(secrets.token_bytes(32)).decode()}",
-        f"JUNJO_INTERNAL_GRPC_TOKEN={secrets.token_hex(32)}",
-        "JUNJO_ALLOW_ORIGINS=http://localhost:5151,http://localhost:5153",
-        "RUN_MIGRATIONS=true",
-        "",
-    ])
+    return "\n".join(
+        [
+            f"# Written by `make run` on {stamp}. Never overwritten: delete this file to get new secrets",
+            "# (existing sessions then end). See README.md for every variable.",
+            "JUNJO_ENV=development",
+            "JUNJO_LOG_LEVEL=info",
+            "JUNJO_LOG_FORMAT=text",
+            f"JUNJO_SESSION_SECRET={secrets.token_urlsafe(32)}",
+            f"JUNJO_SECURE_COOKIE_KEY={base64.b64encode(secrets.token_bytes(32)).decode()}",
+            f"JUNJO_INTERNAL_GRPC_TOKEN={secrets.token_hex(32)}",
+            "JUNJO_ALLOW_ORIGINS=http://localhost:5151,http://localhost:5153",
+            "RUN_MIGRATIONS=true",
+            "",
+        ]
+    )
 
 
 def ensure_env_file(path: Path) -> bool:
@@ -112,8 +114,14 @@ class Child:
     def start(self, env: dict[str, str], width: int) -> None:
         # Own session: a terminal Ctrl-C reaches only the supervisor, which then stops children
         # in order with SIGTERM instead of everyone getting SIGINT at once.
-        self.proc = subprocess.Popen(self.argv, cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            self.argv,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         label = f"{self.name:<{width}} | "
         self.pump = threading.Thread(target=_pump, args=(self.proc.stdout, label), daemon=True)
         self.pump.start()
@@ -170,15 +178,32 @@ def plan_children(layout: Layout, services: set[str], frontend_dist: Path) -> li
     py = sys.executable
     children = []
     if "backend" in services:
-        children.append(Child("backend", [py, "-m", "backend"],
-                              lambda: http_ok(f"http://127.0.0.1:{layout.http_port}/health")))
+        children.append(
+            Child(
+                "backend",
+                [py, "-m", "backend"],
+                lambda: http_ok(f"http://127.0.0.1:{layout.http_port}/health"),
+            )
+        )
     if "ingestion" in services and (ROOT / "ingestion" / "__main__.py").is_file():
         children.append(Child("ingestion", [py, "-m", "ingestion"], lambda: port_open(layout.otlp_port)))
     if "frontend" in services and (frontend_dist / "index.html").is_file():
-        children.append(Child("frontend", [
-            py, str(ROOT / "scripts" / "static_server.py"), "--dir", str(frontend_dist),
-            "--port", str(layout.ui_port), "--api-host", f"http://localhost:{layout.http_port}",
-        ], lambda: http_ok(f"http://127.0.0.1:{layout.ui_port}/config.js")))
+        children.append(
+            Child(
+                "frontend",
+                [
+                    py,
+                    str(ROOT / "scripts" / "static_server.py"),
+                    "--dir",
+                    str(frontend_dist),
+                    "--port",
+                    str(layout.ui_port),
+                    "--api-host",
+                    f"http://localhost:{layout.http_port}",
+                ],
+                lambda: http_ok(f"http://127.0.0.1:{layout.ui_port}/config.js"),
+            )
+        )
     return children
 
 
@@ -248,24 +273,36 @@ def banner_for(layout: Layout) -> Callable[[list[Child]], str]:
         lines.append(f"  data  {layout.data_dir}")
         lines.append("Press Ctrl-C to stop.")
         return "\n           ".join(lines)
+
     return render
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="Run Junjo AI Studio locally (make run).")
     p.add_argument("--write-env-only", action="store_true", help="create .env if missing, then exit")
-    p.add_argument("--env-file", type=Path, help="default: JUNJO_DEVRUN_ENV_FILE or ./.env",
-                   default=Path(os.environ.get("JUNJO_DEVRUN_ENV_FILE") or ROOT / ".env"))
+    p.add_argument(
+        "--env-file",
+        type=Path,
+        help="default: JUNJO_DEVRUN_ENV_FILE or ./.env",
+        default=Path(os.environ.get("JUNJO_DEVRUN_ENV_FILE") or ROOT / ".env"),
+    )
     p.add_argument("--data-dir", type=Path, help="default: JUNJO_HOST_DB_DATA_PATH or ./.dbdata")
     p.add_argument("--http-port", type=int, default=None, help="backend HTTP (default PORT or 1323)")
     p.add_argument("--grpc-port", type=int, default=None, help="backend internal gRPC (GRPC_PORT or 50053)")
     p.add_argument("--otlp-port", type=int, default=None, help="ingestion OTLP (OTLP_GRPC_PORT or 50051)")
-    p.add_argument("--internal-port", type=int, default=None,
-                   help="ingestion internal gRPC (INTERNAL_GRPC_PORT or 50052)")
+    p.add_argument(
+        "--internal-port",
+        type=int,
+        default=None,
+        help="ingestion internal gRPC (INTERNAL_GRPC_PORT or 50052)",
+    )
     p.add_argument("--ui-port", type=int, default=5153)
     p.add_argument("--frontend-dist", type=Path, default=ROOT / "frontend" / "dist")
-    p.add_argument("--services", default="backend,ingestion,frontend",
-                   help="comma-separated subset of backend,ingestion,frontend")
+    p.add_argument(
+        "--services",
+        default="backend,ingestion,frontend",
+        help="comma-separated subset of backend,ingestion,frontend",
+    )
     return p.parse_args(argv)
 
 
@@ -285,11 +322,14 @@ def main(argv: list[str] | None = None) -> int:
         return flag if flag is not None else int(merged.get(name) or default)
 
     data_dir = (args.data_dir or Path(merged.get("JUNJO_HOST_DB_DATA_PATH") or ROOT / ".dbdata")).absolute()
-    layout = Layout(data_dir=data_dir, http_port=port(args.http_port, "PORT", 1323),
-                    grpc_port=port(args.grpc_port, "GRPC_PORT", 50053),
-                    otlp_port=port(args.otlp_port, "OTLP_GRPC_PORT", 50051),
-                    internal_port=port(args.internal_port, "INTERNAL_GRPC_PORT", 50052),
-                    ui_port=args.ui_port)
+    layout = Layout(
+        data_dir=data_dir,
+        http_port=port(args.http_port, "PORT", 1323),
+        grpc_port=port(args.grpc_port, "GRPC_PORT", 50053),
+        otlp_port=port(args.otlp_port, "OTLP_GRPC_PORT", 50051),
+        internal_port=port(args.internal_port, "INTERNAL_GRPC_PORT", 50052),
+        ui_port=args.ui_port,
+    )
     (data_dir / "sqlite").mkdir(parents=True, exist_ok=True)
     (data_dir / "spans").mkdir(parents=True, exist_ok=True)
     services = {s.strip() for s in args.services.split(",") if s.strip()}

@@ -23,8 +23,15 @@ def generate(out_dir: Path) -> None:
     protos = sorted(str(p.relative_to(PROTO_DIR)) for p in PROTO_DIR.glob("*.proto"))
     include = str(Path(protoc.__file__).parent / "_proto")
     rc = protoc.main(
-        ["grpc_tools.protoc", f"-I{PROTO_DIR}", f"-I{include}", f"--python_out={out_dir}",
-         f"--pyi_out={out_dir}", f"--grpc_python_out={out_dir}", *protos]
+        [
+            "grpc_tools.protoc",
+            f"-I{PROTO_DIR}",
+            f"-I{include}",
+            f"--python_out={out_dir}",
+            f"--pyi_out={out_dir}",
+            f"--grpc_python_out={out_dir}",
+            *protos,
+        ]
     )
     if rc != 0:
         raise SystemExit(f"protoc failed with exit code {rc}")

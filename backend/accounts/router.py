@@ -26,12 +26,14 @@ TOO_MANY_ATTEMPTS = "Too many sign-in attempts; try again later"
 
 def _start_session(request: Request, user: User) -> None:
     request.session.clear()
-    request.session.update({
-        "uid": user.id,
-        "rev": user.session_revision,
-        "sid": secrets.token_urlsafe(16),
-        "at": datetime.now(UTC).isoformat(timespec="seconds"),
-    })
+    request.session.update(
+        {
+            "uid": user.id,
+            "rev": user.session_revision,
+            "sid": secrets.token_urlsafe(16),
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+    )
 
 
 def _client_address(request: Request) -> str:
@@ -60,8 +62,9 @@ def sign_in(body: SignIn, request: Request, db: DatabaseDep) -> Message:
     email, client = service.normalize_email(body.email), _client_address(request)
     wait = throttle.retry_after(email, client)
     if wait:
-        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, TOO_MANY_ATTEMPTS,
-                            headers={"Retry-After": str(wait)})
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS, TOO_MANY_ATTEMPTS, headers={"Retry-After": str(wait)}
+        )
     user = service.authenticate(db, body.email, body.password)
     if user is None:
         throttle.failed(email, client)

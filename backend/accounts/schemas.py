@@ -16,18 +16,23 @@ MAX_PASSWORD_LENGTH = 1024
 
 def _bounded(value: str, minimum: int) -> str:
     if len(value) < minimum:
-        raise PydanticCustomError("string_too_short", "Password must be at least {min_length} characters",
-                                  {"min_length": minimum})
+        raise PydanticCustomError(
+            "string_too_short", "Password must be at least {min_length} characters", {"min_length": minimum}
+        )
     if len(value) > MAX_PASSWORD_LENGTH:
-        raise PydanticCustomError("string_too_long", "Password must be at most {max_length} characters",
-                                  {"max_length": MAX_PASSWORD_LENGTH})
+        raise PydanticCustomError(
+            "string_too_long",
+            "Password must be at most {max_length} characters",
+            {"max_length": MAX_PASSWORD_LENGTH},
+        )
     return value
 
 
 NewPassword = Annotated[Utf8Str, AfterValidator(lambda v: _bounded(v, MIN_PASSWORD_LENGTH))]
 AnyPassword = Annotated[Utf8Str, AfterValidator(lambda v: _bounded(v, 0))]
 UtcSeconds = Annotated[
-    datetime, PlainSerializer(lambda d: d.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), return_type=str)]
+    datetime, PlainSerializer(lambda d: d.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), return_type=str)
+]
 
 
 class NewUser(BaseModel):

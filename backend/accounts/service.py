@@ -82,5 +82,4 @@ def delete_user(db: Database, user_id: str) -> bool:
 def revoke_sessions(db: Database, user_id: str) -> None:
     """Invalidates every session cookie of the user, on every device."""
     with db.session() as tx:
-        tx.execute(update(User).where(User.id == user_id)
-                   .values(session_revision=User.session_revision + 1))
+        tx.execute(update(User).where(User.id == user_id).values(session_revision=User.session_revision + 1))

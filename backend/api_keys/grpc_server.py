@@ -39,8 +39,9 @@ class InternalAuthServicer(auth_pb2_grpc.InternalAuthServiceServicer):
         return auth_pb2.ValidateApiKeyResponse(is_valid=valid)
 
 
-async def start_grpc_server(db: Database, internal_token: str, port: int,
-                            host: str = "0.0.0.0") -> grpc.aio.Server:
+async def start_grpc_server(
+    db: Database, internal_token: str, port: int, host: str = "0.0.0.0"
+) -> grpc.aio.Server:
     """Binds and starts the server; raises RuntimeError if the port cannot be bound."""
     server = grpc.aio.server()
     auth_pb2_grpc.add_InternalAuthServiceServicer_to_server(InternalAuthServicer(db, internal_token), server)

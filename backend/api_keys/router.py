@@ -27,8 +27,11 @@ def _clean_name(value: str) -> str:
     if not value:
         raise PydanticCustomError("value_error", "API key name cannot be empty")
     if len(value) > MAX_NAME_LENGTH:
-        raise PydanticCustomError("string_too_long", "API key name must be at most {max_length} characters",
-                                  {"max_length": MAX_NAME_LENGTH})
+        raise PydanticCustomError(
+            "string_too_long",
+            "API key name must be at most {max_length} characters",
+            {"max_length": MAX_NAME_LENGTH},
+        )
     return value
 
 
@@ -51,8 +54,13 @@ class ApiKeyCreated(ApiKeyRead):
 def create_api_key(body: NewApiKey, db: DatabaseDep) -> ApiKeyCreated:
     created = service.create_key(db, body.name)
     log.info("api key created", api_key_id=created.id)
-    return ApiKeyCreated(id=created.id, key=created.key, name=created.name, prefix=created.prefix,
-                         created_at=created.created_at)
+    return ApiKeyCreated(
+        id=created.id,
+        key=created.key,
+        name=created.name,
+        prefix=created.prefix,
+        created_at=created.created_at,
+    )
 
 
 @router.get("")

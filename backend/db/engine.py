@@ -51,7 +51,8 @@ class Database:
         self.engine = create_sqlite_engine(path)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._immediate = sessionmaker(
-            self.engine.execution_options(**{_BEGIN_MODE: "IMMEDIATE"}), expire_on_commit=False)
+            self.engine.execution_options(**{_BEGIN_MODE: "IMMEDIATE"}), expire_on_commit=False
+        )
 
     @contextmanager
     def session(self) -> Iterator[Session]:

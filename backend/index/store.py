@@ -271,8 +271,11 @@ class MetadataIndex:
     def llm_trace_subset(self, service: str, trace_ids: Iterable[str]) -> set[str]:
         """Those of `trace_ids` with an LLM span of `service` in an indexed file."""
         return _first_column_in(
-            self._conn(), "SELECT trace_id FROM llm_traces WHERE service_name = ? AND trace_id IN ({marks})",
-            trace_ids, service)
+            self._conn(),
+            "SELECT trace_id FROM llm_traces WHERE service_name = ? AND trace_id IN ({marks})",
+            trace_ids,
+            service,
+        )
 
     def llm_trace_counts(self, service: str) -> dict[str, int]:
         """file path → LLM traces of `service` in it (sizes the has_llm listing's file chunks)."""
@@ -285,7 +288,8 @@ class MetadataIndex:
 
     def indexed_subset(self, paths: Iterable[str]) -> set[str]:
         return _first_column_in(
-            self._conn(), "SELECT file_path FROM parquet_files WHERE file_path IN ({marks})", paths)
+            self._conn(), "SELECT file_path FROM parquet_files WHERE file_path IN ({marks})", paths
+        )
 
     def stats(self) -> dict[str, int]:
         conn = self._conn()
@@ -302,13 +306,15 @@ class MetadataIndex:
             self._local.conn = None
 
 
-def _first_column_in(conn: sqlite3.Connection, query: str, values: Iterable[str],
-                     *leading: object) -> set[str]:
+def _first_column_in(
+    conn: sqlite3.Connection, query: str, values: Iterable[str], *leading: object
+) -> set[str]:
     """The first column of `query` (one `IN ({marks})` list) over `values`, in chunks SQLite accepts."""
     wanted = list(dict.fromkeys(values))
     found: set[str] = set()
     for i in range(0, len(wanted), _SQLITE_MAX_PARAMS):
         chunk = wanted[i : i + _SQLITE_MAX_PARAMS]
-        found.update(r[0] for r in conn.execute(query.format(marks=",".join("?" * len(chunk))),
-                                                 [*leading, *chunk]))
+        found.update(
+            r[0] for r in conn.execute(query.format(marks=",".join("?" * len(chunk))), [*leading, *chunk])
+        )
     return found

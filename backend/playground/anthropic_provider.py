@@ -53,8 +53,11 @@ class AnthropicProvider(Provider):
         if request.json_mode and request.json_schema is None:
             raise self.unsupported("JSON mode without a schema", "provide json_schema for structured output.")
         system = "\n\n".join(m.content for m in request.messages if m.role in ("system", "developer"))
-        messages = [{"role": m.role, "content": m.content} for m in request.messages
-                    if m.role in ("user", "assistant")]
+        messages = [
+            {"role": m.role, "content": m.content}
+            for m in request.messages
+            if m.role in ("user", "assistant")
+        ]
         if not messages:
             raise self.unsupported("a conversation without user messages", "add a user message.")
         budget = request.thinking_budget_tokens
@@ -70,12 +73,14 @@ class AnthropicProvider(Provider):
         output_config: dict[str, Any] = {}
         if request.reasoning_effort is not None:
             if request.reasoning_effort not in _EFFORTS:
-                raise self.unsupported(f"reasoning_effort {request.reasoning_effort!r}",
-                                       f"use one of {', '.join(_EFFORTS)}.")
+                raise self.unsupported(
+                    f"reasoning_effort {request.reasoning_effort!r}", f"use one of {', '.join(_EFFORTS)}."
+                )
             output_config["effort"] = request.reasoning_effort
         if request.json_schema is not None:
             output_config["format"] = {
-                "type": "json_schema", "schema": strict_schema(request.json_schema, require_all=False)
+                "type": "json_schema",
+                "schema": strict_schema(request.json_schema, require_all=False),
             }
         if output_config:
             args["output_config"] = output_config
@@ -91,11 +96,15 @@ class AnthropicProvider(Provider):
         if budget == -1:
             thinking: dict[str, Any] = {"type": "adaptive"}
         elif budget < MIN_THINKING_BUDGET:
-            raise self.unsupported(f"a thinking budget of {budget} tokens",
-                                   f"use at least {MIN_THINKING_BUDGET}, 0 to disable or -1 for adaptive.")
+            raise self.unsupported(
+                f"a thinking budget of {budget} tokens",
+                f"use at least {MIN_THINKING_BUDGET}, 0 to disable or -1 for adaptive.",
+            )
         elif budget >= max_tokens:
-            raise self.unsupported(f"a thinking budget of {budget} tokens with max_tokens {max_tokens}",
-                                   "the budget must be lower than max_tokens.")
+            raise self.unsupported(
+                f"a thinking budget of {budget} tokens with max_tokens {max_tokens}",
+                "the budget must be lower than max_tokens.",
+            )
         else:
             thinking = {"type": "enabled", "budget_tokens": budget}
         if include is not None:
@@ -117,8 +126,9 @@ class AnthropicProvider(Provider):
             created=now(),
             model=message.model,
             provider="anthropic",
-            choices=[Choice(message=ResponseMessage(content="".join(texts)),
-                            finish_reason=message.stop_reason)],
+            choices=[
+                Choice(message=ResponseMessage(content="".join(texts)), finish_reason=message.stop_reason)
+            ],
             usage=Usage(
                 prompt_tokens=message.usage.input_tokens,
                 completion_tokens=message.usage.output_tokens,
@@ -139,14 +149,16 @@ class AnthropicProvider(Provider):
             if model.lifecycle == "retired":
                 continue
             caps = model.capabilities
-            models.append(ModelInfo(
-                id=f"anthropic/{model.id}",
-                provider="anthropic",
-                display_name=model.display_name or model.id,
-                supports_reasoning=bool(caps and caps.thinking.supported),
-                supports_vision=bool(caps and caps.image_input.supported),
-                max_tokens=model.max_tokens,
-            ))
+            models.append(
+                ModelInfo(
+                    id=f"anthropic/{model.id}",
+                    provider="anthropic",
+                    display_name=model.display_name or model.id,
+                    supports_reasoning=bool(caps and caps.thinking.supported),
+                    supports_vision=bool(caps and caps.image_input.supported),
+                    max_tokens=model.max_tokens,
+                )
+            )
         return models
 
     def _translate(self, exc: anthropic.AnthropicError) -> Exception:

@@ -56,9 +56,7 @@ def from_status(label: str, key_env: str, status: int, message: str, secret: str
 
 
 def timed_out(label: str, seconds: float) -> PlaygroundError:
-    return PlaygroundError(
-        504, f"{label} did not answer within {seconds:g} s (LLM_REQUEST_TIMEOUT_SECS)."
-    )
+    return PlaygroundError(504, f"{label} did not answer within {seconds:g} s (LLM_REQUEST_TIMEOUT_SECS).")
 
 
 def unreachable(label: str, base_url: str, base_url_env: str) -> PlaygroundError:

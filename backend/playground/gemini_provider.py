@@ -42,8 +42,9 @@ class GeminiProvider(Provider):
     default_base_url = "https://generativelanguage.googleapis.com/"
 
     def new_client(self, api_key: str) -> genai.Client:
-        options = types.HttpOptions(base_url=self.base_url, api_version=API_VERSION,
-                                    timeout=int(self.config.timeout_secs * 1000))
+        options = types.HttpOptions(
+            base_url=self.base_url, api_version=API_VERSION, timeout=int(self.config.timeout_secs * 1000)
+        )
         return genai.Client(api_key=api_key, vertexai=False, http_options=options)
 
     async def close_client(self, client: genai.Client) -> None:
@@ -52,9 +53,11 @@ class GeminiProvider(Provider):
     def _arguments(self, request: GenerateRequest) -> tuple[list[types.Content], types.GenerateContentConfig]:
         system = "\n\n".join(m.content for m in request.messages if m.role in ("system", "developer"))
         contents = [
-            types.Content(role="model" if m.role == "assistant" else "user",
-                          parts=[types.Part(text=m.content)])
-            for m in request.messages if m.role in ("user", "assistant")
+            types.Content(
+                role="model" if m.role == "assistant" else "user", parts=[types.Part(text=m.content)]
+            )
+            for m in request.messages
+            if m.role in ("user", "assistant")
         ]
         if not contents:
             raise self.unsupported("a conversation without user messages", "add a user message.")
@@ -73,10 +76,13 @@ class GeminiProvider(Provider):
             if request.reasoning_effort not in _LEVELS:
                 raise self.unsupported(
                     f"reasoning_effort {request.reasoning_effort!r}",
-                    f"use one of {', '.join(_LEVELS)} (thinking_budget_tokens 0 turns thinking off).")
+                    f"use one of {', '.join(_LEVELS)} (thinking_budget_tokens 0 turns thinking off).",
+                )
             if request.thinking_budget_tokens is not None:
-                raise self.unsupported("reasoning_effort together with thinking_budget_tokens",
-                                       "set one of them (thinking level or thinking budget).")
+                raise self.unsupported(
+                    "reasoning_effort together with thinking_budget_tokens",
+                    "set one of them (thinking level or thinking budget).",
+                )
             thinking["thinking_level"] = request.reasoning_effort.upper()
         if request.thinking_budget_tokens is not None:
             thinking["thinking_budget"] = request.thinking_budget_tokens
@@ -106,9 +112,13 @@ class GeminiProvider(Provider):
                     continue
                 (thoughts if part.thought else texts).append(part.text)
             finish = candidate.finish_reason
-            choices.append(Choice(index=candidate.index if candidate.index is not None else index,
-                                  message=ResponseMessage(content="".join(texts)),
-                                  finish_reason=finish.value if finish is not None else None))
+            choices.append(
+                Choice(
+                    index=candidate.index if candidate.index is not None else index,
+                    message=ResponseMessage(content="".join(texts)),
+                    finish_reason=finish.value if finish is not None else None,
+                )
+            )
         if not choices:
             feedback = response.prompt_feedback
             reason = feedback.block_reason.value if feedback and feedback.block_reason else "no candidates"
@@ -118,9 +128,12 @@ class GeminiProvider(Provider):
         if meta is not None:
             prompt = meta.prompt_token_count or 0
             completion = (meta.candidates_token_count or 0) + (meta.thoughts_token_count or 0)
-            usage = Usage(prompt_tokens=prompt, completion_tokens=completion,
-                          total_tokens=meta.total_token_count or prompt + completion,
-                          reasoning_tokens=meta.thoughts_token_count)
+            usage = Usage(
+                prompt_tokens=prompt,
+                completion_tokens=completion,
+                total_tokens=meta.total_token_count or prompt + completion,
+                reasoning_tokens=meta.thoughts_token_count,
+            )
         return GenerateResponse(
             id=response.response_id or new_id("gemini"),
             created=now(),
@@ -142,14 +155,16 @@ class GeminiProvider(Provider):
             if "generateContent" not in (model.supported_actions or []) or not model.name:
                 continue
             name = model.name.removeprefix("models/")
-            models.append(ModelInfo(
-                id=f"gemini/{name}",
-                provider="gemini",
-                display_name=model.display_name or name,
-                supports_reasoning=bool(model.thinking),
-                supports_vision=name.startswith("gemini"),
-                max_tokens=model.output_token_limit,
-            ))
+            models.append(
+                ModelInfo(
+                    id=f"gemini/{name}",
+                    provider="gemini",
+                    display_name=model.display_name or name,
+                    supports_reasoning=bool(model.thinking),
+                    supports_vision=name.startswith("gemini"),
+                    max_tokens=model.output_token_limit,
+                )
+            )
         return models
 
     def _translate(self, exc: Exception) -> Exception:

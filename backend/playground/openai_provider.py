@@ -88,8 +88,13 @@ class OpenAIProvider(Provider):
         for choice in completion.choices:
             message = choice.message
             content = message.content if message.content is not None else (message.refusal or "")
-            choices.append(Choice(index=choice.index, message=ResponseMessage(content=content),
-                                  finish_reason=choice.finish_reason))
+            choices.append(
+                Choice(
+                    index=choice.index,
+                    message=ResponseMessage(content=content),
+                    finish_reason=choice.finish_reason,
+                )
+            )
             extra = message.model_extra or {}
             text = extra.get("reasoning_content") or extra.get("reasoning")
             if isinstance(text, str) and text:

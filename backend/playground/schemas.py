@@ -40,7 +40,9 @@ class GenerateRequest(BaseModel):
     stop: list[str] | None = Field(None, max_length=4)
     reasoning_effort: ReasoningEffort | None = None
     thinking_budget_tokens: int | None = Field(
-        None, ge=-1, le=1_000_000,
+        None,
+        ge=-1,
+        le=1_000_000,
         description="Anthropic/Gemini thinking budget: -1 adaptive/dynamic, 0 off, N tokens.",
     )
     include_thoughts: bool | None = Field(

@@ -47,8 +47,12 @@ def _secret(value: SecretStr | None) -> str | None:
 
 
 class Playground:
-    def __init__(self, configs: dict[str, ProviderConfig], timeout_secs: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        configs: dict[str, ProviderConfig],
+        timeout_secs: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._configs = configs
         self._providers: dict[str, Provider] = {}
         self._timeout = timeout_secs
@@ -59,12 +63,16 @@ class Playground:
     @classmethod
     def from_settings(cls, settings: LLMSettings) -> Playground:
         timeout = settings.llm_request_timeout_secs
-        return cls({
-            "openai": ProviderConfig(_secret(settings.openai_api_key), settings.openai_base_url, timeout),
-            "anthropic": ProviderConfig(_secret(settings.anthropic_api_key), settings.anthropic_base_url,
-                                        timeout),
-            "gemini": ProviderConfig(_secret(settings.gemini_api_key), settings.gemini_base_url, timeout),
-        }, timeout)
+        return cls(
+            {
+                "openai": ProviderConfig(_secret(settings.openai_api_key), settings.openai_base_url, timeout),
+                "anthropic": ProviderConfig(
+                    _secret(settings.anthropic_api_key), settings.anthropic_base_url, timeout
+                ),
+                "gemini": ProviderConfig(_secret(settings.gemini_api_key), settings.gemini_base_url, timeout),
+            },
+            timeout,
+        )
 
     async def aclose(self) -> None:
         for provider in self._providers.values():
@@ -89,16 +97,26 @@ class Playground:
         except TimeoutError:
             raise provider.timed_out() from None
         except errors.PlaygroundError as exc:
-            _log.info("llm_generate_failed", provider=provider.name, model=request.model_name,
-                      status=exc.status_code, detail=exc.detail)
+            _log.info(
+                "llm_generate_failed",
+                provider=provider.name,
+                model=request.model_name,
+                status=exc.status_code,
+                detail=exc.detail,
+            )
             raise
         except Exception as exc:  # an SDK surprise must still be a clear answer, not a 500
             _log.exception("llm_generate_unexpected", provider=provider.name, model=request.model_name)
             raise provider.unreadable(type(exc).__name__) from None
         response.latency_ms = round((time.perf_counter() - started) * 1000, 1)
         usage = response.usage
-        _log.info("llm_generate", provider=provider.name, model=request.model_name,
-                  latency_ms=response.latency_ms, usage_total=usage.total_tokens if usage else None)
+        _log.info(
+            "llm_generate",
+            provider=provider.name,
+            model=request.model_name,
+            latency_ms=response.latency_ms,
+            usage_total=usage.total_tokens if usage else None,
+        )
         return response
 
     async def models(self, name: str, refresh: bool = False) -> list[ModelInfo]:

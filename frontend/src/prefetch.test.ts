@@ -19,11 +19,24 @@ describe("startup prefetch", () => {
   });
 
   it("starts the first list page with the URL's filters and ignores other pages", () => {
-    vi.stubGlobal("fetch", vi.fn(async () => new Response("[]", { status: 200 })));
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async () => new Response("[]", { status: 200 })),
+    );
     const qc = new QueryClient();
     prefetchForLocation(qc, "/logs/my%20svc", "?errors=1&q=chat", 0);
-    const keys = qc.getQueryCache().getAll().map((q) => q.queryKey);
-    expect(keys).toEqual([["list", "workflows", "my svc", { start: undefined, errorsOnly: true, q: "chat", hasLlm: undefined, cursor: null, limit: 50 }]]);
+    const keys = qc
+      .getQueryCache()
+      .getAll()
+      .map((q) => q.queryKey);
+    expect(keys).toEqual([
+      [
+        "list",
+        "workflows",
+        "my svc",
+        { start: undefined, errorsOnly: true, q: "chat", hasLlm: undefined, cursor: null, limit: 50 },
+      ],
+    ]);
     prefetchForLocation(qc, "/api-keys", "", 0);
     prefetchForLocation(qc, "/traces/svc/not-a-trace", "", 0);
     expect(qc.getQueryCache().getAll()).toHaveLength(1);

@@ -10,7 +10,12 @@ import { listQuery } from "./pages/ListPages";
 export const loadTraceDetail = () => import("./features/trace/TraceDetailPage");
 export const loadWorkflowDebugger = () => import("./features/workflow-debugger/WorkflowDebuggerPage");
 
-export function prefetchForLocation(qc: QueryClient, pathname: string, search: string, now = Date.now()): void {
+export function prefetchForLocation(
+  qc: QueryClient,
+  pathname: string,
+  search: string,
+  now = Date.now(),
+): void {
   const parts = pathname.split("/").filter(Boolean).map(decodeURIComponent);
   const [section, service, traceId] = parts;
   const isTrace = (id: string | undefined): id is string => !!id && /^[0-9a-f]{32}$/.test(id);
@@ -21,6 +26,9 @@ export function prefetchForLocation(qc: QueryClient, pathname: string, search: s
     void loadTraceDetail();
     void qc.prefetchQuery({ ...traceDocumentQuery(traceId), retry: false });
   } else if ((section === "traces" || section === "logs") && service && parts.length === 2) {
-    void qc.prefetchQuery({ ...listQuery(section === "logs" ? "workflows" : "traces", service, new URLSearchParams(search), now), retry: false });
+    void qc.prefetchQuery({
+      ...listQuery(section === "logs" ? "workflows" : "traces", service, new URLSearchParams(search), now),
+      retry: false,
+    });
   }
 }

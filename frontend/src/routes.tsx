@@ -49,19 +49,99 @@ function SignOutRoute() {
 export function AppRoutes() {
   return (
     <Routes>
-      <Route path="/sign-in" element={<AppShell><SignInRoute /></AppShell>} />
+      <Route
+        path="/sign-in"
+        element={
+          <AppShell>
+            <SignInRoute />
+          </AppShell>
+        }
+      />
       <Route path="/sign-out" element={<SignOutRoute />} />
-      <Route path="/" element={<Guarded><ServicesPage /></Guarded>} />
+      <Route
+        path="/"
+        element={
+          <Guarded>
+            <ServicesPage />
+          </Guarded>
+        }
+      />
       <Route path="/logs" element={<Navigate to="/" replace />} />
-      <Route path="/logs/:service" element={<Guarded><WorkflowsListPage /></Guarded>} />
-      <Route path="/traces/:service" element={<Guarded><TracesListPage /></Guarded>} />
-      <Route path="/traces/:service/:traceId/:spanId?" element={<Guarded><TraceDetailPage /></Guarded>} />
-      <Route path="/traces/:service/:traceId/:spanId/playground" element={<Guarded><PlaygroundPage /></Guarded>} />
-      <Route path="/workflows/:service/:traceId/:workflowSpanId/:spanId?" element={<Guarded><WorkflowDebuggerPage /></Guarded>} />
-      <Route path="/api-keys" element={<Guarded><ApiKeysPage /></Guarded>} />
-      <Route path="/users" element={<Guarded><UsersPage /></Guarded>} />
-      <Route path="/settings" element={<Guarded><SettingsPage /></Guarded>} />
-      <Route path="*" element={<Guarded><div className="page"><h1>Not found</h1><p className="muted">There is no page at this address.</p></div></Guarded>} />
+      <Route
+        path="/logs/:service"
+        element={
+          <Guarded>
+            <WorkflowsListPage />
+          </Guarded>
+        }
+      />
+      <Route
+        path="/traces/:service"
+        element={
+          <Guarded>
+            <TracesListPage />
+          </Guarded>
+        }
+      />
+      <Route
+        path="/traces/:service/:traceId/:spanId?"
+        element={
+          <Guarded>
+            <TraceDetailPage />
+          </Guarded>
+        }
+      />
+      <Route
+        path="/traces/:service/:traceId/:spanId/playground"
+        element={
+          <Guarded>
+            <PlaygroundPage />
+          </Guarded>
+        }
+      />
+      <Route
+        path="/workflows/:service/:traceId/:workflowSpanId/:spanId?"
+        element={
+          <Guarded>
+            <WorkflowDebuggerPage />
+          </Guarded>
+        }
+      />
+      <Route
+        path="/api-keys"
+        element={
+          <Guarded>
+            <ApiKeysPage />
+          </Guarded>
+        }
+      />
+      <Route
+        path="/users"
+        element={
+          <Guarded>
+            <UsersPage />
+          </Guarded>
+        }
+      />
+      <Route
+        path="/settings"
+        element={
+          <Guarded>
+            <SettingsPage />
+          </Guarded>
+        }
+      />
+      <Route
+        path="*"
+        element={
+          <Guarded>
+            <div className="page">
+              <h1>Not found</h1>
+              <p className="muted">There is no page at this address.</p>
+            </div>
+          </Guarded>
+        }
+      />
     </Routes>
   );
 }

@@ -16,8 +16,16 @@ from backend.accounts.sessions import SessionCodec
 from tests.support.api import DEFAULT_EMAIL, DEFAULT_ORIGIN, DEFAULT_PASSWORD, ApiClient
 from tests.support.stack import Stack
 
-PROTECTED = [("GET", "/auth-test"), ("GET", "/users"), ("POST", "/users"), ("DELETE", "/users/x"),
-             ("POST", "/sign-out"), ("GET", "/api_keys"), ("POST", "/api_keys"), ("DELETE", "/api_keys/x")]
+PROTECTED = [
+    ("GET", "/auth-test"),
+    ("GET", "/users"),
+    ("POST", "/users"),
+    ("DELETE", "/users/x"),
+    ("POST", "/sign-out"),
+    ("GET", "/api_keys"),
+    ("POST", "/api_keys"),
+    ("DELETE", "/api_keys/x"),
+]
 
 
 def _session_cookie(response: httpx.Response) -> str:
@@ -28,8 +36,9 @@ def _session_cookie(response: httpx.Response) -> str:
 def test_first_user_setup_signs_in_and_closes_setup(backend_stack: Stack) -> None:
     with ApiClient(backend_stack.http_url) as client:
         assert client.http.get("/users/db-has-users").json() == {"users_exist": False}
-        r = client.http.post("/users/create-first-user",
-                             json={"email": DEFAULT_EMAIL, "password": DEFAULT_PASSWORD})
+        r = client.http.post(
+            "/users/create-first-user", json={"email": DEFAULT_EMAIL, "password": DEFAULT_PASSWORD}
+        )
         assert r.status_code == 200
         assert r.json() == {"message": "First user created successfully"}
         cookie = _session_cookie(r)
@@ -38,8 +47,9 @@ def test_first_user_setup_signs_in_and_closes_setup(backend_stack: Stack) -> Non
         assert "Secure" not in cookie  # development over plain http
         assert client.http.get("/auth-test").json() == {"user_email": DEFAULT_EMAIL}
         assert client.http.get("/users/db-has-users").json() == {"users_exist": True}
-        again = client.http.post("/users/create-first-user",
-                                 json={"email": "second@example.com", "password": DEFAULT_PASSWORD})
+        again = client.http.post(
+            "/users/create-first-user", json={"email": "second@example.com", "password": DEFAULT_PASSWORD}
+        )
         assert again.status_code == 400
         assert again.json() == {"detail": "Users already exist, cannot create first user"}
 
@@ -49,11 +59,14 @@ def test_setup_race_has_exactly_one_winner(backend_stack: Stack) -> None:
     barrier = threading.Barrier(10)
 
     def attempt(i: int) -> None:
-        with httpx.Client(base_url=backend_stack.http_url, headers={"Origin": DEFAULT_ORIGIN},
-                          timeout=60) as client:
+        with httpx.Client(
+            base_url=backend_stack.http_url, headers={"Origin": DEFAULT_ORIGIN}, timeout=60
+        ) as client:
             barrier.wait()
-            r = client.post("/users/create-first-user",
-                            json={"email": f"racer{i}@example.com", "password": DEFAULT_PASSWORD})
+            r = client.post(
+                "/users/create-first-user",
+                json={"email": f"racer{i}@example.com", "password": DEFAULT_PASSWORD},
+            )
             results.append(r.status_code)
 
     threads = [threading.Thread(target=attempt, args=(i,)) for i in range(10)]
@@ -63,9 +76,14 @@ def test_setup_race_has_exactly_one_winner(backend_stack: Stack) -> None:
         t.join(120)
     assert sorted(results) == [200] + [400] * 9
     with ApiClient(backend_stack.http_url) as client:
-        winner = next(i for i in range(10) if client.http.post(
-            "/sign-in", json={"email": f"racer{i}@example.com", "password": DEFAULT_PASSWORD}
-        ).status_code == 200)
+        winner = next(
+            i
+            for i in range(10)
+            if client.http.post(
+                "/sign-in", json={"email": f"racer{i}@example.com", "password": DEFAULT_PASSWORD}
+            ).status_code
+            == 200
+        )
         users = client.http.get("/users").json()
         assert [u["email"] for u in users] == [f"racer{winner}@example.com"]
 
@@ -166,22 +184,30 @@ def test_user_management(api: ApiClient) -> None:
 
 def test_password_bounds_are_clean_422s(backend_stack: Stack) -> None:
     with ApiClient(backend_stack.http_url) as client:
-        short = client.http.post("/users/create-first-user",
-                                 json={"email": "a@example.com", "password": "7chars!"})
+        short = client.http.post(
+            "/users/create-first-user", json={"email": "a@example.com", "password": "7chars!"}
+        )
         assert short.status_code == 422
         assert short.json()["detail"][0]["msg"] == "Password must be at least 8 characters"
-        long = client.http.post("/users/create-first-user",
-                                json={"email": "a@example.com", "password": "p" * 1025})
+        long = client.http.post(
+            "/users/create-first-user", json={"email": "a@example.com", "password": "p" * 1025}
+        )
         assert long.status_code == 422
         assert long.json()["detail"][0]["msg"] == "Password must be at most 1024 characters"
         # 1024 characters of 3-byte UTF-8: far beyond bcrypt's 72 bytes, and not truncated.
         longest = "密" * 1024
-        assert client.http.post("/users/create-first-user",
-                                json={"email": "a@example.com", "password": longest}).status_code == 200
+        assert (
+            client.http.post(
+                "/users/create-first-user", json={"email": "a@example.com", "password": longest}
+            ).status_code
+            == 200
+        )
     with ApiClient(backend_stack.http_url) as fresh:
+
         def sign_in(password: str) -> int:
             body = {"email": "a@example.com", "password": password}
             return fresh.http.post("/sign-in", json=body).status_code
+
         assert sign_in(longest[:-1] + "码") == 401
         assert sign_in(longest) == 200
 
@@ -191,8 +217,9 @@ def test_protected_routes_need_a_session(backend_stack: Stack) -> None:
         client.create_first_user()
         client.http.cookies.clear()
         for method, path in PROTECTED:
-            r = client.http.request(method, path, json={"email": "x@example.com", "password": "12345678",
-                                                        "name": "k"})
+            r = client.http.request(
+                method, path, json={"email": "x@example.com", "password": "12345678", "name": "k"}
+            )
             assert r.status_code == 401, (method, path)
             assert r.json() == {"detail": "Unauthorized: No valid session"}
 
@@ -203,8 +230,11 @@ def test_health_config_and_openapi(backend_stack: Stack) -> None:
     assert health.status_code == 200
     assert health.json()["status"] == "ok" and health.json()["database"] == "ok"
     assert httpx.get(f"{base}/api/config").json() == {
-        "environment": "development", "otlp_endpoint": "grpc://localhost:50051",
-        "frontend_url": None, "backend_url": None}
+        "environment": "development",
+        "otlp_endpoint": "grpc://localhost:50051",
+        "frontend_url": None,
+        "backend_url": None,
+    }
     spec = httpx.get(f"{base}/openapi.json").json()
     assert spec["info"]["title"] == "Junjo AI Studio"
     assert "/users/create-first-user" in spec["paths"] and "/api_keys" in spec["paths"]

@@ -32,8 +32,11 @@ def auth_stub(stack: Stack) -> Iterator[auth_pb2_grpc.InternalAuthServiceStub]:
 
 def validate(stack: Stack, key: str, token: str | None = None) -> bool:
     with auth_stub(stack) as stub:
-        response = stub.ValidateApiKey(auth_pb2.ValidateApiKeyRequest(api_key=key),
-                                       metadata=call_metadata(token or internal_token(stack)), timeout=30)
+        response = stub.ValidateApiKey(
+            auth_pb2.ValidateApiKeyRequest(api_key=key),
+            metadata=call_metadata(token or internal_token(stack)),
+            timeout=30,
+        )
     return response.is_valid
 
 
@@ -94,10 +97,18 @@ def test_validate_api_key_over_grpc(api: ApiClient, backend_stack: Stack) -> Non
     assert validate(backend_stack, key) is False
 
 
-@pytest.mark.parametrize("metadata", [(), (("x-junjo-internal-token", "wrong"),),
-                                      (("x-junjo-internal-token", ""),), (("authorization", "Bearer x"),)])
-def test_internal_token_is_required(api: ApiClient, backend_stack: Stack,
-                                    metadata: tuple[tuple[str, str], ...]) -> None:
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        (),
+        (("x-junjo-internal-token", "wrong"),),
+        (("x-junjo-internal-token", ""),),
+        (("authorization", "Bearer x"),),
+    ],
+)
+def test_internal_token_is_required(
+    api: ApiClient, backend_stack: Stack, metadata: tuple[tuple[str, str], ...]
+) -> None:
     key = api.create_api_key("ingest")
     with auth_stub(backend_stack) as stub, pytest.raises(grpc.RpcError) as err:
         stub.ValidateApiKey(auth_pb2.ValidateApiKeyRequest(api_key=key), metadata=metadata, timeout=30)
@@ -161,8 +172,13 @@ def test_concurrent_creates_and_deletes(api: ApiClient, backend_stack: Stack) ->
     headers = {"Origin": "http://localhost:5153"}
 
     def create(i: int) -> httpx.Response:
-        return httpx.post(f"{backend_stack.http_url}/api_keys", json={"name": f"k{i}"}, headers=headers,
-                          cookies=cookies, timeout=60)
+        return httpx.post(
+            f"{backend_stack.http_url}/api_keys",
+            json={"name": f"k{i}"},
+            headers=headers,
+            cookies=cookies,
+            timeout=60,
+        )
 
     with ThreadPoolExecutor(max_workers=10) as pool:
         created = list(pool.map(create, range(40)))
@@ -172,8 +188,9 @@ def test_concurrent_creates_and_deletes(api: ApiClient, backend_stack: Stack) ->
     victim = created[0].json()["id"]
 
     def delete(_: int) -> int:
-        return httpx.delete(f"{backend_stack.http_url}/api_keys/{victim}", headers=headers, cookies=cookies,
-                            timeout=60).status_code
+        return httpx.delete(
+            f"{backend_stack.http_url}/api_keys/{victim}", headers=headers, cookies=cookies, timeout=60
+        ).status_code
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         assert sorted(pool.map(delete, range(8))) == [204] + [404] * 7

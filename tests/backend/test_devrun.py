@@ -31,8 +31,13 @@ def _env_values(path: Path) -> dict[str, str]:
 def test_env_file_is_written_once_and_never_overwritten(tmp_path: Path) -> None:
     env_file = tmp_path / ".env"
     for _ in range(2):
-        out = subprocess.run([sys.executable, str(DEVRUN), "--write-env-only", "--env-file", str(env_file)],
-                             capture_output=True, text=True, timeout=60, check=True)
+        out = subprocess.run(
+            [sys.executable, str(DEVRUN), "--write-env-only", "--env-file", str(env_file)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
         if _ == 0:
             first = env_file.read_text()
             assert "wrote" in out.stdout
@@ -43,8 +48,12 @@ def test_env_file_is_written_once_and_never_overwritten(tmp_path: Path) -> None:
     assert len(values["JUNJO_SESSION_SECRET"]) >= 32 and len(values["JUNJO_INTERNAL_GRPC_TOKEN"]) >= 32
     assert values["JUNJO_ENV"] == "development"
     other = tmp_path / "other.env"
-    subprocess.run([sys.executable, str(DEVRUN), "--write-env-only", "--env-file", str(other)],
-                   capture_output=True, timeout=60, check=True)
+    subprocess.run(
+        [sys.executable, str(DEVRUN), "--write-env-only", "--env-file", str(other)],
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
     assert _env_values(other)["JUNJO_SESSION_SECRET"] != values["JUNJO_SESSION_SECRET"]  # fresh secrets
 
 
@@ -57,10 +66,19 @@ class DevRun:
         (dist / "assets" / "app-1234.js").write_text("console.log('app')")
         self.log_path = tmp_path / "devrun.log"
         self.data_dir = tmp_path / "data"
-        argv = [sys.executable, str(DEVRUN), "--env-file", str(tmp_path / ".env"),
-                "--data-dir", str(self.data_dir), "--frontend-dist", str(dist),
-                "--services", services,
-                *(f"--{name}-port={port}" for name, port in self.ports.items())]
+        argv = [
+            sys.executable,
+            str(DEVRUN),
+            "--env-file",
+            str(tmp_path / ".env"),
+            "--data-dir",
+            str(self.data_dir),
+            "--frontend-dist",
+            str(dist),
+            "--services",
+            services,
+            *(f"--{name}-port={port}" for name, port in self.ports.items()),
+        ]
         with self.log_path.open("wb") as log:
             self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
 
@@ -119,8 +137,11 @@ def test_run_serves_everything_and_ctrl_c_stops_it(devrun: DevRun) -> None:
     assert config.headers["cache-control"] == "no-cache"
     assert httpx.get(f"{ui}/traces/abc").text.startswith("<!doctype html>")  # SPA fallback
     # The UI's own origin is allowed by the backend (CSRF/CORS), whatever the UI port.
-    created = httpx.post(f"{api}/users/create-first-user", headers={"Origin": ui_origin},
-                         json={"email": "dev@example.com", "password": "dev password"})
+    created = httpx.post(
+        f"{api}/users/create-first-user",
+        headers={"Origin": ui_origin},
+        json={"email": "dev@example.com", "password": "dev password"},
+    )
     assert created.status_code == 200
     assert (devrun.data_dir / "sqlite" / "junjo.db").is_file()
     for name in ("backend", "ingestion", "frontend"):  # prefixed child output
@@ -153,8 +174,19 @@ def static_server(tmp_path: Path) -> Iterator[int]:
     (dist / "assets" / "app-1.js").write_text("js")
     (tmp_path / "secret.txt").write_text("outside the root")
     port = free_port()
-    proc = subprocess.Popen([sys.executable, str(STATIC), "--dir", str(dist), "--port", str(port),
-                             "--api-host", "http://api.test"], stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            str(STATIC),
+            "--dir",
+            str(dist),
+            "--port",
+            str(port),
+            "--api-host",
+            "http://api.test",
+        ],
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

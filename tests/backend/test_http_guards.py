@@ -13,8 +13,10 @@ import pytest
 from tests.support.api import DEFAULT_EMAIL, DEFAULT_PASSWORD, ApiClient
 from tests.support.stack import Stack, start_backend
 
-CSRF_DETAIL = ("Cross-site request refused: the Origin or Referer header must be one of the allowed "
-               "origins (JUNJO_ALLOW_ORIGINS)")
+CSRF_DETAIL = (
+    "Cross-site request refused: the Origin or Referer header must be one of the allowed "
+    "origins (JUNJO_ALLOW_ORIGINS)"
+)
 POST_ROUTES = ["/users/create-first-user", "/sign-in", "/users", "/api_keys", "/sign-out"]
 
 
@@ -35,8 +37,12 @@ def test_state_changing_requests_need_an_allowed_origin(api: ApiClient, backend_
         assert r.status_code == 403, (method, headers)
         assert r.json() == {"detail": CSRF_DETAIL}
     assert api.list_api_keys() == []  # nothing was created
-    by_referer = httpx.post(f"{base}/api_keys", headers={"Referer": "http://localhost:5153/api-keys"},
-                            cookies=cookies, json={"name": "via referer"})
+    by_referer = httpx.post(
+        f"{base}/api_keys",
+        headers={"Referer": "http://localhost:5153/api-keys"},
+        cookies=cookies,
+        json={"name": "via referer"},
+    )
     assert by_referer.status_code == 201
     # Safe methods are not subject to the check.
     assert httpx.get(f"{base}/api_keys", cookies=cookies).status_code == 200
@@ -44,21 +50,29 @@ def test_state_changing_requests_need_an_allowed_origin(api: ApiClient, backend_
 
 def test_cors_preflight_and_credentials(backend_stack: Stack) -> None:
     base = backend_stack.http_url
-    allowed = httpx.options(f"{base}/sign-in", headers={
-        "Origin": "http://localhost:5153", "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "content-type"})
+    allowed = httpx.options(
+        f"{base}/sign-in",
+        headers={
+            "Origin": "http://localhost:5153",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+    )
     assert allowed.status_code == 200
     assert allowed.headers["access-control-allow-origin"] == "http://localhost:5153"
     assert allowed.headers["access-control-allow-credentials"] == "true"
     assert "POST" in allowed.headers["access-control-allow-methods"]
-    refused = httpx.options(f"{base}/sign-in", headers={
-        "Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
+    refused = httpx.options(
+        f"{base}/sign-in", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}
+    )
     assert refused.status_code == 400
     assert "access-control-allow-origin" not in refused.headers
     simple = httpx.get(f"{base}/users/db-has-users", headers={"Origin": "http://localhost:5151"})
     assert simple.headers["access-control-allow-origin"] == "http://localhost:5151"
-    assert "access-control-allow-origin" not in httpx.get(
-        f"{base}/users/db-has-users", headers={"Origin": "https://evil.example"}).headers
+    assert (
+        "access-control-allow-origin"
+        not in httpx.get(f"{base}/users/db-has-users", headers={"Origin": "https://evil.example"}).headers
+    )
 
 
 def test_sign_in_is_throttled_per_email(api: ApiClient, backend_stack: Stack) -> None:
@@ -89,8 +103,12 @@ def own_backend(tmp_path: Path) -> Iterator[Stack]:
 def test_sign_in_is_throttled_per_client_address(own_backend: Stack) -> None:
     with ApiClient(own_backend.http_url) as client:
         client.create_first_user()
-        statuses = [client.http.post("/sign-in", json={"email": f"guess{i}@example.com", "password": "x" * 8})
-                    .status_code for i in range(50)]
+        statuses = [
+            client.http.post(
+                "/sign-in", json={"email": f"guess{i}@example.com", "password": "x" * 8}
+            ).status_code
+            for i in range(50)
+        ]
         assert statuses == [401] * 50
         blocked = client.http.post("/sign-in", json={"email": DEFAULT_EMAIL, "password": DEFAULT_PASSWORD})
         assert blocked.status_code == 429
@@ -112,8 +130,10 @@ def test_oversized_bodies_get_413(api: ApiClient, backend_stack: Stack) -> None:
     streamed = api.http.post("/api_keys", content=chunks(), headers={"content-type": "application/json"})
     assert streamed.status_code == 413
     with socket.create_connection(("127.0.0.1", backend_stack.http_port), timeout=30) as raw:
-        raw.sendall(b"POST /api_keys HTTP/1.1\r\nHost: x\r\nOrigin: http://localhost:5153\r\n"
-                    b"Content-Length: abc\r\n\r\n")
+        raw.sendall(
+            b"POST /api_keys HTTP/1.1\r\nHost: x\r\nOrigin: http://localhost:5153\r\n"
+            b"Content-Length: abc\r\n\r\n"
+        )
         assert raw.recv(1024).startswith(b"HTTP/1.1 400")
     assert api.list_api_keys() == []
 
@@ -126,8 +146,10 @@ MALFORMED: list[tuple[str, bytes]] = [
     ("application/json", b'"string"'),
     ("application/json", b"\xff\xfe\x00garbage"),
     ("application/json", b'{"email": 5, "password": [1], "name": {"a": 1}}'),
-    ("application/json",
-     b'{"email": "a@b.com", "password": "\\ud800\\ud800\\ud800\\ud800", "name": "\\udfff"}'),
+    (
+        "application/json",
+        b'{"email": "a@b.com", "password": "\\ud800\\ud800\\ud800\\ud800", "name": "\\udfff"}',
+    ),
     ("application/json", b'{"email": "\\u0000@example.com", "password": "\\u0000\\u0000\\u0000\\u0000aaaa"}'),
     ("application/json", b'{"email": "not-an-email", "password": "longenough", "name": "   "}'),
     ("application/json", b"[" * 50000 + b"]" * 50000),

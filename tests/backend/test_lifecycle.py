@@ -24,8 +24,11 @@ def test_sigterm_stops_cleanly_and_restart_keeps_data(tmp_path: Path) -> None:
     """First run with text logs (checked below), second run on the same data with JSON logs."""
     stack = Stack(tmp_path / "data", extra_env={"JUNJO_LOG_LEVEL": "info", "JUNJO_LOG_FORMAT": "text"})
     first = start_backend(stack, tmp_path / "logs")
-    httpx.post(f"{stack.http_url}/users/create-first-user", headers={"Origin": "http://localhost:5153"},
-               json={"email": "keep@example.com", "password": "persisted!"}).raise_for_status()
+    httpx.post(
+        f"{stack.http_url}/users/create-first-user",
+        headers={"Origin": "http://localhost:5153"},
+        json={"email": "keep@example.com", "password": "persisted!"},
+    ).raise_for_status()
     assert first.stop() == 0
     lines = [line for line in first.log().splitlines() if line.strip()]
     assert any("[info" in line and "internal gRPC server listening" in line for line in lines)

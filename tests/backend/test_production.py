@@ -21,7 +21,8 @@ def production_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Sett
     monkeypatch.chdir(tmp_path)  # no .env
     monkeypatch.delenv("JUNJO_ALLOW_ORIGINS", raising=False)
     values = {
-        "JUNJO_ENV": "production", "JUNJO_SESSION_SECRET": secrets.token_urlsafe(32),
+        "JUNJO_ENV": "production",
+        "JUNJO_SESSION_SECRET": secrets.token_urlsafe(32),
         "JUNJO_SECURE_COOKIE_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
         "JUNJO_PROD_FRONTEND_URL": "https://junjo.example.co.uk",
         "JUNJO_PROD_BACKEND_URL": "https://api.junjo.example.co.uk",
@@ -43,22 +44,28 @@ def test_production_cookie_origins_and_config(production_settings: Settings) -> 
         base = "https://api.junjo.example.co.uk"
         body = {"email": "ops@example.com", "password": "prod password"}
         async with httpx.AsyncClient(transport=transport, base_url=base) as client:
-            dev_origin = await client.post("/users/create-first-user", json=body,
-                                           headers={"Origin": "http://localhost:5153"})
+            dev_origin = await client.post(
+                "/users/create-first-user", json=body, headers={"Origin": "http://localhost:5153"}
+            )
             assert dev_origin.status_code == 403
-            r = await client.post("/users/create-first-user", json=body,
-                                  headers={"Origin": "https://junjo.example.co.uk"})
+            r = await client.post(
+                "/users/create-first-user", json=body, headers={"Origin": "https://junjo.example.co.uk"}
+            )
             assert r.status_code == 200
             cookie = r.headers["set-cookie"]
             assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie
             assert (await client.get("/auth-test")).json() == {"user_email": "ops@example.com"}
             config = (await client.get("/api/config")).json()
-            assert config == {"environment": "production",
-                              "otlp_endpoint": "https://ingestion.junjo.example.co.uk",
-                              "frontend_url": "https://junjo.example.co.uk",
-                              "backend_url": "https://api.junjo.example.co.uk"}
-            preflight = await client.options("/sign-in", headers={
-                "Origin": "https://junjo.example.co.uk", "Access-Control-Request-Method": "POST"})
+            assert config == {
+                "environment": "production",
+                "otlp_endpoint": "https://ingestion.junjo.example.co.uk",
+                "frontend_url": "https://junjo.example.co.uk",
+                "backend_url": "https://api.junjo.example.co.uk",
+            }
+            preflight = await client.options(
+                "/sign-in",
+                headers={"Origin": "https://junjo.example.co.uk", "Access-Control-Request-Method": "POST"},
+            )
             assert preflight.headers["access-control-allow-origin"] == "https://junjo.example.co.uk"
 
     try:

@@ -18,9 +18,12 @@ from backend.settings import Settings, describe_error, registrable_domain
 from junjo_common.internal_token import resolve_internal_token
 from tests.support.stack import Stack
 
-PROD = {"JUNJO_ENV": "production", "JUNJO_PROD_FRONTEND_URL": "https://app.example.com",
-        "JUNJO_PROD_BACKEND_URL": "https://api.example.com",
-        "JUNJO_PROD_INGESTION_URL": "https://ingestion.example.com"}
+PROD = {
+    "JUNJO_ENV": "production",
+    "JUNJO_PROD_FRONTEND_URL": "https://app.example.com",
+    "JUNJO_PROD_BACKEND_URL": "https://api.example.com",
+    "JUNJO_PROD_INGESTION_URL": "https://ingestion.example.com",
+}
 SHORT_KEY = base64.b64encode(b"k" * 16).decode()
 
 # (case id, overrides (None = unset), variable the one-line message must name)
@@ -70,9 +73,14 @@ def startup_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, subpr
 
     def run(case: tuple[str, dict[str, str | None], str]) -> tuple[str, subprocess.CompletedProcess[str]]:
         name, overrides, _ = case
-        result = subprocess.run([sys.executable, "-m", "backend"], cwd=root,
-                                env=_environment(stack, overrides), capture_output=True, text=True,
-                                timeout=120)
+        result = subprocess.run(
+            [sys.executable, "-m", "backend"],
+            cwd=root,
+            env=_environment(stack, overrides),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         return name, result
 
     with ThreadPoolExecutor(max_workers=3) as pool:
@@ -81,8 +89,8 @@ def startup_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, subpr
 
 @pytest.mark.parametrize("case", BAD, ids=[c[0] for c in BAD])
 def test_bad_variable_stops_startup_with_one_line(
-        startup_results: dict[str, subprocess.CompletedProcess[str]],
-        case: tuple[str, dict[str, str | None], str]) -> None:
+    startup_results: dict[str, subprocess.CompletedProcess[str]], case: tuple[str, dict[str, str | None], str]
+) -> None:
     name, _, variable = case
     result = startup_results[name]
     assert result.returncode == 2, result.stderr
@@ -113,8 +121,9 @@ def test_origins_accept_csv_and_json(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     assert Settings().allow_origins == dev_default  # type: ignore[call-arg]
 
 
-def test_production_derives_origins_and_otlp_endpoint(monkeypatch: pytest.MonkeyPatch,
-                                                      tmp_path: Path) -> None:
+def test_production_derives_origins_and_otlp_endpoint(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     prod = {k: v for k, v in PROD.items() if v}
     settings = _settings(monkeypatch, tmp_path, JUNJO_ALLOW_ORIGINS="", **prod)
     assert settings.allow_origins == ["https://app.example.com"]
@@ -122,15 +131,19 @@ def test_production_derives_origins_and_otlp_endpoint(monkeypatch: pytest.Monkey
     assert settings.is_production
 
 
-@pytest.mark.parametrize("frontend,backend,ok", [
-    ("https://app.example.co.uk", "https://api.example.co.uk", True),
-    ("https://studio.agency.gov.au", "https://api.agency.gov.au", True),
-    ("https://example.com", "https://api.example.com", True),
-    ("https://app.example.com", "https://x.run.app", False),
-    ("https://app.example.co.uk", "https://api.other.co.uk", False),
-])
-def test_registrable_domain_rule(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-                                 frontend: str, backend: str, ok: bool) -> None:
+@pytest.mark.parametrize(
+    "frontend,backend,ok",
+    [
+        ("https://app.example.co.uk", "https://api.example.co.uk", True),
+        ("https://studio.agency.gov.au", "https://api.agency.gov.au", True),
+        ("https://example.com", "https://api.example.com", True),
+        ("https://app.example.com", "https://x.run.app", False),
+        ("https://app.example.co.uk", "https://api.other.co.uk", False),
+    ],
+)
+def test_registrable_domain_rule(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, frontend: str, backend: str, ok: bool
+) -> None:
     values = {**PROD, "JUNJO_PROD_FRONTEND_URL": frontend, "JUNJO_PROD_BACKEND_URL": backend}
     if ok:
         assert _settings(monkeypatch, tmp_path, **values).junjo_prod_backend_url == backend
@@ -152,8 +165,16 @@ def test_internal_token_explicit_or_derived(monkeypatch: pytest.MonkeyPatch, tmp
 
 def test_defaults_match_the_contract(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     s = _settings(monkeypatch, tmp_path)
-    for name in ("PORT", "GRPC_PORT", "INGESTION_PORT", "INGESTION_HOST", "JUNJO_SQLITE_PATH",
-                 "JUNJO_METADATA_DB_PATH", "JUNJO_PARQUET_STORAGE_PATH", "JUNJO_LOG_FORMAT"):
+    for name in (
+        "PORT",
+        "GRPC_PORT",
+        "INGESTION_PORT",
+        "INGESTION_HOST",
+        "JUNJO_SQLITE_PATH",
+        "JUNJO_METADATA_DB_PATH",
+        "JUNJO_PARQUET_STORAGE_PATH",
+        "JUNJO_LOG_FORMAT",
+    ):
         monkeypatch.delenv(name, raising=False)
     s = Settings()  # type: ignore[call-arg]
     assert (s.port, s.grpc_port, s.ingestion_host, s.ingestion_port) == (1323, 50053, "localhost", 50052)

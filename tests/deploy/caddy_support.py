@@ -21,8 +21,13 @@ DNS_CADDYFILE = ROOT / "deploy" / "Caddyfile.dns-cloudflare"
 
 
 def caddy(command: str, config: Path, env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["caddy", command, "--adapter", "caddyfile", "--config", str(config)],
-                          env={**os.environ, **env}, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        ["caddy", command, "--adapter", "caddyfile", "--config", str(config)],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def adapt(config: Path, env: Mapping[str, str]) -> dict[str, Any]:

@@ -37,6 +37,12 @@ def compose_config(project: Path, *files: str) -> dict[str, Any]:
     result = subprocess.run([*args, "config"], cwd=project, capture_output=True, text=True, timeout=60)
     if result.returncode != 0:
         raise AssertionError(f"docker-compose config failed:\n{result.stderr}")
-    converted = subprocess.run(["/usr/bin/python3", "-c", _YAML_TO_JSON], input=result.stdout,
-                               capture_output=True, text=True, timeout=60, check=True)
+    converted = subprocess.run(
+        ["/usr/bin/python3", "-c", _YAML_TO_JSON],
+        input=result.stdout,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     return json.loads(converted.stdout)

@@ -43,12 +43,17 @@ def web_root(tmp: Path) -> Path:
     return html
 
 
-def run_entrypoint(html: Path, runtime_conf: Path, env: Mapping[str, str],
-                   *command: str) -> subprocess.CompletedProcess[str]:
+def run_entrypoint(
+    html: Path, runtime_conf: Path, env: Mapping[str, str], *command: str
+) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("JUNJO_")}
-    return subprocess.run(["/bin/sh", str(ENTRYPOINT), *command], capture_output=True, text=True, timeout=30,
-                          env={**clean, "JUNJO_HTML_DIR": str(html),
-                               "JUNJO_NGINX_RUNTIME_CONF": str(runtime_conf), **env})
+    return subprocess.run(
+        ["/bin/sh", str(ENTRYPOINT), *command],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**clean, "JUNJO_HTML_DIR": str(html), "JUNJO_NGINX_RUNTIME_CONF": str(runtime_conf), **env},
+    )
 
 
 class Nginx:
@@ -71,10 +76,12 @@ class Nginx:
         if result.returncode != 0:
             raise AssertionError(f"entrypoint failed: {result.stderr}")
         server = NGINX_CONF.read_text()
-        server, listens = re.subn(r"^(\s*)listen 80;$", rf"\1listen 127.0.0.1:{self.port};", server,
-                                  flags=re.M)
-        server, roots = re.subn(r"^(\s*)root /usr/share/nginx/html;$", rf"\1root {self.html};", server,
-                                flags=re.M)
+        server, listens = re.subn(
+            r"^(\s*)listen 80;$", rf"\1listen 127.0.0.1:{self.port};", server, flags=re.M
+        )
+        server, roots = re.subn(
+            r"^(\s*)root /usr/share/nginx/html;$", rf"\1root {self.html};", server, flags=re.M
+        )
         assert listens == 1 and roots == 1, "frontend/nginx.conf must keep `listen 80;` and the nginx root"
         (self.conf_dir / "frontend.conf").write_text(server)
         tmp = self.prefix / "tmp"

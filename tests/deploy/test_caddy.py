@@ -15,8 +15,11 @@ from tests.deploy.caddy_support import CADDYFILE, DNS_CADDYFILE, LOCAL_CADDYFILE
 PRODUCTION_ENV = {"JUNJO_DOMAIN": "junjo.example.com", "JUNJO_ACME_EMAIL": "ops@example.com"}
 
 
-@pytest.mark.parametrize(("config", "env"), [(CADDYFILE, PRODUCTION_ENV), (LOCAL_CADDYFILE, {})],
-                         ids=["Caddyfile", "Caddyfile.local"])
+@pytest.mark.parametrize(
+    ("config", "env"),
+    [(CADDYFILE, PRODUCTION_ENV), (LOCAL_CADDYFILE, {})],
+    ids=["Caddyfile", "Caddyfile.local"],
+)
 def test_caddy_validate(config: Path, env: dict[str, str]) -> None:
     result = caddy("validate", config, env)
     assert result.returncode == 0, result.stderr
@@ -41,8 +44,12 @@ def test_production_routing_matches_the_seed() -> None:
 
 
 def test_upstreams_follow_the_environment() -> None:
-    env = {**PRODUCTION_ENV, "JUNJO_BACKEND_UPSTREAM": "localhost:1323",
-           "JUNJO_INGESTION_UPSTREAM": "localhost:50051", "JUNJO_FRONTEND_UPSTREAM": "localhost:5153"}
+    env = {
+        **PRODUCTION_ENV,
+        "JUNJO_BACKEND_UPSTREAM": "localhost:1323",
+        "JUNJO_INGESTION_UPSTREAM": "localhost:50051",
+        "JUNJO_FRONTEND_UPSTREAM": "localhost:5153",
+    }
     assert proxies(adapt(CADDYFILE, env)) == {
         "api": ("localhost:1323", ()),
         "ingestion": ("localhost:50051", ("h2c", "2")),

@@ -41,8 +41,15 @@ pytestmark = pytest.mark.e2e
 
 DOMAIN = "junjo.localhost"
 SERVICE_NAME = "caddy-loopback-service"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @dataclass
@@ -66,12 +73,21 @@ class Deployment:
 
 
 def start_caddy(tmp: Path, port: int, upstreams: dict[str, str]) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "JUNJO_CADDY_PORT": str(port), "JUNJO_DOMAIN": DOMAIN,
-           "XDG_DATA_HOME": str(tmp / "caddy-data"), "XDG_CONFIG_HOME": str(tmp / "caddy-config"),
-           **upstreams}
+    env = {
+        **os.environ,
+        "JUNJO_CADDY_PORT": str(port),
+        "JUNJO_DOMAIN": DOMAIN,
+        "XDG_DATA_HOME": str(tmp / "caddy-data"),
+        "XDG_CONFIG_HOME": str(tmp / "caddy-config"),
+        **upstreams,
+    }
     log = (tmp / "caddy.log").open("ab")
-    proc = subprocess.Popen(["caddy", "run", "--adapter", "caddyfile", "--config", str(LOCAL_CADDYFILE)],
-                            env=env, stdout=log, stderr=log)
+    proc = subprocess.Popen(
+        ["caddy", "run", "--adapter", "caddyfile", "--config", str(LOCAL_CADDYFILE)],
+        env=env,
+        stdout=log,
+        stderr=log,
+    )
     log.close()
     return proc
 
@@ -95,11 +111,15 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         start_backend(stack, tmp / "logs")
         start_ingestion(stack, tmp / "logs")
         frontend.start()
-        caddy = start_caddy(tmp, caddy_port, {
-            "JUNJO_BACKEND_UPSTREAM": f"127.0.0.1:{stack.http_port}",
-            "JUNJO_INGESTION_UPSTREAM": f"127.0.0.1:{stack.otlp_port}",
-            "JUNJO_FRONTEND_UPSTREAM": f"127.0.0.1:{frontend.port}",
-        })
+        caddy = start_caddy(
+            tmp,
+            caddy_port,
+            {
+                "JUNJO_BACKEND_UPSTREAM": f"127.0.0.1:{stack.http_port}",
+                "JUNJO_INGESTION_UPSTREAM": f"127.0.0.1:{stack.otlp_port}",
+                "JUNJO_FRONTEND_UPSTREAM": f"127.0.0.1:{frontend.port}",
+            },
+        )
         for _ in range(600):
             if port_open(caddy_port) or caddy.poll() is not None:
                 break
@@ -142,7 +162,9 @@ def export_spans(deployment: Deployment, api_key: str | None, count: int) -> tup
                 pass
     provider.shutdown()
     exporter = OTLPSpanExporter(
-        endpoint=f"127.0.0.1:{deployment.caddy_port}", insecure=True, timeout=30,
+        endpoint=f"127.0.0.1:{deployment.caddy_port}",
+        insecure=True,
+        timeout=30,
         headers={"x-junjo-api-key": api_key} if api_key else None,
         channel_options=(("grpc.default_authority", deployment.host("ingestion")),),
     )
@@ -156,8 +178,9 @@ def export_spans(deployment: Deployment, api_key: str | None, count: int) -> tup
 def session_cookie(deployment: Deployment) -> str:
     """The first user, created through Caddy; returns its session cookie (`name=value`)."""
     with deployment.api() as api:
-        response = api.http.post("/users/create-first-user",
-                                 json={"email": DEFAULT_EMAIL, "password": DEFAULT_PASSWORD})
+        response = api.http.post(
+            "/users/create-first-user", json={"email": DEFAULT_EMAIL, "password": DEFAULT_PASSWORD}
+        )
         assert response.status_code == 200, response.text
         # The production cookie is Secure; httpx keeps Secure cookies for https only, so carry it.
         assert "secure" in response.headers["set-cookie"].lower()
@@ -176,8 +199,9 @@ def exported(deployment: Deployment, session_cookie: str) -> str:
     return trace_id
 
 
-def test_otlp_through_caddy_h2c_is_stored_and_queryable(deployment: Deployment, session_cookie: str,
-                                                        exported: str) -> None:
+def test_otlp_through_caddy_h2c_is_stored_and_queryable(
+    deployment: Deployment, session_cookie: str, exported: str
+) -> None:
     """Acknowledged spans are queryable at once (hot snapshot), then from Parquet after a flush,
     and every file is where the data path variables put it (not under the services' defaults)."""
     env = deployment.stack.env()
@@ -227,7 +251,8 @@ def test_sign_in_through_caddy_in_chromium(deployment: Deployment, exported: str
                 "async ([api, trace]) => (await (await fetch("
                 "`${api}/api/v1/observability/traces/${trace}/spans`, {credentials: 'include'})"
                 ").json()).find(s => !s.parent_span_id).span_id",
-                [deployment.url("api"), exported])
+                [deployment.url("api"), exported],
+            )
             page.goto(f"{deployment.url()}/workflows/{SERVICE_NAME}/{exported}/{workflow_span}")
             page.get_by_text("node-3").first.wait_for(timeout=30_000)
             page.wait_for_load_state("networkidle")
@@ -243,6 +268,7 @@ def test_ingestion_healthcheck_probe_against_the_real_service(deployment: Deploy
     probe = [sys.executable, "-m", "ingestion.healthcheck", address]
     serving = subprocess.run(probe, env=env, capture_output=True, text=True, timeout=30)
     assert serving.returncode == 0 and "SERVING" in serving.stdout, serving.stderr
-    stranger = subprocess.run(probe, env={**env, "JUNJO_INTERNAL_GRPC_TOKEN": "t" * 40},
-                              capture_output=True, text=True, timeout=30)
+    stranger = subprocess.run(
+        probe, env={**env, "JUNJO_INTERNAL_GRPC_TOKEN": "t" * 40}, capture_output=True, text=True, timeout=30
+    )
     assert stranger.returncode == 1 and "UNAUTHENTICATED" in stranger.stderr

@@ -23,10 +23,14 @@ from tests.support.procs import ROOT
 def user_env(**overrides: str) -> str:
     """.env.example with its placeholders replaced, as `make secrets` leaves it."""
     text = (ROOT / ".env.example").read_text()
-    text = text.replace("JUNJO_SESSION_SECRET=change-me-run-make-secrets",
-                        f"JUNJO_SESSION_SECRET={base64.b64encode(os.urandom(32)).decode()}")
-    text = text.replace("JUNJO_SECURE_COOKIE_KEY=change-me-run-make-secrets",
-                        f"JUNJO_SECURE_COOKIE_KEY={base64.b64encode(os.urandom(32)).decode()}")
+    text = text.replace(
+        "JUNJO_SESSION_SECRET=change-me-run-make-secrets",
+        f"JUNJO_SESSION_SECRET={base64.b64encode(os.urandom(32)).decode()}",
+    )
+    text = text.replace(
+        "JUNJO_SECURE_COOKIE_KEY=change-me-run-make-secrets",
+        f"JUNJO_SECURE_COOKIE_KEY={base64.b64encode(os.urandom(32)).decode()}",
+    )
     for name, value in overrides.items():
         text, count = re.subn(rf"^#? ?{name}=.*$", f"{name}={value}", text, flags=re.M)
         if count == 0:
@@ -72,8 +76,7 @@ def test_env_file_feeds_every_service(config: dict[str, Any]) -> None:
     assert raw.count(f"env_file:\n      - {seed.ENV_FILE}\n") == len(seed.SERVICES)
 
 
-def test_data_volume_default_and_override(project: Path, config: dict[str, Any],
-                                          tmp_path: Path) -> None:
+def test_data_volume_default_and_override(project: Path, config: dict[str, Any], tmp_path: Path) -> None:
     raw = (ROOT / "docker-compose.yml").read_text()
     assert raw.count(f"- {seed.DATA_VOLUME}\n") == len(seed.SERVICES_WITH_DATA)
     for name in seed.SERVICES:
@@ -108,17 +111,20 @@ def test_ingestion_healthcheck_probes_internal_port(config: dict[str, Any]) -> N
     assert check["test"][4] == f"-addr=localhost:{seed.HEALTHCHECK_PORT}"
 
 
-def test_images_are_built_here_and_replaceable(project: Path, config: dict[str, Any],
-                                               tmp_path: Path) -> None:
-    dockerfiles = {seed.BACKEND: "backend/Dockerfile", seed.INGESTION: "ingestion/Dockerfile",
-                   seed.FRONTEND: "frontend/Dockerfile"}
+def test_images_are_built_here_and_replaceable(project: Path, config: dict[str, Any], tmp_path: Path) -> None:
+    dockerfiles = {
+        seed.BACKEND: "backend/Dockerfile",
+        seed.INGESTION: "ingestion/Dockerfile",
+        seed.FRONTEND: "frontend/Dockerfile",
+    }
     for name, dockerfile in dockerfiles.items():
         service = config["services"][name]
         assert service["build"] == {"context": str(project), "dockerfile": dockerfile}
         assert (ROOT / dockerfile).is_file()
         assert service["image"].startswith("junjo-ai-studio-python-")
-    registry = compose_config(compose_project(tmp_path, user_env(
-        JUNJO_BACKEND_IMAGE="ghcr.io/acme/junjo-backend:1.2.3")))
+    registry = compose_config(
+        compose_project(tmp_path, user_env(JUNJO_BACKEND_IMAGE="ghcr.io/acme/junjo-backend:1.2.3"))
+    )
     assert registry["services"][seed.BACKEND]["image"] == "ghcr.io/acme/junjo-backend:1.2.3"
 
 

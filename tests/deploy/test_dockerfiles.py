@@ -51,8 +51,9 @@ def stages(dockerfile: str) -> list[list[tuple[str, str]]]:
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES)
 def test_hadolint_passes(dockerfile: str) -> None:
-    result = subprocess.run([str(HADOLINT), "--no-color", dockerfile], cwd=ROOT, capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run(
+        [str(HADOLINT), "--no-color", dockerfile], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -84,8 +85,11 @@ def _dockerignore_patterns() -> list[str]:
 def _ignored(path: str, patterns: list[str]) -> bool:
     parts = Path(path).parts
     prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
-    return any(fnmatch.fnmatch(prefix, pattern.removeprefix("**/")) or fnmatch.fnmatch(prefix, pattern)
-               for pattern in patterns for prefix in prefixes)
+    return any(
+        fnmatch.fnmatch(prefix, pattern.removeprefix("**/")) or fnmatch.fnmatch(prefix, pattern)
+        for pattern in patterns
+        for prefix in prefixes
+    )
 
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES)
@@ -104,8 +108,9 @@ def test_copy_sources_exist_in_the_build_context(dockerfile: str) -> None:
 
 @pytest.mark.parametrize("script", ["deploy/python-entrypoint.sh", "frontend/docker-entrypoint.sh"])
 def test_entrypoints_are_executable_in_git(script: str) -> None:
-    mode = subprocess.run(["git", "ls-files", "-s", script], cwd=ROOT, capture_output=True, text=True,
-                          check=True).stdout.split()[0]
+    mode = subprocess.run(
+        ["git", "ls-files", "-s", script], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()[0]
     assert mode == "100755", f"{script} must be committed executable (COPY keeps the mode)"
 
 

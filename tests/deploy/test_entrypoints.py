@@ -79,17 +79,21 @@ def test_production_writes_backend_url_and_execs_the_command(html: Path, tmp_pat
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("nginx-started")
     assert (html / "config.js").read_text() == (
-        'window.runtimeConfig = { API_HOST: "https://api.junjo.example.com:8443" };\n')
+        'window.runtimeConfig = { API_HOST: "https://api.junjo.example.com:8443" };\n'
+    )
     runtime_conf = (tmp_path / "runtime.conf").read_text()
     assert 'set $junjo_api_origin "https://api.junjo.example.com:8443";' in runtime_conf
 
 
-@pytest.mark.parametrize(("name", "value", "message"), [
-    ("JUNJO_PROD_BACKEND_URL", "api.junjo.example.com", "must start with http:// or https://"),
-    ("JUNJO_PROD_BACKEND_URL", 'https://x.com";alert(1)//', "characters not allowed"),
-    ("JUNJO_PROD_BACKEND_URL", "https://x.com $(id)", "characters not allowed"),
-    ("JUNJO_PROD_FRONTEND_URL", "ftp://junjo.example.com", "must start with http:// or https://"),
-])
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("JUNJO_PROD_BACKEND_URL", "api.junjo.example.com", "must start with http:// or https://"),
+        ("JUNJO_PROD_BACKEND_URL", 'https://x.com";alert(1)//', "characters not allowed"),
+        ("JUNJO_PROD_BACKEND_URL", "https://x.com $(id)", "characters not allowed"),
+        ("JUNJO_PROD_FRONTEND_URL", "ftp://junjo.example.com", "must start with http:// or https://"),
+    ],
+)
 def test_production_rejects_bad_urls(html: Path, tmp_path: Path, name: str, value: str, message: str) -> None:
     result = run_entrypoint(html, tmp_path / "runtime.conf", {"JUNJO_ENV": "production", **URLS, name: value})
     assert result.returncode == 1
@@ -103,13 +107,19 @@ def test_unknown_environment_is_refused(html: Path, tmp_path: Path) -> None:
     assert "JUNJO_ENV must be 'development' or 'production' (got 'staging')" in result.stderr
 
 
-def _run_python_entrypoint(data: Path, *command: str,
-                           uid: int | None = None) -> subprocess.CompletedProcess[str]:
+def _run_python_entrypoint(
+    data: Path, *command: str, uid: int | None = None
+) -> subprocess.CompletedProcess[str]:
     prefix = []
     if uid is not None:
         prefix = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"]
-    return subprocess.run([*prefix, "/bin/sh", str(PYTHON_ENTRYPOINT), *command], capture_output=True,
-                          text=True, timeout=30, env={**os.environ, "JUNJO_DATA_DIR": str(data)})
+    return subprocess.run(
+        [*prefix, "/bin/sh", str(PYTHON_ENTRYPOINT), *command],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, "JUNJO_DATA_DIR": str(data)},
+    )
 
 
 def test_python_entrypoint_prepares_data_and_drops_privileges(tmp_path: Path) -> None:
@@ -159,8 +169,14 @@ def health_server() -> Iterator[HealthServer]:
 
 
 def _probe(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "ingestion.healthcheck", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=30, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "ingestion.healthcheck", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def test_healthcheck_exit_code_follows_serving_status(health_server: HealthServer) -> None:

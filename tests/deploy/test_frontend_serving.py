@@ -78,7 +78,7 @@ def test_hashed_assets_cached_for_a_year_and_gzipped(nginx: Nginx) -> None:
 def test_missing_asset_is_404_not_the_app_shell(nginx: Nginx) -> None:
     response = httpx.get(f"{nginx.url}/assets/index-deadbeef.js")
     assert response.status_code == 404
-    assert "<div id=\"root\">" not in response.text
+    assert '<div id="root">' not in response.text
 
 
 def test_security_headers_on_every_response(nginx: Nginx) -> None:

@@ -19,8 +19,13 @@ def deployment_section() -> str:
 
 def test_every_file_the_deployment_section_names_exists() -> None:
     section = deployment_section()
-    named = set(re.findall(r"`((?:deploy|backend|ingestion|frontend)/[\w./-]+|docker-compose\.yml|"
-                           r"Caddyfile|\.env\.example)`", section))
+    named = set(
+        re.findall(
+            r"`((?:deploy|backend|ingestion|frontend)/[\w./-]+|docker-compose\.yml|"
+            r"Caddyfile|\.env\.example)`",
+            section,
+        )
+    )
     assert {"docker-compose.yml", "Caddyfile", ".env.example", "deploy/docker-compose.caddy.yml"} <= named
     missing = sorted(path for path in named if not (ROOT / path).exists())
     assert not missing, f"README names files that do not exist: {missing}"
@@ -29,8 +34,12 @@ def test_every_file_the_deployment_section_names_exists() -> None:
 def test_every_variable_the_deployment_section_names_is_in_env_example() -> None:
     env_example = (ROOT / ".env.example").read_text()
     documented = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", env_example, flags=re.M))
-    named = set(re.findall(r"\b((?:JUNJO|OPENAI|GEMINI|ANTHROPIC|CLOUDFLARE|BACKPRESSURE)_[A-Z0-9_]+)\b",
-                           deployment_section()))
+    named = set(
+        re.findall(
+            r"\b((?:JUNJO|OPENAI|GEMINI|ANTHROPIC|CLOUDFLARE|BACKPRESSURE)_[A-Z0-9_]+)\b",
+            deployment_section(),
+        )
+    )
     named = {n for n in named if not n.endswith("_")}  # `JUNJO_PROD_*_URL`-style families
     unknown = sorted(named - documented)
     assert not unknown, f"README uses variables .env.example does not document: {unknown}"

@@ -70,12 +70,19 @@ def json_lines(lines: list[str]) -> list[dict[str, object]]:
     return parsed
 
 
-def refuse_to_start(env: dict[str, str], cwd: Path,
-                    module: str = "backend") -> subprocess.CompletedProcess[str]:
+def refuse_to_start(
+    env: dict[str, str], cwd: Path, module: str = "backend"
+) -> subprocess.CompletedProcess[str]:
     """Runs a service that must exit at once with a configuration error (never binds a port)."""
     clean = {k: v for k, v in os.environ.items() if k.upper() not in seed.CONTRACT_VARIABLES}
-    return subprocess.run([sys.executable, "-m", module], cwd=cwd, env={**clean, **env},
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", module],
+        cwd=cwd,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 # Startup lines each service logs at INFO, and so omits at WARN and above.
@@ -101,8 +108,10 @@ def test_log_format_text_and_level_info(stacks: list[Stack], tmp_path: Path, ser
     assert not any(re.search(r"\[\s*debug\s*\]", line) for line in lines)
 
 
-@pytest.mark.parametrize(("module", "name", "value"), [("backend", "JUNJO_LOG_LEVEL", "verbose"),
-                                                       ("ingestion", "JUNJO_LOG_FORMAT", "xml")])
+@pytest.mark.parametrize(
+    ("module", "name", "value"),
+    [("backend", "JUNJO_LOG_LEVEL", "verbose"), ("ingestion", "JUNJO_LOG_FORMAT", "xml")],
+)
 def test_bad_log_settings_refuse_to_start(tmp_path: Path, module: str, name: str, value: str) -> None:
     env = Stack(tmp_path).env() | {name: value}
     result = refuse_to_start(env, tmp_path, module)
@@ -117,17 +126,25 @@ def _preflight(url: str, origin: str) -> httpx.Response:
 
 def test_allow_origins_and_sqlite_paths(stacks: list[Stack], tmp_path: Path) -> None:
     app_db, metadata_db = tmp_path / "custom" / "app.sqlite", tmp_path / "elsewhere" / "index.sqlite"
-    stack = run_stack(stacks, tmp_path, "backend",
-                      JUNJO_ALLOW_ORIGINS="http://ui.example.test:8080, https://studio.example.test",
-                      JUNJO_SQLITE_PATH=str(app_db), JUNJO_METADATA_DB_PATH=str(metadata_db))
+    stack = run_stack(
+        stacks,
+        tmp_path,
+        "backend",
+        JUNJO_ALLOW_ORIGINS="http://ui.example.test:8080, https://studio.example.test",
+        JUNJO_SQLITE_PATH=str(app_db),
+        JUNJO_METADATA_DB_PATH=str(metadata_db),
+    )
     assert app_db.is_file() and metadata_db.is_file()
     assert not (stack.data_dir / "sqlite" / "junjo.db").exists()
     for origin in ("http://ui.example.test:8080", "https://studio.example.test"):
         assert _preflight(stack.http_url, origin).headers.get("access-control-allow-origin") == origin
     refused = "http://localhost:5153"  # a dev default, but no longer listed
     assert "access-control-allow-origin" not in _preflight(stack.http_url, refused).headers
-    forged = httpx.post(f"{stack.http_url}/sign-in", headers={"Origin": refused},
-                        json={"email": "a@example.com", "password": "x"})
+    forged = httpx.post(
+        f"{stack.http_url}/sign-in",
+        headers={"Origin": refused},
+        json={"email": "a@example.com", "password": "x"},
+    )
     assert forged.status_code == 403
     assert "JUNJO_ALLOW_ORIGINS" in forged.json()["detail"]
 
@@ -145,8 +162,10 @@ def test_production_derives_origins_and_secures_cookies(stacks: list[Stack], tmp
     assert _preflight(stack.http_url, frontend).headers.get("access-control-allow-origin") == frontend
     assert "access-control-allow-origin" not in _preflight(stack.http_url, "http://localhost:5153").headers
     with ApiClient(stack.http_url, origin=frontend) as api:
-        response = api.http.post("/users/create-first-user",
-                                 json={"email": "admin@example.com", "password": "correct horse battery"})
+        response = api.http.post(
+            "/users/create-first-user",
+            json={"email": "admin@example.com", "password": "correct horse battery"},
+        )
         assert response.status_code == 200, response.text
         cookie = response.headers["set-cookie"]
         assert "secure" in cookie.lower() and "httponly" in cookie.lower()
@@ -201,8 +220,14 @@ def test_env_example_documents_every_contract_variable() -> None:
     listed = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", text, flags=re.M))
     missing = set(seed.CONTRACT_VARIABLES) - listed
     assert not missing, f".env.example lacks {sorted(missing)}"
-    for name in ("JUNJO_ENV", "JUNJO_LOG_LEVEL", "JUNJO_LOG_FORMAT", "JUNJO_SESSION_SECRET",
-                 "JUNJO_SECURE_COOKIE_KEY", "JUNJO_HOST_DB_DATA_PATH"):
+    for name in (
+        "JUNJO_ENV",
+        "JUNJO_LOG_LEVEL",
+        "JUNJO_LOG_FORMAT",
+        "JUNJO_SESSION_SECRET",
+        "JUNJO_SECURE_COOKIE_KEY",
+        "JUNJO_HOST_DB_DATA_PATH",
+    ):
         assert name in env_example_values(), f"{name} must be set (uncommented) in .env.example"
     assert "make secrets" in text
 
@@ -210,15 +235,25 @@ def test_env_example_documents_every_contract_variable() -> None:
 def test_ai_service_keys_reach_their_providers(stacks: list[Stack], tmp_path: Path) -> None:
     """GEMINI/OPENAI/ANTHROPIC_API_KEY: each provider (a local fake speaking its wire format and
     checking the key like the real one) answers the backend's model listing only with that key."""
-    fakes = {"openai": FakeOpenAI("sk-openai-deploy"), "anthropic": FakeAnthropic("sk-ant-deploy"),
-             "gemini": FakeGemini("gemini-deploy-key")}
+    fakes = {
+        "openai": FakeOpenAI("sk-openai-deploy"),
+        "anthropic": FakeAnthropic("sk-ant-deploy"),
+        "gemini": FakeGemini("gemini-deploy-key"),
+    }
     for fake in fakes.values():
         fake.start()
     try:
-        stack = run_stack(stacks, tmp_path, "backend",
-                          OPENAI_API_KEY="sk-openai-deploy", OPENAI_BASE_URL=fakes["openai"].base_url,
-                          ANTHROPIC_API_KEY="sk-ant-deploy", ANTHROPIC_BASE_URL=fakes["anthropic"].base_url,
-                          GEMINI_API_KEY="gemini-deploy-key", GEMINI_BASE_URL=fakes["gemini"].base_url)
+        stack = run_stack(
+            stacks,
+            tmp_path,
+            "backend",
+            OPENAI_API_KEY="sk-openai-deploy",
+            OPENAI_BASE_URL=fakes["openai"].base_url,
+            ANTHROPIC_API_KEY="sk-ant-deploy",
+            ANTHROPIC_BASE_URL=fakes["anthropic"].base_url,
+            GEMINI_API_KEY="gemini-deploy-key",
+            GEMINI_BASE_URL=fakes["gemini"].base_url,
+        )
         with ApiClient(stack.http_url) as api:
             api.create_first_user()
             for provider, fake in fakes.items():

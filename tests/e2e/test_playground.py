@@ -77,8 +77,12 @@ def test_llm_span_to_generated_answer_and_comparison(
     # the span, recorded through ingestion, opens from the trace view
     page.goto(f"/traces/{SERVICE}/{ids['trace_id']}/{ids['span_id']}")
     link = page.get_by_role("link", name="Open in playground →")
-    reload_until(page, lambda: link.wait_for(state="visible", timeout=5_000),
-                 "the LLM span to show in the trace view", 90)
+    reload_until(
+        page,
+        lambda: link.wait_for(state="visible", timeout=5_000),
+        "the LLM span to show in the trace view",
+        90,
+    )
     link.click()
     expect(page).to_have_url(re.compile(rf"/traces/{SERVICE}/{ids['trace_id']}/{ids['span_id']}/playground$"))
 

@@ -51,9 +51,15 @@ class Ingestion:
     """One ingestion process (restartable) with clients for its public and internal ports."""
 
     def __init__(self, backend: Backend, data: Path, extra_env: dict[str, str]) -> None:
-        self.stack = dataclasses.replace(backend.stack, data_dir=data, otlp_port=free_port(),
-                                         internal_port=free_port(), extra_env=extra_env,
-                                         backend=None, ingestion=None)
+        self.stack = dataclasses.replace(
+            backend.stack,
+            data_dir=data,
+            otlp_port=free_port(),
+            internal_port=free_port(),
+            extra_env=extra_env,
+            backend=None,
+            ingestion=None,
+        )
         self.key = backend.key
         self.data = data
         self.token = internal_token(self.stack)
@@ -73,8 +79,13 @@ class Ingestion:
         self._channels.append(ch)
         return ch
 
-    def export(self, request: trace_service_pb2.ExportTraceServiceRequest, key: str | None = None,
-               timeout: float = 30.0, **call: Any) -> trace_service_pb2.ExportTraceServiceResponse:
+    def export(
+        self,
+        request: trace_service_pb2.ExportTraceServiceRequest,
+        key: str | None = None,
+        timeout: float = 30.0,
+        **call: Any,
+    ) -> trace_service_pb2.ExportTraceServiceResponse:
         stub = trace_service_pb2_grpc.TraceServiceStub(self.channel())
         metadata = () if key == "" else (("x-junjo-api-key", key or self.key),)
         return stub.Export(request, metadata=metadata, timeout=timeout, **call)
@@ -85,13 +96,15 @@ class Ingestion:
         return ingestion_pb2_grpc.InternalIngestionServiceStub(ch)
 
     def flush(self) -> None:
-        reply = self.internal().FlushWAL(ingestion_pb2.FlushWALRequest(),
-                                         metadata=call_metadata(self.token), timeout=120)
+        reply = self.internal().FlushWAL(
+            ingestion_pb2.FlushWALRequest(), metadata=call_metadata(self.token), timeout=120
+        )
         assert reply.success, reply.error_message
 
     def snapshot(self) -> ingestion_pb2.PrepareHotSnapshotResponse:
-        reply = self.internal().PrepareHotSnapshot(ingestion_pb2.PrepareHotSnapshotRequest(),
-                                                   metadata=call_metadata(self.token), timeout=60)
+        reply = self.internal().PrepareHotSnapshot(
+            ingestion_pb2.PrepareHotSnapshotRequest(), metadata=call_metadata(self.token), timeout=60
+        )
         assert reply.success, reply.error_message
         return reply
 
@@ -140,4 +153,3 @@ def ingestion_factory(backend: Backend, tmp_path: Path) -> Iterator[Callable[...
     yield make
     for ing in made:
         ing.close()
-

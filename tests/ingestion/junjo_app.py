@@ -43,7 +43,9 @@ def make_graph() -> Graph:
 async def run_probe() -> None:
     """The workflow inside a plain `probe-root` span (an application's own span around Junjo)."""
     workflow = Workflow[CountState, CountStore](
-        name="ingestion_probe_workflow", graph_factory=make_graph,
-        store_factory=lambda: CountStore(initial_state=CountState()))
+        name="ingestion_probe_workflow",
+        graph_factory=make_graph,
+        store_factory=lambda: CountStore(initial_state=CountState()),
+    )
     with trace.get_tracer("probe").start_as_current_span("probe-root"):
         await workflow.execute()

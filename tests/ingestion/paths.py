@@ -15,8 +15,9 @@ from ingestion import convert, wal_read
 PATHS = ["compiled", "python"]
 
 
-def use(path: str, monkeypatch: pytest.MonkeyPatch, module: ModuleType, attribute: str, built: bool,
-        source: str) -> str:
+def use(
+    path: str, monkeypatch: pytest.MonkeyPatch, module: ModuleType, attribute: str, built: bool, source: str
+) -> str:
     """For "python", hides `module.attribute` (the compiled entry point) for this test."""
     if path == "python":
         monkeypatch.setattr(module, attribute, None)

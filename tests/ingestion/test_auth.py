@@ -27,8 +27,9 @@ class CountingAuth(auth_pb2_grpc.InternalAuthServiceServicer):
         self.calls = 0
         self.delay = 0.0
 
-    async def ValidateApiKey(self, request: auth_pb2.ValidateApiKeyRequest,
-                             context: grpc.aio.ServicerContext) -> auth_pb2.ValidateApiKeyResponse:
+    async def ValidateApiKey(
+        self, request: auth_pb2.ValidateApiKeyRequest, context: grpc.aio.ServicerContext
+    ) -> auth_pb2.ValidateApiKeyResponse:
         if not token_matches(TOKEN, context.invocation_metadata()):
             await context.abort(grpc.StatusCode.UNAUTHENTICATED, INVALID_TOKEN_MESSAGE)
         self.calls += 1
@@ -50,8 +51,13 @@ def run(scenario: Scenario) -> None:
         await server.start()
         made: list[ApiKeyValidator] = []
 
-        def validator(ttl: float = 10, max_entries: int = 1024, concurrency: int = 8,
-                      token: str = TOKEN, timeout: float = 2.0) -> ApiKeyValidator:
+        def validator(
+            ttl: float = 10,
+            max_entries: int = 1024,
+            concurrency: int = 8,
+            token: str = TOKEN,
+            timeout: float = 2.0,
+        ) -> ApiKeyValidator:
             v = ApiKeyValidator(f"127.0.0.1:{port}", token, ttl, max_entries, concurrency, timeout)
             made.append(v)
             return v

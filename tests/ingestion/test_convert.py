@@ -36,15 +36,20 @@ def rows_of(data: bytes, batch_size: int = 1000) -> list[dict]:
     return table.to_pylist()
 
 
-def request_with(*spans: trace_pb2.Span,
-                 resource: list | None = None) -> trace_service_pb2.ExportTraceServiceRequest:
+def request_with(
+    *spans: trace_pb2.Span, resource: list | None = None
+) -> trace_service_pb2.ExportTraceServiceRequest:
     res = resource_pb2.Resource(attributes=resource if resource is not None else [kv("service.name", "svc")])
-    return trace_service_pb2.ExportTraceServiceRequest(resource_spans=[trace_pb2.ResourceSpans(
-        resource=res, scope_spans=[trace_pb2.ScopeSpans(spans=list(spans))])])
+    return trace_service_pb2.ExportTraceServiceRequest(
+        resource_spans=[
+            trace_pb2.ResourceSpans(resource=res, scope_spans=[trace_pb2.ScopeSpans(spans=list(spans))])
+        ]
+    )
 
 
 def good_span(seq: int = 0) -> trace_pb2.Span:
     import random
+
     return make_span(seq, random.Random(seq), 1_800_000_000_000_000_000)
 
 
@@ -55,20 +60,59 @@ def test_standard_workload_matches_the_oracle_row_for_row() -> None:
 
 def test_every_anyvalue_kind_links_and_counters_match_the_oracle() -> None:
     span = good_span(1)
-    nested = common_pb2.AnyValue(kvlist_value=common_pb2.KeyValueList(values=[
-        kv("z", 1), kv("a", "x"), common_pb2.KeyValue(key="arr", value=common_pb2.AnyValue(
-            array_value=common_pb2.ArrayValue(values=[common_pb2.AnyValue(int_value=-5),
-                                                      common_pb2.AnyValue(double_value=1e-7),
-                                                      common_pb2.AnyValue(bytes_value=b"\x01\xff")])))]))
-    span.attributes.extend([
-        kv("neg", -42), kv("big", 2**62), kv("i0", 0), kv("i127", 127), kv("i128", 128),
-        kv("i16383", 16383), kv("i16384", 16384), kv("t", True), kv("s127", "y" * 126),
-        kv("s128", "y" * 127), kv("pi", 3.14159), kv("nan", float("nan")), kv("f", False),
-        kv("bytes", b"\x00\xab"), kv("unicode", "日本語 ✓"), kv("long", "x" * 5000), kv("empty", ""),
-        common_pb2.KeyValue(key="nested", value=nested), common_pb2.KeyValue(key="novalue"),
-    ])
-    span.links.append(trace_pb2.Span.Link(trace_id=b"\x01" * 16, span_id=b"\x02" * 8, trace_state="a=b",
-                                          attributes=[kv("k", "v")], dropped_attributes_count=2, flags=1))
+    nested = common_pb2.AnyValue(
+        kvlist_value=common_pb2.KeyValueList(
+            values=[
+                kv("z", 1),
+                kv("a", "x"),
+                common_pb2.KeyValue(
+                    key="arr",
+                    value=common_pb2.AnyValue(
+                        array_value=common_pb2.ArrayValue(
+                            values=[
+                                common_pb2.AnyValue(int_value=-5),
+                                common_pb2.AnyValue(double_value=1e-7),
+                                common_pb2.AnyValue(bytes_value=b"\x01\xff"),
+                            ]
+                        )
+                    ),
+                ),
+            ]
+        )
+    )
+    span.attributes.extend(
+        [
+            kv("neg", -42),
+            kv("big", 2**62),
+            kv("i0", 0),
+            kv("i127", 127),
+            kv("i128", 128),
+            kv("i16383", 16383),
+            kv("i16384", 16384),
+            kv("t", True),
+            kv("s127", "y" * 126),
+            kv("s128", "y" * 127),
+            kv("pi", 3.14159),
+            kv("nan", float("nan")),
+            kv("f", False),
+            kv("bytes", b"\x00\xab"),
+            kv("unicode", "日本語 ✓"),
+            kv("long", "x" * 5000),
+            kv("empty", ""),
+            common_pb2.KeyValue(key="nested", value=nested),
+            common_pb2.KeyValue(key="novalue"),
+        ]
+    )
+    span.links.append(
+        trace_pb2.Span.Link(
+            trace_id=b"\x01" * 16,
+            span_id=b"\x02" * 8,
+            trace_state="a=b",
+            attributes=[kv("k", "v")],
+            dropped_attributes_count=2,
+            flags=1,
+        )
+    )
     span.events.append(trace_pb2.Span.Event(time_unix_nano=2**64 - 1, name="max"))
     span.trace_state, span.flags = "vendor=1", 257
     span.dropped_attributes_count, span.dropped_events_count, span.dropped_links_count = 1, 2, 3
@@ -96,8 +140,9 @@ def test_bad_id_lengths_reject_only_those_spans() -> None:
     bad_trace.trace_id = b"\x01" * 15
     bad_span.span_id = b""
     bad_parent.parent_span_id = b"\x01" * 3
-    out = convert_request(request_with(good_span(0), bad_trace, bad_span, bad_parent, good_span(4))
-                          .SerializeToString())
+    out = convert_request(
+        request_with(good_span(0), bad_trace, bad_span, bad_parent, good_span(4)).SerializeToString()
+    )
     assert (out.accepted, out.rejected) == (2, 3)
     assert "trace_id must be 16 bytes, got 15" in out.error_message
     assert "span_id must be 8 bytes, got 0" in out.error_message
@@ -114,8 +159,12 @@ def _raw_span_with_bad_utf8_name() -> bytes:
 
 def test_non_utf8_span_name_rejects_that_span_and_keeps_the_others() -> None:
     raw = request_with(good_span(0)).resource_spans[0]
-    data = wire.request(good_span(0).SerializeToString(), good_span(1).SerializeToString(),
-                        _raw_span_with_bad_utf8_name(), resource=raw.resource.SerializeToString())
+    data = wire.request(
+        good_span(0).SerializeToString(),
+        good_span(1).SerializeToString(),
+        _raw_span_with_bad_utf8_name(),
+        resource=raw.resource.SerializeToString(),
+    )
     out = convert_request(data)
     assert (out.accepted, out.rejected) == (2, 1)
     assert "not decodable" in out.error_message

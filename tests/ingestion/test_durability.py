@@ -108,8 +108,10 @@ def test_sigkill_under_load_loses_no_acknowledged_span(ingestion_factory) -> Non
 def _segment_bytes(first: int, requests: int, torn: bool = False) -> bytes:
     out = [v1.SCHEMA.serialize().to_pybytes()]
     for r in range(requests):
-        out += [b.serialize().to_pybytes()
-                for b in convert_request(make_request(first + r * 100).SerializeToString()).batches]
+        out += [
+            b.serialize().to_pybytes()
+            for b in convert_request(make_request(first + r * 100).SerializeToString()).batches
+        ]
     if torn:
         out[-1] = out[-1][: len(out[-1]) // 2]
     return b"".join(out)
@@ -128,8 +130,7 @@ def test_torn_segment_is_recovered_at_start(ingestion_factory) -> None:
 
 
 def test_exports_continue_during_a_long_flush(ingestion_factory) -> None:
-    ing = ingestion_factory(FLUSH_MAX_MB="48", BACKPRESSURE_MAX_MB="4000",
-                            BACKPRESSURE_MAX_RSS_MB="4000")
+    ing = ingestion_factory(FLUSH_MAX_MB="48", BACKPRESSURE_MAX_MB="4000", BACKPRESSURE_MAX_RSS_MB="4000")
     wal = Path(ing.env["WAL_DIR"])
     wal.mkdir(parents=True)
     segment = _segment_bytes(10_000_000, 12) + b"\xff\xff\xff\xff\x00\x00\x00\x00"

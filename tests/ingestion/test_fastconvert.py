@@ -24,8 +24,22 @@ from junjo_common.spanformat import v1
 from tests.ingestion import wire
 from tests.ingestion.workload import kv, make_request
 
-TEXT_PIECES = ("plain", "", " ", '"quoted"', "back\\slash", "tab\tnew\nline\r", "\x00\x01\x1f\x7f",
-               "\u2028\u2029", "日本語", "émoji 🎉", "\ufeff", "a" * 300, "{\"json\": [1, 2]}", "/</script>")
+TEXT_PIECES = (
+    "plain",
+    "",
+    " ",
+    '"quoted"',
+    "back\\slash",
+    "tab\tnew\nline\r",
+    "\x00\x01\x1f\x7f",
+    "\u2028\u2029",
+    "日本語",
+    "émoji 🎉",
+    "\ufeff",
+    "a" * 300,
+    '{"json": [1, 2]}',
+    "/</script>",
+)
 
 
 def _text(rng: random.Random) -> str:
@@ -33,8 +47,22 @@ def _text(rng: random.Random) -> str:
 
 
 def _double(rng: random.Random) -> float:
-    special = (0.0, -0.0, 1e-7, 1e16, 1e22, 5e-324, 1.7976931348623157e308, math.inf, -math.inf,
-               math.nan, 0.1, 1 / 3, 123456789.123, -2.5e-310)
+    special = (
+        0.0,
+        -0.0,
+        1e-7,
+        1e16,
+        1e22,
+        5e-324,
+        1.7976931348623157e308,
+        math.inf,
+        -math.inf,
+        math.nan,
+        0.1,
+        1 / 3,
+        123456789.123,
+        -2.5e-310,
+    )
     if rng.random() < 0.4:
         return rng.choice(special)
     return struct.unpack("<d", rng.getrandbits(64).to_bytes(8, "little"))[0]
@@ -49,8 +77,9 @@ def _any(rng: random.Random, depth: int) -> common_pb2.AnyValue:
     elif kind == "bool":
         v.bool_value = rng.random() < 0.5
     elif kind == "int":
-        v.int_value = rng.choice((0, 1, -1, 127, 128, 16383, 16384, 2**63 - 1, -(2**63),
-                                  rng.randint(-(2**63), 2**63 - 1)))
+        v.int_value = rng.choice(
+            (0, 1, -1, 127, 128, 16383, 16384, 2**63 - 1, -(2**63), rng.randint(-(2**63), 2**63 - 1))
+        )
     elif kind == "double":
         v.double_value = _double(rng)
     elif kind == "bytes":
@@ -78,20 +107,35 @@ def _attributes(rng: random.Random, count: int) -> list[common_pb2.KeyValue]:
 
 def _span(rng: random.Random, seq: int) -> trace_pb2.Span:
     span = trace_pb2.Span(
-        trace_id=rng.randbytes(16), span_id=rng.randbytes(8),
-        parent_span_id=rng.choice((b"", rng.randbytes(8))), name=_text(rng),
-        kind=rng.randint(0, 5), start_time_unix_nano=rng.randint(0, 2**63 - 1),
-        end_time_unix_nano=rng.randint(0, 2**63 - 1), attributes=_attributes(rng, rng.randint(0, 8)),
-        trace_state=rng.choice(("", "vendor=1")), flags=rng.getrandbits(32),
-        dropped_attributes_count=rng.getrandbits(32), dropped_events_count=rng.randint(0, 3),
-        dropped_links_count=rng.randint(0, 3))
+        trace_id=rng.randbytes(16),
+        span_id=rng.randbytes(8),
+        parent_span_id=rng.choice((b"", rng.randbytes(8))),
+        name=_text(rng),
+        kind=rng.randint(0, 5),
+        start_time_unix_nano=rng.randint(0, 2**63 - 1),
+        end_time_unix_nano=rng.randint(0, 2**63 - 1),
+        attributes=_attributes(rng, rng.randint(0, 8)),
+        trace_state=rng.choice(("", "vendor=1")),
+        flags=rng.getrandbits(32),
+        dropped_attributes_count=rng.getrandbits(32),
+        dropped_events_count=rng.randint(0, 3),
+        dropped_links_count=rng.randint(0, 3),
+    )
     for _ in range(rng.randint(0, 3)):
-        span.events.add(time_unix_nano=rng.getrandbits(64), name=_text(rng),
-                        attributes=_attributes(rng, rng.randint(0, 3)),
-                        dropped_attributes_count=rng.randint(0, 2))
+        span.events.add(
+            time_unix_nano=rng.getrandbits(64),
+            name=_text(rng),
+            attributes=_attributes(rng, rng.randint(0, 3)),
+            dropped_attributes_count=rng.randint(0, 2),
+        )
     for _ in range(rng.randint(0, 2)):
-        span.links.add(trace_id=rng.randbytes(16), span_id=rng.randbytes(8), trace_state=_text(rng),
-                       attributes=_attributes(rng, rng.randint(0, 3)), flags=rng.getrandbits(32))
+        span.links.add(
+            trace_id=rng.randbytes(16),
+            span_id=rng.randbytes(8),
+            trace_state=_text(rng),
+            attributes=_attributes(rng, rng.randint(0, 3)),
+            flags=rng.getrandbits(32),
+        )
     if rng.random() < 0.5:
         span.status.code = rng.randint(0, 2)
         span.status.message = rng.choice(("", "boom", _text(rng)))
@@ -104,8 +148,11 @@ def _request(rng: random.Random, seq: int) -> trace_service_pb2.ExportTraceServi
         resource_attrs = _attributes(rng, rng.randint(0, 4))
         if rng.random() < 0.7:
             resource_attrs.append(kv("service.name", rng.choice(("svc", "", b"\x01\x02", 7))))
-        rs = request.resource_spans.add(resource=resource_pb2.Resource(
-            attributes=resource_attrs, dropped_attributes_count=rng.randint(0, 2)))
+        rs = request.resource_spans.add(
+            resource=resource_pb2.Resource(
+                attributes=resource_attrs, dropped_attributes_count=rng.randint(0, 2)
+            )
+        )
         for _ in range(rng.randint(0, 2)):
             rs.scope_spans.add(spans=[_span(rng, seq) for _ in range(rng.randint(0, 5))])
     return request
@@ -167,7 +214,7 @@ def test_mutated_requests_never_diverge_or_crash(monkeypatch: pytest.MonkeyPatch
             for _ in range(rng.randint(1, 4)):
                 data[rng.randrange(len(data))] = rng.getrandbits(8)
         elif op == 1:
-            del data[rng.randrange(len(data)):]
+            del data[rng.randrange(len(data)) :]
         else:
             pos = rng.randrange(len(data))
             data[pos:pos] = rng.randbytes(rng.randint(1, 8))

@@ -55,8 +55,14 @@ def test_otel_sdk_exporter_spans_are_stored(ingestion_factory) -> None:
 
 def test_junjo_sdk_workflow_is_stored(ingestion_factory) -> None:
     ing = ingestion_factory().start()
-    trace_id = run_sender("tests.support.junjo_demo", ing.stack.otlp_endpoint, ing.key, "junjo-probe",
-                          "--app", "tests.ingestion.junjo_app:run_probe")["trace_id"]
+    trace_id = run_sender(
+        "tests.support.junjo_demo",
+        ing.stack.otlp_endpoint,
+        ing.key,
+        "junjo-probe",
+        "--app",
+        "tests.ingestion.junjo_app:run_probe",
+    )["trace_id"]
     table = ing.stored_table()
     rows = table.filter(pc.equal(table["trace_id"], trace_id)).to_pylist()
     types = sorted(orjson.loads(r["attributes"]).get("junjo.span_type", "-") for r in rows)
@@ -75,8 +81,10 @@ def test_api_key_errors(ingestion_factory) -> None:
     assert missing.value.details() == "Missing x-junjo-api-key header"
     with pytest.raises(grpc.RpcError) as invalid:
         ing.export(make_request(0, 1), key="x" * 64)
-    assert (invalid.value.code(), invalid.value.details()) == (grpc.StatusCode.UNAUTHENTICATED,
-                                                              "Invalid API key")
+    assert (invalid.value.code(), invalid.value.details()) == (
+        grpc.StatusCode.UNAUTHENTICATED,
+        "Invalid API key",
+    )
 
 
 def test_unreachable_backend_is_unavailable_not_invalid(ingestion_factory) -> None:
@@ -115,19 +123,21 @@ def test_bad_input_is_answered_and_valid_spans_are_kept(ingestion_factory) -> No
 
     bad_utf8 = good_span(3)
     bad_utf8.attributes.add(key="bad").value.string_value = "PLACEHOLDER"
-    data = request_with(bad_utf8, good_span(4)).SerializeToString().replace(b"PLACEHOLDER",
-                                                                             b"\xff" * 11)
+    data = request_with(bad_utf8, good_span(4)).SerializeToString().replace(b"PLACEHOLDER", b"\xff" * 11)
     raw = ing.channel().unary_unary("/opentelemetry.proto.collector.trace.v1.TraceService/Export")
     metadata = (("x-junjo-api-key", ing.key),)
     reply = trace_service_pb2.ExportTraceServiceResponse.FromString(raw(data, metadata=metadata))
     assert reply.partial_success.rejected_spans == 1 and "UTF-8" in reply.partial_success.error_message
 
     reply = trace_service_pb2.ExportTraceServiceResponse.FromString(
-        raw(_nested_attribute_request(150, kvlist=True), metadata=metadata))
+        raw(_nested_attribute_request(150, kvlist=True), metadata=metadata)
+    )
     assert reply.partial_success.rejected_spans == 1
 
-    assert ing.export(trace_service_pb2.ExportTraceServiceRequest()) == \
-        trace_service_pb2.ExportTraceServiceResponse()
+    assert (
+        ing.export(trace_service_pb2.ExportTraceServiceRequest())
+        == trace_service_pb2.ExportTraceServiceResponse()
+    )
 
     with pytest.raises(grpc.RpcError) as garbage:
         raw(b"\x0a\xff\xff\xff\xff\x0f", metadata=metadata)
@@ -145,7 +155,8 @@ def test_bad_input_is_answered_and_valid_spans_are_kept(ingestion_factory) -> No
 
     ids = set(ing.stored_table(["span_id"])["span_id"].to_pylist())
     expected = {good_span(i).span_id.hex() for i in (1, 2, 4)} | {
-        s.span_id.hex() for s in make_request(2000, 100).resource_spans[0].scope_spans[0].spans}
+        s.span_id.hex() for s in make_request(2000, 100).resource_spans[0].scope_spans[0].spans
+    }
     assert ids == expected | {good_span(i).span_id.hex() for i in (0, 6)}  # 0 rode with the nested one
     table = ing.stored_table(["span_id", "attributes"])
     [huge_row] = [r for r in table.to_pylist() if r["span_id"] == good_span(6).span_id.hex()]
@@ -156,8 +167,10 @@ def test_bad_input_is_answered_and_valid_spans_are_kept(ingestion_factory) -> No
 def test_internal_calls_require_the_token(ingestion_factory) -> None:
     ing = ingestion_factory().start()
     stub = ing.internal()
-    for call, request in ((stub.FlushWAL, ingestion_pb2.FlushWALRequest()),
-                          (stub.PrepareHotSnapshot, ingestion_pb2.PrepareHotSnapshotRequest())):
+    for call, request in (
+        (stub.FlushWAL, ingestion_pb2.FlushWALRequest()),
+        (stub.PrepareHotSnapshot, ingestion_pb2.PrepareHotSnapshotRequest()),
+    ):
         for metadata in ((), (("x-junjo-internal-token", "wrong"),)):
             with pytest.raises(grpc.RpcError) as err:
                 call(request, metadata=metadata, timeout=10)
@@ -167,9 +180,14 @@ def test_internal_calls_require_the_token(ingestion_factory) -> None:
         with pytest.raises(grpc.RpcError) as err:
             health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest(), timeout=10)
         assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
-    probe = subprocess.run([sys.executable, "-m", "ingestion.healthcheck",
-                            f"-addr=127.0.0.1:{ing.stack.internal_port}"], cwd=ROOT, env=ing.env,
-                           capture_output=True, text=True, timeout=60)
+    probe = subprocess.run(
+        [sys.executable, "-m", "ingestion.healthcheck", f"-addr=127.0.0.1:{ing.stack.internal_port}"],
+        cwd=ROOT,
+        env=ing.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert probe.returncode == 0, probe.stderr
 
 
@@ -183,8 +201,9 @@ def test_stop_signal_flushes_everything_and_exits_zero(ingestion_factory, sig: i
     assert ing.proc.proc is not None and ing.proc.proc.wait(60) == 0
     wal = Path(ing.env["WAL_DIR"])
     assert [p.name for p in wal.iterdir()] == [".lock"]
-    ids = [i for p in ing.parquet_files()
-           for i in pq.read_table(p, columns=["span_id"])["span_id"].to_pylist()]
+    ids = [
+        i for p in ing.parquet_files() for i in pq.read_table(p, columns=["span_id"])["span_id"].to_pylist()
+    ]
     assert len(ids) == 500 == len(set(ids))
 
 
@@ -206,25 +225,44 @@ def test_backpressure_refuses_then_recovers_after_flush(ingestion_factory) -> No
     wait_for(lambda: not refused(), timeout=15, interval=0.2)
 
 
-@pytest.mark.parametrize(("name", "value"), [
-    ("OTLP_GRPC_PORT", "http"), ("INTERNAL_GRPC_PORT", "70000"), ("FLUSH_MAX_MB", "0"),
-    ("BATCH_SIZE", "-1"), ("JUNJO_INTERNAL_GRPC_TOKEN", "short"), ("JUNJO_LOG_LEVEL", "loud"),
-    ("PREPARE_HOT_SNAPSHOT_CACHE_TTL_MS", "1.5"),
-])
-def test_bad_configuration_stops_with_one_line_naming_the_variable(tmp_path: Path, name: str,
-                                                                    value: str) -> None:
-    env = {"PATH": "/usr/bin:/bin", "JUNJO_SESSION_SECRET": "s" * 40, "WAL_DIR": str(tmp_path / "w"),
-           name: value}
-    out = subprocess.run([sys.executable, "-m", "ingestion"], cwd=tmp_path, env=env, capture_output=True,
-                         text=True, timeout=60)  # cwd without a `.env` that could fill in values
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("OTLP_GRPC_PORT", "http"),
+        ("INTERNAL_GRPC_PORT", "70000"),
+        ("FLUSH_MAX_MB", "0"),
+        ("BATCH_SIZE", "-1"),
+        ("JUNJO_INTERNAL_GRPC_TOKEN", "short"),
+        ("JUNJO_LOG_LEVEL", "loud"),
+        ("PREPARE_HOT_SNAPSHOT_CACHE_TTL_MS", "1.5"),
+    ],
+)
+def test_bad_configuration_stops_with_one_line_naming_the_variable(
+    tmp_path: Path, name: str, value: str
+) -> None:
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "JUNJO_SESSION_SECRET": "s" * 40,
+        "WAL_DIR": str(tmp_path / "w"),
+        name: value,
+    }
+    out = subprocess.run(
+        [sys.executable, "-m", "ingestion"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )  # cwd without a `.env` that could fill in values
     assert out.returncode != 0
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and name in lines[0], out.stderr
 
 
 def test_missing_secret_stops_with_one_line(tmp_path: Path) -> None:
-    out = subprocess.run([sys.executable, "-m", "ingestion"], cwd=tmp_path, env={"PATH": "/usr/bin:/bin"},
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "ingestion"],
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode != 0 and "JUNJO_SESSION_SECRET" in out.stderr.strip()
 
 

@@ -23,8 +23,9 @@ def test_defaults_follow_the_contract() -> None:
 
 
 def test_env_file_is_read_and_real_environment_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / ".env").write_text('# comment\nexport JUNJO_SESSION_SECRET="' + "f" * 40 + '"\n'
-                                   "OTLP_GRPC_PORT=6000\nFLUSH_MAX_MB=7\n\n")
+    (tmp_path / ".env").write_text(
+        '# comment\nexport JUNJO_SESSION_SECRET="' + "f" * 40 + '"\nOTLP_GRPC_PORT=6000\nFLUSH_MAX_MB=7\n\n'
+    )
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("FLUSH_MAX_MB", "9")
     for name in ("JUNJO_SESSION_SECRET", "JUNJO_INTERNAL_GRPC_TOKEN", "OTLP_GRPC_PORT"):

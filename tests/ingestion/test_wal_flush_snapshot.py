@@ -126,26 +126,30 @@ def test_flush_writes_sorted_partitioned_parquet_with_bloom_filter(tmp_path: Pat
     assert col.compression == "ZSTD" and col.statistics is not None
     assert meta.row_group(0).column(1).bloom_filter_offset is not None  # trace_id bloom filter
     table = pq.read_table(path)
-    keys = list(zip(table["service_name"].to_pylist(), table["start_time"].cast(pa.int64()).to_pylist(),
-                    strict=True))
+    keys = list(
+        zip(table["service_name"].to_pylist(), table["start_time"].cast(pa.int64()).to_pylist(), strict=True)
+    )
     assert keys == sorted(keys)
     assert [p.name for p in (tmp_path / "wal").iterdir()] == [".lock"]
 
 
 @pytest.mark.parametrize("reader", paths.PATHS)
-def test_flushed_rows_are_the_wal_rows_in_key_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                    reader: str) -> None:
+def test_flushed_rows_are_the_wal_rows_in_key_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reader: str
+) -> None:
     """Row groups are gathered row by row from several segment files: every column of every row
     must arrive intact, and the file must hold exactly the WAL's rows in (service, start) order,
     with the compiled segment reader and without it."""
     paths.segment_reader(reader, monkeypatch)
+
     async def main() -> tuple[Harness, pa.Table]:
         h = Harness(tmp_path, segment_max=1 * MB).start()
         for i, svc in enumerate(["b", "a", "c"] * 30):  # ~9 segments, 3 row groups
             await h.wal.append(batches(i * 100, service=svc))
         await h.wal.seal_active()
         wal_rows = pa.Table.from_batches(
-            [b for seg in h.wal.sealed() for b in read_complete_batches(seg.path.read_bytes())[0]])
+            [b for seg in h.wal.sealed() for b in read_complete_batches(seg.path.read_bytes())[0]]
+        )
         files = await h.scheduler.flush_all()
         assert len(files) == 1
         h.close()
@@ -155,13 +159,20 @@ def test_flushed_rows_are_the_wal_rows_in_key_order(tmp_path: Path, monkeypatch:
     [path] = all_parquet(h.out)
     flushed = pq.read_table(path)
     assert pq.ParquetFile(path).metadata.num_row_groups == 3
-    expected = wal_rows.sort_by([("service_name", "ascending"), ("start_time", "ascending"),
-                                 ("span_id", "ascending")])
-    got = flushed.sort_by([("service_name", "ascending"), ("start_time", "ascending"),
-                           ("span_id", "ascending")])
+    expected = wal_rows.sort_by(
+        [("service_name", "ascending"), ("start_time", "ascending"), ("span_id", "ascending")]
+    )
+    got = flushed.sort_by(
+        [("service_name", "ascending"), ("start_time", "ascending"), ("span_id", "ascending")]
+    )
     assert got.equals(expected.cast(got.schema))
-    keys = list(zip(flushed["service_name"].to_pylist(), flushed["start_time"].cast(pa.int64()).to_pylist(),
-                    strict=True))
+    keys = list(
+        zip(
+            flushed["service_name"].to_pylist(),
+            flushed["start_time"].cast(pa.int64()).to_pylist(),
+            strict=True,
+        )
+    )
     assert keys == sorted(keys)
 
 
@@ -249,8 +260,9 @@ def test_intent_without_published_file_is_discarded_and_segments_flush_again(tmp
 
     asyncio.run(first())
     missing = tmp_path / "parquet" / "never.parquet"
-    (wal_dir / "flush-x.intent").write_bytes(orjson.dumps({"parquet": str(missing),
-                                                           "segments": [segment_name(1)]}))
+    (wal_dir / "flush-x.intent").write_bytes(
+        orjson.dumps({"parquet": str(missing), "segments": [segment_name(1)]})
+    )
 
     async def second() -> Harness:
         h = Harness(tmp_path).start()
@@ -264,7 +276,8 @@ def test_intent_without_published_file_is_discarded_and_segments_flush_again(tmp
 
 @pytest.mark.parametrize("reader", paths.PATHS)
 def test_snapshot_holds_every_unflushed_span_including_the_active_segment(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reader: str) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reader: str
+) -> None:
     paths.segment_reader(reader, monkeypatch)
 
     async def main() -> None:
@@ -332,11 +345,13 @@ def test_an_aging_cached_snapshot_is_rebuilt_ahead_in_the_background(tmp_path: P
     asyncio.run(main())
 
 
-def test_a_build_ahead_that_a_flush_overtakes_gives_up(tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_build_ahead_that_a_flush_overtakes_gives_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Once a flush retires segments, a build ahead could never be served: it stops at the next
     row group (leaving SNAPSHOT_PATH and no temporary file behind) instead of holding the writer
     lock a request that must rebuild is waiting for."""
+
     async def main() -> None:
         h = Harness(tmp_path).start()
         h.snapshot.cache_ttl = 3600
@@ -379,13 +394,15 @@ def test_recent_cold_is_bounded_by_count() -> None:
 
 def test_a_stale_segment_list_cannot_flush_twice(tmp_path: Path) -> None:
     """A caller cancelled while its flush thread runs must not let a second flush repeat it."""
+
     async def main() -> Harness:
         h = Harness(tmp_path).start()
         await h.wal.append(batches(0))
         await h.wal.seal_active()
         stale = h.wal.sealed()
-        first = await asyncio.gather(asyncio.to_thread(h.flusher.flush, stale),
-                                     asyncio.to_thread(h.flusher.flush, stale))
+        first = await asyncio.gather(
+            asyncio.to_thread(h.flusher.flush, stale), asyncio.to_thread(h.flusher.flush, stale)
+        )
         assert sorted(len(files) for files in first) == [0, 1]
         h.close()
         return h

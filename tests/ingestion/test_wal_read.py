@@ -31,7 +31,7 @@ def reader_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch)
 
 
 def _text(rng: random.Random) -> str:
-    return "".join(rng.choice("abcé😀\x00\"\\{}") for _ in range(rng.randint(0, 40)))
+    return "".join(rng.choice('abcé😀\x00"\\{}') for _ in range(rng.randint(0, 40)))
 
 
 def _write_chunks(f, chunks: list[pa.Array]) -> Iterator[Source]:
@@ -47,8 +47,15 @@ def _write_chunks(f, chunks: list[pa.Array]) -> Iterator[Source]:
                 f.write(buf.to_pybytes())
         (validity_pos, _), (values_pos, _) = positions[0], positions[1]
         data_pos, data_size = positions[2] if len(positions) > 2 else (0, 0)
-        yield (f.fileno(), max(values_pos, 0), max(data_pos, 0), data_size, validity_pos, chunk.offset,
-               len(chunk))
+        yield (
+            f.fileno(),
+            max(values_pos, 0),
+            max(data_pos, 0),
+            data_size,
+            validity_pos,
+            chunk.offset,
+            len(chunk),
+        )
 
 
 def _sliced_chunks(values: list, type_: pa.DataType, rng: random.Random) -> list[pa.Array]:
@@ -56,8 +63,10 @@ def _sliced_chunks(values: list, type_: pa.DataType, rng: random.Random) -> list
     pad = [None] * 5 if type_ != pa.string() else ["pad"] * 5
     while at < len(values):  # uneven chunks, sliced out of larger arrays (non-zero offsets)
         n = rng.randint(0, 300)
-        backing = pa.array(pad + values[at:at + n] + pad[:3], type_ if type_ != v1.TIMESTAMP else pa.int64())
-        chunks.append(backing.cast(type_).slice(5, len(values[at:at + n])))
+        backing = pa.array(
+            pad + values[at : at + n] + pad[:3], type_ if type_ != v1.TIMESTAMP else pa.int64()
+        )
+        chunks.append(backing.cast(type_).slice(5, len(values[at : at + n])))
         at += n
     return chunks
 
@@ -71,14 +80,15 @@ class _Reader(SegmentReader):
 
 
 @pytest.mark.parametrize("type_", [pa.string(), pa.int8(), pa.uint32(), pa.int64(), v1.TIMESTAMP])
-def test_gather_equals_arrow_take_across_chunks_slices_and_nulls(reader_path: str, tmp_path: Path,
-                                                                 type_: pa.DataType) -> None:
+def test_gather_equals_arrow_take_across_chunks_slices_and_nulls(
+    reader_path: str, tmp_path: Path, type_: pa.DataType
+) -> None:
     rng = random.Random(3)
     if type_ == pa.string():
         values = [None if rng.random() < 0.1 else _text(rng) for _ in range(3_000)]
     else:
         bits = type_.bit_width - (0 if type_ == pa.uint32() else 1)
-        values = [None if rng.random() < 0.1 else rng.randrange(2 ** bits) for _ in range(3_000)]
+        values = [None if rng.random() < 0.1 else rng.randrange(2**bits) for _ in range(3_000)]
     chunks = _sliced_chunks(values, type_, rng)
     column = pa.chunked_array(chunks, type_)
     field = pa.field("c", type_)
@@ -86,8 +96,12 @@ def test_gather_equals_arrow_take_across_chunks_slices_and_nulls(reader_path: st
         reader = _Reader(field, list(_write_chunks(f, chunks)))
         f.flush()
         order = pa.array(rng.sample(range(len(values)), 2_000), pa.uint64())
-        for rows in (order, order.slice(700, 900), order.slice(0, 0),
-                     pa.array(range(len(values)), pa.int64())):
+        for rows in (
+            order,
+            order.slice(700, 900),
+            order.slice(0, 0),
+            pa.array(range(len(values)), pa.int64()),
+        ):
             got = reader.column(field, rows)
             got.validate(full=True)
             assert got.equals(column.take(rows).combine_chunks())
@@ -101,8 +115,13 @@ def test_segments_read_back_exactly_in_any_row_order(reader_path: str, tmp_path:
     attributes column is over a MiB, so the compiled reader copies it without the GIL."""
     layouts, written = [], []
     for s in range(3):
-        batches = [b for i in range(4) for b in convert_request(
-            make_request((s * 4 + i) * 100, 100, service=f"svc{i % 2}").SerializeToString()).batches]
+        batches = [
+            b
+            for i in range(4)
+            for b in convert_request(
+                make_request((s * 4 + i) * 100, 100, service=f"svc{i % 2}").SerializeToString()
+            ).batches
+        ]
         written += batches
         seg = tmp_path / f"wal-{s}.ipc"
         with pa.OSFile(str(seg), "wb") as sink, pa.ipc.new_stream(sink, v1.SCHEMA) as writer:

@@ -26,10 +26,19 @@ MB = 1024 * 1024
 
 
 def local_store(root: Path) -> SpanStore:
-    return LocalSpanStore(LocalStoreConfig(
-        wal_dir=root / "wal", parquet_dir=root / "parquet", snapshot_path=root / "hot.parquet",
-        segment_max_bytes=MB, flush_max_bytes=8 * MB, flush_max_age_secs=3600,
-        recent_cold_max_files=20, recent_cold_max_age_secs=120, snapshot_cache_ttl_secs=0))
+    return LocalSpanStore(
+        LocalStoreConfig(
+            wal_dir=root / "wal",
+            parquet_dir=root / "parquet",
+            snapshot_path=root / "hot.parquet",
+            segment_max_bytes=MB,
+            flush_max_bytes=8 * MB,
+            flush_max_age_secs=3600,
+            recent_cold_max_files=20,
+            recent_cold_max_age_secs=120,
+            snapshot_cache_ttl_secs=0,
+        )
+    )
 
 
 STORES: dict[str, Callable[[Path], SpanStore]] = {"local": local_store}

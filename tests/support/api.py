@@ -33,8 +33,9 @@ class ApiClient:
     @staticmethod
     def _ok(response: httpx.Response, expected: int = 200) -> Any:
         if response.status_code != expected:
-            raise AssertionError(f"{response.request.method} {response.request.url} -> "
-                                 f"{response.status_code} {response.text}")
+            raise AssertionError(
+                f"{response.request.method} {response.request.url} -> {response.status_code} {response.text}"
+            )
         return response.json() if response.content else None
 
     def create_first_user(self, email: str = DEFAULT_EMAIL, password: str = DEFAULT_PASSWORD) -> None:

@@ -167,8 +167,12 @@ def send(endpoint: str, api_key: str, service: str, app: Callable[[], Awaitable[
     trace_ids = {trace_id_hex(s) for s in spans}
     if len(trace_ids) != 1:
         raise SystemExit(f"expected one trace, got {sorted(trace_ids)}")
-    return {"trace_id": trace_ids.pop(), "span_ids": [span_id_hex(s) for s in spans], "traces": 1,
-            "spans": len(spans)}
+    return {
+        "trace_id": trace_ids.pop(),
+        "span_ids": [span_id_hex(s) for s in spans],
+        "traces": 1,
+        "spans": len(spans),
+    }
 
 
 def main(argv: list[str] | None = None) -> None:

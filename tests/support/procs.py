@@ -19,8 +19,14 @@ ROOT = Path(__file__).resolve().parents[2]
 def run_sender(module: str, *args: str, timeout: float = 120.0) -> Any:
     """Runs `python -m <module> <args>` (a telemetry sender: its own process, because the
     OpenTelemetry tracer provider is process-global) and returns its last stdout line as JSON."""
-    out = subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, capture_output=True, text=True,
-                         timeout=timeout, check=False)
+    out = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     if out.returncode != 0:
         raise AssertionError(f"{module} exited with {out.returncode}: {out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])

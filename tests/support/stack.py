@@ -42,8 +42,13 @@ class Stack:
     def env(self) -> dict[str, str]:
         """The `.env` both services read: `make run`'s layout (scripts/devrun.py) under data_dir,
         with this stack's ports and secrets."""
-        layout = Layout(self.data_dir, http_port=self.http_port, grpc_port=self.backend_grpc_port,
-                        otlp_port=self.otlp_port, internal_port=self.internal_port)
+        layout = Layout(
+            self.data_dir,
+            http_port=self.http_port,
+            grpc_port=self.backend_grpc_port,
+            otlp_port=self.otlp_port,
+            internal_port=self.internal_port,
+        )
         return {
             "JUNJO_ENV": "development",
             "JUNJO_LOG_LEVEL": "info",

@@ -59,7 +59,10 @@ export async function request<T>(path: string, opts: RequestOptions = {}): Promi
 }
 
 /** Like `request`, also returning response headers (listing metadata travels in headers). */
-export async function requestWithHeaders<T>(path: string, opts: RequestOptions = {}): Promise<{ body: T; headers: Headers }> {
+export async function requestWithHeaders<T>(
+  path: string,
+  opts: RequestOptions = {},
+): Promise<{ body: T; headers: Headers }> {
   const headers: Record<string, string> = { Accept: "application/json" };
   let body: string | undefined;
   if (opts.body !== undefined) {

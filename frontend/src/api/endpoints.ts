@@ -6,20 +6,27 @@ export const auth = {
   dbHasUsers: () => request<Resp<"/users/db-has-users", "get">>("/users/db-has-users"),
   authTest: () => request<Resp<"/auth-test", "get">>("/auth-test"),
   createFirstUser: (email: string, password: string) =>
-    request<Resp<"/users/create-first-user", "post">>("/users/create-first-user", { method: "POST", body: { email, password } }),
-  signIn: (email: string, password: string) => request<Resp<"/sign-in", "post">>("/sign-in", { method: "POST", body: { email, password } }),
+    request<Resp<"/users/create-first-user", "post">>("/users/create-first-user", {
+      method: "POST",
+      body: { email, password },
+    }),
+  signIn: (email: string, password: string) =>
+    request<Resp<"/sign-in", "post">>("/sign-in", { method: "POST", body: { email, password } }),
   signOut: () => request<Resp<"/sign-out", "post">>("/sign-out", { method: "POST" }),
 };
 
 export const users = {
   list: () => request<Resp<"/users", "get">>("/users"),
-  create: (email: string, password: string) => request<Resp<"/users", "post">>("/users", { method: "POST", body: { email, password } }),
-  remove: (id: string) => request<Resp<"/users/{user_id}", "delete">>(`/users/${seg(id)}`, { method: "DELETE" }),
+  create: (email: string, password: string) =>
+    request<Resp<"/users", "post">>("/users", { method: "POST", body: { email, password } }),
+  remove: (id: string) =>
+    request<Resp<"/users/{user_id}", "delete">>(`/users/${seg(id)}`, { method: "DELETE" }),
 };
 
 export const apiKeys = {
   list: () => request<Resp<"/api_keys", "get">>("/api_keys"),
-  create: (name: string) => request<Resp<"/api_keys", "post">>("/api_keys", { method: "POST", body: { name } }),
+  create: (name: string) =>
+    request<Resp<"/api_keys", "post">>("/api_keys", { method: "POST", body: { name } }),
   remove: (id: string) => request<void>(`/api_keys/${seg(id)}`, { method: "DELETE" }),
 };
 
@@ -57,7 +64,13 @@ function listQuery(f: ListFilters): Query {
 export function toPage<T>(raw: T[] | null | undefined, headers?: Headers): Page<T> {
   const items = Array.isArray(raw) ? raw : [];
   const totalHeader = headers?.get("X-Total-Count");
-  const total = totalHeader !== null && totalHeader !== undefined && totalHeader !== "" && Number.isFinite(Number(totalHeader)) ? Number(totalHeader) : null;
+  const total =
+    totalHeader !== null &&
+    totalHeader !== undefined &&
+    totalHeader !== "" &&
+    Number.isFinite(Number(totalHeader))
+      ? Number(totalHeader)
+      : null;
   return {
     items,
     next_cursor: headers?.get("X-Next-Cursor") || null,
@@ -76,7 +89,9 @@ const OBS = "/api/v1/observability";
 
 export const observability = {
   services: () => request<Resp<"/api/v1/observability/services", "get">>(`${OBS}/services`),
-  workflows: (service: string, f: ListFilters) => listing<Span>(`${OBS}/services/${seg(service)}/workflows`, listQuery(f)),
-  rootSpans: (service: string, f: ListFilters) => listing<Span>(`${OBS}/services/${seg(service)}/spans/root`, listQuery(f)),
+  workflows: (service: string, f: ListFilters) =>
+    listing<Span>(`${OBS}/services/${seg(service)}/workflows`, listQuery(f)),
+  rootSpans: (service: string, f: ListFilters) =>
+    listing<Span>(`${OBS}/services/${seg(service)}/spans/root`, listQuery(f)),
   traceSpans: (traceId: string) => request<Span[]>(`${OBS}/traces/${seg(traceId)}/spans`),
 };

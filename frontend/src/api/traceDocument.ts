@@ -4,7 +4,16 @@
  * verified). The browser never replays patches itself; it only adapts the shape.
  */
 import { request, seg } from "./client";
-import type { GraphSnapshot, RawStoreHistory, RawTraceDocument, Span, StoreHistory, TraceDocument, Transition, WorkflowEvidence } from "./types";
+import type {
+  GraphSnapshot,
+  RawStoreHistory,
+  RawTraceDocument,
+  Span,
+  StoreHistory,
+  TraceDocument,
+  Transition,
+  WorkflowEvidence,
+} from "./types";
 
 export const TRACE_DOCUMENT_PATH = (traceId: string) => `/api/v1/trace-evidence/${seg(traceId)}`;
 
@@ -39,9 +48,18 @@ export function adaptStore(owner: string, raw: RawStoreHistory | null): StoreHis
 export function adaptDocument(raw: RawTraceDocument): TraceDocument {
   const workflows: Record<string, WorkflowEvidence> = {};
   for (const [id, w] of Object.entries(raw.workflows ?? {})) {
-    workflows[id] = { span_id: id, graph: (w.graph as GraphSnapshot | null) ?? null, store: adaptStore(id, w.store) };
+    workflows[id] = {
+      span_id: id,
+      graph: (w.graph as GraphSnapshot | null) ?? null,
+      store: adaptStore(id, w.store),
+    };
   }
-  return { trace_id: raw.trace_id, spans: (raw.spans ?? []) as Span[], workflows, diagnostics: raw.diagnostics ?? [] };
+  return {
+    trace_id: raw.trace_id,
+    spans: (raw.spans ?? []) as Span[],
+    workflows,
+    diagnostics: raw.diagnostics ?? [],
+  };
 }
 
 export async function fetchTraceDocument(traceId: string, signal?: AbortSignal): Promise<TraceDocument> {
@@ -50,5 +68,9 @@ export async function fetchTraceDocument(traceId: string, signal?: AbortSignal):
 
 /** One query definition for a trace, shared by the pages and the startup prefetch. */
 export function traceDocumentQuery(traceId: string) {
-  return { queryKey: ["trace", traceId], queryFn: ({ signal }: { signal?: AbortSignal }) => fetchTraceDocument(traceId, signal), staleTime: 60_000 };
+  return {
+    queryKey: ["trace", traceId],
+    queryFn: ({ signal }: { signal?: AbortSignal }) => fetchTraceDocument(traceId, signal),
+    staleTime: 60_000,
+  };
 }

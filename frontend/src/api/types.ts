@@ -39,7 +39,11 @@ type Ok<R> = R extends { 200: { content: { "application/json": infer B } } }
   : R extends { 201: { content: { "application/json": infer B } } }
     ? B
     : never;
-export type Resp<P extends keyof paths, M extends "get" | "post" | "delete"> = paths[P][M] extends { responses: infer R } ? Ok<R> : never;
+export type Resp<P extends keyof paths, M extends "get" | "post" | "delete"> = paths[P][M] extends {
+  responses: infer R;
+}
+  ? Ok<R>
+  : never;
 
 /** One verified store transition (before/after computed by the backend). */
 export interface Transition {

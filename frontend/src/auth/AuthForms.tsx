@@ -37,18 +37,39 @@ export function SetupForm() {
   return (
     <div className="auth-page">
       <form className="card auth-card" onSubmit={submit} aria-labelledby="setup-title">
-        <div className="brand-big"><Logo size={44} /></div>
+        <div className="brand-big">
+          <Logo size={44} />
+        </div>
         <h1 id="setup-title">Welcome</h1>
         <p className="muted">Create your first user account.</p>
         <label>
           Email
-          <input type="email" autoComplete="email" required value={email} onChange={(e) => setEmail(e.target.value)} placeholder="Email address" />
+          <input
+            type="email"
+            autoComplete="email"
+            required
+            value={email}
+            onChange={(e) => setEmail(e.target.value)}
+            placeholder="Email address"
+          />
         </label>
         <label>
           Password
-          <input type="password" autoComplete="new-password" required minLength={8} value={password} onChange={(e) => setPassword(e.target.value)} placeholder="At least 8 characters" />
+          <input
+            type="password"
+            autoComplete="new-password"
+            required
+            minLength={8}
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+            placeholder="At least 8 characters"
+          />
         </label>
-        {error ? <div className="alert alert-error" role="alert">{error}</div> : null}
+        {error ? (
+          <div className="alert alert-error" role="alert">
+            {error}
+          </div>
+        ) : null}
         <button className="btn btn-primary" type="submit" disabled={busy}>
           {busy ? "Creating…" : "Create Account"}
         </button>
@@ -71,17 +92,37 @@ export function SignInForm({ redirect }: { redirect: boolean }) {
   return (
     <div className="auth-page">
       <form className="card auth-card" onSubmit={submit} aria-labelledby="signin-title">
-        <div className="brand-big"><Logo size={44} /></div>
+        <div className="brand-big">
+          <Logo size={44} />
+        </div>
         <h1 id="signin-title">Sign in</h1>
         <label>
           Email
-          <input type="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} placeholder="Email address" />
+          <input
+            type="email"
+            autoComplete="username"
+            required
+            value={email}
+            onChange={(e) => setEmail(e.target.value)}
+            placeholder="Email address"
+          />
         </label>
         <label>
           Password
-          <input type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} placeholder="Password" />
+          <input
+            type="password"
+            autoComplete="current-password"
+            required
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+            placeholder="Password"
+          />
         </label>
-        {error ? <div className="alert alert-error" role="alert">{error}</div> : null}
+        {error ? (
+          <div className="alert alert-error" role="alert">
+            {error}
+          </div>
+        ) : null}
         <button className="btn btn-primary" type="submit" disabled={busy}>
           {busy ? "Signing in…" : "Sign In"}
         </button>

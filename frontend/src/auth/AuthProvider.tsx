@@ -32,7 +32,12 @@ async function check(): Promise<{ needsSetup: boolean; authenticated: boolean; e
 }
 
 export function AuthProvider({ children }: { children: ReactNode }) {
-  const [state, setState] = useState({ loading: true, needsSetup: false, authenticated: false, email: null as string | null });
+  const [state, setState] = useState({
+    loading: true,
+    needsSetup: false,
+    authenticated: false,
+    email: null as string | null,
+  });
   const refresh = useCallback(async () => {
     const next = await check();
     setState({ loading: false, ...next });

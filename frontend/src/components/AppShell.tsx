@@ -37,7 +37,13 @@ export function AppShell({ children }: { children: ReactNode }) {
   return (
     <div className="shell">
       <div className="topbar">
-        <button type="button" className="btn btn-ghost" aria-label="Open navigation" aria-expanded={open} onClick={() => setOpen(!open)}>
+        <button
+          type="button"
+          className="btn btn-ghost"
+          aria-label="Open navigation"
+          aria-expanded={open}
+          onClick={() => setOpen(!open)}
+        >
           ☰
         </button>
         <span className="wordmark">junjo</span>
@@ -51,7 +57,11 @@ export function AppShell({ children }: { children: ReactNode }) {
             <ul className="nav">
               {NAV.map((n) => (
                 <li key={n.to}>
-                  <NavLink to={n.to} end={n.end} className={({ isActive }) => (isActive || (n.to === "/" && inTelemetry) ? "active" : "")}>
+                  <NavLink
+                    to={n.to}
+                    end={n.end}
+                    className={({ isActive }) => (isActive || (n.to === "/" && inTelemetry) ? "active" : "")}
+                  >
                     {n.label}
                   </NavLink>
                 </li>

@@ -13,7 +13,12 @@ function Scalar({ value }: { value: unknown }) {
   if (typeof value === "string") {
     if (value.length > LONG && !open)
       return (
-        <button type="button" className="j-str j-clip" onClick={() => setOpen(true)} title="Show the whole string">
+        <button
+          type="button"
+          className="j-str j-clip"
+          onClick={() => setOpen(true)}
+          title="Show the whole string"
+        >
           "{value.slice(0, LONG)}…" <span className="muted">(+{value.length - LONG})</span>
         </button>
       );
@@ -44,7 +49,9 @@ function touches(highlight: Set<string> | undefined, path: string): boolean {
 
 function Node({ name, value, depth, collapseAt, path, highlight }: NodeProps) {
   const isObj = value !== null && typeof value === "object";
-  const [open, setOpen] = useState(depth < collapseAt || (depth > 0 && touches(highlight, path)) || (depth === 0 && !!highlight));
+  const [open, setOpen] = useState(
+    depth < collapseAt || (depth > 0 && touches(highlight, path)) || (depth === 0 && !!highlight),
+  );
   const key = name !== undefined ? <span className="j-key">{name}: </span> : null;
   const changed = highlight?.has(path || "/") ? " j-changed" : "";
   if (!isObj) {
@@ -55,25 +62,44 @@ function Node({ name, value, depth, collapseAt, path, highlight }: NodeProps) {
       </div>
     );
   }
-  const entries: [string, unknown][] = Array.isArray(value) ? value.map((v, i) => [String(i), v]) : Object.entries(value as object);
+  const entries: [string, unknown][] = Array.isArray(value)
+    ? value.map((v, i) => [String(i), v])
+    : Object.entries(value as object);
   const [o, c] = Array.isArray(value) ? ["[", "]"] : ["{", "}"];
   return (
     <div className={`j-row${changed}`}>
-      <button type="button" className="j-toggle" aria-expanded={open} onClick={() => setOpen(!open)} aria-label={`${open ? "Collapse" : "Expand"} ${name ?? "root"}`}>
+      <button
+        type="button"
+        className="j-toggle"
+        aria-expanded={open}
+        onClick={() => setOpen(!open)}
+        aria-label={`${open ? "Collapse" : "Expand"} ${name ?? "root"}`}
+      >
         {open ? "▾" : "▸"}
       </button>
       {key}
       <span className="j-brace">{o}</span>
       {!open ? (
         <>
-          <span className="muted"> {entries.length} {Array.isArray(value) ? "items" : "keys"} </span>
+          <span className="muted">
+            {" "}
+            {entries.length} {Array.isArray(value) ? "items" : "keys"}{" "}
+          </span>
           <span className="j-brace">{c}</span>
         </>
       ) : (
         <>
           <div className="j-children">
             {entries.map(([k, v]) => (
-              <Node key={k} name={k} value={v} depth={depth + 1} collapseAt={collapseAt} path={`${path}/${escapeToken(k)}`} highlight={highlight} />
+              <Node
+                key={k}
+                name={k}
+                value={v}
+                depth={depth + 1}
+                collapseAt={collapseAt}
+                path={`${path}/${escapeToken(k)}`}
+                highlight={highlight}
+              />
             ))}
           </div>
           <span className="j-brace">{c}</span>
@@ -84,14 +110,28 @@ function Node({ name, value, depth, collapseAt, path, highlight }: NodeProps) {
 }
 
 /** `highlight`: JSON pointers to mark (e.g. what a state transition changed); their parents open. */
-export function JsonView({ value, collapseAt = 3, label, highlight }: { value: unknown; collapseAt?: number; label?: string; highlight?: Set<string> }) {
+export function JsonView({
+  value,
+  collapseAt = 3,
+  label,
+  highlight,
+}: {
+  value: unknown;
+  collapseAt?: number;
+  label?: string;
+  highlight?: Set<string>;
+}) {
   const text = value === undefined ? "undefined" : JSON.stringify(value, null, 2);
   return (
     <div className="json-view" aria-label={label}>
       <div className="json-tools">
         <CopyButton value={text} label={label ? `Copy ${label} JSON` : "Copy JSON"} />
       </div>
-      {value === undefined ? <span className="muted">No value</span> : <Node value={value} depth={0} collapseAt={collapseAt} path="" highlight={highlight} />}
+      {value === undefined ? (
+        <span className="muted">No value</span>
+      ) : (
+        <Node value={value} depth={0} collapseAt={collapseAt} path="" highlight={highlight} />
+      )}
     </div>
   );
 }

@@ -40,7 +40,11 @@ export function Markdown({ text }: { text: string }) {
       i++;
       while (i < lines.length && !lines[i].startsWith("```")) body.push(lines[i++]);
       i++;
-      blocks.push(<pre key={k++} className="code">{body.join("\n")}</pre>);
+      blocks.push(
+        <pre key={k++} className="code">
+          {body.join("\n")}
+        </pre>,
+      );
       continue;
     }
     const h = /^(#{1,6})\s+(.*)$/.exec(line);
@@ -53,7 +57,11 @@ export function Markdown({ text }: { text: string }) {
       const ordered = /^\s*\d+\./.test(line);
       const items: ReactNode[] = [];
       while (i < lines.length && /^\s*([-*]|\d+\.)\s+/.test(lines[i])) {
-        items.push(<li key={items.length}>{inline(lines[i].replace(/^\s*([-*]|\d+\.)\s+/, ""), `l${k}-${items.length}`)}</li>);
+        items.push(
+          <li key={items.length}>
+            {inline(lines[i].replace(/^\s*([-*]|\d+\.)\s+/, ""), `l${k}-${items.length}`)}
+          </li>,
+        );
         i++;
       }
       blocks.push(ordered ? <ol key={k++}>{items}</ol> : <ul key={k++}>{items}</ul>);
@@ -64,7 +72,14 @@ export function Markdown({ text }: { text: string }) {
       continue;
     }
     const para: string[] = [];
-    while (i < lines.length && lines[i].trim() && !lines[i].startsWith("```") && !/^(#{1,6})\s/.test(lines[i]) && !/^\s*([-*]|\d+\.)\s+/.test(lines[i])) para.push(lines[i++]);
+    while (
+      i < lines.length &&
+      lines[i].trim() &&
+      !lines[i].startsWith("```") &&
+      !/^(#{1,6})\s/.test(lines[i]) &&
+      !/^\s*([-*]|\d+\.)\s+/.test(lines[i])
+    )
+      para.push(lines[i++]);
     blocks.push(<p key={k++}>{inline(para.join(" "), `p${k}`)}</p>);
   }
   return <>{blocks}</>;

@@ -4,7 +4,15 @@
  */
 import { useEffect, useRef, useState, type ReactNode } from "react";
 
-export function CopyButton({ value, label = "Copy", className }: { value: string; label?: string; className?: string }) {
+export function CopyButton({
+  value,
+  label = "Copy",
+  className,
+}: {
+  value: string;
+  label?: string;
+  className?: string;
+}) {
   const [state, setState] = useState<"idle" | "ok" | "err">("idle");
   const timer = useRef<number | undefined>(undefined);
   useEffect(() => () => window.clearTimeout(timer.current), []);
@@ -19,7 +27,13 @@ export function CopyButton({ value, label = "Copy", className }: { value: string
     timer.current = window.setTimeout(() => setState("idle"), 1200);
   };
   return (
-    <button type="button" className={`btn btn-ghost btn-xs copy ${state} ${className ?? ""}`} onClick={copy} aria-label={label} title={label}>
+    <button
+      type="button"
+      className={`btn btn-ghost btn-xs copy ${state} ${className ?? ""}`}
+      onClick={copy}
+      aria-label={label}
+      title={label}
+    >
       {state === "ok" ? "Copied" : state === "err" ? "Copy failed" : "Copy"}
     </button>
   );
@@ -53,11 +67,28 @@ export interface TabDef {
   label: ReactNode;
 }
 
-export function Tabs({ tabs, active, onChange, label }: { tabs: TabDef[]; active: string; onChange: (id: string) => void; label: string }) {
+export function Tabs({
+  tabs,
+  active,
+  onChange,
+  label,
+}: {
+  tabs: TabDef[];
+  active: string;
+  onChange: (id: string) => void;
+  label: string;
+}) {
   return (
     <div className="tabs" role="tablist" aria-label={label}>
       {tabs.map((t) => (
-        <button key={t.id} type="button" role="tab" aria-selected={active === t.id} className={`tab ${active === t.id ? "active" : ""}`} onClick={() => onChange(t.id)}>
+        <button
+          key={t.id}
+          type="button"
+          role="tab"
+          aria-selected={active === t.id}
+          className={`tab ${active === t.id ? "active" : ""}`}
+          onClick={() => onChange(t.id)}
+        >
           {t.label}
         </button>
       ))}
@@ -72,12 +103,26 @@ export function useDocumentTitle(title: string | undefined): void {
   }, [title]);
 }
 
-export function PageHeader({ title, crumbs, actions, sub }: { title: ReactNode; crumbs?: ReactNode; actions?: ReactNode; sub?: ReactNode }) {
+export function PageHeader({
+  title,
+  crumbs,
+  actions,
+  sub,
+}: {
+  title: ReactNode;
+  crumbs?: ReactNode;
+  actions?: ReactNode;
+  sub?: ReactNode;
+}) {
   useDocumentTitle(typeof title === "string" ? title : undefined);
   return (
     <header className="page-header">
       <div>
-        {crumbs ? <nav className="crumbs" aria-label="Breadcrumb">{crumbs}</nav> : null}
+        {crumbs ? (
+          <nav className="crumbs" aria-label="Breadcrumb">
+            {crumbs}
+          </nav>
+        ) : null}
         <h1>{title}</h1>
         {sub ? <div className="muted small">{sub}</div> : null}
       </div>

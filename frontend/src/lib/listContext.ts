@@ -28,7 +28,10 @@ export function recallList(kind: "workflows" | "traces", service: string): ListE
 }
 
 /** Neighbours of `spanId` in a newest-first list: `newer` is above, `older` below. */
-export function neighbours(entries: ListEntry[], spanId: string): { newer?: ListEntry; older?: ListEntry; index: number } {
+export function neighbours(
+  entries: ListEntry[],
+  spanId: string,
+): { newer?: ListEntry; older?: ListEntry; index: number } {
   const i = entries.findIndex((e) => e.spanId === spanId);
   if (i < 0) return { index: -1 };
   return { newer: entries[i - 1], older: entries[i + 1], index: i };

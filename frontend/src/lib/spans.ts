@@ -28,7 +28,8 @@ export function isCancelled(span: Span): boolean {
 export function isFailed(span: Span): boolean {
   if (isCancelled(span) && !span.events_json?.some((e) => e.name === "exception")) return false;
   if (attr(span, "error.type") !== undefined) return true;
-  if (span.status_code === "2" || span.status_code === "ERROR" || span.status_code === "STATUS_CODE_ERROR") return true;
+  if (span.status_code === "2" || span.status_code === "ERROR" || span.status_code === "STATUS_CODE_ERROR")
+    return true;
   return (span.events_json ?? []).some((e) => e.name === "exception" || e.name === "junjo.hook_error");
 }
 
@@ -49,7 +50,9 @@ export function llmModel(span: Span): string | undefined {
 }
 
 export function llmProvider(span: Span): string | undefined {
-  return attrStr(span, "llm.provider") ?? attrStr(span, "gen_ai.provider.name") ?? attrStr(span, "gen_ai.system");
+  return (
+    attrStr(span, "llm.provider") ?? attrStr(span, "gen_ai.provider.name") ?? attrStr(span, "gen_ai.system")
+  );
 }
 
 export interface TokenCounts {
@@ -67,13 +70,19 @@ function num(v: unknown): number | undefined {
 
 export function tokenCounts(span: Span): TokenCounts | undefined {
   const a = span.attributes_json ?? {};
-  const prompt = num(a["llm.token_count.prompt"]) ?? num(a["gen_ai.usage.input_tokens"]) ?? num(a["gen_ai.usage.prompt_tokens"]);
+  const prompt =
+    num(a["llm.token_count.prompt"]) ??
+    num(a["gen_ai.usage.input_tokens"]) ??
+    num(a["gen_ai.usage.prompt_tokens"]);
   const completion =
-    num(a["llm.token_count.completion"]) ?? num(a["gen_ai.usage.output_tokens"]) ?? num(a["gen_ai.usage.completion_tokens"]);
+    num(a["llm.token_count.completion"]) ??
+    num(a["gen_ai.usage.output_tokens"]) ??
+    num(a["gen_ai.usage.completion_tokens"]);
   let total = num(a["llm.token_count.total"]) ?? num(a["gen_ai.usage.total_tokens"]);
   if (total === undefined && prompt !== undefined && completion !== undefined) total = prompt + completion;
   const cost = num(a["llm.cost.total"]) ?? num(a["gen_ai.usage.cost"]);
-  if (prompt === undefined && completion === undefined && total === undefined && cost === undefined) return undefined;
+  if (prompt === undefined && completion === undefined && total === undefined && cost === undefined)
+    return undefined;
   return { prompt, completion, total, cost };
 }
 
@@ -86,7 +95,8 @@ export function displayName(span: Span): string {
   return span.name || "(unnamed span)";
 }
 
-export type SpanIcon = "subflow" | "node" | "concurrent" | "db" | "llm" | "server" | "workflow" | "agent" | "code";
+export type SpanIcon =
+  "subflow" | "node" | "concurrent" | "db" | "llm" | "server" | "workflow" | "agent" | "code";
 
 export function spanIcon(span: Span): SpanIcon {
   const t = junjoType(span);

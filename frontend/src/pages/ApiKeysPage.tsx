@@ -71,21 +71,36 @@ function InstrumentPanel({ defaultOpen }: { defaultOpen: boolean }) {
         <h2>Instrument your app</h2>
       </summary>
       <p className="muted">
-        Send traces over OTLP/gRPC to <code>{otlpTarget(endpoint).hostPort}</code> with your key in the <code>x-junjo-api-key</code> header.
+        Send traces over OTLP/gRPC to <code>{otlpTarget(endpoint).hostPort}</code> with your key in the{" "}
+        <code>x-junjo-api-key</code> header.
         {cfg.data?.environment ? ` (${cfg.data.environment})` : ""}
       </p>
       <div className="row gap">
         <div className="segmented" role="radiogroup" aria-label="Snippet">
-          <button type="button" role="radio" aria-checked={tab === "junjo"} className={tab === "junjo" ? "on" : ""} onClick={() => setTab("junjo")}>
+          <button
+            type="button"
+            role="radio"
+            aria-checked={tab === "junjo"}
+            className={tab === "junjo" ? "on" : ""}
+            onClick={() => setTab("junjo")}
+          >
             Junjo SDK
           </button>
-          <button type="button" role="radio" aria-checked={tab === "otel"} className={tab === "otel" ? "on" : ""} onClick={() => setTab("otel")}>
+          <button
+            type="button"
+            role="radio"
+            aria-checked={tab === "otel"}
+            className={tab === "otel" ? "on" : ""}
+            onClick={() => setTab("otel")}
+          >
             OpenTelemetry
           </button>
         </div>
         <CopyButton value={code} label="Copy snippet" />
       </div>
-      <pre className="code" aria-label={`${tab === "junjo" ? "Junjo SDK" : "OpenTelemetry"} snippet`}>{code}</pre>
+      <pre className="code" aria-label={`${tab === "junjo" ? "Junjo SDK" : "OpenTelemetry"} snippet`}>
+        {code}
+      </pre>
     </details>
   );
 }
@@ -109,7 +124,12 @@ function CreateKeyForm({ onCreated }: { onCreated: (k: CreatedApiKey) => void })
     <form className="card row gap wrap" onSubmit={submit} aria-label="Create API key">
       <label className="grow">
         Key name
-        <input value={name} onChange={(e) => setName(e.target.value)} required placeholder="e.g. production app" />
+        <input
+          value={name}
+          onChange={(e) => setName(e.target.value)}
+          required
+          placeholder="e.g. production app"
+        />
       </label>
       <button className="btn btn-primary" type="submit" disabled={create.isPending}>
         {create.isPending ? "Creating…" : "Create API Key"}
@@ -176,7 +196,12 @@ export default function ApiKeysPage() {
                     aria-label={`Delete API key ${k.name}`}
                     disabled={remove.isPending}
                     onClick={() => {
-                      if (window.confirm(`Delete API key "${k.name}"? Applications using it stop delivering telemetry.`)) remove.mutate(k.id);
+                      if (
+                        window.confirm(
+                          `Delete API key "${k.name}"? Applications using it stop delivering telemetry.`,
+                        )
+                      )
+                        remove.mutate(k.id);
                     }}
                   >
                     Delete

@@ -11,7 +11,14 @@ import type { Page, Span } from "../api/types";
 import { Empty, ErrorBox, Loading, PageHeader } from "../components/ui";
 import { rememberList } from "../lib/listContext";
 import { attr, isFailed, isLlm } from "../lib/spans";
-import { formatDurationMicros, formatLocal, rangeStart, shortId, spanDurationMicros, TIME_RANGES } from "../lib/time";
+import {
+  formatDurationMicros,
+  formatLocal,
+  rangeStart,
+  shortId,
+  spanDurationMicros,
+  TIME_RANGES,
+} from "../lib/time";
 
 const PAGE_SIZE = 50;
 const LIVE_MS = 5000;
@@ -29,7 +36,13 @@ function readParams(params: URLSearchParams) {
 }
 
 /** The first page's query for a list URL; shared by the page and the startup prefetch. */
-export function listQuery(kind: Kind, service: string, params: URLSearchParams, now: number, cursor: string | null = null) {
+export function listQuery(
+  kind: Kind,
+  service: string,
+  params: URLSearchParams,
+  now: number,
+  cursor: string | null = null,
+) {
   const p = readParams(params);
   const filters: ListFilters = {
     start: rangeStart(p.range, now),
@@ -41,7 +54,10 @@ export function listQuery(kind: Kind, service: string, params: URLSearchParams, 
   };
   return {
     queryKey: ["list", kind, service, filters],
-    queryFn: () => (kind === "workflows" ? observability.workflows(service, filters) : observability.rootSpans(service, filters)),
+    queryFn: () =>
+      kind === "workflows"
+        ? observability.workflows(service, filters)
+        : observability.rootSpans(service, filters),
   };
 }
 
@@ -59,7 +75,19 @@ function useListState() {
   return { range, errors, q, llm, live, set };
 }
 
-function Filters({ kind, state, page, shown, fetching }: { kind: Kind; state: ReturnType<typeof useListState>; page?: Page<Span>; shown: number; fetching: boolean }) {
+function Filters({
+  kind,
+  state,
+  page,
+  shown,
+  fetching,
+}: {
+  kind: Kind;
+  state: ReturnType<typeof useListState>;
+  page?: Page<Span>;
+  shown: number;
+  fetching: boolean;
+}) {
   // An approximate total leaves out data not yet indexed; never show fewer than are listed.
   const total = typeof page?.total === "number" ? Math.max(page.total, shown) : undefined;
   const [text, setText] = useState(state.q);
@@ -76,7 +104,10 @@ function Filters({ kind, state, page, shown, fetching }: { kind: Kind; state: Re
     <div className="filters" role="group" aria-label="Filters">
       <label>
         Time range
-        <select value={state.range} onChange={(e) => state.set({ range: e.target.value === "all" ? null : e.target.value })}>
+        <select
+          value={state.range}
+          onChange={(e) => state.set({ range: e.target.value === "all" ? null : e.target.value })}
+        >
           {TIME_RANGES.map((r) => (
             <option key={r.value} value={r.value}>
               {r.label}
@@ -86,25 +117,44 @@ function Filters({ kind, state, page, shown, fetching }: { kind: Kind; state: Re
       </label>
       <label className="grow">
         Search names
-        <input type="search" value={text} onChange={(e) => setText(e.target.value)} placeholder={kind === "workflows" ? "Workflow name…" : "Span name…"} />
+        <input
+          type="search"
+          value={text}
+          onChange={(e) => setText(e.target.value)}
+          placeholder={kind === "workflows" ? "Workflow name…" : "Span name…"}
+        />
       </label>
       <label className="check">
-        <input type="checkbox" checked={state.errors} onChange={(e) => state.set({ errors: e.target.checked ? "1" : null })} />
+        <input
+          type="checkbox"
+          checked={state.errors}
+          onChange={(e) => state.set({ errors: e.target.checked ? "1" : null })}
+        />
         Errors only
       </label>
       {kind === "traces" ? (
         <label className="check">
-          <input type="checkbox" checked={state.llm} onChange={(e) => state.set({ llm: e.target.checked ? "1" : null })} />
+          <input
+            type="checkbox"
+            checked={state.llm}
+            onChange={(e) => state.set({ llm: e.target.checked ? "1" : null })}
+          />
           Has LLM spans
         </label>
       ) : null}
       <label className="check">
-        <input type="checkbox" checked={state.live} onChange={(e) => state.set({ live: e.target.checked ? null : "0" })} />
+        <input
+          type="checkbox"
+          checked={state.live}
+          onChange={(e) => state.set({ live: e.target.checked ? null : "0" })}
+        />
         Live
       </label>
       <span className="muted small count" aria-live="polite">
         {fetching ? "Updating… " : ""}
-        {typeof total === "number" ? `${page?.totalApproximate ? "≈ " : ""}${total.toLocaleString()} total` : `${shown} shown`}
+        {typeof total === "number"
+          ? `${page?.totalApproximate ? "≈ " : ""}${total.toLocaleString()} total`
+          : `${shown} shown`}
       </span>
     </div>
   );
@@ -134,23 +184,35 @@ function ListPage({ kind }: { kind: Kind }) {
   const fresh = useMemo(() => {
     const before = seen.current;
     seen.current = new Set(items.map((s) => s.span_id));
-    return before ? new Set(items.filter((s) => !before.has(s.span_id)).map((s) => s.span_id)) : new Set<string>();
+    return before
+      ? new Set(items.filter((s) => !before.has(s.span_id)).map((s) => s.span_id))
+      : new Set<string>();
   }, [items]);
   useEffect(() => {
     seen.current = null;
   }, [filterKey, pageIndex]);
   useEffect(() => {
-    if (items.length) rememberList(kind, service, items.map((s) => ({ traceId: s.trace_id, spanId: s.span_id })));
+    if (items.length)
+      rememberList(
+        kind,
+        service,
+        items.map((s) => ({ traceId: s.trace_id, spanId: s.span_id })),
+      );
   }, [items, kind, service]);
   const open = (s: Span) =>
-    navigate(kind === "workflows" ? `/workflows/${encodeURIComponent(service)}/${s.trace_id}/${s.span_id}` : `/traces/${encodeURIComponent(service)}/${s.trace_id}`);
+    navigate(
+      kind === "workflows"
+        ? `/workflows/${encodeURIComponent(service)}/${s.trace_id}/${s.span_id}`
+        : `/traces/${encodeURIComponent(service)}/${s.trace_id}`,
+    );
   const title = kind === "workflows" ? "Workflow executions" : "Traces";
   const crumbs: ReactNode = (
     <>
       <Link to="/">Services</Link> <span aria-hidden>→</span> <span>{service}</span>
     </>
   );
-  const other = kind === "workflows" ? `/traces/${encodeURIComponent(service)}` : `/logs/${encodeURIComponent(service)}`;
+  const other =
+    kind === "workflows" ? `/traces/${encodeURIComponent(service)}` : `/logs/${encodeURIComponent(service)}`;
   return (
     <div className="page">
       <PageHeader
@@ -158,7 +220,13 @@ function ListPage({ kind }: { kind: Kind }) {
         crumbs={crumbs}
         actions={<Link to={other}>{kind === "workflows" ? "All traces →" : "Workflow executions →"}</Link>}
       />
-      <Filters kind={kind} state={state} page={query.data} shown={pageIndex * PAGE_SIZE + items.length} fetching={query.isFetching && !query.isLoading} />
+      <Filters
+        kind={kind}
+        state={state}
+        page={query.data}
+        shown={pageIndex * PAGE_SIZE + items.length}
+        fetching={query.isFetching && !query.isLoading}
+      />
       {query.data?.degraded ? (
         <div className="alert alert-warn" role="status">
           The newest spans may be missing: ingestion is not reachable ({query.data.degraded}).
@@ -188,10 +256,25 @@ function ListPage({ kind }: { kind: Kind }) {
           <tbody>
             {items.map((s) => {
               const failed = isFailed(s);
-              const href = kind === "workflows" ? `/workflows/${encodeURIComponent(service)}/${s.trace_id}/${s.span_id}` : `/traces/${encodeURIComponent(service)}/${s.trace_id}`;
+              const href =
+                kind === "workflows"
+                  ? `/workflows/${encodeURIComponent(service)}/${s.trace_id}/${s.span_id}`
+                  : `/traces/${encodeURIComponent(service)}/${s.trace_id}`;
               return (
-                <tr key={s.span_id} className={`clickable ${failed ? "failed" : ""} ${fresh.has(s.span_id) ? "row-new" : ""}`} onClick={() => open(s)}>
-                  <td>{failed ? <span className="badge badge-error" role="img" aria-label="Failed">!</span> : <span className="dot-ok" aria-label="OK" role="img" />}</td>
+                <tr
+                  key={s.span_id}
+                  className={`clickable ${failed ? "failed" : ""} ${fresh.has(s.span_id) ? "row-new" : ""}`}
+                  onClick={() => open(s)}
+                >
+                  <td>
+                    {failed ? (
+                      <span className="badge badge-error" role="img" aria-label="Failed">
+                        !
+                      </span>
+                    ) : (
+                      <span className="dot-ok" aria-label="OK" role="img" />
+                    )}
+                  </td>
                   <td>
                     <Link to={href} onClick={(e) => e.stopPropagation()}>
                       {s.name}
@@ -202,7 +285,9 @@ function ListPage({ kind }: { kind: Kind }) {
                     <code title={s.trace_id}>{shortId(s.trace_id, 8)}</code>
                   </td>
                   <td>{formatLocal(s.start_time)}</td>
-                  {kind === "workflows" ? <td className="right mono">{String(attr(s, "junjo.workflow.node.count") ?? "—")}</td> : null}
+                  {kind === "workflows" ? (
+                    <td className="right mono">{String(attr(s, "junjo.workflow.node.count") ?? "—")}</td>
+                  ) : null}
                   <td className="right mono">{formatDurationMicros(spanDurationMicros(s))}</td>
                 </tr>
               );
@@ -211,7 +296,12 @@ function ListPage({ kind }: { kind: Kind }) {
         </table>
       )}
       <div className="row gap pager">
-        <button type="button" className="btn" disabled={pageIndex === 0} onClick={() => setCursors(cursors.slice(0, -1))}>
+        <button
+          type="button"
+          className="btn"
+          disabled={pageIndex === 0}
+          onClick={() => setCursors(cursors.slice(0, -1))}
+        >
           ← Newer
         </button>
         <span className="muted small">Page {pageIndex + 1}</span>

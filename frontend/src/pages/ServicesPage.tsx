@@ -15,7 +15,8 @@ export default function ServicesPage() {
         <ErrorBox error={q.error} />
       ) : !q.data?.length ? (
         <Empty>
-          No data received yet. <Link to="/api-keys">Create an API key and instrument your app</Link> to start.
+          No data received yet. <Link to="/api-keys">Create an API key and instrument your app</Link> to
+          start.
         </Empty>
       ) : (
         <table className="table" aria-label="Services">

@@ -14,8 +14,9 @@ export default function SettingsPage() {
         <h2 id="ops-title">System operations</h2>
         <h3>Flush WAL to Parquet</h3>
         <p className="muted">
-          Ingestion keeps recent spans in a write-ahead log and moves them to Parquet files by size and age. Flushing now writes every
-          pending span to Parquet and indexes the new files. Spans are queryable either way.
+          Ingestion keeps recent spans in a write-ahead log and moves them to Parquet files by size and age.
+          Flushing now writes every pending span to Parquet and indexes the new files. Spans are queryable
+          either way.
         </p>
         <button
           type="button"

@@ -36,7 +36,14 @@ export default function UsersPage() {
         </label>
         <label className="grow">
           Password
-          <input type="password" autoComplete="new-password" required minLength={8} value={password} onChange={(e) => setPassword(e.target.value)} />
+          <input
+            type="password"
+            autoComplete="new-password"
+            required
+            minLength={8}
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+          />
         </label>
         <button className="btn btn-primary" type="submit" disabled={create.isPending}>
           Create User

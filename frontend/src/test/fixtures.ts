@@ -4,7 +4,9 @@ import type { GraphSnapshot, Span } from "../api/types";
 let clock = Date.UTC(2026, 10, 26, 12, 0, 0) * 1000; // µs
 
 function iso(us: number): string {
-  return new Date(Math.floor(us / 1000)).toISOString().replace(/\.\d{3}Z$/, `.${String(us % 1_000_000).padStart(6, "0")}+00:00`);
+  return new Date(Math.floor(us / 1000))
+    .toISOString()
+    .replace(/\.\d{3}Z$/, `.${String(us % 1_000_000).padStart(6, "0")}+00:00`);
 }
 
 export function span(partial: Partial<Span> & { span_id: string; name: string }, durUs = 1000): Span {
@@ -38,7 +40,13 @@ export const graph: GraphSnapshot = {
   graphStructuralId: "graph_1",
   nodes: [
     { nodeRuntimeId: "n_start", nodeLabel: "StartNode", nodeType: "StartNode" },
-    { nodeRuntimeId: "n_conc", nodeLabel: "Load", nodeType: "RunConcurrent", isConcurrentSubgraph: true, childNodeRuntimeIds: ["n_a", "n_b"] },
+    {
+      nodeRuntimeId: "n_conc",
+      nodeLabel: "Load",
+      nodeType: "RunConcurrent",
+      isConcurrentSubgraph: true,
+      childNodeRuntimeIds: ["n_a", "n_b"],
+    },
     { nodeRuntimeId: "n_a", nodeLabel: "LoadA", nodeType: "LoadA" },
     { nodeRuntimeId: "n_b", nodeLabel: "LoadB", nodeType: "LoadB" },
     {
@@ -57,13 +65,49 @@ export const graph: GraphSnapshot = {
     { nodeRuntimeId: "n_end", nodeLabel: "EndNode" },
   ],
   edges: [
-    { tailNodeRuntimeId: "n_start", headNodeRuntimeId: "n_conc", edgeConditionLabel: null, edgeScope: "explicit" },
-    { tailNodeRuntimeId: "n_conc", headNodeRuntimeId: "n_sub", edgeConditionLabel: null, edgeScope: "explicit" },
-    { tailNodeRuntimeId: "s_src", headNodeRuntimeId: "s_sink", edgeConditionLabel: null, edgeScope: "subflow", parentSubflowRuntimeId: "n_sub" },
-    { tailNodeRuntimeId: "n_sub", headNodeRuntimeId: "n_yes", edgeConditionLabel: "is_yes", edgeScope: "explicit" },
-    { tailNodeRuntimeId: "n_sub", headNodeRuntimeId: "n_no", edgeConditionLabel: "is_no", edgeScope: "explicit" },
-    { tailNodeRuntimeId: "n_yes", headNodeRuntimeId: "n_end", edgeConditionLabel: null, edgeScope: "explicit" },
-    { tailNodeRuntimeId: "n_no", headNodeRuntimeId: "n_end", edgeConditionLabel: null, edgeScope: "explicit" },
+    {
+      tailNodeRuntimeId: "n_start",
+      headNodeRuntimeId: "n_conc",
+      edgeConditionLabel: null,
+      edgeScope: "explicit",
+    },
+    {
+      tailNodeRuntimeId: "n_conc",
+      headNodeRuntimeId: "n_sub",
+      edgeConditionLabel: null,
+      edgeScope: "explicit",
+    },
+    {
+      tailNodeRuntimeId: "s_src",
+      headNodeRuntimeId: "s_sink",
+      edgeConditionLabel: null,
+      edgeScope: "subflow",
+      parentSubflowRuntimeId: "n_sub",
+    },
+    {
+      tailNodeRuntimeId: "n_sub",
+      headNodeRuntimeId: "n_yes",
+      edgeConditionLabel: "is_yes",
+      edgeScope: "explicit",
+    },
+    {
+      tailNodeRuntimeId: "n_sub",
+      headNodeRuntimeId: "n_no",
+      edgeConditionLabel: "is_no",
+      edgeScope: "explicit",
+    },
+    {
+      tailNodeRuntimeId: "n_yes",
+      headNodeRuntimeId: "n_end",
+      edgeConditionLabel: null,
+      edgeScope: "explicit",
+    },
+    {
+      tailNodeRuntimeId: "n_no",
+      headNodeRuntimeId: "n_end",
+      edgeConditionLabel: null,
+      edgeScope: "explicit",
+    },
   ],
 };
 
@@ -104,19 +148,86 @@ export function workflowTrace(): Span[] {
   const p = { parent_span_id: wf.span_id };
   return [
     wf,
-    span({ ...p, span_id: "1".repeat(16), name: "StartNode", attributes_json: { "junjo.span_type": "node", "junjo.executable_runtime_id": "n_start" }, events_json: [ev("e1", 1, "set_count", [{ op: "replace", path: "/count", value: 1 }], "1795700000000001000")] }),
-    span({ ...p, span_id: "2".repeat(16), name: "Load", attributes_json: { "junjo.span_type": "run_concurrent", "junjo.executable_runtime_id": "n_conc" } }),
-    span({ parent_span_id: "2".repeat(16), span_id: "3".repeat(16), name: "LoadA", attributes_json: { "junjo.span_type": "node", "junjo.executable_runtime_id": "n_a" }, events_json: [ev("e2", 2, "add_item", [{ op: "replace", path: "/count", value: 2 }, { op: "add", path: "/items/-", value: "a" }], "1795700000000002000")] }),
-    span({ ...p, span_id: "4".repeat(16), name: "MySubflow", attributes_json: { "junjo.span_type": "subflow", "junjo.executable_structural_id": "graph_sub", "junjo.workflow.store.id": "st2" } }),
-    span({ parent_span_id: "4".repeat(16), span_id: "5".repeat(16), name: "SubSource", attributes_json: { "junjo.span_type": "node", "junjo.executable_runtime_id": "s_src" } }),
+    span({
+      ...p,
+      span_id: "1".repeat(16),
+      name: "StartNode",
+      attributes_json: { "junjo.span_type": "node", "junjo.executable_runtime_id": "n_start" },
+      events_json: [
+        ev("e1", 1, "set_count", [{ op: "replace", path: "/count", value: 1 }], "1795700000000001000"),
+      ],
+    }),
+    span({
+      ...p,
+      span_id: "2".repeat(16),
+      name: "Load",
+      attributes_json: { "junjo.span_type": "run_concurrent", "junjo.executable_runtime_id": "n_conc" },
+    }),
+    span({
+      parent_span_id: "2".repeat(16),
+      span_id: "3".repeat(16),
+      name: "LoadA",
+      attributes_json: { "junjo.span_type": "node", "junjo.executable_runtime_id": "n_a" },
+      events_json: [
+        ev(
+          "e2",
+          2,
+          "add_item",
+          [
+            { op: "replace", path: "/count", value: 2 },
+            { op: "add", path: "/items/-", value: "a" },
+          ],
+          "1795700000000002000",
+        ),
+      ],
+    }),
+    span({
+      ...p,
+      span_id: "4".repeat(16),
+      name: "MySubflow",
+      attributes_json: {
+        "junjo.span_type": "subflow",
+        "junjo.executable_structural_id": "graph_sub",
+        "junjo.workflow.store.id": "st2",
+      },
+    }),
+    span({
+      parent_span_id: "4".repeat(16),
+      span_id: "5".repeat(16),
+      name: "SubSource",
+      attributes_json: { "junjo.span_type": "node", "junjo.executable_runtime_id": "s_src" },
+    }),
     span({
       ...p,
       span_id: "6".repeat(16),
       name: "YesNode",
       status_code: "2",
-      attributes_json: { "junjo.span_type": "node", "junjo.executable_runtime_id": "n_yes", "error.type": "ValueError" },
-      events_json: [{ name: "exception", timeUnixNano: "1795700000000003000", attributes: { "exception.type": "ValueError", "exception.message": "boom", "exception.stacktrace": "Traceback...\nValueError: boom" } }],
+      attributes_json: {
+        "junjo.span_type": "node",
+        "junjo.executable_runtime_id": "n_yes",
+        "error.type": "ValueError",
+      },
+      events_json: [
+        {
+          name: "exception",
+          timeUnixNano: "1795700000000003000",
+          attributes: {
+            "exception.type": "ValueError",
+            "exception.message": "boom",
+            "exception.stacktrace": "Traceback...\nValueError: boom",
+          },
+        },
+      ],
     }),
-    span({ parent_span_id: "6".repeat(16), span_id: "7".repeat(16), name: "chat gpt", attributes_json: { "openinference.span.kind": "LLM", "llm.model_name": "gpt-x", "llm.token_count.total": 12 } }),
+    span({
+      parent_span_id: "6".repeat(16),
+      span_id: "7".repeat(16),
+      name: "chat gpt",
+      attributes_json: {
+        "openinference.span.kind": "LLM",
+        "llm.model_name": "gpt-x",
+        "llm.token_count.total": 12,
+      },
+    }),
   ];
 }

@@ -33,7 +33,11 @@ interface Run {
 
 export default function PlaygroundPage() {
   const { service = "", traceId = "", spanId = "" } = useParams();
-  const span = useQuery({ queryKey: ["span", traceId, spanId], queryFn: () => playgroundApi.span(traceId, spanId), staleTime: 60_000 });
+  const span = useQuery({
+    queryKey: ["span", traceId, spanId],
+    queryFn: () => playgroundApi.span(traceId, spanId),
+    staleTime: 60_000,
+  });
   const svc = encodeURIComponent(service);
   return (
     <div className="page">
@@ -41,7 +45,10 @@ export default function PlaygroundPage() {
         crumbs={
           <>
             <Link to="/">Services</Link> → <Link to={`/traces/${svc}`}>{service}</Link> →{" "}
-            <Link to={`/traces/${svc}/${encodeURIComponent(traceId)}/${encodeURIComponent(spanId)}`}>Trace</Link> → Playground
+            <Link to={`/traces/${svc}/${encodeURIComponent(traceId)}/${encodeURIComponent(spanId)}`}>
+              Trace
+            </Link>{" "}
+            → Playground
           </>
         }
         title="Prompt playground"
@@ -64,8 +71,12 @@ function Playground({ span }: { span: Span }) {
   const original = useMemo(() => originalCall(span), [span]);
   const [provider, setProvider] = useState<ProviderId>(original.provider ?? "openai");
   const [model, setModel] = useState(original.provider ? original.model : "");
-  const [settings, setSettings] = useState<Settings>(() => importSettings(original.params, original.provider !== undefined));
-  const [messages, setMessages] = useState<GenerateMessage[]>(original.messages.length ? original.messages : [{ role: "user", content: "" }]);
+  const [settings, setSettings] = useState<Settings>(() =>
+    importSettings(original.params, original.provider !== undefined),
+  );
+  const [messages, setMessages] = useState<GenerateMessage[]>(
+    original.messages.length ? original.messages : [{ role: "user", content: "" }],
+  );
   const [runs, setRuns] = useState<Run[]>([]);
   const [formError, setFormError] = useState<string | null>(null);
 
@@ -108,7 +119,11 @@ function Playground({ span }: { span: Span }) {
           <div className="pg-row">
             <label>
               Provider
-              <select aria-label="Provider" value={provider} onChange={(e) => changeProvider(e.target.value as ProviderId)}>
+              <select
+                aria-label="Provider"
+                value={provider}
+                onChange={(e) => changeProvider(e.target.value as ProviderId)}
+              >
                 {PROVIDERS.map((p) => (
                   <option key={p.id} value={p.id}>
                     {p.label}
@@ -144,7 +159,9 @@ function Playground({ span }: { span: Span }) {
 
 function OriginalPanel({ original }: { original: OriginalCall }) {
   const chips = Object.entries(original.params)
-    .filter(([k, v]) => k !== "model" && (typeof v === "number" || typeof v === "string" || typeof v === "boolean"))
+    .filter(
+      ([k, v]) => k !== "model" && (typeof v === "number" || typeof v === "string" || typeof v === "boolean"),
+    )
     .map(([k, v]) => `${k} ${String(v)}`);
   return (
     <section className="panel pg-original" aria-label="Original call">
@@ -192,10 +209,23 @@ function OriginalPanel({ original }: { original: OriginalCall }) {
   );
 }
 
-function ModelPicker({ provider, model, onChange }: { provider: ProviderId; model: string; onChange: (m: string) => void }) {
+function ModelPicker({
+  provider,
+  model,
+  onChange,
+}: {
+  provider: ProviderId;
+  model: string;
+  onChange: (m: string) => void;
+}) {
   const client = useQueryClient();
   const key = ["llm-models", provider];
-  const models = useQuery({ queryKey: key, queryFn: () => playgroundApi.models(provider), staleTime: 5 * 60_000, retry: false });
+  const models = useQuery({
+    queryKey: key,
+    queryFn: () => playgroundApi.models(provider),
+    staleTime: 5 * 60_000,
+    retry: false,
+  });
   const refresh = useMutation({
     mutationFn: () => playgroundApi.refreshModels(provider),
     onSuccess: (data) => client.setQueryData(key, data),
@@ -209,8 +239,21 @@ function ModelPicker({ provider, model, onChange }: { provider: ProviderId; mode
       <label>
         Model
         <div className="row gap">
-          <input aria-label="Model" list={listId} value={model} placeholder="model name" onChange={(e) => onChange(e.target.value.trim())} className="grow" />
-          <button type="button" className="btn btn-xs" onClick={() => refresh.mutate()} disabled={refresh.isPending} aria-label="Refresh models">
+          <input
+            aria-label="Model"
+            list={listId}
+            value={model}
+            placeholder="model name"
+            onChange={(e) => onChange(e.target.value.trim())}
+            className="grow"
+          />
+          <button
+            type="button"
+            className="btn btn-xs"
+            onClick={() => refresh.mutate()}
+            disabled={refresh.isPending}
+            aria-label="Refresh models"
+          >
             {refresh.isPending ? "…" : "↻"}
           </button>
         </div>
@@ -240,7 +283,17 @@ function numberOrUndefined(v: string): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
-function SettingsForm({ provider, model, settings, onChange }: { provider: ProviderId; model: string; settings: Settings; onChange: (s: Settings) => void }) {
+function SettingsForm({
+  provider,
+  model,
+  settings,
+  onChange,
+}: {
+  provider: ProviderId;
+  model: string;
+  settings: Settings;
+  onChange: (s: Settings) => void;
+}) {
   const caps = capabilities(provider, model);
   const set = (patch: Partial<Settings>) => onChange({ ...settings, ...patch });
   return (
@@ -250,23 +303,46 @@ function SettingsForm({ provider, model, settings, onChange }: { provider: Provi
         {caps.temperature ? (
           <label>
             Temperature
-            <input type="number" min={0} max={2} step={0.1} value={settings.temperature ?? ""} onChange={(e) => set({ temperature: numberOrUndefined(e.target.value) })} />
+            <input
+              type="number"
+              min={0}
+              max={2}
+              step={0.1}
+              value={settings.temperature ?? ""}
+              onChange={(e) => set({ temperature: numberOrUndefined(e.target.value) })}
+            />
           </label>
         ) : null}
         {caps.topP ? (
           <label>
             Top P
-            <input type="number" min={0} max={1} step={0.05} value={settings.topP ?? ""} onChange={(e) => set({ topP: numberOrUndefined(e.target.value) })} />
+            <input
+              type="number"
+              min={0}
+              max={1}
+              step={0.05}
+              value={settings.topP ?? ""}
+              onChange={(e) => set({ topP: numberOrUndefined(e.target.value) })}
+            />
           </label>
         ) : null}
         <label>
           Max tokens
-          <input type="number" min={1} step={1} value={settings.maxTokens ?? ""} onChange={(e) => set({ maxTokens: numberOrUndefined(e.target.value) })} />
+          <input
+            type="number"
+            min={1}
+            step={1}
+            value={settings.maxTokens ?? ""}
+            onChange={(e) => set({ maxTokens: numberOrUndefined(e.target.value) })}
+          />
         </label>
         {caps.reasoningEfforts.length ? (
           <label>
             {provider === "gemini" ? "Thinking level" : "Reasoning effort"}
-            <select value={settings.reasoningEffort ?? ""} onChange={(e) => set({ reasoningEffort: e.target.value || undefined })}>
+            <select
+              value={settings.reasoningEffort ?? ""}
+              onChange={(e) => set({ reasoningEffort: e.target.value || undefined })}
+            >
               <option value="">default</option>
               {caps.reasoningEfforts.map((r) => (
                 <option key={r} value={r}>
@@ -277,9 +353,20 @@ function SettingsForm({ provider, model, settings, onChange }: { provider: Provi
           </label>
         ) : null}
         {caps.thinkingBudget ? (
-          <label title={provider === "anthropic" ? "-1 adaptive, 0 off, ≥ 1024 tokens" : "-1 dynamic, 0 off, N tokens"}>
+          <label
+            title={
+              provider === "anthropic" ? "-1 adaptive, 0 off, ≥ 1024 tokens" : "-1 dynamic, 0 off, N tokens"
+            }
+          >
             Thinking budget
-            <input type="number" min={-1} step={1} value={settings.thinkingBudget ?? ""} placeholder={provider === "anthropic" ? "-1, 0 or ≥ 1024" : "-1, 0 or N"} onChange={(e) => set({ thinkingBudget: numberOrUndefined(e.target.value) })} />
+            <input
+              type="number"
+              min={-1}
+              step={1}
+              value={settings.thinkingBudget ?? ""}
+              placeholder={provider === "anthropic" ? "-1, 0 or ≥ 1024" : "-1, 0 or N"}
+              onChange={(e) => set({ thinkingBudget: numberOrUndefined(e.target.value) })}
+            />
           </label>
         ) : null}
       </div>
@@ -292,47 +379,96 @@ function SettingsForm({ provider, model, settings, onChange }: { provider: Provi
       ) : null}
       <label>
         Stop sequences (one per line, up to 4)
-        <textarea rows={2} value={settings.stop.join("\n")} onChange={(e) => set({ stop: e.target.value.split("\n").slice(0, 4) })} />
+        <textarea
+          rows={2}
+          value={settings.stop.join("\n")}
+          onChange={(e) => set({ stop: e.target.value.split("\n").slice(0, 4) })}
+        />
       </label>
       {caps.includeThoughts && settings.thinkingBudget !== undefined ? (
         <label className="check">
-          <input type="checkbox" checked={settings.includeThoughts ?? false} onChange={(e) => set({ includeThoughts: e.target.checked })} /> Include thoughts
+          <input
+            type="checkbox"
+            checked={settings.includeThoughts ?? false}
+            onChange={(e) => set({ includeThoughts: e.target.checked })}
+          />{" "}
+          Include thoughts
         </label>
       ) : null}
       <label className="check">
-        <input type="checkbox" checked={settings.jsonMode || settings.jsonSchema.trim() !== ""} onChange={(e) => set({ jsonMode: e.target.checked, jsonSchema: e.target.checked ? settings.jsonSchema : "" })} /> Structured output (JSON)
+        <input
+          type="checkbox"
+          checked={settings.jsonMode || settings.jsonSchema.trim() !== ""}
+          onChange={(e) =>
+            set({ jsonMode: e.target.checked, jsonSchema: e.target.checked ? settings.jsonSchema : "" })
+          }
+        />{" "}
+        Structured output (JSON)
       </label>
       {settings.jsonMode || settings.jsonSchema.trim() ? (
         <label>
-          JSON schema {caps.schemaLessJson ? "(optional: empty = schema-less JSON mode)" : "(required by Anthropic)"}
-          <textarea className="mono" rows={6} value={settings.jsonSchema} onChange={(e) => set({ jsonSchema: e.target.value })} placeholder='{"type": "object", "properties": {…}}' />
+          JSON schema{" "}
+          {caps.schemaLessJson ? "(optional: empty = schema-less JSON mode)" : "(required by Anthropic)"}
+          <textarea
+            className="mono"
+            rows={6}
+            value={settings.jsonSchema}
+            onChange={(e) => set({ jsonSchema: e.target.value })}
+            placeholder='{"type": "object", "properties": {…}}'
+          />
         </label>
       ) : null}
     </fieldset>
   );
 }
 
-function MessagesEditor({ messages, onChange }: { messages: GenerateMessage[]; onChange: (m: GenerateMessage[]) => void }) {
-  const update = (i: number, patch: Partial<GenerateMessage>) => onChange(messages.map((m, j) => (j === i ? { ...m, ...patch } : m)));
+function MessagesEditor({
+  messages,
+  onChange,
+}: {
+  messages: GenerateMessage[];
+  onChange: (m: GenerateMessage[]) => void;
+}) {
+  const update = (i: number, patch: Partial<GenerateMessage>) =>
+    onChange(messages.map((m, j) => (j === i ? { ...m, ...patch } : m)));
   return (
     <fieldset className="pg-messages" aria-label="Messages">
       <legend>Messages</legend>
       {messages.map((m, i) => (
         <div key={i} className="pg-edit-msg">
           <div className="row gap">
-            <select aria-label={`Role of message ${i + 1}`} value={m.role} onChange={(e) => update(i, { role: e.target.value as GenerateMessage["role"] })}>
+            <select
+              aria-label={`Role of message ${i + 1}`}
+              value={m.role}
+              onChange={(e) => update(i, { role: e.target.value as GenerateMessage["role"] })}
+            >
               {["system", "developer", "user", "assistant"].map((r) => (
                 <option key={r}>{r}</option>
               ))}
             </select>
-            <button type="button" className="btn btn-ghost btn-xs" aria-label={`Remove message ${i + 1}`} onClick={() => onChange(messages.filter((_, j) => j !== i))} disabled={messages.length === 1}>
+            <button
+              type="button"
+              className="btn btn-ghost btn-xs"
+              aria-label={`Remove message ${i + 1}`}
+              onClick={() => onChange(messages.filter((_, j) => j !== i))}
+              disabled={messages.length === 1}
+            >
               Remove
             </button>
           </div>
-          <textarea aria-label={`Message ${i + 1}`} rows={Math.min(12, Math.max(3, m.content.split("\n").length + 1))} value={m.content} onChange={(e) => update(i, { content: e.target.value })} />
+          <textarea
+            aria-label={`Message ${i + 1}`}
+            rows={Math.min(12, Math.max(3, m.content.split("\n").length + 1))}
+            value={m.content}
+            onChange={(e) => update(i, { content: e.target.value })}
+          />
         </div>
       ))}
-      <button type="button" className="btn btn-xs" onClick={() => onChange([...messages, { role: "user", content: "" }])}>
+      <button
+        type="button"
+        className="btn btn-xs"
+        onClick={() => onChange([...messages, { role: "user", content: "" }])}
+      >
         + Add message
       </button>
     </fieldset>
@@ -383,11 +519,14 @@ function RunCard({ run }: { run: Run }) {
       ) : (
         <>
           <div className="muted small pg-stats">
-            <span aria-label={`Latency of run ${run.n}`}>{Math.round(res.latency_ms).toLocaleString()} ms</span>
+            <span aria-label={`Latency of run ${run.n}`}>
+              {Math.round(res.latency_ms).toLocaleString()} ms
+            </span>
             {usage ? (
               <span aria-label={`Token usage of run ${run.n}`}>
                 {usage.prompt_tokens} in / {usage.completion_tokens} out
-                {usage.reasoning_tokens ? ` (${usage.reasoning_tokens} reasoning)` : ""} · {usage.total_tokens} total
+                {usage.reasoning_tokens ? ` (${usage.reasoning_tokens} reasoning)` : ""} ·{" "}
+                {usage.total_tokens} total
               </span>
             ) : null}
             {choice?.finish_reason ? <span>finish: {choice.finish_reason}</span> : null}

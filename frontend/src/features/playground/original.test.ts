@@ -3,7 +3,8 @@ import { span } from "../../test/fixtures";
 import { originalCall } from "./original";
 import { playgroundPath } from "./OpenInPlayground";
 
-const llmSpan = (attrs: Record<string, unknown>) => span({ span_id: "7".repeat(16), name: "llm", attributes_json: attrs }, 1_500_000);
+const llmSpan = (attrs: Record<string, unknown>) =>
+  span({ span_id: "7".repeat(16), name: "llm", attributes_json: attrs }, 1_500_000);
 
 describe("the original call of an LLM span", () => {
   it("reads an OpenInference OpenAI span: prompt, output, model, settings", () => {
@@ -14,15 +15,26 @@ describe("the original call of an LLM span", () => {
         "llm.model_name": "gpt-4o-mini",
         "llm.invocation_parameters": JSON.stringify({ temperature: 0.3, max_tokens: 50 }),
         "input.mime_type": "application/json",
-        "input.value": JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "system", content: "Be brief." }, { role: "user", content: "Hello?" }] }),
-        "output.value": JSON.stringify({ choices: [{ index: 0, message: { role: "assistant", content: "Hi." } }] }),
+        "input.value": JSON.stringify({
+          model: "gpt-4o-mini",
+          messages: [
+            { role: "system", content: "Be brief." },
+            { role: "user", content: "Hello?" },
+          ],
+        }),
+        "output.value": JSON.stringify({
+          choices: [{ index: 0, message: { role: "assistant", content: "Hi." } }],
+        }),
         "llm.token_count.prompt": 9,
         "llm.token_count.completion": 2,
       }),
     );
     expect(o.provider).toBe("openai");
     expect(o.model).toBe("gpt-4o-mini");
-    expect(o.messages).toEqual([{ role: "system", content: "Be brief." }, { role: "user", content: "Hello?" }]);
+    expect(o.messages).toEqual([
+      { role: "system", content: "Be brief." },
+      { role: "user", content: "Hello?" },
+    ]);
     expect(o.output).toBe("Hi.");
     expect(o.params).toMatchObject({ temperature: 0.3, max_tokens: 50, model: "gpt-4o-mini" });
     expect(o.mimeType).toBe("application/json");
@@ -36,8 +48,13 @@ describe("the original call of an LLM span", () => {
         "openinference.span.kind": "LLM",
         "llm.provider": "google",
         "llm.model_name": "models/gemini-2.5-flash",
-        "input.value": JSON.stringify({ contents: [{ role: "user", parts: [{ text: "Name a color" }] }], config: { temperature: 1.1 } }),
-        "output.value": JSON.stringify({ candidates: [{ content: { role: "model", parts: [{ text: "Blue" }] } }] }),
+        "input.value": JSON.stringify({
+          contents: [{ role: "user", parts: [{ text: "Name a color" }] }],
+          config: { temperature: 1.1 },
+        }),
+        "output.value": JSON.stringify({
+          candidates: [{ content: { role: "model", parts: [{ text: "Blue" }] } }],
+        }),
       }),
     );
     expect(o.provider).toBe("gemini");
@@ -53,8 +70,12 @@ describe("the original call of an LLM span", () => {
         "gen_ai.provider.name": "xai",
         "gen_ai.operation.name": "chat",
         "gen_ai.request.model": "grok-4",
-        "gen_ai.input.messages": JSON.stringify([{ role: "user", parts: [{ type: "text", content: "Why?" }] }]),
-        "gen_ai.output.messages": JSON.stringify([{ role: "assistant", parts: [{ type: "text", content: "Because." }] }]),
+        "gen_ai.input.messages": JSON.stringify([
+          { role: "user", parts: [{ type: "text", content: "Why?" }] },
+        ]),
+        "gen_ai.output.messages": JSON.stringify([
+          { role: "assistant", parts: [{ type: "text", content: "Because." }] },
+        ]),
       }),
     );
     expect(o.providerLabel).toBe("xai");

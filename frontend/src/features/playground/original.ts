@@ -8,7 +8,13 @@ import type { Span } from "../../api/types";
 import { attrStr, llmModel, llmProvider, tokenCounts, type TokenCounts } from "../../lib/spans";
 import { spanDurationMicros } from "../../lib/time";
 import { extractLlm, type ChatMessage } from "../trace/llm";
-import { bareModel, flattenParams, providerFromSpan, type GenerateMessage, type ProviderId } from "./settings";
+import {
+  bareModel,
+  flattenParams,
+  providerFromSpan,
+  type GenerateMessage,
+  type ProviderId,
+} from "./settings";
 
 export interface OriginalCall {
   /** The span's provider as recorded (`llm.provider`, `gen_ai.provider.name`…). */

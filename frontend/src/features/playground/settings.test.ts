@@ -1,5 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { bareModel, buildRequest, capabilities, EMPTY_SETTINGS, flattenParams, importSettings, providerFromSpan, settingChips, SettingsError, type Settings } from "./settings";
+import {
+  bareModel,
+  buildRequest,
+  capabilities,
+  EMPTY_SETTINGS,
+  flattenParams,
+  importSettings,
+  providerFromSpan,
+  settingChips,
+  SettingsError,
+  type Settings,
+} from "./settings";
 
 const user = [{ role: "user" as const, content: "hi" }];
 const settings = (patch: Partial<Settings>): Settings => ({ ...EMPTY_SETTINGS, stop: [], ...patch });
@@ -38,52 +49,126 @@ describe("settings import from llm.invocation_parameters", () => {
         max_completion_tokens: 300,
         stop: "END",
         reasoning_effort: "low",
-        response_format: { type: "json_schema", json_schema: { name: "x", schema: { type: "object", properties: { a: { type: "string" } } } } },
+        response_format: {
+          type: "json_schema",
+          json_schema: { name: "x", schema: { type: "object", properties: { a: { type: "string" } } } },
+        },
       }),
     );
     const s = importSettings(p, true);
-    expect(s).toMatchObject({ temperature: 0.2, maxTokens: 300, stop: ["END"], reasoningEffort: "low", jsonMode: true });
+    expect(s).toMatchObject({
+      temperature: 0.2,
+      maxTokens: 300,
+      stop: ["END"],
+      reasoningEffort: "low",
+      jsonMode: true,
+    });
     expect(JSON.parse(s.jsonSchema)).toEqual({ type: "object", properties: { a: { type: "string" } } });
   });
 
   it("reads Anthropic thinking and Gemini config/thinking_config", () => {
-    expect(importSettings({ max_tokens: 8000, thinking: { type: "enabled", budget_tokens: 2048 } }, true)).toMatchObject({ maxTokens: 8000, thinkingBudget: 2048 });
+    expect(
+      importSettings({ max_tokens: 8000, thinking: { type: "enabled", budget_tokens: 2048 } }, true),
+    ).toMatchObject({ maxTokens: 8000, thinkingBudget: 2048 });
     expect(importSettings({ thinking: { type: "adaptive" } }, true).thinkingBudget).toBe(-1);
     const gemini = flattenParams({
       model: "gemini-2.5-flash",
-      config: { temperature: 0.7, max_output_tokens: 99, thinking_config: { thinking_budget: 0, include_thoughts: false }, response_mime_type: "application/json", response_json_schema: { type: "object" } },
+      config: {
+        temperature: 0.7,
+        max_output_tokens: 99,
+        thinking_config: { thinking_budget: 0, include_thoughts: false },
+        response_mime_type: "application/json",
+        response_json_schema: { type: "object" },
+      },
     });
-    expect(importSettings(gemini, true)).toMatchObject({ temperature: 0.7, maxTokens: 99, thinkingBudget: 0, includeThoughts: false, jsonMode: true, jsonSchema: '{\n  "type": "object"\n}' });
+    expect(importSettings(gemini, true)).toMatchObject({
+      temperature: 0.7,
+      maxTokens: 99,
+      thinkingBudget: 0,
+      includeThoughts: false,
+      jsonMode: true,
+      jsonSchema: '{\n  "type": "object"\n}',
+    });
   });
 
   it("imports only temperature when the target provider differs from the span's", () => {
-    const s = importSettings({ temperature: 0.4, max_tokens: 10, thinking: { type: "enabled", budget_tokens: 2048 } }, false);
+    const s = importSettings(
+      { temperature: 0.4, max_tokens: 10, thinking: { type: "enabled", budget_tokens: 2048 } },
+      false,
+    );
     expect(s).toEqual({ ...EMPTY_SETTINGS, stop: [], temperature: 0.4 });
   });
 });
 
 describe("request building", () => {
   it("sends only what the provider accepts", () => {
-    const s = settings({ temperature: 0.5, topP: 0.9, maxTokens: 100, stop: ["x", ""], reasoningEffort: "high", thinkingBudget: 2048, includeThoughts: true });
-    expect(buildRequest("openai", "gpt-4o-mini", user, s)).toEqual({ model: "openai/gpt-4o-mini", messages: user, temperature: 0.5, top_p: 0.9, max_tokens: 100, stop: ["x"] });
-    expect(buildRequest("openai", "o3", user, s)).toEqual({ model: "openai/o3", messages: user, max_tokens: 100, stop: ["x"], reasoning_effort: "high" });
+    const s = settings({
+      temperature: 0.5,
+      topP: 0.9,
+      maxTokens: 100,
+      stop: ["x", ""],
+      reasoningEffort: "high",
+      thinkingBudget: 2048,
+      includeThoughts: true,
+    });
+    expect(buildRequest("openai", "gpt-4o-mini", user, s)).toEqual({
+      model: "openai/gpt-4o-mini",
+      messages: user,
+      temperature: 0.5,
+      top_p: 0.9,
+      max_tokens: 100,
+      stop: ["x"],
+    });
+    expect(buildRequest("openai", "o3", user, s)).toEqual({
+      model: "openai/o3",
+      messages: user,
+      max_tokens: 100,
+      stop: ["x"],
+      reasoning_effort: "high",
+    });
     expect(buildRequest("anthropic", "claude-opus-5", user, s)).toEqual({
-      model: "anthropic/claude-opus-5", messages: user, max_tokens: 100, stop: ["x"], reasoning_effort: "high", thinking_budget_tokens: 2048, include_thoughts: true,
+      model: "anthropic/claude-opus-5",
+      messages: user,
+      max_tokens: 100,
+      stop: ["x"],
+      reasoning_effort: "high",
+      thinking_budget_tokens: 2048,
+      include_thoughts: true,
     });
   });
 
   it("refuses combinations the provider would reject, before calling", () => {
-    expect(() => buildRequest("gemini", "gemini-2.5-pro", user, settings({ reasoningEffort: "low", thinkingBudget: 10 }))).toThrow(SettingsError);
-    expect(() => buildRequest("anthropic", "claude-opus-5", user, settings({ jsonMode: true }))).toThrow(/JSON schema/);
-    expect(() => buildRequest("openai", "gpt-4o", user, settings({ jsonSchema: "{not json" }))).toThrow(/not valid JSON/);
+    expect(() =>
+      buildRequest(
+        "gemini",
+        "gemini-2.5-pro",
+        user,
+        settings({ reasoningEffort: "low", thinkingBudget: 10 }),
+      ),
+    ).toThrow(SettingsError);
+    expect(() => buildRequest("anthropic", "claude-opus-5", user, settings({ jsonMode: true }))).toThrow(
+      /JSON schema/,
+    );
+    expect(() => buildRequest("openai", "gpt-4o", user, settings({ jsonSchema: "{not json" }))).toThrow(
+      /not valid JSON/,
+    );
     expect(() => buildRequest("openai", "", user, EMPTY_SETTINGS)).toThrow(/model/);
-    expect(() => buildRequest("openai", "gpt-4o", [{ role: "system", content: "only system" }], EMPTY_SETTINGS)).toThrow(/user message/);
+    expect(() =>
+      buildRequest("openai", "gpt-4o", [{ role: "system", content: "only system" }], EMPTY_SETTINGS),
+    ).toThrow(/user message/);
   });
 
   it("sends structured output as json_mode plus the parsed schema", () => {
-    const body = buildRequest("gemini", "gemini-2.5-flash", user, settings({ jsonSchema: '{"type":"object"}' }));
+    const body = buildRequest(
+      "gemini",
+      "gemini-2.5-flash",
+      user,
+      settings({ jsonSchema: '{"type":"object"}' }),
+    );
     expect(body).toMatchObject({ json_mode: true, json_schema: { type: "object" } });
     expect(settingChips(body)).toEqual(["JSON schema"]);
-    expect(settingChips(buildRequest("gemini", "g", user, settings({ thinkingBudget: -1, jsonMode: true })))).toEqual(["thinking adaptive", "JSON mode"]);
+    expect(
+      settingChips(buildRequest("gemini", "g", user, settings({ thinkingBudget: -1, jsonMode: true }))),
+    ).toEqual(["thinking adaptive", "JSON mode"]);
   });
 });

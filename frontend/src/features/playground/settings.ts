@@ -45,10 +45,24 @@ const OPENAI_REASONING = /^(o\d|gpt-5)/;
 
 export function capabilities(provider: ProviderId, model: string): Capabilities {
   if (provider === "anthropic") {
-    return { temperature: false, topP: false, thinkingBudget: true, includeThoughts: true, reasoningEfforts: ["low", "medium", "high", "xhigh", "max"], schemaLessJson: false };
+    return {
+      temperature: false,
+      topP: false,
+      thinkingBudget: true,
+      includeThoughts: true,
+      reasoningEfforts: ["low", "medium", "high", "xhigh", "max"],
+      schemaLessJson: false,
+    };
   }
   if (provider === "gemini") {
-    return { temperature: true, topP: true, thinkingBudget: true, includeThoughts: true, reasoningEfforts: ["minimal", "low", "medium", "high", "xhigh"], schemaLessJson: true };
+    return {
+      temperature: true,
+      topP: true,
+      thinkingBudget: true,
+      includeThoughts: true,
+      reasoningEfforts: ["minimal", "low", "medium", "high", "xhigh"],
+      schemaLessJson: true,
+    };
   }
   const reasoning = OPENAI_REASONING.test(model);
   return {
@@ -112,17 +126,21 @@ export function flattenParams(raw: unknown): Obj {
     const inner = parse(top[nested]);
     if (isObj(inner)) Object.assign(out, inner);
   }
-  for (const [k, v] of Object.entries(top)) if (!["config", "generation_config", "generationConfig", "messages", "contents"].includes(k)) out[k] = v;
+  for (const [k, v] of Object.entries(top))
+    if (!["config", "generation_config", "generationConfig", "messages", "contents"].includes(k)) out[k] = v;
   return out;
 }
 
 /** The JSON schema a recorded call asked for, per the provider conventions (OpenAI, Anthropic, Gemini). */
 export function schemaFromParams(p: Obj): unknown {
   const rf = parse(p.response_format);
-  if (isObj(rf) && isObj(rf.json_schema) && rf.json_schema.schema !== undefined) return parse(rf.json_schema.schema);
+  if (isObj(rf) && isObj(rf.json_schema) && rf.json_schema.schema !== undefined)
+    return parse(rf.json_schema.schema);
   const oc = parse(p.output_config);
   if (isObj(oc) && isObj(oc.format) && oc.format.schema !== undefined) return parse(oc.format.schema);
-  const gem = parse(pick(p, "response_json_schema", "responseJsonSchema", "response_schema", "responseSchema"));
+  const gem = parse(
+    pick(p, "response_json_schema", "responseJsonSchema", "response_schema", "responseSchema"),
+  );
   if (isObj(gem)) return gem;
   const tools = parse(p.tools);
   if (Array.isArray(tools) && isObj(tools[0]) && isObj(tools[0].input_schema)) return tools[0].input_schema;
@@ -138,9 +156,16 @@ export function importSettings(params: Obj, sameProvider: boolean): Settings {
   s.temperature = num(params.temperature);
   if (!sameProvider) return s;
   s.topP = num(pick(params, "top_p", "topP"));
-  s.maxTokens = num(pick(params, "max_completion_tokens", "max_tokens", "max_output_tokens", "maxOutputTokens"));
+  s.maxTokens = num(
+    pick(params, "max_completion_tokens", "max_tokens", "max_output_tokens", "maxOutputTokens"),
+  );
   const stop = pick(params, "stop", "stop_sequences", "stopSequences");
-  s.stop = typeof stop === "string" ? [stop] : Array.isArray(stop) ? stop.filter((x): x is string => typeof x === "string").slice(0, 4) : [];
+  s.stop =
+    typeof stop === "string"
+      ? [stop]
+      : Array.isArray(stop)
+        ? stop.filter((x): x is string => typeof x === "string").slice(0, 4)
+        : [];
   const reasoning = parse(params.reasoning);
   const oc = parse(params.output_config);
   const thinkingConfig = parse(pick(params, "thinking_config", "thinkingConfig"));
@@ -165,7 +190,10 @@ export function importSettings(params: Obj, sameProvider: boolean): Settings {
   if (schema !== undefined) s.jsonSchema = JSON.stringify(schema, null, 2);
   const rf = parse(params.response_format);
   const mime = pick(params, "response_mime_type", "responseMimeType");
-  s.jsonMode = schema !== undefined || (isObj(rf) && (rf.type === "json_object" || rf.type === "json_schema")) || mime === "application/json";
+  s.jsonMode =
+    schema !== undefined ||
+    (isObj(rf) && (rf.type === "json_object" || rf.type === "json_schema")) ||
+    mime === "application/json";
   return s;
 }
 
@@ -191,7 +219,12 @@ export interface GenerateBody {
 export class SettingsError extends Error {}
 
 /** The request body for the selected provider and model, sending only what that provider accepts. */
-export function buildRequest(provider: ProviderId, model: string, messages: GenerateMessage[], s: Settings): GenerateBody {
+export function buildRequest(
+  provider: ProviderId,
+  model: string,
+  messages: GenerateMessage[],
+  s: Settings,
+): GenerateBody {
   const caps = capabilities(provider, model);
   if (!model.trim()) throw new SettingsError("Choose a model.");
   const sendable = messages.filter((m) => m.content.trim() !== "");
@@ -202,9 +235,13 @@ export function buildRequest(provider: ProviderId, model: string, messages: Gene
   if (s.maxTokens !== undefined) body.max_tokens = s.maxTokens;
   const stop = s.stop.filter((x) => x !== "");
   if (stop.length) body.stop = stop.slice(0, 4);
-  if (s.reasoningEffort && caps.reasoningEfforts.includes(s.reasoningEffort)) body.reasoning_effort = s.reasoningEffort;
+  if (s.reasoningEffort && caps.reasoningEfforts.includes(s.reasoningEffort))
+    body.reasoning_effort = s.reasoningEffort;
   if (caps.thinkingBudget && s.thinkingBudget !== undefined) {
-    if (provider === "gemini" && body.reasoning_effort) throw new SettingsError("Gemini takes a thinking budget or a reasoning effort (thinking level), not both.");
+    if (provider === "gemini" && body.reasoning_effort)
+      throw new SettingsError(
+        "Gemini takes a thinking budget or a reasoning effort (thinking level), not both.",
+      );
     body.thinking_budget_tokens = s.thinkingBudget;
     if (caps.includeThoughts && s.includeThoughts !== undefined) body.include_thoughts = s.includeThoughts;
   }

@@ -44,8 +44,7 @@ function MessageCard({ m, mode, index, side }: { m: ChatMessage; mode: Mode; ind
         <div className="msg-body">
           {m.toolCalls.map((tc, i) => (
             <div className="tool-call" key={i} aria-label={`Function call ${tc.name}`}>
-              <strong>ƒ {tc.name}</strong>({tc.id ? <span className="muted">{tc.id}</span> : null})
-              {"\n"}
+              <strong>ƒ {tc.name}</strong>({tc.id ? <span className="muted">{tc.id}</span> : null}){"\n"}
               {prettyArgs(tc.arguments)}
             </div>
           ))}
@@ -65,7 +64,14 @@ export function LlmMessages({ span }: { span: Span }) {
         <h3>LLM call</h3>
         <div className="segmented" role="radiogroup" aria-label="Message format">
           {(["text", "markdown", "raw"] as Mode[]).map((m) => (
-            <button key={m} type="button" role="radio" aria-checked={mode === m} className={mode === m ? "on" : ""} onClick={() => setMode(m)}>
+            <button
+              key={m}
+              type="button"
+              role="radio"
+              aria-checked={mode === m}
+              className={mode === m ? "on" : ""}
+              onClick={() => setMode(m)}
+            >
               {m === "text" ? "Text" : m === "markdown" ? "Markdown" : "Raw"}
             </button>
           ))}
@@ -73,7 +79,11 @@ export function LlmMessages({ span }: { span: Span }) {
       </div>
       <div className="llm-meta muted">
         {view.provider ? <span>Provider: {view.provider}</span> : null}
-        {view.model ? <span>Model: <strong>{view.model}</strong></span> : null}
+        {view.model ? (
+          <span>
+            Model: <strong>{view.model}</strong>
+          </span>
+        ) : null}
         {view.tokens ? (
           <span aria-label="Token counts">
             Tokens: {view.tokens.prompt ?? "?"} in / {view.tokens.completion ?? "?"} out
@@ -89,9 +99,17 @@ export function LlmMessages({ span }: { span: Span }) {
         </details>
       ) : null}
       <h4>Input</h4>
-      {view.input.length ? view.input.map((m, i) => <MessageCard key={i} m={m} mode={mode} index={i} side="Input" />) : <p className="muted">No input recorded.</p>}
+      {view.input.length ? (
+        view.input.map((m, i) => <MessageCard key={i} m={m} mode={mode} index={i} side="Input" />)
+      ) : (
+        <p className="muted">No input recorded.</p>
+      )}
       <h4>Output</h4>
-      {view.output.length ? view.output.map((m, i) => <MessageCard key={i} m={m} mode={mode} index={i} side="Output" />) : <p className="muted">No output recorded.</p>}
+      {view.output.length ? (
+        view.output.map((m, i) => <MessageCard key={i} m={m} mode={mode} index={i} side="Output" />)
+      ) : (
+        <p className="muted">No output recorded.</p>
+      )}
     </section>
   );
 }

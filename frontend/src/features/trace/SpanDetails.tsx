@@ -24,25 +24,63 @@ function parseMaybeJson(v: unknown): unknown {
 
 function Value({ v }: { v: unknown }) {
   const parsed = typeof v === "object" && v !== null ? v : parseMaybeJson(v);
-  if (parsed !== undefined && typeof parsed === "object" && parsed !== null) return <JsonView value={parsed} collapseAt={2} />;
+  if (parsed !== undefined && typeof parsed === "object" && parsed !== null)
+    return <JsonView value={parsed} collapseAt={2} />;
   return <pre>{typeof v === "string" ? v : JSON.stringify(v)}</pre>;
 }
 
-export function KeyValueTable({ data, label, searchable = true }: { data: Record<string, unknown>; label: string; searchable?: boolean }) {
+export function KeyValueTable({
+  data,
+  label,
+  searchable = true,
+}: {
+  data: Record<string, unknown>;
+  label: string;
+  searchable?: boolean;
+}) {
   const [q, setQ] = useState("");
   const [asJson, setAsJson] = useState(false);
   const entries = useMemo(() => Object.entries(data ?? {}).sort(([a], [b]) => a.localeCompare(b)), [data]);
   const needle = q.trim().toLowerCase();
-  const shown = needle ? entries.filter(([k, v]) => k.toLowerCase().includes(needle) || String(typeof v === "string" ? v : JSON.stringify(v)).toLowerCase().includes(needle)) : entries;
+  const shown = needle
+    ? entries.filter(
+        ([k, v]) =>
+          k.toLowerCase().includes(needle) ||
+          String(typeof v === "string" ? v : JSON.stringify(v))
+            .toLowerCase()
+            .includes(needle),
+      )
+    : entries;
   return (
     <div>
       <div className="row gap wrap">
-        {searchable ? <input type="search" aria-label={`Filter ${label}`} placeholder={`Filter ${label.toLowerCase()}…`} value={q} onChange={(e) => setQ(e.target.value)} className="grow" /> : null}
+        {searchable ? (
+          <input
+            type="search"
+            aria-label={`Filter ${label}`}
+            placeholder={`Filter ${label.toLowerCase()}…`}
+            value={q}
+            onChange={(e) => setQ(e.target.value)}
+            className="grow"
+          />
+        ) : null}
         <div className="segmented" role="radiogroup" aria-label={`${label} view`}>
-          <button type="button" role="radio" aria-checked={!asJson} className={!asJson ? "on" : ""} onClick={() => setAsJson(false)}>
+          <button
+            type="button"
+            role="radio"
+            aria-checked={!asJson}
+            className={!asJson ? "on" : ""}
+            onClick={() => setAsJson(false)}
+          >
             Table
           </button>
-          <button type="button" role="radio" aria-checked={asJson} className={asJson ? "on" : ""} onClick={() => setAsJson(true)}>
+          <button
+            type="button"
+            role="radio"
+            aria-checked={asJson}
+            className={asJson ? "on" : ""}
+            onClick={() => setAsJson(true)}
+          >
             JSON
           </button>
         </div>
@@ -85,20 +123,26 @@ export function failuresOf(span: Span): Failure[] {
         label: "Exception",
         type: String(a["exception.type"] ?? "Exception"),
         message: String(a["exception.message"] ?? "No exception message provided."),
-        stack: typeof a["exception.stacktrace"] === "string" ? (a["exception.stacktrace"] as string) : undefined,
+        stack:
+          typeof a["exception.stacktrace"] === "string" ? (a["exception.stacktrace"] as string) : undefined,
       });
     } else if (e.name === "junjo.hook_error") {
       out.push({
         label: "Hook failure",
         type: String(a["junjo.hook.error.type"] ?? a["exception.type"] ?? "Error"),
         message: String(a["junjo.hook.error.message"] ?? a["exception.message"] ?? ""),
-        stack: typeof a["exception.stacktrace"] === "string" ? (a["exception.stacktrace"] as string) : undefined,
+        stack:
+          typeof a["exception.stacktrace"] === "string" ? (a["exception.stacktrace"] as string) : undefined,
       });
     }
   }
   if (!out.length && isFailed(span)) {
     const t = span.attributes_json?.["error.type"];
-    out.push({ label: "Span failure", type: String(t ?? "Error status"), message: span.status_message || String(t ?? "") });
+    out.push({
+      label: "Span failure",
+      type: String(t ?? "Error status"),
+      message: span.status_message || String(t ?? ""),
+    });
   }
   return out;
 }
@@ -147,11 +191,30 @@ export function SpanDetails({ span, extra }: { span: Span; extra?: ReactNode }) 
       <h2>{displayName(span)}</h2>
       <table className="kv">
         <tbody>
-          <tr><td>Span ID</td><td><IdText id={span.span_id} /></td></tr>
-          <tr><td>Trace ID</td><td><IdText id={span.trace_id} /></td></tr>
-          <tr><td>Parent span</td><td>{span.parent_span_id ? <IdText id={span.parent_span_id} /> : "None"}</td></tr>
-          <tr><td>Service</td><td>{span.service_name}</td></tr>
-          <tr><td>Kind</td><td>{span.kind}</td></tr>
+          <tr>
+            <td>Span ID</td>
+            <td>
+              <IdText id={span.span_id} />
+            </td>
+          </tr>
+          <tr>
+            <td>Trace ID</td>
+            <td>
+              <IdText id={span.trace_id} />
+            </td>
+          </tr>
+          <tr>
+            <td>Parent span</td>
+            <td>{span.parent_span_id ? <IdText id={span.parent_span_id} /> : "None"}</td>
+          </tr>
+          <tr>
+            <td>Service</td>
+            <td>{span.service_name}</td>
+          </tr>
+          <tr>
+            <td>Kind</td>
+            <td>{span.kind}</td>
+          </tr>
           <tr>
             <td>Status</td>
             <td className={failed ? "change-removed" : ""}>
@@ -159,9 +222,22 @@ export function SpanDetails({ span, extra }: { span: Span; extra?: ReactNode }) 
               {span.status_message ? ` — ${span.status_message}` : ""}
             </td>
           </tr>
-          <tr><td>Duration</td><td>{formatDurationMicros(spanDurationMicros(span))}</td></tr>
-          <tr><td>Start</td><td><code>{span.start_time}</code></td></tr>
-          <tr><td>End</td><td><code>{span.end_time}</code></td></tr>
+          <tr>
+            <td>Duration</td>
+            <td>{formatDurationMicros(spanDurationMicros(span))}</td>
+          </tr>
+          <tr>
+            <td>Start</td>
+            <td>
+              <code>{span.start_time}</code>
+            </td>
+          </tr>
+          <tr>
+            <td>End</td>
+            <td>
+              <code>{span.end_time}</code>
+            </td>
+          </tr>
         </tbody>
       </table>
       {extra}
@@ -172,7 +248,12 @@ export function SpanDetails({ span, extra }: { span: Span; extra?: ReactNode }) 
         </Section>
       ) : null}
       {isLlm(span) ? <LlmMessages span={span} /> : null}
-      <Section title="Attributes" actions={<CopyButton value={JSON.stringify(span.attributes_json, null, 2)} label="Copy attributes JSON" />}>
+      <Section
+        title="Attributes"
+        actions={
+          <CopyButton value={JSON.stringify(span.attributes_json, null, 2)} label="Copy attributes JSON" />
+        }
+      >
         <KeyValueTable data={span.attributes_json} label="Attributes" />
       </Section>
       <Section title={`Events (${span.events_json?.length ?? 0})`}>
@@ -180,7 +261,8 @@ export function SpanDetails({ span, extra }: { span: Span; extra?: ReactNode }) 
           span.events_json.map((e, i) => (
             <details key={i} className="card" style={{ marginBottom: 6 }} open={e.name === "exception"}>
               <summary>
-                <strong>{e.name}</strong> <span className="muted mono small">{formatUtcMicros(nanosToMicros(e.timeUnixNano))} UTC</span>
+                <strong>{e.name}</strong>{" "}
+                <span className="muted mono small">{formatUtcMicros(nanosToMicros(e.timeUnixNano))} UTC</span>
               </summary>
               <KeyValueTable data={e.attributes} label={`${e.name} attributes`} searchable={false} />
             </details>
@@ -190,7 +272,11 @@ export function SpanDetails({ span, extra }: { span: Span; extra?: ReactNode }) 
         )}
       </Section>
       <Section title="Resource">
-        <KeyValueTable data={span.resource_attributes_json ?? {}} label="Resource attributes" searchable={false} />
+        <KeyValueTable
+          data={span.resource_attributes_json ?? {}}
+          label="Resource attributes"
+          searchable={false}
+        />
       </Section>
       {span.links_json?.length ? (
         <Section title="Links">

@@ -6,7 +6,15 @@
  */
 import { useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import type { Span } from "../../api/types";
-import { displayName, formatCost, ICON_GLYPH, isCancelled, isLlm, spanIcon, tokenCounts } from "../../lib/spans";
+import {
+  displayName,
+  formatCost,
+  ICON_GLYPH,
+  isCancelled,
+  isLlm,
+  spanIcon,
+  tokenCounts,
+} from "../../lib/spans";
 import { formatDurationMicros, isoToMicros, nanosToMicros, spanDurationMicros } from "../../lib/time";
 import { flattenWithExtras, searchTree, type ExtraItem, type SpanTree, type TreeNode } from "./tree";
 
@@ -24,7 +32,18 @@ export interface SpanTreeProps<T> {
   arrowCollapse?: boolean;
 }
 
-export function SpanTreeView<T = never>({ tree, roots, selectedId, onSelect, query = "", extrasFor, renderExtra, label = "Span tree", rangeUs, arrowCollapse = true }: SpanTreeProps<T>) {
+export function SpanTreeView<T = never>({
+  tree,
+  roots,
+  selectedId,
+  onSelect,
+  query = "",
+  extrasFor,
+  renderExtra,
+  label = "Span tree",
+  rangeUs,
+  arrowCollapse = true,
+}: SpanTreeProps<T>) {
   const [collapsed, setCollapsed] = useState<Set<string>>(new Set());
   const search = useMemo(() => searchTree(tree, query), [tree, query]);
   const items = useMemo(
@@ -46,7 +65,9 @@ export function SpanTreeView<T = never>({ tree, roots, selectedId, onSelect, que
     setCollapsed(next);
   };
   const onKey = (e: React.KeyboardEvent) => {
-    const keys = arrowCollapse ? ["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight"] : ["ArrowUp", "ArrowDown"];
+    const keys = arrowCollapse
+      ? ["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight"]
+      : ["ArrowUp", "ArrowDown"];
     if (!keys.includes(e.key) || !spanRows.length) return;
     e.preventDefault();
     e.stopPropagation();
@@ -83,7 +104,15 @@ export function SpanTreeView<T = never>({ tree, roots, selectedId, onSelect, que
         const failed = tree.failed.has(id);
         const onPath = tree.failedPath.has(id);
         const selected = id === selectedId;
-        const cls = ["tree-row", selected && "selected", onPath && "failpath", failed && "failed", search?.matches.has(id) && "match"].filter(Boolean).join(" ");
+        const cls = [
+          "tree-row",
+          selected && "selected",
+          onPath && "failpath",
+          failed && "failed",
+          search?.matches.has(id) && "match",
+        ]
+          .filter(Boolean)
+          .join(" ");
         return (
           <li
             key={id}
@@ -119,8 +148,23 @@ export function SpanTreeView<T = never>({ tree, roots, selectedId, onSelect, que
               <span className="tree-name" title={s.name}>
                 {displayName(s)}
               </span>
-              {failed ? <span className="badge badge-error" title="This span failed">failed</span> : onPath ? <span className="badge" title="A descendant failed">✕ below</span> : null}
-              {isCancelled(s) ? <span className="badge" title={String(s.attributes_json["junjo.cancelled_reason"] ?? "Cancelled")}>cancelled</span> : null}
+              {failed ? (
+                <span className="badge badge-error" title="This span failed">
+                  failed
+                </span>
+              ) : onPath ? (
+                <span className="badge" title="A descendant failed">
+                  ✕ below
+                </span>
+              ) : null}
+              {isCancelled(s) ? (
+                <span
+                  className="badge"
+                  title={String(s.attributes_json["junjo.cancelled_reason"] ?? "Cancelled")}
+                >
+                  cancelled
+                </span>
+              ) : null}
               <span className="tree-meta">
                 {tokens?.total !== undefined ? `${tokens.total} tok · ` : ""}
                 {tokens?.cost !== undefined ? `${formatCost(tokens.cost)} · ` : ""}
@@ -128,11 +172,22 @@ export function SpanTreeView<T = never>({ tree, roots, selectedId, onSelect, que
               </span>
             </div>
             <div className="bar-track" aria-hidden>
-              <div className={`bar ${failed ? "failed" : isLlm(s) ? "llm" : ""}`} style={{ left: `${Math.max(0, Math.min(100, left))}%`, width: `${Math.max(0.3, Math.min(100 - left, width))}%` }} />
+              <div
+                className={`bar ${failed ? "failed" : isLlm(s) ? "llm" : ""}`}
+                style={{
+                  left: `${Math.max(0, Math.min(100, left))}%`,
+                  width: `${Math.max(0.3, Math.min(100 - left, width))}%`,
+                }}
+              />
               {(s.events_json ?? []).map((e, i) => {
                 const at = ((nanosToMicros(e.timeUnixNano) - t0) / total) * 100;
                 return Number.isFinite(at) ? (
-                  <span key={i} className={`tick ${e.name === "exception" || e.name === "junjo.hook_error" ? "tick-error" : ""}`} style={{ left: `${Math.max(0, Math.min(100, at))}%` }} title={e.name} />
+                  <span
+                    key={i}
+                    className={`tick ${e.name === "exception" || e.name === "junjo.hook_error" ? "tick-error" : ""}`}
+                    style={{ left: `${Math.max(0, Math.min(100, at))}%` }}
+                    title={e.name}
+                  />
                 ) : null;
               })}
             </div>

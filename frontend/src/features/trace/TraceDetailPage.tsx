@@ -40,15 +40,30 @@ export default function TraceDetailPage() {
         title={root ? root.name : "Trace"}
         sub={
           <>
-            <IdText id={traceId} /> {root ? `· ${formatLocal(root.start_time)} · ${formatDurationMicros(durationUs)} · ${tree?.byId.size} spans` : ""}
+            <IdText id={traceId} />{" "}
+            {root
+              ? `· ${formatLocal(root.start_time)} · ${formatDurationMicros(durationUs)} · ${tree?.byId.size} spans`
+              : ""}
           </>
         }
         actions={
           <div className="header-nav">
-            <button type="button" className="btn" aria-label="Previous (newer) trace" disabled={!nav.newer} onClick={() => go(nav.newer?.traceId)}>
+            <button
+              type="button"
+              className="btn"
+              aria-label="Previous (newer) trace"
+              disabled={!nav.newer}
+              onClick={() => go(nav.newer?.traceId)}
+            >
               ↑ Newer
             </button>
-            <button type="button" className="btn" aria-label="Next (older) trace" disabled={!nav.older} onClick={() => go(nav.older?.traceId)}>
+            <button
+              type="button"
+              className="btn"
+              aria-label="Next (older) trace"
+              disabled={!nav.older}
+              onClick={() => go(nav.older?.traceId)}
+            >
               ↓ Older
             </button>
           </div>
@@ -62,18 +77,28 @@ export default function TraceDetailPage() {
         <div className="trace-layout">
           <div className="panel">
             <div className="tree-toolbar">
-              <input type="search" className="grow" aria-label="Search within trace" placeholder="Search spans, attributes…" value={query} onChange={(e) => setQuery(e.target.value)} />
+              <input
+                type="search"
+                className="grow"
+                aria-label="Search within trace"
+                placeholder="Search spans, attributes…"
+                value={query}
+                onChange={(e) => setQuery(e.target.value)}
+              />
               {tree.failed.size ? <span className="badge badge-error">{tree.failed.size} failed</span> : null}
             </div>
             <div className="panel-scroll">
-              <SpanTreeView tree={tree} selectedId={selected.span_id} onSelect={select} query={query} label="Trace spans" />
+              <SpanTreeView
+                tree={tree}
+                selectedId={selected.span_id}
+                onSelect={select}
+                query={query}
+                label="Trace spans"
+              />
             </div>
           </div>
           <div className="panel panel-scroll">
-            <SpanDetails
-              span={selected}
-              extra={debuggerLink(tree, selected.span_id, svc, traceId)}
-            />
+            <SpanDetails span={selected} extra={debuggerLink(tree, selected.span_id, svc, traceId)} />
           </div>
         </div>
       ) : (
@@ -88,7 +113,10 @@ function debuggerLink(tree: SpanTree, spanId: string, svc: string, traceId: stri
   const chain = [spanId, ...ancestors(tree, spanId)];
   const workflowId = chain.find((id) => junjoType(tree.byId.get(id)) === "workflow");
   if (!workflowId) return null;
-  const to = workflowId === spanId ? `/workflows/${svc}/${traceId}/${workflowId}` : `/workflows/${svc}/${traceId}/${workflowId}/${spanId}`;
+  const to =
+    workflowId === spanId
+      ? `/workflows/${svc}/${traceId}/${workflowId}`
+      : `/workflows/${svc}/${traceId}/${workflowId}/${spanId}`;
   return (
     <p>
       <Link className="btn" to={to}>

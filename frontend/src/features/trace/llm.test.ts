@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { span } from "../../test/fixtures";
 import { extractLlm, messagesFromRequest, messagesFromResponse, unflatten } from "./llm";
 
-const llmSpan = (attrs: Record<string, unknown>) => span({ span_id: "9".repeat(16), name: "llm", attributes_json: attrs });
+const llmSpan = (attrs: Record<string, unknown>) =>
+  span({ span_id: "9".repeat(16), name: "llm", attributes_json: attrs });
 
 describe("LLM message extraction", () => {
   it("reads OpenInference flattened input/output messages with tool calls", () => {
@@ -27,7 +28,9 @@ describe("LLM message extraction", () => {
     )!;
     expect(v.input.map((m) => m.role)).toEqual(["system", "user", "user"]);
     expect(v.input[2].content).toBe("tenth");
-    expect(v.output[0].toolCalls).toEqual([{ id: undefined, name: "get_weather", arguments: '{"city":"Paris"}' }]);
+    expect(v.output[0].toolCalls).toEqual([
+      { id: undefined, name: "get_weather", arguments: '{"city":"Paris"}' },
+    ]);
     expect(v.model).toBe("gpt-4o-mini");
     expect(v.tokens).toEqual({ prompt: 10, completion: 5, total: 15, cost: 0.00042 });
   });
@@ -40,19 +43,33 @@ describe("LLM message extraction", () => {
           model: "gpt-4o",
           messages: [
             { role: "system", content: "You are terse." },
-            { role: "user", content: [{ type: "text", text: "Hi" }, { type: "image_url", image_url: { url: "x" } }] },
-            { role: "assistant", content: null, tool_calls: [{ id: "c1", type: "function", function: { name: "lookup", arguments: "{}" } }] },
+            {
+              role: "user",
+              content: [
+                { type: "text", text: "Hi" },
+                { type: "image_url", image_url: { url: "x" } },
+              ],
+            },
+            {
+              role: "assistant",
+              content: null,
+              tool_calls: [{ id: "c1", type: "function", function: { name: "lookup", arguments: "{}" } }],
+            },
             { role: "tool", tool_call_id: "c1", content: "42" },
           ],
         }),
-        "output.value": JSON.stringify({ choices: [{ index: 0, message: { role: "assistant", content: "**Done**" } }] }),
+        "output.value": JSON.stringify({
+          choices: [{ index: 0, message: { role: "assistant", content: "**Done**" } }],
+        }),
       }),
     )!;
     expect(v.input.map((m) => m.role)).toEqual(["system", "user", "assistant", "tool"]);
     expect(v.input[1].content).toBe("Hi\n[image]");
     expect(v.input[2].toolCalls[0]).toEqual({ id: "c1", name: "lookup", arguments: "{}" });
     expect(v.input[3].toolCallId).toBe("c1");
-    expect(v.output).toEqual([{ role: "assistant", content: "**Done**", name: undefined, toolCalls: [], toolCallId: undefined }]);
+    expect(v.output).toEqual([
+      { role: "assistant", content: "**Done**", name: undefined, toolCalls: [], toolCallId: undefined },
+    ]);
   });
 
   it("reads GenAI semconv gen_ai.input.messages / output.messages parts", () => {
@@ -63,9 +80,15 @@ describe("LLM message extraction", () => {
         "gen_ai.usage.input_tokens": 3,
         "gen_ai.usage.output_tokens": 4,
         "gen_ai.system_instructions": JSON.stringify([{ type: "text", content: "sys" }]),
-        "gen_ai.input.messages": JSON.stringify([{ role: "user", parts: [{ type: "text", content: "question" }] }]),
+        "gen_ai.input.messages": JSON.stringify([
+          { role: "user", parts: [{ type: "text", content: "question" }] },
+        ]),
         "gen_ai.output.messages": JSON.stringify([
-          { role: "assistant", parts: [{ type: "tool_call", id: "t1", name: "search", arguments: { q: "x" } }], finish_reason: "tool_call" },
+          {
+            role: "assistant",
+            parts: [{ type: "tool_call", id: "t1", name: "search", arguments: { q: "x" } }],
+            finish_reason: "tool_call",
+          },
         ]),
       }),
     )!;
@@ -80,18 +103,41 @@ describe("LLM message extraction", () => {
   });
 
   it("reads legacy gen_ai.prompt.N / gen_ai.completion.N keys", () => {
-    const v = extractLlm(llmSpan({ "gen_ai.system": "openai", "gen_ai.prompt.0.role": "user", "gen_ai.prompt.0.content": "a", "gen_ai.completion.0.role": "assistant", "gen_ai.completion.0.content": "b" }))!;
+    const v = extractLlm(
+      llmSpan({
+        "gen_ai.system": "openai",
+        "gen_ai.prompt.0.role": "user",
+        "gen_ai.prompt.0.content": "a",
+        "gen_ai.completion.0.role": "assistant",
+        "gen_ai.completion.0.content": "b",
+      }),
+    )!;
     expect(v.input[0].content).toBe("a");
     expect(v.output[0].content).toBe("b");
   });
 
   it("handles Gemini contents/candidates, Anthropic tool_use and plain strings", () => {
-    expect(messagesFromRequest(JSON.stringify({ contents: [{ role: "user", parts: [{ text: "g" }] }] }))[0]).toMatchObject({ role: "user", content: "g" });
-    expect(messagesFromResponse(JSON.stringify({ candidates: [{ content: { role: "model", parts: [{ text: "r" }] } }] }))[0]).toMatchObject({ role: "assistant", content: "r" });
-    const anth = messagesFromRequest(JSON.stringify({ system: "s", messages: [{ role: "assistant", content: [{ type: "tool_use", id: "u", name: "f", input: { a: 1 } }] }] }));
+    expect(
+      messagesFromRequest(JSON.stringify({ contents: [{ role: "user", parts: [{ text: "g" }] }] }))[0],
+    ).toMatchObject({ role: "user", content: "g" });
+    expect(
+      messagesFromResponse(
+        JSON.stringify({ candidates: [{ content: { role: "model", parts: [{ text: "r" }] } }] }),
+      )[0],
+    ).toMatchObject({ role: "assistant", content: "r" });
+    const anth = messagesFromRequest(
+      JSON.stringify({
+        system: "s",
+        messages: [
+          { role: "assistant", content: [{ type: "tool_use", id: "u", name: "f", input: { a: 1 } }] },
+        ],
+      }),
+    );
     expect(anth[0]).toMatchObject({ role: "system", content: "s" });
     expect(anth[1].toolCalls[0]).toMatchObject({ name: "f", id: "u" });
-    expect(messagesFromRequest("plain prompt")).toEqual([{ role: "user", content: "plain prompt", toolCalls: [] }]);
+    expect(messagesFromRequest("plain prompt")).toEqual([
+      { role: "user", content: "plain prompt", toolCalls: [] },
+    ]);
     expect(messagesFromResponse("plain answer")[0].role).toBe("assistant");
   });
 

@@ -132,7 +132,11 @@ export function normalizeMessage(raw: unknown): ChatMessage | undefined {
       const type = part.type;
       if (type === "tool_call" || isObj(part.functionCall) || isObj(part.function_call)) {
         const fc = (part.functionCall ?? part.function_call ?? part) as Obj;
-        toolCalls.push({ id: typeof part.id === "string" ? part.id : undefined, name: str(fc.name), arguments: str(fc.arguments ?? fc.args ?? "") });
+        toolCalls.push({
+          id: typeof part.id === "string" ? part.id : undefined,
+          name: str(fc.name),
+          arguments: str(fc.arguments ?? fc.args ?? ""),
+        });
       } else if (type === "tool_call_response" || isObj(part.functionResponse)) {
         texts.push(str(part.response ?? part.result ?? part.functionResponse));
       } else if (typeof part.content === "string") texts.push(part.content);
@@ -146,7 +150,11 @@ export function normalizeMessage(raw: unknown): ChatMessage | undefined {
       const texts: string[] = [];
       for (const block of m.content) {
         if (isObj(block) && block.type === "tool_use") {
-          toolCalls.push({ id: typeof block.id === "string" ? block.id : undefined, name: str(block.name), arguments: str(block.input) });
+          toolCalls.push({
+            id: typeof block.id === "string" ? block.id : undefined,
+            name: str(block.name),
+            arguments: str(block.input),
+          });
         } else if (isObj(block) && block.type === "tool_result") {
           texts.push(contentToText(block.content));
         } else texts.push(contentToText([block]));
@@ -173,14 +181,22 @@ function normalizeList(raw: unknown): ChatMessage[] {
 export function messagesFromRequest(value: unknown): ChatMessage[] {
   const parsed = tryJson(value);
   if (Array.isArray(parsed)) return normalizeList(parsed);
-  if (!isObj(parsed)) return typeof value === "string" && value.trim() ? [{ role: "user", content: value, toolCalls: [] }] : [];
+  if (!isObj(parsed))
+    return typeof value === "string" && value.trim() ? [{ role: "user", content: value, toolCalls: [] }] : [];
   const out: ChatMessage[] = [];
   const system = parsed.system ?? parsed.system_instruction ?? parsed.instructions;
-  if (system !== undefined) out.push({ role: "system", content: contentToText(isObj(system) && system.parts ? system.parts : system), toolCalls: [] });
+  if (system !== undefined)
+    out.push({
+      role: "system",
+      content: contentToText(isObj(system) && system.parts ? system.parts : system),
+      toolCalls: [],
+    });
   if (Array.isArray(parsed.messages)) out.push(...normalizeList(parsed.messages));
   else if (Array.isArray(parsed.contents)) out.push(...normalizeList(parsed.contents));
-  else if (typeof parsed.contents === "string") out.push({ role: "user", content: parsed.contents, toolCalls: [] });
-  else if (typeof parsed.prompt === "string") out.push({ role: "user", content: parsed.prompt, toolCalls: [] });
+  else if (typeof parsed.contents === "string")
+    out.push({ role: "user", content: parsed.contents, toolCalls: [] });
+  else if (typeof parsed.prompt === "string")
+    out.push({ role: "user", content: parsed.prompt, toolCalls: [] });
   else if (Array.isArray(parsed.input)) out.push(...normalizeList(parsed.input));
   else if (typeof parsed.input === "string") out.push({ role: "user", content: parsed.input, toolCalls: [] });
   return out;
@@ -190,10 +206,13 @@ export function messagesFromRequest(value: unknown): ChatMessage[] {
 export function messagesFromResponse(value: unknown): ChatMessage[] {
   const parsed = tryJson(value);
   if (Array.isArray(parsed)) return normalizeList(parsed);
-  if (!isObj(parsed)) return typeof value === "string" && value.trim() ? [{ role: "assistant", content: value, toolCalls: [] }] : [];
+  if (!isObj(parsed))
+    return typeof value === "string" && value.trim()
+      ? [{ role: "assistant", content: value, toolCalls: [] }]
+      : [];
   if (Array.isArray(parsed.choices)) {
-    return normalizeList(parsed.choices.map((c) => (isObj(c) ? (c.message ?? c.delta ?? c.text) : c))).map((m) =>
-      m.role === "message" || m.role === "user" ? { ...m, role: "assistant" } : m,
+    return normalizeList(parsed.choices.map((c) => (isObj(c) ? (c.message ?? c.delta ?? c.text) : c))).map(
+      (m) => (m.role === "message" || m.role === "user" ? { ...m, role: "assistant" } : m),
     );
   }
   if (Array.isArray(parsed.candidates)) {
@@ -224,7 +243,11 @@ export function extractLlm(span: Span): LlmView | undefined {
     const sys = a["gen_ai.system_instructions"];
     if (sys !== undefined) {
       const parsed = tryJson(sys) ?? sys;
-      input.push({ role: "system", content: contentToText(Array.isArray(parsed) ? parsed : [parsed]), toolCalls: [] });
+      input.push({
+        role: "system",
+        content: contentToText(Array.isArray(parsed) ? parsed : [parsed]),
+        toolCalls: [],
+      });
     }
     input.push(...genAiMessages(a, "gen_ai.input.messages"));
     if (input.length === 0) input = legacyGenAi(a, "gen_ai.prompt");

@@ -13,7 +13,12 @@ describe("buildSpanTree", () => {
 
   it("nests children under parents in start-time order", () => {
     expect(tree.roots.map((r) => r.span.name)).toEqual(["DemoWorkflow"]);
-    expect(tree.roots[0].children.map((c) => c.span.name)).toEqual(["StartNode", "Load", "MySubflow", "YesNode"]);
+    expect(tree.roots[0].children.map((c) => c.span.name)).toEqual([
+      "StartNode",
+      "Load",
+      "MySubflow",
+      "YesNode",
+    ]);
     expect(flatten(tree.roots, new Set()).map((r) => [r.span.name, r.depth])).toContainEqual(["LoadA", 2]);
   });
 
@@ -24,7 +29,9 @@ describe("buildSpanTree", () => {
   });
 
   it("treats spans with missing parents as roots and collapses subtrees", () => {
-    const t = buildSpanTree([span({ span_id: "x".repeat(16), name: "orphan", parent_span_id: "f".repeat(16) })]);
+    const t = buildSpanTree([
+      span({ span_id: "x".repeat(16), name: "orphan", parent_span_id: "f".repeat(16) }),
+    ]);
     expect(t.roots).toHaveLength(1);
     expect(flatten(tree.roots, new Set(["w".repeat(16)]))).toHaveLength(1);
   });
@@ -39,7 +46,9 @@ describe("buildSpanTree", () => {
   });
 
   it("interleaves extra rows with child spans by time", () => {
-    const items = flattenWithExtras(tree.roots, new Set(), (s) => (s.name === "DemoWorkflow" ? [{ key: "k", timeUs: 0, payload: "first" }] : []));
+    const items = flattenWithExtras(tree.roots, new Set(), (s) =>
+      s.name === "DemoWorkflow" ? [{ key: "k", timeUs: 0, payload: "first" }] : [],
+    );
     expect(items[1]).toEqual({ type: "extra", depth: 1, key: "k", payload: "first" });
   });
 });

@@ -24,7 +24,8 @@ export interface SpanTree {
 }
 
 const byStart = (a: TreeNode, b: TreeNode) =>
-  isoToMicros(a.span.start_time) - isoToMicros(b.span.start_time) || a.span.span_id.localeCompare(b.span.span_id);
+  isoToMicros(a.span.start_time) - isoToMicros(b.span.start_time) ||
+  a.span.span_id.localeCompare(b.span.span_id);
 
 export function buildSpanTree(spans: Span[]): SpanTree {
   const byId = new Map<string, Span>();
@@ -110,7 +111,10 @@ function spanText(s: Span): string {
 }
 
 /** Matching spans plus their ancestors (so matches stay in context); undefined when query is empty. */
-export function searchTree(tree: SpanTree, query: string): { visible: Set<string>; matches: Set<string> } | undefined {
+export function searchTree(
+  tree: SpanTree,
+  query: string,
+): { visible: Set<string>; matches: Set<string> } | undefined {
   const q = query.trim().toLowerCase();
   if (!q) return undefined;
   const matches = new Set<string>();
@@ -130,7 +134,8 @@ export interface ExtraItem<T> {
   payload: T;
 }
 
-export type TreeItem<T> = ({ type: "span" } & FlatRow) | { type: "extra"; depth: number; key: string; payload: T };
+export type TreeItem<T> =
+  ({ type: "span" } & FlatRow) | { type: "extra"; depth: number; key: string; payload: T };
 
 /**
  * Depth-first rows, skipping children of collapsed spans and (when `visible` is given) hidden

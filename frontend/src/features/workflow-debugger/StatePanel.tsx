@@ -21,7 +21,11 @@ export function ChangesTable({ before, after }: { before: unknown; after: unknow
               {c.path}
             </td>
             <td>
-              {c.kind === "added" ? short(c.after) : c.kind === "removed" ? <s>{short(c.before)}</s> : (
+              {c.kind === "added" ? (
+                short(c.after)
+              ) : c.kind === "removed" ? (
+                <s>{short(c.before)}</s>
+              ) : (
                 <>
                   <s>{short(c.before)}</s> → {short(c.after)}
                 </>
@@ -39,7 +43,10 @@ export function HistoryNotice({ history }: { history: StoreHistory | null | unde
   if (!history.verified) {
     return (
       <div className="alert alert-warn" role="alert" aria-label="State history not verified">
-        <strong>State history is not verified.</strong> {history.status === "unavailable" ? "It is unavailable" : "Replaying the recorded patches did not reproduce the recorded states"}
+        <strong>State history is not verified.</strong>{" "}
+        {history.status === "unavailable"
+          ? "It is unavailable"
+          : "Replaying the recorded patches did not reproduce the recorded states"}
         {history.reason ? <> — {history.reason}</> : null}. Values below may be incomplete.
       </div>
     );
@@ -49,8 +56,10 @@ export function HistoryNotice({ history }: { history: StoreHistory | null | unde
 
 export function StateViewBody({ tab, view }: { tab: string; view: StateView }) {
   const changed = new Set(diffValues(view.before, view.after).map((c) => c.path));
-  if (tab === "before") return <JsonView value={view.before} label="Before" collapseAt={2} highlight={changed} />;
-  if (tab === "after") return <JsonView value={view.after} label="After" collapseAt={2} highlight={changed} />;
+  if (tab === "before")
+    return <JsonView value={view.before} label="Before" collapseAt={2} highlight={changed} />;
+  if (tab === "after")
+    return <JsonView value={view.after} label="After" collapseAt={2} highlight={changed} />;
   if (tab === "patch") return <JsonView value={view.patch} label="Patch" collapseAt={3} />;
   return <ChangesTable before={view.before} after={view.after} />;
 }

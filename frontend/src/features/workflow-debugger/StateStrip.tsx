@@ -16,12 +16,16 @@ export function StateStrip({ history, selected, index, onStep }: StateStripProps
       <div aria-live="polite">
         {selected ? (
           <span>
-            <span className="state-mark">▶</span> Transition {selected.sequence} → <strong>{selected.store_name}.{selected.action}</strong>{" "}
+            <span className="state-mark">▶</span> Transition {selected.sequence} →{" "}
+            <strong>
+              {selected.store_name}.{selected.action}
+            </strong>{" "}
             <span className="muted mono small">{selected.event_id}</span>
           </span>
         ) : history ? (
           <span className="muted">
-            {history.store_name ?? "Store"}: {count} transition{count === 1 ? "" : "s"}. Use ← / → to step through them.
+            {history.store_name ?? "Store"}: {count} transition{count === 1 ? "" : "s"}. Use ← / → to step
+            through them.
           </span>
         ) : (
           <span className="muted">No store history for this workflow.</span>
@@ -32,10 +36,22 @@ export function StateStrip({ history, selected, index, onStep }: StateStripProps
         <span aria-label="Transition position">
           ({index >= 0 ? index + 1 : "–"} / {count})
         </span>
-        <button type="button" className="btn btn-xs" aria-label="Previous store transition" disabled={!count || index === 0} onClick={() => onStep(-1)}>
+        <button
+          type="button"
+          className="btn btn-xs"
+          aria-label="Previous store transition"
+          disabled={!count || index === 0}
+          onClick={() => onStep(-1)}
+        >
           ←
         </button>
-        <button type="button" className="btn btn-xs" aria-label="Next store transition" disabled={!count || index === count - 1} onClick={() => onStep(1)}>
+        <button
+          type="button"
+          className="btn btn-xs"
+          aria-label="Next store transition"
+          disabled={!count || index === count - 1}
+          onClick={() => onStep(1)}
+        >
           →
         </button>
       </div>

@@ -26,13 +26,48 @@ function renderAt(url: string, diagnostics: RawTraceDocument["diagnostics"] = []
     diagnostics,
     workflows: {
       [WF]: {
-        span_id: WF, name: "DemoWorkflow", executable_type: "workflow", contract_version: 3, runtime_id: "r", status_code: "2",
-        graph, graph_error: null, node_spans: {},
+        span_id: WF,
+        name: "DemoWorkflow",
+        executable_type: "workflow",
+        contract_version: 3,
+        runtime_id: "r",
+        status_code: "2",
+        graph,
+        graph_error: null,
+        node_spans: {},
         store: {
-          store_id: "st1", status: "verified", reasons: [], start: { count: 0 }, end: { count: 2 },
+          store_id: "st1",
+          status: "verified",
+          reasons: [],
+          start: { count: 0 },
+          end: { count: 2 },
           transitions: [
-            { sequence: 1, span_id: "1".repeat(16), event_id: "e1", store_name: "DemoStore", action: "set_count", revision_before: 0, revision_after: 1, time_unix_nano: "1795700000000001000", patch: [{ op: "replace", path: "/count", value: 1 }], before: { count: 0 }, after: { count: 1 } },
-            { sequence: 2, span_id: "3".repeat(16), event_id: "e2", store_name: "DemoStore", action: "add_item", revision_before: 1, revision_after: 2, time_unix_nano: "1795700000000002000", patch: [{ op: "replace", path: "/count", value: 2 }], before: { count: 1 }, after: { count: 2 } },
+            {
+              sequence: 1,
+              span_id: "1".repeat(16),
+              event_id: "e1",
+              store_name: "DemoStore",
+              action: "set_count",
+              revision_before: 0,
+              revision_after: 1,
+              time_unix_nano: "1795700000000001000",
+              patch: [{ op: "replace", path: "/count", value: 1 }],
+              before: { count: 0 },
+              after: { count: 1 },
+            },
+            {
+              sequence: 2,
+              span_id: "3".repeat(16),
+              event_id: "e2",
+              store_name: "DemoStore",
+              action: "add_item",
+              revision_before: 1,
+              revision_after: 2,
+              time_unix_nano: "1795700000000002000",
+              patch: [{ op: "replace", path: "/count", value: 2 }],
+              before: { count: 1 },
+              after: { count: 2 },
+            },
           ],
         },
       },
@@ -44,7 +79,15 @@ function renderAt(url: string, diagnostics: RawTraceDocument["diagnostics"] = []
     <QueryClientProvider client={qc}>
       <MemoryRouter initialEntries={[url]}>
         <Routes>
-          <Route path="/workflows/:service/:traceId/:workflowSpanId/:spanId?" element={<><WorkflowDebuggerPage /><Location /></>} />
+          <Route
+            path="/workflows/:service/:traceId/:workflowSpanId/:spanId?"
+            element={
+              <>
+                <WorkflowDebuggerPage />
+                <Location />
+              </>
+            }
+          />
         </Routes>
       </MemoryRouter>
     </QueryClientProvider>,
@@ -76,17 +119,25 @@ describe("WorkflowDebuggerPage", () => {
   });
 
   it("restores a transition from the URL and lists failures and diagnostics", () => {
-    renderAt(`/workflows/svc/${TRACE}/${WF}/${"3".repeat(16)}?t=st1%3A2`, [{ code: "graph_snapshot", span_id: WF, message: "version 9 is not 2" }]);
+    renderAt(`/workflows/svc/${TRACE}/${WF}/${"3".repeat(16)}?t=st1%3A2`, [
+      { code: "graph_snapshot", span_id: WF, message: "version 9 is not 2" },
+    ]);
     expect(screen.getByRole("region", { name: "State transitions" }).textContent).toContain("add_item");
-    expect(screen.getByRole("group", { name: "Telemetry diagnostics" }).textContent).toContain("version 9 is not 2");
+    expect(screen.getByRole("group", { name: "Telemetry diagnostics" }).textContent).toContain(
+      "version 9 is not 2",
+    );
     fireEvent.click(screen.getByRole("tab", { name: "Failures (2)" }));
     expect(screen.getByRole("region", { name: "Workflow spans" }).textContent).toContain("boom");
   });
 
   it("searches within the workflow's spans", () => {
     renderAt(`/workflows/svc/${TRACE}/${WF}`);
-    fireEvent.change(screen.getByRole("searchbox", { name: "Search workflow spans" }), { target: { value: "gpt-x" } });
-    const names = within(screen.getByRole("tree", { name: "Workflow span tree" })).getAllByRole("treeitem").map((i) => i.getAttribute("aria-label"));
+    fireEvent.change(screen.getByRole("searchbox", { name: "Search workflow spans" }), {
+      target: { value: "gpt-x" },
+    });
+    const names = within(screen.getByRole("tree", { name: "Workflow span tree" }))
+      .getAllByRole("treeitem")
+      .map((i) => i.getAttribute("aria-label"));
     expect(names).toEqual(["DemoWorkflow (failed)", "YesNode (failed)", "LLM - gpt-x"]);
   });
 

@@ -8,7 +8,13 @@ import { Link, useNavigate, useParams, useSearchParams } from "react-router";
 import type { Span, Transition } from "../../api/types";
 import { ErrorBox, IdText, Loading, Tabs, useDocumentTitle } from "../../components/ui";
 import { displayName, junjoType } from "../../lib/spans";
-import { formatDurationMicros, formatLocal, isoToMicros, nanosToMicros, spanDurationMicros } from "../../lib/time";
+import {
+  formatDurationMicros,
+  formatLocal,
+  isoToMicros,
+  nanosToMicros,
+  spanDurationMicros,
+} from "../../lib/time";
 import { useNeighbours } from "../../lib/useNeighbours";
 import { FailureList, SpanDetails } from "../trace/SpanDetails";
 import { SpanTreeView } from "../trace/SpanTree";
@@ -23,7 +29,10 @@ import { WorkflowGraph } from "./WorkflowGraph";
 
 function isTyping(target: EventTarget | null): boolean {
   const el = target as HTMLElement | null;
-  return !!el && (el.tagName === "INPUT" || el.tagName === "TEXTAREA" || el.tagName === "SELECT" || el.isContentEditable);
+  return (
+    !!el &&
+    (el.tagName === "INPUT" || el.tagName === "TEXTAREA" || el.tagName === "SELECT" || el.isContentEditable)
+  );
 }
 
 export default function WorkflowDebuggerPage() {
@@ -46,12 +55,19 @@ export default function WorkflowDebuggerPage() {
   // All transitions of every store in this trace, by key.
   const allTransitions = useMemo(() => {
     const m = new Map<string, Transition>();
-    for (const w of Object.values(doc.data?.workflows ?? {})) for (const t of w.store?.transitions ?? []) m.set(transitionKey(t), t);
+    for (const w of Object.values(doc.data?.workflows ?? {}))
+      for (const t of w.store?.transitions ?? []) m.set(transitionKey(t), t);
     return m;
   }, [doc.data]);
   const selectedTransition = params.get("t") ? allTransitions.get(params.get("t") as string) : undefined;
 
-  const chain = useMemo(() => (tree && workflow ? workflowChain(selected ? selectedId : workflowSpanId, tree.byId, tree.parentOf, workflowSpanId) : []), [tree, workflow, selected, selectedId, workflowSpanId]);
+  const chain = useMemo(
+    () =>
+      tree && workflow
+        ? workflowChain(selected ? selectedId : workflowSpanId, tree.byId, tree.parentOf, workflowSpanId)
+        : [],
+    [tree, workflow, selected, selectedId, workflowSpanId],
+  );
 
   // The active store: the selected transition's, else the nearest enclosing workflow/subflow's.
   const activeHistory = useMemo(() => {
@@ -67,19 +83,28 @@ export default function WorkflowDebuggerPage() {
     return null;
   }, [doc.data, chain, selectedTransition]);
   const transitions = activeHistory?.transitions ?? [];
-  const tIndex = selectedTransition ? transitions.findIndex((t) => transitionKey(t) === transitionKey(selectedTransition)) : -1;
+  const tIndex = selectedTransition
+    ? transitions.findIndex((t) => transitionKey(t) === transitionKey(selectedTransition))
+    : -1;
 
   const selectSpan = useCallback(
     (id: string) => {
       navigate(id === workflowSpanId ? base : `${base}/${id}`, { replace: true });
-      setRightTab((t) => (t === "before" || t === "after" || t === "patch" || t === "changes" ? t : "details"));
+      setRightTab((t) =>
+        t === "before" || t === "after" || t === "patch" || t === "changes" ? t : "details",
+      );
     },
     [navigate, base, workflowSpanId],
   );
   const selectTransition = useCallback(
     (t: Transition) => {
-      navigate(`${t.span_id === workflowSpanId ? base : `${base}/${t.span_id}`}?t=${encodeURIComponent(transitionKey(t))}`, { replace: true });
-      setRightTab((cur) => (cur === "before" || cur === "after" || cur === "patch" || cur === "changes" ? cur : "after"));
+      navigate(
+        `${t.span_id === workflowSpanId ? base : `${base}/${t.span_id}`}?t=${encodeURIComponent(transitionKey(t))}`,
+        { replace: true },
+      );
+      setRightTab((cur) =>
+        cur === "before" || cur === "after" || cur === "patch" || cur === "changes" ? cur : "after",
+      );
     },
     [navigate, base, workflowSpanId],
   );
@@ -108,7 +133,10 @@ export default function WorkflowDebuggerPage() {
   }, [step]);
 
   const view = useMemo(
-    () => (activeHistory && tree ? stateViewFor(activeHistory, selectedTransition, selectedId, tree.parentOf) : undefined),
+    () =>
+      activeHistory && tree
+        ? stateViewFor(activeHistory, selectedTransition, selectedId, tree.parentOf)
+        : undefined,
     [activeHistory, tree, selectedTransition, selectedId],
   );
 
@@ -124,15 +152,45 @@ export default function WorkflowDebuggerPage() {
 
   useDocumentTitle(workflow ? `${workflow.name} (${service})` : "Workflow");
   if (doc.isLoading) return <Loading label="Loading workflow…" />;
-  if (doc.error) return <div className="page"><ErrorBox error={doc.error} title="Error loading workflow" /></div>;
-  if (!tree || !workflow) return <div className="page"><ErrorBox error={`Workflow span ${workflowSpanId} is not in trace ${traceId}.`} /></div>;
-  if (spanId && !selected) return <div className="page"><ErrorBox error={`Span ${spanId} is not part of this trace.`} /></div>;
+  if (doc.error)
+    return (
+      <div className="page">
+        <ErrorBox error={doc.error} title="Error loading workflow" />
+      </div>
+    );
+  if (!tree || !workflow)
+    return (
+      <div className="page">
+        <ErrorBox error={`Workflow span ${workflowSpanId} is not in trace ${traceId}.`} />
+      </div>
+    );
+  if (spanId && !selected)
+    return (
+      <div className="page">
+        <ErrorBox error={`Span ${spanId} is not part of this trace.`} />
+      </div>
+    );
   const wfNode = findNode(tree.roots, workflowSpanId);
-  const diagnostics = (doc.data?.diagnostics ?? []).filter((d) => !d.span_id || d.span_id === workflowSpanId || ancestors(tree, d.span_id).includes(workflowSpanId));
-  const failedInWorkflow = [...tree.failed].filter((id) => id === workflowSpanId || ancestors(tree, id).includes(workflowSpanId)).map((id) => tree.byId.get(id) as Span);
-  const stateTabs = view ? [{ id: "before", label: "Before" }, { id: "after", label: "After" }, ...(view.patch !== undefined ? [{ id: "patch", label: "Patch" }] : []), { id: "changes", label: "Changes" }] : [];
+  const diagnostics = (doc.data?.diagnostics ?? []).filter(
+    (d) => !d.span_id || d.span_id === workflowSpanId || ancestors(tree, d.span_id).includes(workflowSpanId),
+  );
+  const failedInWorkflow = [...tree.failed]
+    .filter((id) => id === workflowSpanId || ancestors(tree, id).includes(workflowSpanId))
+    .map((id) => tree.byId.get(id) as Span);
+  const stateTabs = view
+    ? [
+        { id: "before", label: "Before" },
+        { id: "after", label: "After" },
+        ...(view.patch !== undefined ? [{ id: "patch", label: "Patch" }] : []),
+        { id: "changes", label: "Changes" },
+      ]
+    : [];
   const selectedFailed = selected ? tree.failed.has(selected.span_id) : false;
-  const rightTabs = [...stateTabs, { id: "details", label: "Span details" }, ...(selectedFailed ? [{ id: "failures", label: "Failures" }] : [])];
+  const rightTabs = [
+    ...stateTabs,
+    { id: "details", label: "Span details" },
+    ...(selectedFailed ? [{ id: "failures", label: "Failures" }] : []),
+  ];
   const activeRight = rightTabs.some((t) => t.id === rightTab) ? rightTab : "details";
 
   return (
@@ -146,14 +204,31 @@ export default function WorkflowDebuggerPage() {
             {workflow.name} <span className="muted small mono">({workflowSpanId})</span>
           </h1>
           <div className="muted small">
-            {formatLocal(workflow.start_time)} — {formatDurationMicros(spanDurationMicros(workflow))} · <Link to={`/traces/${svc}/${traceId}`}>View full trace</Link>
+            {formatLocal(workflow.start_time)} — {formatDurationMicros(spanDurationMicros(workflow))} ·{" "}
+            <Link to={`/traces/${svc}/${traceId}`}>View full trace</Link>
           </div>
         </div>
         <div className="header-nav">
-          <button type="button" className="btn" aria-label="Previous (newer) execution" disabled={!nav.newer} onClick={() => nav.newer && navigate(`/workflows/${svc}/${nav.newer.traceId}/${nav.newer.spanId}`)}>
+          <button
+            type="button"
+            className="btn"
+            aria-label="Previous (newer) execution"
+            disabled={!nav.newer}
+            onClick={() =>
+              nav.newer && navigate(`/workflows/${svc}/${nav.newer.traceId}/${nav.newer.spanId}`)
+            }
+          >
             ↑ Newer
           </button>
-          <button type="button" className="btn" aria-label="Next (older) execution" disabled={!nav.older} onClick={() => nav.older && navigate(`/workflows/${svc}/${nav.older.traceId}/${nav.older.spanId}`)}>
+          <button
+            type="button"
+            className="btn"
+            aria-label="Next (older) execution"
+            disabled={!nav.older}
+            onClick={() =>
+              nav.older && navigate(`/workflows/${svc}/${nav.older.traceId}/${nav.older.spanId}`)
+            }
+          >
             ↓ Older
           </button>
         </div>
@@ -161,12 +236,18 @@ export default function WorkflowDebuggerPage() {
 
       <section className="graph-panel" aria-label="Workflow graph">
         <label className="check small">
-          <input type="checkbox" checked={edgeLabels} onChange={(e) => setEdgeLabels(e.target.checked)} /> Edge labels
+          <input type="checkbox" checked={edgeLabels} onChange={(e) => setEdgeLabels(e.target.checked)} />{" "}
+          Edge labels
         </label>
         {chain.map((ownerId, i) => {
           const evidence = doc.data?.workflows[ownerId];
           const owner = tree.byId.get(ownerId) as Span;
-          if (!evidence?.graph) return <p key={ownerId} className="muted">Graph structure not available for {owner?.name ?? ownerId}.</p>;
+          if (!evidence?.graph)
+            return (
+              <p key={ownerId} className="muted">
+                Graph structure not available for {owner?.name ?? ownerId}.
+              </p>
+            );
           const nodeSpans = matchNodeSpans(evidence.graph, tree, ownerId);
           const chainNodes = new Set<string>();
           const nextOwner = chain[i + 1];
@@ -191,7 +272,8 @@ export default function WorkflowDebuggerPage() {
       {diagnostics.length ? (
         <details className="alert alert-warn" aria-label="Telemetry diagnostics">
           <summary>
-            {diagnostics.length} telemetry diagnostic{diagnostics.length === 1 ? "" : "s"}: parts of this execution are shown as sent
+            {diagnostics.length} telemetry diagnostic{diagnostics.length === 1 ? "" : "s"}: parts of this
+            execution are shown as sent
           </summary>
           <ul>
             {diagnostics.map((d, i) => (
@@ -215,32 +297,52 @@ export default function WorkflowDebuggerPage() {
             tabs={[
               { id: "spans", label: "Workflow spans" },
               { id: "states", label: `State updates (${transitions.length})` },
-              ...(failedInWorkflow.length ? [{ id: "failures", label: `Failures (${failedInWorkflow.length})` }] : []),
+              ...(failedInWorkflow.length
+                ? [{ id: "failures", label: `Failures (${failedInWorkflow.length})` }]
+                : []),
             ]}
           />
           <div className="panel-scroll">
             {leftTab === "spans" ? (
               <>
-              <input type="search" className="tree-search" aria-label="Search workflow spans" placeholder="Search spans, attributes…" value={query} onChange={(e) => setQuery(e.target.value)} />
-              <SpanTreeView<Transition>
-                tree={tree}
-                query={query}
-                roots={wfNode ? [wfNode] : undefined}
-                selectedId={selectedId}
-                onSelect={selectSpan}
-                extrasFor={extrasFor}
-                label="Workflow span tree"
-                arrowCollapse={false}
-                rangeUs={[isoToMicros(workflow.start_time), isoToMicros(workflow.end_time)]}
-                renderExtra={(t) => <TreeStateRow t={t} selected={selectedTransition} onSelect={selectTransition} />}
-              />
+                <input
+                  type="search"
+                  className="tree-search"
+                  aria-label="Search workflow spans"
+                  placeholder="Search spans, attributes…"
+                  value={query}
+                  onChange={(e) => setQuery(e.target.value)}
+                />
+                <SpanTreeView<Transition>
+                  tree={tree}
+                  query={query}
+                  roots={wfNode ? [wfNode] : undefined}
+                  selectedId={selectedId}
+                  onSelect={selectSpan}
+                  extrasFor={extrasFor}
+                  label="Workflow span tree"
+                  arrowCollapse={false}
+                  rangeUs={[isoToMicros(workflow.start_time), isoToMicros(workflow.end_time)]}
+                  renderExtra={(t) => (
+                    <TreeStateRow t={t} selected={selectedTransition} onSelect={selectTransition} />
+                  )}
+                />
               </>
             ) : leftTab === "states" ? (
-              <StateUpdatesList transitions={transitions} byId={tree.byId} selected={selectedTransition} onSelect={selectTransition} />
+              <StateUpdatesList
+                transitions={transitions}
+                byId={tree.byId}
+                selected={selectedTransition}
+                onSelect={selectTransition}
+              />
             ) : (
               failedInWorkflow.map((s) => (
                 <div key={s.span_id}>
-                  <button type="button" className="btn btn-ghost" onClick={() => (selectSpan(s.span_id), setRightTab("failures"))}>
+                  <button
+                    type="button"
+                    className="btn btn-ghost"
+                    onClick={() => (selectSpan(s.span_id), setRightTab("failures"))}
+                  >
                     <strong>{displayName(s)}</strong>
                   </button>
                   <FailureList span={s} />
@@ -252,7 +354,11 @@ export default function WorkflowDebuggerPage() {
         <section className="panel" aria-label="Details">
           <Tabs label="State and details" active={activeRight} onChange={setRightTab} tabs={rightTabs} />
           <HistoryNotice history={activeHistory} />
-          <div className="panel-scroll" role="tabpanel" aria-label={rightTabs.find((t) => t.id === activeRight)?.label as string}>
+          <div
+            className="panel-scroll"
+            role="tabpanel"
+            aria-label={rightTabs.find((t) => t.id === activeRight)?.label as string}
+          >
             {view && ["before", "after", "patch", "changes"].includes(activeRight) ? (
               <>
                 <p className="muted small">{view.label}</p>
@@ -263,7 +369,14 @@ export default function WorkflowDebuggerPage() {
             ) : selected ? (
               <SpanDetails
                 span={selected}
-                extra={junjoType(selected) ? <p className="muted small">Junjo {junjoType(selected)} · <IdText id={String(selected.attributes_json["junjo.executable_runtime_id"] ?? "")} /></p> : null}
+                extra={
+                  junjoType(selected) ? (
+                    <p className="muted small">
+                      Junjo {junjoType(selected)} ·{" "}
+                      <IdText id={String(selected.attributes_json["junjo.executable_runtime_id"] ?? "")} />
+                    </p>
+                  ) : null
+                }
               />
             ) : null}
           </div>

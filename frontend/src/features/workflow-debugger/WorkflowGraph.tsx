@@ -14,7 +14,16 @@ export interface WorkflowGraphProps {
   onSelectSpan: (spanId: string) => void;
 }
 
-export function WorkflowGraph({ title, graph, nodeSpans, failedSpans, selectedNode, chainNodes, showEdgeLabels, onSelectSpan }: WorkflowGraphProps) {
+export function WorkflowGraph({
+  title,
+  graph,
+  nodeSpans,
+  failedSpans,
+  selectedNode,
+  chainNodes,
+  showEdgeLabels,
+  onSelectSpan,
+}: WorkflowGraphProps) {
   const layout = useMemo(() => layoutGraph(graph), [graph]);
   const selRef = useRef<SVGGElement | null>(null);
   useEffect(() => {
@@ -26,7 +35,15 @@ export function WorkflowGraph({ title, graph, nodeSpans, failedSpans, selectedNo
       <figcaption className="graph-title">{title}</figcaption>
       <svg width={layout.width} height={layout.height} role="group" aria-label={`${title} graph`}>
         <defs>
-          <marker id={markerId} viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
+          <marker
+            id={markerId}
+            viewBox="0 0 10 10"
+            refX="9"
+            refY="5"
+            markerWidth="7"
+            markerHeight="7"
+            orient="auto-start-reverse"
+          >
             <path d="M0,0 L10,5 L0,10 z" fill="currentColor" className="muted" />
           </marker>
         </defs>
@@ -36,7 +53,14 @@ export function WorkflowGraph({ title, graph, nodeSpans, failedSpans, selectedNo
             const spans = nodeSpans.get(n.id) ?? [];
             const executed = spans.length > 0;
             const failed = spans.some((s) => failedSpans.has(s));
-            const cls = ["g-group", executed && "executed", failed && "failed", selectedNode === n.id && "selected"].filter(Boolean).join(" ");
+            const cls = [
+              "g-group",
+              executed && "executed",
+              failed && "failed",
+              selectedNode === n.id && "selected",
+            ]
+              .filter(Boolean)
+              .join(" ");
             return (
               <g
                 key={n.id}
@@ -48,7 +72,11 @@ export function WorkflowGraph({ title, graph, nodeSpans, failedSpans, selectedNo
                 tabIndex={executed ? 0 : undefined}
                 style={{ cursor: executed ? "pointer" : "default" }}
                 onClick={() => executed && onSelectSpan(spans[0])}
-                onKeyDown={(e) => executed && (e.key === "Enter" || e.key === " ") && (e.preventDefault(), onSelectSpan(spans[0]))}
+                onKeyDown={(e) =>
+                  executed &&
+                  (e.key === "Enter" || e.key === " ") &&
+                  (e.preventDefault(), onSelectSpan(spans[0]))
+                }
               >
                 <rect x={n.x} y={n.y} width={n.w} height={n.h} />
                 <text x={n.x + 8} y={n.y + 15}>
@@ -59,7 +87,11 @@ export function WorkflowGraph({ title, graph, nodeSpans, failedSpans, selectedNo
           })}
         {layout.edges.map((e) => (
           <g key={e.id}>
-            <path d={e.path} className={`g-edge ${e.conditional ? "conditional" : ""}`} markerEnd={`url(#${markerId})`}>
+            <path
+              d={e.path}
+              className={`g-edge ${e.conditional ? "conditional" : ""}`}
+              markerEnd={`url(#${markerId})`}
+            >
               {e.label ? <title>{`if ${e.label}`}</title> : null}
             </path>
             {showEdgeLabels && e.label ? (
@@ -76,7 +108,15 @@ export function WorkflowGraph({ title, graph, nodeSpans, failedSpans, selectedNo
             const executed = spans.length > 0;
             const failed = spans.some((s) => failedSpans.has(s));
             const selected = selectedNode === n.id;
-            const cls = ["g-node", executed ? "executed" : "not-executed", failed && "failed", selected && "selected", chainNodes.has(n.id) && "in-chain"].filter(Boolean).join(" ");
+            const cls = [
+              "g-node",
+              executed ? "executed" : "not-executed",
+              failed && "failed",
+              selected && "selected",
+              chainNodes.has(n.id) && "in-chain",
+            ]
+              .filter(Boolean)
+              .join(" ");
             const label = `${n.kind === "subflow" ? "Subflow " : "Node "}${n.label}${executed ? "" : " (not executed)"}${failed ? " (failed)" : ""}`;
             return (
               <g
@@ -91,7 +131,11 @@ export function WorkflowGraph({ title, graph, nodeSpans, failedSpans, selectedNo
                 data-failed={failed}
                 tabIndex={executed ? 0 : undefined}
                 onClick={() => executed && onSelectSpan(spans[0])}
-                onKeyDown={(e) => executed && (e.key === "Enter" || e.key === " ") && (e.preventDefault(), onSelectSpan(spans[0]))}
+                onKeyDown={(e) =>
+                  executed &&
+                  (e.key === "Enter" || e.key === " ") &&
+                  (e.preventDefault(), onSelectSpan(spans[0]))
+                }
               >
                 {n.kind === "subflow" ? (
                   <>

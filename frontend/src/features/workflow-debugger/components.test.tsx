@@ -18,12 +18,23 @@ describe("WorkflowGraph", () => {
   it("marks executed, not-executed, failed and selected nodes and selects spans on click", () => {
     const onSelect = vi.fn();
     render(
-      <WorkflowGraph title="DemoWorkflow" graph={graph} nodeSpans={nodeSpans} failedSpans={tree.failed} selectedNode="n_start" chainNodes={new Set()} showEdgeLabels onSelectSpan={onSelect} />,
+      <WorkflowGraph
+        title="DemoWorkflow"
+        graph={graph}
+        nodeSpans={nodeSpans}
+        failedSpans={tree.failed}
+        selectedNode="n_start"
+        chainNodes={new Set()}
+        showEdgeLabels
+        onSelectSpan={onSelect}
+      />,
     );
     const start = screen.getByRole("button", { name: "Node StartNode" });
     expect(start.getAttribute("aria-pressed")).toBe("true");
     expect(screen.getByRole("img", { name: "Node NoNode (not executed)" })).toBeTruthy();
-    expect(screen.getByRole("button", { name: "Node YesNode (failed)" }).getAttribute("class")).toContain("failed");
+    expect(screen.getByRole("button", { name: "Node YesNode (failed)" }).getAttribute("class")).toContain(
+      "failed",
+    );
     expect(screen.getByRole("button", { name: "Subflow MySubflow" })).toBeTruthy();
     fireEvent.click(screen.getByRole("button", { name: "Node LoadA" }));
     expect(onSelect).toHaveBeenCalledWith("3".repeat(16));
@@ -57,30 +68,55 @@ describe("state views", () => {
     expect(table.textContent).toContain("/c");
     render(
       <HistoryNotice
-        history={{ store_id: "s", store_name: null, owner_span_id: "o", verified: false, status: "failed", reason: "missing set_state transitions [2]", start: {}, end: {}, transitions: [] }}
+        history={{
+          store_id: "s",
+          store_name: null,
+          owner_span_id: "o",
+          verified: false,
+          status: "failed",
+          reason: "missing set_state transitions [2]",
+          start: {},
+          end: {},
+          transitions: [],
+        }}
       />,
     );
-    expect(screen.getByRole("alert", { name: "State history not verified" }).textContent).toContain("missing set_state transitions");
+    expect(screen.getByRole("alert", { name: "State history not verified" }).textContent).toContain(
+      "missing set_state transitions",
+    );
   });
 });
 
 describe("LlmMessages", () => {
   it("renders role cards with a Text/Markdown/Raw switch", () => {
     const s = workflowTrace()[7];
-    s.attributes_json["input.value"] = JSON.stringify({ messages: [{ role: "user", content: "Say **hi**" }] });
+    s.attributes_json["input.value"] = JSON.stringify({
+      messages: [{ role: "user", content: "Say **hi**" }],
+    });
     s.attributes_json["output.value"] = "**hi**";
     render(<LlmMessages span={s} />);
-    expect(screen.getByRole("article", { name: "Input message 1: user" }).textContent).toContain("Say **hi**");
+    expect(screen.getByRole("article", { name: "Input message 1: user" }).textContent).toContain(
+      "Say **hi**",
+    );
     fireEvent.click(screen.getByRole("radio", { name: "Markdown" }));
-    expect(screen.getByRole("article", { name: "Output message 1: assistant" }).querySelector("strong")?.textContent).toBe("hi");
+    expect(
+      screen.getByRole("article", { name: "Output message 1: assistant" }).querySelector("strong")
+        ?.textContent,
+    ).toBe("hi");
     fireEvent.click(screen.getByRole("radio", { name: "Raw" }));
-    expect(screen.getByRole("article", { name: "Output message 1: assistant" }).textContent).toContain('"**hi**"');
+    expect(screen.getByRole("article", { name: "Output message 1: assistant" }).textContent).toContain(
+      '"**hi**"',
+    );
   });
 });
 
 describe("StateViewBody", () => {
   it("marks and opens to what the transition changed", () => {
-    const view = { before: { a: { deep: { x: 1 } }, b: 1 }, after: { a: { deep: { x: 2 } }, b: 1 }, label: "t" };
+    const view = {
+      before: { a: { deep: { x: 1 } }, b: 1 },
+      after: { a: { deep: { x: 2 } }, b: 1 },
+      label: "t",
+    };
     render(<StateViewBody tab="after" view={view} />);
     const changed = document.querySelectorAll(".j-changed");
     expect(changed).toHaveLength(1);

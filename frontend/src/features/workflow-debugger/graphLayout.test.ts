@@ -34,7 +34,10 @@ describe("layoutGraph", () => {
     expect(x("n_yes")).toBe(x("n_no"));
     expect(x("n_yes")).toBeLessThan(x("n_end"));
     expect(byId.get("n_sub")!.kind).toBe("subflow");
-    const cond = layout.edges.filter((e) => e.conditional).map((e) => e.label).sort();
+    const cond = layout.edges
+      .filter((e) => e.conditional)
+      .map((e) => e.label)
+      .sort();
     expect(cond).toEqual(["is_no", "is_yes"]);
     expect(layout.edges.filter((e) => !e.conditional)).toHaveLength(4);
   });
@@ -52,7 +55,10 @@ describe("layoutGraph", () => {
 
   it("survives cycles by routing back edges below", () => {
     const cyc = layoutGraph({
-      nodes: [{ nodeRuntimeId: "a", nodeLabel: "A" }, { nodeRuntimeId: "b", nodeLabel: "B" }],
+      nodes: [
+        { nodeRuntimeId: "a", nodeLabel: "A" },
+        { nodeRuntimeId: "b", nodeLabel: "B" },
+      ],
       edges: [
         { tailNodeRuntimeId: "a", headNodeRuntimeId: "b", edgeConditionLabel: null },
         { tailNodeRuntimeId: "b", headNodeRuntimeId: "a", edgeConditionLabel: "again" },

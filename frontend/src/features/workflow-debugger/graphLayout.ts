@@ -82,17 +82,32 @@ export function layoutGraph(g: GraphSnapshot): GraphLayout {
   const hidden = hiddenNodeIds(g);
   const byId = new Map(g.nodes.map((n) => [n.nodeRuntimeId, n] as const));
   const childOf = new Map<string, string>();
-  for (const n of g.nodes) if (n.isConcurrentSubgraph) for (const c of n.childNodeRuntimeIds ?? []) if (byId.has(c)) childOf.set(c, n.nodeRuntimeId);
+  for (const n of g.nodes)
+    if (n.isConcurrentSubgraph)
+      for (const c of n.childNodeRuntimeIds ?? []) if (byId.has(c)) childOf.set(c, n.nodeRuntimeId);
 
   const units: Unit[] = [];
   const unitOf = new Map<string, string>();
   for (const n of g.nodes) {
     if (hidden.has(n.nodeRuntimeId) || childOf.has(n.nodeRuntimeId)) continue;
     if (n.isConcurrentSubgraph) {
-      const children = (n.childNodeRuntimeIds ?? []).map((c) => byId.get(c)).filter((c): c is GraphNode => !!c);
+      const children = (n.childNodeRuntimeIds ?? [])
+        .map((c) => byId.get(c))
+        .filter((c): c is GraphNode => !!c);
       const innerW = Math.max(nodeWidth(nodeLabel(n)), ...children.map((c) => nodeWidth(nodeLabel(c))));
-      const h = GROUP_TITLE + GROUP_PAD + children.length * NODE_H + Math.max(0, children.length - 1) * 10 + GROUP_PAD;
-      units.push({ id: n.nodeRuntimeId, node: n, children, w: innerW + 2 * GROUP_PAD, h: Math.max(h, NODE_H + GROUP_TITLE) });
+      const h =
+        GROUP_TITLE +
+        GROUP_PAD +
+        children.length * NODE_H +
+        Math.max(0, children.length - 1) * 10 +
+        GROUP_PAD;
+      units.push({
+        id: n.nodeRuntimeId,
+        node: n,
+        children,
+        w: innerW + 2 * GROUP_PAD,
+        h: Math.max(h, NODE_H + GROUP_TITLE),
+      });
       for (const c of children) unitOf.set(c.nodeRuntimeId, n.nodeRuntimeId);
     } else {
       units.push({ id: n.nodeRuntimeId, node: n, children: [], w: nodeWidth(nodeLabel(n)), h: NODE_H });
@@ -130,7 +145,8 @@ export function layoutGraph(g: GraphSnapshot): GraphLayout {
   // Longest-path layering over the DAG (Kahn order).
   const layer = new Map<string, number>(units.map((u) => [u.id, 0] as [string, number]));
   const dagIn = new Map<string, number>(units.map((u) => [u.id, 0] as [string, number]));
-  for (const [a, bs] of succ) for (const b of bs) if (!back.has(`${a}->${b}`)) dagIn.set(b, (dagIn.get(b) ?? 0) + 1);
+  for (const [a, bs] of succ)
+    for (const b of bs) if (!back.has(`${a}->${b}`)) dagIn.set(b, (dagIn.get(b) ?? 0) + 1);
   const queue = units.filter((u) => dagIn.get(u.id) === 0).map((u) => u.id);
   while (queue.length) {
     const a = queue.shift() as string;
@@ -151,14 +167,18 @@ export function layoutGraph(g: GraphSnapshot): GraphLayout {
     if (li > 0) {
       const score = (u: Unit) => {
         const ps = preds.get(u.id) ?? [];
-        return ps.length ? ps.reduce((s, p) => s + (rowPos.get(p) ?? 0), 0) / ps.length : (unitIndex.get(u.id) ?? 0);
+        return ps.length
+          ? ps.reduce((s, p) => s + (rowPos.get(p) ?? 0), 0) / ps.length
+          : (unitIndex.get(u.id) ?? 0);
       };
       L.sort((a, b) => score(a) - score(b) || (unitIndex.get(a.id) ?? 0) - (unitIndex.get(b.id) ?? 0));
     }
     L.forEach((u, i) => rowPos.set(u.id, i));
   });
 
-  const layerH = layers.map((L) => (L ?? []).reduce((s, u) => s + u.h, 0) + Math.max(0, (L ?? []).length - 1) * GAP_Y);
+  const layerH = layers.map(
+    (L) => (L ?? []).reduce((s, u) => s + u.h, 0) + Math.max(0, (L ?? []).length - 1) * GAP_Y,
+  );
   const totalH = Math.max(NODE_H, ...layerH) + 2 * PAD;
   const nodes: LayoutNode[] = [];
   const box = new Map<string, LayoutNode>();
@@ -170,7 +190,15 @@ export function layoutGraph(g: GraphSnapshot): GraphLayout {
     for (const u of L) {
       const ux = x + (colW - u.w) / 2;
       if (u.children.length || u.node.isConcurrentSubgraph) {
-        const gnode: LayoutNode = { id: u.id, label: nodeLabel(u.node), kind: "group", x: ux, y, w: u.w, h: u.h };
+        const gnode: LayoutNode = {
+          id: u.id,
+          label: nodeLabel(u.node),
+          kind: "group",
+          x: ux,
+          y,
+          w: u.w,
+          h: u.h,
+        };
         nodes.push(gnode);
         box.set(u.id, gnode);
         let cy = y + GROUP_TITLE + GROUP_PAD;
@@ -190,7 +218,15 @@ export function layoutGraph(g: GraphSnapshot): GraphLayout {
           cy += NODE_H + 10;
         }
       } else {
-        const n: LayoutNode = { id: u.id, label: nodeLabel(u.node), kind: u.node.isSubflow ? "subflow" : "node", x: ux, y, w: u.w, h: NODE_H };
+        const n: LayoutNode = {
+          id: u.id,
+          label: nodeLabel(u.node),
+          kind: u.node.isSubflow ? "subflow" : "node",
+          x: ux,
+          y,
+          w: u.w,
+          h: NODE_H,
+        };
         nodes.push(n);
         box.set(u.id, n);
       }

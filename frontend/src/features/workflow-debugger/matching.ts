@@ -35,21 +35,39 @@ export function matchNodeSpans(graph: GraphSnapshot, tree: SpanTree, ownerId: st
   const push = (k: string, v: string) => (out.get(k) ?? out.set(k, []).get(k))?.push(v);
   for (const n of graph.nodes) {
     if (n.isSubflow) {
-      const byStructural = scope.filter((s) => junjoType(s) === "subflow" && n.subflowGraphStructuralId && attrStr(s, "junjo.executable_structural_id") === n.subflowGraphStructuralId);
-      const matches = byStructural.length ? byStructural : scope.filter((s) => junjoType(s) === "subflow" && attrStr(s, "junjo.executable_definition_id") === n.nodeRuntimeId);
+      const byStructural = scope.filter(
+        (s) =>
+          junjoType(s) === "subflow" &&
+          n.subflowGraphStructuralId &&
+          attrStr(s, "junjo.executable_structural_id") === n.subflowGraphStructuralId,
+      );
+      const matches = byStructural.length
+        ? byStructural
+        : scope.filter(
+            (s) =>
+              junjoType(s) === "subflow" && attrStr(s, "junjo.executable_definition_id") === n.nodeRuntimeId,
+          );
       for (const s of matches) push(n.nodeRuntimeId, s.span_id);
       continue;
     }
     for (const s of scope) {
       const t = junjoType(s);
-      if ((t === "node" || t === "run_concurrent") && attrStr(s, "junjo.executable_runtime_id") === n.nodeRuntimeId) push(n.nodeRuntimeId, s.span_id);
+      if (
+        (t === "node" || t === "run_concurrent") &&
+        attrStr(s, "junjo.executable_runtime_id") === n.nodeRuntimeId
+      )
+        push(n.nodeRuntimeId, s.span_id);
     }
   }
   return out;
 }
 
 /** The graph node that represents `spanId` in this graph: walk up until a matched span is found. */
-export function nodeForSpan(spanId: string | undefined, nodeSpans: Map<string, string[]>, tree: SpanTree): string | undefined {
+export function nodeForSpan(
+  spanId: string | undefined,
+  nodeSpans: Map<string, string[]>,
+  tree: SpanTree,
+): string | undefined {
   if (!spanId) return undefined;
   const owner = new Map<string, string>();
   for (const [node, spans] of nodeSpans) for (const s of spans) owner.set(s, node);

@@ -28,8 +28,35 @@ describe("store history views", () => {
     start: { count: 0, items: [] },
     end: { count: 2, items: ["a"] },
     transitions: [
-      { sequence: 1, revision_before: 0, revision_after: 1, span_id: "1".repeat(16), event_id: "e1", store_name: "DemoStore", action: "set_count", time_unix_nano: "1795700000000001000", patch: [{ op: "replace", path: "/count", value: 1 }], before: { count: 0, items: [] }, after: { count: 1, items: [] } },
-      { sequence: 2, revision_before: 1, revision_after: 2, span_id: "3".repeat(16), event_id: "e2", store_name: "DemoStore", action: "add_item", time_unix_nano: "1795700000000002000", patch: [{ op: "replace", path: "/count", value: 2 }, { op: "add", path: "/items/-", value: "a" }], before: { count: 1, items: [] }, after: { count: 2, items: ["a"] } },
+      {
+        sequence: 1,
+        revision_before: 0,
+        revision_after: 1,
+        span_id: "1".repeat(16),
+        event_id: "e1",
+        store_name: "DemoStore",
+        action: "set_count",
+        time_unix_nano: "1795700000000001000",
+        patch: [{ op: "replace", path: "/count", value: 1 }],
+        before: { count: 0, items: [] },
+        after: { count: 1, items: [] },
+      },
+      {
+        sequence: 2,
+        revision_before: 1,
+        revision_after: 2,
+        span_id: "3".repeat(16),
+        event_id: "e2",
+        store_name: "DemoStore",
+        action: "add_item",
+        time_unix_nano: "1795700000000002000",
+        patch: [
+          { op: "replace", path: "/count", value: 2 },
+          { op: "add", path: "/items/-", value: "a" },
+        ],
+        before: { count: 1, items: [] },
+        after: { count: 2, items: ["a"] },
+      },
     ],
   })!;
 
@@ -40,10 +67,26 @@ describe("store history views", () => {
       [1, "set_count", "st1"],
       [2, "add_item", "st1"],
     ]);
-    const failed = adaptStore(owner, { store_id: "st1", status: "failed", reasons: ["a", "b"], start: null, end: null, transitions: [] })!;
+    const failed = adaptStore(owner, {
+      store_id: "st1",
+      status: "failed",
+      reasons: ["a", "b"],
+      start: null,
+      end: null,
+      transitions: [],
+    })!;
     expect(failed.verified).toBe(false);
     expect(failed.reason).toBe("a; b");
-    expect(adaptStore(owner, { store_id: null, status: "unavailable", reasons: [], start: null, end: null, transitions: [] })).toBeNull();
+    expect(
+      adaptStore(owner, {
+        store_id: null,
+        status: "unavailable",
+        reasons: [],
+        start: null,
+        end: null,
+        transitions: [],
+      }),
+    ).toBeNull();
   });
 
   it("gives Before/After for a transition, a span boundary and the owner", () => {

@@ -47,7 +47,11 @@ const escapeToken = (k: string) => k.replace(/~/g, "~0").replace(/\//g, "~1");
 export function diffValues(before: Json, after: Json, path = ""): Change[] {
   if (deepEqual(before, after)) return [];
   const bothObj =
-    before && after && typeof before === "object" && typeof after === "object" && Array.isArray(before) === Array.isArray(after);
+    before &&
+    after &&
+    typeof before === "object" &&
+    typeof after === "object" &&
+    Array.isArray(before) === Array.isArray(after);
   if (!bothObj) {
     if (before === undefined) return [{ path: path || "/", kind: "added", after }];
     if (after === undefined) return [{ path: path || "/", kind: "removed", before }];
@@ -56,7 +60,14 @@ export function diffValues(before: Json, after: Json, path = ""): Change[] {
   const out: Change[] = [];
   if (Array.isArray(before) && Array.isArray(after)) {
     const n = Math.max(before.length, after.length);
-    for (let i = 0; i < n; i++) out.push(...diffValues(i < before.length ? before[i] : undefined, i < after.length ? after[i] : undefined, `${path}/${i}`));
+    for (let i = 0; i < n; i++)
+      out.push(
+        ...diffValues(
+          i < before.length ? before[i] : undefined,
+          i < after.length ? after[i] : undefined,
+          `${path}/${i}`,
+        ),
+      );
     return out;
   }
   const b = before as Record<string, Json>;
@@ -67,7 +78,12 @@ export function diffValues(before: Json, after: Json, path = ""): Change[] {
 }
 
 /** The workflow/subflow spans from the outermost down to the nearest one enclosing `spanId`. */
-export function workflowChain(spanId: string | undefined, byId: Map<string, Span>, parentOf: Map<string, string>, top: string): string[] {
+export function workflowChain(
+  spanId: string | undefined,
+  byId: Map<string, Span>,
+  parentOf: Map<string, string>,
+  top: string,
+): string[] {
   const chain: string[] = [];
   let cur: string | undefined = spanId;
   const seen = new Set<string>();
@@ -93,11 +109,27 @@ export interface StateView {
 }
 
 /** Before/After for a selected transition, or for a span's boundary within the store's history. */
-export function stateViewFor(history: StoreHistory, transition: Transition | undefined, spanId: string | undefined, parentOf: Map<string, string>): StateView | undefined {
-  if (transition) return { before: transition.before, after: transition.after, patch: transition.patch, label: `Transition ${transition.sequence} → ${transition.action}` };
+export function stateViewFor(
+  history: StoreHistory,
+  transition: Transition | undefined,
+  spanId: string | undefined,
+  parentOf: Map<string, string>,
+): StateView | undefined {
+  if (transition)
+    return {
+      before: transition.before,
+      after: transition.after,
+      patch: transition.patch,
+      label: `Transition ${transition.sequence} → ${transition.action}`,
+    };
   if (!spanId) return undefined;
-  if (spanId === history.owner_span_id) return { before: history.start, after: history.end, label: "Whole execution" };
+  if (spanId === history.owner_span_id)
+    return { before: history.start, after: history.end, label: "Whole execution" };
   const mine = history.transitions.filter((t) => isDescendant(t.span_id, spanId, parentOf));
   if (!mine.length) return undefined;
-  return { before: mine[0].before, after: mine[mine.length - 1].after, label: `${mine.length} transition${mine.length > 1 ? "s" : ""} in this span` };
+  return {
+    before: mine[0].before,
+    after: mine[mine.length - 1].after,
+    label: `${mine.length} transition${mine.length > 1 ? "s" : ""} in this span`,
+  };
 }
