@@ -29,6 +29,8 @@ from backend.accounts.sessions import SessionCodec, SessionMiddleware
 from backend.accounts.throttle import SignInThrottle
 from backend.api_keys.router import router as api_keys_router
 from backend.db.engine import Database
+from backend.evaluations.errors import ApiError, api_error_response
+from backend.evaluations.tokens import router as evaluation_tokens_router
 from backend.meta import router as meta_router
 from backend.middleware import MIB, CsrfOriginMiddleware
 from backend.playground.router import playground_lifespan
@@ -54,6 +56,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(accounts_router)
     app.include_router(api_keys_router)
     app.include_router(playground_router)
+    app.include_router(evaluation_tokens_router)
     for router in SPAN_ROUTERS:
         app.include_router(router)
 
@@ -96,6 +99,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.state.db = db or Database(settings.junjo_sqlite_path)
     app.state.sign_in_throttle = SignInThrottle()
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(ApiError, api_error_response)
     app.add_exception_handler(Exception, _unhandled_error)
     _include_routers(app)
 

@@ -33,12 +33,18 @@ def request_origin(headers: Headers) -> str | None:
     return None
 
 
+def _bearer_without_cookie(headers: Headers) -> bool:
+    return "cookie" not in headers and headers.get("authorization", "")[:7].lower() == "bearer "
+
+
 class CsrfOriginMiddleware:
     """403 for a state-changing request that does not come from an allowed origin.
 
     Browsers always send Origin on cross-origin POST/PUT/PATCH/DELETE, so a forged form or fetch
     from another site is refused here even before the SameSite=Strict cookie would be checked.
-    Non-browser clients (scripts, tests) send an allowed Origin header explicitly.
+    Non-browser clients (scripts, tests) send an allowed Origin header explicitly. A request with
+    an `Authorization: Bearer` header and no cookie is let through: it carries no ambient browser
+    credential to forge, and the route authenticates the token itself (developer access tokens).
     """
 
     def __init__(self, app: ASGIApp, allowed_origins: list[str]) -> None:
@@ -49,7 +55,8 @@ class CsrfOriginMiddleware:
         if (
             scope["type"] == "http"
             and scope["method"] in UNSAFE_METHODS
-            and request_origin(Headers(scope=scope)) not in self.allowed
+            and not _bearer_without_cookie(headers := Headers(scope=scope))
+            and request_origin(headers) not in self.allowed
         ):
             await JSONResponse({"detail": CSRF_DETAIL}, 403)(scope, receive, send)
             return

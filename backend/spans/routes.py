@@ -20,6 +20,7 @@ import orjson
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 
 from backend.accounts.deps import require_user
+from backend.evaluations.tokens import Scope, require_scope
 from backend.spans.ingestion_client import DEGRADED_HEADER, HotTiers
 from backend.spans.planner import Answer, InvalidCursor, ListQuery, decode_cursor
 from backend.spans.schemas import FlushWalResult, Span, TraceDocument
@@ -39,7 +40,9 @@ SPAN_ID = r"^[0-9a-fA-F]{16}$"
 observability = APIRouter(
     prefix="/api/v1/observability", tags=["observability"], dependencies=[Depends(require_user)]
 )
-evidence = APIRouter(prefix="/api/v1", tags=["observability"], dependencies=[Depends(require_user)])
+evidence = APIRouter(
+    prefix="/api/v1", tags=["observability"], dependencies=[Depends(require_scope(Scope.EVIDENCE_READ))]
+)
 admin = APIRouter(prefix="/api/admin", tags=["admin"], dependencies=[Depends(require_user)])
 
 TraceId = Annotated[str, Path(pattern=TRACE_ID, description="32 hex characters")]

@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 from backend.db.models import Base
+from backend.evaluations import models as _evaluation_tables  # noqa: F401  (registers them on Base)
 
 url = context.config.get_main_option("sqlalchemy.url")
 engine = create_engine(url or "")
