@@ -13,8 +13,9 @@ import sys
 import structlog
 from pydantic import ValidationError
 
-from backend.settings import describe_error, get_settings
+from backend.settings import get_settings
 from junjo_common.logging_setup import configure_logging
+from junjo_common.settings import describe_error
 
 EXIT_RUNTIME_FAILURE = 1
 EXIT_BAD_CONFIG = 2

@@ -1,8 +1,9 @@
-"""Backend configuration from the environment (CONTRACT §4 names), validated once at start.
+"""Backend configuration from the environment, validated once at start.
 
-Every field is read from an environment variable of the same name (case-insensitive) or from a
-`.env` file in the working directory. A bad value must stop the service before it binds a port, with
-one line that names the variable: `python -m backend` turns the ValidationError into that line.
+Every field is read from an environment variable of the same name (the rules both services share
+are in junjo_common/settings.py; every variable is listed in docs/CONFIGURATION.md). A bad value must
+stop the service before it binds a port, with one line that names the variable: `python -m backend`
+turns the ValidationError into that line.
 """
 
 from __future__ import annotations
@@ -16,16 +17,13 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from publicsuffixlist import PublicSuffixList
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import NoDecode
 
-from junjo_common.env_example import PLACEHOLDER_MESSAGE, is_placeholder
-from junjo_common.internal_token import resolve_internal_token
-from junjo_common.logging_setup import FORMATS, LEVELS
+from junjo_common.settings import AbsolutePath, Port, Secret, ServiceSettings
 
 DEV_ALLOW_ORIGINS = ("http://localhost:5151", "http://localhost:5153")
 DEV_OTLP_ENDPOINT = "grpc://localhost:50051"
-MIN_INTERNAL_TOKEN_LENGTH = 32
 _PROD_URLS = ("junjo_prod_frontend_url", "junjo_prod_backend_url", "junjo_prod_ingestion_url")
 
 
@@ -49,33 +47,25 @@ def registrable_domain(url: str) -> str:
     return _public_suffixes().privatesuffix(host) or host
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
-    )
-
+class Settings(ServiceSettings):
     junjo_env: Literal["development", "production"] = "development"
-    junjo_log_level: str = "info"
-    junjo_log_format: str = "json"
-
-    junjo_session_secret: SecretStr
+    junjo_session_secret: Secret
     junjo_secure_cookie_key: SecretStr
-    junjo_internal_grpc_token: SecretStr | None = None
     junjo_allow_origins: Annotated[list[str] | None, NoDecode] = None
 
     junjo_prod_frontend_url: str | None = None
     junjo_prod_backend_url: str | None = None
     junjo_prod_ingestion_url: str | None = None
 
-    port: int = Field(1323, ge=1, le=65535)
-    grpc_port: int = Field(50053, ge=1, le=65535)
+    port: Port = 1323
+    grpc_port: Port = 50053
     ingestion_host: str = "localhost"
-    ingestion_port: int = Field(50052, ge=1, le=65535)
+    ingestion_port: Port = 50052
     run_migrations: bool = False
 
-    junjo_sqlite_path: Path = Path(".dbdata/sqlite/junjo.db")
-    junjo_metadata_db_path: Path = Path(".dbdata/sqlite/metadata.db")
-    junjo_parquet_storage_path: Path = Path(".dbdata/spans/parquet")
+    junjo_sqlite_path: AbsolutePath = Path(".dbdata/sqlite/junjo.db")
+    junjo_metadata_db_path: AbsolutePath = Path(".dbdata/sqlite/metadata.db")
+    junjo_parquet_storage_path: AbsolutePath = Path(".dbdata/spans/parquet")
     junjo_retention_days: float | None = Field(None, gt=0)
     junjo_retention_max_gb: float | None = Field(None, gt=0)
     indexer_poll_interval: float = Field(2.0, gt=0, le=3600)
@@ -88,29 +78,6 @@ class Settings(BaseSettings):
     gemini_base_url: str | None = None
     llm_request_timeout_secs: float = Field(60.0, gt=0, le=3600)
 
-    @field_validator("junjo_log_level")
-    @classmethod
-    def _check_level(cls, value: str) -> str:
-        if value.lower() not in LEVELS:
-            raise ValueError("must be one of debug|info|warn|error")
-        return value.lower()
-
-    @field_validator("junjo_log_format")
-    @classmethod
-    def _check_format(cls, value: str) -> str:
-        if value.lower() not in FORMATS:
-            raise ValueError("must be json or text")
-        return value.lower()
-
-    @field_validator("junjo_session_secret")
-    @classmethod
-    def _check_session_secret(cls, value: SecretStr) -> SecretStr:
-        if not value.get_secret_value().strip():
-            raise ValueError("must not be empty (generate one with `openssl rand -base64 32`)")
-        if is_placeholder(value.get_secret_value()):
-            raise ValueError(PLACEHOLDER_MESSAGE)
-        return value
-
     @field_validator("junjo_secure_cookie_key")
     @classmethod
     def _check_cookie_key(cls, value: SecretStr) -> SecretStr:
@@ -120,15 +87,6 @@ class Settings(BaseSettings):
             raw = b""
         if len(raw) != 32:
             raise ValueError("must be base64 of exactly 32 bytes (generate with `openssl rand -base64 32`)")
-        return value
-
-    @field_validator("junjo_internal_grpc_token")
-    @classmethod
-    def _check_token(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is None or not value.get_secret_value():
-            return None
-        if len(value.get_secret_value()) < MIN_INTERNAL_TOKEN_LENGTH:
-            raise ValueError(f"must be at least {MIN_INTERNAL_TOKEN_LENGTH} characters when set")
         return value
 
     @field_validator("junjo_allow_origins", mode="before")
@@ -161,11 +119,6 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https:// and name a host")
         return value.strip().rstrip("/")
 
-    @field_validator("junjo_sqlite_path", "junjo_metadata_db_path", "junjo_parquet_storage_path")
-    @classmethod
-    def _absolute(cls, value: Path) -> Path:
-        return value.expanduser().absolute()
-
     @model_validator(mode="after")
     def _check_production(self) -> Settings:
         if self.junjo_env != "production":
@@ -196,12 +149,6 @@ class Settings(BaseSettings):
         return list(DEV_ALLOW_ORIGINS)
 
     @property
-    def internal_token(self) -> str:
-        token = self.junjo_internal_grpc_token
-        explicit = token.get_secret_value() if token else None
-        return resolve_internal_token(explicit, self.junjo_session_secret.get_secret_value())
-
-    @property
     def otlp_endpoint(self) -> str:
         return self.junjo_prod_ingestion_url or DEV_OTLP_ENDPOINT
 
@@ -209,18 +156,6 @@ class Settings(BaseSettings):
     def ingestion_target(self) -> str:
         """host:port of ingestion's internal gRPC server (PrepareHotSnapshot, FlushWAL)."""
         return f"{self.ingestion_host}:{self.ingestion_port}"
-
-
-def describe_error(error: ValidationError) -> str:
-    """One line naming each offending variable, e.g. `JUNJO_SECURE_COOKIE_KEY: must be base64 ...`."""
-    parts = []
-    for item in error.errors():
-        name = ".".join(str(p) for p in item["loc"]).upper()
-        message = str(item["msg"]).removeprefix("Value error, ")
-        if item["type"] == "missing":
-            message = "is required"
-        parts.append(f"{name}: {message}" if name else message)
-    return "invalid configuration: " + "; ".join(parts)
 
 
 @lru_cache(maxsize=1)

@@ -31,6 +31,7 @@ SERVICE_PACKAGES: dict[str, frozenset[str] | None] = {
             "structlog",
             "pydantic",
             "pydantic-settings",
+            "python-dotenv",
             "psutil",
         }
     ),

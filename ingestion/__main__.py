@@ -19,6 +19,7 @@ import sys
 import pyarrow as pa
 import structlog
 from grpc_health.v1.health import aio as health_aio
+from pydantic import ValidationError
 
 from ingestion import convert, wal_read
 from ingestion.auth import ApiKeyValidator
@@ -31,9 +32,10 @@ from ingestion.server import (
     start_internal_server,
     start_otlp_server,
 )
-from ingestion.settings import Settings, SettingsError, load_settings
+from ingestion.settings import Settings
 from ingestion.storage import LocalSpanStore, LocalStoreConfig
 from junjo_common.logging_setup import configure_logging
+from junjo_common.settings import describe_error
 
 log = structlog.get_logger("ingestion")
 
@@ -47,7 +49,7 @@ async def serve(settings: Settings) -> None:
     store = LocalSpanStore(
         LocalStoreConfig(
             wal_dir=settings.wal_dir,
-            parquet_dir=settings.parquet_dir,
+            parquet_dir=settings.parquet_output_dir,
             snapshot_path=settings.snapshot_path,
             segment_max_bytes=settings.wal_segment_max_bytes,
             flush_max_bytes=settings.flush_max_bytes,
@@ -60,16 +62,16 @@ async def serve(settings: Settings) -> None:
     health = health_aio.HealthServicer()
     await health.set("", NOT_SERVING)
     internal = await start_internal_server(
-        settings.internal_port, settings.internal_token, InternalService(store), health
+        settings.internal_grpc_port, settings.internal_token, InternalService(store), health
     )
     await store.open()
 
     validator = ApiKeyValidator(
-        f"{settings.backend_host}:{settings.backend_port}",
+        settings.backend_target,
         settings.internal_token,
-        settings.api_key_cache_ttl_secs,
-        settings.api_key_cache_max_entries,
-        settings.api_key_validation_max_concurrency,
+        settings.junjo_api_key_cache_ttl_seconds,
+        settings.junjo_api_key_cache_max_entries,
+        settings.junjo_api_key_validation_max_concurrency,
         settings.api_key_validation_timeout_secs,
     )
     backpressure = Backpressure(
@@ -77,15 +79,15 @@ async def serve(settings: Settings) -> None:
     )
     backpressure.sample()  # the first export already sees the current state
     export = TraceExport(validator, store, backpressure, settings.batch_size)
-    otlp = await start_otlp_server(settings.otlp_port, export, settings.otlp_max_receive_bytes)
+    otlp = await start_otlp_server(settings.otlp_grpc_port, export, settings.otlp_max_receive_bytes)
     sampler = loop.create_task(backpressure.run())
     await health.set("", SERVING)
     log.info(
         "ingestion_started",
-        otlp_port=settings.otlp_port,
-        internal_port=settings.internal_port,
+        otlp_port=settings.otlp_grpc_port,
+        internal_port=settings.internal_grpc_port,
         wal_dir=str(settings.wal_dir),
-        parquet_dir=str(settings.parquet_dir),
+        parquet_dir=str(settings.parquet_output_dir),
         converter="compiled" if convert.COMPILED else "python",
         segment_reader="compiled" if wal_read.COMPILED else "python",
         arrow_pool=pa.default_memory_pool().backend_name,
@@ -117,11 +119,11 @@ async def serve(settings: Settings) -> None:
 
 def main() -> int:
     try:
-        settings = load_settings()
-    except SettingsError as exc:
-        print(f"ingestion: invalid configuration: {exc}", file=sys.stderr)
+        settings = Settings()
+    except ValidationError as exc:
+        print(describe_error(exc), file=sys.stderr)
         return 2
-    configure_logging(settings.log_level, settings.log_format, service="ingestion")
+    configure_logging(settings.junjo_log_level, settings.junjo_log_format, service="ingestion")
     try:
         asyncio.run(serve(settings))
     except OSError as exc:

@@ -5,39 +5,33 @@ Python image for that is needless, so the image carries this equivalent: one grp
 the overall service ("") with a short deadline. Exit 0 only when the answer is SERVING (ingestion
 reports SERVING once its WAL is recovered); any other status, an error or a timeout exits 1 with
 one line saying why. Like every internal call it carries `x-junjo-internal-token`, resolved from the
-same environment the service reads (JUNJO_INTERNAL_GRPC_TOKEN, else JUNJO_SESSION_SECRET).
+same settings the service reads (JUNJO_INTERNAL_GRPC_TOKEN, else JUNJO_SESSION_SECRET); with
+invalid settings the service cannot be running, and the probe exits 1 naming the variable.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from pydantic import ValidationError
 
-from junjo_common.internal_token import call_metadata, resolve_internal_token
+from ingestion.settings import Settings
+from junjo_common.internal_token import call_metadata
+from junjo_common.settings import describe_error
 
 DEFAULT_TIMEOUT_SECS = 2.0
 
 
-def default_address() -> str:
-    return f"127.0.0.1:{os.environ.get('INTERNAL_GRPC_PORT', '50052')}"
+def default_address(settings: Settings) -> str:
+    return f"127.0.0.1:{settings.internal_grpc_port}"
 
 
-def token_from_env() -> str:
-    try:
-        return resolve_internal_token(
-            os.environ.get("JUNJO_INTERNAL_GRPC_TOKEN"), os.environ.get("JUNJO_SESSION_SECRET")
-        )
-    except ValueError:
-        return ""
-
-
-def check(address: str, timeout: float, service: str = "", token: str | None = None) -> tuple[bool, str]:
+def check(address: str, timeout: float, token: str, service: str = "") -> tuple[bool, str]:
     """One Check call; returns (serving, human-readable outcome)."""
-    metadata = call_metadata(token_from_env() if token is None else token)
+    metadata = call_metadata(token)
     with grpc.insecure_channel(address) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         try:
@@ -65,7 +59,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_SECS, help="deadline in seconds")
     parser.add_argument("--service", default="", help="service name to check (default: overall server)")
     args = parser.parse_args(argv)
-    serving, outcome = check(args.addr or default_address(), args.timeout, args.service)
+    try:
+        settings = Settings()  # the service's own settings: same environment, same `.env`
+    except ValidationError as exc:
+        print(describe_error(exc), file=sys.stderr)
+        return 1
+    address = args.addr or default_address(settings)
+    serving, outcome = check(address, args.timeout, settings.internal_token, args.service)
     print(outcome, file=sys.stdout if serving else sys.stderr)
     return 0 if serving else 1
 

@@ -1,7 +1,7 @@
 """The shared secret carried in `x-junjo-internal-token` on internal gRPC calls.
 
-CONTRACT §4: JUNJO_INTERNAL_GRPC_TOKEN when set, otherwise derived from JUNJO_SESSION_SECRET,
-so a seed `.env` without the token works unchanged in both services.
+JUNJO_INTERNAL_GRPC_TOKEN when set, otherwise derived from JUNJO_SESSION_SECRET, so a `.env`
+without the token works unchanged in both services.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ def resolve_internal_token(explicit_token: str | None, session_secret: str | Non
     if explicit_token:
         return explicit_token
     if not session_secret:
-        raise ValueError("JUNJO_INTERNAL_GRPC_TOKEN or JUNJO_SESSION_SECRET must be set")
+        raise ValueError("JUNJO_SESSION_SECRET: is required unless JUNJO_INTERNAL_GRPC_TOKEN is set")
     return hmac.new(session_secret.encode(), _DERIVATION_LABEL, hashlib.sha256).hexdigest()
 
 

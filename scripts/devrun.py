@@ -31,7 +31,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO
 
-from junjo_common.dotenv import read_env_file
+from junjo_common.settings import read_env_file
 
 ROOT = Path(__file__).resolve().parents[1]
 STOP_TIMEOUT_SECONDS = 30.0

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from backend.settings import Settings, describe_error, registrable_domain
+from backend.settings import Settings, registrable_domain
 from junjo_common.internal_token import resolve_internal_token
+from junjo_common.settings import describe_error
 from tests.support.stack import Stack
 
 PROD = {

@@ -212,7 +212,7 @@ def test_env_example_placeholders_refuse_to_start(tmp_path: Path) -> None:
     assert "JUNJO_SECURE_COOKIE_KEY: must be base64" in result.stderr
     ingestion = refuse_to_start(env, tmp_path, "ingestion")
     assert ingestion.returncode != 0
-    assert "JUNJO_SESSION_SECRET must not be the .env.example placeholder" in ingestion.stderr
+    assert "JUNJO_SESSION_SECRET: must not be the .env.example placeholder" in ingestion.stderr
 
 
 def test_env_example_documents_every_contract_variable() -> None:
