@@ -6,7 +6,12 @@ STAMP := $(VENV)/.installed
 FRONTEND_STAMP := frontend/node_modules/.installed
 COMPILED_STAMP := build/.compiled
 
-.PHONY: run test bench lint protos check-protos secrets frontend frontend-deps clean
+.PHONY: run test bench lint protos check-protos secrets frontend frontend-deps clean test-system-deps run-system-deps
+
+# Debian packages the suites use for real (browser tests, proxies, compose config checks, a database
+# server), installed by `make test` when missing; `make run` only needs Node.js to build the UI.
+TEST_SYSTEM_PACKAGES := chromium nginx caddy docker-compose postgresql nodejs npm gcc
+RUN_SYSTEM_PACKAGES := nodejs npm
 
 $(STAMP): pyproject.toml setup.py
 	@test -x $(PY) || "$$(scripts/find-python.sh)" -m venv $(VENV)
@@ -34,7 +39,13 @@ frontend: frontend-deps
 secrets: $(STAMP)
 	$(PY) scripts/devrun.py --write-env-only
 
-run: $(STAMP) $(COMPILED_STAMP) frontend
+test-system-deps:
+	@scripts/system-deps.sh install $(TEST_SYSTEM_PACKAGES)
+
+run-system-deps:
+	@scripts/system-deps.sh check $(RUN_SYSTEM_PACKAGES)
+
+run: run-system-deps $(STAMP) $(COMPILED_STAMP) frontend
 	$(PY) scripts/devrun.py
 
 protos: $(STAMP)
@@ -48,7 +59,7 @@ lint: $(STAMP) frontend-deps
 	$(PY) -m ruff format --check .
 	cd frontend && npx prettier --check .
 
-test: $(STAMP) $(COMPILED_STAMP) frontend
+test: test-system-deps $(STAMP) $(COMPILED_STAMP) frontend
 	$(MAKE) lint
 	$(PY) scripts/gen_protos.py --check
 	@if [ -f frontend/package.json ]; then cd frontend && npm test; fi
