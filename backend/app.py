@@ -30,6 +30,7 @@ from backend.accounts.throttle import SignInThrottle
 from backend.api_keys.router import router as api_keys_router
 from backend.db.engine import Database
 from backend.evaluations.errors import ApiError, api_error_response
+from backend.evaluations.router import router as evaluation_router
 from backend.evaluations.tokens import router as evaluation_tokens_router
 from backend.meta import router as meta_router
 from backend.middleware import MIB, CsrfOriginMiddleware
@@ -57,6 +58,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(api_keys_router)
     app.include_router(playground_router)
     app.include_router(evaluation_tokens_router)
+    app.include_router(evaluation_router)
     for router in SPAN_ROUTERS:
         app.include_router(router)
 
@@ -72,13 +74,16 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
-    """FastAPI's 422, but safe when the echoed input holds lone surrogates (not UTF-8 encodable)."""
+    """FastAPI's 422, but safe when the echoed input holds lone surrogates or NaN (not encodable)."""
     assert isinstance(exc, RequestValidationError)
     body = {"detail": jsonable_encoder(exc.errors())}
     try:
         return JSONResponse(body, status_code=422)
     except UnicodeEncodeError:
         return Response(json.dumps(body, ensure_ascii=True), status_code=422, media_type="application/json")
+    except ValueError:  # NaN/Infinity in the echoed input (Python's JSON parser accepts them)
+        errors = [{k: v for k, v in e.items() if k not in ("input", "ctx")} for e in body["detail"]]
+        return JSONResponse({"detail": errors}, status_code=422)
 
 
 async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:

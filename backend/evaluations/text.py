@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, Strict
 from pydantic_core import PydanticCustomError
 
 MAX_KEY_BYTES = 128
@@ -70,7 +70,8 @@ NamespaceText = Annotated[
     str, Field(max_length=MAX_IDENTITY_BYTES), AfterValidator(_text_rule(MAX_IDENTITY_BYTES, nonempty=False))
 ]
 RecordId = Annotated[str, Field(min_length=1, max_length=MAX_RECORD_ID_BYTES)]
-Version = Annotated[int, Field(ge=1, le=MAX_VERSION)]
+Version = Annotated[int, Strict(), Field(ge=1, le=MAX_VERSION)]  # JSON bodies: 2.0 or true is no version
+QueryVersion = Annotated[int, Field(ge=1, le=MAX_VERSION)]
 SourceRevision = Annotated[str, Field(pattern=r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")]
 TraceId = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
 SpanId = Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")]

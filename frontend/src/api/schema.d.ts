@@ -69,6 +69,178 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/evaluation/attempts/{attempt_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Attempt */
+        get: operations["get_attempt_api_v1_evaluation_attempts__attempt_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/evaluation/attempts/{attempt_id}/evidence": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Bind Attempt Evidence */
+        put: operations["bind_attempt_evidence_api_v1_evaluation_attempts__attempt_id__evidence_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/evaluation/attempts/{attempt_id}/result": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Record Attempt Result */
+        put: operations["record_attempt_result_api_v1_evaluation_attempts__attempt_id__result_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/evaluation/datasets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Datasets */
+        get: operations["list_datasets_api_v1_evaluation_datasets_get"];
+        put?: never;
+        /** Create Dataset */
+        post: operations["create_dataset_api_v1_evaluation_datasets_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/evaluation/datasets/{dataset_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Dataset */
+        get: operations["get_dataset_api_v1_evaluation_datasets__dataset_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/evaluation/datasets/{dataset_id}/cases": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Add Case */
+        post: operations["add_case_api_v1_evaluation_datasets__dataset_id__cases_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/evaluation/datasets/{dataset_id}/lock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Lock Dataset */
+        put: operations["lock_dataset_api_v1_evaluation_datasets__dataset_id__lock_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/evaluation/evidence-membership": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Evidence Membership */
+        get: operations["evidence_membership_api_v1_evaluation_evidence_membership_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/evaluation/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Runs */
+        get: operations["list_runs_api_v1_evaluation_runs_get"];
+        put?: never;
+        /** Start Run */
+        post: operations["start_run_api_v1_evaluation_runs_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/evaluation/runs/{run_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Run */
+        get: operations["get_run_api_v1_evaluation_runs__run_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/observability/services": {
         parameters: {
             query?: never;
@@ -439,10 +611,122 @@ export interface components {
             /** Prefix */
             prefix: string;
         };
+        /** AttemptDetail */
+        AttemptDetail: {
+            attempt: components["schemas"]["AttemptRead"];
+            case: components["schemas"]["CaseRead"];
+            dataset: components["schemas"]["DatasetRead"];
+            run: components["schemas"]["RunRead"];
+        };
+        /** AttemptEvidenceBind */
+        AttemptEvidenceBind: {
+            /** Evidence */
+            evidence: components["schemas"]["SemanticExecutionReference"] | components["schemas"]["OpenTelemetrySpanReference"];
+        };
+        /** AttemptRead */
+        AttemptRead: {
+            /** Case Id */
+            case_id: string;
+            /** Duration Ms */
+            duration_ms: number | null;
+            /** Evidence Bound At */
+            evidence_bound_at: string | null;
+            /** Id */
+            id: string;
+            /** Reason */
+            reason: string | null;
+            /** Recorded At */
+            recorded_at: string | null;
+            /** Run Id */
+            run_id: string;
+            status: components["schemas"]["AttemptStatus"];
+            /** Subject Evidence */
+            subject_evidence: (components["schemas"]["SemanticExecutionReference"] | components["schemas"]["OpenTelemetrySpanReference"]) | null;
+        };
+        /** AttemptResultWrite */
+        AttemptResultWrite: {
+            /** Duration Ms */
+            duration_ms?: number | null;
+            /** Reason */
+            reason: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "passed" | "failed" | "error";
+        };
+        /**
+         * AttemptStatus
+         * @enum {string}
+         */
+        AttemptStatus: "queued" | "passed" | "failed" | "error";
         /** AuthTest */
         AuthTest: {
             /** User Email */
             user_email: string;
+        };
+        /** CaseCreate */
+        CaseCreate: {
+            /** Case Key */
+            case_key: string;
+            /** Evaluation Name */
+            evaluation_name: string;
+            /** Evaluator Key */
+            evaluator_key: string;
+            /** Evaluator Version */
+            evaluator_version: number;
+            expectation_json?: components["schemas"]["JsonValue"] | null;
+            input_json: components["schemas"]["JsonValue"];
+            /** Input Version */
+            input_version: number;
+            origin: components["schemas"]["CaseOrigin"];
+            /** Source Evidence */
+            source_evidence?: (components["schemas"]["SemanticExecutionReference"] | components["schemas"]["OpenTelemetrySpanReference"]) | null;
+            /** Source Revision */
+            source_revision?: string | null;
+            /** Target Key */
+            target_key: string;
+            target_kind: components["schemas"]["TargetKind"];
+            /** Target Name */
+            target_name: string;
+        };
+        /**
+         * CaseOrigin
+         * @enum {string}
+         */
+        CaseOrigin: "authored" | "generated";
+        /** CaseRead */
+        CaseRead: {
+            /** Case Key */
+            case_key: string;
+            /** Created At */
+            created_at: string;
+            /** Dataset Id */
+            dataset_id: string;
+            /** Evaluation Name */
+            evaluation_name: string;
+            /** Evaluator Key */
+            evaluator_key: string;
+            /** Evaluator Version */
+            evaluator_version: number;
+            expectation_json: components["schemas"]["JsonValue"] | null;
+            /** Id */
+            id: string;
+            input_json: components["schemas"]["JsonValue"];
+            /** Input Version */
+            input_version: number;
+            /** Ordinal */
+            ordinal: number;
+            origin: components["schemas"]["CaseOrigin"];
+            /** Source Evidence */
+            source_evidence: (components["schemas"]["SemanticExecutionReference"] | components["schemas"]["OpenTelemetrySpanReference"]) | null;
+            /** Source Revision */
+            source_revision: string | null;
+            /** Target Key */
+            target_key: string;
+            target_kind: components["schemas"]["TargetKind"];
+            /** Target Name */
+            target_name: string;
         };
         /** ChatMessage */
         ChatMessage: {
@@ -465,6 +749,74 @@ export interface components {
             index: number;
             message: components["schemas"]["ResponseMessage"];
         };
+        /** ConflictBody */
+        ConflictBody: {
+            /** Code */
+            code: string;
+            /** Message */
+            message: string;
+        };
+        /** DatasetCreate */
+        DatasetCreate: {
+            /** Application Key */
+            application_key: string;
+            /** Description */
+            description?: string | null;
+            /** Key */
+            key: string;
+            /** Name */
+            name: string;
+        };
+        /** DatasetDetail */
+        DatasetDetail: {
+            /** Cases */
+            cases: components["schemas"]["CaseRead"][];
+            dataset: components["schemas"]["DatasetRead"];
+        };
+        /** DatasetList */
+        DatasetList: {
+            /** Items */
+            items: components["schemas"]["DatasetRead"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /** DatasetRead */
+        DatasetRead: {
+            /** Application Key */
+            application_key: string;
+            /** Created At */
+            created_at: string;
+            /** Created By User Id */
+            created_by_user_id: string | null;
+            /** Description */
+            description: string | null;
+            /** Id */
+            id: string;
+            /** Key */
+            key: string;
+            /** Locked At */
+            locked_at: string | null;
+            /** Name */
+            name: string;
+            status: components["schemas"]["DatasetStatus"];
+        };
+        /**
+         * DatasetStatus
+         * @enum {string}
+         */
+        DatasetStatus: "draft" | "locked";
+        /** DatasetSummary */
+        DatasetSummary: {
+            /** Application Key */
+            application_key: string;
+            /** Id */
+            id: string;
+            /** Key */
+            key: string;
+            /** Name */
+            name: string;
+            status: components["schemas"]["DatasetStatus"];
+        };
         /** Diagnostic */
         Diagnostic: {
             /** Code */
@@ -474,6 +826,41 @@ export interface components {
             /** Span Id */
             span_id?: string | null;
         };
+        /** EvaluationNameFacet */
+        EvaluationNameFacet: {
+            /** Case Count */
+            case_count: number;
+            /** Evaluation Name */
+            evaluation_name: string;
+        };
+        /** EvidenceMembershipItem */
+        EvidenceMembershipItem: {
+            /** Attempt Id */
+            attempt_id: string | null;
+            /** Case Id */
+            case_id: string;
+            /** Dataset Id */
+            dataset_id: string;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "case_source" | "attempt_subject";
+            /** Run Id */
+            run_id: string | null;
+        };
+        /** EvidenceMembershipList */
+        EvidenceMembershipList: {
+            /** Items */
+            items: components["schemas"]["EvidenceMembershipItem"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /**
+         * ExecutableType
+         * @enum {string}
+         */
+        ExecutableType: "workflow" | "subflow" | "agent";
         /** FlushWalResult */
         FlushWalResult: {
             /** Files Indexed */
@@ -560,6 +947,7 @@ export interface components {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
         };
+        JsonValue: unknown;
         /** Message */
         Message: {
             /** Message */
@@ -612,6 +1000,41 @@ export interface components {
             /** Password */
             password: string;
         };
+        /** OpenTelemetrySpanReference */
+        OpenTelemetrySpanReference: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "otel_span";
+            /** Service Name */
+            service_name: string;
+            /** Service Namespace */
+            service_namespace: string;
+            /** Span Id */
+            span_id: string;
+            /** Trace Id */
+            trace_id: string;
+        };
+        /** OutcomeSummary */
+        OutcomeSummary: {
+            /** Coverage */
+            coverage: number | null;
+            /** Error */
+            error: number;
+            /** Failed */
+            failed: number;
+            /** Judged */
+            judged: number;
+            /** Pass Rate */
+            pass_rate: number | null;
+            /** Passed */
+            passed: number;
+            /** Queued */
+            queued: number;
+            /** Total */
+            total: number;
+        };
         /** PublicConfig */
         PublicConfig: {
             /** Backend Url */
@@ -634,11 +1057,104 @@ export interface components {
              */
             role: "assistant";
         };
+        /** RunCaseRead */
+        RunCaseRead: {
+            attempt: components["schemas"]["AttemptRead"];
+            case: components["schemas"]["CaseRead"];
+        };
+        /** RunDetail */
+        RunDetail: {
+            /** Cases */
+            cases: components["schemas"]["RunCaseRead"][];
+            dataset: components["schemas"]["DatasetRead"];
+            run: components["schemas"]["RunRead"];
+        };
+        /** RunList */
+        RunList: {
+            /** Items */
+            items: components["schemas"]["RunSummary"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+            scope: components["schemas"]["RunScope"];
+        };
+        /** RunRead */
+        RunRead: {
+            /** Completed At */
+            completed_at: string | null;
+            /** Created At */
+            created_at: string;
+            /** Created By User Id */
+            created_by_user_id: string | null;
+            /** Dataset Id */
+            dataset_id: string;
+            /** Id */
+            id: string;
+            /** Request Key */
+            request_key: string;
+            /** Run Label */
+            run_label: string;
+            /** Source Revision */
+            source_revision: string;
+            status: components["schemas"]["RunStatus"];
+        };
+        /** RunScope */
+        RunScope: {
+            /** Dataset Id */
+            dataset_id?: string | null;
+            /** Evaluation Name */
+            evaluation_name?: string | null;
+            /** Input Version */
+            input_version?: number | null;
+            /** Target Key */
+            target_key?: string | null;
+            target_kind?: components["schemas"]["TargetKind"] | null;
+        };
+        /** RunStart */
+        RunStart: {
+            /** Dataset Id */
+            dataset_id: string;
+            /** Request Key */
+            request_key: string;
+            /** Run Label */
+            run_label: string;
+            /** Source Revision */
+            source_revision: string;
+        };
+        /**
+         * RunStatus
+         * @enum {string}
+         */
+        RunStatus: "active" | "completed";
+        /** RunSummary */
+        RunSummary: {
+            dataset: components["schemas"]["DatasetSummary"];
+            /** Evaluation Facets */
+            evaluation_facets: components["schemas"]["EvaluationNameFacet"][];
+            outcome_summary: components["schemas"]["OutcomeSummary"];
+            run: components["schemas"]["RunRead"];
+            /** Target Facets */
+            target_facets: components["schemas"]["TargetFacet"][];
+        };
         /**
          * Scope
          * @enum {string}
          */
         Scope: "evaluation:read" | "evaluation:write" | "evidence:read";
+        /** SemanticExecutionReference */
+        SemanticExecutionReference: {
+            executable_type: components["schemas"]["ExecutableType"];
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "junjo_execution";
+            /** Runtime Id */
+            runtime_id: string;
+            /** Service Name */
+            service_name: string;
+            /** Service Namespace */
+            service_namespace: string;
+        };
         /** SignIn */
         SignIn: {
             /**
@@ -739,6 +1255,23 @@ export interface components {
             /** Time Unix Nano */
             time_unix_nano: string | null;
         };
+        /** TargetFacet */
+        TargetFacet: {
+            /** Case Count */
+            case_count: number;
+            /** Input Version */
+            input_version: number;
+            /** Target Key */
+            target_key: string;
+            target_kind: components["schemas"]["TargetKind"];
+            /** Target Name */
+            target_name: string;
+        };
+        /**
+         * TargetKind
+         * @enum {string}
+         */
+        TargetKind: "node" | "workflow" | "agent";
         /** TokenCreate */
         TokenCreate: {
             /** Expires At */
@@ -1012,6 +1545,455 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_attempt_api_v1_evaluation_attempts__attempt_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                attempt_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttemptDetail"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    bind_attempt_evidence_api_v1_evaluation_attempts__attempt_id__evidence_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                attempt_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AttemptEvidenceBind"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttemptRead"];
+                };
+            };
+            /** @description Contradicts stored content or state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConflictBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    record_attempt_result_api_v1_evaluation_attempts__attempt_id__result_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                attempt_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AttemptResultWrite"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttemptRead"];
+                };
+            };
+            /** @description Contradicts stored content or state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConflictBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_datasets_api_v1_evaluation_datasets_get: {
+        parameters: {
+            query?: {
+                cursor?: string | null;
+                limit?: number;
+                application_key?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DatasetList"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_dataset_api_v1_evaluation_datasets_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DatasetCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DatasetRead"];
+                };
+            };
+            /** @description Contradicts stored content or state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConflictBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_dataset_api_v1_evaluation_datasets__dataset_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                dataset_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DatasetDetail"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    add_case_api_v1_evaluation_datasets__dataset_id__cases_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                dataset_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CaseCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaseRead"];
+                };
+            };
+            /** @description Contradicts stored content or state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConflictBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    lock_dataset_api_v1_evaluation_datasets__dataset_id__lock_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                dataset_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DatasetRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    evidence_membership_api_v1_evaluation_evidence_membership_get: {
+        parameters: {
+            query: {
+                cursor?: string | null;
+                limit?: number;
+                kind: "junjo_execution" | "otel_span";
+                service_namespace: string;
+                service_name: string;
+                executable_type?: components["schemas"]["ExecutableType"] | null;
+                runtime_id?: string | null;
+                trace_id?: string | null;
+                span_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EvidenceMembershipList"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_runs_api_v1_evaluation_runs_get: {
+        parameters: {
+            query?: {
+                cursor?: string | null;
+                limit?: number;
+                dataset_id?: string | null;
+                target_kind?: components["schemas"]["TargetKind"] | null;
+                target_key?: string | null;
+                input_version?: number | null;
+                evaluation_name?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunList"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    start_run_api_v1_evaluation_runs_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RunStart"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunDetail"];
+                };
+            };
+            /** @description Contradicts stored content or state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConflictBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_run_api_v1_evaluation_runs__run_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunDetail"];
+                };
             };
             /** @description Validation Error */
             422: {
