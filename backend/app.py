@@ -24,8 +24,10 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 
 from backend import APP_NAME, __version__
+from backend.accounts.router import accounts_lifespan
 from backend.accounts.router import router as accounts_router
 from backend.accounts.sessions import SessionCodec, SessionMiddleware
+from backend.accounts.setup_code import SetupCode
 from backend.accounts.throttle import SignInThrottle
 from backend.api_keys.router import router as api_keys_router
 from backend.db.engine import Database
@@ -45,6 +47,7 @@ log = structlog.get_logger(__name__)
 
 FeatureLifespan = Callable[[FastAPI, Settings], AbstractAsyncContextManager[None]]
 FEATURE_LIFESPANS: list[FeatureLifespan] = [
+    accounts_lifespan,
     spans_lifespan,
     playground_lifespan,
     # one line per feature with background work, e.g. the Parquet indexer
@@ -103,6 +106,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.db = db or Database(settings.junjo_sqlite_path)
     app.state.sign_in_throttle = SignInThrottle()
+    app.state.setup_code = SetupCode()
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(ApiError, api_error_response)
     app.add_exception_handler(Exception, _unhandled_error)

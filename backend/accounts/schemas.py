@@ -1,13 +1,16 @@
-"""Request and response bodies of the accounts routes (shapes as the reference, §1.1)."""
+"""Request and response bodies of the accounts routes (the reference's shapes, plus roles, the setup
+code and password changes)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, EmailStr, PlainSerializer
+from pydantic import AfterValidator, BaseModel, EmailStr, Field, PlainSerializer
 from pydantic_core import PydanticCustomError
 
+from backend.accounts.setup_code import MAX_INPUT_LENGTH
+from backend.db.models import Role
 from backend.validation import Utf8Str
 
 MIN_PASSWORD_LENGTH = 8
@@ -35,9 +38,29 @@ UtcSeconds = Annotated[
 ]
 
 
+class FirstUser(BaseModel):
+    email: EmailStr
+    password: NewPassword
+    setup_code: Annotated[Utf8Str, Field(max_length=MAX_INPUT_LENGTH)] | None = Field(
+        None,
+        description="The code in the backend's log (setup_code_issued); optional on loopback in development",
+    )
+
+
 class NewUser(BaseModel):
     email: EmailStr
     password: NewPassword
+    role: Role = Role.VIEWER
+
+
+class UserUpdate(BaseModel):
+    role: Role | None = None
+    is_active: bool | None = None
+
+
+class PasswordChange(BaseModel):
+    current_password: AnyPassword
+    new_password: NewPassword
 
 
 class SignIn(BaseModel):
@@ -55,11 +78,14 @@ class UsersExist(BaseModel):
 
 class AuthTest(BaseModel):
     user_email: str
+    user_id: str
+    role: Role
 
 
 class UserRead(BaseModel):
     id: str
     email: str
+    role: Role
     is_active: bool
     created_at: UtcSeconds
     updated_at: UtcSeconds

@@ -4,12 +4,18 @@
 The middleware exposes the decoded dict as `request.session` and re-issues the cookie on every
 response while the session is non-empty (30-day sliding expiry); clearing the dict deletes it.
 A cookie that fails decryption, signature or age checks is treated as no session at all.
+
+Sliding renewal alone would keep a stolen cookie alive forever as long as it is used. The payload
+therefore records the sign-in time (`at`), which renewal copies unchanged, and `require_user`
+refuses a session older than ABSOLUTE_LIFETIME however recently it was renewed.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import secrets
+from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -20,7 +26,32 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 COOKIE_NAME = "session"
 MAX_AGE_SECONDS = 30 * 24 * 3600
+ABSOLUTE_LIFETIME = timedelta(days=30)
 _SALT = "junjo-ai-studio.session"
+
+
+def new_session(user_id: str, revision: int, now: datetime) -> dict[str, Any]:
+    """The payload of a fresh sign-in: user, their session revision, a random id, sign-in time."""
+    return {
+        "uid": user_id,
+        "rev": revision,
+        "sid": secrets.token_urlsafe(16),
+        "at": now.isoformat(timespec="seconds"),
+    }
+
+
+def session_expired(session: dict[str, Any], now: datetime) -> bool:
+    """True when the sign-in time is missing, malformed, or more than ABSOLUTE_LIFETIME ago."""
+    started = session.get("at")
+    if not isinstance(started, str):
+        return True
+    try:
+        signed_in = datetime.fromisoformat(started)
+    except ValueError:
+        return True
+    if signed_in.tzinfo is None:
+        return True
+    return signed_in <= now - ABSOLUTE_LIFETIME
 
 
 class SessionCodec:

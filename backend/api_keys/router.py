@@ -11,13 +11,13 @@ from fastapi import APIRouter, Depends, HTTPException, Response, status
 from pydantic import AfterValidator, BaseModel
 from pydantic_core import PydanticCustomError
 
-from backend.accounts.deps import require_user
+from backend.accounts.deps import require_admin
 from backend.accounts.schemas import UtcSeconds
 from backend.api_keys import service
 from backend.deps import DatabaseDep
 from backend.validation import Utf8Str
 
-router = APIRouter(prefix="/api_keys", tags=["api_keys"], dependencies=[Depends(require_user)])
+router = APIRouter(prefix="/api_keys", tags=["api_keys"], dependencies=[Depends(require_admin)])
 log = structlog.get_logger(__name__)
 MAX_NAME_LENGTH = 255
 

@@ -1,15 +1,17 @@
 """Tables of `junjo.db`. The schema itself is owned by the alembic migrations in db/migrations.
 
-Users carry a `session_revision` counter: each session cookie records it, sign-out increments it,
-so every cookie issued before the sign-out (on any device) stops working.
+Users carry a `role` (admin: everything; viewer: reads spans, traces and workflows only) and a
+`session_revision` counter: each session cookie records it, and sign-out, a password change or a
+deactivation increments it, so every cookie issued before (on any device) stops working.
 API keys are stored only as a SHA-256 digest plus a short display prefix.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 
-from sqlalchemy import Boolean, DateTime, Integer, String, TypeDecorator
+from sqlalchemy import Boolean, CheckConstraint, DateTime, Integer, String, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -39,12 +41,19 @@ class Base(DeclarativeBase):
     pass
 
 
+class Role(StrEnum):
+    ADMIN = "admin"
+    VIEWER = "viewer"
+
+
 class User(Base):
     __tablename__ = "users"
+    __table_args__ = (CheckConstraint("role IN ('admin', 'viewer')", name="ck_users_role"),)
 
     id: Mapped[str] = mapped_column(String(22), primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True, index=True)
     password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     session_revision: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

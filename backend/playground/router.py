@@ -13,12 +13,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 
-from backend.accounts.deps import require_user
+from backend.accounts.deps import require_admin
 from backend.playground.errors import PlaygroundError
 from backend.playground.schemas import GenerateRequest, GenerateResponse, ModelList
 from backend.playground.service import LLMSettings, Playground
 
-router = APIRouter(prefix="/llm", tags=["llm"], dependencies=[Depends(require_user)])
+router = APIRouter(prefix="/llm", tags=["llm"], dependencies=[Depends(require_admin)])
 
 
 def app_playground(request: Request) -> Playground:

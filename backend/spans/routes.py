@@ -19,7 +19,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 
-from backend.accounts.deps import require_user
+from backend.accounts.deps import require_admin, require_user
 from backend.evaluations.tokens import Scope, require_scope
 from backend.spans.ingestion_client import DEGRADED_HEADER, HotTiers
 from backend.spans.planner import Answer, InvalidCursor, ListQuery, decode_cursor
@@ -43,7 +43,7 @@ observability = APIRouter(
 evidence = APIRouter(
     prefix="/api/v1", tags=["observability"], dependencies=[Depends(require_scope(Scope.EVIDENCE_READ))]
 )
-admin = APIRouter(prefix="/api/admin", tags=["admin"], dependencies=[Depends(require_user)])
+admin = APIRouter(prefix="/api/admin", tags=["admin"], dependencies=[Depends(require_admin)])
 
 TraceId = Annotated[str, Path(pattern=TRACE_ID, description="32 hex characters")]
 SpanId = Annotated[str, Path(pattern=SPAN_ID, description="16 hex characters")]

@@ -5,14 +5,17 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import sqlite3
 import threading
 import time
+from datetime import UTC, datetime
 
 import httpx
 from cryptography.fernet import Fernet
 from itsdangerous import TimestampSigner
 
 from backend.accounts.sessions import SessionCodec
+from tests.backend.conftest import sqlite_path
 from tests.support.api import DEFAULT_EMAIL, DEFAULT_ORIGIN, DEFAULT_PASSWORD, ApiClient
 from tests.support.stack import Stack
 
@@ -45,7 +48,8 @@ def test_first_user_setup_signs_in_and_closes_setup(backend_stack: Stack) -> Non
         for attribute in ("HttpOnly", "SameSite=Strict", "Max-Age=2592000", "Path=/"):
             assert attribute in cookie
         assert "Secure" not in cookie  # development over plain http
-        assert client.http.get("/auth-test").json() == {"user_email": DEFAULT_EMAIL}
+        me = client.http.get("/auth-test").json()
+        assert me["user_email"] == DEFAULT_EMAIL and me["role"] == "admin"
         assert client.http.get("/users/db-has-users").json() == {"users_exist": True}
         again = client.http.post(
             "/users/create-first-user", json={"email": "second@example.com", "password": DEFAULT_PASSWORD}
@@ -98,7 +102,7 @@ def test_sign_in_and_out(api: ApiClient, backend_stack: Stack) -> None:
         assert other.http.get("/auth-test").status_code == 401
         r = other.http.post("/sign-in", json={"email": DEFAULT_EMAIL.upper(), "password": DEFAULT_PASSWORD})
         assert r.status_code == 200 and r.json() == {"message": "signed in"}
-        assert other.http.get("/auth-test").json() == {"user_email": DEFAULT_EMAIL}
+        assert other.http.get("/auth-test").json()["user_email"] == DEFAULT_EMAIL
         out = other.http.post("/sign-out")
         assert out.status_code == 200 and out.json() == {"message": "signed out"}
         assert "Max-Age=0" in _session_cookie(out)
@@ -156,10 +160,11 @@ def test_cookie_is_encrypted_and_does_not_reveal_the_email(api: ApiClient, backe
 
 def test_deleted_users_cookie_is_rejected_and_setup_reopens(api: ApiClient, backend_stack: Stack) -> None:
     me = api.http.get("/users").json()[0]
-    assert set(me) == {"id", "email", "is_active", "created_at", "updated_at"}
+    assert set(me) == {"id", "email", "role", "is_active", "created_at", "updated_at"}
     captured = api.http.cookies["session"]
-    deleted = api.http.delete(f"/users/{me['id']}")
-    assert deleted.status_code == 200 and deleted.json() == {"message": "User deleted successfully"}
+    with sqlite3.connect(sqlite_path(backend_stack)) as conn:  # the API refuses to delete the last user
+        conn.execute("DELETE FROM users")
+    conn.close()
     r = httpx.get(f"{backend_stack.http_url}/auth-test", cookies={"session": captured})
     assert r.status_code == 401 and r.json() == {"detail": "Unauthorized: User not found"}
     assert httpx.get(f"{backend_stack.http_url}/users/db-has-users").json() == {"users_exist": False}
@@ -258,11 +263,16 @@ def test_cookie_expiry_revision_and_key_checks(api: ApiClient, backend_stack: St
         r = httpx.get(f"{backend_stack.http_url}/auth-test", cookies={"session": cookie})
         return r.status_code, str(r.json().get("detail", r.json()))
 
-    assert status(codec.encode({"uid": user_id, "rev": 0}))[0] == 200
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    assert status(codec.encode({"uid": user_id, "rev": 0, "at": now}))[0] == 200
     invalid_revision = (401, "Unauthorized: Invalid session revision")
-    assert status(codec.encode({"uid": user_id, "rev": "0"})) == invalid_revision
-    assert status(codec.encode({"uid": user_id, "rev": 1})) == (401, "Unauthorized: Session has been revoked")
-    assert status(codec.encode({"uid": "someone-else", "rev": 0})) == (401, "Unauthorized: User not found")
+    assert status(codec.encode({"uid": user_id, "rev": "0", "at": now})) == invalid_revision
+    revoked = (401, "Unauthorized: Session has been revoked")
+    assert status(codec.encode({"uid": user_id, "rev": 1, "at": now})) == revoked
+    assert status(codec.encode({"uid": "someone-else", "rev": 0, "at": now})) == (
+        401,
+        "Unauthorized: User not found",
+    )
     no_session = (401, "Unauthorized: No valid session")
     wrong_secret = TimestampSigner("not the secret", salt="junjo-ai-studio.session").sign(payload)
     assert status(fernet.encrypt(wrong_secret).decode()) == no_session

@@ -19,11 +19,18 @@ from backend.evaluations import models as _evaluation_tables  # noqa: F401  (reg
 REVISIONS = list(reversed(list(ScriptDirectory.from_config(alembic_config(Path("x"))).walk_revisions())))
 
 
-def _tables(path: Path) -> set[str]:
+def _schema(path: Path) -> set[tuple[str, str]]:
+    """(table, column) pairs, alembic's own table left out."""
     with sqlite3.connect(path) as conn:
-        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        columns = {
+            (t, c[1])
+            for t in tables
+            if t != "alembic_version"
+            for c in conn.execute(f"PRAGMA table_info({t})")
+        }
     conn.close()
-    return names - {"alembic_version"}
+    return columns
 
 
 def _version(path: Path) -> str | None:
@@ -38,12 +45,12 @@ def test_revision_upgrades_and_downgrades(tmp_path: Path, revision: object) -> N
     db = tmp_path / "junjo.db"
     previous = revision.down_revision  # type: ignore[attr-defined]
     upgrade(db, previous or "base")
-    before = _tables(db)
+    before = _schema(db)
     upgrade(db, revision.revision)  # type: ignore[attr-defined]
     assert _version(db) == revision.revision  # type: ignore[attr-defined]
-    assert _tables(db) > before
+    assert _schema(db) > before
     downgrade(db, previous or "base")
-    assert _tables(db) == before
+    assert _schema(db) == before
     assert _version(db) == previous
 
 
@@ -60,3 +67,29 @@ def test_head_matches_models_and_is_idempotent(tmp_path: Path) -> None:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     engine.dispose()
     assert diff == []
+
+
+def test_roles_migration_makes_existing_users_admins_and_keeps_them_on_downgrade(tmp_path: Path) -> None:
+    db = tmp_path / "junjo.db"
+    upgrade(db, "0003_evaluation_tokens")
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "INSERT INTO users (id, email, password_hash, created_at, updated_at)"
+            " VALUES ('u1', 'a@example.com', 'h', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+        )
+    conn.close()
+    upgrade(db, "0004_roles")
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT id, role, is_active FROM users").fetchall() == [("u1", "admin", 1)]
+        with pytest.raises(sqlite3.IntegrityError):
+            conn.execute("UPDATE users SET role = 'owner'")
+        with pytest.raises(sqlite3.IntegrityError):  # new rows must name their role
+            conn.execute(
+                "INSERT INTO users (id, email, password_hash, created_at, updated_at)"
+                " VALUES ('u2', 'b@example.com', 'h', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+            )
+    conn.close()
+    downgrade(db, "0003_evaluation_tokens")
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT id, email FROM users").fetchall() == [("u1", "a@example.com")]
+    conn.close()

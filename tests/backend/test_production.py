@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from structlog.testing import capture_logs
 
 from backend.app import create_app
 from backend.db.migrate import upgrade
@@ -48,13 +49,18 @@ def test_production_cookie_origins_and_config(production_settings: Settings) -> 
                 "/users/create-first-user", json=body, headers={"Origin": "http://localhost:5153"}
             )
             assert dev_origin.status_code == 403
+            origin = {"Origin": "https://junjo.example.co.uk"}
+            with capture_logs() as logs:
+                no_code = await client.post("/users/create-first-user", json=body, headers=origin)
+            assert no_code.status_code == 403
+            code = next(e["setup_code"] for e in logs if e["event"] == "setup_code_issued")
             r = await client.post(
-                "/users/create-first-user", json=body, headers={"Origin": "https://junjo.example.co.uk"}
+                "/users/create-first-user", json={**body, "setup_code": code}, headers=origin
             )
             assert r.status_code == 200
             cookie = r.headers["set-cookie"]
             assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie
-            assert (await client.get("/auth-test")).json() == {"user_email": "ops@example.com"}
+            assert (await client.get("/auth-test")).json()["user_email"] == "ops@example.com"
             config = (await client.get("/api/config")).json()
             assert config == {
                 "environment": "production",

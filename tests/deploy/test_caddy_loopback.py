@@ -35,7 +35,7 @@ from tests.deploy.caddy_support import LOCAL_CADDYFILE
 from tests.deploy.nginx_support import DIST, Nginx, web_root
 from tests.support.api import DEFAULT_EMAIL, DEFAULT_PASSWORD, ApiClient
 from tests.support.procs import ROOT, free_port, port_open
-from tests.support.stack import Stack, start_backend, start_ingestion
+from tests.support.stack import Stack, setup_code, start_backend, start_ingestion
 
 pytestmark = pytest.mark.e2e
 
@@ -178,9 +178,12 @@ def export_spans(deployment: Deployment, api_key: str | None, count: int) -> tup
 def session_cookie(deployment: Deployment) -> str:
     """The first user, created through Caddy; returns its session cookie (`name=value`)."""
     with deployment.api() as api:
-        response = api.http.post(
-            "/users/create-first-user", json={"email": DEFAULT_EMAIL, "password": DEFAULT_PASSWORD}
-        )
+        body = {
+            "email": DEFAULT_EMAIL,
+            "password": DEFAULT_PASSWORD,
+            "setup_code": setup_code(deployment.stack),
+        }
+        response = api.http.post("/users/create-first-user", json=body)
         assert response.status_code == 200, response.text
         # The production cookie is Secure; httpx keeps Secure cookies for https only, so carry it.
         assert "secure" in response.headers["set-cookie"].lower()

@@ -25,7 +25,7 @@ from tests.deploy import seed
 from tests.playground.fakes import FakeAnthropic, FakeGemini, FakeOpenAI
 from tests.support.api import ApiClient
 from tests.support.procs import ROOT
-from tests.support.stack import Stack, start_backend, start_ingestion
+from tests.support.stack import Stack, setup_code, start_backend, start_ingestion
 
 PROD_URLS = {
     "JUNJO_ENV": "production",
@@ -164,7 +164,11 @@ def test_production_derives_origins_and_secures_cookies(stacks: list[Stack], tmp
     with ApiClient(stack.http_url, origin=frontend) as api:
         response = api.http.post(
             "/users/create-first-user",
-            json={"email": "admin@example.com", "password": "correct horse battery"},
+            json={
+                "email": "admin@example.com",
+                "password": "correct horse battery",
+                "setup_code": setup_code(stack),
+            },
         )
         assert response.status_code == 200, response.text
         cookie = response.headers["set-cookie"]

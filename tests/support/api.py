@@ -38,9 +38,13 @@ class ApiClient:
             )
         return response.json() if response.content else None
 
-    def create_first_user(self, email: str = DEFAULT_EMAIL, password: str = DEFAULT_PASSWORD) -> None:
-        """Creates the first account; the session cookie is kept (signed in)."""
-        self._ok(self.http.post("/users/create-first-user", json={"email": email, "password": password}))
+    def create_first_user(
+        self, email: str = DEFAULT_EMAIL, password: str = DEFAULT_PASSWORD, setup_code: str | None = None
+    ) -> None:
+        """Creates the first account (an admin); the session cookie is kept (signed in).
+        `setup_code` (tests.support.stack.setup_code) is needed in production or off loopback."""
+        body = {"email": email, "password": password, "setup_code": setup_code}
+        self._ok(self.http.post("/users/create-first-user", json=body))
 
     def sign_in(self, email: str = DEFAULT_EMAIL, password: str = DEFAULT_PASSWORD) -> None:
         self._ok(self.http.post("/sign-in", json={"email": email, "password": password}))

@@ -7,6 +7,7 @@ way `make run` does (`python -m backend`, `python -m ingestion`), with fresh por
 from __future__ import annotations
 
 import base64
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,6 +68,17 @@ class Stack:
         for proc in (self.ui, self.ingestion, self.backend):
             if proc is not None:
                 proc.stop()
+
+
+SETUP_CODE = re.compile(r"setup_code\W+([A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4})")
+
+
+def setup_code(stack: Stack) -> str:
+    """The newest one-time setup code the backend printed in its log (`setup_code_issued`)."""
+    assert stack.backend is not None
+    codes = SETUP_CODE.findall(stack.backend.log())
+    assert codes, f"no setup code in the backend log:\n{stack.backend.log()}"
+    return str(codes[-1])
 
 
 def _http_ok(url: str) -> bool:
