@@ -71,14 +71,14 @@ def test_head_matches_models_and_is_idempotent(tmp_path: Path) -> None:
 
 def test_roles_migration_makes_existing_users_admins_and_keeps_them_on_downgrade(tmp_path: Path) -> None:
     db = tmp_path / "junjo.db"
-    upgrade(db, "0003_evaluation_tokens")
+    upgrade(db, "0004_evaluation_store")
     with sqlite3.connect(db) as conn:
         conn.execute(
             "INSERT INTO users (id, email, password_hash, created_at, updated_at)"
             " VALUES ('u1', 'a@example.com', 'h', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
         )
     conn.close()
-    upgrade(db, "0004_roles")
+    upgrade(db, "0005_roles")
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT id, role, is_active FROM users").fetchall() == [("u1", "admin", 1)]
         with pytest.raises(sqlite3.IntegrityError):
@@ -89,7 +89,7 @@ def test_roles_migration_makes_existing_users_admins_and_keeps_them_on_downgrade
                 " VALUES ('u2', 'b@example.com', 'h', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
             )
     conn.close()
-    downgrade(db, "0003_evaluation_tokens")
+    downgrade(db, "0004_evaluation_store")
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT id, email FROM users").fetchall() == [("u1", "a@example.com")]
     conn.close()

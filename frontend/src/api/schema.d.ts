@@ -566,6 +566,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/users/me/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change Own Password
+         * @description Every user may change their own password; their other sessions end, this one continues.
+         */
+        post: operations["change_own_password_users_me_password_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/users/{user_id}": {
         parameters: {
             query?: never;
@@ -580,7 +600,12 @@ export interface paths {
         delete: operations["delete_user_users__user_id__delete"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Update User
+         * @description An admin changes another user's role and/or deactivates (ending their sessions) or
+         *     reactivates them.
+         */
+        patch: operations["update_user_users__user_id__patch"];
         trace?: never;
     };
 }
@@ -662,8 +687,11 @@ export interface components {
         AttemptStatus: "queued" | "passed" | "failed" | "error";
         /** AuthTest */
         AuthTest: {
+            role: components["schemas"]["Role"];
             /** User Email */
             user_email: string;
+            /** User Id */
+            user_id: string;
         };
         /** CaseCreate */
         CaseCreate: {
@@ -861,6 +889,21 @@ export interface components {
          * @enum {string}
          */
         ExecutableType: "workflow" | "subflow" | "agent";
+        /** FirstUser */
+        FirstUser: {
+            /**
+             * Email
+             * Format: email
+             */
+            email: string;
+            /** Password */
+            password: string;
+            /**
+             * Setup Code
+             * @description The code in the backend's log (setup_code_issued); optional on loopback in development
+             */
+            setup_code?: string | null;
+        };
         /** FlushWalResult */
         FlushWalResult: {
             /** Files Indexed */
@@ -999,6 +1042,8 @@ export interface components {
             email: string;
             /** Password */
             password: string;
+            /** @default viewer */
+            role: components["schemas"]["Role"];
         };
         /** OpenTelemetrySpanReference */
         OpenTelemetrySpanReference: {
@@ -1035,6 +1080,13 @@ export interface components {
             /** Total */
             total: number;
         };
+        /** PasswordChange */
+        PasswordChange: {
+            /** Current Password */
+            current_password: string;
+            /** New Password */
+            new_password: string;
+        };
         /** PublicConfig */
         PublicConfig: {
             /** Backend Url */
@@ -1057,6 +1109,11 @@ export interface components {
              */
             role: "assistant";
         };
+        /**
+         * Role
+         * @enum {string}
+         */
+        Role: "admin" | "viewer";
         /** RunCaseRead */
         RunCaseRead: {
             attempt: components["schemas"]["AttemptRead"];
@@ -1367,8 +1424,15 @@ export interface components {
             id: string;
             /** Is Active */
             is_active: boolean;
+            role: components["schemas"]["Role"];
             /** Updated At */
             updated_at: string;
+        };
+        /** UserUpdate */
+        UserUpdate: {
+            /** Is Active */
+            is_active?: boolean | null;
+            role?: components["schemas"]["Role"] | null;
         };
         /** UsersExist */
         UsersExist: {
@@ -2601,7 +2665,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["NewUser"];
+                "application/json": components["schemas"]["FirstUser"];
             };
         };
         responses: {
@@ -2613,6 +2677,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Message"];
                 };
+            };
+            /** @description setup code missing or wrong */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Validation Error */
             422: {
@@ -2645,6 +2716,46 @@ export interface operations {
             };
         };
     };
+    change_own_password_users_me_password_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordChange"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            /** @description current password is wrong */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     delete_user_users__user_id__delete: {
         parameters: {
             query?: never;
@@ -2664,6 +2775,69 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Message"];
                 };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description yourself or the last user */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_user_users__user_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserRead"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description would lock the instance */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Validation Error */
             422: {

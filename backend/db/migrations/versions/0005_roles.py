@@ -1,7 +1,7 @@
 """Users get a role (`admin` or `viewer`); every existing user becomes an admin.
 
-Revision ID: 0004_roles
-Revises: 0003_evaluation_tokens
+Revision ID: 0005_roles
+Revises: 0004_evaluation_store
 Create Date: 2026-12-06
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_roles"
-down_revision = "0003_evaluation_tokens"
+revision = "0005_roles"
+down_revision = "0004_evaluation_store"
 branch_labels = None
 depends_on = None
 
