@@ -29,6 +29,7 @@ from backend.accounts.router import router as accounts_router
 from backend.accounts.sessions import SessionCodec, SessionMiddleware
 from backend.accounts.setup_code import SetupCode
 from backend.accounts.throttle import SignInThrottle
+from backend.agents.routes import router as agents_router
 from backend.api_keys.router import router as api_keys_router
 from backend.db.engine import Database
 from backend.evaluations.errors import ApiError, api_error_response
@@ -64,6 +65,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(evaluation_router)
     for router in SPAN_ROUTERS:
         app.include_router(router)
+    app.include_router(agents_router)
 
 
 @asynccontextmanager

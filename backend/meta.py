@@ -1,4 +1,9 @@
-"""Public, unauthenticated routes: GET /health (checks the database) and GET /api/config."""
+"""Public, unauthenticated routes: GET /health (liveness and product identity), GET /ready
+(readiness: the database answers) and GET /api/config.
+
+`/health` answers exactly `{status, version, app_name}`: junjo's StudioClient reads it into a closed
+model that rejects any other key, so readiness detail lives on `/ready`.
+"""
 
 from __future__ import annotations
 
@@ -21,15 +26,30 @@ class PublicConfig(BaseModel):
     backend_url: str | None
 
 
+class Health(BaseModel):
+    status: str
+    version: str
+    app_name: str
+
+
+class Readiness(BaseModel):
+    status: str
+    database: str
+
+
 @router.get("/health")
-def health(db: DatabaseDep) -> JSONResponse:
-    body = {"status": "ok", "version": __version__, "app_name": APP_NAME, "database": "ok"}
+def health() -> Health:
+    return Health(status="ok", version=__version__, app_name=APP_NAME)
+
+
+@router.get("/ready", response_model=Readiness, responses={503: {"model": Readiness}})
+def ready(db: DatabaseDep) -> JSONResponse:
     try:
         db.ping()
     except Exception as exc:
-        log.warning("health check: database unavailable", error=type(exc).__name__)
-        return JSONResponse({**body, "status": "unavailable", "database": "unavailable"}, status_code=503)
-    return JSONResponse(body)
+        log.warning("readiness_database_unavailable", error=type(exc).__name__)
+        return JSONResponse({"status": "unavailable", "database": "unavailable"}, status_code=503)
+    return JSONResponse({"status": "ok", "database": "ok"})
 
 
 @router.get("/api/config")

@@ -319,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.repeats,
             ),
             _measure(
-                api, sampler, "trace document", [f"/api/v1/trace-evidence/{t}" for t in traces], args.repeats
+                api, sampler, "trace document", [f"/api/v1/trace-document/{t}" for t in traces], args.repeats
             ),
             _measure(
                 api,

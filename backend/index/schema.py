@@ -2,8 +2,10 @@
 
 The index lets the query layer open only the files a query needs: `trace_files` for one trace,
 per-service time ranges and counts (`file_services`) for newest-first listings, `llm_traces` for
-the LLM filter, and the sort keys of every root and workflow span (`key_spans`), so the newest
-root/workflow page is chosen here and only its rows are read from Parquet. The schema is
+the LLM filter, the sort keys of every root and workflow span (`key_spans`), so the newest
+root/workflow page is chosen here and only its rows are read from Parquet, and the Junjo
+executables (`executables` for execution resolution, `agent_executions` for the Agent list, which
+is answered from the index alone). The schema is
 versioned with `PRAGMA user_version` and upgraded by ordered migrations at open, like the app
 DB's Alembic revisions but without a dependency for six tables.
 Times are int64 nanoseconds (the span format's own unit), so comparisons need no parsing.
@@ -84,6 +86,49 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX idx_key_spans_file ON key_spans (file_id);
     ALTER TABLE parquet_files ADD COLUMN keys_indexed INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX idx_parquet_files_without_keys ON parquet_files (file_id) WHERE keys_indexed = 0;
+    """,
+    # 3: Junjo executables. `executables` resolves (service, type, runtime id) to its owner span;
+    # `agent_executions` is one row per Agent run with what its list and filters show. Every file
+    # indexed before is summarised again (keys_indexed = 0) so older runs are listed too.
+    """
+    CREATE TABLE executables (
+        file_id INTEGER NOT NULL REFERENCES parquet_files (file_id) ON DELETE CASCADE,
+        service_namespace TEXT NOT NULL,
+        service_name TEXT NOT NULL,
+        executable_type TEXT NOT NULL,
+        runtime_id TEXT NOT NULL,
+        trace_id TEXT NOT NULL,
+        span_id TEXT NOT NULL,
+        start_ns INTEGER NOT NULL
+    );
+    CREATE INDEX idx_executables_identity ON executables (service_name, runtime_id, executable_type);
+    CREATE INDEX idx_executables_file ON executables (file_id);
+    CREATE TABLE agent_executions (
+        file_id INTEGER NOT NULL REFERENCES parquet_files (file_id) ON DELETE CASCADE,
+        trace_id TEXT NOT NULL,
+        span_id TEXT NOT NULL,
+        service_namespace TEXT NOT NULL,
+        service_name TEXT NOT NULL,
+        service_version TEXT,
+        agent_key TEXT NOT NULL,
+        agent_name TEXT NOT NULL,
+        structural_id TEXT,
+        outcome TEXT,
+        termination_reason TEXT,
+        is_error INTEGER NOT NULL,
+        start_ns INTEGER NOT NULL,
+        end_ns INTEGER NOT NULL,
+        model_request_count INTEGER,
+        tool_call_count INTEGER,
+        total_tokens INTEGER,
+        summary TEXT NOT NULL
+    );
+    CREATE INDEX idx_agent_executions_start ON agent_executions (start_ns, span_id);
+    CREATE INDEX idx_agent_executions_service ON agent_executions (service_name, start_ns, span_id);
+    CREATE INDEX idx_agent_executions_key ON agent_executions (agent_key, start_ns, span_id);
+    CREATE INDEX idx_agent_executions_file ON agent_executions (file_id);
+    CREATE INDEX idx_agent_executions_trace ON agent_executions (trace_id, span_id);
+    UPDATE parquet_files SET keys_indexed = 0;
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

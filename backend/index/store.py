@@ -11,9 +11,11 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+
+import orjson
 
 from backend.index.schema import connect, migrate
 from backend.index.summary import FileSummary
@@ -132,6 +134,14 @@ class MetadataIndex:
             conn.executemany(
                 "INSERT INTO key_spans VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 ((file_id, *key) for key in summary.key_spans),
+            )
+            conn.executemany(
+                "INSERT INTO executables VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                ((file_id, *key) for key in summary.executables),
+            )
+            conn.executemany(
+                "INSERT INTO agent_executions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                ((file_id, *agent_row(run)) for run in summary.agent_runs),
             )
             conn.execute("DELETE FROM failed_files WHERE file_path = ?", (summary.path,))
 
@@ -262,6 +272,52 @@ class MetadataIndex:
         for row in rows:
             yield IndexedKey(row[0], row[1], row[2], row[3], bool(row[4]))
 
+    def executable_matches(
+        self, namespace: str, service: str, executable_type: str, runtime_id: str
+    ) -> list[tuple[str, str]]:
+        """(trace id, span id) of every indexed owner span with this identity (distinct)."""
+        rows = self._conn().execute(
+            "SELECT DISTINCT trace_id, span_id FROM executables WHERE service_name = ? AND runtime_id = ?"
+            " AND executable_type = ? AND service_namespace = ? LIMIT 100",
+            (service, runtime_id, executable_type, namespace),
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    def agent_executions(self, query: AgentQuery, limit: int | None) -> Iterator[dict[str, Any]]:
+        """Indexed Agent runs matching `query`, newest first by (start, span id), lazily."""
+        where, params = _agent_where(query)
+        sql = (
+            f"SELECT summary, start_ns FROM agent_executions WHERE {where}"  # clauses from fixed texts
+            " ORDER BY start_ns DESC, span_id DESC"
+        )
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        for summary, start_ns in self._conn().execute(sql, params):
+            run = orjson.loads(summary)
+            run["start_time_ns"] = start_ns
+            yield run
+
+    def count_agent_executions(self, query: AgentQuery) -> int:
+        where, params = _agent_where(replace(query, cursor=None))
+        return int(
+            self._conn().execute(f"SELECT count(*) FROM agent_executions WHERE {where}", params).fetchone()[0]
+        )
+
+    def agent_execution(self, trace_id: str, span_id: str) -> dict[str, Any] | None:
+        row = (
+            self._conn()
+            .execute(
+                "SELECT summary, start_ns FROM agent_executions WHERE trace_id = ? AND span_id = ? LIMIT 1",
+                (trace_id, span_id),
+            )
+            .fetchone()
+        )
+        if row is None:
+            return None
+        run = orjson.loads(row[0])
+        run["start_time_ns"] = row[1]
+        return run
+
     def llm_trace_ids_for_service(self, service: str) -> list[str]:
         rows = self._conn().execute(
             "SELECT DISTINCT trace_id FROM llm_traces WHERE service_name = ?", (service,)
@@ -304,6 +360,100 @@ class MetadataIndex:
         if conn is not None:
             conn.close()
             self._local.conn = None
+
+
+@dataclass(frozen=True)
+class AgentQuery:
+    """Filters of the Agent execution list (exact matches; `name` is a case-insensitive substring)."""
+
+    service_namespace: str | None = None
+    service_name: str | None = None
+    service_version: str | None = None
+    agent_key: str | None = None
+    structural_id: str | None = None
+    outcome: str | None = None
+    errors_only: bool = False
+    start_ns: int | None = None
+    end_ns: int | None = None
+    name: str | None = None
+    cursor: tuple[int, str] | None = None
+
+    def matches(self, run: dict[str, Any]) -> bool:
+        """The same filters (not the cursor) over a run summary of a tier the index has not seen."""
+        service = run["service"]
+        exact = (
+            (self.service_namespace, service["namespace"]),
+            (self.service_name, service["name"]),
+            (self.service_version, service["version"]),
+            (self.agent_key, run["agent_key"]),
+            (self.structural_id, run["structural_id"]),
+            (self.outcome, run["outcome"]),
+        )
+        if any(wanted is not None and wanted != value for wanted, value in exact):
+            return False
+        start, end = run["start_time_ns"], run["end_time_ns"]
+        if self.errors_only and not (run["is_error"] or run["outcome"] == "failed"):
+            return False
+        if (self.start_ns is not None and start < self.start_ns) or (
+            self.end_ns is not None and end > self.end_ns
+        ):
+            return False
+        return not self.name or self.name.casefold() in f"{run['agent_name']} {run['agent_key']}".casefold()
+
+
+def agent_row(run: dict[str, Any]) -> tuple[Any, ...]:
+    """A run summary (backend.agents.telemetry.owner_summary) -> the agent_executions columns."""
+    service = run["service"]
+    tokens = run["usage"]["fields"].get("totalTokens")
+    return (
+        run["trace_id"],
+        run["agent_span_id"],
+        service["namespace"],
+        service["name"],
+        service["version"],
+        run["agent_key"],
+        run["agent_name"],
+        run["structural_id"],
+        run["outcome"],
+        run["termination_reason"],
+        int(run["is_error"] or run["outcome"] == "failed"),
+        run["start_time_ns"],
+        run["end_time_ns"],
+        run["counts"]["model_requests"],
+        run["counts"]["tool_calls"]["requested"],
+        tokens["sum"] if tokens else None,
+        orjson.dumps({k: v for k, v in run.items() if k != "start_time_ns"}).decode(),
+    )
+
+
+def _agent_where(q: AgentQuery) -> tuple[str, list[object]]:
+    clauses, params = ["1"], list[object]()
+    for column, value in (
+        ("service_namespace", q.service_namespace),
+        ("service_name", q.service_name),
+        ("service_version", q.service_version),
+        ("agent_key", q.agent_key),
+        ("structural_id", q.structural_id),
+        ("outcome", q.outcome),
+    ):
+        if value is not None:
+            clauses.append(f"{column} = ?")  # column names from the fixed list above
+            params.append(value)
+    if q.errors_only:
+        clauses.append("is_error")
+    if q.start_ns is not None:
+        clauses.append("start_ns >= ?")
+        params.append(q.start_ns)
+    if q.end_ns is not None:
+        clauses.append("end_ns <= ?")
+        params.append(q.end_ns)
+    if q.name:
+        clauses.append("(instr(lower(agent_name), ?) OR instr(lower(agent_key), ?))")
+        params.extend((q.name.lower(), q.name.lower()))
+    if q.cursor is not None:
+        clauses.append("start_ns <= ? AND (start_ns < ? OR span_id < ?)")
+        params.extend((q.cursor[0], q.cursor[0], q.cursor[1]))
+    return " AND ".join(clauses), params
 
 
 def _first_column_in(

@@ -1,8 +1,9 @@
 """HTTP routes of the span API (session required on every one).
 
 `/api/v1/observability/...` mirrors the reference's paths and Span shape; listings add a cursor
-and filters. `/api/v1/trace-evidence/{trace_id}` is the trace document for the workflow
-debugger; `/api/admin/flush-wal` flushes ingestion's WAL and indexes the result at once.
+and filters. `/api/v1/trace-document/{trace_id}` is the trace document for the workflow
+debugger (backend.agents serves `/api/v1/trace-evidence/{trace_id}`, the evidence junjo's client
+reads); `/api/admin/flush-wal` flushes ingestion's WAL and indexes the result at once.
 
 Listing metadata travels in headers so bodies keep the reference's `[Span]` shape:
 `X-Next-Cursor` (absent on the last page), `X-Total-Count` with `X-Total-Count-Approximate`
@@ -188,7 +189,7 @@ async def one_span(trace_id: TraceId, span_id: SpanId, service: ServiceDep) -> R
     return _respond(answer, tiers, found)
 
 
-@evidence.get("/trace-evidence/{trace_id}", response_model=TraceDocument, responses={404: {}})
+@evidence.get("/trace-document/{trace_id}", response_model=TraceDocument, responses={404: {}})
 async def trace_document(trace_id: TraceId, service: ServiceDep) -> Response:
     answer, tiers = await service.trace_document(trace_id.lower())
     if not answer.data:

@@ -58,6 +58,10 @@ class SpanService:
             return answer, tiers
         raise RuntimeError("unreachable: the last attempt accepts any snapshot")
 
+    async def run_plan(self, plan: Callable[[HotTiers], Answer]) -> tuple[Answer, HotTiers]:
+        """Runs another feature's blocking plan (e.g. the Agent list) with fresh hot tiers."""
+        return await self._run(plan)
+
     async def services(self) -> tuple[Answer, HotTiers]:
         return await self._run(lambda tiers: planner.services(self.index, tiers))
 

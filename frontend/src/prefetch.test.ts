@@ -13,7 +13,7 @@ describe("startup prefetch", () => {
     prefetchForLocation(qc, `/traces/svc/${trace}/aaaaaaaaaaaaaaaa`, "");
     prefetchForLocation(qc, `/workflows/svc/${trace}/bbbbbbbbbbbbbbbb`, "");
     expect(qc.getQueryCache().find({ queryKey: ["trace", trace] })).toBeDefined();
-    expect(String((fetchMock.mock.calls[0] as unknown[])[0])).toContain(`/api/v1/trace-evidence/${trace}`);
+    expect(String((fetchMock.mock.calls[0] as unknown[])[0])).toContain(`/api/v1/trace-document/${trace}`);
     // The page chunks were requested too; let them finish loading inside the test.
     await Promise.all([loadTraceDetail(), loadWorkflowDebugger()]);
   });

@@ -14,6 +14,7 @@ import httpx
 from cryptography.fernet import Fernet
 from itsdangerous import TimestampSigner
 
+from backend import APP_NAME, __version__
 from backend.accounts.sessions import SessionCodec
 from tests.backend.conftest import sqlite_path
 from tests.support.api import DEFAULT_EMAIL, DEFAULT_ORIGIN, DEFAULT_PASSWORD, ApiClient
@@ -233,7 +234,8 @@ def test_health_config_and_openapi(backend_stack: Stack) -> None:
     base = backend_stack.http_url
     health = httpx.get(f"{base}/health")
     assert health.status_code == 200
-    assert health.json()["status"] == "ok" and health.json()["database"] == "ok"
+    assert health.json() == {"status": "ok", "version": __version__, "app_name": APP_NAME}
+    assert httpx.get(f"{base}/ready").json() == {"status": "ok", "database": "ok"}
     assert httpx.get(f"{base}/api/config").json() == {
         "environment": "development",
         "otlp_endpoint": "grpc://localhost:50051",

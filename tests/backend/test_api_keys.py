@@ -160,11 +160,12 @@ def test_store_failure_is_unavailable_never_invalid(api: ApiClient, backend_stac
             validate(backend_stack, key)
         assert err.value.code() == grpc.StatusCode.UNAVAILABLE
         assert err.value.details() == "API key store unavailable"
-        health = httpx.get(f"{backend_stack.http_url}/health", timeout=30)
-        assert health.status_code == 503
-        assert health.json()["status"] == "unavailable"
+        ready = httpx.get(f"{backend_stack.http_url}/ready", timeout=30)
+        assert ready.status_code == 503
+        assert ready.json()["status"] == "unavailable"
+        assert httpx.get(f"{backend_stack.http_url}/health", timeout=30).status_code == 200  # alive
     assert validate(backend_stack, key) is True  # recovers once the store is back
-    assert httpx.get(f"{backend_stack.http_url}/health", timeout=30).status_code == 200
+    assert httpx.get(f"{backend_stack.http_url}/ready", timeout=30).status_code == 200
 
 
 def test_concurrent_creates_and_deletes(api: ApiClient, backend_stack: Stack) -> None:

@@ -132,8 +132,8 @@ def test_log_level_and_json_format_are_honoured(tmp_path: Path) -> None:
         db = Path(stack.env()["JUNJO_SQLITE_PATH"])
         assert "users" in _sqlite_tables(db)
         with sqlite3.connect(db) as conn:
-            conn.execute("ALTER TABLE users RENAME TO users_away")  # makes /health log a warning
-        assert httpx.get(f"{stack.http_url}/health", timeout=30).status_code == 503
+            conn.execute("ALTER TABLE users RENAME TO users_away")  # makes /ready log a warning
+        assert httpx.get(f"{stack.http_url}/ready", timeout=30).status_code == 503
         with sqlite3.connect(db) as conn:
             conn.execute("ALTER TABLE users_away RENAME TO users")
         conn.close()
@@ -143,5 +143,5 @@ def test_log_level_and_json_format_are_honoured(tmp_path: Path) -> None:
     entries = [json.loads(line) for line in stack.backend.log().splitlines() if line.strip()]
     assert entries, "expected at least the warning"
     assert {e["level"] for e in entries} <= {"warning", "error", "critical"}
-    assert any(e["event"] == "health check: database unavailable" for e in entries)
+    assert any(e["event"] == "readiness_database_unavailable" for e in entries)
     assert all(e["service"] == "backend" and "timestamp" in e for e in entries)

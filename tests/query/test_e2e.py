@@ -42,7 +42,7 @@ class Env:
         return response
 
     def document(self, trace_id: str) -> dict[str, Any] | None:
-        response = self.get(f"/api/v1/trace-evidence/{trace_id}")
+        response = self.get(f"/api/v1/trace-document/{trace_id}")
         return response.json() if response.status_code == 200 else None
 
     def trace_spans(self, trace_id: str) -> list[dict[str, Any]]:
@@ -258,7 +258,7 @@ def test_unauthenticated_requests_get_401(env: Env) -> None:
             f"{OBS}/services/x/workflows",
             f"{OBS}/traces/{tid}/spans",
             f"{OBS}/traces/{tid}/spans/{'a' * 16}",
-            f"/api/v1/trace-evidence/{tid}",
+            f"/api/v1/trace-document/{tid}",
         ]:
             assert anon.get(path).status_code == 401, path
         assert anon.post("/api/admin/flush-wal").status_code == 401
@@ -267,9 +267,9 @@ def test_unauthenticated_requests_get_401(env: Env) -> None:
 def test_malformed_ids_and_hostile_parameters(env: Env) -> None:
     for bad in ["abc", "g" * 32, "a" * 33, "'%20OR%201=1", "a" * 31 + "%00"]:
         assert env.get(f"{OBS}/traces/{bad}/spans").status_code == 422, bad
-        assert env.get(f"/api/v1/trace-evidence/{bad}").status_code == 422, bad
+        assert env.get(f"/api/v1/trace-document/{bad}").status_code == 422, bad
     assert env.get(f"{OBS}/traces/{new_trace_id()}/spans/xyz").status_code == 422
-    assert env.get(f"/api/v1/trace-evidence/{new_trace_id()}").status_code == 404
+    assert env.get(f"/api/v1/trace-document/{new_trace_id()}").status_code == 404
     assert env.get(f"{OBS}/traces/{new_trace_id()}/spans").json() == []
     base = f"{OBS}/services/{JUNJO_SERVICE}/spans"
     for params in [

@@ -15,7 +15,7 @@ import type {
   WorkflowEvidence,
 } from "./types";
 
-export const TRACE_DOCUMENT_PATH = (traceId: string) => `/api/v1/trace-evidence/${seg(traceId)}`;
+export const TRACE_DOCUMENT_PATH = (traceId: string) => `/api/v1/trace-document/${seg(traceId)}`;
 
 export function adaptStore(owner: string, raw: RawStoreHistory | null): StoreHistory | null {
   if (!raw || !raw.store_id) return null;

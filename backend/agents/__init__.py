@@ -1,0 +1,1 @@
+"""Junjo executables: Agent runs (list, detail), execution resolution and trace evidence."""
