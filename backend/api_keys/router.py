@@ -1,5 +1,6 @@
 """API key REST routes (reference §1.2), except that the full key is shown only at creation;
-listings carry the display prefix instead.
+listings carry the display prefix, and `key` there is the masked key (prefix + "…"), a field the
+reference frontend requires.
 """
 
 from __future__ import annotations
@@ -46,6 +47,10 @@ class ApiKeyRead(BaseModel):
     created_at: UtcSeconds
 
 
+class ApiKeyListed(ApiKeyRead):
+    key: str  # masked: the full key is never stored
+
+
 class ApiKeyCreated(ApiKeyRead):
     key: str
 
@@ -64,8 +69,11 @@ def create_api_key(body: NewApiKey, db: DatabaseDep) -> ApiKeyCreated:
 
 
 @router.get("")
-def list_api_keys(db: DatabaseDep) -> list[ApiKeyRead]:
-    return [ApiKeyRead.model_validate(k, from_attributes=True) for k in service.list_keys(db)]
+def list_api_keys(db: DatabaseDep) -> list[ApiKeyListed]:
+    return [
+        ApiKeyListed(id=k.id, name=k.name, prefix=k.prefix, created_at=k.created_at, key=f"{k.prefix}…")
+        for k in service.list_keys(db)
+    ]
 
 
 @router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -52,8 +52,9 @@ def test_create_list_delete(api: ApiClient) -> None:
     listed = api.list_api_keys()
     assert [k["name"] for k in listed] in (["second", "production"], ["production", "second"])
     for item in listed:
-        assert set(item) == {"id", "name", "prefix", "created_at"}  # never the key
-    assert second not in api.http.get("/api_keys").text
+        assert set(item) == {"id", "name", "prefix", "created_at", "key"}
+        assert item["key"] == f"{item['prefix']}…" and len(item["prefix"]) < 16  # masked, never the key
+    assert second not in api.http.get("/api_keys").text and body["key"] not in api.http.get("/api_keys").text
     assert api.http.delete(f"/api_keys/{body['id']}").status_code == 204
     again = api.http.delete(f"/api_keys/{body['id']}")
     assert again.status_code == 404 and again.json() == {"detail": "API key not found"}

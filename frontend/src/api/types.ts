@@ -24,7 +24,7 @@ export interface Page<T> {
 }
 
 export type User = Schemas["UserRead"];
-export type ApiKey = Schemas["ApiKeyRead"];
+export type ApiKey = Schemas["ApiKeyListed"];
 export type CreatedApiKey = Schemas["ApiKeyCreated"];
 export type ServerConfig = Schemas["PublicConfig"];
 export type RawTraceDocument = Schemas["TraceDocument"];
