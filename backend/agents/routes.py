@@ -21,15 +21,17 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from backend.agents import service as agents
-from backend.agents.auth import require_evidence_reader
 from backend.agents.evidence import build_trace_evidence
+from backend.evaluations.tokens import Scope, require_scope
 from backend.index.store import AgentQuery
 from backend.spans.ingestion_client import DEGRADED_HEADER
 from backend.spans.planner import InvalidCursor, decode_cursor
 from backend.spans.routes import SPAN_ID, TRACE_ID, ServiceDep, _ns, _respond, _unprocessable, _utf8
 from backend.spans.shape import iso_from_ns
 
-router = APIRouter(prefix="/api/v1", tags=["agents"], dependencies=[Depends(require_evidence_reader)])
+router = APIRouter(
+    prefix="/api/v1", tags=["agents"], dependencies=[Depends(require_scope(Scope.EVIDENCE_READ))]
+)
 
 ExecutableType = Literal["workflow", "subflow", "agent"]
 Outcome = Literal["completed", "failed", "cancelled"]

@@ -49,16 +49,16 @@ class Env:
         assert response.status_code == 200, response.text
         return response.json()
 
+    def token(self, *scopes: str) -> str:
+        response = self.api.http.post(
+            "/api/v1/evaluation-tokens", json={"name": "agents test", "scopes": list(scopes)}
+        )
+        assert response.status_code == 201, response.text
+        return str(response.json()["token"])
+
     def studio(self) -> StudioClient:
-        """junjo's own client over real HTTP; the browser session stands in for a developer token."""
-        cookies = httpx.Cookies(self.api.http.cookies)
-
-        class SessionTransport(httpx.AsyncHTTPTransport):
-            async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-                cookies.set_cookie_header(request)
-                return await super().handle_async_request(request)
-
-        return StudioClient(base_url=self.stack.http_url, transport=SessionTransport())
+        """junjo's own client over real HTTP with a developer token scoped `evidence:read`."""
+        return StudioClient(base_url=self.stack.http_url, token=self.token("evidence:read"))
 
 
 @pytest.fixture(scope="module")
@@ -303,7 +303,10 @@ def test_ambiguous_identity_is_409_with_match_count(env: Env) -> None:
 
     async def check() -> None:
         ref = SemanticExecutionReference(
-            service_namespace="", service_name="dup-svc", executable_type=ExecutableType.AGENT, runtime_id="same-run"
+            service_namespace="",
+            service_name="dup-svc",
+            executable_type=ExecutableType.AGENT,
+            runtime_id="same-run",
         )
         async with env.studio() as client:
             with pytest.raises(ExecutionIdentityAmbiguous) as err:
@@ -409,4 +412,7 @@ def test_routes_need_a_session_or_token(env: Env) -> None:
         assert httpx.get(f"{env.stack.http_url}{path}").status_code == 401, path
         bearer = httpx.get(f"{env.stack.http_url}{path}", headers={"Authorization": "Bearer forged"})
         assert bearer.status_code == 401, path
+        wrong_scope = env.token("evaluation:read")
+        denied = httpx.get(f"{env.stack.http_url}{path}", headers={"Authorization": f"Bearer {wrong_scope}"})
+        assert denied.status_code == 403 and denied.json()["missing_scopes"] == ["evidence:read"], path
     assert env.get(f"/api/v1/trace-evidence/{'0' * 32}").status_code == 404
