@@ -34,6 +34,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/agent-executions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Agent Executions */
+        get: operations["list_agent_executions_api_v1_agent_executions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agent-executions/{trace_id}/{span_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Agent Execution */
+        get: operations["agent_execution_api_v1_agent_executions__trace_id___span_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/evaluation-tokens": {
         parameters: {
             query?: never;
@@ -241,6 +275,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/execution-resolution": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Resolve Execution */
+        get: operations["resolve_execution_api_v1_execution_resolution_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/observability/services": {
         parameters: {
             query?: never;
@@ -343,7 +394,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/trace-evidence/{trace_id}": {
+    "/api/v1/trace-document/{trace_id}": {
         parameters: {
             query?: never;
             header?: never;
@@ -351,7 +402,24 @@ export interface paths {
             cookie?: never;
         };
         /** Trace Document */
-        get: operations["trace_document_api_v1_trace_evidence__trace_id__get"];
+        get: operations["trace_document_api_v1_trace_document__trace_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/trace-evidence/{trace_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Trace Evidence */
+        get: operations["trace_evidence_api_v1_trace_evidence__trace_id__get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -474,6 +542,23 @@ export interface paths {
         put?: never;
         /** Refresh Models */
         post: operations["refresh_models_llm_providers__provider__models_refresh_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ready": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Ready */
+        get: operations["ready_ready_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -612,6 +697,76 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AgentCounts */
+        AgentCounts: {
+            /** Model Requests */
+            model_requests: number | null;
+            /** Operations */
+            operations: number | null;
+            tool_calls: components["schemas"]["ToolCallCounts"];
+        };
+        /** AgentExecution */
+        AgentExecution: {
+            /** Agent Key */
+            agent_key: string;
+            /** Agent Name */
+            agent_name: string;
+            /** Agent Span Id */
+            agent_span_id: string;
+            /** Contract Version */
+            contract_version: number | null;
+            counts: components["schemas"]["AgentCounts"];
+            /** Definition Id */
+            definition_id: string | null;
+            /** Duration Ns */
+            duration_ns: number;
+            /** End Time */
+            end_time: string;
+            /** Is Error */
+            is_error: boolean;
+            /** Limit Exceeded */
+            limit_exceeded: string | null;
+            limits: components["schemas"]["AgentLimits"];
+            /** Outcome */
+            outcome: string | null;
+            parent: components["schemas"]["ParentExecutable"] | null;
+            /** Runtime Id */
+            runtime_id: string | null;
+            service: components["schemas"]["ServiceIdentity"];
+            /** Start Time */
+            start_time: string;
+            /** Structural Id */
+            structural_id: string | null;
+            /** Termination Reason */
+            termination_reason: string | null;
+            /** Trace Id */
+            trace_id: string;
+            usage: components["schemas"]["AgentUsage"];
+        };
+        /** AgentExecutionDetail */
+        AgentExecutionDetail: {
+            /** Detail Path */
+            detail_path: string;
+            execution: components["schemas"]["AgentExecution"];
+            /** Trace Path */
+            trace_path: string;
+        };
+        /** AgentLimits */
+        AgentLimits: {
+            /** Model Requests */
+            model_requests: number | null;
+            /** Tool Calls */
+            tool_calls: number | null;
+        };
+        /** AgentUsage */
+        AgentUsage: {
+            /** Fields */
+            fields: {
+                [key: string]: components["schemas"]["UsageField"];
+            };
+            /** Model Responses */
+            model_responses: number;
+        };
         /** ApiKeyCreated */
         ApiKeyCreated: {
             /** Created At */
@@ -625,12 +780,14 @@ export interface components {
             /** Prefix */
             prefix: string;
         };
-        /** ApiKeyRead */
-        ApiKeyRead: {
+        /** ApiKeyListed */
+        ApiKeyListed: {
             /** Created At */
             created_at: string;
             /** Id */
             id: string;
+            /** Key */
+            key: string;
             /** Name */
             name: string;
             /** Prefix */
@@ -889,6 +1046,27 @@ export interface components {
          * @enum {string}
          */
         ExecutableType: "workflow" | "subflow" | "agent";
+        /** ExecutionResolution */
+        ExecutionResolution: {
+            /** Detail Path */
+            detail_path: string;
+            /** Executable Type */
+            executable_type: string;
+            /** Failure Path */
+            failure_path: string;
+            /** Runtime Id */
+            runtime_id: string;
+            /** Service Name */
+            service_name: string;
+            /** Service Namespace */
+            service_namespace: string;
+            /** Span Id */
+            span_id: string;
+            /** Trace Id */
+            trace_id: string;
+            /** Trace Path */
+            trace_path: string;
+        };
         /** FirstUser */
         FirstUser: {
             /**
@@ -990,6 +1168,15 @@ export interface components {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
         };
+        /** Health */
+        Health: {
+            /** App Name */
+            app_name: string;
+            /** Status */
+            status: string;
+            /** Version */
+            version: string;
+        };
         JsonValue: unknown;
         /** Message */
         Message: {
@@ -1080,6 +1267,17 @@ export interface components {
             /** Total */
             total: number;
         };
+        /** ParentExecutable */
+        ParentExecutable: {
+            /** Definition Id */
+            definition_id: string;
+            /** Runtime Id */
+            runtime_id: string;
+            /** Structural Id */
+            structural_id: string;
+            /** Type */
+            type: string;
+        };
         /** PasswordChange */
         PasswordChange: {
             /** Current Password */
@@ -1097,6 +1295,25 @@ export interface components {
             frontend_url: string | null;
             /** Otlp Endpoint */
             otlp_endpoint: string;
+        };
+        /** Readiness */
+        Readiness: {
+            /** Database */
+            database: string;
+            /** Status */
+            status: string;
+        };
+        /** ResolutionConflict */
+        ResolutionConflict: {
+            /**
+             * Code
+             * @constant
+             */
+            code: "ambiguous_execution_identity";
+            /** Match Count */
+            match_count: number;
+            /** Message */
+            message: string;
         };
         /** ResponseMessage */
         ResponseMessage: {
@@ -1211,6 +1428,15 @@ export interface components {
             service_name: string;
             /** Service Namespace */
             service_namespace: string;
+        };
+        /** ServiceIdentity */
+        ServiceIdentity: {
+            /** Name */
+            name: string;
+            /** Namespace */
+            namespace: string;
+            /** Version */
+            version: string | null;
         };
         /** SignIn */
         SignIn: {
@@ -1381,6 +1607,17 @@ export interface components {
             /** Scopes */
             scopes: components["schemas"]["Scope"][];
         };
+        /** ToolCallCounts */
+        ToolCallCounts: {
+            /** Admitted */
+            admitted: number | null;
+            /** Completed */
+            completed: number | null;
+            /** Requested */
+            requested: number | null;
+            /** Started */
+            started: number | null;
+        };
         /** TraceDocument */
         TraceDocument: {
             /** Diagnostics */
@@ -1393,6 +1630,45 @@ export interface components {
             workflows: {
                 [key: string]: components["schemas"]["WorkflowExecution"];
             };
+        };
+        /** TraceEvidence */
+        TraceEvidence: {
+            /** Diagnostics */
+            diagnostics: {
+                [key: string]: unknown;
+            }[];
+            /** Executables By Span Id */
+            executables_by_span_id: {
+                [key: string]: {
+                    [key: string]: unknown;
+                };
+            };
+            /** Operations By Owner Runtime Id */
+            operations_by_owner_runtime_id: {
+                [key: string]: {
+                    [key: string]: {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** Relationships By Owner Span Id */
+            relationships_by_owner_span_id: {
+                [key: string]: {
+                    [key: string]: unknown;
+                };
+            };
+            /** Spans */
+            spans: {
+                [key: string]: unknown;
+            }[];
+            /** Stores By Id */
+            stores_by_id: {
+                [key: string]: {
+                    [key: string]: unknown;
+                };
+            };
+            /** Trace Id */
+            trace_id: string;
         };
         /** Usage */
         Usage: {
@@ -1413,6 +1689,13 @@ export interface components {
              * @default 0
              */
             total_tokens: number;
+        };
+        /** UsageField */
+        UsageField: {
+            /** Observations */
+            observations: number;
+            /** Sum */
+            sum: number;
         };
         /** UserRead */
         UserRead: {
@@ -1523,6 +1806,91 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PublicConfig"];
+                };
+            };
+        };
+    };
+    list_agent_executions_api_v1_agent_executions_get: {
+        parameters: {
+            query?: {
+                service_namespace?: string | null;
+                service_name?: string | null;
+                service_version?: string | null;
+                agent_key?: string | null;
+                structural_id?: string | null;
+                outcome?: ("completed" | "failed" | "cancelled") | null;
+                /** @description runs starting at/after (timezone-aware) */
+                start_time?: string | null;
+                /** @description runs ending at/before (timezone-aware) */
+                end_time?: string | null;
+                errors_only?: boolean;
+                /** @description text in the agent name or key */
+                name?: string | null;
+                limit?: number;
+                /** @description X-Next-Cursor of the previous page */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentExecution"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    agent_execution_api_v1_agent_executions__trace_id___span_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                trace_id: string;
+                span_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentExecutionDetail"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
@@ -2070,6 +2438,56 @@ export interface operations {
             };
         };
     };
+    resolve_execution_api_v1_execution_resolution_get: {
+        parameters: {
+            query: {
+                service_namespace: string;
+                service_name: string;
+                executable_type: "workflow" | "subflow" | "agent";
+                runtime_id: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionResolution"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResolutionConflict"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_services_api_v1_observability_services_get: {
         parameters: {
             query?: never;
@@ -2294,7 +2712,7 @@ export interface operations {
             };
         };
     };
-    trace_document_api_v1_trace_evidence__trace_id__get: {
+    trace_document_api_v1_trace_document__trace_id__get: {
         parameters: {
             query?: never;
             header?: never;
@@ -2333,6 +2751,44 @@ export interface operations {
             };
         };
     };
+    trace_evidence_api_v1_trace_evidence__trace_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                trace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TraceEvidence"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_api_keys_api_keys_get: {
         parameters: {
             query?: never;
@@ -2348,7 +2804,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiKeyRead"][];
+                    "application/json": components["schemas"]["ApiKeyListed"][];
                 };
             };
         };
@@ -2450,7 +2906,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Health"];
                 };
             };
         };
@@ -2546,6 +3002,35 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    ready_ready_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Readiness"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Readiness"];
                 };
             };
         };
