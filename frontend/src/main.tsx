@@ -6,6 +6,7 @@ import { BrowserRouter } from "react-router";
 import { AuthProvider } from "./auth/AuthProvider";
 import { AppRoutes } from "./routes";
 import { Loading } from "./components/ui";
+import { applyLastTheme } from "./lib/preferences";
 import { prefetchForLocation } from "./prefetch";
 import "./styles.css";
 
@@ -13,6 +14,7 @@ const queryClient = new QueryClient({
   defaultOptions: { queries: { retry: 1, refetchOnWindowFocus: false, staleTime: 5_000 } },
 });
 
+applyLastTheme();
 prefetchForLocation(queryClient, window.location.pathname, window.location.search);
 
 createRoot(document.getElementById("root") as HTMLElement).render(

@@ -3,7 +3,13 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { ApiError, buildUrl, errorMessageFromBody, request, seg } from "./client";
 import { toPage } from "./endpoints";
 import { otlpTarget } from "../pages/ApiKeysPage";
-import { formatDurationMicros, formatUtcMicros, isoToMicros, nanosToMicros } from "../lib/time";
+import {
+  formatDurationMicros,
+  formatTimeOfDayMicros,
+  formatTimestamp,
+  isoToMicros,
+  nanosToMicros,
+} from "../lib/time";
 
 describe("API client", () => {
   afterEach(() => {
@@ -79,7 +85,11 @@ describe("formatting", () => {
     expect(formatDurationMicros(6_740_000)).toBe("6.740s");
     expect(formatDurationMicros(2_000_000)).toBe("2s");
     expect(nanosToMicros("1795700000000001999")).toBe(1795700000000001);
-    expect(formatUtcMicros(Date.UTC(2026, 0, 1, 21, 35, 8) * 1000 + 305145)).toBe("21:35:08.305145");
+    const us = Date.UTC(2026, 0, 1, 21, 35, 8) * 1000 + 305145;
+    expect(formatTimeOfDayMicros(us, "utc")).toBe("21:35:08.305145");
+    expect(formatTimestamp(us, "utc")).toBe("2026-01-01 21:35:08.305 UTC");
+    expect(formatTimestamp(us, "utc", true)).toBe("2026-01-01 21:35:08.305145 UTC");
+    expect(formatTimestamp(us, "local")).toMatch(/^2026-01-0[12] \d{2}:\d{2}:08\.305 UTC[+-±]\d{2}:\d{2}$/);
   });
 
   it("derives the OTLP target from the server's endpoint", () => {

@@ -2,6 +2,7 @@
 import { useEffect, useState, type ReactNode } from "react";
 import { NavLink, useLocation, useNavigate } from "react-router";
 import { useAuth } from "../auth/AuthProvider";
+import { DisplaySettings } from "./DisplaySettings";
 import { Logo } from "./Logo";
 
 const NAV = [
@@ -90,6 +91,7 @@ export function AppShell({ children }: { children: ReactNode }) {
             </li>
           ))}
         </ul>
+        <DisplaySettings user={email ?? ""} />
         {email ? <div className="muted small signed-in">Signed in as {email}</div> : null}
       </aside>
       {open ? <div className="scrim" onClick={() => setOpen(false)} aria-hidden /> : null}

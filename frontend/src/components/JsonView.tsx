@@ -3,11 +3,13 @@
  * and highlighted paths (JSON pointers) are marked and opened to.
  */
 import { useState } from "react";
+import { LONG_TEXT_CHARS, neutralizeBidi } from "../lib/text";
+import { TextDialog } from "./LongText";
 import { CopyButton } from "./ui";
 
 const LONG = 160;
 
-function Scalar({ value }: { value: unknown }) {
+function Scalar({ value, name }: { value: unknown; name?: string }) {
   const [open, setOpen] = useState(false);
   if (value === null) return <span className="j-null">null</span>;
   if (typeof value === "string") {
@@ -19,10 +21,17 @@ function Scalar({ value }: { value: unknown }) {
           onClick={() => setOpen(true)}
           title="Show the whole string"
         >
-          "{value.slice(0, LONG)}…" <span className="muted">(+{value.length - LONG})</span>
+          "{neutralizeBidi(value.slice(0, LONG))}…" <span className="muted">(+{value.length - LONG})</span>
         </button>
       );
-    return <span className="j-str">"{value}"</span>;
+    if (value.length > LONG_TEXT_CHARS)
+      return (
+        <>
+          <span className="j-str">"{neutralizeBidi(value.slice(0, LONG))}…"</span>
+          <TextDialog title={name ?? "string"} text={value} onClose={() => setOpen(false)} />
+        </>
+      );
+    return <span className="j-str">"{neutralizeBidi(value)}"</span>;
   }
   if (typeof value === "number") return <span className="j-num">{String(value)}</span>;
   if (typeof value === "boolean") return <span className="j-bool">{String(value)}</span>;
@@ -52,13 +61,13 @@ function Node({ name, value, depth, collapseAt, path, highlight }: NodeProps) {
   const [open, setOpen] = useState(
     depth < collapseAt || (depth > 0 && touches(highlight, path)) || (depth === 0 && !!highlight),
   );
-  const key = name !== undefined ? <span className="j-key">{name}: </span> : null;
+  const key = name !== undefined ? <span className="j-key">{neutralizeBidi(name)}: </span> : null;
   const changed = highlight?.has(path || "/") ? " j-changed" : "";
   if (!isObj) {
     return (
       <div className={`j-row${changed}`}>
         {key}
-        <Scalar value={value} />
+        <Scalar value={value} name={name} />
       </div>
     );
   }

@@ -1,5 +1,6 @@
 /** Facts about a span the UI needs everywhere: type, failure signal, LLM-ness, display name, icon. */
 import type { Span } from "../api/types";
+import { neutralizeBidi } from "./text";
 
 export type JunjoSpanType = "workflow" | "subflow" | "node" | "run_concurrent" | "agent";
 const JUNJO_TYPES = new Set(["workflow", "subflow", "node", "run_concurrent", "agent"]);
@@ -86,13 +87,16 @@ export function tokenCounts(span: Span): TokenCounts | undefined {
   return { prompt, completion, total, cost };
 }
 
+/** The span's own name, as recorded (bidi controls made visible); never replaced by a made-up label. */
 export function displayName(span: Span): string {
-  if (attrStr(span, "openinference.span.kind")?.toUpperCase() === "LLM") {
-    const p = llmProvider(span);
-    const m = llmModel(span);
-    if (p || m) return ["LLM", p, m].filter(Boolean).join(" - ");
-  }
-  return span.name || "(unnamed span)";
+  return span.name ? neutralizeBidi(span.name) : "(unnamed span)";
+}
+
+/** "openai · gpt-4o-mini" for an LLM span, shown as a tag beside its name. */
+export function llmTag(span: Span): string | undefined {
+  if (!isLlm(span)) return undefined;
+  const parts = [llmProvider(span), llmModel(span)].filter((p): p is string => !!p);
+  return parts.length ? neutralizeBidi(parts.join(" · ")) : undefined;
 }
 
 export type SpanIcon =
@@ -121,6 +125,19 @@ export const ICON_GLYPH: Record<SpanIcon, string> = {
   workflow: "◇",
   agent: "☉",
   code: "‹›",
+};
+
+/** What each tree icon means (tooltips and the legend). */
+export const ICON_LABEL: Record<SpanIcon, string> = {
+  subflow: "Junjo subflow",
+  node: "Junjo node",
+  concurrent: "Junjo RunConcurrent group",
+  db: "Database call",
+  llm: "LLM call",
+  server: "Server span",
+  workflow: "Junjo workflow",
+  agent: "Junjo agent",
+  code: "Other span",
 };
 
 export function formatCost(usd: number): string {

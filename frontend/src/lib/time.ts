@@ -30,18 +30,51 @@ export function spanDurationMicros(span: { start_time: string; end_time: string 
   return isoToMicros(span.end_time) - isoToMicros(span.start_time);
 }
 
-export function formatLocal(iso: string | null | undefined): string {
-  if (!iso) return "—";
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
+/** The zone label shown beside every time: "UTC", or the browser's offset such as "UTC+01:00". */
+export function zoneLabel(zone: "local" | "utc", atMs: number): string {
+  if (zone === "utc") return "UTC";
+  const offsetMin = -new Date(atMs).getTimezoneOffset();
+  if (offsetMin === 0) return "UTC±00:00";
+  const sign = offsetMin > 0 ? "+" : "-";
+  const abs = Math.abs(offsetMin);
+  return `UTC${sign}${String(Math.floor(abs / 60)).padStart(2, "0")}:${String(abs % 60).padStart(2, "0")}`;
 }
 
-/** UTC HH:MM:SS.ffffff for state events. */
-export function formatUtcMicros(us: number): string {
-  if (!Number.isFinite(us)) return "—";
+function parts(us: number, zone: "local" | "utc") {
   const d = new Date(Math.floor(us / 1000));
-  const pad = (n: number, w = 2) => String(n).padStart(w, "0");
-  return `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}.${pad(((us % 1_000_000) + 1_000_000) % 1_000_000, 6)}`;
+  const utc = zone === "utc";
+  return {
+    y: utc ? d.getUTCFullYear() : d.getFullYear(),
+    mo: (utc ? d.getUTCMonth() : d.getMonth()) + 1,
+    d: utc ? d.getUTCDate() : d.getDate(),
+    h: utc ? d.getUTCHours() : d.getHours(),
+    mi: utc ? d.getUTCMinutes() : d.getMinutes(),
+    s: utc ? d.getUTCSeconds() : d.getSeconds(),
+    frac: ((us % 1_000_000) + 1_000_000) % 1_000_000,
+  };
+}
+
+const pad = (n: number, w = 2) => String(n).padStart(w, "0");
+
+/** "2026-12-06 18:25:03.123 UTC" (µs precision with `micros`), in the chosen zone, always labelled. */
+export function formatTimestamp(us: number, zone: "local" | "utc", micros = false): string {
+  if (!Number.isFinite(us)) return "—";
+  const p = parts(us, zone);
+  const frac = micros ? pad(p.frac, 6) : pad(Math.floor(p.frac / 1000), 3);
+  return `${p.y}-${pad(p.mo)}-${pad(p.d)} ${pad(p.h)}:${pad(p.mi)}:${pad(p.s)}.${frac} ${zoneLabel(zone, us / 1000)}`;
+}
+
+/** Time of day at µs precision ("18:25:03.123456"), for events within one trace; zone shown elsewhere. */
+export function formatTimeOfDayMicros(us: number, zone: "local" | "utc"): string {
+  if (!Number.isFinite(us)) return "—";
+  const p = parts(us, zone);
+  return `${pad(p.h)}:${pad(p.mi)}:${pad(p.s)}.${pad(p.frac, 6)}`;
+}
+
+/** "+12.40ms" from the trace's start. */
+export function formatOffsetMicros(us: number): string {
+  if (!Number.isFinite(us)) return "—";
+  return `+${formatDurationMicros(Math.max(0, us))}`;
 }
 
 export function shortId(id: string, n = 6): string {

@@ -4,7 +4,7 @@ import { useState, type FormEvent } from "react";
 import { apiKeys, observability, system } from "../api/endpoints";
 import type { CreatedApiKey } from "../api/types";
 import { CopyButton, Empty, ErrorBox, Loading, PageHeader } from "../components/ui";
-import { formatLocal } from "../lib/time";
+import { Timestamp } from "../components/Timestamp";
 
 /** `grpc://host:port` / `http://host:port` / `host:port` → `host:port` plus whether TLS is expected. */
 export function otlpTarget(endpoint: string | undefined): { hostPort: string; insecure: boolean } {
@@ -188,7 +188,9 @@ export default function ApiKeysPage() {
                 <td>
                   <code>{k.prefix ? `${k.prefix}…` : "••••"}</code>
                 </td>
-                <td>{formatLocal(k.created_at)}</td>
+                <td>
+                  <Timestamp iso={k.created_at} />
+                </td>
                 <td className="right">
                   <button
                     type="button"

@@ -1,29 +1,34 @@
 /**
  * Per-service lists: workflow executions and traces (root spans), newest first, with time-range
- * presets, error-only, name search, cursor pagination, a visible total and pausable live refresh.
- * Filters live in the URL so a filtered list is a shareable link.
+ * presets, error-only, name search, cursor pagination, an honest count and pausable live refresh.
+ * Filters and the page position live in the URL (a filtered page is a shareable link; reload and Back
+ * keep it). j/k move between rows, Enter opens one.
  */
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router";
 import { observability, type ListFilters } from "../api/endpoints";
 import type { Page, Span } from "../api/types";
+import { Timestamp } from "../components/Timestamp";
 import { Empty, ErrorBox, Loading, PageHeader } from "../components/ui";
 import { rememberList } from "../lib/listContext";
-import { attr, isFailed, isLlm } from "../lib/spans";
-import {
-  formatDurationMicros,
-  formatLocal,
-  rangeStart,
-  shortId,
-  spanDurationMicros,
-  TIME_RANGES,
-} from "../lib/time";
+import { attr, displayName, isFailed, isLlm } from "../lib/spans";
+import { formatDurationMicros, rangeStart, shortId, spanDurationMicros, TIME_RANGES } from "../lib/time";
 
 const PAGE_SIZE = 50;
 const LIVE_MS = 5000;
 
 type Kind = "workflows" | "traces";
+
+/** The cursors of the pages before this one (`after`, repeated): page N has N-1 of them. */
+function readCursors(params: URLSearchParams): string[] {
+  return params.getAll("after").filter((c) => c.length > 0 && c.length <= 2048);
+}
+
+function hasFilters(params: URLSearchParams): boolean {
+  const p = readParams(params);
+  return p.range !== "all" || p.errors || p.q !== "" || p.llm;
+}
 
 function readParams(params: URLSearchParams) {
   return {
@@ -70,6 +75,8 @@ function useListState() {
       if (v === null || v === "") next.delete(k);
       else next.set(k, v);
     }
+    // A filter change starts again at the first page.
+    if (Object.keys(patch).some((k) => k !== "live")) next.delete("after");
     setParams(next, { replace: true });
   };
   return { range, errors, q, llm, live, set };
@@ -88,8 +95,8 @@ function Filters({
   shown: number;
   fetching: boolean;
 }) {
-  // An approximate total leaves out data not yet indexed; never show fewer than are listed.
-  const total = typeof page?.total === "number" ? Math.max(page.total, shown) : undefined;
+  // Exact totals are shown as such; otherwise only what is known: how many rows were loaded.
+  const exactTotal = typeof page?.total === "number" && !page.totalApproximate ? page.total : undefined;
   const [text, setText] = useState(state.q);
   useEffect(() => setText(state.q), [state.q]);
   // Debounced: the search is applied 300 ms after the last keystroke (re-renders do not restart it).
@@ -152,9 +159,11 @@ function Filters({
       </label>
       <span className="muted small count" aria-live="polite">
         {fetching ? "Updating… " : ""}
-        {typeof total === "number"
-          ? `${page?.totalApproximate ? "≈ " : ""}${total.toLocaleString()} total`
-          : `${shown} shown`}
+        {exactTotal !== undefined
+          ? `${exactTotal.toLocaleString()} total`
+          : page && !page.next_cursor
+            ? `${shown.toLocaleString()} total`
+            : `${shown.toLocaleString()}+ loaded`}
       </span>
     </div>
   );
@@ -164,17 +173,23 @@ function ListPage({ kind }: { kind: Kind }) {
   const { service = "" } = useParams();
   const state = useListState();
   const navigate = useNavigate();
-  const [cursors, setCursors] = useState<(string | null)[]>([null]);
-  const pageIndex = cursors.length - 1;
+  const [params, setParams] = useSearchParams();
+  const cursors = readCursors(params);
+  const pageIndex = cursors.length;
   const filterKey = `${kind}|${service}|${state.range}|${state.errors}|${state.q}|${state.llm}`;
-  useEffect(() => setCursors([null]), [filterKey]);
   // The range start is fixed per filter change / refetch tick so query keys stay stable.
   const [now, setNow] = useState(() => Date.now());
   useEffect(() => setNow(Date.now()), [filterKey]);
-  const [params] = useSearchParams();
   const live = state.live && pageIndex === 0;
+  // Page moves are history entries: Back returns to the previous page, reload stays on this one.
+  const goToPage = (next: string[]) => {
+    const p = new URLSearchParams(params);
+    p.delete("after");
+    next.forEach((c) => p.append("after", c));
+    setParams(p);
+  };
   const query = useQuery<Page<Span>>({
-    ...listQuery(kind, service, params, now, cursors[pageIndex]),
+    ...listQuery(kind, service, params, now, cursors[pageIndex - 1] ?? null),
     placeholderData: keepPreviousData,
     refetchInterval: live ? LIVE_MS : false,
   });
@@ -205,6 +220,23 @@ function ListPage({ kind }: { kind: Kind }) {
         ? `/workflows/${encodeURIComponent(service)}/${s.trace_id}/${s.span_id}`
         : `/traces/${encodeURIComponent(service)}/${s.trace_id}`,
     );
+  const [cursorRow, setCursorRow] = useState(-1);
+  useEffect(() => setCursorRow(-1), [filterKey, pageIndex]);
+  const openRef = useRef(open);
+  openRef.current = open;
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const t = e.target as HTMLElement | null;
+      if (e.metaKey || e.ctrlKey || e.altKey || t?.closest("input, textarea, select, [contenteditable]"))
+        return;
+      if (e.key === "j") setCursorRow((i) => Math.min(items.length - 1, i + 1));
+      else if (e.key === "k") setCursorRow((i) => Math.max(0, i - 1));
+      else if (e.key === "Enter" && cursorRow >= 0 && items[cursorRow]) openRef.current(items[cursorRow]);
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [items, cursorRow]);
+  const filtered = hasFilters(params);
   const title = kind === "workflows" ? "Workflow executions" : "Traces";
   const crumbs: ReactNode = (
     <>
@@ -238,82 +270,120 @@ function ListPage({ kind }: { kind: Kind }) {
         <ErrorBox error={query.error} />
       ) : !items.length ? (
         <Empty>
-          {kind === "workflows" ? "No workflow executions" : "No traces"} match these filters.
-          {state.range !== "all" ? " Try a longer time range." : ""}
+          {filtered ? (
+            <>
+              {kind === "workflows" ? "No workflow executions" : "No traces"} match these filters.{" "}
+              {state.range !== "all" ? "Try a longer time range or " : ""}
+              <Link to={`/${kind === "workflows" ? "logs" : "traces"}/${encodeURIComponent(service)}`}>
+                {state.range !== "all" ? "clear the filters" : "Clear the filters"}
+              </Link>
+              .
+            </>
+          ) : kind === "workflows" ? (
+            <>
+              {service} has sent no Junjo workflow executions yet. Workflows appear here when an app runs a
+              Junjo <code>Workflow</code> with telemetry on;{" "}
+              <Link to={`/traces/${encodeURIComponent(service)}`}>all of its traces</Link> are listed under
+              Traces.
+            </>
+          ) : (
+            <>
+              {service} has sent no traces yet. <Link to="/">See every service</Link> or{" "}
+              <Link to="/api-keys">set up an exporter</Link>.
+            </>
+          )}
         </Empty>
       ) : (
-        <table className="table list-table" aria-label={title}>
-          <thead>
-            <tr>
-              <th aria-label="Status" style={{ width: 36 }} />
-              <th>{kind === "workflows" ? "Workflow" : "Name"}</th>
-              <th>Trace ID</th>
-              <th>Started</th>
-              {kind === "workflows" ? <th className="right">Nodes</th> : null}
-              <th className="right">Duration</th>
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((s) => {
-              const failed = isFailed(s);
-              const href =
-                kind === "workflows"
-                  ? `/workflows/${encodeURIComponent(service)}/${s.trace_id}/${s.span_id}`
-                  : `/traces/${encodeURIComponent(service)}/${s.trace_id}`;
-              return (
-                <tr
-                  key={s.span_id}
-                  className={`clickable ${failed ? "failed" : ""} ${fresh.has(s.span_id) ? "row-new" : ""}`}
-                  onClick={() => open(s)}
-                >
-                  <td>
-                    {failed ? (
-                      <span className="badge badge-error" role="img" aria-label="Failed">
-                        !
-                      </span>
-                    ) : (
-                      <span className="dot-ok" aria-label="OK" role="img" />
-                    )}
-                  </td>
-                  <td>
-                    <Link to={href} onClick={(e) => e.stopPropagation()}>
-                      {s.name}
-                    </Link>
-                    {kind === "traces" && isLlm(s) ? <span className="badge">LLM</span> : null}
-                  </td>
-                  <td>
-                    <code title={s.trace_id}>{shortId(s.trace_id, 8)}</code>
-                  </td>
-                  <td>{formatLocal(s.start_time)}</td>
-                  {kind === "workflows" ? (
-                    <td className="right mono">{String(attr(s, "junjo.workflow.node.count") ?? "—")}</td>
-                  ) : null}
-                  <td className="right mono">{formatDurationMicros(spanDurationMicros(s))}</td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
+        <div className="table-scroll">
+          <table className="table list-table" aria-label={title}>
+            <thead>
+              <tr>
+                <th aria-label="Status" style={{ width: 36 }} />
+                <th>{kind === "workflows" ? "Workflow" : "Name"}</th>
+                <th style={{ width: 120 }}>Trace ID</th>
+                <th style={{ width: 230 }}>Started</th>
+                {kind === "workflows" ? (
+                  <th className="right" style={{ width: 70 }}>
+                    Nodes
+                  </th>
+                ) : null}
+                <th className="right" style={{ width: 100 }}>
+                  Duration
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((s, row) => {
+                const failed = isFailed(s);
+                const href =
+                  kind === "workflows"
+                    ? `/workflows/${encodeURIComponent(service)}/${s.trace_id}/${s.span_id}`
+                    : `/traces/${encodeURIComponent(service)}/${s.trace_id}`;
+                return (
+                  <tr
+                    key={s.span_id}
+                    className={`clickable ${failed ? "failed" : ""} ${fresh.has(s.span_id) ? "row-new" : ""} ${row === cursorRow ? "row-cursor" : ""}`}
+                    aria-current={row === cursorRow ? "true" : undefined}
+                    onClick={() => open(s)}
+                  >
+                    <td>
+                      {failed ? (
+                        <span className="badge badge-error" role="img" aria-label="Failed">
+                          !
+                        </span>
+                      ) : (
+                        <span className="dot-ok" aria-label="OK" role="img" />
+                      )}
+                    </td>
+                    <td className="cell-name">
+                      <Link
+                        to={href}
+                        onClick={(e) => e.stopPropagation()}
+                        title={s.name}
+                        className="ellipsis"
+                      >
+                        {displayName(s)}
+                      </Link>
+                      {kind === "traces" && isLlm(s) ? <span className="badge">LLM</span> : null}
+                    </td>
+                    <td>
+                      <code title={s.trace_id}>{shortId(s.trace_id, 8)}</code>
+                    </td>
+                    <td>
+                      <Timestamp iso={s.start_time} />
+                    </td>
+                    {kind === "workflows" ? (
+                      <td className="right mono">{String(attr(s, "junjo.workflow.node.count") ?? "—")}</td>
+                    ) : null}
+                    <td className="right mono">{formatDurationMicros(spanDurationMicros(s))}</td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
       )}
-      <div className="row gap pager">
-        <button
-          type="button"
-          className="btn"
-          disabled={pageIndex === 0}
-          onClick={() => setCursors(cursors.slice(0, -1))}
-        >
-          ← Newer
-        </button>
-        <span className="muted small">Page {pageIndex + 1}</span>
-        <button
-          type="button"
-          className="btn"
-          disabled={!query.data?.next_cursor}
-          onClick={() => query.data?.next_cursor && setCursors([...cursors, query.data.next_cursor])}
-        >
-          Older →
-        </button>
-      </div>
+      {items.length || pageIndex > 0 ? (
+        <div className="row gap pager">
+          <button
+            type="button"
+            className="btn"
+            disabled={pageIndex === 0}
+            onClick={() => goToPage(cursors.slice(0, -1))}
+          >
+            ← Newer
+          </button>
+          <span className="muted small">Page {pageIndex + 1}</span>
+          <button
+            type="button"
+            className="btn"
+            disabled={!query.data?.next_cursor}
+            onClick={() => query.data?.next_cursor && goToPage([...cursors, query.data.next_cursor])}
+          >
+            Older →
+          </button>
+        </div>
+      ) : null}
     </div>
   );
 }

@@ -3,7 +3,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { users } from "../api/endpoints";
 import { ErrorBox, Loading, PageHeader } from "../components/ui";
-import { formatLocal } from "../lib/time";
+import { Timestamp } from "../components/Timestamp";
 
 export default function UsersPage() {
   const qc = useQueryClient();
@@ -72,7 +72,9 @@ export default function UsersPage() {
                 <td>
                   <code>{u.id}</code>
                 </td>
-                <td>{formatLocal(u.created_at)}</td>
+                <td>
+                  <Timestamp iso={u.created_at} />
+                </td>
                 <td className="right">
                   <button
                     type="button"

@@ -2,12 +2,21 @@
  * Everything about one span: identity, status, LLM messages, failures with stack traces, attributes
  * as a searchable key/value table (or JSON), events, resource and timing.
  */
-import { useMemo, useState, type ReactNode } from "react";
+import { useMemo, useRef, useState, type PointerEvent as ReactPointerEvent, type ReactNode } from "react";
 import type { Span } from "../../api/types";
 import { JsonView } from "../../components/JsonView";
+import { LongText } from "../../components/LongText";
+import { TimeOfDay, Timestamp } from "../../components/Timestamp";
 import { CopyButton, IdText } from "../../components/ui";
-import { displayName, isFailed, isLlm } from "../../lib/spans";
-import { formatDurationMicros, nanosToMicros, spanDurationMicros, formatUtcMicros } from "../../lib/time";
+import { displayName, isFailed, isLlm, llmTag } from "../../lib/spans";
+import { keyParts, neutralizeBidi } from "../../lib/text";
+import {
+  formatDurationMicros,
+  formatOffsetMicros,
+  isoToMicros,
+  nanosToMicros,
+  spanDurationMicros,
+} from "../../lib/time";
 import { LlmMessages } from "./LlmMessages";
 import { OpenInPlayground } from "../playground/OpenInPlayground";
 
@@ -22,11 +31,48 @@ function parseMaybeJson(v: unknown): unknown {
   }
 }
 
-function Value({ v }: { v: unknown }) {
+function Value({ v, name }: { v: unknown; name: string }) {
   const parsed = typeof v === "object" && v !== null ? v : parseMaybeJson(v);
   if (parsed !== undefined && typeof parsed === "object" && parsed !== null)
-    return <JsonView value={parsed} collapseAt={2} />;
-  return <pre>{typeof v === "string" ? v : JSON.stringify(v)}</pre>;
+    return <JsonView value={parsed} collapseAt={2} label={name} />;
+  return <LongText text={typeof v === "string" ? v : JSON.stringify(v)} title={name} />;
+}
+
+/** A key that may break only after its separators (`junjo.` `state_` …), never mid-word. */
+export function KeyText({ k }: { k: string }) {
+  const parts = keyParts(neutralizeBidi(k));
+  return (
+    <span className="kv-key" title={k}>
+      {parts.map((p, i) => (
+        <span key={i}>
+          {p}
+          {i < parts.length - 1 ? <wbr /> : null}
+        </span>
+      ))}
+    </span>
+  );
+}
+
+const KEY_WIDTH_MIN = 80;
+const KEY_WIDTH_MAX = 640;
+
+/** The key column's width, dragged with a handle on its header. */
+function useColumnResize(initial: number) {
+  const [width, setWidth] = useState(initial);
+  const drag = useRef<{ x: number; w: number } | null>(null);
+  const onPointerDown = (e: ReactPointerEvent<HTMLSpanElement>) => {
+    drag.current = { x: e.clientX, w: width };
+    e.currentTarget.setPointerCapture?.(e.pointerId);
+  };
+  const onPointerMove = (e: ReactPointerEvent<HTMLSpanElement>) => {
+    if (!drag.current) return;
+    const next = drag.current.w + e.clientX - drag.current.x;
+    setWidth(Math.min(KEY_WIDTH_MAX, Math.max(KEY_WIDTH_MIN, next)));
+  };
+  const onPointerUp = () => {
+    drag.current = null;
+  };
+  return { width, setWidth, handle: { onPointerDown, onPointerMove, onPointerUp } };
 }
 
 export function KeyValueTable({
@@ -40,6 +86,7 @@ export function KeyValueTable({
 }) {
   const [q, setQ] = useState("");
   const [asJson, setAsJson] = useState(false);
+  const keyColumn = useColumnResize(190);
   const entries = useMemo(() => Object.entries(data ?? {}).sort(([a], [b]) => a.localeCompare(b)), [data]);
   const needle = q.trim().toLowerCase();
   const shown = needle
@@ -90,13 +137,42 @@ export function KeyValueTable({
       ) : asJson ? (
         <JsonView value={Object.fromEntries(shown)} collapseAt={2} label={label} />
       ) : (
-        <table className="kv" aria-label={label}>
+        <table className="kv kv-fixed" aria-label={label}>
+          <colgroup>
+            <col style={{ width: keyColumn.width }} />
+            <col />
+          </colgroup>
+          <thead>
+            <tr>
+              <th scope="col">
+                Key
+                <span
+                  className="col-resize"
+                  role="separator"
+                  aria-orientation="vertical"
+                  aria-label="Resize the key column"
+                  aria-valuenow={keyColumn.width}
+                  aria-valuemin={KEY_WIDTH_MIN}
+                  aria-valuemax={KEY_WIDTH_MAX}
+                  tabIndex={0}
+                  onKeyDown={(e) => {
+                    if (e.key === "ArrowLeft") keyColumn.setWidth((w) => Math.max(KEY_WIDTH_MIN, w - 20));
+                    if (e.key === "ArrowRight") keyColumn.setWidth((w) => Math.min(KEY_WIDTH_MAX, w + 20));
+                  }}
+                  {...keyColumn.handle}
+                />
+              </th>
+              <th scope="col">Value</th>
+            </tr>
+          </thead>
           <tbody>
             {shown.map(([k, v]) => (
               <tr key={k}>
-                <td>{k}</td>
                 <td>
-                  <Value v={v} />
+                  <KeyText k={k} />
+                </td>
+                <td>
+                  <Value v={v} name={k} />
                 </td>
               </tr>
             ))}
@@ -136,6 +212,16 @@ export function failuresOf(span: Span): Failure[] {
       });
     }
   }
+  // Instrumentations often record one exception twice (the SDK and the framework both do).
+  const seen = new Set<string>();
+  const unique = out.filter((f) => {
+    const id = `${f.label}\u0000${f.type}\u0000${f.message}\u0000${f.stack ?? ""}`;
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return true;
+  });
+  out.length = 0;
+  out.push(...unique);
   if (!out.length && isFailed(span)) {
     const t = span.attributes_json?.["error.type"];
     out.push({
@@ -157,11 +243,11 @@ export function FailureList({ span }: { span: Span }) {
           <div>
             <strong>{f.label}</strong>: <code>{f.type}</code>
           </div>
-          <div>{f.message}</div>
+          <div className="failure-message">{neutralizeBidi(f.message)}</div>
           {f.stack ? (
             <details open>
               <summary className="muted small">Stack trace</summary>
-              <pre className="stack">{f.stack}</pre>
+              <pre className="stack">{neutralizeBidi(f.stack)}</pre>
             </details>
           ) : null}
         </div>
@@ -184,11 +270,25 @@ function Section({ title, children, actions }: { title: string; children: ReactN
 
 const STATUS: Record<string, string> = { "0": "UNSET", "1": "OK", "2": "ERROR" };
 
-export function SpanDetails({ span, extra }: { span: Span; extra?: ReactNode }) {
+export function SpanDetails({
+  span,
+  extra,
+  traceStartUs,
+}: {
+  span: Span;
+  extra?: ReactNode;
+  /** The trace's first start, for "+N ms from trace start". */
+  traceStartUs?: number;
+}) {
   const failed = isFailed(span);
+  const tag = llmTag(span);
+  const startUs = isoToMicros(span.start_time);
   return (
     <div className="span-details" aria-label="Span details">
-      <h2>{displayName(span)}</h2>
+      <h2 className="span-title">
+        <span className="wrap-anywhere">{displayName(span)}</span>
+        {tag ? <span className="tag tag-llm">{tag}</span> : null}
+      </h2>
       <table className="kv">
         <tbody>
           <tr>
@@ -209,7 +309,7 @@ export function SpanDetails({ span, extra }: { span: Span; extra?: ReactNode }) 
           </tr>
           <tr>
             <td>Service</td>
-            <td>{span.service_name}</td>
+            <td className="wrap-anywhere">{neutralizeBidi(span.service_name)}</td>
           </tr>
           <tr>
             <td>Kind</td>
@@ -229,13 +329,19 @@ export function SpanDetails({ span, extra }: { span: Span; extra?: ReactNode }) 
           <tr>
             <td>Start</td>
             <td>
-              <code>{span.start_time}</code>
+              <Timestamp iso={span.start_time} precise />
+              {traceStartUs !== undefined && Number.isFinite(startUs) ? (
+                <span className="muted small" aria-label="Offset from trace start">
+                  {" "}
+                  · {formatOffsetMicros(startUs - traceStartUs)} from trace start
+                </span>
+              ) : null}
             </td>
           </tr>
           <tr>
             <td>End</td>
             <td>
-              <code>{span.end_time}</code>
+              <Timestamp iso={span.end_time} precise />
             </td>
           </tr>
         </tbody>
@@ -261,8 +367,10 @@ export function SpanDetails({ span, extra }: { span: Span; extra?: ReactNode }) 
           span.events_json.map((e, i) => (
             <details key={i} className="card" style={{ marginBottom: 6 }} open={e.name === "exception"}>
               <summary>
-                <strong>{e.name}</strong>{" "}
-                <span className="muted mono small">{formatUtcMicros(nanosToMicros(e.timeUnixNano))} UTC</span>
+                <strong>{neutralizeBidi(e.name)}</strong>{" "}
+                <span className="muted mono small">
+                  <TimeOfDay micros={nanosToMicros(e.timeUnixNano)} />
+                </span>
               </summary>
               <KeyValueTable data={e.attributes} label={`${e.name} attributes`} searchable={false} />
             </details>

@@ -10,8 +10,10 @@ import {
   displayName,
   formatCost,
   ICON_GLYPH,
+  ICON_LABEL,
   isCancelled,
   isLlm,
+  llmTag,
   spanIcon,
   tokenCounts,
 } from "../../lib/spans";
@@ -30,6 +32,8 @@ export interface SpanTreeProps<T> {
   rangeUs?: [number, number];
   /** ←/→ collapse/expand (off where the page uses them, e.g. state stepping). */
   arrowCollapse?: boolean;
+  /** Spans to accent (the critical path). */
+  highlight?: Set<string>;
 }
 
 export function SpanTreeView<T = never>({
@@ -43,6 +47,7 @@ export function SpanTreeView<T = never>({
   label = "Span tree",
   rangeUs,
   arrowCollapse = true,
+  highlight,
 }: SpanTreeProps<T>) {
   const [collapsed, setCollapsed] = useState<Set<string>>(new Set());
   const search = useMemo(() => searchTree(tree, query), [tree, query]);
@@ -81,9 +86,9 @@ export function SpanTreeView<T = never>({
       <li className="tree-row tree-scale" role="none" aria-hidden>
         <span />
         <span className="scale">
-          <span>0</span>
-          <span>{formatDurationMicros(total / 2)}</span>
-          <span>{formatDurationMicros(total)}</span>
+          <span>{formatDurationMicros(t0 - tree.startUs)}</span>
+          <span>{formatDurationMicros(t0 - tree.startUs + total / 2)}</span>
+          <span>{formatDurationMicros(t0 - tree.startUs + total)}</span>
         </span>
       </li>
       {items.map((item) => {
@@ -110,6 +115,7 @@ export function SpanTreeView<T = never>({
           onPath && "failpath",
           failed && "failed",
           search?.matches.has(id) && "match",
+          highlight?.has(id) && "critical",
         ]
           .filter(Boolean)
           .join(" ");
@@ -142,12 +148,17 @@ export function SpanTreeView<T = never>({
               ) : (
                 <span className="tree-spacer" />
               )}
-              <span className="tree-icon" aria-hidden>
+              <span className="tree-icon" aria-hidden title={ICON_LABEL[spanIcon(s)]}>
                 {ICON_GLYPH[spanIcon(s)]}
               </span>
               <span className="tree-name" title={s.name}>
                 {displayName(s)}
               </span>
+              {isLlm(s) && llmTag(s) ? (
+                <span className="tag tag-llm tree-tag" title={llmTag(s)}>
+                  {llmTag(s)}
+                </span>
+              ) : null}
               {failed ? (
                 <span className="badge badge-error" title="This span failed">
                   failed

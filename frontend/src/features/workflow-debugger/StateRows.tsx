@@ -1,7 +1,8 @@
 /** State-transition rows: inline in the span tree, and the flat "State updates" list of the active store. */
 import type { Span, Transition } from "../../api/types";
 import { displayName, ICON_GLYPH, spanIcon } from "../../lib/spans";
-import { formatUtcMicros, nanosToMicros } from "../../lib/time";
+import { TimeOfDay } from "../../components/Timestamp";
+import { nanosToMicros } from "../../lib/time";
 
 export const transitionKey = (t: Transition) => `${t.store_id}:${t.sequence}`;
 
@@ -57,7 +58,7 @@ export function StateUpdatesList({
               <strong>{s ? displayName(s) : t.span_id}</strong>
               <span className="state-mark">▶</span> {t.sequence}. {t.store_name} → {t.action}
               <span className="muted mono small" style={{ marginLeft: "auto" }}>
-                {formatUtcMicros(nanosToMicros(t.time_unix_nano))}
+                <TimeOfDay micros={nanosToMicros(t.time_unix_nano)} />
               </span>
             </button>
           </li>

@@ -1,6 +1,7 @@
 /** The strip between graph and panels: the selected store transition, its time and ←/→ stepping. */
 import type { StoreHistory, Transition } from "../../api/types";
-import { formatUtcMicros, nanosToMicros } from "../../lib/time";
+import { TimeOfDay } from "../../components/Timestamp";
+import { nanosToMicros } from "../../lib/time";
 
 export interface StateStripProps {
   history: StoreHistory | null;
@@ -32,7 +33,7 @@ export function StateStrip({ history, selected, index, onStep }: StateStripProps
         )}
       </div>
       <div className="row gap mono">
-        {selected ? <span>{formatUtcMicros(nanosToMicros(selected.time_unix_nano))}</span> : null}
+        {selected ? <TimeOfDay micros={nanosToMicros(selected.time_unix_nano)} /> : null}
         <span aria-label="Transition position">
           ({index >= 0 ? index + 1 : "–"} / {count})
         </span>

@@ -138,7 +138,7 @@ describe("WorkflowDebuggerPage", () => {
     const names = within(screen.getByRole("tree", { name: "Workflow span tree" }))
       .getAllByRole("treeitem")
       .map((i) => i.getAttribute("aria-label"));
-    expect(names).toEqual(["DemoWorkflow (failed)", "YesNode (failed)", "LLM - gpt-x"]);
+    expect(names).toEqual(["DemoWorkflow (failed)", "YesNode (failed)", "chat gpt"]);
   });
 
   it("reports a span that is not in the trace", () => {

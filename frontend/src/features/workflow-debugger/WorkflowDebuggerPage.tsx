@@ -6,15 +6,10 @@
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router";
 import type { Span, Transition } from "../../api/types";
+import { Timestamp } from "../../components/Timestamp";
 import { ErrorBox, IdText, Loading, Tabs, useDocumentTitle } from "../../components/ui";
 import { displayName, junjoType } from "../../lib/spans";
-import {
-  formatDurationMicros,
-  formatLocal,
-  isoToMicros,
-  nanosToMicros,
-  spanDurationMicros,
-} from "../../lib/time";
+import { formatDurationMicros, isoToMicros, nanosToMicros, spanDurationMicros } from "../../lib/time";
 import { useNeighbours } from "../../lib/useNeighbours";
 import { FailureList, SpanDetails } from "../trace/SpanDetails";
 import { SpanTreeView } from "../trace/SpanTree";
@@ -204,7 +199,7 @@ export default function WorkflowDebuggerPage() {
             {workflow.name} <span className="muted small mono">({workflowSpanId})</span>
           </h1>
           <div className="muted small">
-            {formatLocal(workflow.start_time)} — {formatDurationMicros(spanDurationMicros(workflow))} ·{" "}
+            <Timestamp iso={workflow.start_time} /> — {formatDurationMicros(spanDurationMicros(workflow))} ·{" "}
             <Link to={`/traces/${svc}/${traceId}`}>View full trace</Link>
           </div>
         </div>

@@ -54,7 +54,8 @@ describe("SpanTreeView", () => {
     const items = within(t).getAllByRole("treeitem");
     expect(items).toHaveLength(8);
     expect(screen.getByRole("treeitem", { name: "YesNode (failed)" }).textContent).toMatch(/ms|µs/);
-    expect(screen.getByRole("treeitem", { name: "LLM - gpt-x" }).textContent).toContain("12 tok");
+    expect(screen.getByRole("treeitem", { name: "chat gpt" }).textContent).toContain("12 tok");
+    expect(screen.getByRole("treeitem", { name: "chat gpt" }).textContent).toContain("gpt-x");
     fireEvent.keyDown(t, { key: "ArrowDown" });
     expect(onSelect).toHaveBeenCalledWith("2".repeat(16));
   });
