@@ -75,7 +75,7 @@ def test_cors_preflight_and_credentials(backend_stack: Stack) -> None:
     )
 
 
-def test_sign_in_is_throttled_per_email(api: ApiClient, backend_stack: Stack) -> None:
+def test_sign_in_is_throttled_per_email_and_address(api: ApiClient, backend_stack: Stack) -> None:
     with ApiClient(backend_stack.http_url) as client:
         api.http.post("/users", json={"email": "victim@example.com", "password": "victim password"})
         for _ in range(10):

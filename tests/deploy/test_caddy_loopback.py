@@ -31,6 +31,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from playwright.sync_api import Page, sync_playwright
 
+from backend.accounts.throttle import PAIR_LIMIT
 from tests.deploy.caddy_support import LOCAL_CADDYFILE
 from tests.deploy.nginx_support import DIST, Nginx, web_root
 from tests.support.api import DEFAULT_EMAIL, DEFAULT_PASSWORD, ApiClient
@@ -40,6 +41,7 @@ from tests.support.stack import Stack, setup_code, start_backend, start_ingestio
 pytestmark = pytest.mark.e2e
 
 DOMAIN = "junjo.localhost"
+CADDY_ADDRESS = "127.0.0.1"  # Caddy dials the backend from here
 SERVICE_NAME = "caddy-loopback-service"
 CHROMIUM_ARGS = [
     "--headless",
@@ -65,9 +67,12 @@ class Deployment:
     def host(self, subdomain: str) -> str:
         return f"{subdomain}.{DOMAIN}:{self.caddy_port}"
 
-    def api(self) -> ApiClient:
-        """REST client that reaches the backend only through Caddy's `api.` virtual host."""
-        client = ApiClient(f"http://127.0.0.1:{self.caddy_port}", origin=self.url())
+    def api(self, local_address: str | None = None) -> ApiClient:
+        """REST client that reaches the backend only through Caddy's `api.` virtual host
+        (from `local_address`, a 127.0.0.x of the test's choosing, when given)."""
+        client = ApiClient(
+            f"http://127.0.0.1:{self.caddy_port}", origin=self.url(), local_address=local_address
+        )
         client.http.headers["Host"] = self.host("api")
         return client
 
@@ -104,7 +109,10 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         "JUNJO_PROD_INGESTION_URL": f"http://ingestion.{DOMAIN}:{caddy_port}",
     }
     # JUNJO_ALLOW_ORIGINS unset: production derives it from JUNJO_PROD_FRONTEND_URL.
-    stack = Stack(tmp / "dbdata", extra_env={**urls, "JUNJO_ALLOW_ORIGINS": ""})
+    # FORWARDED_ALLOW_IPS names Caddy's address, as deploy/docker-compose.caddy.yml does.
+    stack = Stack(
+        tmp / "dbdata", extra_env={**urls, "JUNJO_ALLOW_ORIGINS": "", "FORWARDED_ALLOW_IPS": CADDY_ADDRESS}
+    )
     frontend = Nginx(tmp / "nginx", web_root(tmp), urls)
     caddy: subprocess.Popen[bytes] | None = None
     try:
@@ -275,3 +283,29 @@ def test_ingestion_healthcheck_probe_against_the_real_service(deployment: Deploy
         probe, env={**env, "JUNJO_INTERNAL_GRPC_TOKEN": "t" * 40}, capture_output=True, text=True, timeout=30
     )
     assert stranger.returncode == 1 and "UNAUTHENTICATED" in stranger.stderr
+
+
+def test_sign_in_throttle_sees_real_client_addresses_through_caddy(
+    deployment: Deployment, session_cookie: str
+) -> None:
+    """Caddy replaces a client's X-Forwarded-For with the address it sees and the backend trusts
+    that header from Caddy only: an attacker can neither pose as many clients nor lock the owner,
+    who comes from another address, out of their account."""
+    owner = {"email": "owner@example.com", "password": "owner's password"}
+    wrong = {**owner, "password": "a wrong guess"}
+    with deployment.api() as admin:
+        admin.http.headers["Cookie"] = session_cookie
+        assert admin.http.post("/users", json=owner).status_code == 200
+    with deployment.api(local_address="127.0.0.2") as usual:
+        assert usual.http.post("/sign-in", json=owner).status_code == 200
+    with deployment.api(local_address="127.0.0.3") as attacker:
+        for i in range(PAIR_LIMIT.max_failures):
+            forged = {"X-Forwarded-For": f"198.51.100.{i}"}
+            assert attacker.http.post("/sign-in", json=wrong, headers=forged).status_code == 401
+        assert attacker.http.post("/sign-in", json=owner).status_code == 429
+    # Straight to the backend from an address that is not Caddy's: the forged header is ignored too.
+    with ApiClient(deployment.stack.http_url, origin=deployment.url(), local_address="127.0.0.3") as direct:
+        forged = {"X-Forwarded-For": "198.51.100.200"}
+        assert direct.http.post("/sign-in", json=owner, headers=forged).status_code == 429
+    with deployment.api(local_address="127.0.0.2") as usual:
+        assert usual.http.post("/sign-in", json=owner).status_code == 200

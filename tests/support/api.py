@@ -18,8 +18,19 @@ OBS = "/api/v1/observability"  # prefix of the span query API
 
 
 class ApiClient:
-    def __init__(self, base_url: str, origin: str = DEFAULT_ORIGIN, timeout: float = 30.0) -> None:
-        self.http = httpx.Client(base_url=base_url, headers={"Origin": origin}, timeout=timeout)
+    def __init__(
+        self,
+        base_url: str,
+        origin: str = DEFAULT_ORIGIN,
+        timeout: float = 30.0,
+        local_address: str | None = None,
+    ) -> None:
+        """`local_address` (e.g. "127.0.0.2": all of 127/8 is loopback) makes requests come from
+        that client address, for tests of per-address behaviour."""
+        transport = httpx.HTTPTransport(local_address=local_address) if local_address else None
+        self.http = httpx.Client(
+            base_url=base_url, headers={"Origin": origin}, timeout=timeout, transport=transport
+        )
 
     def __enter__(self) -> ApiClient:
         return self
