@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from backend.settings import get_settings
 from junjo_common.logging_setup import configure_logging
+from junjo_common.private_files import make_new_files_private
 from junjo_common.settings import describe_error
 
 EXIT_RUNTIME_FAILURE = 1
@@ -22,6 +23,7 @@ EXIT_BAD_CONFIG = 2
 
 
 def main() -> int:
+    make_new_files_private()
     try:
         settings = get_settings()
     except ValidationError as exc:

@@ -12,6 +12,8 @@
 # Database migrations are not run here: `python -m backend` applies them itself when
 # RUN_MIGRATIONS=true (compose pins it), before it binds any port.
 set -eu
+# Data files and directories private to the service user (0600 / 0700), as the services create them.
+umask 077
 
 data_dir="${JUNJO_DATA_DIR:-/app/.dbdata}"
 service_uid=10001

@@ -35,6 +35,7 @@ from ingestion.server import (
 from ingestion.settings import Settings
 from ingestion.storage import LocalSpanStore, LocalStoreConfig
 from junjo_common.logging_setup import configure_logging
+from junjo_common.private_files import make_new_files_private
 from junjo_common.settings import describe_error
 
 log = structlog.get_logger("ingestion")
@@ -118,6 +119,7 @@ async def serve(settings: Settings) -> None:
 
 
 def main() -> int:
+    make_new_files_private()
     try:
         settings = Settings()
     except ValidationError as exc:

@@ -21,6 +21,8 @@ from junjo_common.logging_setup import FORMATS, LEVELS
 
 ENV_FILE = ".env"
 MIN_INTERNAL_TOKEN_LENGTH = 32
+# Signs the session cookies and derives the internal token: long enough not to be guessed offline.
+MIN_SESSION_SECRET_LENGTH = 32
 
 # The secrets `.env.example` ships with. A `.env` copied from the example but never filled would
 # otherwise run with a publicly known session secret (forgeable sessions, guessable internal token).
@@ -46,6 +48,11 @@ def _check_secret(value: SecretStr | None) -> SecretStr | None:
         raise ValueError("must not be empty (generate one with `openssl rand -base64 32`)")
     if is_placeholder(value.get_secret_value()):
         raise ValueError(PLACEHOLDER_MESSAGE)
+    if len(value.get_secret_value().strip()) < MIN_SESSION_SECRET_LENGTH:
+        raise ValueError(
+            f"must be at least {MIN_SESSION_SECRET_LENGTH} characters "
+            "(generate one with `openssl rand -base64 32`)"
+        )
     return value
 
 
@@ -68,7 +75,7 @@ def _check_path(value: Path) -> Path:
 Port = Annotated[int, Field(ge=1, le=65535)]
 """A TCP port number."""
 Secret = Annotated[SecretStr, AfterValidator(_check_secret)]
-"""A secret that is neither blank nor the `.env.example` placeholder."""
+"""A secret of at least MIN_SESSION_SECRET_LENGTH characters that is not the `.env.example` placeholder."""
 AbsolutePath = Annotated[Path, AfterValidator(_check_path)]
 """A path, made absolute against the working directory at start (the project root for `make run`)."""
 

@@ -32,6 +32,7 @@ BAD: list[tuple[str, dict[str, str | None], str]] = [
     ("secret-missing", {"JUNJO_SESSION_SECRET": None}, "JUNJO_SESSION_SECRET"),
     ("secret-blank", {"JUNJO_SESSION_SECRET": "   "}, "JUNJO_SESSION_SECRET"),
     ("secret-placeholder", {"JUNJO_SESSION_SECRET": "change-me-run-make-secrets"}, "JUNJO_SESSION_SECRET"),
+    ("secret-short", {"JUNJO_SESSION_SECRET": "s" * 31}, "JUNJO_SESSION_SECRET"),
     ("cookie-key-missing", {"JUNJO_SECURE_COOKIE_KEY": None}, "JUNJO_SECURE_COOKIE_KEY"),
     ("cookie-key-not-base64", {"JUNJO_SECURE_COOKIE_KEY": "not base64 at all!"}, "JUNJO_SECURE_COOKIE_KEY"),
     ("cookie-key-16-bytes", {"JUNJO_SECURE_COOKIE_KEY": SHORT_KEY}, "JUNJO_SECURE_COOKIE_KEY"),

@@ -8,6 +8,8 @@ Every seed requirement (tests/deploy/seed.py) is checked on the normalized outpu
 from __future__ import annotations
 
 import base64
+import ipaddress
+import json
 import os
 import re
 from pathlib import Path
@@ -68,12 +70,74 @@ def test_environment_pins(config: dict[str, Any]) -> None:
             assert environment.get(key) == value, f"{name}: {key}={environment.get(key)!r}, want {value!r}"
 
 
-def test_env_file_feeds_every_service(config: dict[str, Any]) -> None:
-    # docker-compose config inlines env_file: the .env's values reach each container.
-    for name in seed.SERVICES:
-        assert config["services"][name]["environment"]["JUNJO_ENV"] == "development", name
+SECRETS = {"JUNJO_SESSION_SECRET", "JUNJO_SECURE_COOKIE_KEY", "JUNJO_INTERNAL_GRPC_TOKEN"}
+FRONTEND_VARIABLES = {
+    "JUNJO_ENV",
+    "JUNJO_PROD_FRONTEND_URL",
+    "JUNJO_PROD_BACKEND_URL",
+    "JUNJO_PROD_INGESTION_URL",
+}
+
+
+def test_env_file_feeds_the_python_services_only(project: Path, config: dict[str, Any]) -> None:
+    """docker-compose config inlines env_file: the .env's values reach backend and ingestion; the
+    frontend gets the four variables its entrypoint reads and no secret."""
+    for name in (seed.BACKEND, seed.INGESTION):
+        environment = config["services"][name]["environment"]
+        assert environment["JUNJO_ENV"] == "development", name
+        assert environment["JUNJO_SESSION_SECRET"], name
     raw = (ROOT / "docker-compose.yml").read_text()
-    assert raw.count(f"env_file:\n      - {seed.ENV_FILE}\n") == len(seed.SERVICES)
+    assert raw.count(f"env_file:\n      - {seed.ENV_FILE}\n") == 2
+    frontend = config["services"][seed.FRONTEND]["environment"]
+    assert set(frontend) == FRONTEND_VARIABLES and frontend["JUNJO_ENV"] == "development"
+    production = user_env(
+        JUNJO_ENV="production",
+        JUNJO_PROD_FRONTEND_URL="https://junjo.example.com",
+        JUNJO_PROD_BACKEND_URL="https://api.junjo.example.com",
+        JUNJO_PROD_INGESTION_URL="https://ingestion.junjo.example.com",
+        OPENAI_API_KEY="sk-not-for-the-frontend",
+    )
+    prod = compose_config(compose_project(project.parent / "prod", production))
+    frontend = prod["services"][seed.FRONTEND]["environment"]
+    assert frontend["JUNJO_PROD_BACKEND_URL"] == "https://api.junjo.example.com"
+    assert "sk-not-for-the-frontend" not in json.dumps(frontend)
+
+
+def test_services_run_without_privileges(project: Path) -> None:
+    """no-new-privileges and no capability beyond what each needs; read-only root filesystems
+    (scratch on tmpfs) wherever the service writes only to its volumes."""
+    merged = compose_config(project, "docker-compose.yml", "deploy/docker-compose.caddy.yml")
+    needed = {
+        seed.BACKEND: {"CHOWN", "DAC_OVERRIDE", "SETUID", "SETGID"},  # the entrypoint's chown + setpriv
+        seed.INGESTION: {"CHOWN", "DAC_OVERRIDE", "SETUID", "SETGID"},
+        seed.FRONTEND: {"CHOWN", "SETUID", "SETGID", "NET_BIND_SERVICE"},  # nginx master
+        "caddy": {"NET_BIND_SERVICE"},
+    }
+    for name, caps in needed.items():
+        service = merged["services"][name]
+        assert service["security_opt"] == ["no-new-privileges:true"], name
+        assert service["cap_drop"] == ["ALL"], name
+        assert set(service["cap_add"]) == caps, name
+    for name in (seed.BACKEND, seed.INGESTION, "caddy"):
+        service = merged["services"][name]
+        assert service["read_only"] is True, name
+        assert any(t.startswith("/tmp:") for t in service["tmpfs"]), name
+
+
+def test_caddy_gets_no_secrets_and_is_the_only_trusted_proxy(project: Path) -> None:
+    merged = compose_config(project, "docker-compose.yml", "deploy/docker-compose.caddy.yml")
+    caddy = merged["services"]["caddy"]
+    assert set(caddy["environment"]) == {"JUNJO_DOMAIN", "JUNJO_ACME_EMAIL", "CLOUDFLARE_API_TOKEN"}
+    assert not SECRETS & set(caddy["environment"])
+    address = ipaddress.ip_address(caddy["networks"][seed.NETWORK_KEY]["ipv4_address"])
+    backend = merged["services"][seed.BACKEND]["environment"]
+    assert backend["FORWARDED_ALLOW_IPS"] == str(address)
+    assert backend["JUNJO_SESSION_SECRET"]  # the overlay adds to the backend's environment
+    (pool,) = merged["networks"][seed.NETWORK_KEY]["ipam"]["config"]
+    assert address in ipaddress.ip_network(pool["subnet"])
+    assert address not in ipaddress.ip_network(pool["ip_range"])  # never handed to another container
+    assert merged["networks"][seed.NETWORK_KEY]["name"] == seed.NETWORK_NAME
+    assert merged["networks"][seed.NETWORK_KEY]["driver"] == seed.NETWORK_DRIVER
 
 
 def test_data_volume_default_and_override(project: Path, config: dict[str, Any], tmp_path: Path) -> None:

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -137,6 +138,34 @@ def test_python_entrypoint_prepares_data_and_drops_privileges(tmp_path: Path) ->
         assert result.returncode == 0, result.stderr
         assert result.stdout.strip() == str(os.geteuid())
         assert (data / "spans" / "wal").is_dir() and (data / "spans" / "parquet").is_dir()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root, like the container's start")
+def test_python_entrypoint_works_with_only_the_compose_capabilities(tmp_path: Path) -> None:
+    """As in the container: root limited to docker-compose.yml's cap_add, no-new-privileges, a data
+    directory already owned by the service user with mode 0700 and a file it does not own yet."""
+    data = tmp_path / "dbdata"
+    (data / "sqlite").mkdir(parents=True)
+    (data / "sqlite" / "junjo.db").write_bytes(b"")
+    os.chown(data, SERVICE_UID, SERVICE_UID)
+    os.chown(data / "sqlite", SERVICE_UID, SERVICE_UID)
+    data.chmod(0o700)
+    (data / "sqlite").chmod(0o700)
+    confined = ["setpriv", "--no-new-privs", "--bounding-set=-all,+chown,+dac_override,+setuid,+setgid", "--"]
+    result = subprocess.run(
+        [*confined, "/bin/sh", str(PYTHON_ENTRYPOINT), "grep", "-E", "^(Uid|CapEff):", "/proc/self/status"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, "JUNJO_DATA_DIR": str(data)},
+    )
+    assert result.returncode == 0, result.stderr
+    status = dict(line.split(":", 1) for line in result.stdout.splitlines())
+    assert status["Uid"].split()[0] == str(SERVICE_UID)
+    assert int(status["CapEff"], 16) == 0  # the service runs with no capability at all
+    assert (data / "sqlite" / "junjo.db").stat().st_uid == SERVICE_UID
+    for made in (data / "spans", data / "spans" / "wal", data / "spans" / "parquet"):
+        assert made.stat().st_uid == SERVICE_UID and stat.S_IMODE(made.stat().st_mode) == 0o700, made
 
 
 def test_python_entrypoint_explains_an_unwritable_data_dir(tmp_path: Path) -> None:
