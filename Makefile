@@ -5,6 +5,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 FRONTEND_STAMP := frontend/node_modules/.installed
 COMPILED_STAMP := build/.compiled
+NODE_EXPORTER := tests/ingestion/node_exporter
+NODE_EXPORTER_STAMP := $(NODE_EXPORTER)/node_modules/.installed
 
 .PHONY: run test bench lint protos check-protos secrets frontend frontend-deps clean test-system-deps run-system-deps
 
@@ -30,6 +32,11 @@ $(COMPILED_STAMP): ingestion/_fastconvert.c ingestion/_segread.c setup.py $(STAM
 $(FRONTEND_STAMP): frontend/package.json frontend/package-lock.json
 	cd frontend && npm ci --no-audit --no-fund
 	@touch $(FRONTEND_STAMP)
+
+# The OpenTelemetry JavaScript SDK's exporters, which the OTLP/HTTP tests run in Node.
+$(NODE_EXPORTER_STAMP): $(NODE_EXPORTER)/package.json $(NODE_EXPORTER)/package-lock.json
+	cd $(NODE_EXPORTER) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $(NODE_EXPORTER_STAMP)
 
 frontend-deps: $(if $(wildcard frontend/package.json),$(FRONTEND_STAMP))
 
@@ -59,7 +66,7 @@ lint: $(STAMP) frontend-deps
 	$(PY) -m ruff format --check .
 	cd frontend && npx prettier --check .
 
-test: test-system-deps $(STAMP) $(COMPILED_STAMP) frontend
+test: test-system-deps $(STAMP) $(COMPILED_STAMP) frontend $(NODE_EXPORTER_STAMP)
 	$(MAKE) lint
 	$(PY) scripts/gen_protos.py --check
 	@if [ -f frontend/package.json ]; then cd frontend && npm test; fi
@@ -69,4 +76,4 @@ bench: $(STAMP) $(COMPILED_STAMP) frontend
 	$(PY) scripts/bench.py
 
 clean:
-	rm -rf $(VENV) frontend/node_modules frontend/dist build ingestion/_fastconvert.*.so ingestion/_segread.*.so
+	rm -rf $(VENV) frontend/node_modules $(NODE_EXPORTER)/node_modules frontend/dist build ingestion/_fastconvert.*.so ingestion/_segread.*.so

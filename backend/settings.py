@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -20,20 +19,11 @@ from publicsuffixlist import PublicSuffixList
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
 
+from junjo_common.origins import default_origins, parse_origins
 from junjo_common.settings import AbsolutePath, Port, Secret, ServiceSettings
 
-DEV_ALLOW_ORIGINS = ("http://localhost:5151", "http://localhost:5153")
 DEV_OTLP_ENDPOINT = "grpc://localhost:50051"
 _PROD_URLS = ("junjo_prod_frontend_url", "junjo_prod_backend_url", "junjo_prod_ingestion_url")
-
-
-def normalize_origin(value: str) -> str:
-    """`https://App.example.com/` -> `https://app.example.com` (scheme://host[:port], lower-case)."""
-    parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"{value!r} is not an http(s) origin")
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{parts.hostname.lower()}{port}"
 
 
 @lru_cache(maxsize=1)
@@ -92,22 +82,7 @@ class Settings(ServiceSettings):
     @field_validator("junjo_allow_origins", mode="before")
     @classmethod
     def _parse_origins(cls, value: object) -> list[str] | None:
-        if value is None or value == "":
-            return None
-        if isinstance(value, str):
-            text = value.strip()
-            if text.startswith("["):
-                try:
-                    value = json.loads(text)
-                except json.JSONDecodeError as exc:
-                    raise ValueError(f"is not a valid JSON list ({exc.msg})") from None
-            else:
-                value = [item for item in text.split(",") if item.strip()]
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ValueError("must be a comma-separated list or a JSON list of origins")
-        if "*" in (v.strip() for v in value):
-            raise ValueError("'*' cannot be used with credentialed requests; list the origins")
-        return [normalize_origin(v) for v in value]
+        return parse_origins(value)
 
     @field_validator(*_PROD_URLS)
     @classmethod
@@ -142,11 +117,7 @@ class Settings(ServiceSettings):
     @property
     def allow_origins(self) -> list[str]:
         """CORS and CSRF allow-list: explicit, else the frontend URL (production) or the dev ports."""
-        if self.junjo_allow_origins:
-            return self.junjo_allow_origins
-        if self.is_production and self.junjo_prod_frontend_url:
-            return [normalize_origin(self.junjo_prod_frontend_url)]
-        return list(DEV_ALLOW_ORIGINS)
+        return self.junjo_allow_origins or default_origins(self.is_production, self.junjo_prod_frontend_url)
 
     @property
     def otlp_endpoint(self) -> str:

@@ -33,6 +33,9 @@ SERVICE_PACKAGES: dict[str, frozenset[str] | None] = {
             "pydantic-settings",
             "python-dotenv",
             "psutil",
+            "uvicorn",
+            "starlette",
+            "googleapis-common-protos",
         }
     ),
 }

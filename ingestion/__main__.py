@@ -24,14 +24,9 @@ from pydantic import ValidationError
 from ingestion import convert, wal_read
 from ingestion.auth import ApiKeyValidator
 from ingestion.backpressure import Backpressure
-from ingestion.server import (
-    NOT_SERVING,
-    SERVING,
-    InternalService,
-    TraceExport,
-    start_internal_server,
-    start_otlp_server,
-)
+from ingestion.otlp_http import HttpLimits, bind_otlp_http_socket, start_otlp_http_server
+from ingestion.pipeline import TraceExport
+from ingestion.server import NOT_SERVING, SERVING, InternalService, start_internal_server, start_otlp_server
 from ingestion.settings import Settings
 from ingestion.storage import LocalSpanStore, LocalStoreConfig
 from junjo_common.logging_setup import configure_logging
@@ -42,6 +37,7 @@ log = structlog.get_logger("ingestion")
 
 
 async def serve(settings: Settings) -> None:
+    http_socket = bind_otlp_http_socket(settings.otlp_http_port)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -81,11 +77,18 @@ async def serve(settings: Settings) -> None:
     backpressure.sample()  # the first export already sees the current state
     export = TraceExport(validator, store, backpressure, settings.batch_size)
     otlp = await start_otlp_server(settings.otlp_grpc_port, export, settings.otlp_max_receive_bytes)
+    http_limits = HttpLimits(
+        max_protobuf_bytes=settings.otlp_max_receive_bytes,
+        max_json_bytes=min(settings.otlp_http_max_json_bytes, settings.otlp_max_receive_bytes),
+        max_inflight_bytes=settings.otlp_http_max_inflight_bytes,
+    )
+    otlp_http = await start_otlp_http_server(http_socket, export, http_limits, settings.browser_origins)
     sampler = loop.create_task(backpressure.run())
     await health.set("", SERVING)
     log.info(
         "ingestion_started",
         otlp_port=settings.otlp_grpc_port,
+        otlp_http_port=settings.otlp_http_port,
         internal_port=settings.internal_grpc_port,
         wal_dir=str(settings.wal_dir),
         parquet_dir=str(settings.parquet_output_dir),
@@ -108,7 +111,8 @@ async def serve(settings: Settings) -> None:
     await stop.wait()
     log.info("ingestion_stopping")
     await health.set("", NOT_SERVING)
-    await otlp.stop(grace=10)  # in-flight exports finish (and are acknowledged) first
+    # in-flight exports finish (and are acknowledged) first
+    await asyncio.gather(otlp.stop(grace=10), otlp_http.stop(grace=10))
     sampler.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await sampler

@@ -1,10 +1,8 @@
 """The two grpc.aio servers: public OTLP TraceService/Export, internal snapshot/flush + health.
 
-Export order (CONTRACT §6, reference §3): backpressure → API key present → API key valid →
-convert → durable WAL append (group commit) → response. The request is taken as raw bytes (no
-generic deserializer) so convert.py can parse it with its shadow schema; gzip-compressed
-requests are decompressed by gRPC itself. Conversion runs on the event loop: it is pure CPU
-under the GIL, so a thread would only add hand-offs; the fsync happens in the WAL thread.
+Export runs the shared pipeline (ingestion/pipeline.py) and maps its refusals to gRPC codes. The
+request is taken as raw bytes (no generic deserializer) so convert.py can parse it with its
+shadow schema; gzip-compressed requests are decompressed by gRPC itself.
 Every internal method (including health) requires `x-junjo-internal-token`.
 """
 
@@ -18,12 +16,8 @@ import grpc
 import structlog
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
-from ingestion.auth import ApiKeyValidator, Verdict
-from ingestion.backpressure import MESSAGE as BACKPRESSURE_MESSAGE
-from ingestion.backpressure import Backpressure
-from ingestion.convert import InvalidRequest, convert_request
+from ingestion.pipeline import ExportRefused, Refusal, TraceExport
 from ingestion.storage import SpanStore
 from junjo_common.internal_token import INVALID_TOKEN_MESSAGE, token_matches
 from junjo_common.proto_gen import ingestion_pb2, ingestion_pb2_grpc
@@ -32,63 +26,42 @@ log = structlog.get_logger("ingestion.server")
 
 API_KEY_HEADER = "x-junjo-api-key"
 EXPORT_METHOD = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
-_EMPTY_RESPONSE = trace_service_pb2.ExportTraceServiceResponse().SerializeToString()
-_UNAVAILABLE = {
-    Verdict.UNAVAILABLE: "API key validation service unavailable",
-    Verdict.SATURATED: "API key validation capacity temporarily exhausted",
+GRPC_CODES = {
+    Refusal.OVERLOADED: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    Refusal.MISSING_KEY: grpc.StatusCode.UNAUTHENTICATED,
+    Refusal.INVALID_KEY: grpc.StatusCode.UNAUTHENTICATED,
+    Refusal.AUTH_UNAVAILABLE: grpc.StatusCode.UNAVAILABLE,
+    Refusal.AUTH_SATURATED: grpc.StatusCode.UNAVAILABLE,
+    Refusal.INVALID_REQUEST: grpc.StatusCode.INVALID_ARGUMENT,
+    Refusal.INTERNAL: grpc.StatusCode.INTERNAL,
 }
 
 
-class TraceExport:
-    """The OTLP Export handler."""
+def _api_key(context: grpc.aio.ServicerContext) -> str:
+    for item in context.invocation_metadata() or ():
+        if item.key == API_KEY_HEADER:
+            return item.value if isinstance(item.value, str) else item.value.decode(errors="replace")
+    return ""
 
-    def __init__(
-        self, validator: ApiKeyValidator, store: SpanStore, backpressure: Backpressure, batch_size: int
-    ) -> None:
-        self.validator, self.store, self.backpressure = validator, store, backpressure
-        self.batch_size = batch_size
 
-    async def export(self, request: bytes, context: grpc.aio.ServicerContext) -> bytes:
-        if self.backpressure.active:
-            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, BACKPRESSURE_MESSAGE)
-        key = ""
-        for item in context.invocation_metadata() or ():
-            if item.key == API_KEY_HEADER:
-                key = item.value if isinstance(item.value, str) else item.value.decode(errors="replace")
-                break
-        if not key:
-            await context.abort(grpc.StatusCode.UNAUTHENTICATED, "Missing x-junjo-api-key header")
-        verdict = await self.validator.validate(key)
-        if verdict is Verdict.INVALID:
-            await context.abort(grpc.StatusCode.UNAUTHENTICATED, "Invalid API key")
-        if verdict is not Verdict.VALID:
-            await context.abort(grpc.StatusCode.UNAVAILABLE, _UNAVAILABLE[verdict])
-        if not request:
-            return _EMPTY_RESPONSE
+class GrpcTraceExport:
+    """The OTLP/gRPC Export handler."""
+
+    def __init__(self, export: TraceExport) -> None:
+        self.export = export
+
+    async def export_traces(self, request: bytes, context: grpc.aio.ServicerContext) -> bytes:
         try:
-            converted = convert_request(request, self.batch_size)
-        except InvalidRequest as exc:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-        except Exception:  # a converter bug must cost one request, not the process or a vague UNKNOWN
-            log.exception("conversion_failed", request_bytes=len(request))
-            await context.abort(grpc.StatusCode.INTERNAL, "Failed to convert spans")
-        if converted.batches:
-            try:
-                await self.store.write(converted.batches)
-            except OSError:
-                await context.abort(grpc.StatusCode.INTERNAL, "Failed to write spans")
-        if converted.rejected:
-            log.info("spans_rejected", count=converted.rejected, message=converted.error_message)
-            response = trace_service_pb2.ExportTraceServiceResponse()
-            response.partial_success.rejected_spans = converted.rejected
-            response.partial_success.error_message = converted.error_message
-            return response.SerializeToString()
-        return _EMPTY_RESPONSE
+            await self.export.admit(_api_key(context))
+            stored = await self.export.ingest(request)
+        except ExportRefused as refused:
+            await context.abort(GRPC_CODES[refused.reason], refused.message)
+        return stored.response().SerializeToString()
 
 
 def otlp_handler(export: TraceExport) -> grpc.GenericRpcHandler:
     method = grpc.unary_unary_rpc_method_handler(
-        export.export, request_deserializer=None, response_serializer=None
+        GrpcTraceExport(export).export_traces, request_deserializer=None, response_serializer=None
     )
     return grpc.method_handlers_generic_handler(
         "opentelemetry.proto.collector.trace.v1.TraceService", {"Export": method}

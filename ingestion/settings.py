@@ -10,10 +10,12 @@ code. Paths default to `./.dbdata/spans/...` like `make run`; containers set abs
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import NoDecode
 
+from junjo_common.origins import default_origins, parse_origins
 from junjo_common.settings import AbsolutePath, Port, ServiceSettings
 
 MB = 1024 * 1024
@@ -21,6 +23,7 @@ MB = 1024 * 1024
 
 class Settings(ServiceSettings):
     otlp_grpc_port: Port = 50051
+    otlp_http_port: Port = 4318
     internal_grpc_port: Port = 50052
     backend_grpc_host: str = "localhost"
     backend_grpc_port: Port = 50053
@@ -46,11 +49,41 @@ class Settings(ServiceSettings):
     junjo_api_key_validation_max_concurrency: Annotated[int, Field(ge=1, le=64)] = 8
     junjo_api_key_validation_timeout_ms: Annotated[int, Field(ge=100, le=10_000)] = 2000
 
+    # OTLP/HTTP: JSON is parsed into Python objects (many times its size), so its cap is lower.
+    otlp_http_max_json_mb: Annotated[int, Field(ge=1, le=1024)] = 4
+    otlp_http_max_inflight_mb: Annotated[int, Field(ge=1, le=1 << 20)] = 64
+    # Browser origins allowed to POST /v1/traces (CORS); unset: the backend's JUNJO_ALLOW_ORIGINS list.
+    otlp_http_allow_origins: Annotated[list[str] | None, NoDecode] = None
+    junjo_allow_origins: Annotated[list[str] | None, NoDecode] = None
+    junjo_env: Literal["development", "production"] = "development"
+    junjo_prod_frontend_url: str | None = None
+
+    @field_validator("otlp_http_allow_origins", "junjo_allow_origins", mode="before")
+    @classmethod
+    def _parse_origins(cls, value: object) -> list[str] | None:
+        return parse_origins(value)
+
     @model_validator(mode="after")
     def _check_ports(self) -> Self:
         if self.otlp_grpc_port == self.internal_grpc_port:
             raise ValueError("INTERNAL_GRPC_PORT: must differ from OTLP_GRPC_PORT")
+        if self.otlp_http_port in (self.otlp_grpc_port, self.internal_grpc_port):
+            raise ValueError("OTLP_HTTP_PORT: must differ from OTLP_GRPC_PORT and INTERNAL_GRPC_PORT")
+        try:
+            self.browser_origins  # noqa: B018  (a bad JUNJO_PROD_FRONTEND_URL stops the start)
+        except ValueError as exc:
+            raise ValueError(f"JUNJO_PROD_FRONTEND_URL: {exc}") from None
         return self
+
+    @property
+    def browser_origins(self) -> list[str]:
+        """CORS allow-list of OTLP/HTTP: its own list, else the backend's (same defaults)."""
+        production = self.junjo_env == "production"
+        return (
+            self.otlp_http_allow_origins
+            or self.junjo_allow_origins
+            or default_origins(production, self.junjo_prod_frontend_url)
+        )
 
     @property
     def backend_target(self) -> str:
@@ -72,6 +105,14 @@ class Settings(ServiceSettings):
     @property
     def otlp_max_receive_bytes(self) -> int:
         return self.otlp_max_receive_mb * MB
+
+    @property
+    def otlp_http_max_json_bytes(self) -> int:
+        return self.otlp_http_max_json_mb * MB
+
+    @property
+    def otlp_http_max_inflight_bytes(self) -> int:
+        return self.otlp_http_max_inflight_mb * MB
 
     @property
     def wal_segment_max_bytes(self) -> int:

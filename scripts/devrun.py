@@ -5,7 +5,7 @@
 2. Starts `python -m backend` (migrations on), `python -m ingestion` when that package exists,
    and the built frontend (scripts/static_server.py) when frontend/dist exists; data under
    ./.dbdata. Each child's output is printed with its name as a prefix.
-3. Prints the UI, API and OTLP URLs once the services answer.
+3. Prints the UI, API and OTLP (gRPC and HTTP) URLs once the services answer.
 4. Ctrl-C / SIGTERM: SIGTERM to every child (ingestion flushes its WAL), wait, exit 0. If a child
    dies on its own, the others are stopped and the supervisor exits non-zero.
 Ports, data directory and .env path can be overridden (flags) so tests can run it in a sandbox.
@@ -78,6 +78,7 @@ class Layout:
     grpc_port: int
     otlp_port: int
     internal_port: int
+    otlp_http_port: int = 4318
     ui_port: int = 5153
 
     def env(self) -> dict[str, str]:
@@ -93,6 +94,7 @@ class Layout:
             "JUNJO_METADATA_DB_PATH": str(d / "sqlite" / "metadata.db"),
             "JUNJO_PARQUET_STORAGE_PATH": str(d / "spans" / "parquet"),
             "OTLP_GRPC_PORT": str(self.otlp_port),
+            "OTLP_HTTP_PORT": str(self.otlp_http_port),
             "INTERNAL_GRPC_PORT": str(self.internal_port),
             "BACKEND_GRPC_HOST": "127.0.0.1",
             "BACKEND_GRPC_PORT": str(self.grpc_port),
@@ -270,6 +272,9 @@ def banner_for(layout: Layout) -> Callable[[list[Child]], str]:
         lines.append(f"  API   http://localhost:{layout.http_port}  (GET /health, /openapi.json)")
         if "ingestion" in names:
             lines.append(f"  OTLP  grpc://localhost:{layout.otlp_port}  (gRPC metadata x-junjo-api-key)")
+            lines.append(
+                f"  OTLP  http://localhost:{layout.otlp_http_port}/v1/traces  (header x-junjo-api-key)"
+            )
         lines.append(f"  data  {layout.data_dir}")
         lines.append("Press Ctrl-C to stop.")
         return "\n           ".join(lines)
@@ -290,6 +295,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--http-port", type=int, default=None, help="backend HTTP (default PORT or 1323)")
     p.add_argument("--grpc-port", type=int, default=None, help="backend internal gRPC (GRPC_PORT or 50053)")
     p.add_argument("--otlp-port", type=int, default=None, help="ingestion OTLP (OTLP_GRPC_PORT or 50051)")
+    p.add_argument(
+        "--otlp-http-port", type=int, default=None, help="ingestion OTLP/HTTP (OTLP_HTTP_PORT or 4318)"
+    )
     p.add_argument(
         "--internal-port",
         type=int,
@@ -328,6 +336,7 @@ def main(argv: list[str] | None = None) -> int:
         grpc_port=port(args.grpc_port, "GRPC_PORT", 50053),
         otlp_port=port(args.otlp_port, "OTLP_GRPC_PORT", 50051),
         internal_port=port(args.internal_port, "INTERNAL_GRPC_PORT", 50052),
+        otlp_http_port=port(args.otlp_http_port, "OTLP_HTTP_PORT", 4318),
         ui_port=args.ui_port,
     )
     (data_dir / "sqlite").mkdir(parents=True, exist_ok=True)

@@ -59,7 +59,7 @@ def test_env_file_is_written_once_and_never_overwritten(tmp_path: Path) -> None:
 
 class DevRun:
     def __init__(self, tmp_path: Path, services: str) -> None:
-        self.ports = {name: free_port() for name in ("http", "grpc", "otlp", "internal", "ui")}
+        self.ports = {name: free_port() for name in ("http", "grpc", "otlp", "otlp-http", "internal", "ui")}
         dist = tmp_path / "dist"
         (dist / "assets").mkdir(parents=True)
         (dist / "index.html").write_text("<!doctype html><title>Junjo</title>")
@@ -149,6 +149,7 @@ def test_run_serves_everything_and_ctrl_c_stops_it(devrun: DevRun) -> None:
     pids = devrun.child_pids()
     assert set(pids) == {"backend", "ingestion", "frontend"}
     assert f"OTLP  grpc://localhost:{devrun.ports['otlp']}" in log
+    assert f"OTLP  http://localhost:{devrun.ports['otlp-http']}/v1/traces" in log
 
     devrun.proc.send_signal(signal.SIGINT)
     assert devrun.proc.wait(120) == 0

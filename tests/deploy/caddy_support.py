@@ -38,30 +38,35 @@ def adapt(config: Path, env: Mapping[str, str]) -> dict[str, Any]:
 
 
 def proxies(config: dict[str, Any]) -> dict[str, tuple[str, tuple[str, ...]]]:
-    """{role: (upstream dial, transport versions)} with role `api`, `ingestion` or `frontend`.
+    """{role: (upstream dial, transport versions)} with role `api`, `ingestion`, `ingestion-http`
+    or `frontend`.
 
     The role is decided by the innermost host matcher above the reverse_proxy handler: a single
-    `api.` or `ingestion.` host, else the site's fallback (`frontend`).
+    `api.` or `ingestion.` host, else the site's fallback (`frontend`); under `ingestion.`, a
+    path matcher of exactly `/v1/traces` (OTLP/HTTP) makes it `ingestion-http`.
     """
     found: dict[str, tuple[str, tuple[str, ...]]] = {}
 
-    def walk(routes: list[dict[str, Any]], hosts: list[str]) -> None:
+    def walk(routes: list[dict[str, Any]], hosts: list[str], paths: list[str]) -> None:
         for route in routes:
-            inner = hosts
+            inner_hosts, inner_paths = hosts, paths
             for matcher in route.get("match", []):
-                inner = matcher.get("host", inner)
+                inner_hosts = matcher.get("host", inner_hosts)
+                inner_paths = matcher.get("path", inner_paths)
             for handler in route.get("handle", []):
                 if handler["handler"] == "subroute":
-                    walk(handler.get("routes", []), inner)
+                    walk(handler.get("routes", []), inner_hosts, inner_paths)
                 elif handler["handler"] == "reverse_proxy":
                     role = "frontend"
-                    if len(inner) == 1 and inner[0].split(".")[0] in ("api", "ingestion"):
-                        role = inner[0].split(".")[0]
+                    if len(inner_hosts) == 1 and inner_hosts[0].split(".")[0] in ("api", "ingestion"):
+                        role = inner_hosts[0].split(".")[0]
+                    if role == "ingestion" and inner_paths == ["/v1/traces"]:
+                        role = "ingestion-http"
                     dial = handler["upstreams"][0]["dial"]
                     versions = tuple(handler.get("transport", {}).get("versions", ()))
                     assert role not in found, f"two proxies for {role}"
                     found[role] = (dial, versions)
 
     for server in config["apps"]["http"]["servers"].values():
-        walk(server["routes"], [])
+        walk(server["routes"], [], [])
     return found

@@ -19,8 +19,8 @@ DATA_VOLUME = "${JUNJO_HOST_DB_DATA_PATH:-./.dbdata}:/app/.dbdata"
 DATA_MOUNT = "/app/.dbdata"
 SERVICES_WITH_DATA = (BACKEND, INGESTION)
 
-# service -> (published host port, container port)
-PORTS = {BACKEND: (1323, 1323), INGESTION: (50051, 50051), FRONTEND: (5153, 80)}
+# service -> [(published host port, container port)]: the seed's, plus OTLP/HTTP beside OTLP/gRPC
+PORTS = {BACKEND: [(1323, 1323)], INGESTION: [(50051, 50051), (4318, 4318)], FRONTEND: [(5153, 80)]}
 
 # service -> environment pins of the seed (the containers must see exactly these values)
 ENVIRONMENT = {
@@ -43,7 +43,7 @@ ENVIRONMENT = {
 }
 # CONTRACT §4: ingestion's own port names, pinned to the ports above.
 CONTRACT_ENVIRONMENT = {
-    INGESTION: {"OTLP_GRPC_PORT": "50051", "INTERNAL_GRPC_PORT": "50052"},
+    INGESTION: {"OTLP_GRPC_PORT": "50051", "OTLP_HTTP_PORT": "4318", "INTERNAL_GRPC_PORT": "50052"},
 }
 
 DEPENDS_ON = {INGESTION: {BACKEND: "service_started"}, FRONTEND: {BACKEND: "service_started"}}
@@ -85,6 +85,7 @@ CONTRACT_VARIABLES = (
     "JUNJO_PARQUET_STORAGE_PATH",
     "JUNJO_INTERNAL_GRPC_TOKEN",
     "OTLP_GRPC_PORT",
+    "OTLP_HTTP_PORT",
     "INTERNAL_GRPC_PORT",
     "BACKEND_GRPC_HOST",
     "BACKEND_GRPC_PORT",

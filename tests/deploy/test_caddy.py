@@ -1,4 +1,5 @@
-"""Caddyfiles: valid for Debian's caddy, and routing like the seed (api. / ingestion. h2c / fallback).
+"""Caddyfiles: valid for Debian's caddy, routing like the seed (api. / ingestion. h2c / fallback)
+plus OTLP/HTTP's `/v1/traces` on ingestion. to port 4318.
 
 The loopback variant must route exactly like the production file (same roles and transports), so
 the Caddy-fronted loopback test exercises the production routing.
@@ -31,6 +32,7 @@ def test_production_routing_matches_the_seed() -> None:
     assert proxies(config) == {
         "api": ("junjo-ai-studio-backend:1323", ()),
         "ingestion": ("junjo-ai-studio-ingestion:50051", ("h2c", "2")),
+        "ingestion-http": ("junjo-ai-studio-ingestion:4318", ()),
         "frontend": ("junjo-ai-studio-frontend:80", ()),
     }
     server = next(iter(config["apps"]["http"]["servers"].values()))
@@ -48,11 +50,13 @@ def test_upstreams_follow_the_environment() -> None:
         **PRODUCTION_ENV,
         "JUNJO_BACKEND_UPSTREAM": "localhost:1323",
         "JUNJO_INGESTION_UPSTREAM": "localhost:50051",
+        "JUNJO_INGESTION_HTTP_UPSTREAM": "localhost:4318",
         "JUNJO_FRONTEND_UPSTREAM": "localhost:5153",
     }
     assert proxies(adapt(CADDYFILE, env)) == {
         "api": ("localhost:1323", ()),
         "ingestion": ("localhost:50051", ("h2c", "2")),
+        "ingestion-http": ("localhost:4318", ()),
         "frontend": ("localhost:5153", ()),
     }
 

@@ -58,9 +58,9 @@ def test_service_and_container_names(config: dict[str, Any]) -> None:
 
 
 def test_published_ports(config: dict[str, Any]) -> None:
-    for name, (published, target) in seed.PORTS.items():
+    for name, expected in seed.PORTS.items():
         ports = config["services"][name]["ports"]
-        assert [(int(p["published"]), int(p["target"])) for p in ports] == [(published, target)], name
+        assert [(int(p["published"]), int(p["target"])) for p in ports] == expected, name
 
 
 def test_environment_pins(config: dict[str, Any]) -> None:

@@ -55,6 +55,7 @@ class Ingestion:
             backend.stack,
             data_dir=data,
             otlp_port=free_port(),
+            otlp_http_port=free_port(),
             internal_port=free_port(),
             extra_env=extra_env,
             backend=None,

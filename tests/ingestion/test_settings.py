@@ -94,7 +94,45 @@ def test_bad_values_name_the_variable(
     assert message.startswith(f"invalid configuration: {name}: ") and reason in message
 
 
+def test_otlp_http_defaults_and_origins(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    s = Settings()
+    assert (s.otlp_http_port, s.otlp_http_max_json_bytes, s.otlp_http_max_inflight_bytes) == (
+        4318,
+        4 * MB,
+        64 * MB,
+    )
+    assert s.browser_origins == ["http://localhost:5151", "http://localhost:5153"]
+    monkeypatch.setenv("JUNJO_ENV", "production")
+    monkeypatch.setenv("JUNJO_PROD_FRONTEND_URL", "https://Junjo.example.com/")
+    assert Settings().browser_origins == ["https://junjo.example.com"]
+    monkeypatch.setenv("JUNJO_ALLOW_ORIGINS", "https://ui.example.com")
+    assert Settings().browser_origins == ["https://ui.example.com"]
+    monkeypatch.setenv("OTLP_HTTP_ALLOW_ORIGINS", '["https://app.example.com", "http://localhost:3000"]')
+    assert Settings().browser_origins == ["https://app.example.com", "http://localhost:3000"]
+
+
+@pytest.mark.parametrize(
+    "name,value,reason",
+    [
+        ("OTLP_HTTP_PORT", "0", "greater than or equal to 1"),
+        ("OTLP_HTTP_ALLOW_ORIGINS", "*", "'*' cannot be used"),
+        ("OTLP_HTTP_ALLOW_ORIGINS", "ftp://x", "is not an http(s) origin"),
+        ("OTLP_HTTP_MAX_JSON_MB", "big", "valid integer"),
+    ],
+)
+def test_bad_otlp_http_values_name_the_variable(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch, name: str, value: str, reason: str
+) -> None:
+    message = _error(monkeypatch, **{name: value})
+    assert message.startswith(f"invalid configuration: {name}: ") and reason in message
+
+
 def test_ports_must_differ(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    message = _error(monkeypatch, OTLP_HTTP_PORT="7001", OTLP_GRPC_PORT="7001")
+    assert message == (
+        "invalid configuration: OTLP_HTTP_PORT: must differ from OTLP_GRPC_PORT and INTERNAL_GRPC_PORT"
+    )
+    monkeypatch.delenv("OTLP_HTTP_PORT")
     message = _error(monkeypatch, OTLP_GRPC_PORT="7000", INTERNAL_GRPC_PORT="7000")
     assert message == "invalid configuration: INTERNAL_GRPC_PORT: must differ from OTLP_GRPC_PORT"
 

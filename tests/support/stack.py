@@ -24,6 +24,7 @@ class Stack:
     http_port: int = field(default_factory=free_port)
     backend_grpc_port: int = field(default_factory=free_port)
     otlp_port: int = field(default_factory=free_port)
+    otlp_http_port: int = field(default_factory=free_port)
     internal_port: int = field(default_factory=free_port)
     session_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     cookie_key: str = field(default_factory=lambda: base64.b64encode(secrets.token_bytes(32)).decode())
@@ -40,6 +41,11 @@ class Stack:
     def otlp_endpoint(self) -> str:
         return f"127.0.0.1:{self.otlp_port}"
 
+    @property
+    def otlp_http_url(self) -> str:
+        """The OTLP/HTTP traces endpoint (POST)."""
+        return f"http://127.0.0.1:{self.otlp_http_port}/v1/traces"
+
     def env(self) -> dict[str, str]:
         """The `.env` both services read: `make run`'s layout (scripts/devrun.py) under data_dir,
         with this stack's ports and secrets."""
@@ -48,6 +54,7 @@ class Stack:
             http_port=self.http_port,
             grpc_port=self.backend_grpc_port,
             otlp_port=self.otlp_port,
+            otlp_http_port=self.otlp_http_port,
             internal_port=self.internal_port,
         )
         return {
