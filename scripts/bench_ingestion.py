@@ -5,8 +5,9 @@ RSS and CPU of `python -m ingestion`, and the acknowledged → hot-snapshot-visi
 A real backend (API keys) and a real ingestion process run on loopback with a fresh data dir.
 Client processes (separate from the service, so their CPU is not counted) each pre-serialize
 their own 100-span requests of the standard workload (tests/ingestion/workload.py: ~2.2 KB per
-span on the wire, 10 attributes incl. a 1-2 KB JSON state, 2 events) and send them over grpc.aio.
-Phases, each bounded in time:
+span on the wire, 10 attributes incl. a 1-2 KB JSON state, 2 events) and send them over grpc.aio,
+or as OTLP/HTTP protobuf (httpx, HTTP/1.1 keep-alive) in the `*_http` phases.
+Phases, each bounded in time (1-3 once per transport of `--transports`):
 0. pipeline: the service's work without gRPC (parse, convert, WAL append + fsync), in-process;
 1. saturation: `--clients` processes x `--concurrency` requests in flight, `--seconds` long
    (what the service takes when pushed; backpressure may refuse some, as designed);
@@ -15,6 +16,7 @@ Phases, each bounded in time:
 3. offered load: `--rate` spans/s paced (default 5,000) for `--paced-seconds`, with latency
    percentiles and, meanwhile, `--visibility-samples` probes of ack → visible in PrepareHotSnapshot.
 Before each phase the WAL is flushed (FlushWAL), so no phase inherits another's backlog.
+OTLP/HTTP's budget: >= 80 % of gRPC's spans per ingestion CPU-second at the same offered rate.
 Results are printed and written to `.dbdata/bench/ingestion.json`.
 """
 
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import multiprocessing as mp
 import statistics
@@ -30,10 +33,12 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import grpc
+import httpx
 import psutil
 import pyarrow.parquet as pq
 
@@ -48,6 +53,37 @@ from tests.support.stack import Stack, internal_token, start_backend, start_inge
 
 EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 SPANS = 100
+
+
+@contextlib.asynccontextmanager
+async def _sender(endpoint: str, key: str) -> AsyncIterator[Callable[[bytes], Awaitable[str]]]:
+    """Sends one export per payload and returns "OK" or what failed: OTLP/HTTP protobuf when
+    `endpoint` is a URL, else OTLP/gRPC."""
+    if endpoint.startswith("http://"):
+        headers = {"content-type": "application/x-protobuf", "x-junjo-api-key": key}
+        async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=256)) as client:
+
+            async def post(payload: bytes) -> str:
+                try:
+                    reply = await client.post(endpoint, content=payload, headers=headers)
+                except httpx.HTTPError as exc:
+                    return type(exc).__name__
+                return "OK" if reply.status_code == 200 else f"HTTP_{reply.status_code}"
+
+            yield post
+        return
+    async with grpc.aio.insecure_channel(endpoint) as channel:
+        call = channel.unary_unary(EXPORT)
+        metadata = (("x-junjo-api-key", key),)
+
+        async def export(payload: bytes) -> str:
+            try:
+                await call(payload, metadata=metadata, timeout=30)
+            except grpc.aio.AioRpcError as exc:
+                return exc.code().name
+            return "OK"
+
+        yield export
 
 
 def _client(
@@ -70,10 +106,10 @@ def _client(
 
     async def run() -> list[tuple[float, float, str]]:
         results: list[tuple[float, float, str]] = []
-        async with grpc.aio.insecure_channel(endpoint) as channel:
-            call = channel.unary_unary(EXPORT)
-            metadata = (("x-junjo-api-key", key),)
-            await call(payloads[0], metadata=metadata, timeout=30)  # warm the channel and key cache
+        async with _sender(endpoint, key) as send:
+            warm = await send(payloads[0])  # warm the connection and the key cache
+            if warm != "OK":
+                raise RuntimeError(f"warm-up export failed: {warm}")
             ready.put(seed)
             await asyncio.to_thread(go.wait)  # all clients start together, once their payloads exist
             deadline = time.monotonic() + seconds
@@ -82,11 +118,8 @@ def _client(
             async def one() -> None:
                 payload = payloads[next(counter) % len(payloads)]
                 started = time.monotonic()
-                try:
-                    await call(payload, metadata=metadata, timeout=30)
-                    results.append((started, time.monotonic(), "OK"))
-                except grpc.aio.AioRpcError as exc:
-                    results.append((started, time.monotonic(), exc.code().name))
+                status = await send(payload)
+                results.append((started, time.monotonic(), status))
 
             if rate > 0:  # paced: one request every SPANS/rate seconds, whatever the latency
                 interval, tasks, nxt = SPANS / rate, set(), time.monotonic()
@@ -349,6 +382,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--budget-seconds", type=float, default=30.0, help="0 skips the budget phase")
     parser.add_argument("--skip-paced", action="store_true", help="no 5,000 spans/s phase")
+    parser.add_argument(
+        "--transports", default="grpc,http", help="OTLP transports whose phases run: grpc, http or both"
+    )
     args = parser.parse_args(argv)
     extra_env = dict(item.split("=", 1) for item in args.env)
 
@@ -368,7 +404,13 @@ def main(argv: list[str] | None = None) -> int:
             report["idle_rss_mb"] = round(psutil.Process(pid).memory_info().rss / 2**20, 1)
 
             def phase(
-                name: str, concurrency: int, seconds: float, rate: float, seed0: int, with_probe: bool = False
+                name: str,
+                endpoint: str,
+                concurrency: int,
+                seconds: float,
+                rate: float,
+                seed0: int,
+                with_probe: bool = False,
             ) -> None:
                 _flush_wal(stack)
                 delays: list[float] = []
@@ -385,7 +427,7 @@ def main(argv: list[str] | None = None) -> int:
 
                 with Sampler(pid) as sampler:
                     results = _run_clients(
-                        stack.otlp_endpoint,
+                        endpoint,
                         key,
                         args.clients,
                         concurrency,
@@ -414,11 +456,25 @@ def main(argv: list[str] | None = None) -> int:
                     }
                     print("ack_to_visible_ms:", json.dumps(report["ack_to_visible_ms"]), flush=True)
 
-            phase("saturation", args.concurrency, args.seconds, 0, 0)
-            if args.budget_seconds > 0:
-                phase("budget", 0, args.budget_seconds, args.budget_rate, 50)
-            if not args.skip_paced:
-                phase("paced", 0, args.paced_seconds, args.rate, 100, with_probe=True)
+            endpoints = {"grpc": stack.otlp_endpoint, "http": stack.otlp_http_url}
+            for transport in args.transports.split(","):
+                suffix, endpoint = ("" if transport == "grpc" else f"_{transport}"), endpoints[transport]
+                phase(f"saturation{suffix}", endpoint, args.concurrency, args.seconds, 0, 0)
+                if args.budget_seconds > 0:
+                    phase(f"budget{suffix}", endpoint, 0, args.budget_seconds, args.budget_rate, 50)
+                if not args.skip_paced:  # the visibility probe exports over gRPC: once is enough
+                    phase(f"paced{suffix}", endpoint, 0, args.paced_seconds, args.rate, 100, not suffix)
+            if "budget" in report and "budget_http" in report:
+                grpc_rate = report["budget"].get("spans_per_ingestion_cpu_second") or 0
+                http_rate = report["budget_http"].get("spans_per_ingestion_cpu_second") or 0
+                report["otlp_http_vs_grpc"] = {
+                    "spans_per_cpu_second_ratio": round(http_rate / grpc_rate, 3) if grpc_rate else None,
+                    "saturation_spans_per_s": [
+                        report.get(p, {}).get("spans_per_s") for p in ("saturation", "saturation_http")
+                    ],
+                    "paced_p95_ms": [report.get(p, {}).get("p95_ms") for p in ("paced", "paced_http")],
+                }
+                print("otlp_http_vs_grpc:", json.dumps(report["otlp_http_vs_grpc"]), flush=True)
             t0 = time.monotonic()
             report["sigterm_exit_code"] = proc.stop(timeout=120)
             report["shutdown_flush_seconds"] = round(time.monotonic() - t0, 2)
@@ -430,6 +486,14 @@ def main(argv: list[str] | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2))
     print(json.dumps(report, indent=2))
+    comparison = report.get("otlp_http_vs_grpc", {})
+    if comparison.get("spans_per_cpu_second_ratio") is not None:
+        ratio = comparison["spans_per_cpu_second_ratio"]
+        print(
+            f"otlp/http: {ratio:.0%} of gRPC's spans per ingestion CPU-second at "
+            f"{report['budget'].get('offered_spans_per_s')} spans/s offered "
+            f"({'meets' if ratio >= 0.8 else 'does not meet'} the 80 % budget)"
+        )
     budget = report.get("budget", {})
     met = (
         budget.get("offered_spans_per_s", 0) >= 15_000

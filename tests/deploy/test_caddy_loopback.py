@@ -3,9 +3,10 @@
 Everything runs as it would behind Caddy on a VM, minus TLS, on loopback with random ports and
 JUNJO_ENV=production: `python -m backend` and `python -m ingestion` (tests.support.stack), the
 built UI served by nginx with frontend/nginx.conf and config.js written by the frontend image's
-entrypoint, and Caddy routing by subdomain (`api.` -> backend, `ingestion.` -> h2c ingestion,
-anything else -> frontend). Chromium resolves *.localhost to 127.0.0.1 by itself; Python clients
-dial 127.0.0.1 and name the virtual host (Host header / gRPC authority).
+entrypoint, and Caddy routing by subdomain (`api.` -> backend, `ingestion.` -> h2c ingestion and
+its `/v1/traces` -> OTLP/HTTP, anything else -> frontend). Chromium resolves *.localhost to
+127.0.0.1 by itself; Python clients dial 127.0.0.1 and name the virtual host (Host header / gRPC
+authority).
 
 Through Caddy only: create the first user and an API key over REST, send spans with the real
 OTLPSpanExporter over the h2c route, flush, find them through the API and on disk where the data
@@ -24,7 +25,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+from opentelemetry.exporter.otlp.proto.http import Compression
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
@@ -125,6 +129,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
             {
                 "JUNJO_BACKEND_UPSTREAM": f"127.0.0.1:{stack.http_port}",
                 "JUNJO_INGESTION_UPSTREAM": f"127.0.0.1:{stack.otlp_port}",
+                "JUNJO_INGESTION_HTTP_UPSTREAM": f"127.0.0.1:{stack.otlp_http_port}",
                 "JUNJO_FRONTEND_UPSTREAM": f"127.0.0.1:{frontend.port}",
             },
         )
@@ -235,6 +240,77 @@ def test_otlp_through_caddy_h2c_is_stored_and_queryable(
     assert Path(env["WAL_DIR"]).is_dir()
     assert Path(env["JUNJO_SQLITE_PATH"]).is_file() and Path(env["JUNJO_METADATA_DB_PATH"]).is_file()
     assert deployment.stack.data_dir != ROOT / ".dbdata"
+
+
+def _recorded_spans(service: str, names: tuple[str, ...]) -> tuple[list, str]:
+    memory = InMemorySpanExporter()
+    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    tracer = provider.get_tracer("caddy-loopback")
+    with tracer.start_as_current_span(names[0]) as root:
+        trace_id = f"{root.get_span_context().trace_id:032x}"
+        for name in names[1:]:
+            with tracer.start_as_current_span(name):
+                pass
+    provider.shutdown()
+    return list(memory.get_finished_spans()), trace_id
+
+
+def test_otlp_http_through_caddy_over_http1_and_http2(deployment: Deployment, session_cookie: str) -> None:
+    """`ingestion.`'s /v1/traces reaches OTLP/HTTP: the real Python exporter (HTTP/1.1, gzip) and
+    curl over HTTP/2 (h2c); both traces are then queryable through the API. gRPC on the same host
+    is covered by the tests above."""
+    with deployment.api() as api:
+        api.http.headers["Cookie"] = session_cookie
+        key = api.create_api_key("caddy otlp/http")
+    via_caddy = f"http://127.0.0.1:{deployment.caddy_port}/v1/traces"
+    host = deployment.host("ingestion")
+    http1_spans, http1_trace = _recorded_spans("caddy-otlp-http", ("http1-root", "http1-child"))
+    unauthorized = HttpSpanExporter(endpoint=via_caddy, headers={"Host": host}, timeout=30)
+    assert unauthorized.export(http1_spans) == SpanExportResult.FAILURE
+    exporter = HttpSpanExporter(
+        endpoint=via_caddy,
+        headers={"Host": host, "x-junjo-api-key": key},
+        compression=Compression.Gzip,
+        timeout=30,
+    )
+    assert exporter.export(http1_spans) == SpanExportResult.SUCCESS
+    exporter.shutdown()
+
+    http2_spans, http2_trace = _recorded_spans("caddy-otlp-http", ("http2-root",))
+    body = deployment.stack.data_dir / "http2-body.pb"
+    body.write_bytes(encode_spans(http2_spans).SerializeToString())
+    curl = subprocess.run(
+        [
+            "curl",
+            "-sS",
+            "--http2-prior-knowledge",
+            "--resolve",
+            f"{host}:127.0.0.1",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_version} %{http_code}",
+            "-H",
+            "Content-Type: application/x-protobuf",
+            "-H",
+            f"x-junjo-api-key: {key}",
+            "--data-binary",
+            f"@{body}",
+            f"{deployment.url('ingestion')}/v1/traces",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert curl.stdout == "2 200", curl.stdout + curl.stderr
+
+    with deployment.api() as api:
+        api.http.headers["Cookie"] = session_cookie
+        for trace_id, names in ((http1_trace, {"http1-root", "http1-child"}), (http2_trace, {"http2-root"})):
+            spans = api.http.get(f"/api/v1/observability/traces/{trace_id}/spans")
+            assert spans.status_code == 200, spans.text
+            assert {s["name"] for s in spans.json()} == names
 
 
 def test_sign_in_through_caddy_in_chromium(deployment: Deployment, exported: str) -> None:

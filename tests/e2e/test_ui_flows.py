@@ -110,6 +110,9 @@ def test_api_key_is_shown_once_and_listed_by_prefix(
     expect(snippet).to_contain_text("JunjoOtelExporter")
     page.get_by_role("radio", name="OpenTelemetry").click()
     expect(page.get_by_label("OpenTelemetry snippet")).to_contain_text("x-junjo-api-key")
+    page.get_by_role("radio", name="OTLP/HTTP").click()
+    expect(page.get_by_label("OTLP/HTTP snippet")).to_contain_text(":4318/v1/traces")
+    page.get_by_role("radio", name="OpenTelemetry").click()
     shots.take(page, "api-keys")
     flow_state["key"] = key
     page.get_by_label("Key name").fill("temporary key")

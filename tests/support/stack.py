@@ -124,14 +124,26 @@ def internal_token(stack: Stack) -> str:
 def start_ingestion(stack: Stack, log_dir: Path, timeout: float = 60.0) -> ServiceProcess:
     """Starts `python -m ingestion` with `stack.env()` and waits for grpc.health.v1 SERVING.
 
-    SERVING means the WAL is recovered and the OTLP port accepts exports. The process is kept on
-    `stack.ingestion`; `stack.stop()` stops it (SIGTERM: final flush to Parquet).
+    SERVING means the WAL is recovered and the OTLP ports accept exports. The process is kept on
+    `stack.ingestion`; `stack.stop()` stops it (SIGTERM: final flush to Parquet). A public port
+    taken between `free_port()` and the bind (other test runs share the machine) is picked anew.
     """
-    proc = ServiceProcess("ingestion", stack.env(), log_dir / "ingestion.log").start()
-    stack.ingestion = proc
     token = internal_token(stack)
-    proc.wait_until(lambda: _grpc_serving(stack.internal_port, token), timeout)
-    return proc
+    attempts = 3
+    while True:
+        proc = ServiceProcess("ingestion", stack.env(), log_dir / "ingestion.log").start()
+        stack.ingestion = proc
+        try:
+            proc.wait_until(lambda: _grpc_serving(stack.internal_port, token), timeout)
+            return proc
+        except RuntimeError as exc:
+            attempts -= 1
+            last_line = str(exc).splitlines()[-1]
+            if not attempts or not any(
+                f"{name} " in last_line for name in ("OTLP_GRPC_PORT", "OTLP_HTTP_PORT")
+            ):
+                raise
+            stack.otlp_port, stack.otlp_http_port = free_port(), free_port()
 
 
 def start_static_ui(

@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ApiError, buildUrl, errorMessageFromBody, request, seg } from "./client";
 import { toPage } from "./endpoints";
-import { otlpTarget } from "../pages/ApiKeysPage";
+import { otlpHttpSnippet, otlpHttpUrl, otlpTarget } from "../pages/ApiKeysPage";
 import {
   formatDurationMicros,
   formatTimeOfDayMicros,
@@ -99,5 +99,10 @@ describe("formatting", () => {
       insecure: false,
     });
     expect(otlpTarget(undefined).hostPort).toBe("localhost:50051");
+    expect(otlpHttpUrl("grpc://localhost:50051")).toBe("http://localhost:4318/v1/traces");
+    expect(otlpHttpUrl("https://ingestion.example.com")).toBe("https://ingestion.example.com/v1/traces");
+    expect(otlpHttpSnippet("https://ingestion.example.com")).toContain(
+      'OTLPSpanExporter(\n    endpoint="https://ingestion.example.com/v1/traces"',
+    );
   });
 });

@@ -60,11 +60,41 @@ trace.set_tracer_provider(provider)
 #   OTEL_EXPORTER_OTLP_HEADERS=x-junjo-api-key=<your key>`;
 }
 
+/** The OTLP/HTTP traces URL on the same host: port 4318 locally, `/v1/traces` behind Caddy (TLS). */
+export function otlpHttpUrl(endpoint: string | undefined): string {
+  const { hostPort, insecure } = otlpTarget(endpoint);
+  const host = hostPort.replace(/:\d+$/, "");
+  return insecure ? `http://${host}:4318/v1/traces` : `https://${host}/v1/traces`;
+}
+
+export function otlpHttpSnippet(endpoint: string | undefined): string {
+  const url = otlpHttpUrl(endpoint);
+  return `# Python: pip install opentelemetry-exporter-otlp-proto-http
+import os
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+exporter = OTLPSpanExporter(
+    endpoint="${url}",
+    headers={"x-junjo-api-key": os.environ["JUNJO_AI_STUDIO_API_KEY"]},
+)
+
+# Any OpenTelemetry SDK, through environment variables:
+#   OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf
+#   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=${url}
+#   OTEL_EXPORTER_OTLP_HEADERS=x-junjo-api-key=<your key>
+
+# JavaScript: npm install @opentelemetry/exporter-trace-otlp-http
+#   new OTLPTraceExporter({ url: "${url}", headers: { "x-junjo-api-key": key } })`;
+}
+
+const SNIPPETS = { junjo: junjoSnippet, otel: otelSnippet, http: otlpHttpSnippet };
+const SNIPPET_LABELS = { junjo: "Junjo SDK", otel: "OpenTelemetry", http: "OTLP/HTTP" };
+
 function InstrumentPanel({ defaultOpen }: { defaultOpen: boolean }) {
   const cfg = useQuery({ queryKey: ["server-config"], queryFn: system.config, staleTime: 60_000 });
-  const [tab, setTab] = useState<"junjo" | "otel">("junjo");
+  const [tab, setTab] = useState<keyof typeof SNIPPETS>("junjo");
   const endpoint = cfg.data?.otlp_endpoint;
-  const code = tab === "junjo" ? junjoSnippet(endpoint) : otelSnippet(endpoint);
+  const code = SNIPPETS[tab](endpoint);
   return (
     <details className="card instrument" open={defaultOpen}>
       <summary>
@@ -72,33 +102,27 @@ function InstrumentPanel({ defaultOpen }: { defaultOpen: boolean }) {
       </summary>
       <p className="muted">
         Send traces over OTLP/gRPC to <code>{otlpTarget(endpoint).hostPort}</code> with your key in the{" "}
-        <code>x-junjo-api-key</code> header.
+        <code>x-junjo-api-key</code> header, or over OTLP/HTTP to <code>{otlpHttpUrl(endpoint)}</code>.
         {cfg.data?.environment ? ` (${cfg.data.environment})` : ""}
       </p>
       <div className="row gap">
         <div className="segmented" role="radiogroup" aria-label="Snippet">
-          <button
-            type="button"
-            role="radio"
-            aria-checked={tab === "junjo"}
-            className={tab === "junjo" ? "on" : ""}
-            onClick={() => setTab("junjo")}
-          >
-            Junjo SDK
-          </button>
-          <button
-            type="button"
-            role="radio"
-            aria-checked={tab === "otel"}
-            className={tab === "otel" ? "on" : ""}
-            onClick={() => setTab("otel")}
-          >
-            OpenTelemetry
-          </button>
+          {(Object.keys(SNIPPETS) as (keyof typeof SNIPPETS)[]).map((name) => (
+            <button
+              key={name}
+              type="button"
+              role="radio"
+              aria-checked={tab === name}
+              className={tab === name ? "on" : ""}
+              onClick={() => setTab(name)}
+            >
+              {SNIPPET_LABELS[name]}
+            </button>
+          ))}
         </div>
         <CopyButton value={code} label="Copy snippet" />
       </div>
-      <pre className="code" aria-label={`${tab === "junjo" ? "Junjo SDK" : "OpenTelemetry"} snippet`}>
+      <pre className="code" aria-label={`${SNIPPET_LABELS[tab]} snippet`}>
         {code}
       </pre>
     </details>
