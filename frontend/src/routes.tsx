@@ -17,6 +17,17 @@ import { loadTraceDetail, loadWorkflowDebugger } from "./prefetch";
 const TraceDetailPage = lazy(loadTraceDetail);
 const WorkflowDebuggerPage = lazy(loadWorkflowDebugger);
 const PlaygroundPage = lazy(() => import("./features/playground/PlaygroundPage"));
+const EvaluationsPage = lazy(() => import("./features/evaluations/EvaluationsPage"));
+const DatasetPage = lazy(() => import("./features/evaluations/DatasetPage"));
+const RunPage = lazy(() => import("./features/evaluations/RunPage"));
+const ComparePage = lazy(() => import("./features/evaluations/ComparePage"));
+
+const EVALUATION_ROUTES: [string, ReactNode][] = [
+  ["/evaluations", <EvaluationsPage />],
+  ["/evaluations/datasets/:datasetId", <DatasetPage />],
+  ["/evaluations/runs/:runId", <RunPage />],
+  ["/evaluations/compare/:baselineId/:candidateId", <ComparePage />],
+];
 
 function Guarded({ children }: { children: ReactNode }) {
   const { pathname } = useLocation();
@@ -107,6 +118,9 @@ export function AppRoutes() {
           </Guarded>
         }
       />
+      {EVALUATION_ROUTES.map(([path, page]) => (
+        <Route key={path} path={path} element={<Guarded>{page}</Guarded>} />
+      ))}
       <Route
         path="/api-keys"
         element={

@@ -1,6 +1,6 @@
 /** Typed calls for every backend route the UI uses (paths per the reference REST surface). */
 import { request, requestWithHeaders, seg, type Query } from "./client";
-import type { Page, Resp, Span } from "./types";
+import type { EvaluationScope, EvidenceReference, Page, Resp, Span } from "./types";
 
 export const auth = {
   dbHasUsers: () => request<Resp<"/users/db-has-users", "get">>("/users/db-has-users"),
@@ -29,6 +29,64 @@ export const apiKeys = {
     request<Resp<"/api_keys", "post">>("/api_keys", { method: "POST", body: { name } }),
   remove: (id: string) => request<void>(`/api_keys/${seg(id)}`, { method: "DELETE" }),
 };
+
+const TOKENS = "/api/v1/evaluation-tokens";
+
+export const evaluationTokens = {
+  list: () => request<Resp<"/api/v1/evaluation-tokens", "get">>(TOKENS, { query: { limit: 100 } }),
+  create: (name: string, scopes: EvaluationScope[], expiresAt: string | null) =>
+    request<Resp<"/api/v1/evaluation-tokens", "post">>(TOKENS, {
+      method: "POST",
+      body: { name, scopes, expires_at: expiresAt },
+    }),
+  revoke: (id: string) => request<void>(`${TOKENS}/${seg(id)}`, { method: "DELETE" }),
+};
+
+const EVAL = "/api/v1/evaluation";
+
+export const evaluations = {
+  datasets: (cursor?: string | null) =>
+    request<Resp<"/api/v1/evaluation/datasets", "get">>(`${EVAL}/datasets`, {
+      query: { limit: 100, cursor: cursor ?? undefined },
+    }),
+  dataset: (id: string) =>
+    request<Resp<"/api/v1/evaluation/datasets/{dataset_id}", "get">>(`${EVAL}/datasets/${seg(id)}`),
+  runs: (datasetId?: string, cursor?: string | null) =>
+    request<Resp<"/api/v1/evaluation/runs", "get">>(`${EVAL}/runs`, {
+      query: { limit: 100, dataset_id: datasetId, cursor: cursor ?? undefined },
+    }),
+  run: (id: string) => request<Resp<"/api/v1/evaluation/runs/{run_id}", "get">>(`${EVAL}/runs/${seg(id)}`),
+};
+
+/** Where a semantic execution's evidence lives in this UI (404 while ingestion has not caught up). */
+export interface ExecutionPaths {
+  trace_id: string;
+  span_id: string;
+  detail_path: string;
+  trace_path: string;
+  failure_path: string;
+}
+
+export function resolveExecution(ref: EvidenceReference): Promise<ExecutionPaths> {
+  if (ref.kind === "otel_span") {
+    const path = `/traces/${seg(ref.service_name)}/${seg(ref.trace_id)}/${seg(ref.span_id)}`;
+    return Promise.resolve({
+      trace_id: ref.trace_id,
+      span_id: ref.span_id,
+      detail_path: path,
+      trace_path: path,
+      failure_path: path,
+    });
+  }
+  // built by hand: an empty service_namespace is a real value and must be sent
+  const query = new URLSearchParams({
+    service_namespace: ref.service_namespace,
+    service_name: ref.service_name,
+    executable_type: ref.executable_type,
+    runtime_id: ref.runtime_id,
+  });
+  return request<ExecutionPaths>(`/api/v1/execution-resolution?${query.toString()}`);
+}
 
 export const system = {
   config: () => request<Resp<"/api/config", "get">>("/api/config"),

@@ -114,3 +114,15 @@ export interface TraceDocument {
   /** What the backend could not interpret (unsupported contract version, bad graph snapshot, …). */
   diagnostics: Schemas["Diagnostic"][];
 }
+
+export type EvaluationToken = Schemas["TokenRead"];
+export type CreatedEvaluationToken = Schemas["TokenCreated"];
+export type EvaluationScope = Schemas["Scope"];
+export type Dataset = Schemas["DatasetRead"];
+export type EvaluationCase = Schemas["CaseRead"];
+export type EvaluationRun = Schemas["RunRead"];
+export type Attempt = Schemas["AttemptRead"];
+export type RunDetail = Schemas["RunDetail"];
+export type RunSummary = Schemas["RunSummary"];
+export type OutcomeSummary = Schemas["OutcomeSummary"];
+export type EvidenceReference = NonNullable<Attempt["subject_evidence"]>;

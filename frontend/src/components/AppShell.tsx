@@ -7,6 +7,7 @@ import { Logo } from "./Logo";
 
 const NAV = [
   { to: "/", label: "Services", end: true },
+  { to: "/evaluations", label: "Evaluations" },
   { to: "/api-keys", label: "API Keys" },
   { to: "/users", label: "Users" },
   { to: "/settings", label: "Settings" },

@@ -1,8 +1,9 @@
-/** Settings: system operations (flush the ingestion WAL to Parquet now). */
+/** Settings: system operations (flush the ingestion WAL to Parquet now), developer access tokens. */
 import { useMutation } from "@tanstack/react-query";
 import { useState } from "react";
 import { system } from "../api/endpoints";
 import { ErrorBox, PageHeader } from "../components/ui";
+import { TokensPanel } from "../features/evaluations/TokensPanel";
 
 export default function SettingsPage() {
   const [last, setLast] = useState<Date | null>(null);
@@ -34,6 +35,7 @@ export default function SettingsPage() {
         <ErrorBox error={flush.error} title="Error" />
         <p className="muted small">Last flush: {last ? last.toLocaleString() : "Never"}</p>
       </section>
+      <TokensPanel />
     </div>
   );
 }
