@@ -1,6 +1,6 @@
 """Developer access tokens: Bearer credentials for the evaluation and evidence APIs.
 
-A signed-in user creates a token with a name, scopes and an optional expiry; the token is shown
+A signed-in admin creates a token with a name, scopes and an optional expiry; the token is shown
 once and stored as a SHA-256 digest plus a display prefix (`jcli_` + 64 random URL-safe
 characters carries 384 bits, so a fast unsalted digest is safe). A token acts as the user who
 created it and stops working when it expires, is revoked, or that user is deactivated or deleted.
@@ -10,7 +10,8 @@ created it and stops working when it expires, is revoked, or that user is deacti
   `WWW-Authenticate: Bearer` otherwise, never a fallback to the session) and carry the scope
   (403 `{"code": "insufficient_evaluation_token_scope", "missing_scopes": [...]}` otherwise).
   Ingestion API keys and passwords are not tokens and are refused the same way.
-- no Authorization header: the browser session decides (`require_user`).
+- no Authorization header: the browser session decides (`require_user`; writes need an admin).
+Writing through a token also needs its user to still be an admin.
 Such Bearer requests carry no cookie, which is why the CSRF guard lets them through
 (backend.middleware).
 """
@@ -30,10 +31,10 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import AfterValidator, BaseModel, Field
 from sqlalchemy import and_, delete, or_, select
 
-from backend.accounts.deps import CurrentUser, require_user
+from backend.accounts.deps import ADMIN_ONLY, AdminUser, require_admin, require_user
 from backend.accounts.schemas import UtcSeconds
 from backend.db.engine import Database
-from backend.db.models import User
+from backend.db.models import Role, User
 from backend.deps import DatabaseDep
 from backend.evaluations.cursor import created_at_of, decode_cursor, encode_cursor
 from backend.evaluations.errors import ApiError, NotFound
@@ -84,13 +85,13 @@ def authenticate(db: Database, token: str, required: frozenset[Scope]) -> Princi
     now = datetime.now(UTC)
     with db.session() as tx:
         row = tx.execute(
-            select(EvaluationToken, User.is_active)
+            select(EvaluationToken, User.is_active, User.role)
             .join(User, User.id == EvaluationToken.created_by_user_id)
             .where(EvaluationToken.token_sha256 == digest(token))
         ).one_or_none()
     if row is None:
         raise _unauthorized("Unknown or revoked developer access token")
-    record, user_active = row
+    record, user_active, role = row
     if record.expires_at is not None and record.expires_at <= now:
         raise _unauthorized("Developer access token has expired")
     if not user_active:
@@ -98,6 +99,8 @@ def authenticate(db: Database, token: str, required: frozenset[Scope]) -> Princi
     missing = sorted(required - set(record.scopes.split()))
     if missing:
         raise ApiError(403, {"code": "insufficient_evaluation_token_scope", "missing_scopes": missing})
+    if Scope.EVALUATION_WRITE in required and role != Role.ADMIN:
+        raise ApiError(403, {"detail": ADMIN_ONLY})  # the token's user was made a viewer
     return Principal(user_id=record.created_by_user_id, token_id=record.id)
 
 
@@ -109,6 +112,8 @@ def require_scope(*scopes: Scope) -> Callable[[Request, Database], Principal]:
         header = request.headers.get("authorization")
         if header is None:
             user = require_user(request, db)
+            if Scope.EVALUATION_WRITE in required:
+                require_admin(user)
             return Principal(user_id=user.id, token_id=None)
         return authenticate(db, _bearer_token(header), required)
 
@@ -120,7 +125,7 @@ EvaluationWriter = Annotated[Principal, Depends(require_scope(Scope.EVALUATION_W
 EvidenceReader = Annotated[Principal, Depends(require_scope(Scope.EVIDENCE_READ))]
 
 
-# ---- management by a signed-in user (session only) ----
+# ---- management by a signed-in admin (session only) ----
 
 
 def _unique(scopes: list[Scope]) -> list[Scope]:
@@ -170,7 +175,7 @@ router = APIRouter(prefix="/api/v1/evaluation-tokens", tags=["evaluation-tokens"
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-def create_token(body: TokenCreate, user: CurrentUser, db: DatabaseDep) -> TokenCreated:
+def create_token(body: TokenCreate, user: AdminUser, db: DatabaseDep) -> TokenCreated:
     expires_at = body.expires_at
     if expires_at is not None:
         if expires_at.tzinfo is None:
@@ -202,7 +207,7 @@ def create_token(body: TokenCreate, user: CurrentUser, db: DatabaseDep) -> Token
 
 @router.get("")
 def list_tokens(
-    _: CurrentUser,
+    _: AdminUser,
     db: DatabaseDep,
     cursor: Annotated[str | None, Query(min_length=1, max_length=1024)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
@@ -228,7 +233,7 @@ def list_tokens(
 
 
 @router.delete("/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
-def revoke_token(token_id: str, user: CurrentUser, db: DatabaseDep) -> Response:
+def revoke_token(token_id: str, user: AdminUser, db: DatabaseDep) -> Response:
     with db.session() as tx:
         deleted = tx.execute(delete(EvaluationToken).where(EvaluationToken.id == token_id)).rowcount
     if not deleted:

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from tests.backend.conftest import sqlite_path
+from tests.backend.evaluation_support import empty_evaluation_store
 from tests.support.api import DEFAULT_PASSWORD, ApiClient
 from tests.support.stack import Stack
 
@@ -22,9 +23,7 @@ TRACE = "/api/v1/trace-evidence/" + "a" * 32
 
 @pytest.fixture
 def admin(backend_stack: Stack) -> ApiClient:
-    with sqlite3.connect(sqlite_path(backend_stack), timeout=30) as conn:
-        conn.execute("DELETE FROM evaluation_tokens")
-    conn.close()
+    empty_evaluation_store(sqlite_path(backend_stack))
     client = ApiClient(backend_stack.http_url)
     client.create_first_user()
     return client
@@ -192,3 +191,24 @@ def test_management_needs_a_session_and_lists_by_cursor(admin: ApiClient, backen
     assert (
         admin.http.post(TOKENS, content=huge, headers={"Content-Type": "application/json"}).status_code == 413
     )
+
+
+def test_viewers_read_but_neither_manage_tokens_nor_write(admin: ApiClient, backend_stack: Stack) -> None:
+    token = create_token(admin, ["evaluation:read", "evaluation:write"])["token"]
+    created = admin.http.post("/users", json={"email": "viewer@example.com", "password": DEFAULT_PASSWORD})
+    assert created.status_code == 200, created.text
+    dataset = {"application_key": "app", "key": "k", "name": "N", "description": None}
+    with ApiClient(backend_stack.http_url) as viewer:
+        viewer.sign_in("viewer@example.com")
+        assert viewer.http.get(TOKENS).status_code == 403
+        assert viewer.http.post(TOKENS, json={"name": "x", "scopes": ["evidence:read"]}).status_code == 403
+        assert viewer.http.get("/api/v1/evaluation/datasets").status_code == 200
+        assert viewer.http.post("/api/v1/evaluation/datasets", json=dataset).status_code == 403
+    admin_id = admin.http.get(TOKENS).json()["items"][0]["created_by_user_id"]
+    with bearer(backend_stack, token) as client:
+        assert client.post("/api/v1/evaluation/datasets", json=dataset).status_code == 200
+        with sqlite3.connect(sqlite_path(backend_stack)) as conn:
+            conn.execute("UPDATE users SET role = 'viewer' WHERE id = ?", (admin_id,))
+        conn.close()
+        assert client.post("/api/v1/evaluation/datasets", json=dataset).status_code == 403
+        assert client.get("/api/v1/evaluation/datasets").status_code == 200

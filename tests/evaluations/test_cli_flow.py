@@ -8,81 +8,24 @@ expects — exit code and JSON envelope — replays included (same answer) and c
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import pytest
-from junjo.studio import AttemptResultWrite, AttemptStatus, OpenTelemetrySpanReference, RunStart, StudioClient
+from junjo.studio import AttemptResultWrite, AttemptStatus, OpenTelemetrySpanReference, RunStart
 
 from tests.support.api import OBS, ApiClient
+from tests.support.junjo_eval_cli import (
+    EXIT_CONFLICT,
+    EXIT_SUBJECT,
+    SERVICE,
+    Cli,
+    application_checkout,
+    case_args,
+    developer_token,
+)
 from tests.support.polling import poll
 from tests.support.stack import Stack, start_backend, start_ingestion
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-HARNESS = "tests.support.junjo_eval_harness:harness"
-SERVICE = "greeter-e2e"
-EXIT_OK, EXIT_CONFLICT, EXIT_SUBJECT, EXIT_EVALUATION = 0, 4, 5, 6
-
-
-@dataclass
-class Cli:
-    stack: Stack
-    token: str
-    api_key: str
-    app_dir: Path
-
-    def env(self, **extra: str) -> dict[str, str]:
-        return {
-            **os.environ,
-            "PYTHONPATH": str(REPO_ROOT),
-            "JUNJO_AI_STUDIO_CLI_TOKEN": self.token,
-            "JUNJO_AI_STUDIO_BACKEND_BASE_URL": self.stack.http_url,
-            "JUNJO_EVAL_OTLP_ENDPOINT": self.stack.otlp_endpoint,
-            "JUNJO_EVAL_API_KEY": self.api_key,
-            "JUNJO_EVAL_SERVICE": SERVICE,
-            **extra,
-        }
-
-    def __call__(self, *args: str, expect: int = EXIT_OK, **env: str) -> Any:
-        """Runs `junjo eval --harness ... <args>` in the application's git checkout."""
-        junjo = Path(sys.executable).with_name("junjo")
-        done = subprocess.run(
-            [str(junjo), "eval", "--harness", HARNESS, *args],
-            cwd=self.app_dir,
-            env=self.env(**env),
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        envelope = json.loads(done.stdout)
-        assert done.returncode == expect, (done.returncode, envelope, done.stderr[-2000:])
-        assert envelope["schema_version"] == 1
-        return envelope["data"] if envelope["ok"] else envelope["error"]
-
-    def studio(self, call: Any) -> Any:
-        async def run() -> Any:
-            async with StudioClient(base_url=self.stack.http_url, token=self.token) as client:
-                return await call(client)
-
-        return asyncio.run(run())
-
-    def commit(self, message: str) -> str:
-        """A new commit in the application's checkout: the revision runs and generated cases record."""
-        (self.app_dir / "CHANGELOG").write_text(message)
-        git = ["git", "-C", str(self.app_dir)]
-        subprocess.run([*git, "add", "CHANGELOG"], check=True)
-        subprocess.run([*git, "commit", "-q", "-m", message], check=True)
-        return subprocess.run(
-            [*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True
-        ).stdout.strip()
 
 
 @pytest.fixture(scope="module")
@@ -95,53 +38,12 @@ def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
         with ApiClient(stack.http_url) as admin:
             admin.create_first_user()
             api_key = admin.create_api_key("greeter")
-            response = admin.http.post(
-                "/api/v1/evaluation-tokens",
-                json={"name": "cli", "scopes": ["evaluation:read", "evaluation:write", "evidence:read"]},
-            )
-            assert response.status_code == 201, response.text
-            token = response.json()["token"]
-        app_dir = root / "app"
-        app_dir.mkdir()
-        subprocess.run(["git", "init", "-q", str(app_dir)], check=True)
-        for key, value in (("user.email", "dev@example.com"), ("user.name", "Dev")):
-            subprocess.run(["git", "-C", str(app_dir), "config", key, value], check=True)
-        tool = Cli(stack, token, api_key, app_dir)
+            token = developer_token(admin)
+        tool = Cli(stack, token, api_key, application_checkout(root / "app"))
         tool.commit("baseline")
         yield tool
     finally:
         stack.stop()
-
-
-def write_json(directory: Path, name: str, value: Any) -> str:
-    path = directory / name
-    path.write_text(json.dumps(value))
-    return str(path)
-
-
-def add_case_args(cli: Cli, dataset_id: str, key: str, kind: str, name: str, expect_text: str) -> list[str]:
-    return [
-        "--dataset-id",
-        dataset_id,
-        "--case-key",
-        key,
-        "--evaluation-name",
-        "greets by name",
-        "--target-kind",
-        kind,
-        "--target-key",
-        f"greet-{kind}",
-        "--input-version",
-        "1",
-        "--input",
-        write_json(cli.app_dir.parent, f"{key}-input.json", {"name": name}),
-        "--expectation",
-        write_json(cli.app_dir.parent, f"{key}-expect.json", {"text": expect_text}),
-        "--evaluator-key",
-        "greeting.contains",
-        "--evaluator-version",
-        "1",
-    ]
 
 
 def test_complete_evaluation_flow_through_the_cli(cli: Cli) -> None:
@@ -154,25 +56,24 @@ def test_complete_evaluation_flow_through_the_cli(cli: Cli) -> None:
     dataset_id = dataset["id"]
 
     # cases: authored (workflow, node, a crashing input), then one generated by a real execution
-    ada = cli("dataset", "add", *add_case_args(cli, dataset_id, "ada", "workflow", "Ada", "Hello"))
+    ada = cli("dataset", "add", *case_args(cli, dataset_id, "ada", "workflow", "Ada", "Hello"))
     assert ada["ordinal"] == 1 and ada["origin"] == "authored" and ada["source_evidence"] is None
-    assert cli("dataset", "add", *add_case_args(cli, dataset_id, "ada", "workflow", "Ada", "Hello")) == ada
+    assert cli("dataset", "add", *case_args(cli, dataset_id, "ada", "workflow", "Ada", "Hello")) == ada
     cli(
         "dataset",
         "add",
-        *add_case_args(cli, dataset_id, "ada", "workflow", "Ada", "Bye"),
+        *case_args(cli, dataset_id, "ada", "workflow", "Ada", "Bye"),
         expect=EXIT_CONFLICT,
     )
-    cli("dataset", "add", *add_case_args(cli, dataset_id, "bob", "node", "Bob", "Hello"))
-    cli("dataset", "add", *add_case_args(cli, dataset_id, "crash", "workflow", "crash", "Hello"))
-    generated = cli("case", "generate", *add_case_args(cli, dataset_id, "gen", "workflow", "Gen", "Hello"))
+    cli("dataset", "add", *case_args(cli, dataset_id, "bob", "node", "Bob", "Hello"))
+    cli("dataset", "add", *case_args(cli, dataset_id, "crash", "workflow", "crash", "Hello"))
+    generated = cli("case", "generate", *case_args(cli, dataset_id, "gen", "workflow", "Gen", "Hello"))
     source = generated["source_evidence"]
     assert generated["origin"] == "generated" and generated["ordinal"] == 4
     assert source["kind"] == "junjo_execution" and source["service_name"] == SERVICE
     assert source["service_namespace"] == "" and source["executable_type"] == "workflow"
     assert (
-        cli("case", "generate", *add_case_args(cli, dataset_id, "gen", "workflow", "Gen", "Hello"))
-        == generated
+        cli("case", "generate", *case_args(cli, dataset_id, "gen", "workflow", "Gen", "Hello")) == generated
     )
 
     # lock (idempotent); a new case afterwards conflicts
@@ -182,7 +83,7 @@ def test_complete_evaluation_flow_through_the_cli(cli: Cli) -> None:
     cli(
         "dataset",
         "add",
-        *add_case_args(cli, dataset_id, "late", "node", "Late", "Hello"),
+        *case_args(cli, dataset_id, "late", "node", "Late", "Hello"),
         expect=EXIT_CONFLICT,
     )
     listed = cli("dataset", "list")

@@ -97,7 +97,12 @@ export default function DatasetPage() {
             >
               <label>
                 Baseline
-                <select value={baseline} onChange={(e) => setBaseline(e.target.value)} required>
+                <select
+                  aria-label="Baseline run"
+                  value={baseline}
+                  onChange={(e) => setBaseline(e.target.value)}
+                  required
+                >
                   <option value="">Choose a run</option>
                   {runItems.map(({ run }) => (
                     <option key={run.id} value={run.id}>
@@ -108,7 +113,12 @@ export default function DatasetPage() {
               </label>
               <label>
                 Candidate
-                <select value={candidate} onChange={(e) => setCandidate(e.target.value)} required>
+                <select
+                  aria-label="Candidate run"
+                  value={candidate}
+                  onChange={(e) => setCandidate(e.target.value)}
+                  required
+                >
                   <option value="">Choose a run</option>
                   {runItems.map(({ run }) => (
                     <option key={run.id} value={run.id}>
