@@ -4,7 +4,7 @@ import { useState } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import { evaluations } from "../../api/endpoints";
 import { Empty, ErrorBox, Loading, PageHeader } from "../../components/ui";
-import { formatLocal } from "../../lib/time";
+import { Timestamp } from "../../components/Timestamp";
 import { RunsTable } from "./EvaluationsPage";
 import { EvidenceLinks, JsonCell, StatusBadge } from "./parts";
 
@@ -30,7 +30,12 @@ export default function DatasetPage() {
         sub={
           <>
             {dataset.application_key} · <code>{dataset.key}</code> · <StatusBadge status={dataset.status} />
-            {dataset.locked_at ? ` locked ${formatLocal(dataset.locked_at)}` : null}
+            {dataset.locked_at ? (
+              <>
+                {" "}
+                locked <Timestamp iso={dataset.locked_at} />
+              </>
+            ) : null}
           </>
         }
       />

@@ -3,7 +3,7 @@ import { useQuery } from "@tanstack/react-query";
 import { Link } from "react-router";
 import { evaluations } from "../../api/endpoints";
 import { Empty, ErrorBox, Loading, PageHeader } from "../../components/ui";
-import { formatLocal } from "../../lib/time";
+import { Timestamp } from "../../components/Timestamp";
 import { percent } from "./compare";
 import { RunLink, StatusBadge } from "./parts";
 import type { RunSummary } from "../../api/types";
@@ -44,7 +44,9 @@ export function RunsTable({ runs, label }: { runs: RunSummary[]; label: string }
             <td>
               <code title={run.source_revision}>{run.source_revision.slice(0, 10)}</code>
             </td>
-            <td>{formatLocal(run.created_at)}</td>
+            <td>
+              <Timestamp iso={run.created_at} />
+            </td>
           </tr>
         ))}
       </tbody>
@@ -98,7 +100,9 @@ export default function EvaluationsPage() {
                   <td>
                     <StatusBadge status={d.status} />
                   </td>
-                  <td>{formatLocal(d.created_at)}</td>
+                  <td>
+                    <Timestamp iso={d.created_at} />
+                  </td>
                 </tr>
               ))}
             </tbody>

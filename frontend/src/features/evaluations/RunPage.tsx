@@ -4,7 +4,7 @@ import { Link, useParams } from "react-router";
 import { evaluations } from "../../api/endpoints";
 import type { RunDetail } from "../../api/types";
 import { ErrorBox, Loading, PageHeader } from "../../components/ui";
-import { formatLocal } from "../../lib/time";
+import { Timestamp } from "../../components/Timestamp";
 import { EvidenceLinks, JsonCell, OutcomeFigures, StatusBadge, summarize } from "./parts";
 
 function facets(detail: RunDetail): { targets: [string, number][]; evaluations: [string, number][] } {
@@ -43,8 +43,13 @@ export default function RunPage() {
         sub={
           <>
             <StatusBadge status={run.status} /> revision <code>{run.source_revision}</code> · started{" "}
-            {formatLocal(run.created_at)}
-            {run.completed_at ? ` · completed ${formatLocal(run.completed_at)}` : null}
+            <Timestamp iso={run.created_at} />
+            {run.completed_at ? (
+              <>
+                {" "}
+                · completed <Timestamp iso={run.completed_at} />
+              </>
+            ) : null}
           </>
         }
       />

@@ -4,7 +4,7 @@ import { useState, type FormEvent } from "react";
 import { evaluationTokens } from "../../api/endpoints";
 import type { CreatedEvaluationToken, EvaluationScope } from "../../api/types";
 import { CopyButton, Empty, ErrorBox, Loading } from "../../components/ui";
-import { formatLocal } from "../../lib/time";
+import { Timestamp } from "../../components/Timestamp";
 
 const SCOPES: { scope: EvaluationScope; label: string }[] = [
   { scope: "evaluation:read", label: "Read datasets and runs" },
@@ -123,8 +123,10 @@ export function TokensPanel() {
                   <code>{t.prefix}…</code>
                 </td>
                 <td>{t.scopes.join(", ")}</td>
-                <td>{t.expires_at ? formatLocal(t.expires_at) : "never"}</td>
-                <td>{formatLocal(t.created_at)}</td>
+                <td>{t.expires_at ? <Timestamp iso={t.expires_at} /> : "never"}</td>
+                <td>
+                  <Timestamp iso={t.created_at} />
+                </td>
                 <td className="right">
                   <button
                     type="button"
