@@ -35,7 +35,7 @@ from opentelemetry.proto.common.v1 import common_pb2
 from junjo_common.spanformat import v1
 
 try:
-    from ingestion import _fastconvert
+    import ingestion._fastconvert as _fastconvert
 except ImportError:  # not built (no C compiler): the pure-Python path does all the work
     _fastconvert = None
 else:

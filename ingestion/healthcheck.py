@@ -39,7 +39,7 @@ def check(address: str, timeout: float, token: str, service: str = "") -> tuple[
                 health_pb2.HealthCheckRequest(service=service), timeout=timeout, metadata=metadata
             )
         except grpc.RpcError as exc:
-            code = exc.code()  # type: ignore[attr-defined]
+            code = exc.code()
             name = code.name if code is not None else "UNKNOWN"
             return False, f"{address}: health check failed: {name}"
     status = health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)

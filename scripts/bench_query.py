@@ -123,7 +123,11 @@ class RequestFactory:
                         kind=trace_pb2.Span.SPAN_KIND_INTERNAL,
                         attributes=attrs,
                         events=events,
-                        status=trace_pb2.Status(code=2 if rng.random() < 0.02 else 0),
+                        status=trace_pb2.Status(
+                            code=trace_pb2.Status.STATUS_CODE_ERROR
+                            if rng.random() < 0.02
+                            else trace_pb2.Status.STATUS_CODE_UNSET
+                        ),
                     )
                 )
         service = SERVICES[index % len(SERVICES)]

@@ -55,7 +55,7 @@ def list_keys(db: Database) -> list[ApiKey]:
 
 def delete_key(db: Database, key_id: str) -> bool:
     with db.session() as tx:
-        return tx.execute(delete(ApiKey).where(ApiKey.id == key_id)).rowcount > 0
+        return db.delete_rows(tx, delete(ApiKey).where(ApiKey.id == key_id)) > 0
 
 
 def is_valid_key(db: Database, key: str) -> bool:

@@ -12,9 +12,9 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import CursorResult, Delete, Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 BUSY_TIMEOUT_MS = 5000
@@ -65,6 +65,11 @@ class Database:
         """Like `session()` but takes SQLite's write lock at BEGIN (check-then-insert safe)."""
         with self._immediate.begin() as session:
             yield session
+
+    @staticmethod
+    def delete_rows(session: Session, statement: Delete) -> int:
+        """Runs a DELETE and returns how many rows it removed."""
+        return cast(CursorResult[Any], session.execute(statement)).rowcount
 
     def ping(self) -> None:
         """Raises if the database cannot answer a query."""

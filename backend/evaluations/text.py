@@ -6,6 +6,7 @@ carry surrounding whitespace; `service_namespace` and descriptions may be empty.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from pydantic import AfterValidator, Field, Strict
@@ -20,7 +21,7 @@ MAX_RECORD_ID_BYTES = 64
 MAX_VERSION = 2_147_483_647
 
 
-def _text_rule(max_bytes: int, *, nonempty: bool):  # type: ignore[no-untyped-def]
+def _text_rule(max_bytes: int, *, nonempty: bool) -> Callable[[str], str]:
     def check(value: str) -> str:
         if nonempty and not value.strip():
             raise PydanticCustomError("blank_text", "must not be blank")

@@ -235,7 +235,7 @@ def list_tokens(
 @router.delete("/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
 def revoke_token(token_id: str, user: AdminUser, db: DatabaseDep) -> Response:
     with db.session() as tx:
-        deleted = tx.execute(delete(EvaluationToken).where(EvaluationToken.id == token_id)).rowcount
+        deleted = db.delete_rows(tx, delete(EvaluationToken).where(EvaluationToken.id == token_id))
     if not deleted:
         raise NotFound("Developer access token not found")
     log.info("evaluation_token_revoked", token_id=token_id, user_id=user.id)

@@ -106,7 +106,7 @@ class GeminiProvider(Provider):
         choices = []
         thoughts: list[str] = []
         for index, candidate in enumerate(response.candidates or []):
-            texts = []
+            texts: list[str] = []
             for part in (candidate.content.parts if candidate.content else None) or []:
                 if part.text is None:
                     continue

@@ -240,8 +240,8 @@ def _list_keyed(index: MetadataIndex, q: ListQuery, extra: list[Source]) -> Answ
         if q.has_llm:
             hot_llm, llm_skipped = _llm_trace_ids(extra, q.service)
             skipped.extend(llm_skipped)
-            candidates = engine.query_spans(extra, where, params, select="DISTINCT trace_id")
-            indexed_llm = index.llm_trace_subset(q.service, [r["trace_id"] for r in candidates.rows])
+            unindexed = engine.query_spans(extra, where, params, select="DISTINCT trace_id")
+            indexed_llm = index.llm_trace_subset(q.service, [r["trace_id"] for r in unindexed.rows])
             ids = sorted(hot_llm | indexed_llm)
             tables["llm_ids"] = pa.table({"trace_id": pa.array(ids, pa.string())})
             where += " AND trace_id IN (SELECT trace_id FROM llm_ids)"
@@ -260,7 +260,10 @@ def _list_keyed(index: MetadataIndex, q: ListQuery, extra: list[Source]) -> Answ
 
     # The page's keys: indexed (cold) keys win over the same span in an unindexed tier.
     extra_rows = [r for r in extra_rows if r["_tier"] == "cold" or (r["trace_id"], r["span_id"]) not in keys]
-    candidates = [(k.start_ns, k.span_id, k.trace_id, k) for k in keys.values()]
+    # (start, span_id, trace_id, an indexed key to read or an unindexed row already read)
+    candidates: list[tuple[int, str, str, IndexedKey | dict[str, Any]]] = [
+        (k.start_ns, k.span_id, k.trace_id, k) for k in keys.values()
+    ]
     candidates += [(r["start_time"], r["span_id"], r["trace_id"], r) for r in extra_rows]
     candidates.sort(key=lambda c: (c[0], c[1]), reverse=True)
     winners = candidates[: q.limit]

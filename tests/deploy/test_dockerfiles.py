@@ -1,8 +1,9 @@
 """The three Dockerfiles: hadolint-clean, pinned, multi-stage, healthy, and buildable from this tree.
 
 No Docker engine runs here, so what a build would need is checked statically: every COPY source
-exists and is not excluded by .dockerignore, entrypoints are executable, and the ingestion image's
-trimmed dependency list (deploy/pins.py) covers every third-party import ingestion makes.
+exists and is not excluded by .dockerignore, entrypoints are executable, the Python images install
+their lock file with hashes, and the ingestion image's trimmed lock file (requirements/ingestion.txt)
+covers every third-party import ingestion makes.
 """
 
 from __future__ import annotations
@@ -16,12 +17,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from packaging.requirements import Requirement
 
+from scripts.check_lock import pins, problems
 from tests.support.procs import ROOT
-
-sys.path.insert(0, str(ROOT / "deploy"))
-import pins  # deploy/ is not a package: the Dockerfiles run pins.py as a script
 
 DOCKERFILES = ("backend/Dockerfile", "ingestion/Dockerfile", "frontend/Dockerfile")
 HADOLINT = Path(sys.executable).parent / "hadolint"
@@ -114,17 +112,24 @@ def test_entrypoints_are_executable_in_git(script: str) -> None:
     assert mode == "100755", f"{script} must be committed executable (COPY keeps the mode)"
 
 
-def test_pins_follow_pyproject_and_reject_unknown_services(tmp_path: Path) -> None:
-    backend = pins.pinned_requirements("backend", ROOT / "pyproject.toml")
-    assert backend and all("==" in line for line in backend)
-    ingestion = pins.pinned_requirements("ingestion", ROOT / "pyproject.toml")
-    assert set(ingestion) < set(backend)
-    with pytest.raises(ValueError, match="unknown service"):
-        pins.pinned_requirements("nope", ROOT / "pyproject.toml")
-    loose = tmp_path / "pyproject.toml"
-    loose.write_text('[project]\ndependencies = ["grpcio>=1"]\n')
-    with pytest.raises(ValueError, match="not pinned"):
-        pins.pinned_requirements("ingestion", loose)
+@pytest.mark.parametrize("dockerfile", ["backend/Dockerfile", "ingestion/Dockerfile"])
+def test_python_images_install_lock_files_with_hashes(dockerfile: str) -> None:
+    installs = [args for keyword, args in stages(dockerfile)[0] if keyword == "RUN" and "pip install" in args]
+    assert installs, f"{dockerfile} installs nothing"
+    for args in installs:
+        for command in args.split("&&"):
+            if "pip install" in command:
+                assert "--require-hashes" in command and "--requirement requirements/" in command, command
+
+
+def test_lock_files_hold_what_pyproject_pins(tmp_path: Path) -> None:
+    assert problems() == []
+    (tmp_path / "requirements").mkdir()
+    for name in ("dev.txt", "backend.txt", "build.txt", "ingestion.txt"):
+        (tmp_path / "requirements" / name).write_text((ROOT / "requirements" / name).read_text())
+    text = (ROOT / "pyproject.toml").read_text().replace('"grpcio==1.85.1"', '"grpcio==1.85.4"')
+    (tmp_path / "pyproject.toml").write_text(text)
+    assert "requirements/dev.txt has grpcio 1.85.1, pyproject.toml pins 1.85.4" in problems(tmp_path)
 
 
 def _third_party_imports(*packages: str) -> set[str]:
@@ -143,23 +148,8 @@ def _third_party_imports(*packages: str) -> set[str]:
     return {n for n in found if n not in sys.stdlib_module_names and n not in local}
 
 
-def _closure(distributions: set[str]) -> set[str]:
-    seen: set[str] = set()
-    todo = list(distributions)
-    while todo:
-        name = todo.pop().lower().replace("_", "-")
-        if name in seen:
-            continue
-        seen.add(name)
-        for line in md.requires(name) or []:
-            requirement = Requirement(line)
-            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
-                todo.append(requirement.name)
-    return seen
-
-
 def test_ingestion_image_installs_everything_ingestion_imports() -> None:
-    provided = _closure(set(pins.SERVICE_PACKAGES["ingestion"] or ()))
+    provided = set(pins((ROOT / "requirements" / "ingestion.txt").read_text().splitlines()))
     module_to_dists = md.packages_distributions()
     missing = {}
     for module in _third_party_imports("ingestion", "junjo_common"):
@@ -167,4 +157,4 @@ def test_ingestion_image_installs_everything_ingestion_imports() -> None:
         assert dists, f"ingestion imports {module!r}, which no installed distribution provides"
         if not dists & provided:
             missing[module] = sorted(dists)
-    assert not missing, f"add to deploy/pins.py SERVICE_PACKAGES['ingestion']: {missing}"
+    assert not missing, f"add to requirements/ingestion.in, then `make lock`: {missing}"

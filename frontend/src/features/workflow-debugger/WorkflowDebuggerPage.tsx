@@ -77,7 +77,7 @@ export default function WorkflowDebuggerPage() {
     }
     return null;
   }, [doc.data, chain, selectedTransition]);
-  const transitions = activeHistory?.transitions ?? [];
+  const transitions = useMemo(() => activeHistory?.transitions ?? [], [activeHistory]);
   const tIndex = selectedTransition
     ? transitions.findIndex((t) => transitionKey(t) === transitionKey(selectedTransition))
     : -1;
