@@ -45,7 +45,7 @@ def normalize_email(email: str) -> str:
 
 def has_users(db: Database) -> bool:
     with db.session() as tx:
-        return tx.scalar(select(func.count()).select_from(User)) > 0
+        return (tx.scalar(select(func.count()).select_from(User)) or 0) > 0
 
 
 def create_first_user(db: Database, email: str, password: str) -> User:
@@ -60,7 +60,7 @@ def create_first_user(db: Database, email: str, password: str) -> User:
     password_hash = hash_password(password)
     try:
         with db.write_transaction() as tx:
-            if tx.scalar(select(func.count()).select_from(User)) > 0:
+            if (tx.scalar(select(func.count()).select_from(User)) or 0) > 0:
                 raise UsersAlreadyExist
             user = User(
                 id=new_id(), email=normalize_email(email), password_hash=password_hash, role=Role.ADMIN
@@ -113,7 +113,7 @@ def delete_user(db: Database, user_id: str, acting_user_id: str) -> None:
         user = tx.get(User, user_id)
         if user is None:
             raise UserNotFound
-        if tx.scalar(select(func.count()).select_from(User)) <= 1:
+        if (tx.scalar(select(func.count()).select_from(User)) or 0) <= 1:
             raise RefusedChange("The last user cannot be deleted")
         if _is_active_admin(user) and _active_admins(tx) <= 1:
             raise RefusedChange("The last active admin cannot be deleted")

@@ -262,9 +262,7 @@ def _agent_annotation(
     relationships = _relationships(span, attrs, runtime_id, ordered, trace_spans, by_id)
     summary = t.owner_summary(
         attrs,
-        span.get("resource_attributes_json")
-        if isinstance(span.get("resource_attributes_json"), dict)
-        else {},
+        resource if isinstance(resource := span.get("resource_attributes_json"), dict) else {},
         trace_id=span["trace_id"],
         span_id=span["span_id"],
         service_name=span.get("service_name") or "",
@@ -327,9 +325,7 @@ def _executable_ref(span: dict[str, Any]) -> dict[str, Any]:
         "span_id": span["span_id"],
         "name": span.get("name"),
         "service": t.service_identity(
-            span.get("resource_attributes_json")
-            if isinstance(span.get("resource_attributes_json"), dict)
-            else {},
+            resource if isinstance(resource := span.get("resource_attributes_json"), dict) else {},
             span.get("service_name") or "",
         ),
         "definition_id": t.text(attrs, "junjo.executable_definition_id"),

@@ -93,7 +93,7 @@ def replay_store(
         "end": end,
         "transitions": [],
     }
-    if not detail["available"]:
+    if not detail["available"] or not isinstance(store_id, str):
         return detail
     issues: list[dict[str, str]] = detail["diagnostics"]
     policy_withheld = False

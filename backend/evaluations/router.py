@@ -8,7 +8,7 @@ are small by contract (JSON payloads are capped at 16 KiB each), so the router a
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -53,7 +53,9 @@ from backend.evaluations.text import (
 from backend.evaluations.tokens import EvaluationReader, EvaluationWriter
 
 MAX_BODY_BYTES = 256 * 1024
-CONFLICT = {409: {"model": ConflictBody, "description": "Contradicts stored content or state"}}
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"model": ConflictBody, "description": "Contradicts stored content or state"}
+}
 
 router = APIRouter(prefix="/api/v1/evaluation", tags=["evaluation"], max_body_size=MAX_BODY_BYTES)
 
@@ -105,14 +107,14 @@ class MembershipQuery(Page):
             return SemanticExecutionReference(
                 service_namespace=self.service_namespace,
                 service_name=self.service_name,
-                executable_type=self.executable_type,  # type: ignore[arg-type]  # checked above
-                runtime_id=self.runtime_id,  # type: ignore[arg-type]
+                executable_type=self.executable_type,
+                runtime_id=self.runtime_id,
             )
         return OpenTelemetrySpanReference(
             service_namespace=self.service_namespace,
             service_name=self.service_name,
-            trace_id=self.trace_id,  # type: ignore[arg-type]
-            span_id=self.span_id,  # type: ignore[arg-type]
+            trace_id=self.trace_id,
+            span_id=self.span_id,
         )
 
 

@@ -18,8 +18,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, exists, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from backend.db.engine import Database
 from backend.db.models import utcnow
@@ -176,10 +176,14 @@ def create_dataset(db: Database, body: DatasetCreate, user_id: str) -> DatasetRe
         return dataset_read(row)
 
 
-def _after(columns: tuple[object, object], created_at: datetime, row_id: str) -> object:
+def _after(
+    columns: tuple[InstrumentedAttribute[datetime], InstrumentedAttribute[str]],
+    created_at: datetime,
+    row_id: str,
+) -> ColumnElement[bool]:
     """Keyset condition for `ORDER BY created_at DESC, id DESC` past the cursor's row."""
     created, ident = columns
-    return or_(created < created_at, and_(created == created_at, ident < row_id))  # type: ignore[operator]
+    return or_(created < created_at, and_(created == created_at, ident < row_id))
 
 
 def _page_cursor(kind: str, rows: Sequence[EvaluationDataset | EvaluationRun], limit: int) -> str | None:

@@ -144,12 +144,12 @@ def _add_batch(summary: FileSummary, batch: pa.RecordBatch) -> None:
     is_exec = pc.fill_null(pc.match_substring_regex(attrs, EXECUTABLE_PATTERN), False)
     if pc.any(is_exec).as_py():
         names = ("trace_id", "span_id", "service_name", "name", "attributes", "resource_attributes")
-        picked = {n: pc.filter(batch.column(n), is_exec).to_pylist() for n in names}
-        picked["start"] = pc.filter(start, is_exec).to_pylist()
-        picked["end"] = pc.filter(end, is_exec).to_pylist()
-        picked["error"] = pc.filter(is_err, is_exec).to_pylist()
-        for i in range(len(picked["span_id"])):
-            _add_executable(summary, {n: values[i] for n, values in picked.items()})
+        executables = {n: pc.filter(batch.column(n), is_exec).to_pylist() for n in names}
+        executables["start"] = pc.filter(start, is_exec).to_pylist()
+        executables["end"] = pc.filter(end, is_exec).to_pylist()
+        executables["error"] = pc.filter(is_err, is_exec).to_pylist()
+        for i in range(len(executables["span_id"])):
+            _add_executable(summary, {n: values[i] for n, values in executables.items()})
 
     if pc.any(is_llm).as_py():
         llm_services = pc.filter(services, is_llm).to_pylist()
