@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import os
 import socket
 import zlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from dataclasses import dataclass
 from http import HTTPStatus
 
@@ -156,7 +157,9 @@ def _too_large(limit: int) -> Refused:
     )
 
 
-async def _decoded_chunks(chunks: AsyncIterator[bytes], gzipped: bool, limit: int) -> AsyncIterator[bytes]:
+async def _decoded_chunks(
+    chunks: AsyncIterator[bytes], gzipped: bool, limit: int
+) -> AsyncGenerator[bytes, None]:
     """The body's bytes, gunzipped when `gzipped`; never more than `limit` bytes either side."""
     received = 0
     inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS) if gzipped else None
@@ -295,7 +298,7 @@ class OtlpHttpServer:
 
     async def stop(self, grace: float) -> None:
         """Stops accepting, lets requests in flight finish (and be acknowledged) for `grace` seconds."""
-        self._server.config.timeout_graceful_shutdown = grace
+        self._server.config.timeout_graceful_shutdown = math.ceil(grace)  # uvicorn takes whole seconds
         self._server.should_exit = True
         await self._task
 
