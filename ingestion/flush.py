@@ -38,7 +38,7 @@ import structlog
 
 from ingestion.wal import Segment, Wal, fsync_dir
 from ingestion.wal_read import SegmentLayout, SegmentReader
-from junjo_common.spanformat import v1
+from junjo_common.spanformat import CURRENT as span_format
 
 log = structlog.get_logger("ingestion.flush")
 
@@ -104,11 +104,11 @@ ROW_GROUP_LOCK = threading.Lock()
 # The JSON columns hold most of a span's bytes (~90 % in the standard workload): they are never
 # read whole, each row group reads its own rows of them straight from the segment files.
 _HEAVY = frozenset({"attributes", "events"})
-_LIGHT = pa.schema([field for field in v1.SCHEMA if field.name not in _HEAVY])
+_LIGHT = pa.schema([field for field in span_format.SCHEMA if field.name not in _HEAVY])
 
 
 def write_sorted_parquet(reader: SegmentReader, final: Path) -> Path:
-    """Writes the reader's rows sorted by v1.SORT_COLUMNS to `final.tmp` (fsync'd); returns it.
+    """Writes the reader's rows sorted by span_format.SORT_COLUMNS to `final.tmp` (fsync'd); returns it.
 
     The caller renames it to publish. Memory: the light columns are read once, whole and in
     order (a few hundred bytes per row); the sort runs on the two key columns only; each row group
@@ -122,23 +122,25 @@ def write_sorted_parquet(reader: SegmentReader, final: Path) -> Path:
     with ROW_GROUP_LOCK:
         light = reader.table(_LIGHT)
     order = pc.sort_indices(
-        light.select([name for name, _ in v1.SORT_COLUMNS]), sort_keys=list(v1.SORT_COLUMNS)
+        light.select([name for name, _ in span_format.SORT_COLUMNS]), sort_keys=list(span_format.SORT_COLUMNS)
     )
     make_dirs_durably(final.parent)
     tmp = final.with_name(final.name + ".tmp")
     try:
-        with pq.ParquetWriter(str(tmp), v1.SCHEMA, **v1.parquet_writer_options(len(order))) as writer:
-            for first in range(0, len(order), v1.PARQUET_ROW_GROUP_SIZE):
+        with pq.ParquetWriter(
+            str(tmp), span_format.SCHEMA, **span_format.parquet_writer_options(len(order))
+        ) as writer:
+            for first in range(0, len(order), span_format.PARQUET_ROW_GROUP_SIZE):
                 with ROW_GROUP_LOCK:
-                    rows = order.slice(first, v1.PARQUET_ROW_GROUP_SIZE)
+                    rows = order.slice(first, span_format.PARQUET_ROW_GROUP_SIZE)
                     part = light.take(rows)
                     arrays = [
                         reader.column(field, rows) if field.name in _HEAVY else part.column(field.name)
-                        for field in v1.SCHEMA
+                        for field in span_format.SCHEMA
                     ]
                     writer.write_table(
-                        pa.Table.from_arrays(arrays, schema=v1.SCHEMA),
-                        row_group_size=v1.PARQUET_ROW_GROUP_SIZE,
+                        pa.Table.from_arrays(arrays, schema=span_format.SCHEMA),
+                        row_group_size=span_format.PARQUET_ROW_GROUP_SIZE,
                     )
                     del part, arrays
         with open(tmp, "rb+") as f:

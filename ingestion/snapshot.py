@@ -37,7 +37,7 @@ import structlog
 from ingestion.flush import ROW_GROUP_LOCK, RecentCold, make_dirs_durably, release_memory
 from ingestion.wal import Wal
 from ingestion.wal_read import SegmentLayout, SegmentReader
-from junjo_common.spanformat import v1
+from junjo_common.spanformat import CURRENT as span_format
 
 log = structlog.get_logger("ingestion.snapshot")
 
@@ -139,15 +139,17 @@ class HotSnapshot:
             return SnapshotResult("", 0, 0, recent)
         make_dirs_durably(self.path.parent)
         tmp = self.path.with_name(self.path.name + ".tmp")
-        size = v1.PARQUET_ROW_GROUP_SIZE
+        size = span_format.PARQUET_ROW_GROUP_SIZE
         try:
-            with pq.ParquetWriter(str(tmp), v1.SCHEMA, **v1.parquet_writer_options(reader.rows)) as writer:
+            with pq.ParquetWriter(
+                str(tmp), span_format.SCHEMA, **span_format.parquet_writer_options(reader.rows)
+            ) as writer:
                 for first in range(0, reader.rows, size):
                     if current is not None and not current():
                         raise _Superseded
                     rows = pa.array(range(first, min(first + size, reader.rows)), pa.int64())
                     with ROW_GROUP_LOCK:
-                        writer.write_table(reader.table(v1.SCHEMA, rows), row_group_size=size)
+                        writer.write_table(reader.table(span_format.SCHEMA, rows), row_group_size=size)
             with open(tmp, "rb+") as f:
                 os.fsync(f.fileno())
         except BaseException:

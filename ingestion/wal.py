@@ -31,7 +31,7 @@ from pathlib import Path
 import pyarrow as pa
 import structlog
 
-from junjo_common.spanformat import v1
+from junjo_common.spanformat import CURRENT as span_format
 
 log = structlog.get_logger("ingestion.wal")
 
@@ -117,7 +117,7 @@ class Wal:
         self._active_path: Path | None = None
         self._active_size = 0
         self._active_created = 0.0
-        self._schema_bytes = v1.SCHEMA.serialize().to_pybytes()
+        self._schema_bytes = span_format.SCHEMA.serialize().to_pybytes()
         self._lock_fd: int | None = None
         self.on_segment_sealed: Callable[[], None] = lambda: None
         self.generation = 0  # bumped whenever flushed segments leave the live set
@@ -143,7 +143,7 @@ class Wal:
             if rows:
                 final = self.dir / segment_name(seq)
                 tmp = final.with_name(final.name + ".tmp")
-                with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_stream(sink, v1.SCHEMA) as writer:
+                with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_stream(sink, span_format.SCHEMA) as writer:
                     for b in batches:
                         writer.write_batch(b)
                 with open(tmp, "rb+") as f:

@@ -27,7 +27,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from ingestion.wal import read_complete_batches
-from junjo_common.spanformat import v1
+from junjo_common.spanformat import CURRENT as span_format
 
 try:
     from ingestion._segread import gather
@@ -59,7 +59,7 @@ def _positions(table: pa.Table, base: int, size: int) -> dict[str, list[ChunkPos
         return pos, buf.size
 
     columns: dict[str, list[ChunkPositions]] = {}
-    for field in v1.SCHEMA:
+    for field in span_format.SCHEMA:
         chunks = []
         for chunk in table.column(field.name).chunks:
             buffers = chunk.buffers()
@@ -86,7 +86,7 @@ class SegmentLayout:
     def __init__(self, fd: int, size: int, owns_fd: bool = False) -> None:
         self.fd, self._owns_fd = fd, owns_fd
         self.rows = 0
-        self.columns: dict[str, list[ChunkPositions]] = {f.name: [] for f in v1.SCHEMA}
+        self.columns: dict[str, list[ChunkPositions]] = {f.name: [] for f in span_format.SCHEMA}
         if size:
             mapped = mmap.mmap(fd, size, access=mmap.ACCESS_READ)
             try:
@@ -102,7 +102,7 @@ class SegmentLayout:
         try:  # sealed segments end with EOS, an active one's committed part on a batch boundary
             table = pa.ipc.open_stream(buf).read_all()
         except (pa.ArrowInvalid, OSError):  # a torn tail: keep the complete batches
-            table = pa.Table.from_batches(read_complete_batches(buf)[0], v1.SCHEMA)
+            table = pa.Table.from_batches(read_complete_batches(buf)[0], span_format.SCHEMA)
         return table.num_rows, _positions(table, buf.address, size)
 
     @classmethod
@@ -135,7 +135,7 @@ class SegmentReader:
                 for layout in layouts
                 for c in layout.columns[field.name]
             ]
-            for field in v1.SCHEMA
+            for field in span_format.SCHEMA
         }
 
     def column(self, field: pa.Field, rows: pa.Array | None = None) -> pa.Array:

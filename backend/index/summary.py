@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from backend.agents.telemetry import EXECUTABLE_TYPES, owner_summary, service_identity, text
+from junjo_common import spanformat
 from junjo_common.spanformat.v1 import STATUS_ERROR
 
 COLUMNS = (
@@ -209,6 +210,7 @@ def summarize(path: Path) -> FileSummary:
         if size == 0:
             raise UnreadableFile("empty file (0 bytes)")
         parquet = pq.ParquetFile(path)
+        spanformat.format_of(str(path), parquet.schema_arrow.metadata)  # a version this build reads
         missing = [c for c in COLUMNS if c not in parquet.schema_arrow.names]
         if missing:
             raise UnreadableFile(f"not a span file: missing columns {missing}")
@@ -218,6 +220,8 @@ def summarize(path: Path) -> FileSummary:
                 _add_batch(summary, batch)
     except UnreadableFile:
         raise
+    except spanformat.UnknownFormatVersion as exc:  # written by a newer build: left for it, reported
+        raise UnreadableFile(exc.reason) from exc
     except (OSError, pa.ArrowException, ValueError) as exc:
         raise UnreadableFile(f"{type(exc).__name__}: {exc}") from exc
     if summary.row_count == 0:

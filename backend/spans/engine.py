@@ -4,7 +4,8 @@ Each query gets a fresh SessionContext, so files added or deleted since the last
 break it. Every file is opened first and registered through `/proc/self/fd/<n>`: the open
 descriptor pins the file's content, so retention unlinking a cold file or ingestion renaming a
 new hot snapshot over the old path cannot change or break a query in flight. Files that cannot
-be opened or read are skipped and reported; the query still answers from the rest.
+be opened or read, or whose span format version this build does not know, are skipped and
+reported; the query still answers from the rest.
 
 Filters are pushed down (bloom filter on trace_id, row-group and page statistics), strings come
 back as plain `string`, and every value reaches SQL through `param_values` placeholders only.
@@ -18,12 +19,14 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from backend.spans import allocators  # noqa: F401  (before DataFusion loads: its mimalloc reads them)
 
 # isort: split
 from datafusion import SessionConfig, SessionContext
 
+from junjo_common import spanformat
 from junjo_common.spanformat.v1 import COLUMNS
 
 Tier = Literal["cold", "hot"]
@@ -87,6 +90,11 @@ class OpenFiles:
                 os.close(fd)
                 self.skipped.append(SkippedFile(source.path, "empty file (0 bytes)"))
                 continue
+            refused = _unknown_format(source.path, fd)
+            if refused is not None:
+                os.close(fd)
+                self.skipped.append(SkippedFile(source.path, refused))
+                continue
             self.opened.append((source, fd))
 
     def close(self) -> None:
@@ -99,6 +107,20 @@ class OpenFiles:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+
+def _unknown_format(path: str, fd: int) -> str | None:
+    """Why the open file cannot be read as spans by this build (a format version it does not know),
+    or None. A file whose footer cannot be read is left to DataFusion, which reports it."""
+    try:
+        metadata = pq.read_schema(f"/proc/self/fd/{fd}").metadata
+    except (OSError, pa.ArrowException):
+        return None
+    try:
+        spanformat.format_of(path, metadata)
+    except spanformat.UnknownFormatVersion as exc:
+        return exc.reason
+    return None
 
 
 def _register(ctx: SessionContext, name: str, fd: int) -> None:
