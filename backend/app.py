@@ -33,6 +33,7 @@ from backend.agents.routes import router as agents_router
 from backend.api_keys.router import router as api_keys_router
 from backend.db.engine import Database
 from backend.evaluations.errors import ApiError, api_error_response
+from backend.evaluations.evidence import router as attempt_evidence_router
 from backend.evaluations.router import router as evaluation_router
 from backend.evaluations.tokens import router as evaluation_tokens_router
 from backend.meta import router as meta_router
@@ -63,6 +64,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(playground_router)
     app.include_router(evaluation_tokens_router)
     app.include_router(evaluation_router)
+    app.include_router(attempt_evidence_router)
     for router in SPAN_ROUTERS:
         app.include_router(router)
     app.include_router(agents_router)

@@ -154,6 +154,18 @@ def agent_paths(trace_id: str, span_id: str, service_name: str) -> tuple[str, st
     return f"/agents/{trace_id}/{span_id}", f"/traces/{quote(service_name, safe='')}/{trace_id}/{span_id}"
 
 
+def execution_paths(
+    executable_type: str, trace_id: str, span_id: str, service_name: str
+) -> tuple[str, str, str]:
+    """UI paths (detail, trace, failure) of a resolved execution: Agent page or workflow debugger."""
+    if executable_type == "agent":
+        detail, trace = agent_paths(trace_id, span_id, service_name)
+    else:
+        quoted = quote(service_name, safe="")
+        detail, trace = f"/workflows/{quoted}/{trace_id}/{span_id}", f"/traces/{quoted}/{trace_id}/{span_id}"
+    return detail, trace, f"{detail}?focus=failure"
+
+
 @router.get("/agent-executions", response_model=list[AgentExecution])
 async def list_agent_executions(
     spans: ServiceDep,
@@ -244,14 +256,7 @@ async def resolve_execution(
         )
     else:
         trace_id, span_id = matches[0]
-        quoted = quote(service, safe="")
-        if executable_type == "agent":
-            detail, trace = agent_paths(trace_id, span_id, service)
-            failure = f"{detail}?focus=failure"
-        else:
-            detail = f"/workflows/{quoted}/{trace_id}/{span_id}"
-            trace = f"/traces/{quoted}/{trace_id}/{span_id}"
-            failure = f"{detail}?focus=failure"
+        detail, trace, failure = execution_paths(executable_type, trace_id, span_id, service)
         body = {
             "service_namespace": namespace,
             "service_name": service,

@@ -376,3 +376,36 @@ def test_hostile_input_is_refused_cleanly(studio: Studio, raw: httpx.Client) -> 
     assert raw.get(f"{E}/evidence-membership", params={**params, "cursor": "bad"}).status_code == 422
     # nothing above was stored
     assert studio(lambda c: c.get_dataset(dataset.id)).cases == ()
+
+
+def test_attempt_evidence_routes_refuse_hostile_input(
+    studio: Studio, raw: httpx.Client, admin: ApiClient
+) -> None:
+    base = "/api/v1/trace-evidence/attempts"
+    assert raw.get(f"{base}/unknown/manifest").status_code == 404
+    assert raw.get(f"{base}/{'x' * 65}/manifest").status_code == 422
+    assert raw.post(f"{base}/unknown/spans", json={"span_ids": ["a" * 16]}).status_code == 404
+    for body in (
+        {"span_ids": []},
+        {"span_ids": ["a" * 16, "a" * 16]},
+        {"span_ids": ["A" * 16]},
+        {"span_ids": ["a" * 15]},
+        {"span_ids": ["a" * 16], "extra": True},
+        {"span_ids": [f"{i:016x}" for i in range(1001)]},
+        {"span_ids": "a" * 16},
+    ):
+        assert raw.post(f"{base}/unknown/spans", json=body).status_code == 422, body
+    assert _post(raw, f"{base}/unknown/spans", "x" * (300 * 1024)) == 413
+    # an attempt with no binding is "pending" (404), never a 500
+    dataset_id = locked_dataset(studio, cases=1)
+    run = studio(
+        lambda c: c.start_run(
+            RunStart(dataset_id=dataset_id, request_key="r", run_label="r", source_revision=REV_A)
+        )
+    )
+    attempt_id = run.cases[0].attempt.id
+    assert raw.get(f"{base}/{attempt_id}/manifest").status_code == 404
+    reader = Studio(studio.base_url, create_token(admin, ["evaluation:read"]))
+    headers = {"Authorization": f"Bearer {reader.token}"}
+    assert httpx.get(f"{studio.base_url}{base}/{attempt_id}/manifest", headers=headers).status_code == 403
+    assert httpx.get(f"{studio.base_url}{base}/{attempt_id}/manifest").status_code == 401

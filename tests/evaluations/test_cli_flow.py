@@ -12,11 +12,18 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from junjo.studio import AttemptResultWrite, AttemptStatus, OpenTelemetrySpanReference, RunStart
+from junjo.studio import (
+    AttemptResultWrite,
+    AttemptStatus,
+    OpenTelemetrySpanReference,
+    RunStart,
+    SemanticExecutionReference,
+)
 
 from tests.support.api import OBS, ApiClient
 from tests.support.junjo_eval_cli import (
     EXIT_CONFLICT,
+    EXIT_PENDING,
     EXIT_SUBJECT,
     SERVICE,
     Cli,
@@ -208,3 +215,48 @@ def test_complete_evaluation_flow_through_the_cli(cli: Cli) -> None:
         admin.sign_in()
         services = poll(lambda: admin.http.get(f"{OBS}/services").json(), lambda names: SERVICE in names)
     assert SERVICE in services
+
+    # evidence: resolution, the attempt manifest, selected spans, the full trace
+    resolution = cli.studio(
+        lambda c: c.resolve_execution(SemanticExecutionReference.model_validate_json(json.dumps(subject)))
+    )
+    assert resolution.detail_path == f"/workflows/{SERVICE}/{resolution.trace_id}/{resolution.span_id}"
+    manifest = cli("attempt", "evidence", "manifest", "--attempt-id", gen_attempt["id"])
+    assert (
+        manifest["subject"]["reference"] == subject and manifest["subject"]["span_id"] == resolution.span_id
+    )
+    kinds = {s["semantic_kind"] for s in manifest["spans"]}
+    assert {"workflow", "node"} <= kinds and manifest["trace"]["span_count"] == len(manifest["spans"])
+    assert [e["owner_span_id"] for e in manifest["executables"] if e["executable_type"] == "workflow"] == [
+        resolution.span_id
+    ]
+    assert manifest["failures"] == []
+    node_span = next(s["span_id"] for s in manifest["spans"] if s["semantic_kind"] == "node")
+    selected = cli(
+        "attempt",
+        "evidence",
+        "spans",
+        "--attempt-id",
+        gen_attempt["id"],
+        "--span-id",
+        node_span,
+        "--span-id",
+        "0" * 16,
+    )
+    assert [i["span"]["span_id"] for i in selected["items"]] == [node_span]
+    assert selected["missing_span_ids"] == ["0" * 16]
+    full = cli("attempt", "evidence", "full", "--attempt-id", gen_attempt["id"])
+    assert full["evidence"]["trace_id"] == resolution.trace_id and full[
+        "resolution"
+    ] == resolution.model_dump(mode="json")
+
+    # the crashing case failed inside the workflow: its failure is in the manifest
+    crash = next(m["attempt"] for m in baseline["cases"] if m["case"]["case_key"] == "crash")
+    crash_manifest = cli("attempt", "evidence", "manifest", "--attempt-id", crash["id"])
+    failure_types = {f["semantic_kind"]: f["exception_type"] for f in crash_manifest["failures"]}
+    assert failure_types.get("node") == "RuntimeError"
+
+    # pending: a binding to a span Studio never received (exit 7); an unbound attempt
+    cli("attempt", "evidence", "manifest", "--attempt-id", second, expect=EXIT_PENDING)
+    unbound = cli("attempt", "evidence", "manifest", "--attempt-id", first, expect=EXIT_PENDING)
+    assert unbound["code"] == "pending_evidence"

@@ -23,7 +23,7 @@ from tests.support.stack import Stack
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HARNESS = "tests.support.junjo_eval_harness:harness"
 SERVICE = "greeter-e2e"
-EXIT_OK, EXIT_CONFLICT, EXIT_SUBJECT, EXIT_EVALUATION = 0, 4, 5, 6
+EXIT_OK, EXIT_INTERNAL, EXIT_CONFLICT, EXIT_SUBJECT, EXIT_EVALUATION, EXIT_PENDING = 0, 1, 4, 5, 6, 7
 ALL_SCOPES = ["evaluation:read", "evaluation:write", "evidence:read"]
 
 
