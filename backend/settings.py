@@ -1,7 +1,7 @@
 """Backend configuration from the environment, validated once at start.
 
 Every field is read from an environment variable of the same name (the rules both services share
-are in junjo_common/settings.py; every variable is listed in docs/CONFIGURATION.md). A bad value must
+are in junjo_common/settings.py; docs/CONFIGURATION.md says how they are read). A bad value must
 stop the service before it binds a port, with one line that names the variable: `python -m backend`
 turns the ValidationError into that line.
 """

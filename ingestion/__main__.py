@@ -99,7 +99,7 @@ async def serve(settings: Settings) -> None:
     if not convert.COMPILED:
         log.warning(
             "compiled_converter_missing",
-            hint="build ingestion/_fastconvert.c (make, or pip install -e .): ~8x cheaper conversion",
+            hint="build ingestion/_fastconvert.c (make, or pip install -e .): conversion is much cheaper",
         )
     if not wal_read.COMPILED:
         log.warning(

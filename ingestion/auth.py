@@ -1,6 +1,6 @@
 """API-key validation through the backend's InternalAuthService, behind a bounded positive cache.
 
-CONTRACT §6: valid keys are cached for a fixed TTL (never extended, never served after expiry,
+Valid keys are cached for a fixed TTL (never extended, never served after expiry,
 even while the backend is down); invalid keys and failures are never cached; at most one
 validation per key is in flight (followers await the leader's task, which survives a cancelled
 leader); refreshes are bounded (no queueing: saturation answers UNAVAILABLE). An unreachable

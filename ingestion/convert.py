@@ -1,6 +1,6 @@
 """OTLP `ExportTraceServiceRequest` bytes → Arrow record batches of the span schema (the hot loop).
 
-Why it looks like this: conversion is the CPU budget of the whole service (CONTRACT §11), so the
+Why it looks like this: conversion is the CPU budget of the whole service (docs/PERFORMANCE.md), so the
 request is parsed with a *shadow schema* — message types built at runtime with the same field
 numbers as OTLP, but with attribute lists declared as `map<string, bytes>` (the same wire bytes
 as `repeated KeyValue`) and the status as raw bytes. Common AnyValue payloads (string, bool, int,

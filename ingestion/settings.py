@@ -1,7 +1,7 @@
 """Ingestion configuration from the environment, validated once at start.
 
 Every field is read from an environment variable of the same name (the rules both services share
-are in junjo_common/settings.py; every variable is listed in docs/CONFIGURATION.md). Sizes are
+are in junjo_common/settings.py; docs/CONFIGURATION.md says how they are read). Sizes are
 given in MB and durations in the unit their name says; the properties below convert them for the
 code. Paths default to `./.dbdata/spans/...` like `make run`; containers set absolute paths.
 `python -m ingestion` turns a ValidationError into one line naming the variable.

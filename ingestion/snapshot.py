@@ -98,8 +98,8 @@ class HotSnapshot:
     def _build(self, ahead: bool = False) -> tuple[SnapshotResult, float, tuple[int, int]]:
         """Writes SNAPSHOT_PATH from the WAL as it is now. A build ahead (`ahead`) gives up with
         _Superseded once a flush retires segments: its result could never be served, and a
-        request that must rebuild would wait for it (measured: ack -> visible maxima of
-        0.5-0.9 s were a doomed build ahead, slowed by that very flush, plus the rebuild)."""
+        request that must rebuild would wait for it (slowed by that very flush), and acknowledged ->
+        visible would then be the doomed build plus the rebuild."""
         with self._write_lock:
             cut = time.monotonic()  # the data cut: staleness is measured from here, not from the write
             version = self._data_version()  # taken first: at worst it is older than the data read

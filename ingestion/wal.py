@@ -1,6 +1,6 @@
 """The write-ahead log: Arrow IPC stream segments in WAL_DIR, group commit, fsync before ack.
 
-Why: an Export is acknowledged only once its spans are on disk (CONTRACT §6, §10). One writer
+Why: an Export is acknowledged only once its spans are on disk (docs/PROTOCOLS.md). One writer
 thread owns the active segment; every export that arrives while it is busy joins the next group,
 so N concurrent exports cost one write and one fsync. Flush and snapshot never touch the active
 segment's writer: they work on sealed segments (and a committed prefix of the active one), so

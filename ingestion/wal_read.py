@@ -2,8 +2,8 @@
 
 Why not keep the segments memory-mapped while reading them: on this kernel a fault on a file
 mapping maps the whole page-cache folio around it (up to 2 MiB for a file written sequentially),
-so reading a few bytes of every batch put most of a segment into the process's RSS — measured
-+14 MB of file pages for one 25 MB flush, on top of its heap. Instead:
+so reading a few bytes of every batch put most of a segment into the process's RSS, on top of the
+flush's heap. Instead:
 
 1. `SegmentLayout` parses a segment's Arrow IPC metadata through a map that lives only for the
    parse, and keeps where every column chunk's buffers lie in the file (positions, not bytes).

@@ -1,5 +1,6 @@
-"""Ingestion benchmark (CONTRACT §11): sustained durably-acknowledged spans/s, export latency,
-RSS and CPU of `python -m ingestion`, and the acknowledged → hot-snapshot-visible delay.
+"""Ingestion benchmark (budgets: docs/PERFORMANCE.md): sustained durably-acknowledged spans/s,
+export latency, RSS and CPU of `python -m ingestion`, and the acknowledged → hot-snapshot-visible
+delay.
 
 `python scripts/bench_ingestion.py` (or `make bench`, via scripts/bench.py calling `main()`).
 A real backend (API keys) and a real ingestion process run on loopback with a fresh data dir.
@@ -11,7 +12,7 @@ Phases, each bounded in time (1-3 once per transport of `--transports`):
 0. pipeline: the service's work without gRPC (parse, convert, WAL append + fsync), in-process;
 1. saturation: `--clients` processes x `--concurrency` requests in flight, `--seconds` long
    (what the service takes when pushed; backpressure may refuse some, as designed);
-2. budget: `--budget-rate` spans/s offered (default 15,000, the CONTRACT §11 figure), paced, for
+2. budget: `--budget-rate` spans/s offered (default 15,000, the budget), paced, for
    `--budget-seconds`: the budget is met when every request is acknowledged at that rate;
 3. offered load: `--rate` spans/s paced (default 5,000) for `--paced-seconds`, with latency
    percentiles and, meanwhile, `--visibility-samples` probes of ack → visible in PrepareHotSnapshot.

@@ -1,5 +1,5 @@
-"""Query benchmark (CONTRACT §11): 1,000,000 spans stored through the real ingestion path, then
-p50/p95 of the span API and the backend's RSS.
+"""Query benchmark (budgets: docs/PERFORMANCE.md): 1,000,000 spans stored through the real
+ingestion path, then p50/p95 of the span API and the backend's RSS.
 
 `python scripts/bench_query.py` (or `make bench`, via scripts/bench.py calling `main()`).
 The data set is generated once by sending OTLP requests of 100 spans (10 traces x 10 spans,

@@ -1,8 +1,8 @@
 """The playground service: picks the provider, bounds the call in time, measures it, caches models.
 
-Provider SDKs are imported on a provider's first use, not at start-up: together they cost ~75 MB
-of resident memory (measured: backend idle 176 MB, 251 MB with all three imported) and seconds of
-start-up on a small VM, which a backend whose playground is idle should not pay.
+Provider SDKs are imported on a provider's first use, not at start-up: together they cost tens of
+MB of resident memory and seconds of start-up on a small VM, which a backend whose playground is
+idle should not pay.
 Provider model lists change rarely and cost a round trip, so they are cached in memory for
 `MODEL_CACHE_TTL_SECS` (the reference's 900 s); a refresh bypasses and replaces the entry, and
 failures are never cached. Latency is measured here, around the provider call only.

@@ -1,23 +1,23 @@
-"""Process-wide allocator settings that keep the backend inside its RSS budget (CONTRACT §11).
+"""Process-wide allocator settings that keep the backend inside its RSS budget (docs/PERFORMANCE.md).
 
 Imported (for its effect) first thing by `python -m backend`, before pyarrow and DataFusion
 load, and again by `backend.spans.engine` (a no-op then; it covers library use such as tests).
 Three allocators serve the backend, and each keeps freed memory by default:
 - DataFusion's mimalloc: its 1 GiB arena is not committed up front
-  (`MIMALLOC_ARENA_EAGER_COMMIT=0`; segments are mapped on demand and unmapped when purged:
-  bench_query peak 254 → 237 MB), and the pages of tokio's blocking reader threads, which exit
+  (`MIMALLOC_ARENA_EAGER_COMMIT=0`; segments are mapped on demand and unmapped when purged,
+  which lowers the query peak), and the pages of tokio's blocking reader threads, which exit
   after idling and leave their heaps "abandoned", are purged too (`MIMALLOC_ABANDONED_PAGE_PURGE`).
-  Freed pages are purged after mimalloc's default 10 ms, not at once: purging at once made every
-  query fault its working set in again (1,600-9,800 page faults, 30 % of a query's CPU time) to
-  save ~11 MB of peak. Read by mimalloc when DataFusion's library loads.
+  Freed pages are purged after mimalloc's default delay, not at once: purging at once made every
+  query fault its working set in again, a large share of its CPU time, for little memory.
+  Read by mimalloc when DataFusion's library loads.
 - glibc malloc raises its mmap threshold after a large block is freed, so the next large block
   (argon2's 19 MiB per sign-in, Arrow buffers) comes from a heap that keeps it afterwards: the
-  threshold is pinned at its 128 KiB default (measured: -19 MB resident after a sign-in).
+  threshold is pinned at its 128 KiB default, so such blocks are unmapped when freed.
 - pyarrow's own mimalloc pool (the indexer's batches, query results) is replaced by the system
-  allocator, so its large buffers go back through the pinned threshold on free (measured: -9 MB
-  at idle, one 1 GiB arena fewer; after indexing 40 files 72 MB resident instead of 109, for
-  +33 % indexer CPU in page faults). Set through the environment when pyarrow has not loaded yet
-  (then its mimalloc arena is never created), else switched at once.
+  allocator, so its large buffers go back through the pinned threshold on free (one arena
+  fewer, and the indexer's memory is returned, for some indexer CPU in page faults). Set through
+  the environment when pyarrow has not loaded yet (then its mimalloc arena is never created),
+  else switched at once.
 """
 
 from __future__ import annotations

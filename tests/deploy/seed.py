@@ -41,7 +41,7 @@ ENVIRONMENT = {
     },
     FRONTEND: {},
 }
-# CONTRACT §4: ingestion's own port names, pinned to the ports above.
+# Ingestion's own port names, pinned to the ports above.
 CONTRACT_ENVIRONMENT = {
     INGESTION: {"OTLP_GRPC_PORT": "50051", "OTLP_HTTP_PORT": "4318", "INTERNAL_GRPC_PORT": "50052"},
 }
@@ -72,7 +72,7 @@ DOCUMENTED_VARIABLES = (
     "ANTHROPIC_API_KEY",
 )
 
-# CONTRACT §4: every configuration variable of the three services.
+# Every configuration variable of the three services (docs/CONFIGURATION.md).
 CONTRACT_VARIABLES = (
     *DOCUMENTED_VARIABLES,
     "PORT",

@@ -1,6 +1,6 @@
 """A deliberately plain OTLP → row converter over the official classes: the oracle for convert.py.
 
-It follows the reference's JSON rules literally (CONTRACT §7) so the fast shadow-schema converter
+It follows the reference's JSON rules literally (docs/STORAGE.md) so the fast shadow-schema converter
 can be checked against it row for row.
 """
 

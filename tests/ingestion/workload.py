@@ -1,4 +1,4 @@
-"""The standard OTLP workload (CONTRACT §11) shared by ingestion tests and `make bench`.
+"""The standard OTLP workload (docs/PERFORMANCE.md) shared by ingestion tests and `make bench`.
 
 Requests of 100 spans; each span ~1.5-3 KB: 10 attributes including a 1-2 KB JSON state, 2 events,
 a status and a parent; one resource per request with a handful of attributes. Span ids come from a
