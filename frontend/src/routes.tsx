@@ -1,7 +1,7 @@
 /** Route table. Every route but sign-in/sign-out is guarded; the guard renders sign-in in place. */
 import { lazy, useEffect, type ReactNode } from "react";
 import { Navigate, Route, Routes, useLocation, useNavigate } from "react-router";
-import { AuthGuard } from "./auth/AuthGuard";
+import { AuthGuard, RequireAdmin } from "./auth/AuthGuard";
 import { SetupForm, SignInForm } from "./auth/AuthForms";
 import { useAuth } from "./auth/AuthProvider";
 import { AppShell } from "./components/AppShell";
@@ -106,7 +106,9 @@ export function AppRoutes() {
         path="/traces/:service/:traceId/:spanId/playground"
         element={
           <Guarded>
-            <PlaygroundPage />
+            <RequireAdmin>
+              <PlaygroundPage />
+            </RequireAdmin>
           </Guarded>
         }
       />
@@ -125,7 +127,9 @@ export function AppRoutes() {
         path="/api-keys"
         element={
           <Guarded>
-            <ApiKeysPage />
+            <RequireAdmin>
+              <ApiKeysPage />
+            </RequireAdmin>
           </Guarded>
         }
       />
@@ -133,7 +137,9 @@ export function AppRoutes() {
         path="/users"
         element={
           <Guarded>
-            <UsersPage />
+            <RequireAdmin>
+              <UsersPage />
+            </RequireAdmin>
           </Guarded>
         }
       />

@@ -147,12 +147,12 @@ def start_ingestion(stack: Stack, log_dir: Path, timeout: float = 60.0) -> Servi
 
 
 def start_static_ui(
-    stack: Stack, ui_port: int, dist: Path, log_dir: Path, timeout: float = 30.0
+    stack: Stack, ui_port: int, dist: Path, log_dir: Path, timeout: float = 30.0, api_host: str | None = None
 ) -> ServiceProcess:
     """Serves the built frontend `dist` on `ui_port` the way `make run` does
-    (`scripts/static_server.py`, its config.js pointing at this stack's backend) and waits until
-    config.js answers. The process is kept on `stack.ui`; `stack.stop()` stops it."""
-    args = ["--dir", str(dist), "--port", str(ui_port), "--api-host", stack.http_url]
+    (`scripts/static_server.py`, its config.js pointing at this stack's backend, or at `api_host`)
+    and waits until config.js answers. The process is kept on `stack.ui`; `stack.stop()` stops it."""
+    args = ["--dir", str(dist), "--port", str(ui_port), "--api-host", api_host or stack.http_url]
     proc = ServiceProcess("scripts.static_server", {}, log_dir / "static.log", args).start()
     stack.ui = proc
     proc.wait_until(lambda: _http_ok(f"http://127.0.0.1:{ui_port}/config.js"), timeout)

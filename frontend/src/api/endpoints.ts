@@ -1,24 +1,31 @@
 /** Typed calls for every backend route the UI uses (paths per the reference REST surface). */
 import { request, requestWithHeaders, seg, type Query } from "./client";
-import type { EvaluationScope, EvidenceReference, Page, Resp, Span } from "./types";
+import type { EvaluationScope, EvidenceReference, Page, Resp, Role, Span } from "./types";
 
 export const auth = {
   dbHasUsers: () => request<Resp<"/users/db-has-users", "get">>("/users/db-has-users"),
   authTest: () => request<Resp<"/auth-test", "get">>("/auth-test"),
-  createFirstUser: (email: string, password: string) =>
+  createFirstUser: (email: string, password: string, setupCode: string) =>
     request<Resp<"/users/create-first-user", "post">>("/users/create-first-user", {
       method: "POST",
-      body: { email, password },
+      body: { email, password, setup_code: setupCode.trim() || null },
     }),
   signIn: (email: string, password: string) =>
     request<Resp<"/sign-in", "post">>("/sign-in", { method: "POST", body: { email, password } }),
   signOut: () => request<Resp<"/sign-out", "post">>("/sign-out", { method: "POST" }),
+  changePassword: (currentPassword: string, newPassword: string) =>
+    request<Resp<"/users/me/password", "post">>("/users/me/password", {
+      method: "POST",
+      body: { current_password: currentPassword, new_password: newPassword },
+    }),
 };
 
 export const users = {
   list: () => request<Resp<"/users", "get">>("/users"),
-  create: (email: string, password: string) =>
-    request<Resp<"/users", "post">>("/users", { method: "POST", body: { email, password } }),
+  create: (email: string, password: string, role: Role) =>
+    request<Resp<"/users", "post">>("/users", { method: "POST", body: { email, password, role } }),
+  update: (id: string, change: { role?: Role; is_active?: boolean }) =>
+    request<Resp<"/users/{user_id}", "patch">>(`/users/${seg(id)}`, { method: "PATCH", body: change }),
   remove: (id: string) =>
     request<Resp<"/users/{user_id}", "delete">>(`/users/${seg(id)}`, { method: "DELETE" }),
 };

@@ -24,6 +24,7 @@ export interface Page<T> {
 }
 
 export type User = Schemas["UserRead"];
+export type Role = Schemas["Role"];
 export type ApiKey = Schemas["ApiKeyListed"];
 export type CreatedApiKey = Schemas["ApiKeyCreated"];
 export type ServerConfig = Schemas["PublicConfig"];
@@ -39,7 +40,7 @@ type Ok<R> = R extends { 200: { content: { "application/json": infer B } } }
   : R extends { 201: { content: { "application/json": infer B } } }
     ? B
     : never;
-export type Resp<P extends keyof paths, M extends "get" | "post" | "delete"> = paths[P][M] extends {
+export type Resp<P extends keyof paths, M extends "get" | "post" | "patch" | "delete"> = paths[P][M] extends {
   responses: infer R;
 }
   ? Ok<R>

@@ -28,8 +28,9 @@ export function SetupForm() {
   const navigate = useNavigate();
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
+  const [setupCode, setSetupCode] = useState("");
   const { error, busy, submit } = useSubmit(async () => {
-    await auth.createFirstUser(email, password);
+    await auth.createFirstUser(email, password, setupCode);
     const dest = await postSignInDestination();
     await refresh();
     navigate(dest, { replace: true });
@@ -41,7 +42,25 @@ export function SetupForm() {
           <Logo size={44} />
         </div>
         <h1 id="setup-title">Welcome</h1>
-        <p className="muted">Create your first user account.</p>
+        <p className="muted">Create your first user account. It will be the admin.</p>
+        <label>
+          Setup code
+          <input
+            name="setup-code"
+            autoComplete="off"
+            spellCheck={false}
+            maxLength={64}
+            value={setupCode}
+            onChange={(e) => setSetupCode(e.target.value)}
+            placeholder="XXXX-XXXX-XXXX"
+            aria-describedby="setup-code-help"
+          />
+        </label>
+        <p id="setup-code-help" className="muted small">
+          The backend prints a one-time setup code in its log at start (<code>setup_code_issued</code>; shown
+          by <code>make run</code>, or <code>docker compose logs junjo-ai-studio-backend</code>). On your own
+          machine in development it may be left empty.
+        </p>
         <label>
           Email
           <input

@@ -1,17 +1,22 @@
 /**
- * Session state for the whole app: is setup needed (no users yet) and is this browser signed in.
+ * Session state for the whole app: is setup needed (no users yet), is this browser signed in, and
+ * as whom (email, id, role: admins see everything, viewers only what reads telemetry).
  * Both checks run in parallel at load and are re-run after setup, sign-in and sign-out.
  */
 import { useQueryClient } from "@tanstack/react-query";
 import { createContext, useCallback, useContext, useEffect, useRef, useState, type ReactNode } from "react";
 import { ApiError } from "../api/client";
 import { apiKeys, auth } from "../api/endpoints";
+import type { Role } from "../api/types";
 
 export interface AuthState {
   loading: boolean;
   needsSetup: boolean;
   authenticated: boolean;
   email: string | null;
+  userId: string | null;
+  role: Role | null;
+  isAdmin: boolean;
   refresh: () => Promise<{ needsSetup: boolean; authenticated: boolean }>;
   signOut: () => Promise<void>;
 }
@@ -24,19 +29,35 @@ export function useAuth(): AuthState {
   return ctx;
 }
 
-async function check(): Promise<{ needsSetup: boolean; authenticated: boolean; email: string | null }> {
+interface Session {
+  needsSetup: boolean;
+  authenticated: boolean;
+  email: string | null;
+  userId: string | null;
+  role: Role | null;
+}
+
+const SIGNED_OUT = { authenticated: false, email: null, userId: null, role: null } as const;
+
+/** True when a signed-in admin is known; false for viewers and outside the provider (so components
+ * shared with previews and tests render without admin controls rather than failing). */
+export function useIsAdmin(): boolean {
+  return useContext(AuthContext)?.isAdmin ?? false;
+}
+
+async function check(): Promise<Session> {
   const [users, me] = await Promise.allSettled([auth.dbHasUsers(), auth.authTest()]);
   const needsSetup = users.status === "fulfilled" ? !users.value.users_exist : false;
-  const authenticated = me.status === "fulfilled";
-  return { needsSetup, authenticated, email: me.status === "fulfilled" ? me.value.user_email : null };
+  if (me.status !== "fulfilled") return { needsSetup, ...SIGNED_OUT };
+  const { user_email, user_id, role } = me.value;
+  return { needsSetup, authenticated: true, email: user_email, userId: user_id, role };
 }
 
 export function AuthProvider({ children }: { children: ReactNode }) {
-  const [state, setState] = useState({
+  const [state, setState] = useState<Session & { loading: boolean }>({
     loading: true,
     needsSetup: false,
-    authenticated: false,
-    email: null as string | null,
+    ...SIGNED_OUT,
   });
   const refresh = useCallback(async () => {
     const next = await check();
@@ -66,12 +87,16 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
     }
-    setState((s) => ({ ...s, authenticated: false, email: null }));
+    setState((s) => ({ ...s, ...SIGNED_OUT }));
   }, []);
-  return <AuthContext.Provider value={{ ...state, refresh, signOut }}>{children}</AuthContext.Provider>;
+  const isAdmin = state.role === "admin";
+  return (
+    <AuthContext.Provider value={{ ...state, isAdmin, refresh, signOut }}>{children}</AuthContext.Provider>
+  );
 }
 
-/** Where to go after setup/sign-in: API keys when none exist yet (the first thing a user needs). */
+/** Where to go after setup/sign-in: API keys when none exist yet (the first thing an admin needs);
+ * a viewer, who may not list keys, goes to the services. */
 export async function postSignInDestination(): Promise<string> {
   try {
     const keys = await apiKeys.list();

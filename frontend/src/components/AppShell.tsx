@@ -6,11 +6,11 @@ import { DisplaySettings } from "./DisplaySettings";
 import { Logo } from "./Logo";
 
 const NAV = [
-  { to: "/", label: "Services", end: true },
-  { to: "/evaluations", label: "Evaluations" },
-  { to: "/api-keys", label: "API Keys" },
-  { to: "/users", label: "Users" },
-  { to: "/settings", label: "Settings" },
+  { to: "/", label: "Services", end: true, adminOnly: false },
+  { to: "/evaluations", label: "Evaluations", end: false, adminOnly: false },
+  { to: "/api-keys", label: "API Keys", end: false, adminOnly: true },
+  { to: "/users", label: "Users", end: false, adminOnly: true },
+  { to: "/settings", label: "Settings", end: false, adminOnly: false },
 ];
 
 const RESOURCES = [
@@ -19,7 +19,7 @@ const RESOURCES = [
 ];
 
 export function AppShell({ children }: { children: ReactNode }) {
-  const { authenticated, email, signOut } = useAuth();
+  const { authenticated, email, isAdmin, role, signOut } = useAuth();
   const navigate = useNavigate();
   const location = useLocation();
   const [open, setOpen] = useState(false);
@@ -57,7 +57,7 @@ export function AppShell({ children }: { children: ReactNode }) {
         <nav aria-label="Primary">
           {authenticated ? (
             <ul className="nav">
-              {NAV.map((n) => (
+              {NAV.filter((n) => isAdmin || !n.adminOnly).map((n) => (
                 <li key={n.to}>
                   <NavLink
                     to={n.to}
@@ -93,7 +93,11 @@ export function AppShell({ children }: { children: ReactNode }) {
           ))}
         </ul>
         <DisplaySettings user={email ?? ""} />
-        {email ? <div className="muted small signed-in">Signed in as {email}</div> : null}
+        {email ? (
+          <div className="muted small signed-in">
+            Signed in as {email} ({role})
+          </div>
+        ) : null}
       </aside>
       {open ? <div className="scrim" onClick={() => setOpen(false)} aria-hidden /> : null}
       <main className="content">{children}</main>

@@ -1,6 +1,7 @@
 /** "Open in playground" for any LLM span (OpenInference or GenAI conventions); mounted in Span Details. */
 import { Link } from "react-router";
 import type { Span } from "../../api/types";
+import { useIsAdmin } from "../../auth/AuthProvider";
 import { isLlm } from "../../lib/spans";
 
 export function playgroundPath(span: Span): string {
@@ -9,7 +10,8 @@ export function playgroundPath(span: Span): string {
 }
 
 export function OpenInPlayground({ span }: { span: Span }) {
-  if (!isLlm(span)) return null;
+  const isAdmin = useIsAdmin();
+  if (!isLlm(span) || !isAdmin) return null; // model calls cost money: admins only
   return (
     <p>
       <Link className="btn" to={playgroundPath(span)}>
