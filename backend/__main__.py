@@ -41,13 +41,13 @@ def main() -> int:
         try:
             upgrade(settings.junjo_sqlite_path)
         except Exception as exc:
-            log.error("migrations failed", database=str(settings.junjo_sqlite_path), error=str(exc))
+            log.error("migrations_failed", database=str(settings.junjo_sqlite_path), error=str(exc))
             return EXIT_RUNTIME_FAILURE
-        log.info("migrations applied", database=str(settings.junjo_sqlite_path))
+        log.info("migrations_applied", database=str(settings.junjo_sqlite_path))
     try:
         return asyncio.run(serve(settings))
     except (OSError, RuntimeError) as exc:
-        log.error("backend failed to start", error=str(exc))
+        log.error("backend_start_failed", error=str(exc))
         return EXIT_RUNTIME_FAILURE
 
 

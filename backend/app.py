@@ -94,7 +94,7 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
 
 
 async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error", method=request.method, path=request.url.path, exc_info=exc)
+    log.exception("unhandled_error", method=request.method, path=request.url.path, exc_info=exc)
     return JSONResponse({"detail": "Internal server error"}, status_code=500)
 
 

@@ -56,7 +56,7 @@ async def serve(settings: Settings) -> int:
         nonlocal exit_code
         await grpc_server.wait_for_termination()
         if not server.should_exit:
-            log.error("internal gRPC server stopped unexpectedly; shutting down")
+            log.error("internal_grpc_stopped_unexpectedly", action="shutting down")
             exit_code = EXIT_RUNTIME_FAILURE
             server.should_exit = True
 
@@ -67,7 +67,7 @@ async def serve(settings: Settings) -> int:
     try:
         await server.serve()
     except SystemExit:  # uvicorn's reaction to a startup failure such as PORT in use (logged)
-        log.error("HTTP server failed to start", port=settings.port)
+        log.error("http_server_start_failed", port=settings.port)
     finally:
         server.should_exit = True  # tells the supervisor this stop is intended
         await grpc_server.stop(STOP_GRACE_SECONDS)
@@ -77,5 +77,5 @@ async def serve(settings: Settings) -> int:
             loop.remove_signal_handler(sig)
     if not server.started:
         return EXIT_RUNTIME_FAILURE
-    log.info("backend stopped", exit_code=exit_code)
+    log.info("backend_stopped", exit_code=exit_code)
     return exit_code

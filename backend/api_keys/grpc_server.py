@@ -34,7 +34,7 @@ class InternalAuthServicer(auth_pb2_grpc.InternalAuthServiceServicer):
         try:
             valid = await asyncio.to_thread(is_valid_key, self._db, request.api_key)
         except Exception:
-            log.exception("api key lookup failed")
+            log.exception("api_key_lookup_failed")
             await context.abort(grpc.StatusCode.UNAVAILABLE, STORE_UNAVAILABLE)
         return auth_pb2.ValidateApiKeyResponse(is_valid=valid)
 
@@ -52,5 +52,5 @@ async def start_grpc_server(
     if bound == 0:
         raise RuntimeError(f"GRPC_PORT {port}: cannot bind")
     await server.start()
-    log.info("internal gRPC server listening", port=port)
+    log.info("internal_grpc_listening", port=port)
     return server

@@ -58,7 +58,7 @@ class ApiKeyCreated(ApiKeyRead):
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create_api_key(body: NewApiKey, db: DatabaseDep) -> ApiKeyCreated:
     created = service.create_key(db, body.name)
-    log.info("api key created", api_key_id=created.id)
+    log.info("api_key_created", api_key_id=created.id)
     return ApiKeyCreated(
         id=created.id,
         key=created.key,
@@ -80,5 +80,5 @@ def list_api_keys(db: DatabaseDep) -> list[ApiKeyListed]:
 def delete_api_key(key_id: str, db: DatabaseDep) -> Response:
     if not service.delete_key(db, key_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "API key not found")
-    log.info("api key deleted", api_key_id=key_id)
+    log.info("api_key_deleted", api_key_id=key_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -31,8 +31,8 @@ def test_sigterm_stops_cleanly_and_restart_keeps_data(tmp_path: Path) -> None:
     ).raise_for_status()
     assert first.stop() == 0
     lines = [line for line in first.log().splitlines() if line.strip()]
-    assert any("[info" in line and "internal gRPC server listening" in line for line in lines)
-    assert any("backend stopped" in line for line in lines)
+    assert any("[info" in line and "internal_grpc_listening" in line for line in lines)
+    assert any("backend_stopped" in line for line in lines)
     for line in lines:
         with pytest.raises(json.JSONDecodeError):
             json.loads(line)
@@ -81,7 +81,7 @@ def test_failed_migration_is_reported(tmp_path: Path) -> None:
     db = Path(stack.env()["JUNJO_SQLITE_PATH"])
     db.parent.mkdir(parents=True)
     db.write_bytes(b"this is not a sqlite database" * 100)
-    _expect_failure(stack, tmp_path, "migrations failed")
+    _expect_failure(stack, tmp_path, "migrations_failed")
 
 
 def test_process_stops_when_the_grpc_server_dies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

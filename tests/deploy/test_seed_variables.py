@@ -86,7 +86,7 @@ def refuse_to_start(
 
 
 # Startup lines each service logs at INFO, and so omits at WARN and above.
-INFO_LINE = {"backend": "migrations applied", "ingestion": "ingestion_started"}
+INFO_LINE = {"backend": "migrations_applied", "ingestion": "ingestion_started"}
 
 
 @pytest.mark.parametrize("service", ["backend", "ingestion"])
