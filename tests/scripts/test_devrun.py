@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from tests.support.procs import ROOT, free_port
+from tests.support.stack import SETUP_CODE
 
 DEVRUN = ROOT / "scripts" / "devrun.py"
 STATIC = ROOT / "scripts" / "static_server.py"
@@ -136,11 +137,14 @@ def test_run_serves_everything_and_ctrl_c_stops_it(devrun: DevRun) -> None:
     assert config.text == f'window.runtimeConfig = {{"API_HOST": "{api_host}"}};\n'
     assert config.headers["cache-control"] == "no-cache"
     assert httpx.get(f"{ui}/traces/abc").text.startswith("<!doctype html>")  # SPA fallback
+    # The one-time setup code is in make run's output (in development loopback may skip it).
+    code = SETUP_CODE.search(log)
+    assert code, log
     # The UI's own origin is allowed by the backend (CSRF/CORS), whatever the UI port.
     created = httpx.post(
         f"{api}/users/create-first-user",
         headers={"Origin": ui_origin},
-        json={"email": "dev@example.com", "password": "dev password"},
+        json={"email": "dev@example.com", "password": "dev password", "setup_code": code.group(1)},
     )
     assert created.status_code == 200
     assert (devrun.data_dir / "sqlite" / "junjo.db").is_file()
