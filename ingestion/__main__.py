@@ -63,6 +63,11 @@ async def serve(settings: Settings) -> None:
     )
     await store.open()
 
+    async def storage_health(serving: bool) -> None:  # NOT_SERVING while WAL writes fail
+        await health.set("", SERVING if serving else NOT_SERVING)
+
+    store.on_health = storage_health
+
     validator = ApiKeyValidator(
         settings.backend_target,
         settings.internal_token,
@@ -72,7 +77,10 @@ async def serve(settings: Settings) -> None:
         settings.api_key_validation_timeout_secs,
     )
     backpressure = Backpressure(
-        settings.backpressure_max_bytes, settings.backpressure_max_rss_bytes, store.unflushed_bytes
+        settings.backpressure_max_bytes,
+        settings.backpressure_max_rss_bytes,
+        store.unflushed_bytes,
+        flush_failure=store.flush_failure,
     )
     backpressure.sample()  # the first export already sees the current state
     export = TraceExport(validator, store, backpressure, settings.batch_size)
@@ -84,7 +92,7 @@ async def serve(settings: Settings) -> None:
     )
     otlp_http = await start_otlp_http_server(http_socket, export, http_limits, settings.browser_origins)
     sampler = loop.create_task(backpressure.run())
-    await health.set("", SERVING)
+    await health.set("", SERVING if store.failure is None else NOT_SERVING)
     log.info(
         "ingestion_started",
         otlp_port=settings.otlp_grpc_port,
@@ -110,6 +118,7 @@ async def serve(settings: Settings) -> None:
 
     await stop.wait()
     log.info("ingestion_stopping")
+    store.on_health = None
     await health.set("", NOT_SERVING)
     # in-flight exports finish (and are acknowledged) first
     await asyncio.gather(otlp.stop(grace=10), otlp_http.stop(grace=10))

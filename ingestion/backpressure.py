@@ -1,9 +1,9 @@
 """Backpressure: answer RESOURCE_EXHAUSTED (which OTLP exporters retry) while the service is behind.
 
-Pressure is on when unflushed WAL bytes exceed BACKPRESSURE_MAX_MB (the flush has fallen behind)
-or the process RSS exceeds BACKPRESSURE_MAX_RSS_MB (memory); it clears by itself once a flush
-catches up or memory is released. A sampler task
-updates one flag every 500 ms so Export pays a single attribute read.
+Pressure is on when unflushed WAL bytes exceed BACKPRESSURE_MAX_MB (the flush has fallen behind,
+or is failing) or the process RSS exceeds BACKPRESSURE_MAX_RSS_MB (memory); it clears by itself
+once a flush catches up or memory is released. The message tells the client which of these it is.
+A sampler task updates the state every 500 ms so Export pays a single attribute read.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import structlog
 
 log = structlog.get_logger("ingestion.backpressure")
 
-MESSAGE = "Server under memory pressure, please retry later"
 SAMPLE_INTERVAL_SECS = 0.5
 
 
@@ -27,21 +26,29 @@ class Backpressure:
         max_rss_bytes: int,
         unflushed_bytes: Callable[[], int],
         rss_bytes: Callable[[], int] | None = None,
+        flush_failure: Callable[[], str | None] = lambda: None,
     ) -> None:
         self.max_bytes, self.max_rss_bytes = max_bytes, max_rss_bytes
         self._unflushed = unflushed_bytes
+        self._flush_failure = flush_failure
         process = psutil.Process()
         self._rss = rss_bytes or (lambda: process.memory_info().rss)
         self.active = False
         self.reason = ""
 
+    @property
+    def message(self) -> str:
+        return f"Server under pressure ({self.reason}), please retry later"
+
     def sample(self) -> bool:
         wal, rss = self._unflushed(), self._rss()
         reason = ""
         if wal > self.max_bytes:
-            reason = f"unflushed WAL {wal >> 20} MiB > {self.max_bytes >> 20} MiB"
+            failure = self._flush_failure()
+            behind = f"flush failing: {failure}" if failure else "flush falling behind"
+            reason = f"unflushed WAL {wal >> 20} MiB > {self.max_bytes >> 20} MiB, {behind}"
         elif rss > self.max_rss_bytes:
-            reason = f"RSS {rss >> 20} MiB > {self.max_rss_bytes >> 20} MiB"
+            reason = f"memory: RSS {rss >> 20} MiB > {self.max_rss_bytes >> 20} MiB"
         if bool(reason) != self.active:
             log.warning("backpressure_on", reason=reason) if reason else log.info("backpressure_off")
         self.active, self.reason = bool(reason), reason

@@ -12,6 +12,11 @@ Why it is shaped like this:
   discarded and the segments are flushed again later. The rename is the commit point.
 - Hot/cold without a gap: the rename, dropping the segments from the live set and recording
   the file in the recent-cold list happen under the WAL lock that snapshots also take.
+- Nothing lost quietly: each segment is read through the descriptor the WAL holds (its file may
+  have vanished) with every batch's checksum checked; a damaged batch is logged with its offset
+  and the segment copied to quarantine while every readable batch is still flushed; a row that
+  fails validation (UTF-8, ids, required values) goes to quarantine instead of into Parquet, where
+  it would make readers skip the whole file.
 
 Files land in PARQUET_OUTPUT_DIR/year=YYYY/month=MM/day=DD/ by the UTC wall clock of the flush
 (as the reference does), named `<YYYYMMDD_HHMMSS>_<nanos hex>_<first segment>.parquet`.
@@ -21,9 +26,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
-import ctypes.util
 import os
+import re
 import threading
 import time
 from collections import deque
@@ -36,7 +40,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import structlog
 
-from ingestion.wal import Segment, Wal, fsync_dir
+from ingestion.disk import describe, fsync_dir, make_dirs_durably
+from ingestion.memory import ROW_GROUP_LOCK, release_memory
+from ingestion.wal import Segment, Wal, keep_aside
+from ingestion.wal_format import Damage
 from ingestion.wal_read import SegmentLayout, SegmentReader
 from junjo_common.spanformat import CURRENT as span_format
 
@@ -72,42 +79,64 @@ class RecentCold:
                 self._items.pop()
 
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-
-
-def release_memory() -> None:
-    """Hands freed memory back to the OS after a flush or snapshot (glibc heap and Arrow's pool).
-
-    Without it RSS stays at the high-water mark of the last flush.
-    """
-    pa.default_memory_pool().release_unused()
-    _libc.malloc_trim(0)
-
-
-def make_dirs_durably(directory: Path) -> None:
-    """mkdir -p, fsyncing each parent whose entries changed, so a published file survives a crash."""
-    missing = []
-    while not directory.exists():
-        missing.append(directory)
-        directory = directory.parent
-    for d in reversed(missing):
-        d.mkdir(exist_ok=True)
-        fsync_dir(d.parent)
-
-
-# One memory peak at a time in the whole process: a row group being built and encoded (cold flush
-# or hot snapshot) or a flush reading its chunk's light columns, so the flush's and a snapshot's
-# peaks never add up; each holds it for tens of milliseconds at a time.
-ROW_GROUP_LOCK = threading.Lock()
-
-
 # The JSON columns hold most of a span's bytes (~90 % in the standard workload): they are never
 # read whole, each row group reads its own rows of them straight from the segment files.
 _HEAVY = frozenset({"attributes", "events"})
 _LIGHT = pa.schema([field for field in span_format.SCHEMA if field.name not in _HEAVY])
 
 
-def write_sorted_parquet(reader: SegmentReader, final: Path) -> Path:
+_ID_PATTERNS = {
+    "span_id": "^[0-9a-f]{16}$",
+    "trace_id": "^[0-9a-f]{32}$",
+    "parent_span_id": "^[0-9a-f]{16}$",
+}
+
+
+def _valid_rows(table: pa.Table) -> pa.Array | None:
+    """A mask of the rows fit for Parquet (None: all of them): UTF-8 text, hex ids of the right
+    length, no null where the schema forbids one. A row with invalid UTF-8 would make readers
+    skip its whole file, so it must never get in."""
+    try:
+        table.validate(full=True)
+    except pa.ArrowInvalid:
+        return pa.array(_valid_rows_one_by_one(table), pa.bool_())
+    ok = None
+    for field in table.schema:
+        column = table.column(field.name)
+        checks = []
+        if not field.nullable:
+            checks.append(pc.is_valid(column))
+        if field.name in _ID_PATTERNS:
+            checks.append(pc.fill_null(pc.match_substring_regex(column, _ID_PATTERNS[field.name]), True))
+        for check in checks:
+            ok = check if ok is None else pc.and_(ok, check)
+    if ok is None or pc.all(ok).as_py():
+        return None
+    return ok.combine_chunks() if isinstance(ok, pa.ChunkedArray) else ok
+
+
+def _valid_rows_one_by_one(table: pa.Table) -> list[bool]:
+    """The slow path, only for a row group that failed validation: which rows are at fault."""
+    ok = [True] * table.num_rows
+    for field in table.schema:
+        if not pa.types.is_string(field.type):
+            continue
+        pattern = re.compile(_ID_PATTERNS[field.name]) if field.name in _ID_PATTERNS else None
+        for i, raw in enumerate(table.column(field.name).cast(pa.binary()).to_pylist()):
+            if raw is None:
+                ok[i] = ok[i] and field.nullable
+                continue
+            try:
+                text = raw.decode()
+            except UnicodeDecodeError:
+                ok[i] = False
+                continue
+            if pattern is not None and not pattern.match(text):
+                ok[i] = False
+    return ok
+
+
+def write_sorted_parquet(reader: SegmentReader, final: Path, quarantine: Path | None = None) -> Path:
     """Writes the reader's rows sorted by span_format.SORT_COLUMNS to `final.tmp` (fsync'd); returns it.
 
     The caller renames it to publish. Memory: the light columns are read once, whole and in
@@ -117,7 +146,8 @@ def write_sorted_parquet(reader: SegmentReader, final: Path) -> Path:
     and its encoding. Few calls into Arrow per row group, on purpose: each may release the GIL,
     and under load retaking it from this worker waits up to a switch interval behind the event
     loop (docs/PERFORMANCE.md); the heavy reads (megabytes) run without the GIL, so exports keep
-    being served meanwhile.
+    being served meanwhile. Rows that fail validation are left out and written to `quarantine`
+    (an Arrow IPC file named after the Parquet file), never into the Parquet file.
     """
     with ROW_GROUP_LOCK:
         light = reader.table(_LIGHT)
@@ -126,6 +156,7 @@ def write_sorted_parquet(reader: SegmentReader, final: Path) -> Path:
     )
     make_dirs_durably(final.parent)
     tmp = final.with_name(final.name + ".tmp")
+    rejected: list[pa.Table] = []
     try:
         with pq.ParquetWriter(
             str(tmp), span_format.SCHEMA, **span_format.parquet_writer_options(len(order))
@@ -138,17 +169,33 @@ def write_sorted_parquet(reader: SegmentReader, final: Path) -> Path:
                         reader.column(field, rows) if field.name in _HEAVY else part.column(field.name)
                         for field in span_format.SCHEMA
                     ]
-                    writer.write_table(
-                        pa.Table.from_arrays(arrays, schema=span_format.SCHEMA),
-                        row_group_size=span_format.PARQUET_ROW_GROUP_SIZE,
-                    )
-                    del part, arrays
+                    table = pa.Table.from_arrays(arrays, schema=span_format.SCHEMA)
+                    valid = _valid_rows(table)
+                    if valid is not None:
+                        rejected.append(table.filter(pc.invert(valid)))
+                        table = table.filter(valid)
+                    writer.write_table(table, row_group_size=span_format.PARQUET_ROW_GROUP_SIZE)
+                    del part, arrays, table
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
+        if rejected:
+            _keep_rejected_rows(pa.concat_tables(rejected), quarantine, final)
     except BaseException:
         tmp.unlink(missing_ok=True)  # e.g. disk full: the segments stay and are retried later
         raise
     return tmp
+
+
+def _keep_rejected_rows(rows: pa.Table, quarantine: Path | None, final: Path) -> None:
+    target = None if quarantine is None else quarantine / f"rows-{final.stem}.arrow"
+    log.error("invalid_rows_quarantined", rows=rows.num_rows, parquet=final.name, quarantined=str(target))
+    if target is None:
+        return
+    make_dirs_durably(quarantine)  # type: ignore[arg-type]
+    with pa.OSFile(str(target), "wb") as sink, pa.ipc.new_file(sink, rows.schema) as writer:
+        writer.write_table(rows)
+    with open(target, "rb+") as f:
+        os.fsync(f.fileno())
 
 
 def _chunks(segments: list[Segment], max_bytes: int) -> list[list[Segment]]:
@@ -227,15 +274,16 @@ class Flusher:
         layouts: list[SegmentLayout] = []
         try:
             for seg in chunk:
-                layouts.append(SegmentLayout.open(seg.path))
+                layouts.append(self._layout(seg))
             reader = SegmentReader(layouts)
             rows = reader.rows
             final = self._target(chunk[0].seq) if rows else None
             if final is not None:
-                tmp = write_sorted_parquet(reader, final)
+                tmp = write_sorted_parquet(reader, final, self.wal.quarantine)
         finally:
             for layout in layouts:
                 layout.close()
+        self.wal.ensure_dir()  # the intent and the deletions below need it
         if final is not None:
             intent = self.wal.dir / f"flush-{final.stem}.intent"
             intent_tmp = intent.with_name(intent.name + ".tmp")
@@ -256,6 +304,7 @@ class Flusher:
             with self.wal.lock:
                 self.wal.forget(chunk)
         for seg in chunk:
+            seg.close()
             seg.path.unlink(missing_ok=True)
         fsync_dir(self.wal.dir)
         if intent is not None:
@@ -269,11 +318,26 @@ class Flusher:
         )
         return final
 
+    def _layout(self, seg: Segment) -> SegmentLayout:
+        """The segment's readable batches, read from its descriptor (its file may have vanished);
+        anything unreadable is logged with its offset and the segment kept in quarantine."""
+        if os.fstat(seg.fd).st_nlink == 0:
+            log.error("wal_segment_vanished", segment=seg.path.name, flushed_from="descriptor")
+        layout = SegmentLayout(seg.fd, seg.size, verify=True)
+        damage = list(layout.damage)
+        if seg.sealed and not layout.ended:
+            damage.append(Damage(seg.size, 0, "no end-of-stream marker"))
+        if damage:
+            keep_aside(self.wal.quarantine, seg.path.name, seg.fd, seg.size, damage)
+        return layout
+
 
 class FlushScheduler:
-    """Decides when to flush (FLUSH_MAX_MB, FLUSH_MAX_AGE_SECS, FlushWAL, shutdown); one at a time.
+    """Decides when to flush (FLUSH_MAX_MB, FLUSH_MAX_AGE_SECS, FlushWAL, shutdown, or a request:
+    a full disk, a vanished segment); one at a time.
 
-    The flush itself runs in a worker thread; the event loop only waits for it.
+    The flush itself runs in a worker thread; the event loop only waits for it. `failure` holds
+    why the last flush failed until one succeeds (backpressure names it).
     """
 
     CHECK_INTERVAL_SECS = 1.0
@@ -281,14 +345,21 @@ class FlushScheduler:
     def __init__(self, wal: Wal, flusher: Flusher, max_bytes: int, max_age_secs: float) -> None:
         self.wal, self.flusher = wal, flusher
         self.max_bytes, self.max_age = max_bytes, max_age_secs
+        self.failure: str | None = None
+        self._requested = False
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
 
     def wake_threadsafe(self, loop: asyncio.AbstractEventLoop) -> None:
         loop.call_soon_threadsafe(self._wake.set)
 
+    def request(self) -> None:
+        """Flush as soon as possible, due or not (on the event loop)."""
+        self._requested = True
+        self._wake.set()
+
     def due(self) -> bool:
-        if self.wal.unflushed_bytes() >= self.max_bytes:
+        if self._requested or self.wal.unflushed_bytes() >= self.max_bytes:
             return True
         oldest = self.wal.oldest_created()
         return oldest is not None and time.time() - oldest >= self.max_age
@@ -300,7 +371,12 @@ class FlushScheduler:
             segments = self.wal.sealed()
             if not segments:
                 return []
-            files = await asyncio.to_thread(self.flusher.flush, segments)
+            try:
+                files = await asyncio.to_thread(self.flusher.flush, segments)
+            except OSError as exc:
+                self.failure = describe(exc)
+                raise
+            self.failure = None
             return files
 
     async def run(self) -> None:
@@ -309,6 +385,7 @@ class FlushScheduler:
                 await asyncio.wait_for(self._wake.wait(), self.CHECK_INTERVAL_SECS)
             self._wake.clear()
             if self.due():
+                self._requested = False
                 try:
                     await self.flush_all()
                 except Exception:

@@ -1,10 +1,12 @@
 """The export pipeline both OTLP transports share (gRPC on OTLP_GRPC_PORT, HTTP on OTLP_HTTP_PORT).
 
-Order: backpressure → API key present → API key valid (admit) → convert → durable WAL append
+Order: storage failing → backpressure → API key present → API key valid (admit) → convert → durable WAL append
 (group commit) → response (ingest). A transport admits a request before it reads or parses the
 body, then hands the `ExportTraceServiceRequest` protobuf bytes to `ingest`; whatever it returns
 has been fsync'd. Refusals carry a transport-neutral reason that each transport maps to its own
-status (gRPC code, HTTP status), so both answer the same situation the same way.
+status (gRPC code, HTTP status), so both answer the same situation the same way. A storage
+failure is refused by its cause (a full disk, or writes failing: read-only, I/O errors) and held
+until a test write succeeds; it is never INTERNAL, which OTLP exporters do not retry.
 Conversion runs on the event loop: it is pure CPU under the GIL, so a thread would only add
 hand-offs; the fsync happens in the WAL thread.
 """
@@ -18,9 +20,9 @@ import structlog
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
 from ingestion.auth import ApiKeyValidator, Verdict
-from ingestion.backpressure import MESSAGE as BACKPRESSURE_MESSAGE
 from ingestion.backpressure import Backpressure
 from ingestion.convert import InvalidRequest, convert_request
+from ingestion.disk import WriteFailure
 from ingestion.storage import SpanStore
 
 log = structlog.get_logger("ingestion.pipeline")
@@ -32,6 +34,8 @@ class Refusal(enum.Enum):
     """Why an export stored nothing."""
 
     OVERLOADED = "overloaded"  # backpressure: retry later
+    DISK_FULL = "disk_full"  # the WAL's file system is full: retry later
+    STORAGE_FAILING = "storage_failing"  # WAL writes fail (read-only, I/O errors): retry later
     MISSING_KEY = "missing_key"
     INVALID_KEY = "invalid_key"
     AUTH_UNAVAILABLE = "auth_unavailable"  # the backend cannot be asked: retry later
@@ -79,8 +83,11 @@ class TraceExport:
 
     async def admit(self, key: str) -> None:
         """Raises ExportRefused unless the service takes work now and `key` is a valid API key."""
+        failure = self.store.failure
+        if failure is not None:
+            raise _storage_refusal(failure)
         if self.backpressure.active:
-            raise ExportRefused(Refusal.OVERLOADED, BACKPRESSURE_MESSAGE)
+            raise ExportRefused(Refusal.OVERLOADED, self.backpressure.message)
         if not key:
             raise ExportRefused(Refusal.MISSING_KEY, MISSING_KEY_MESSAGE)
         verdict = await self.validator.validate(key)
@@ -101,8 +108,12 @@ class TraceExport:
         if converted.batches:
             try:
                 await self.store.write(converted.batches)
-            except OSError:
-                raise ExportRefused(Refusal.INTERNAL, "Failed to write spans") from None
+            except OSError as exc:
+                raise _storage_refusal(WriteFailure.of(exc)) from None
         if converted.rejected:
             log.info("spans_rejected", count=converted.rejected, message=converted.error_message)
         return Stored(converted.rejected, converted.error_message)
+
+
+def _storage_refusal(failure: WriteFailure) -> ExportRefused:
+    return ExportRefused(Refusal.DISK_FULL if failure.disk_full else Refusal.STORAGE_FAILING, failure.message)

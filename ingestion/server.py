@@ -28,6 +28,8 @@ API_KEY_HEADER = "x-junjo-api-key"
 EXPORT_METHOD = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 GRPC_CODES = {
     Refusal.OVERLOADED: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    Refusal.DISK_FULL: grpc.StatusCode.RESOURCE_EXHAUSTED,  # a resource to wait for
+    Refusal.STORAGE_FAILING: grpc.StatusCode.UNAVAILABLE,  # cannot take writes now
     Refusal.MISSING_KEY: grpc.StatusCode.UNAUTHENTICATED,
     Refusal.INVALID_KEY: grpc.StatusCode.UNAUTHENTICATED,
     Refusal.AUTH_UNAVAILABLE: grpc.StatusCode.UNAVAILABLE,

@@ -34,7 +34,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import structlog
 
-from ingestion.flush import ROW_GROUP_LOCK, RecentCold, make_dirs_durably, release_memory
+from ingestion.disk import make_dirs_durably
+from ingestion.flush import RecentCold
+from ingestion.memory import ROW_GROUP_LOCK, release_memory
 from ingestion.wal import Wal
 from ingestion.wal_read import SegmentLayout, SegmentReader
 from junjo_common.spanformat import CURRENT as span_format

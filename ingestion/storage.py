@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -20,6 +22,7 @@ from typing import Protocol
 import pyarrow as pa
 import structlog
 
+from ingestion.disk import WriteFailure
 from ingestion.flush import Flusher, FlushScheduler, RecentCold, resolve_intents
 from ingestion.snapshot import HotSnapshot, SnapshotResult
 from ingestion.wal import RecoveryReport, Wal
@@ -30,6 +33,10 @@ log = structlog.get_logger("ingestion.storage")
 class SpanStore(Protocol):
     async def open(self) -> RecoveryReport:
         """Recovers whatever a previous process left (before anything is acknowledged)."""
+
+    @property
+    def failure(self) -> WriteFailure | None:
+        """Why writes fail right now (None: they succeed); cleared once a test write succeeds."""
 
     async def write(self, batches: list[pa.RecordBatch]) -> None:
         """Returns only once the batches are durable (raises OSError otherwise)."""
@@ -44,6 +51,9 @@ class SpanStore(Protocol):
         """Every cold file this store has published, oldest first."""
 
     def unflushed_bytes(self) -> int: ...
+
+    def flush_failure(self) -> str | None:
+        """Why the last flush failed, until one succeeds."""
 
     async def close(self) -> list[str]:
         """Flushes everything and releases the store; returns the files of the final flush."""
@@ -63,7 +73,15 @@ class LocalStoreConfig:
 
 
 class LocalSpanStore:
-    """WAL_DIR + PARQUET_OUTPUT_DIR + SNAPSHOT_PATH on the local file system."""
+    """WAL_DIR + PARQUET_OUTPUT_DIR + SNAPSHOT_PATH on the local file system.
+
+    When a WAL write fails, `failure` says why and `on_health(False)` is awaited; a probe then
+    makes a test write every PROBE_INTERVAL_SECS and clears both once one succeeds. A full disk
+    also asks for a flush at once (Parquet is several times smaller than the WAL it replaces),
+    and a segment that vanished with its directory is flushed from its descriptor at once.
+    """
+
+    PROBE_INTERVAL_SECS = 0.5
 
     def __init__(self, config: LocalStoreConfig) -> None:
         self.config = config
@@ -75,6 +93,13 @@ class LocalSpanStore:
         )
         self.hot = HotSnapshot(self.wal, config.snapshot_path, self.recent, config.snapshot_cache_ttl_secs)
         self._scheduler_task: asyncio.Task[None] | None = None
+        self._probe_task: asyncio.Task[None] | None = None
+        self._failure: WriteFailure | None = None
+        self.on_health: Callable[[bool], Awaitable[None]] | None = None
+
+    @property
+    def failure(self) -> WriteFailure | None:
+        return self._failure
 
     async def open(self) -> RecoveryReport:
         loop = asyncio.get_running_loop()
@@ -91,15 +116,50 @@ class LocalSpanStore:
             recovered_segments=report.recovered_open,
             recovered_rows=report.recovered_rows,
             torn_tail_bytes=report.dropped_tail_bytes,
+            damaged_segments=report.damaged_segments,
             finished_flushes=finished,
         )
         self.wal.on_segment_sealed = lambda: self.scheduler.wake_threadsafe(loop)
+        self.wal.on_segment_vanished = lambda: loop.call_soon_threadsafe(self.scheduler.request)
         self.wal.start(loop)
         self._scheduler_task = loop.create_task(self.scheduler.run())
         return report
 
     async def write(self, batches: list[pa.RecordBatch]) -> None:
-        await self.wal.append(batches)
+        try:
+            await self.wal.append(batches)
+        except OSError as exc:
+            await self._writes_failing(WriteFailure.of(exc))
+            raise
+
+    async def _writes_failing(self, failure: WriteFailure) -> None:
+        if failure.disk_full:
+            self.scheduler.request()
+        first = self._failure is None
+        self._failure = failure
+        if first:
+            log.error("span_storage_failing", cause=failure.cause, wal_dir=str(self.config.wal_dir))
+            self._probe_task = asyncio.get_running_loop().create_task(self._probe_until_writable())
+            if self.on_health is not None:
+                await self.on_health(False)
+
+    async def _probe_until_writable(self) -> None:
+        since = time.monotonic()
+        while True:
+            await asyncio.sleep(self.PROBE_INTERVAL_SECS)
+            try:
+                await asyncio.to_thread(self.wal.probe_write)
+            except OSError as exc:
+                failure = WriteFailure.of(exc)
+                self._failure = failure
+                if failure.disk_full:
+                    self.scheduler.request()
+                continue
+            self._failure = None
+            log.info("span_storage_recovered", seconds=round(time.monotonic() - since, 3))
+            if self.on_health is not None:
+                await self.on_health(True)
+            return
 
     async def flush(self) -> list[str]:
         return [str(p) for p in await self.scheduler.flush_all()]
@@ -114,11 +174,15 @@ class LocalSpanStore:
     def unflushed_bytes(self) -> int:
         return self.wal.unflushed_bytes()
 
+    def flush_failure(self) -> str | None:
+        return self.scheduler.failure
+
     async def close(self) -> list[str]:
-        if self._scheduler_task is not None:
-            self._scheduler_task.cancel()  # a flush it started keeps running in its thread
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._scheduler_task
+        for task in (self._scheduler_task, self._probe_task):
+            if task is not None:
+                task.cancel()  # a flush the scheduler started keeps running in its thread
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await asyncio.to_thread(self.wal.stop)  # finishes queued writes, seals the active segment
         files = await self.flush()
         self.wal.release_dir()

@@ -1,24 +1,34 @@
 """The write-ahead log: Arrow IPC stream segments in WAL_DIR, group commit, fsync before ack.
 
-Why: an Export is acknowledged only once its spans are on disk (docs/PROTOCOLS.md). One writer
-thread owns the active segment; every export that arrives while it is busy joins the next group,
-so N concurrent exports cost one write and one fsync. Flush and snapshot never touch the active
-segment's writer: they work on sealed segments (and a committed prefix of the active one), so
-exports never wait for them.
+Why: an Export is acknowledged only once its spans are on disk. One writer thread owns the active
+segment; every export that arrives while it is busy joins the next group, so N concurrent exports
+cost one write and one fsync. Flush and snapshot never touch the active segment's writer: they
+work on sealed segments (and a committed prefix of the active one), so exports never wait for them.
 
-Files in WAL_DIR:
+Files in WAL_DIR (the segment format, with a checksum per batch, is in wal_format.py):
 - `wal-<seq>.ipc.open`  the active segment (schema message, then record batches appended);
 - `wal-<seq>.ipc`       a sealed segment (renamed from `.open` after an EOS marker and fsync);
 - `flush-<id>.intent`   a flush in progress (see flush.py; resolved by `resolve_intents` at start);
+- `quarantine/`         copies of segments found damaged, kept for the operator (never deleted);
 - `.lock`               flock'ed by the one process allowed to write this WAL.
-At start `recover()` turns every `.open` segment into a sealed one holding its complete batches
-(a torn tail — a batch cut short by a crash — was never acknowledged and is dropped).
+At start `recover()` turns every `.open` segment into a sealed one holding its readable batches (a
+torn tail -- a batch cut short by a crash -- was never acknowledged and is dropped) and checks every
+sealed one; damaged batches are logged with their offset and the segment is copied to quarantine.
+
+A failed write must never leave a quiet hole. Every write goes to an explicit offset (the end of
+the last committed batch), and a segment that saw a write error is retired at its last good batch
+(truncated there, kept for the flush under its `.open` name) and the next group starts a new one.
+Each sealed segment's descriptor stays open until the flush that takes it, so a segment whose
+file vanished (its directory removed) is still flushed from the descriptor; before a group is
+acknowledged its segment must still be linked, else the directory is recreated and the group is
+written again in a new segment.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import fcntl
 import os
 import re
@@ -31,21 +41,15 @@ from pathlib import Path
 import pyarrow as pa
 import structlog
 
-from junjo_common.spanformat import CURRENT as span_format
+from ingestion import faults, wal_format
+from ingestion.disk import describe, fsync_dir, make_dirs_durably
 
 log = structlog.get_logger("ingestion.wal")
 
 _SEGMENT_RE = re.compile(r"^wal-(\d{16})\.ipc$")
 _OPEN_RE = re.compile(r"^wal-(\d{16})\.ipc\.open$")
-_EOS = b"\xff\xff\xff\xff\x00\x00\x00\x00"
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+_IOV_MAX = 1024
+PROBE_BYTES = 1 << 20
 
 
 def segment_name(seq: int) -> str:
@@ -54,12 +58,24 @@ def segment_name(seq: int) -> str:
 
 @dataclass
 class Segment:
-    """A sealed segment: immutable on disk until a flush deletes it."""
+    """A segment no longer written: immutable until a flush takes it.
+
+    `fd` stays open while the segment is live, so it can be read (and flushed) even if its file
+    vanished. `sealed`: it ends with the EOS marker; a segment retired after a write error ends
+    at its last good batch instead (and keeps its `.open` name).
+    """
 
     seq: int
     path: Path
     size: int
     created: float  # wall clock seconds, for FLUSH_MAX_AGE_SECS
+    fd: int
+    sealed: bool = True
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
 
 
 @dataclass
@@ -68,27 +84,41 @@ class RecoveryReport:
     recovered_open: int = 0
     recovered_rows: int = 0
     dropped_tail_bytes: int = 0
+    damaged_segments: int = 0
 
 
 def read_complete_batches(data: pa.Buffer | bytes) -> tuple[list[pa.RecordBatch], int]:
-    """Reads every complete batch of an IPC stream; returns them and the count of torn-tail bytes."""
-    buf = pa.py_buffer(data) if isinstance(data, bytes) else data
-    batches: list[pa.RecordBatch] = []
-    source = pa.BufferReader(buf)
-    try:
-        reader = pa.ipc.open_stream(source)
-    except (pa.ArrowInvalid, OSError):
-        return batches, buf.size
-    good = source.tell()
-    while True:
-        try:
-            batches.append(reader.read_next_batch())
-        except StopIteration:
-            break
-        except (pa.ArrowInvalid, OSError):
-            return batches, buf.size - good
-        good = source.tell()
-    return batches, 0
+    """Every readable batch of a segment's bytes and the count of torn-tail bytes."""
+    found = wal_format.scan(data)
+    return found.batches, found.torn_tail
+
+
+def keep_aside(quarantine: Path, name: str, fd: int, size: int, damage: list[wal_format.Damage]) -> None:
+    """Logs each damaged range and copies the segment to `quarantine` (once; never deleted).
+
+    Copied from the descriptor, so a segment whose file vanished is kept too.
+    """
+    target = quarantine / name
+    for d in damage:
+        log.error(
+            "wal_batch_damaged",
+            segment=name,
+            offset=d.offset,
+            length=d.length,
+            reason=d.reason,
+            quarantined=str(target),
+        )
+    if target.exists():
+        return
+    make_dirs_durably(quarantine)
+    tmp = target.with_name(name + ".tmp")
+    with open(tmp, "wb") as out:
+        for pos in range(0, size, 1 << 20):
+            out.write(os.pread(fd, min(1 << 20, size - pos), pos))
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(tmp, target)
+    fsync_dir(quarantine)
 
 
 class Wal:
@@ -101,6 +131,7 @@ class Wal:
 
     def __init__(self, directory: Path, segment_max_bytes: int) -> None:
         self.dir = directory
+        self.quarantine = directory / "quarantine"
         self.segment_max_bytes = segment_max_bytes
         self.lock = threading.Lock()  # guards _sealed and the active segment's identity/size
         self._sealed: dict[int, Segment] = {}
@@ -111,21 +142,21 @@ class Wal:
         self._stopping = False
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        # Active segment state: written only by the writer thread, read under `lock`.
+        # Active segment state: written only by the writer thread under `lock`.
         self._fd: int | None = None
         self._active_seq = 0
         self._active_path: Path | None = None
         self._active_size = 0
         self._active_created = 0.0
-        self._schema_bytes = span_format.SCHEMA.serialize().to_pybytes()
         self._lock_fd: int | None = None
         self.on_segment_sealed: Callable[[], None] = lambda: None
+        self.on_segment_vanished: Callable[[], None] = lambda: None
         self.generation = 0  # bumped whenever flushed segments leave the live set
 
     # --- start-up ---------------------------------------------------------------------------
 
     def recover(self) -> RecoveryReport:
-        """Seals interrupted segments (keeping complete batches) and lists the sealed ones."""
+        """Seals interrupted segments (keeping readable batches), checks and lists the sealed ones."""
         self.lock_dir()
         report = RecoveryReport()
         for tmp in self.dir.glob("*.tmp"):
@@ -137,31 +168,46 @@ class Wal:
                 continue
             seq = int(m.group(1))
             max_seq = max(max_seq, seq)
-            batches, torn = read_complete_batches(path.read_bytes())
-            report.dropped_tail_bytes += torn
-            rows = sum(b.num_rows for b in batches)
+            data = path.read_bytes()
+            found = wal_format.scan(data)
+            if found.damage:
+                report.damaged_segments += 1
+                with open(path, "rb") as f:
+                    keep_aside(self.quarantine, path.name, f.fileno(), len(data), found.damage)
+            report.dropped_tail_bytes += found.torn_tail
+            rows = sum(b.num_rows for b in found.batches)
             if rows:
                 final = self.dir / segment_name(seq)
                 tmp = final.with_name(final.name + ".tmp")
-                with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_stream(sink, span_format.SCHEMA) as writer:
-                    for b in batches:
-                        writer.write_batch(b)
-                with open(tmp, "rb+") as f:
+                parts = [wal_format.SCHEMA_MESSAGE]
+                parts += [bytes(p) for b in found.batches for p in wal_format.encode_batch(b)]
+                with open(tmp, "wb") as f:
+                    f.write(b"".join(parts) + wal_format.EOS)
+                    f.flush()
                     os.fsync(f.fileno())
                 os.replace(tmp, final)
                 report.recovered_open += 1
                 report.recovered_rows += rows
             path.unlink()
-            if torn:
-                log.warning("wal_torn_tail_dropped", segment=path.name, bytes=torn, kept_rows=rows)
+            if found.torn_tail:
+                log.warning("wal_torn_tail_dropped", segment=path.name, bytes=found.torn_tail, kept_rows=rows)
         fsync_dir(self.dir)
-        for path in self.dir.iterdir():
+        for path in sorted(self.dir.iterdir()):
             m = _SEGMENT_RE.match(path.name)
-            if m:
-                seq = int(m.group(1))
-                max_seq = max(max_seq, seq)
-                st = path.stat()
-                self._sealed[seq] = Segment(seq, path, st.st_size, st.st_mtime)
+            if not m:
+                continue
+            seq = int(m.group(1))
+            max_seq = max(max_seq, seq)
+            fd = os.open(path, os.O_RDONLY)
+            st = os.fstat(fd)
+            found = wal_format.scan(path.read_bytes())
+            damage = list(found.damage)
+            if not found.ended:
+                damage.append(wal_format.Damage(st.st_size, 0, "no end-of-stream marker"))
+            if damage:
+                report.damaged_segments += 1
+                keep_aside(self.quarantine, path.name, fd, st.st_size, damage)
+            self._sealed[seq] = Segment(seq, path, st.st_size, st.st_mtime, fd)
         report.sealed = len(self._sealed)
         self._next_seq = max_seq + 1
         return report
@@ -171,19 +217,33 @@ class Wal:
         if self._lock_fd is not None:
             return
         self.dir.mkdir(parents=True, exist_ok=True)
+        self._lock_fd = self._take_lock()  # held (and the lock with it) until the process exits
+
+    def _take_lock(self) -> int:
         fd = os.open(self.dir / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
             raise OSError(f"WAL_DIR {self.dir} is in use by another ingestion process") from None
-        self._lock_fd = fd  # held (and the lock with it) until the process exits
+        return fd
 
     def release_dir(self) -> None:
         """Drops the WAL_DIR lock (at exit, after the final flush)."""
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
+
+    def ensure_dir(self) -> None:
+        """Recreates WAL_DIR (and its lock) if it was removed while the service runs."""
+        if self.dir.is_dir():
+            return
+        make_dirs_durably(self.dir)
+        fd = self._take_lock()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+        self._lock_fd = fd
+        log.error("wal_directory_recreated", wal_dir=str(self.dir))
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -198,7 +258,7 @@ class Wal:
         fut: asyncio.Future[None] = self._loop.create_future()
         with self._cond:
             if self._stopping:
-                raise OSError("WAL is shut down")
+                raise OSError(errno.ESHUTDOWN, "WAL is shut down")
             self._queue.append((batches, fut))
             self._cond.notify()
         await fut
@@ -211,12 +271,8 @@ class Wal:
         loop = self._loop
         fut: asyncio.Future[None] = loop.create_future()
 
-        def resolve() -> None:
-            if not fut.done():
-                fut.set_result(None)
-
         def done() -> None:
-            loop.call_soon_threadsafe(resolve)
+            loop.call_soon_threadsafe(lambda: fut.done() or fut.set_result(None))
 
         with self._cond:
             self._seal_waiters.append(done)
@@ -230,6 +286,21 @@ class Wal:
             self._cond.notify()
         if self._thread is not None:
             self._thread.join()
+
+    def probe_write(self) -> None:
+        """A test write beside the segments (written, fsync'd, removed): raises OSError if the
+        WAL's file system does not take writes."""
+        self.ensure_dir()
+        path = self.dir / ".probe.tmp"
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            try:
+                _write_at(fd, [bytes(PROBE_BYTES)], 0)
+                os.fdatasync(fd)
+            finally:
+                os.close(fd)
+        finally:
+            path.unlink(missing_ok=True)
 
     # --- views for flush and snapshot -------------------------------------------------------
 
@@ -251,16 +322,12 @@ class Wal:
     def open_for_read(self) -> list[tuple[int, int]]:
         """Under `lock`: (fd, size) for every sealed segment and the active one's committed part.
 
-        The descriptors stay readable even if a flush deletes or the writer renames the file.
-        The caller closes them.
+        The descriptors are duplicates: they stay readable whatever happens to the files, and the
+        caller closes them.
         """
-        out: list[tuple[int, int]] = []
-        for seq in sorted(self._sealed):
-            seg = self._sealed[seq]
-            with contextlib.suppress(FileNotFoundError):
-                out.append((os.open(seg.path, os.O_RDONLY), seg.size))
-        if self._active_path is not None and self._active_size > len(self._schema_bytes):
-            out.append((os.open(self._active_path, os.O_RDONLY), self._active_size))
+        out = [(os.dup(seg.fd), seg.size) for _, seg in sorted(self._sealed.items())]
+        if self._fd is not None and self._active_size > len(wal_format.SCHEMA_MESSAGE):
+            out.append((os.dup(self._fd), self._active_size))
         return out
 
     def still_sealed(self, segments: list[Segment]) -> list[Segment]:
@@ -296,81 +363,143 @@ class Wal:
                         return
 
     def _commit(self, group: list[tuple[list[pa.RecordBatch], asyncio.Future[None]]]) -> None:
-        error: BaseException | None = None
+        error: OSError | None = None
         try:
-            if self._fd is None:
-                self._open_segment()
-            assert self._fd is not None
-            buffers = [b.serialize() for batches, _ in group for b in batches]
-            total = sum(b.size for b in buffers)
-            written = os.writev(self._fd, buffers)
-            if written != total:  # writev to a regular file is all-or-error in practice
-                raise OSError(f"short WAL write: {written} of {total} bytes")
-            os.fdatasync(self._fd)
-            with self.lock:
-                self._active_size += total
-        except Exception as exc:  # any failure must still answer every waiting export
+            parts = [part for batches, _ in group for b in batches for part in wal_format.encode_batch(b)]
+            self._write_durably(parts)
+        except OSError as exc:
             error = exc
-            log.error("wal_write_failed", error=str(exc))
-            self._truncate_to_committed()
+        except Exception as exc:  # any failure must still answer every waiting export
+            log.exception("wal_write_failed")
+            error = OSError(errno.EIO, f"WAL write failed: {exc}")
         loop = self._loop
         assert loop is not None
         futures = [fut for _, fut in group]
         loop.call_soon_threadsafe(_settle, futures, error)
 
-    def _truncate_to_committed(self) -> None:
-        if self._fd is None:
-            return
+    def _write_durably(self, parts: list[bytes | pa.Buffer]) -> None:
+        """Writes one group after the last committed batch and fsyncs it; acknowledged only while
+        its segment is still linked (a vanished one is retired and the group written anew)."""
+        for _attempt in range(2):
+            if self._fd is None:
+                self._open_segment()
+            assert self._fd is not None and self._active_path is not None
+            try:
+                written = _write_at(self._fd, parts, self._active_size)
+                os.fdatasync(self._fd)
+                linked = os.fstat(self._fd).st_nlink > 0
+            except OSError as exc:
+                log.error("wal_write_failed", segment=self._active_path.name, error=describe(exc))
+                self._retire_active()
+                raise
+            if linked:
+                with self.lock:
+                    self._active_size += written
+                return
+            log.error("wal_segment_vanished", segment=self._active_path.name, wal_dir=str(self.dir))
+            self._retire_active()
+            self.on_segment_vanished()
+        raise OSError(errno.ENOENT, "WAL segments vanish as soon as they are written")
+
+    def _retire_active(self) -> None:
+        """Ends the active segment at its last committed batch after a write error; the flush
+        takes it from its descriptor and the next group starts a new segment."""
+        fd, path = self._fd, self._active_path
+        assert fd is not None and path is not None
         try:
-            os.ftruncate(self._fd, self._active_size)
-        except OSError as exc:  # the segment is unusable: abandon it; recovery keeps its good prefix
-            log.error("wal_truncate_failed", error=str(exc))
-            os.close(self._fd)
-            self._fd = None
-            with self.lock:
-                self._active_path, self._active_size = None, 0
+            os.ftruncate(fd, self._active_size)
+        except OSError as exc:  # the bytes past the committed size are ignored: the size bounds reads
+            log.error("wal_truncate_failed", segment=path.name, error=describe(exc))
+        with self.lock:
+            if self._active_size > len(wal_format.SCHEMA_MESSAGE):
+                self._sealed[self._active_seq] = Segment(
+                    self._active_seq, path, self._active_size, self._active_created, fd, sealed=False
+                )
+            else:
+                os.close(fd)
+                with contextlib.suppress(OSError):
+                    path.unlink()
+            self._fd, self._active_path, self._active_size = None, None, 0
+        self.on_segment_sealed()
 
     def _open_segment(self) -> None:
+        self.ensure_dir()
         seq = self._next_seq
         self._next_seq += 1
         path = self.dir / (segment_name(seq) + ".open")
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        os.write(fd, self._schema_bytes)
-        os.fdatasync(fd)
-        fsync_dir(self.dir)  # the new name must survive a crash before the first ack
-        self._fd = fd
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            _write_at(fd, [wal_format.SCHEMA_MESSAGE], 0)
+            os.fdatasync(fd)
+            fsync_dir(self.dir)  # the new name must survive a crash before the first ack
+        except OSError:
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                path.unlink()
+            raise
         with self.lock:
-            self._active_seq, self._active_path = seq, path
-            self._active_size, self._active_created = len(self._schema_bytes), time.time()
+            self._fd, self._active_seq, self._active_path = fd, seq, path
+            self._active_size, self._active_created = len(wal_format.SCHEMA_MESSAGE), time.time()
 
     def _seal(self) -> None:
         if self._fd is None:
             return
+        fd, path = self._fd, self._active_path
+        assert path is not None
         try:
-            os.write(self._fd, _EOS)
-            os.fdatasync(self._fd)
-            os.close(self._fd)
-            self._fd = None
-            assert self._active_path is not None
-            final = self.dir / segment_name(self._active_seq)
-            with self.lock:
-                os.replace(self._active_path, final)
-                self._sealed[self._active_seq] = Segment(
-                    self._active_seq, final, self._active_size + len(_EOS), self._active_created
-                )
-                self._active_path, self._active_size = None, 0
-            fsync_dir(self.dir)
-        except OSError as exc:  # keep going; the next start recovers the .open file
-            log.error("wal_seal_failed", error=str(exc))
+            _write_at(fd, [wal_format.EOS], self._active_size)
+            os.fdatasync(fd)
+        except OSError as exc:  # ends at its last good batch instead
+            log.error("wal_seal_failed", segment=path.name, error=describe(exc))
+            self._retire_active()
             return
+        final = self.dir / segment_name(self._active_seq)
+        with self.lock:
+            try:
+                os.replace(path, final)
+            except OSError as exc:  # e.g. WAL_DIR removed: flushed from the descriptor all the same
+                log.error("wal_seal_rename_failed", segment=path.name, error=describe(exc))
+                final = path
+            self._sealed[self._active_seq] = Segment(
+                self._active_seq, final, self._active_size + len(wal_format.EOS), self._active_created, fd
+            )
+            self._fd, self._active_path, self._active_size = None, None, 0
+        with contextlib.suppress(OSError):
+            fsync_dir(self.dir)
         self.on_segment_sealed()
 
 
-def _settle(futures: list[asyncio.Future[None]], error: BaseException | None) -> None:
+def _write_at(fd: int, parts: list[bytes | pa.Buffer], offset: int) -> int:
+    """Writes all `parts` at `offset` (never at the file position); returns the bytes written.
+
+    A short write is continued, so a failure surfaces as the OSError of the call that failed.
+    """
+    views = [memoryview(p).cast("B") for p in parts]
+    total = sum(v.nbytes for v in views)
+    done = 0
+    while views:
+        batch = views[:_IOV_MAX]
+        if faults.ENABLED:
+            n = faults.wal_write(fd, batch, offset + done)
+        else:
+            n = os.pwritev(fd, batch, offset + done)
+        done += n
+        while views and n >= views[0].nbytes:
+            n -= views[0].nbytes
+            views.pop(0)
+        if n:
+            views[0] = views[0][n:]
+    assert done == total
+    return done
+
+
+def _settle(futures: list[asyncio.Future[None]], error: OSError | None) -> None:
     for fut in futures:
         if fut.done():
             continue
         if error is None:
             fut.set_result(None)
-        else:
+        elif error.errno is None:  # one exception each: an exception object carries its traceback
             fut.set_exception(OSError(str(error)))
+        else:
+            fut.set_exception(OSError(error.errno, error.strerror or str(error)))

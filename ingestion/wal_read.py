@@ -13,7 +13,8 @@ flush's heap. Instead:
    `os.pread` and Arrow takes the rows: the same result, more memory.
 
 Layouts work on descriptors of deleted files (a flush may delete a segment a snapshot opened)
-and on the committed prefix of the active segment (complete batches only).
+and on the committed prefix of the active segment. Segments are parsed by wal_format.scan, so a
+damaged batch is skipped and reported, never a silent end of the segment.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from ingestion.wal import read_complete_batches
+from ingestion import wal_format
 from junjo_common.spanformat import CURRENT as span_format
 
 try:
@@ -78,38 +79,42 @@ def _positions(table: pa.Table, base: int, size: int) -> dict[str, list[ChunkPos
 class SegmentLayout:
     """The positions of every column chunk of one segment file, and the descriptor to read them.
 
-    `size`: the bytes to parse (a sealed segment's size, or the active one's committed part);
-    complete batches are kept if the stream is cut short. `close()` closes the descriptor only
-    if the layout opened it (`open`).
+    `size`: the bytes to parse (a segment's size, or the active one's committed part). Only
+    readable batches are laid out; with `verify` (flushes) their checksums are checked and
+    `damage` lists what could not be read, else (hot snapshots) only their structure.
+    `close()` closes the descriptor only if the layout opened it (`open`).
     """
 
-    def __init__(self, fd: int, size: int, owns_fd: bool = False) -> None:
+    def __init__(self, fd: int, size: int, owns_fd: bool = False, verify: bool = False) -> None:
         self.fd, self._owns_fd = fd, owns_fd
         self.rows = 0
         self.columns: dict[str, list[ChunkPositions]] = {f.name: [] for f in span_format.SCHEMA}
+        self.damage: list[wal_format.Damage] = []
+        self.ended = False  # the end-of-stream marker closes the data
         if size:
             mapped = mmap.mmap(fd, size, access=mmap.ACCESS_READ)
             try:
-                self.rows, self.columns = self._parse(mapped, size)
+                self._parse(mapped, size, verify)
             finally:
                 with contextlib.suppress(BufferError):  # else unmapped when the last reference goes
                     mapped.close()
 
-    @staticmethod
-    def _parse(mapped: mmap.mmap, size: int) -> tuple[int, dict[str, list[ChunkPositions]]]:
+    def _parse(self, mapped: mmap.mmap, size: int, verify: bool) -> None:
         """Everything referencing the map lives in this frame, so the map can close after it."""
         buf = pa.py_buffer(mapped)
-        try:  # sealed segments end with EOS, an active one's committed part on a batch boundary
-            table = pa.ipc.open_stream(buf).read_all()
-        except (pa.ArrowInvalid, OSError):  # a torn tail: keep the complete batches
-            table = pa.Table.from_batches(read_complete_batches(buf)[0], span_format.SCHEMA)
-        return table.num_rows, _positions(table, buf.address, size)
+        found = wal_format.scan(buf, verify)
+        self.damage, self.ended = found.damage, found.ended
+        if found.torn_tail:  # within the size given: bytes no reader may skip quietly
+            cut = wal_format.Damage(size - found.torn_tail, found.torn_tail, "a batch cut short")
+            self.damage.append(cut)
+        table = pa.Table.from_batches(found.batches, span_format.SCHEMA)
+        self.rows, self.columns = table.num_rows, _positions(table, buf.address, size)
 
     @classmethod
-    def open(cls, path: Path) -> SegmentLayout:
+    def open(cls, path: Path, verify: bool = False) -> SegmentLayout:
         fd = os.open(path, os.O_RDONLY)
         try:
-            return cls(fd, os.fstat(fd).st_size, owns_fd=True)
+            return cls(fd, os.fstat(fd).st_size, owns_fd=True, verify=verify)
         except BaseException:
             os.close(fd)
             raise

@@ -271,4 +271,5 @@ def test_memory_pressure_refuses_exports(ingestion_factory) -> None:
     with pytest.raises(grpc.RpcError) as err:
         ing.export(make_request(0, 1))
     assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
-    assert err.value.details() == "Server under memory pressure, please retry later"
+    assert err.value.details().startswith("Server under pressure (memory: RSS ")
+    assert err.value.details().endswith(" MiB > 32 MiB), please retry later")
