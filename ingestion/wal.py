@@ -149,6 +149,7 @@ class Wal:
         self._active_size = 0
         self._active_created = 0.0
         self._lock_fd: int | None = None
+        self._dir_lock = threading.Lock()  # the writer and a flush may both find WAL_DIR gone
         self.on_segment_sealed: Callable[[], None] = lambda: None
         self.on_segment_vanished: Callable[[], None] = lambda: None
         self.generation = 0  # bumped whenever flushed segments leave the live set
@@ -238,11 +239,14 @@ class Wal:
         """Recreates WAL_DIR (and its lock) if it was removed while the service runs."""
         if self.dir.is_dir():
             return
-        make_dirs_durably(self.dir)
-        fd = self._take_lock()
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)
-        self._lock_fd = fd
+        with self._dir_lock:
+            if self.dir.is_dir():
+                return
+            make_dirs_durably(self.dir)
+            fd = self._take_lock()
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)
+            self._lock_fd = fd
         log.error("wal_directory_recreated", wal_dir=str(self.dir))
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
