@@ -187,11 +187,12 @@ def write_sorted_parquet(reader: SegmentReader, final: Path, quarantine: Path | 
 
 
 def _keep_rejected_rows(rows: pa.Table, quarantine: Path | None, final: Path) -> None:
-    target = None if quarantine is None else quarantine / f"rows-{final.stem}.arrow"
-    log.error("invalid_rows_quarantined", rows=rows.num_rows, parquet=final.name, quarantined=str(target))
-    if target is None:
+    if quarantine is None:
+        log.error("invalid_rows_dropped", rows=rows.num_rows, parquet=final.name)
         return
-    make_dirs_durably(quarantine)  # type: ignore[arg-type]
+    target = quarantine / f"rows-{final.stem}.arrow"
+    log.error("invalid_rows_quarantined", rows=rows.num_rows, parquet=final.name, quarantined=str(target))
+    make_dirs_durably(quarantine)
     with pa.OSFile(str(target), "wb") as sink, pa.ipc.new_file(sink, rows.schema) as writer:
         writer.write_table(rows)
     with open(target, "rb+") as f:
