@@ -436,7 +436,8 @@ class Wal:
             _write_at(fd, [wal_format.SCHEMA_MESSAGE], 0)
             os.fdatasync(fd)
             fsync_dir(self.dir)  # the new name must survive a crash before the first ack
-        except OSError:
+        except OSError as exc:
+            log.error("wal_write_failed", segment=path.name, error=describe(exc))
             os.close(fd)
             with contextlib.suppress(OSError):
                 path.unlink()
