@@ -120,7 +120,11 @@ class LocalSpanStore:
             finished_flushes=finished,
         )
         self.wal.on_segment_sealed = lambda: self.scheduler.wake_threadsafe(loop)
-        self.wal.on_segment_vanished = lambda: loop.call_soon_threadsafe(self.scheduler.request)
+
+        def flush_soon() -> None:  # from the writer thread
+            loop.call_soon_threadsafe(self.scheduler.request)
+
+        self.wal.on_segment_vanished = flush_soon
         self.wal.start(loop)
         self._scheduler_task = loop.create_task(self.scheduler.run())
         return report

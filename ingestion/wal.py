@@ -275,8 +275,12 @@ class Wal:
         loop = self._loop
         fut: asyncio.Future[None] = loop.create_future()
 
+        def resolve() -> None:
+            if not fut.done():
+                fut.set_result(None)
+
         def done() -> None:
-            loop.call_soon_threadsafe(lambda: fut.done() or fut.set_result(None))
+            loop.call_soon_threadsafe(resolve)
 
         with self._cond:
             self._seal_waiters.append(done)

@@ -34,6 +34,7 @@ from opentelemetry.sdk.trace.export import SpanExportResult
 from opentelemetry.trace import SpanContext, SpanKind, TraceFlags
 
 from ingestion.healthcheck import check
+from junjo_common.spanformat import CURRENT as span_format
 from tests.ingestion.conftest import Backend, Ingestion
 from tests.support.api import ApiClient
 from tests.support.stack import Stack, start_backend
@@ -320,10 +321,9 @@ def acknowledged_then_killed(ingestion_factory: Any) -> Killed:
 
 
 def batch_span_ids(data: bytes, offset: int) -> set[str]:
-    from junjo_common.spanformat import v1
 
     message = pa.ipc.read_message(pa.py_buffer(data).slice(offset))
-    return set(pa.ipc.read_record_batch(message, v1.SCHEMA)["span_id"].to_pylist())
+    return set(pa.ipc.read_record_batch(message, span_format.SCHEMA)["span_id"].to_pylist())
 
 
 def assert_damage_reported_and_kept(ing: Ingestion, segment: Path, offset: int, lost: set[str]) -> None:

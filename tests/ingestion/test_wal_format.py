@@ -15,7 +15,7 @@ import pytest
 
 from ingestion import wal_format
 from ingestion.convert import convert_request
-from junjo_common.spanformat import v1
+from junjo_common.spanformat import CURRENT as span_format
 from tests.ingestion.test_wal_flush_snapshot import Harness, all_parquet, span_ids_in_parquet
 from tests.ingestion.workload import make_request
 
@@ -41,7 +41,7 @@ def ids(found: list[pa.RecordBatch]) -> list[str]:
 
 def test_a_checksummed_segment_is_a_plain_arrow_ipc_stream() -> None:
     data, _, written = segment()
-    assert pa.ipc.open_stream(data).read_all().equals(pa.Table.from_batches(written, v1.SCHEMA))
+    assert pa.ipc.open_stream(data).read_all().equals(pa.Table.from_batches(written, span_format.SCHEMA))
     found = wal_format.scan(data)
     assert found.ended and not found.damage and not found.torn_tail
     assert ids(found.batches) == ids(written)
@@ -86,7 +86,9 @@ def test_a_batch_cut_short_at_the_end_is_a_torn_tail() -> None:
 
 
 def test_a_segment_written_before_checksums_is_still_read() -> None:
-    plain = v1.SCHEMA.serialize().to_pybytes() + b"".join(b.serialize().to_pybytes() for b in batches(0))
+    plain = span_format.SCHEMA.serialize().to_pybytes() + b"".join(
+        b.serialize().to_pybytes() for b in batches(0)
+    )
     found = wal_format.scan(plain + wal_format.EOS)
     assert found.ended and not found.damage and ids(found.batches) == ids(batches(0))
 
@@ -154,7 +156,7 @@ def test_a_removed_wal_directory_is_recreated_and_nothing_written_is_lost(tmp_pa
 def test_a_row_that_fails_validation_is_quarantined_not_its_whole_file(tmp_path: Path) -> None:
     """A batch whose checksum holds but whose rows are not fit for Parquet (a converter bug): the
     bad rows go to quarantine, every other row into Parquet, and the file stays readable."""
-    table = pa.Table.from_batches(batches(0), v1.SCHEMA)
+    table = pa.Table.from_batches(batches(0), span_format.SCHEMA)
     names = [n.encode() for n in table["name"].to_pylist()]
     names[3] = b"bad \xff byte"
     data = b"".join(names)
@@ -163,8 +165,8 @@ def test_a_row_that_fails_validation_is_quarantined_not_its_whole_file(tmp_path:
     bad_names = pa.Array.from_buffers(pa.string(), len(names), buffers)
     span_ids = table["span_id"].to_pylist()
     span_ids[5] = "not-a-hex-id!!!!"
-    table = table.set_column(0, v1.SCHEMA.field("span_id"), pa.array(span_ids, pa.string()))
-    table = table.set_column(4, v1.SCHEMA.field("name"), bad_names)
+    table = table.set_column(0, span_format.SCHEMA.field("span_id"), pa.array(span_ids, pa.string()))
+    table = table.set_column(4, span_format.SCHEMA.field("name"), bad_names)
     wal_dir = tmp_path / "wal"
     wal_dir.mkdir()
     parts = [wal_format.SCHEMA_MESSAGE] + [
