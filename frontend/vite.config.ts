@@ -10,5 +10,8 @@ export default defineConfig({
   test: {
     environment: "node",
     include: ["src/**/*.test.{ts,tsx}"],
+    // A limit against hangs, not a timing check: rendering the debugger takes several seconds when
+    // the test machine's cores are busy with other suites.
+    testTimeout: 30_000,
   },
 });
