@@ -1,7 +1,8 @@
 // Records one trace with the OpenTelemetry JavaScript SDK, then exports the very same spans through
 // each OTLP exporter named on the command line: `node send.mjs http-json=URL http-proto=URL grpc=HOST:PORT`.
-// The API key comes the way users configure it, from OTEL_EXPORTER_OTLP_HEADERS.
-// Prints {"trace_id": ..., "results": {exporter: result code}} as JSON.
+// With --distinct-traces, the k-th exporter (from 0) sends a twin whose trace id has its first byte
+// XOR k, so all twins can share one server. The API key comes the way users configure it, from
+// OTEL_EXPORTER_OTLP_HEADERS. Prints {"trace_id": ..., "results": {exporter: {code, trace_id}}}.
 import { context, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { OTLPTraceExporter as GrpcExporter } from "@opentelemetry/exporter-trace-otlp-grpc";
 import { OTLPTraceExporter as JsonExporter } from "@opentelemetry/exporter-trace-otlp-http";
@@ -44,12 +45,31 @@ const exporters = {
   "http-proto": (url) => new ProtoExporter({ url, compression: "gzip" }),
   grpc: (url) => new GrpcExporter({ url: `http://${url}` }),
 };
+/** The trace id with its first byte XOR k. */
+const retraceId = (traceId, k) => (parseInt(traceId.slice(0, 2), 16) ^ k).toString(16).padStart(2, "0") + traceId.slice(2);
+
+/** `span` as seen by the exporters, moved to trace id XOR k (its parent and same-trace links too). */
+function retraced(span, k) {
+  const original = span.spanContext().traceId;
+  const move = (ctx) => (ctx && ctx.traceId === original ? { ...ctx, traceId: retraceId(original, k) } : ctx);
+  const twin = Object.create(span);
+  const context = move(span.spanContext());
+  twin.spanContext = () => context;
+  Object.defineProperty(twin, "parentSpanContext", { value: move(span.parentSpanContext) });
+  Object.defineProperty(twin, "links", { value: span.links.map((l) => ({ ...l, context: move(l.context) })) });
+  return twin;
+}
+
+const distinct = process.argv.includes("--distinct-traces");
 const spans = recorder.getFinishedSpans();
 const results = {};
-for (const arg of process.argv.slice(2)) {
+const targets = process.argv.slice(2).filter((arg) => !arg.startsWith("--"));
+for (const [k, arg] of targets.entries()) {
   const [name, url] = arg.split(/=(.*)/s);
   const exporter = exporters[name](url);
-  results[name] = await new Promise((resolve) => exporter.export(spans, (result) => resolve(result)));
+  const sent = distinct ? spans.map((span) => retraced(span, k)) : spans;
+  const result = await new Promise((resolve) => exporter.export(sent, (r) => resolve(r)));
+  results[name] = { code: result.code, trace_id: sent[0].spanContext().traceId };
   await exporter.shutdown();
 }
 const ok = Object.values(results).every((r) => r.code === 0);
