@@ -69,6 +69,9 @@ class Settings(ServiceSettings):
             raise ValueError("INTERNAL_GRPC_PORT: must differ from OTLP_GRPC_PORT")
         if self.otlp_http_port in (self.otlp_grpc_port, self.internal_grpc_port):
             raise ValueError("OTLP_HTTP_PORT: must differ from OTLP_GRPC_PORT and INTERNAL_GRPC_PORT")
+        if self.otlp_http_max_inflight_mb < self.otlp_max_receive_mb:
+            # else one largest request could never be taken: 429 for ever
+            raise ValueError("OTLP_HTTP_MAX_INFLIGHT_MB: must be at least OTLP_MAX_RECEIVE_MB")
         try:
             self.browser_origins  # noqa: B018  (a bad JUNJO_PROD_FRONTEND_URL stops the start)
         except ValueError as exc:

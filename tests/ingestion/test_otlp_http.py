@@ -11,7 +11,10 @@ import gzip
 import shutil
 import struct
 import subprocess
+import threading
 import zlib
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -33,6 +36,7 @@ from tests.ingestion.otlp_twins import json_twin
 from tests.ingestion.test_convert import good_span, request_with
 from tests.ingestion.workload import make_request
 from tests.support.otel import add_recorder, service_provider
+from tests.support.polling import poll
 
 PROTOBUF, JSON = "application/x-protobuf", "application/json"
 UI_ORIGIN = "http://localhost:5153"  # in the test stack's JUNJO_ALLOW_ORIGINS
@@ -49,7 +53,9 @@ def rows(ing, trace_ids: list[str] | None = None) -> list[dict]:
     return sorted(table.to_pylist(), key=lambda r: (r["trace_id"], r["span_id"]))
 
 
-def post(ing, body: bytes, content_type: str = PROTOBUF, key: str | None = None, **headers: str):
+def post(
+    ing, body: bytes | Iterator[bytes], content_type: str = PROTOBUF, key: str | None = None, **headers: str
+):
     sent = {"content-type": content_type, **headers}
     if key != "":
         sent["x-junjo-api-key"] = key or ing.key
@@ -231,12 +237,25 @@ def test_backpressure_answers_503_with_retry_after(ingestion_factory) -> None:
 
 
 def test_bytes_in_flight_beyond_the_budget_answer_429(ingestion_factory) -> None:
-    ing = ingestion_factory(OTLP_HTTP_MAX_INFLIGHT_MB="1").start()
-    big = make_request(0, 700).SerializeToString()
-    assert len(big) > 1 << 20
-    reply = post(ing, big)
-    assert reply.status_code == 429 and reply.headers["retry-after"] == "1"
-    assert post(ing, make_request(1000, 100).SerializeToString()).status_code == 200
+    ing = ingestion_factory(OTLP_MAX_RECEIVE_MB="2", OTLP_HTTP_MAX_INFLIGHT_MB="2").start()
+    held = make_request(0, 800).SerializeToString()  # ~1.8 MB: its first part stays in flight
+    assert 1 << 20 < len(held) < 2 << 20
+    release = threading.Event()
+
+    def slow_body() -> Iterator[bytes]:
+        yield held[: -(64 << 10)]
+        release.wait(60)
+        yield held[-(64 << 10) :]
+
+    with ThreadPoolExecutor(1) as pool:
+        first = pool.submit(post, ing, slow_body())
+        other = make_request(10_000, 200).SerializeToString()
+        refused = poll(lambda: post(ing, other), lambda r: r.status_code == 429, deadline=30, interval=0.2)
+        assert refused.headers["retry-after"] == "1"
+        assert status_of(refused).code == code_pb2.RESOURCE_EXHAUSTED
+        release.set()
+        assert first.result(60).status_code == 200
+    assert post(ing, other).status_code == 200  # the budget is free again
 
 
 def test_cors_allows_only_the_allowed_origins(ingestion_factory) -> None:

@@ -133,6 +133,9 @@ def test_ports_must_differ(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> 
         "invalid configuration: OTLP_HTTP_PORT: must differ from OTLP_GRPC_PORT and INTERNAL_GRPC_PORT"
     )
     monkeypatch.delenv("OTLP_HTTP_PORT")
+    message = _error(monkeypatch, OTLP_MAX_RECEIVE_MB="32", OTLP_HTTP_MAX_INFLIGHT_MB="16")
+    assert message.endswith("OTLP_HTTP_MAX_INFLIGHT_MB: must be at least OTLP_MAX_RECEIVE_MB")
+    monkeypatch.delenv("OTLP_HTTP_MAX_INFLIGHT_MB")
     message = _error(monkeypatch, OTLP_GRPC_PORT="7000", INTERNAL_GRPC_PORT="7000")
     assert message == "invalid configuration: INTERNAL_GRPC_PORT: must differ from OTLP_GRPC_PORT"
 
