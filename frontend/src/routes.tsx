@@ -28,6 +28,9 @@ const EVALUATION_ROUTES: [string, ReactNode][] = [
   ["/evaluations/runs/:runId", <RunPage />],
   ["/evaluations/compare/:baselineId/:candidateId", <ComparePage />],
 ];
+const AgentsListPage = lazy(() => import("./features/agents/AgentsListPage"));
+const AgentDetailPage = lazy(() => import("./features/agents/AgentDetailPage"));
+const ResolvePage = lazy(() => import("./features/agents/ResolvePage"));
 
 function Guarded({ children }: { children: ReactNode }) {
   const { pathname } = useLocation();
@@ -109,6 +112,47 @@ export function AppRoutes() {
             <RequireAdmin>
               <PlaygroundPage />
             </RequireAdmin>
+          </Guarded>
+        }
+      />
+      {/* The reference frontend's playground paths, kept as aliases. */}
+      <Route
+        path="/traces/:service/:traceId/:spanId/prompt-playground"
+        element={
+          <Guarded>
+            <PlaygroundPage />
+          </Guarded>
+        }
+      />
+      <Route
+        path="/workflows/:service/:traceId/:workflowSpanId/:spanId/prompt-playground"
+        element={
+          <Guarded>
+            <PlaygroundPage />
+          </Guarded>
+        }
+      />
+      <Route
+        path="/agents"
+        element={
+          <Guarded>
+            <AgentsListPage />
+          </Guarded>
+        }
+      />
+      <Route
+        path="/agents/:traceId/:agentSpanId"
+        element={
+          <Guarded>
+            <AgentDetailPage />
+          </Guarded>
+        }
+      />
+      <Route
+        path="/resolve/executable"
+        element={
+          <Guarded>
+            <ResolvePage />
           </Guarded>
         }
       />

@@ -1,6 +1,15 @@
 /** Typed calls for every backend route the UI uses (paths per the reference REST surface). */
 import { request, requestWithHeaders, seg, type Query } from "./client";
-import type { EvaluationScope, EvidenceReference, Page, Resp, Role, Span } from "./types";
+import type {
+  AgentExecution,
+  EvaluationScope,
+  EvidenceReference,
+  Page,
+  Resp,
+  Role,
+  Span,
+  TraceEvidence,
+} from "./types";
 
 export const auth = {
   dbHasUsers: () => request<Resp<"/users/db-has-users", "get">>("/users/db-has-users"),
@@ -159,4 +168,36 @@ export const observability = {
   rootSpans: (service: string, f: ListFilters) =>
     listing<Span>(`${OBS}/services/${seg(service)}/spans/root`, listQuery(f)),
   traceSpans: (traceId: string) => request<Span[]>(`${OBS}/traces/${seg(traceId)}/spans`),
+};
+
+export interface AgentFilters {
+  namespace?: string;
+  service?: string;
+  agentKey?: string;
+  outcome?: string;
+  errorsOnly?: boolean;
+  q?: string;
+  start?: string;
+  end?: string;
+  cursor?: string | null;
+  limit?: number;
+}
+
+export const agentsApi = {
+  list: (f: AgentFilters) =>
+    listing<AgentExecution>("/api/v1/agent-executions", {
+      service_namespace: f.namespace,
+      service_name: f.service,
+      agent_key: f.agentKey,
+      outcome: f.outcome,
+      errors_only: f.errorsOnly ? "true" : undefined,
+      name: f.q,
+      start_time: f.start,
+      end_time: f.end,
+      cursor: f.cursor ?? undefined,
+      limit: f.limit,
+    }),
+  evidence: (traceId: string) => request<TraceEvidence>(`/api/v1/trace-evidence/${seg(traceId)}`),
+  resolve: (query: Record<string, string>) =>
+    request<Resp<"/api/v1/execution-resolution", "get">>("/api/v1/execution-resolution", { query }),
 };

@@ -30,6 +30,10 @@ export type CreatedApiKey = Schemas["ApiKeyCreated"];
 export type ServerConfig = Schemas["PublicConfig"];
 export type RawTraceDocument = Schemas["TraceDocument"];
 export type RawStoreHistory = Schemas["StoreHistory"];
+export type AgentExecution = Schemas["AgentExecution"];
+export type ExecutionResolution = Schemas["ExecutionResolution"];
+/** Trace evidence: the envelope is typed by OpenAPI; the annotations inside are read by `features/agents/evidence.ts`. */
+export type TraceEvidence = Omit<Schemas["TraceEvidence"], "spans"> & { spans: Span[] };
 
 /**
  * The JSON body of a route's success response, looked up in the generated OpenAPI types so a

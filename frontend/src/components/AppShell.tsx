@@ -8,6 +8,7 @@ import { Logo } from "./Logo";
 const NAV = [
   { to: "/", label: "Services", end: true, adminOnly: false },
   { to: "/evaluations", label: "Evaluations", end: false, adminOnly: false },
+  { to: "/agents", label: "Agents", end: false, adminOnly: false },
   { to: "/api-keys", label: "API Keys", end: false, adminOnly: true },
   { to: "/users", label: "Users", end: false, adminOnly: true },
   { to: "/settings", label: "Settings", end: false, adminOnly: false },

@@ -34,7 +34,13 @@ export function isFailed(span: Span): boolean {
   return (span.events_json ?? []).some((e) => e.name === "exception" || e.name === "junjo.hook_error");
 }
 
+/** A Junjo Agent's model request (its normalized request/response are read by `features/trace/llm.ts`). */
+export function isAgentModelRequest(span: Span): boolean {
+  return attr(span, "junjo.agent.operation_type") === "model_request";
+}
+
 export function isLlm(span: Span): boolean {
+  if (isAgentModelRequest(span)) return true;
   const k = attr(span, "openinference.span.kind");
   if (typeof k === "string" && k.toUpperCase() === "LLM") return true;
   const p = attr(span, "gen_ai.provider.name") ?? attr(span, "gen_ai.system");
@@ -46,13 +52,17 @@ export function llmModel(span: Span): string | undefined {
   return (
     attrStr(span, "llm.model_name") ??
     attrStr(span, "gen_ai.response.model") ??
-    attrStr(span, "gen_ai.request.model")
+    attrStr(span, "gen_ai.request.model") ??
+    attrStr(span, "junjo.agent.model.name")
   );
 }
 
 export function llmProvider(span: Span): string | undefined {
   return (
-    attrStr(span, "llm.provider") ?? attrStr(span, "gen_ai.provider.name") ?? attrStr(span, "gen_ai.system")
+    attrStr(span, "llm.provider") ??
+    attrStr(span, "gen_ai.provider.name") ??
+    attrStr(span, "gen_ai.system") ??
+    attrStr(span, "junjo.agent.model.provider")
   );
 }
 
@@ -69,8 +79,27 @@ function num(v: unknown): number | undefined {
   return typeof n === "number" && Number.isFinite(n) ? n : undefined;
 }
 
+function agentUsage(span: Span): Record<string, unknown> {
+  const raw = attr(span, "junjo.agent.model.usage");
+  if (typeof raw !== "string") return {};
+  try {
+    const parsed: unknown = JSON.parse(raw);
+    return parsed && typeof parsed === "object" && !Array.isArray(parsed)
+      ? (parsed as Record<string, unknown>)
+      : {};
+  } catch {
+    return {};
+  }
+}
+
 export function tokenCounts(span: Span): TokenCounts | undefined {
-  const a = span.attributes_json ?? {};
+  const a = { ...(span.attributes_json ?? {}) };
+  if (isAgentModelRequest(span)) {
+    const u = agentUsage(span);
+    a["gen_ai.usage.input_tokens"] = u.inputTokens;
+    a["gen_ai.usage.output_tokens"] = u.outputTokens;
+    a["gen_ai.usage.total_tokens"] = u.totalTokens;
+  }
   const prompt =
     num(a["llm.token_count.prompt"]) ??
     num(a["gen_ai.usage.input_tokens"]) ??

@@ -26,6 +26,7 @@ from opentelemetry import trace
 from junjo.telemetry.junjo_otel_exporter import JunjoOtelExporter
 
 provider = TracerProvider(resource=Resource.create({"service.name": "my-app"}))
+# This Studio's OTLP/gRPC endpoint, stated explicitly: junjo's own examples default to port 26155.
 exporter = JunjoOtelExporter(
     endpoint="${hostPort}",
     api_key=os.environ["JUNJO_AI_STUDIO_API_KEY"],

@@ -42,12 +42,25 @@ function text(m: ChatMessage): string {
   return [m.content, calls].filter(Boolean).join("\n");
 }
 
+/** A Junjo Agent request's output schema, as the structured-output setting the playground imports. */
+function agentOutputSchema(raw: unknown): Record<string, unknown> {
+  if (typeof raw !== "string") return {};
+  try {
+    const request: unknown = JSON.parse(raw);
+    const schema = (request as { outputSchema?: unknown } | null)?.outputSchema;
+    if (!schema || typeof schema !== "object") return {};
+    return { response_format: { type: "json_schema", json_schema: { name: "agent_output", schema } } };
+  } catch {
+    return {};
+  }
+}
+
 export function originalCall(span: Span): OriginalCall {
   const view = extractLlm(span);
   const a = span.attributes_json ?? {};
   const invocation = flattenParams(a["llm.invocation_parameters"]);
   const request = flattenParams(a["input.value"]);
-  const params = { ...request, ...invocation };
+  const params = { ...request, ...invocation, ...agentOutputSchema(a["junjo.agent.model.request"]) };
   const providerLabel = llmProvider(span) ?? attrStr(span, "llm.system");
   const rawModel = llmModel(span) ?? (typeof params.model === "string" ? params.model : undefined);
   return {

@@ -18,6 +18,7 @@ import { useNeighbours } from "../../lib/useNeighbours";
 import { criticalPath, selfTimes } from "./analysis";
 import { Minimap } from "./Minimap";
 import { SpanDetails } from "./SpanDetails";
+import { AgentLinks } from "../agents/AgentLinks";
 import { SpanTable, type SortKey } from "./SpanTable";
 import { SpanTreeView } from "./SpanTree";
 import { ancestors, buildSpanTree, type SpanTree } from "./tree";
@@ -329,7 +330,12 @@ export default function TraceDetailPage() {
               <SpanDetails
                 span={selected}
                 traceStartUs={tree.startUs}
-                extra={debuggerLink(tree, selected.span_id, svc, traceId)}
+                extra={
+                  <>
+                    {debuggerLink(tree, selected.span_id, svc, traceId)}
+                    <AgentLinks span={selected} spans={tree.byId.values()} />
+                  </>
+                }
               />
             </div>
           </div>

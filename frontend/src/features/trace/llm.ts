@@ -234,8 +234,65 @@ function legacyGenAi(attrs: Obj, prefix: string): ChatMessage[] {
   return Array.isArray(tree) ? normalizeList(tree) : [];
 }
 
+/** A Junjo Agent message (`agent_input`, `assistant_tool_calls`, `tool_result`, `assistant_output`). */
+function agentMessage(m: unknown): ChatMessage | undefined {
+  if (!isObj(m)) return undefined;
+  switch (m.type) {
+    case "agent_input":
+      return { role: "user", content: str(m.input), toolCalls: [] };
+    case "assistant_output":
+      return { role: "assistant", content: str(m.output), toolCalls: [] };
+    case "assistant_tool_calls":
+      return {
+        role: "assistant",
+        content: typeof m.assistantText === "string" ? m.assistantText : "",
+        toolCalls: (Array.isArray(m.calls) ? m.calls : []).filter(isObj).map((c) => ({
+          id: typeof c.id === "string" ? c.id : undefined,
+          name: typeof c.name === "string" ? c.name : "?",
+          arguments: JSON.stringify(c.arguments ?? null),
+        })),
+      };
+    case "tool_result":
+      return {
+        role: "tool",
+        name: typeof m.toolName === "string" ? m.toolName : undefined,
+        toolCallId: typeof m.callId === "string" ? m.callId : undefined,
+        content: str(m.result),
+        toolCalls: [],
+      };
+    default:
+      return { role: String(m.type ?? "message"), content: str(m), toolCalls: [] };
+  }
+}
+
+/** A Junjo Agent model request span: its normalized request and validated response as chat. */
+export function agentLlm(a: Obj): { input: ChatMessage[]; output: ChatMessage[] } | undefined {
+  const request = tryJson(a["junjo.agent.model.request"]);
+  if (!isObj(request)) return undefined;
+  const input: ChatMessage[] = [];
+  if (typeof request.instructions === "string" && request.instructions)
+    input.push({ role: "system", content: request.instructions, toolCalls: [] });
+  for (const m of Array.isArray(request.messages) ? request.messages : []) {
+    const msg = agentMessage(m);
+    if (msg) input.push(msg);
+  }
+  const response = tryJson(a["junjo.agent.model.response"]);
+  const output: ChatMessage[] = [];
+  if (isObj(response)) {
+    const msg =
+      response.type === "tool_calls"
+        ? agentMessage({ ...response, type: "assistant_tool_calls" })
+        : agentMessage({ type: "assistant_output", output: response.output });
+    if (msg) output.push(msg);
+  }
+  return { input, output };
+}
+
 export function extractLlm(span: Span): LlmView | undefined {
   const a = (span.attributes_json ?? {}) as Obj;
+  const agent = agentLlm(a);
+  if (agent)
+    return { ...agent, model: llmModel(span), provider: llmProvider(span), tokens: tokenCounts(span) };
   let input = normalizeList(unflatten(a, "llm.input_messages"));
   let output = normalizeList(unflatten(a, "llm.output_messages"));
   if (!input.length) {

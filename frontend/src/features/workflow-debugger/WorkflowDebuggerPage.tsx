@@ -12,6 +12,7 @@ import { displayName, junjoType } from "../../lib/spans";
 import { formatDurationMicros, isoToMicros, nanosToMicros, spanDurationMicros } from "../../lib/time";
 import { useNeighbours } from "../../lib/useNeighbours";
 import { FailureList, SpanDetails } from "../trace/SpanDetails";
+import { AgentLinks } from "../agents/AgentLinks";
 import { SpanTreeView } from "../trace/SpanTree";
 import { useTraceDocument } from "../trace/TraceDetailPage";
 import { ancestors, buildSpanTree, findNode, type ExtraItem } from "../trace/tree";
@@ -365,12 +366,15 @@ export default function WorkflowDebuggerPage() {
               <SpanDetails
                 span={selected}
                 extra={
-                  junjoType(selected) ? (
-                    <p className="muted small">
-                      Junjo {junjoType(selected)} ·{" "}
-                      <IdText id={String(selected.attributes_json["junjo.executable_runtime_id"] ?? "")} />
-                    </p>
-                  ) : null
+                  <>
+                    {junjoType(selected) ? (
+                      <p className="muted small">
+                        Junjo {junjoType(selected)} ·{" "}
+                        <IdText id={String(selected.attributes_json["junjo.executable_runtime_id"] ?? "")} />
+                      </p>
+                    ) : null}
+                    <AgentLinks span={selected} spans={tree.byId.values()} />
+                  </>
                 }
               />
             ) : null}

@@ -1,0 +1,226 @@
+/**
+ * Agent executions of every service, newest first: outcome and termination reason, model requests
+ * and Tool calls against their limits, tokens, duration. Filters (service, namespace, Agent key,
+ * outcome, time range, errors only, name search) live in the URL; pages follow the cursor.
+ */
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import { useEffect, useState } from "react";
+import { Link, useNavigate, useSearchParams } from "react-router";
+import { agentsApi, type AgentFilters } from "../../api/endpoints";
+import type { AgentExecution, Page } from "../../api/types";
+import { Empty, ErrorBox, Loading, PageHeader, useDocumentTitle } from "../../components/ui";
+import { formatDurationMicros, rangeStart, shortId, TIME_RANGES } from "../../lib/time";
+import { OutcomePill, countOf, tokens } from "./parts";
+import { Timestamp } from "../../components/Timestamp";
+import "./agents.css";
+
+const PAGE_SIZE = 50;
+const OUTCOMES = ["completed", "failed", "cancelled"];
+const FIELDS = ["service", "namespace", "key", "outcome", "range", "errors", "q"] as const;
+
+export function agentPath(run: { trace_id: string; agent_span_id: string }): string {
+  return `/agents/${run.trace_id}/${run.agent_span_id}`;
+}
+
+function useFilters() {
+  const [params, setParams] = useSearchParams();
+  const value = Object.fromEntries(FIELDS.map((f) => [f, params.get(f) ?? ""])) as Record<
+    (typeof FIELDS)[number],
+    string
+  >;
+  const set = (patch: Partial<Record<(typeof FIELDS)[number], string>>) => {
+    const next = new URLSearchParams(params);
+    for (const [k, v] of Object.entries(patch)) {
+      if (!v) next.delete(k);
+      else next.set(k, v);
+    }
+    setParams(next, { replace: true });
+  };
+  return { value, set };
+}
+
+function TextFilter({
+  label,
+  value,
+  onChange,
+}: {
+  label: string;
+  value: string;
+  onChange: (v: string) => void;
+}) {
+  const [text, setText] = useState(value);
+  useEffect(() => setText(value), [value]);
+  return (
+    <label>
+      {label}
+      <input
+        type="search"
+        value={text}
+        onChange={(e) => setText(e.target.value)}
+        onBlur={() => text !== value && onChange(text.trim())}
+        onKeyDown={(e) => e.key === "Enter" && onChange(text.trim())}
+      />
+    </label>
+  );
+}
+
+export default function AgentsListPage() {
+  useDocumentTitle("Agents");
+  const { value: f, set } = useFilters();
+  const navigate = useNavigate();
+  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  const filterKey = FIELDS.map((k) => f[k]).join("|");
+  useEffect(() => setCursors([null]), [filterKey]);
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => setNow(Date.now()), [filterKey]);
+  const pageIndex = cursors.length - 1;
+  const filters: AgentFilters = {
+    service: f.service || undefined,
+    namespace: f.namespace || undefined,
+    agentKey: f.key || undefined,
+    outcome: f.outcome || undefined,
+    errorsOnly: f.errors === "1",
+    q: f.q || undefined,
+    start: rangeStart(f.range || "all", now),
+    cursor: cursors[pageIndex],
+    limit: PAGE_SIZE,
+  };
+  const query = useQuery<Page<AgentExecution>>({
+    queryKey: ["agents", filters],
+    queryFn: () => agentsApi.list(filters),
+    placeholderData: keepPreviousData,
+    refetchInterval: pageIndex === 0 ? 5000 : false,
+  });
+  const items = query.data?.items ?? [];
+  return (
+    <div className="page">
+      <PageHeader title="Agent executions" sub="Junjo Agent runs across every service, newest first" />
+      <div className="filters" role="group" aria-label="Filters">
+        <TextFilter label="Service" value={f.service} onChange={(v) => set({ service: v })} />
+        <TextFilter label="Namespace" value={f.namespace} onChange={(v) => set({ namespace: v })} />
+        <TextFilter label="Agent key" value={f.key} onChange={(v) => set({ key: v })} />
+        <label>
+          Outcome
+          <select value={f.outcome} onChange={(e) => set({ outcome: e.target.value })}>
+            <option value="">Any</option>
+            {OUTCOMES.map((o) => (
+              <option key={o} value={o}>
+                {o}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Time range
+          <select
+            value={f.range || "all"}
+            onChange={(e) => set({ range: e.target.value === "all" ? "" : e.target.value })}
+          >
+            {TIME_RANGES.map((r) => (
+              <option key={r.value} value={r.value}>
+                {r.label}
+              </option>
+            ))}
+          </select>
+        </label>
+        <TextFilter label="Search names" value={f.q} onChange={(v) => set({ q: v })} />
+        <label className="check">
+          <input
+            type="checkbox"
+            checked={f.errors === "1"}
+            onChange={(e) => set({ errors: e.target.checked ? "1" : "" })}
+          />
+          Errors only
+        </label>
+        <span className="muted small" aria-live="polite">
+          {typeof query.data?.total === "number" ? `${query.data.total.toLocaleString()} runs` : ""}
+        </span>
+      </div>
+      {query.data?.degraded ? (
+        <div className="alert alert-warn" role="status">
+          The newest runs may be missing: ingestion is not reachable ({query.data.degraded}).
+        </div>
+      ) : null}
+      {query.isLoading ? (
+        <Loading />
+      ) : query.error ? (
+        <ErrorBox error={query.error} />
+      ) : !items.length ? (
+        <Empty>No Agent executions match these filters.</Empty>
+      ) : (
+        <table className="table list-table" aria-label="Agent executions">
+          <thead>
+            <tr>
+              <th>Agent</th>
+              <th>Outcome</th>
+              <th className="right">Model</th>
+              <th className="right">Tools</th>
+              <th className="right">Tokens</th>
+              <th className="right">Duration</th>
+              <th>Service</th>
+              <th>Started</th>
+            </tr>
+          </thead>
+          <tbody>
+            {items.map((run) => (
+              <tr
+                key={`${run.trace_id}-${run.agent_span_id}`}
+                className={`clickable ${run.outcome === "failed" ? "failed" : ""}`}
+                onClick={() => navigate(agentPath(run))}
+              >
+                <td>
+                  <Link to={agentPath(run)} onClick={(e) => e.stopPropagation()}>
+                    {run.agent_name || "(unnamed)"}
+                  </Link>
+                  <div className="muted small mono">{run.agent_key}</div>
+                </td>
+                <td>
+                  <OutcomePill outcome={run.outcome} />
+                  <div className="muted small">{run.termination_reason ?? ""}</div>
+                </td>
+                <td className="right mono">
+                  {countOf(run.counts.model_requests, run.limits.model_requests)}
+                </td>
+                <td className="right mono">
+                  {countOf(run.counts.tool_calls.requested, run.limits.tool_calls)}
+                  <div className="muted small">{run.counts.tool_calls.completed ?? "—"} completed</div>
+                </td>
+                <td className="right mono">{tokens(run.usage.fields.totalTokens?.sum)}</td>
+                <td className="right mono">{formatDurationMicros(run.duration_ns / 1000)}</td>
+                <td>
+                  {run.service.namespace ? <span className="muted">{run.service.namespace}/</span> : null}
+                  {run.service.name}
+                  <div className="muted small mono" title={run.structural_id ?? ""}>
+                    {run.structural_id ? shortId(run.structural_id.replace("agent_sha256:", ""), 8) : ""}
+                  </div>
+                </td>
+                <td>
+                  <Timestamp iso={run.start_time} />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <div className="row gap pager">
+        <button
+          type="button"
+          className="btn"
+          disabled={pageIndex === 0}
+          onClick={() => setCursors(cursors.slice(0, -1))}
+        >
+          ← Newer
+        </button>
+        <span className="muted small">Page {pageIndex + 1}</span>
+        <button
+          type="button"
+          className="btn"
+          disabled={!query.data?.next_cursor}
+          onClick={() => query.data?.next_cursor && setCursors([...cursors, query.data.next_cursor])}
+        >
+          Older →
+        </button>
+      </div>
+    </div>
+  );
+}
