@@ -247,8 +247,11 @@ def _agent_annotation(
             admitted = {i for i in ids if isinstance(i, str)} if isinstance(ids, list) else None
         issues.extend(runtime_store["diagnostics"])
     app_store = replay_store(attrs, APPLICATION_STORE, version, trace_spans)
-    if app_store["available"]:
-        stores.append(_store_entry(app_store, span, runtime_id, "agent", "application"))
+    app_entry = (
+        _store_entry(app_store, span, runtime_id, "agent", "application") if app_store["available"] else None
+    )
+    if app_entry is not None:
+        stores.append(app_entry)
         issues.extend(app_store["diagnostics"])
     _link_tool_calls(ordered, admitted)
 
@@ -281,6 +284,8 @@ def _agent_annotation(
         "name": summary["agent_name"],
         "store_id": runtime_store["store_id"] if runtime_store["available"] else None,
         "application_store_id": app_store["store_id"] if app_store["available"] else None,
+        # this run's window of its application Store (stores_by_id keeps the Store's owner's entry)
+        "application_store": app_entry,
         "unavailable_store": None if runtime_store["available"] else runtime_store,
         "state_available": t.boolean(attrs, "junjo.agent.state.available"),
         "summary": summary,

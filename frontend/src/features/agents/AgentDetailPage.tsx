@@ -647,11 +647,12 @@ function StoreHistory({ store }: { store: StoreEntry }) {
   return (
     <div
       className="store card"
+      role="group"
       aria-label={store.role === "application" ? "Application Store" : "Agent state"}
     >
       <h3>
         {store.role === "application"
-          ? `Application Store (${store.owner_executable_type}'s)`
+          ? `Application Store ${store.detail.transitions[0]?.store_name ?? ""}`
           : "Agent state"}{" "}
         <span
           className={`pill pill-${d.reconstruction_status === "verified" ? "ok" : d.reconstruction_status === "failed" ? "error" : "warn"}`}

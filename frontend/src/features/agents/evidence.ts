@@ -186,6 +186,7 @@ export interface AgentExecutable {
   name: string;
   store_id: string | null;
   application_store_id: string | null;
+  application_store: StoreEntry | null;
   state_available: boolean | null;
   summary: AgentSummary;
   definition: Payload | null;
@@ -231,10 +232,10 @@ export function agentView(evidence: TraceEvidence, agentSpanId: string): AgentVi
         timeline.push({ kind: "unstarted", key: `call-${call.call_id ?? "?"}`, call, requestedBy: op });
     }
   }
-  const stores = [agent.store_id, agent.application_store_id]
-    .filter((id): id is string => !!id)
-    .map((id) => evidence.stores_by_id[id] as unknown as StoreEntry | undefined)
-    .filter((s): s is StoreEntry => !!s);
+  const runtimeStore = agent.store_id
+    ? (evidence.stores_by_id[agent.store_id] as unknown as StoreEntry | undefined)
+    : undefined;
+  const stores = [runtimeStore, agent.application_store ?? undefined].filter((s): s is StoreEntry => !!s);
   const relationships = (evidence.relationships_by_owner_span_id[
     agentSpanId
   ] as unknown as Relationships) ?? {
