@@ -117,7 +117,9 @@ def test_agent_execution_page(page: Page, sent: dict[str, Any], shots: list[Path
     expect(states.get_by_label("State after", exact=True)).to_contain_text("call_1")
     page.reload()  # the deep link restores both selections
     expect(page.get_by_label("Operation details")).to_contain_text('"Oslo"')
-    expect(page.get_by_role("region", name="State revisions").get_by_label("State after", exact=True)).to_be_visible()
+    expect(
+        page.get_by_role("region", name="State revisions").get_by_label("State after", exact=True)
+    ).to_be_visible()
 
 
 def test_failures_and_limits_are_explained(page: Page, sent: dict[str, Any]) -> None:
