@@ -1,5 +1,6 @@
 import { QueryClient } from "@tanstack/react-query";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { loadComparePage, loadRunPage } from "./features/evaluations/queries";
 import { loadTraceDetail, loadWorkflowDebugger, prefetchForLocation } from "./prefetch";
 
 describe("startup prefetch", () => {
@@ -40,5 +41,25 @@ describe("startup prefetch", () => {
     prefetchForLocation(qc, "/api-keys", "", 0);
     prefetchForLocation(qc, "/traces/svc/not-a-trace", "", 0);
     expect(qc.getQueryCache().getAll()).toHaveLength(1);
+  });
+
+  it("starts both runs of a comparison deep link and the run of a run page", async () => {
+    const fetchMock = vi.fn(async () => new Response("{}", { status: 401 }));
+    vi.stubGlobal("fetch", fetchMock);
+    const qc = new QueryClient();
+    prefetchForLocation(qc, "/evaluations/compare/base%20id/cand", "");
+    prefetchForLocation(qc, "/evaluations/runs/r1", "");
+    prefetchForLocation(qc, "/evaluations/datasets/d1", "");
+    const keys = qc
+      .getQueryCache()
+      .getAll()
+      .map((q) => q.queryKey);
+    expect(keys).toEqual([
+      ["eval-run", "base id"],
+      ["eval-run", "cand"],
+      ["eval-run", "r1"],
+    ]);
+    expect(String((fetchMock.mock.calls[0] as unknown[])[0])).toContain("/api/v1/evaluation/runs/base%20id");
+    await Promise.all([loadComparePage(), loadRunPage()]);
   });
 });

@@ -6,6 +6,7 @@
 import type { QueryClient } from "@tanstack/react-query";
 import { traceDocumentQuery } from "./api/traceDocument";
 import { listQuery } from "./pages/ListPages";
+import { loadComparePage, loadRunPage, runQuery } from "./features/evaluations/queries";
 
 export const loadTraceDetail = () => import("./features/trace/TraceDetailPage");
 export const loadWorkflowDebugger = () => import("./features/workflow-debugger/WorkflowDebuggerPage");
@@ -18,6 +19,13 @@ export function prefetchForLocation(
 ): void {
   const parts = pathname.split("/").filter(Boolean).map(decodeURIComponent);
   const [section, service, traceId] = parts;
+  if (section === "evaluations" && (service === "compare" || service === "runs")) {
+    void (service === "compare" ? loadComparePage() : loadRunPage());
+    for (const runId of parts.slice(2, service === "compare" ? 4 : 3)) {
+      void qc.prefetchQuery({ ...runQuery(runId), retry: false });
+    }
+    return;
+  }
   const isTrace = (id: string | undefined): id is string => !!id && /^[0-9a-f]{32}$/.test(id);
   if (section === "workflows" && isTrace(traceId)) {
     void loadWorkflowDebugger();

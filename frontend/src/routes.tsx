@@ -13,14 +13,15 @@ import UsersPage from "./pages/UsersPage";
 import ServicesPage from "./pages/ServicesPage";
 import { TracesListPage, WorkflowsListPage } from "./pages/ListPages";
 import { loadTraceDetail, loadWorkflowDebugger } from "./prefetch";
+import { loadComparePage, loadRunPage } from "./features/evaluations/queries";
 
 const TraceDetailPage = lazy(loadTraceDetail);
 const WorkflowDebuggerPage = lazy(loadWorkflowDebugger);
 const PlaygroundPage = lazy(() => import("./features/playground/PlaygroundPage"));
 const EvaluationsPage = lazy(() => import("./features/evaluations/EvaluationsPage"));
 const DatasetPage = lazy(() => import("./features/evaluations/DatasetPage"));
-const RunPage = lazy(() => import("./features/evaluations/RunPage"));
-const ComparePage = lazy(() => import("./features/evaluations/ComparePage"));
+const RunPage = lazy(loadRunPage);
+const ComparePage = lazy(loadComparePage);
 
 const EVALUATION_ROUTES: [string, ReactNode][] = [
   ["/evaluations", <EvaluationsPage />],

@@ -2,23 +2,17 @@
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { Link, useParams } from "react-router";
-import { evaluations } from "../../api/endpoints";
 import { ErrorBox, Loading, PageHeader } from "../../components/ui";
 import { CHANGE_LABELS, changeCounts, compareRuns, type Change } from "./compare";
+import { runQuery } from "./queries";
 import { EvidenceLinks, OutcomeFigures, RunLink, StatusBadge, summarize } from "./parts";
 
 const ORDER: Change[] = ["newly_failed", "newly_errored", "newly_passed", "changed", "unchanged"];
 
 export default function ComparePage() {
   const { baselineId = "", candidateId = "" } = useParams();
-  const baseline = useQuery({
-    queryKey: ["eval-run", baselineId],
-    queryFn: () => evaluations.run(baselineId),
-  });
-  const candidate = useQuery({
-    queryKey: ["eval-run", candidateId],
-    queryFn: () => evaluations.run(candidateId),
-  });
+  const baseline = useQuery(runQuery(baselineId));
+  const candidate = useQuery(runQuery(candidateId));
   const [only, setOnly] = useState<Change | "all">("all");
   if (baseline.isLoading || candidate.isLoading) return <Loading />;
   if (!baseline.data || !candidate.data) return <ErrorBox error={baseline.error ?? candidate.error} />;

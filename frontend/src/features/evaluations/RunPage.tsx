@@ -1,10 +1,10 @@
 /** One run: outcome summary, facets, and every attempt with its status, reason and evidence. */
 import { useQuery } from "@tanstack/react-query";
 import { Link, useParams } from "react-router";
-import { evaluations } from "../../api/endpoints";
 import type { RunDetail } from "../../api/types";
 import { ErrorBox, Loading, PageHeader } from "../../components/ui";
 import { Timestamp } from "../../components/Timestamp";
+import { runQuery } from "./queries";
 import { EvidenceLinks, JsonCell, OutcomeFigures, StatusBadge, summarize } from "./parts";
 
 function facets(detail: RunDetail): { targets: [string, number][]; evaluations: [string, number][] } {
@@ -21,8 +21,7 @@ function facets(detail: RunDetail): { targets: [string, number][]; evaluations: 
 export default function RunPage() {
   const { runId = "" } = useParams();
   const detail = useQuery({
-    queryKey: ["eval-run", runId],
-    queryFn: () => evaluations.run(runId),
+    ...runQuery(runId),
     // an active run is still being recorded
     refetchInterval: (query) => (query.state.data?.run.status === "active" ? 3000 : false),
   });
