@@ -71,6 +71,7 @@ def timed_run(
 ) -> tuple[str, float, float, float]:
     """(run id, wall s, backend CPU s, ingestion CPU s) of one `junjo eval run execute`."""
     assert cli.stack.backend is not None and cli.stack.ingestion is not None
+    assert cli.stack.backend.proc is not None and cli.stack.ingestion.proc is not None
     backend, ingestion = cli.stack.backend.proc.pid, cli.stack.ingestion.proc.pid
     before = cpu_seconds(backend), cpu_seconds(ingestion)
     started = time.monotonic()

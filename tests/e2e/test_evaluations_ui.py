@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import ROOT, UiStack
+from tests.e2e.conftest import ROOT, UiStack, reload_until
 from tests.support.api import ApiClient
 from tests.support.junjo_eval_cli import EXIT_SUBJECT, Cli, application_checkout, case_args
 
@@ -168,8 +168,15 @@ def test_run_page_lists_attempts_and_opens_their_trace(page: Page, state: dict[s
     expect(ada).to_contain_text("The greeting lacks the expected text.")
     expect(attempts.get_by_role("row", name=re.compile("crash"))).to_contain_text("error")
     shoot(page, "evaluations-run")
-    ada.get_by_role("button", name="Trace").click()
-    expect(page).to_have_url(re.compile(r"/traces/greeter-e2e/[0-9a-f]{32}/[0-9a-f]{16}$"))
+    # the spans are queryable about a second after ingestion acknowledged them: until then the
+    # link says the evidence is not received yet, and a later click opens the trace
+    trace_url = re.compile(r"/traces/greeter-e2e/[0-9a-f]{32}/[0-9a-f]{16}$")
+
+    def open_trace() -> None:
+        ada.get_by_role("button", name="Trace").click()
+        expect(page).to_have_url(trace_url, timeout=5_000)
+
+    reload_until(page, open_trace, "the attempt's trace to resolve", 60)
     page.go_back()
     page.get_by_role("table", name="Attempts").get_by_role("row", name=re.compile("ada")).get_by_role(
         "button", name="Workflow"
