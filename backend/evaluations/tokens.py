@@ -27,7 +27,7 @@ from enum import StrEnum
 from typing import Annotated
 
 import structlog
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from pydantic import AfterValidator, BaseModel, Field
 from sqlalchemy import and_, delete, or_, select
 
@@ -233,7 +233,7 @@ def list_tokens(
 
 
 @router.delete("/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
-def revoke_token(token_id: str, user: AdminUser, db: DatabaseDep) -> Response:
+def revoke_token(token_id: Annotated[str, Path(max_length=64)], user: AdminUser, db: DatabaseDep) -> Response:
     with db.session() as tx:
         deleted = db.delete_rows(tx, delete(EvaluationToken).where(EvaluationToken.id == token_id))
     if not deleted:

@@ -4,6 +4,7 @@ contradicting writes are 409 `{code, message}`; and hostile input is refused wit
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -409,3 +410,20 @@ def test_attempt_evidence_routes_refuse_hostile_input(
     headers = {"Authorization": f"Bearer {reader.token}"}
     assert httpx.get(f"{studio.base_url}{base}/{attempt_id}/manifest", headers=headers).status_code == 403
     assert httpx.get(f"{studio.base_url}{base}/{attempt_id}/manifest").status_code == 401
+
+
+def test_concurrent_replays_store_one_record(studio: Studio) -> None:
+    """The client retries: identical requests racing each other must all get the same record."""
+
+    async def race(client: Any) -> list[Any]:
+        datasets = await asyncio.gather(*(client.create_dataset(dataset_request()) for _ in range(8)))
+        dataset_id = datasets[0].id
+        cases = await asyncio.gather(*(client.add_case(dataset_id, authored("same")) for _ in range(8)))
+        await client.lock_dataset(dataset_id)
+        start = RunStart(dataset_id=dataset_id, request_key="r", run_label="r", source_revision=REV_A)
+        runs = await asyncio.gather(*(client.start_run(start) for _ in range(8)))
+        return [datasets, cases, runs]
+
+    datasets, cases, runs = studio(race)
+    assert len({d.id for d in datasets}) == len({c.id for c in cases}) == len({r.run.id for r in runs}) == 1
+    assert len(studio(lambda c: c.list_runs(dataset_id=datasets[0].id)).items) == 1

@@ -111,6 +111,7 @@ def test_expired_and_revoked_tokens_are_refused(admin: ApiClient, backend_stack:
         assert admin.http.delete(f"{TOKENS}/{revoked['id']}").status_code == 204
         assert client.get(TRACE).status_code == 401
     assert admin.http.delete(f"{TOKENS}/{revoked['id']}").status_code == 404
+    assert admin.http.delete(f"{TOKENS}/{'x' * 65}").status_code == 422
     with sqlite3.connect(sqlite_path(backend_stack)) as conn:
         conn.execute(
             "UPDATE evaluation_tokens SET expires_at = ? WHERE id = ?",

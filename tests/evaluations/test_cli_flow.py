@@ -54,6 +54,12 @@ def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
 
 
 def test_complete_evaluation_flow_through_the_cli(cli: Cli) -> None:
+    capabilities = cli("capabilities")  # GET /health, no token
+    assert (
+        capabilities["studio"]["status"] == "ok"
+        and capabilities["application"]["application_key"] == "greeter"
+    )
+
     # datasets: create, replay, conflict
     dataset = cli("dataset", "create", "--key", "greetings", "--name", "Greetings")
     assert dataset["status"] == "draft" and dataset["application_key"] == "greeter"
