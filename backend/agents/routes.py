@@ -277,7 +277,7 @@ async def resolve_execution(
 @router.get("/trace-evidence/{trace_id}", response_model=TraceEvidence, responses={404: {}})
 async def trace_evidence(trace_id: TraceId, spans: ServiceDep) -> Response:
     trace_id = trace_id.lower()
-    answer, tiers = await spans.trace_spans(trace_id)
+    answer, tiers = await spans.trace_spans(trace_id, None)  # the first (bounded) page of the trace
     if not answer.data:
         raise HTTPException(404, "Trace not found")
     document = await asyncio.to_thread(build_trace_evidence, trace_id, answer.data)

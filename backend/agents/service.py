@@ -16,7 +16,7 @@ import orjson
 from backend.agents.telemetry import owner_summary
 from backend.index.store import AgentQuery, MetadataIndex
 from backend.spans import engine
-from backend.spans.engine import Source
+from backend.spans.engine import SkippedFile, Source
 from backend.spans.ingestion_client import HotTiers
 from backend.spans.planner import Answer, encode_cursor, escape_like, extra_sources
 from junjo_common.spanformat.v1 import STATUS_ERROR
@@ -35,8 +35,8 @@ def _object(text: Any) -> dict[str, Any]:
 def _owner_rows(
     sources: list[Source], where: str, params: dict[str, Any]
 ) -> tuple[list[dict[str, Any]], list]:
-    result = engine.query_spans(sources, where, params)
-    return result.rows, result.skipped
+    skipped: list[SkippedFile] = []  # full rows, read in batches sized by each file's footer
+    return list(engine.stream_spans(sources, where, params, skipped)), skipped
 
 
 def _summaries(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

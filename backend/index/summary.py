@@ -2,7 +2,10 @@
 the sort keys of its root and workflow spans, its Junjo executables and Agent runs).
 
 Reads only the few columns it needs, batch by batch, with vectorised Arrow compute, so memory
-stays bounded by one batch whatever the file size. Raises `UnreadableFile` for anything that is
+stays bounded by one batch whatever the file size. The sender controls the attribute and resource
+text that decides a batch's size (and Parquet compresses repetitive text so well that the file size
+says nothing about it): a row group whose decoded text exceeds `_LARGE_ROW_GROUP_BYTES` (from its
+metadata) is read `_SMALL_BATCH_ROWS` rows at a time. Raises `UnreadableFile` for anything that is
 not a readable span file (corrupt, empty, wrong schema): the indexer records and retries those.
 """
 
@@ -44,6 +47,8 @@ LLM_PATTERN = (
 )
 EXECUTABLE_PATTERN = r'"junjo\.span_type":"(agent|workflow|subflow)"'
 _BATCH_ROWS = 2048  # bounds the attributes text held at once (~2 KB/span)
+_LARGE_ROW_GROUP_BYTES = 32 * 1024 * 1024
+_SMALL_BATCH_ROWS = 4
 
 
 class UnreadableFile(Exception):
@@ -209,15 +214,22 @@ def summarize(path: Path) -> FileSummary:
         size = path.stat().st_size
         if size == 0:
             raise UnreadableFile("empty file (0 bytes)")
-        parquet = pq.ParquetFile(path)
+        # Resource JSON is repeated in every row of a batch and stored dictionary-encoded: read it
+        # as a dictionary too, so it is decoded once per row group, not once per row.
+        parquet = pq.ParquetFile(path, read_dictionary=["resource_attributes"])
         spanformat.format_of(str(path), parquet.schema_arrow.metadata)  # a version this build reads
         missing = [c for c in COLUMNS if c not in parquet.schema_arrow.names]
         if missing:
             raise UnreadableFile(f"not a span file: missing columns {missing}")
         summary = FileSummary(path=str(path), size_bytes=size)
-        for batch in parquet.iter_batches(batch_size=_BATCH_ROWS, columns=list(COLUMNS)):
-            if batch.num_rows:
-                _add_batch(summary, batch)
+        text_columns = [parquet.schema_arrow.names.index(c) for c in ("attributes", "resource_attributes")]
+        for group in range(parquet.metadata.num_row_groups):
+            meta = parquet.metadata.row_group(group)
+            decoded = sum(meta.column(i).total_uncompressed_size for i in text_columns)
+            rows = _SMALL_BATCH_ROWS if decoded > _LARGE_ROW_GROUP_BYTES else _BATCH_ROWS
+            for batch in parquet.iter_batches(batch_size=rows, row_groups=[group], columns=list(COLUMNS)):
+                if batch.num_rows:
+                    _add_batch(summary, batch)
     except UnreadableFile:
         raise
     except spanformat.UnknownFormatVersion as exc:  # written by a newer build: left for it, reported

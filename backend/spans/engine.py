@@ -10,11 +10,23 @@ reported; the query still answers from the rest.
 Filters are pushed down (bloom filter on trace_id, row-group and page statistics), strings come
 back as plain `string`, and every value reaches SQL through `param_values` placeholders only.
 Timestamps come back as int64 nanoseconds.
+
+The four JSON columns (attributes, events, links, resource) can hold megabytes per span after
+decompression, and Parquet compresses repetitive text (and dictionary-encodes repeated values) so
+well that file sizes say nothing about it. Queries that pick rows (listing pages, trace keys)
+therefore read the thin columns only, and the JSON columns are read afterwards for the chosen rows
+by `stream_spans`, one file at a time. How many rows it decodes at once comes from the file's
+footer: the decoded size of the JSON columns in its largest row group (`json_row_group_bytes`).
+Files whose row groups all stay under `SMALL_ROW_GROUP_BYTES` are read in ordinary batches (a
+batch never spans row groups); any other file is read one row at a time.
 """
 
 from __future__ import annotations
 
 import os
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -26,12 +38,25 @@ from backend.spans import allocators  # noqa: F401  (before DataFusion loads: it
 # isort: split
 from datafusion import SessionConfig, SessionContext
 
+from backend.spans.limits import JSON_COLUMNS
 from junjo_common import spanformat
 from junjo_common.spanformat.v1 import COLUMNS
 
 Tier = Literal["cold", "hot"]
 ORDER_DESC = "ORDER BY start_time DESC, span_id DESC"
-_SELECT = ", ".join(f"CAST({c} AS BIGINT) AS {c}" if c in ("start_time", "end_time") else c for c in COLUMNS)
+ORDER_ASC = "ORDER BY start_time ASC, span_id ASC"
+SMALL_ROW_GROUP_BYTES = 32 * 1024 * 1024
+_FOOTER_CACHE_ENTRIES = 1024
+_footer_cache: OrderedDict[tuple[int, int, int, int], int] = OrderedDict()
+_footer_lock = threading.Lock()
+
+
+def _select(columns: tuple[str, ...]) -> str:
+    return ", ".join(f"CAST({c} AS BIGINT) AS {c}" if c in ("start_time", "end_time") else c for c in columns)
+
+
+_SELECT = _select(COLUMNS)
+_SELECT_THIN = _select(tuple(c for c in COLUMNS if c not in JSON_COLUMNS))
 
 
 @dataclass(frozen=True)
@@ -134,12 +159,14 @@ def query_spans(
     limit: int | None = None,
     tables: dict[str, pa.Table] | None = None,
     select: str | None = None,
+    oldest_first: bool = False,
 ) -> QueryResult:
-    """Rows from every readable source matching `where` (a predicate with `$name` placeholders).
+    """Thin rows from every readable source matching `where` (a predicate with `$name` placeholders).
 
-    By default all 21 columns plus `_tier`; `select` replaces the column list (e.g.
-    `DISTINCT service_name`). `tables` are extra in-memory tables (e.g. an id set to semi-join
-    against). With `limit`, the newest `limit` rows by (start_time, span_id) are returned.
+    By default every column but the four JSON ones, plus `_tier` and `_path` (the row's file, for
+    `stream_spans`); `select` replaces the column list (e.g. `DISTINCT service_name`). `tables`
+    are extra in-memory tables (e.g. an id set to semi-join against). With `limit`, the newest
+    (or with `oldest_first` the oldest) `limit` rows by (start_time, span_id) are returned.
     """
     result = QueryResult()
     with OpenFiles(sources) as files:
@@ -147,20 +174,91 @@ def query_spans(
         if not files.opened:
             return result
         try:
-            result.rows = _run(files.opened, where, params, limit, tables, select, result)
+            result.rows = _run(files.opened, where, params, limit, tables, select, oldest_first, result)
         except Exception:  # some file's pages are corrupt: query one by one to find it
             rows: list[dict[str, Any]] = []
             result.skipped = list(files.skipped)
             for item in files.opened:
                 try:
-                    rows.extend(_run([item], where, params, limit, tables, select, result))
+                    rows.extend(_run([item], where, params, limit, tables, select, oldest_first, result))
                 except Exception as exc:
                     result.skipped.append(SkippedFile(item[0].path, f"unreadable: {_short(exc)}"))
             if select is None:
-                rows.sort(key=_row_key, reverse=True)
+                rows.sort(key=_row_key, reverse=not oldest_first)
             result.rows = rows[:limit] if limit is not None else rows
     pa.default_memory_pool().release_unused()
     return result
+
+
+def json_row_group_bytes(fd: int) -> int:
+    """An upper bound of the decoded JSON columns of the file's largest row group (from its footer).
+
+    Plainly encoded columns decode to about their uncompressed page size; a dictionary-encoded
+    column can repeat its largest value in every row, so it counts rows x its uncompressed size.
+    Cached per file identity (device, inode, size, mtime): cold files never change.
+    """
+    st = os.fstat(fd)
+    key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    with _footer_lock:
+        if key in _footer_cache:
+            _footer_cache.move_to_end(key)
+            return _footer_cache[key]
+    meta = pq.read_metadata(f"/proc/self/fd/{fd}")
+    names = meta.schema.names
+    columns = [names.index(c) for c in JSON_COLUMNS if c in names]
+    worst = 0
+    for g in range(meta.num_row_groups):
+        group = meta.row_group(g)
+        size = 0
+        for i in columns:
+            chunk = group.column(i)
+            per_value = chunk.total_uncompressed_size
+            size += per_value * group.num_rows if chunk.has_dictionary_page else per_value
+        worst = max(worst, size)
+    with _footer_lock:
+        _footer_cache[key] = worst
+        if len(_footer_cache) > _FOOTER_CACHE_ENTRIES:
+            _footer_cache.popitem(last=False)
+    return worst
+
+
+def _batch_rows(fd: int) -> int | None:
+    """None (DataFusion's default batch) when the file's row groups are small, else one row."""
+    return None if json_row_group_bytes(fd) <= SMALL_ROW_GROUP_BYTES else 1
+
+
+def stream_spans(
+    sources: list[Source],
+    where: str,
+    params: dict[str, Any],
+    skipped: list[SkippedFile],
+    json_columns: tuple[str, ...] = JSON_COLUMNS,
+) -> Iterator[dict[str, Any]]:
+    """Rows matching `where`: the thin columns, `json_columns`, `_tier` and `_path`.
+
+    Files are read one after another, in batches sized by `_batch_rows`, so memory holds one
+    small row group's rows or a single row whatever the spans' sizes; callers convert or drop
+    each row before taking the next. Unreadable files are appended to `skipped`.
+    """
+    columns = f"{_SELECT_THIN}, {', '.join(json_columns)}" if json_columns else _SELECT_THIN
+    with OpenFiles(sources) as files:
+        skipped.extend(files.skipped)
+        for source, fd in files.opened:
+            try:
+                rows = _batch_rows(fd)
+                config = _config() if rows is None else _config().with_batch_size(rows)
+                ctx = SessionContext(config)
+                _register(ctx, "t", fd)
+                stream = ctx.sql(
+                    f"SELECT {columns} FROM t WHERE {where}", param_values=params
+                ).execute_stream()
+                for batch in stream:
+                    for row in batch.to_pyarrow().to_pylist():
+                        row["_tier"], row["_path"] = source.tier, source.path
+                        yield row
+            except Exception as exc:  # unreadable footer or corrupt pages
+                skipped.append(SkippedFile(source.path, f"unreadable: {_short(exc)}"))
+    pa.default_memory_pool().release_unused()
 
 
 def _short(exc: BaseException) -> str:
@@ -174,9 +272,13 @@ def _run(
     limit: int | None,
     tables: dict[str, pa.Table] | None,
     select: str | None,
+    oldest_first: bool,
     result: QueryResult,
 ) -> list[dict[str, Any]]:
-    ctx = SessionContext(_config())
+    config = _config()
+    if any(column in where for column in JSON_COLUMNS) and any(_batch_rows(fd) for _, fd in items):
+        config = config.with_batch_size(1)  # a predicate over large JSON decodes it row by row
+    ctx = SessionContext(config)
     for name, table in (tables or {}).items():
         ctx.from_arrow(table, name=name)
     parts = []
@@ -186,7 +288,7 @@ def _run(
         except Exception as exc:  # unreadable footer: not a Parquet file, truncated, ...
             result.skipped.append(SkippedFile(source.path, f"unreadable: {_short(exc)}"))
             continue
-        columns = select or f"{_SELECT}, '{source.tier}' AS _tier"
+        columns = select or f"{_SELECT_THIN}, '{source.tier}' AS _tier, {i} AS _source"
         parts.append(f"SELECT {columns} FROM t{i} WHERE {where}")
     if not parts:
         return []
@@ -196,11 +298,14 @@ def _run(
     # once (one partition and one tokio reader thread each, and every thread keeps its own
     # allocator heap): much more peak RSS for a little less latency, which one core cannot use.
     rows: list[dict[str, Any]] = []
+    order = ORDER_ASC if oldest_first else ORDER_DESC
     for part in parts:
-        sql = part if limit is None else f"{part} {ORDER_DESC} LIMIT {int(limit)}"
+        sql = part if limit is None else f"{part} {order} LIMIT {int(limit)}"
         rows.extend(ctx.sql(sql, param_values=params).to_arrow_table().to_pylist())
+    for row in rows:
+        row["_path"] = items[row.pop("_source")][0].path
     if limit is not None:
-        rows.sort(key=_row_key, reverse=True)
+        rows.sort(key=_row_key, reverse=not oldest_first)
         del rows[limit:]
     return rows
 

@@ -6,6 +6,9 @@ once the newest `limit` rows are certain (the limit-th row is newer than anythin
 file can hold), so the first page of a service with a million spans reads one or two files while
 older pages stay reachable through the cursor. The hot snapshot and recently flushed files not
 yet indexed are always added, and duplicates of (trace_id, span_id) keep the cold row.
+
+Rows are chosen from the thin columns; only the chosen rows' JSON columns are then read, a few at
+a time (`engine.stream_spans`), and turned into listing previews or bounded trace pages.
 """
 
 from __future__ import annotations
@@ -26,9 +29,12 @@ from backend.index.summary import LLM_PATTERN, WORKFLOW_MARK
 from backend.spans import engine
 from backend.spans.engine import SkippedFile, Source
 from backend.spans.ingestion_client import HotTiers
+from backend.spans.limits import JSON_COLUMNS, SPAN_VALUE_BYTES, TRACE_ANSWER_BYTES, TRACE_SPAN_LIMIT
+from backend.spans.shape import json_bytes, span_preview, span_to_api
 from junjo_common.spanformat.v1 import STATUS_ERROR, TIMESTAMP
 
 _MAX_NS = 2**63 - 1
+PREVIEW_COLUMNS = ("attributes", "events")  # a listing row's links and resource are not read
 
 
 class SnapshotChanged(Exception):
@@ -80,6 +86,7 @@ class Answer:
     next_cursor: str | None = None
     total: int | None = None
     total_exact: bool = True
+    more: int = 0  # rows after this page (trace pages)
 
 
 @contextmanager
@@ -161,12 +168,60 @@ def _merge(collected: dict[tuple[str, str], dict[str, Any]], rows: list[dict[str
             collected[key] = row
 
 
-def _is_workflow(row: dict[str, Any]) -> bool:
-    try:
-        attrs = orjson.loads(row["attributes"])
-    except orjson.JSONDecodeError:
-        return False
-    return isinstance(attrs, dict) and attrs.get("junjo.span_type") == "workflow"
+def _is_workflow(span: dict[str, Any]) -> bool:
+    return span["attributes_json"].get("junjo.span_type") == "workflow"
+
+
+def _read_rows(
+    chosen: list[dict[str, Any]],
+    sources: list[Source],
+    where: str,
+    params: dict[str, Any],
+    skipped: list[SkippedFile],
+    match_ids: bool = True,
+    json_columns: tuple[str, ...] = JSON_COLUMNS,
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(position in `chosen`, full row) for each chosen thin row, read file by file from `sources`.
+
+    Each thin row names its file (`_path`); a file is read once for all its chosen rows, and a
+    row of the same span found in another file is ignored (the thin row already won the merge).
+    `where`/`params` narrow the read (service or trace) and the chosen rows' time range is added;
+    `match_ids` also filters by span id, which pays off when the range holds many other rows
+    (a listing page), not when it holds the chosen rows of one trace.
+    """
+    by_path: dict[str, dict[str, int]] = {}
+    for i, row in enumerate(chosen):
+        by_path.setdefault(row["_path"], {})[row["span_id"]] = i
+    known = {s.path: s for s in sources}
+    for path, positions in by_path.items():
+        source = known.get(path, Source(path, "cold"))
+        picked = [chosen[i] for i in positions.values()]
+        sql = f"{where} AND start_time >= $lo AND start_time <= $hi"
+        values = {
+            **params,
+            "lo": _ts(min(r["start_time"] for r in picked)),
+            "hi": _ts(max(r["start_time"] for r in picked)),
+        }
+        if match_ids:
+            sql += " AND array_has($ids, span_id)"
+            values["ids"] = pa.scalar(list(positions), pa.list_(pa.string()))
+        for row in engine.stream_spans([source], sql, values, skipped, json_columns):
+            i = positions.get(row["span_id"])
+            if i is not None and row["trace_id"] == chosen[i]["trace_id"]:
+                yield i, row
+
+
+def _previews(
+    chosen: list[dict[str, Any]], sources: list[Source], service: str, skipped: list[SkippedFile]
+) -> list[dict[str, Any]]:
+    """Listing previews of `chosen` thin rows, in their order (a row whose file vanished is left out)."""
+    previews: list[dict[str, Any] | None] = [None] * len(chosen)
+    rows = _read_rows(
+        chosen, sources, "service_name = $svc", {"svc": service}, skipped, True, PREVIEW_COLUMNS
+    )
+    for i, row in rows:
+        previews[i] = span_preview(row)
+    return [p for p in previews if p is not None]
 
 
 def list_spans(index: MetadataIndex, tiers: HotTiers, q: ListQuery) -> Answer:
@@ -219,9 +274,11 @@ def _list_spans(index: MetadataIndex, tiers: HotTiers, q: ListQuery, extra: list
         target *= 2
     page = ordered[: q.limit]
     next_cursor = encode_cursor(*_sort_key(page[-1])) if len(page) == q.limit else None
+    sources = [*extra, *(Source(f.path, "cold") for f in files)]
+    previews = _previews(page, sources, q.service, skipped)
     if q.kind == "workflows":
-        page = [r for r in page if _is_workflow(r)]
-    return Answer(page, skipped, next_cursor, total, exact)
+        previews = [r for r in previews if _is_workflow(r)]
+    return Answer(previews, skipped, next_cursor, total, exact)
 
 
 def _list_keyed(index: MetadataIndex, q: ListQuery, extra: list[Source]) -> Answer:
@@ -259,8 +316,12 @@ def _list_keyed(index: MetadataIndex, q: ListQuery, extra: list[Source]) -> Answ
             break
 
     # The page's keys: indexed (cold) keys win over the same span in an unindexed tier.
-    extra_rows = [r for r in extra_rows if r["_tier"] == "cold" or (r["trace_id"], r["span_id"]) not in keys]
-    # (start, span_id, trace_id, an indexed key to read or an unindexed row already read)
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
+    _merge(merged, extra_rows)
+    extra_rows = [
+        r for r in merged.values() if r["_tier"] == "cold" or (r["trace_id"], r["span_id"]) not in keys
+    ]
+    # (start, span_id, trace_id, an indexed key to read or an unindexed thin row)
     candidates: list[tuple[int, str, str, IndexedKey | dict[str, Any]]] = [
         (k.start_ns, k.span_id, k.trace_id, k) for k in keys.values()
     ]
@@ -269,24 +330,13 @@ def _list_keyed(index: MetadataIndex, q: ListQuery, extra: list[Source]) -> Answ
     winners = candidates[: q.limit]
     next_cursor = encode_cursor(winners[-1][0], winners[-1][1]) if len(winners) == q.limit else None
 
-    wanted = [c[3] for c in winners if isinstance(c[3], IndexedKey)]
-    collected: dict[tuple[str, str], dict[str, Any]] = {}
-    _merge(collected, [c[3] for c in winners if not isinstance(c[3], IndexedKey)])
-    if wanted:
-        result = engine.query_spans(
-            [Source(p, "cold") for p in dict.fromkeys(k.path for k in wanted)],
-            "service_name = $svc AND start_time >= $lo AND start_time <= $hi AND array_has($ids, span_id)",
-            {
-                "svc": q.service,
-                "lo": _ts(min(k.start_ns for k in wanted)),
-                "hi": _ts(max(k.start_ns for k in wanted)),
-                "ids": pa.scalar([k.span_id for k in wanted], pa.list_(pa.string())),
-            },
-        )
-        skipped.extend(result.skipped)
-        wanted_ids = {(k.trace_id, k.span_id) for k in wanted}
-        _merge(collected, [r for r in result.rows if (r["trace_id"], r["span_id"]) in wanted_ids])
-    page = sorted(collected.values(), key=_sort_key, reverse=True)
+    chosen = [
+        {"start_time": k.start_ns, "span_id": k.span_id, "trace_id": k.trace_id, "_path": k.path}
+        if isinstance(k, IndexedKey)
+        else k
+        for k in (c[3] for c in winners)
+    ]
+    page = _previews(chosen, extra, q.service, skipped)
     if q.kind == "workflows":
         page = [r for r in page if _is_workflow(r)]
     return Answer(page, skipped, next_cursor)
@@ -303,14 +353,76 @@ def _llm_trace_ids(sources: list[Source], service: str) -> tuple[set[str], list[
     return {r["trace_id"] for r in result.rows}, result.skipped
 
 
-def trace_spans(index: MetadataIndex, tiers: HotTiers, trace_id: str) -> Answer:
-    """Every span of one trace from its indexed files plus the unindexed tiers, newest first."""
+def trace_page(
+    index: MetadataIndex,
+    tiers: HotTiers,
+    trace_id: str,
+    cursor: tuple[int, str] | None = None,
+    limit: int = TRACE_SPAN_LIMIT,
+    budget: int = TRACE_ANSWER_BYTES,
+) -> Answer:
+    """One page of a trace's spans, oldest first, as REST spans.
+
+    At most `limit` spans and `budget` JSON-column characters (always at least one span); the
+    spans after it are counted in `more` and reached with `next_cursor`. The page is chosen from
+    the thin columns, then the chosen rows are read a few at a time: when the budget overflows,
+    the latest spans are dropped again, so the page stays a prefix in time order.
+    """
     with extra_sources(index, tiers) as extra:
         sources = [Source(p, "cold") for p in index.trace_file_paths(trace_id)] + extra
-        result = engine.query_spans(sources, "trace_id = $tid", {"tid": trace_id})
-    collected: dict[tuple[str, str], dict[str, Any]] = {}
-    _merge(collected, result.rows)
-    return Answer(sorted(collected.values(), key=_sort_key, reverse=True), result.skipped)
+        where, params = "trace_id = $tid", {"tid": trace_id}
+        if cursor is not None:
+            where += " AND (start_time > $c_ts OR (start_time = $c_ts AND span_id > $c_id))"
+            params |= {"c_ts": _ts(cursor[0]), "c_id": cursor[1]}
+        # A span can sit in more than one tier while a flush is indexed: ask for enough rows
+        # that `limit + 1` distinct spans remain after merging the duplicates.
+        keys = engine.query_spans(sources, where, params, limit=3 * (limit + 1), oldest_first=True)
+        skipped = list(keys.skipped)
+        collected: dict[tuple[str, str], dict[str, Any]] = {}
+        _merge(collected, keys.rows)
+        ordered = sorted(collected.values(), key=_sort_key)
+        chosen = ordered[:limit]
+        kept: dict[int, tuple[dict[str, Any], int]] = {}
+        used, cutoff = 0, len(chosen)
+        rows = _read_rows(chosen, sources, "trace_id = $tid", {"tid": trace_id}, skipped, match_ids=False)
+        for i, row in rows:
+            if i >= cutoff:
+                continue
+            size = json_bytes(row)
+            size = size if size <= SPAN_VALUE_BYTES else 0  # answered as a preview
+            kept[i] = (span_to_api(row), size)
+            used += size
+            while used > budget and len(kept) > 1:
+                cutoff = max(kept)
+                used -= kept.pop(cutoff)[1]
+        if cutoff < len(ordered):
+            counted = engine.query_spans(sources, where, params, select="COUNT(*) AS n")
+            skipped.extend(counted.skipped)
+            rows_after = sum(r["n"] for r in counted.rows)
+        else:
+            rows_after = 0
+    page = [kept[i][0] for i in sorted(kept)]
+    answer = Answer(page, skipped)
+    if cutoff < len(ordered):
+        last = chosen[cutoff - 1] if cutoff else None
+        answer.more = max(rows_after - len(page), len(ordered) - cutoff)
+        answer.next_cursor = encode_cursor(*_sort_key(last)) if last else None
+    return answer
+
+
+def one_span(index: MetadataIndex, tiers: HotTiers, trace_id: str, span_id: str) -> Answer:
+    """One span of a trace as a REST span (None when absent); a cold row wins over a hot one."""
+    with extra_sources(index, tiers) as extra:
+        sources = [Source(p, "cold") for p in index.trace_file_paths(trace_id)] + extra
+        skipped: list[SkippedFile] = []
+        found: dict[str, Any] | None = None
+        rows = engine.stream_spans(
+            sources, "trace_id = $tid AND span_id = $sid", {"tid": trace_id, "sid": span_id}, skipped
+        )
+        for row in rows:
+            if found is None or (found["_tier"] == "hot" and row["_tier"] == "cold"):
+                found = row
+        return Answer(span_to_api(found) if found is not None else None, skipped)
 
 
 def services(index: MetadataIndex, tiers: HotTiers) -> Answer:

@@ -10,6 +10,12 @@ Listing metadata travels in headers so bodies keep the reference's `[Span]` shap
 (counts from the index: exact for plain listings of indexed data; approximate when filters by
 time/name/LLM apply or unindexed data is present, which it does not count), `X-Junjo-Degraded`
 (hot data unavailable: `ingestion-unavailable`), `X-Junjo-Skipped-Files` (unreadable files).
+
+Listing rows are previews: the attributes a list page shows (`limits.PREVIEW_ATTRIBUTES`, strings
+shortened), event names without attributes, no links, resource `service.name` only. Full values
+come with the trace and span requests. A trace answer holds at most `limits.TRACE_SPAN_LIMIT`
+spans and `limits.TRACE_ANSWER_BYTES` of their JSON; the rest is paged with `cursor`
+(`X-Next-Cursor` and `X-Junjo-More-Spans` on the span list, `truncated` in the trace document).
 """
 
 from __future__ import annotations
@@ -28,8 +34,10 @@ from backend.spans.schemas import FlushWalResult, Span, TraceDocument
 from backend.spans.service import SpanService
 from backend.validation import require_utf8
 
+MORE_SPANS_HEADER = "X-Junjo-More-Spans"
 EXPOSED_HEADERS = (
     "X-Next-Cursor",
+    MORE_SPANS_HEADER,
     "X-Total-Count",
     "X-Total-Count-Approximate",
     DEGRADED_HEADER,
@@ -91,10 +99,27 @@ def _respond(answer: Answer, tiers: HotTiers, body: Any) -> Response:
         response.headers["X-Junjo-Skipped-Files"] = str(len({s.path for s in answer.skipped}))
     if answer.next_cursor:
         response.headers["X-Next-Cursor"] = answer.next_cursor
+    if answer.more:
+        response.headers[MORE_SPANS_HEADER] = str(answer.more)
     if answer.total is not None:
         response.headers["X-Total-Count"] = str(answer.total)
         response.headers["X-Total-Count-Approximate"] = "false" if answer.total_exact else "true"
     return response
+
+
+def _cursor(
+    cursor: Annotated[
+        str | None,
+        Query(max_length=200, description="X-Next-Cursor / truncated.next_cursor of the previous page"),
+    ] = None,
+) -> tuple[int, str] | None:
+    try:
+        return decode_cursor(cursor) if cursor else None
+    except InvalidCursor as exc:
+        raise _unprocessable("cursor", str(exc)) from None
+
+
+Cursor = Annotated[tuple[int, str] | None, Depends(_cursor)]
 
 
 class ListFilters:
@@ -175,23 +200,23 @@ async def list_service_spans(service_name: ServiceName, filters: Filters, servic
 
 
 @observability.get("/traces/{trace_id}/spans", response_model=list[Span])
-async def trace_spans(trace_id: TraceId, service: ServiceDep) -> Response:
-    answer, tiers = await service.trace_spans(trace_id.lower())
+async def trace_spans(trace_id: TraceId, cursor: Cursor, service: ServiceDep) -> Response:
+    """One page of the trace's spans, oldest first (see the module docstring for the bounds)."""
+    answer, tiers = await service.trace_spans(trace_id.lower(), cursor)
     return _respond(answer, tiers, answer.data)
 
 
 @observability.get("/traces/{trace_id}/spans/{span_id}", response_model=Span, responses={404: {}})
 async def one_span(trace_id: TraceId, span_id: SpanId, service: ServiceDep) -> Response:
-    answer, tiers = await service.trace_spans(trace_id.lower())
-    found = next((s for s in answer.data if s["span_id"] == span_id.lower()), None)
-    if found is None:
+    answer, tiers = await service.one_span(trace_id.lower(), span_id.lower())
+    if answer.data is None:
         raise HTTPException(404, "Span not found")
-    return _respond(answer, tiers, found)
+    return _respond(answer, tiers, answer.data)
 
 
 @evidence.get("/trace-document/{trace_id}", response_model=TraceDocument, responses={404: {}})
-async def trace_document(trace_id: TraceId, service: ServiceDep) -> Response:
-    answer, tiers = await service.trace_document(trace_id.lower())
+async def trace_document(trace_id: TraceId, cursor: Cursor, service: ServiceDep) -> Response:
+    answer, tiers = await service.trace_document(trace_id.lower(), cursor)
     if not answer.data:
         raise HTTPException(404, "Trace not found")
     return _respond(answer, tiers, answer.data)

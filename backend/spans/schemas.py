@@ -51,7 +51,7 @@ class StoreTransition(BaseModel):
 
 class StoreHistory(BaseModel):
     store_id: str | None
-    status: str  # verified | failed | unavailable
+    status: str  # verified | failed | unavailable | unverifiable (reasons say why)
     reasons: list[str]
     start: Any
     end: Any
@@ -77,11 +77,23 @@ class Diagnostic(BaseModel):
     message: str
 
 
+class TraceTruncation(BaseModel):
+    """Present when the answer leaves spans out: fetch the rest with `?cursor=next_cursor`."""
+
+    returned_spans: int
+    more_spans: int
+    next_cursor: str | None
+    span_limit: int
+    byte_limit: int
+    message: str  # "trace truncated, N more spans"
+
+
 class TraceDocument(BaseModel):
     trace_id: str
     spans: list[Span]
     workflows: dict[str, WorkflowExecution]
     diagnostics: list[Diagnostic]
+    truncated: TraceTruncation | None = None
 
 
 class FlushWalResult(BaseModel):

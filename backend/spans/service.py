@@ -21,13 +21,27 @@ from backend.index.store import MetadataIndex
 from backend.spans import planner
 from backend.spans.document import build_trace_document
 from backend.spans.ingestion_client import HotTiers, IngestionClient
+from backend.spans.limits import TRACE_ANSWER_BYTES, TRACE_SPAN_LIMIT
 from backend.spans.planner import Answer, ListQuery, SnapshotChanged
-from backend.spans.shape import span_to_api
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
 MAX_CONCURRENT_QUERIES = 2
 _SNAPSHOT_ATTEMPTS = 3
+
+
+def _truncation(answer: Answer) -> dict[str, Any] | None:
+    """The marker of a trace answer that leaves spans out, or None when it is complete."""
+    if not answer.more:
+        return None
+    return {
+        "returned_spans": len(answer.data["spans"]),
+        "more_spans": answer.more,
+        "next_cursor": answer.next_cursor,
+        "span_limit": TRACE_SPAN_LIMIT,
+        "byte_limit": TRACE_ANSWER_BYTES,
+        "message": f"trace truncated, {answer.more} more spans",
+    }
 
 
 class SpanService:
@@ -66,20 +80,26 @@ class SpanService:
         return await self._run(lambda tiers: planner.services(self.index, tiers))
 
     async def list_spans(self, query: ListQuery) -> tuple[Answer, HotTiers]:
-        answer, tiers = await self._run(lambda t: planner.list_spans(self.index, t, query))
-        answer.data = [span_to_api(r) for r in answer.data]
-        return answer, tiers
+        return await self._run(lambda t: planner.list_spans(self.index, t, query))
 
-    async def trace_spans(self, trace_id: str) -> tuple[Answer, HotTiers]:
-        answer, tiers = await self._run(lambda t: planner.trace_spans(self.index, t, trace_id))
-        answer.data = [span_to_api(r) for r in answer.data]
-        return answer, tiers
+    async def trace_spans(self, trace_id: str, cursor: tuple[int, str] | None) -> tuple[Answer, HotTiers]:
+        return await self._run(lambda t: planner.trace_page(self.index, t, trace_id, cursor))
 
-    async def trace_document(self, trace_id: str) -> tuple[Answer, HotTiers]:
-        answer, tiers = await self.trace_spans(trace_id)
-        if answer.data:
-            answer.data = await asyncio.to_thread(build_trace_document, trace_id, answer.data)
-        return answer, tiers
+    async def one_span(self, trace_id: str, span_id: str) -> tuple[Answer, HotTiers]:
+        return await self._run(lambda t: planner.one_span(self.index, t, trace_id, span_id))
+
+    async def trace_document(self, trace_id: str, cursor: tuple[int, str] | None) -> tuple[Answer, HotTiers]:
+        """The trace document of one trace page; built in the query thread, inside its slot, so
+        concurrent documents stay as few as concurrent queries."""
+
+        def plan(tiers: HotTiers) -> Answer:
+            answer = planner.trace_page(self.index, tiers, trace_id, cursor)
+            if answer.data:
+                answer.data = build_trace_document(trace_id, answer.data)
+                answer.data["truncated"] = _truncation(answer)
+            return answer
+
+        return await self._run(plan)
 
     async def flush_wal(self) -> dict[str, Any]:
         ok, message = await self.client.flush_wal()

@@ -3,6 +3,12 @@
 The REST shape is the reference's (reference-backend §1.5): string `kind`, stringified
 `status_code`, microsecond ISO timestamps with `+00:00`, decoded JSON columns (`{}`/`[]` when a
 column fails to parse). Kept apart so the trace document and the fixture capture share it.
+
+Decoded JSON is nesting-capped (`limits.MAX_JSON_DEPTH`). A listing row is a preview
+(`span_preview`): the same shape with only the attributes and event names a list page shows,
+strings shortened, so a page's size does not depend on what its spans carry. A span whose JSON
+columns exceed `limits.SPAN_VALUE_BYTES` is answered as a preview everywhere, with
+`junjo.studio.values_omitted` saying so.
 """
 
 from __future__ import annotations
@@ -12,7 +18,16 @@ from typing import Any
 
 import orjson
 
+from backend.spans.limits import (
+    JSON_COLUMNS,
+    SPAN_VALUE_BYTES,
+    loads_capped,
+    preview_attributes,
+    preview_events,
+)
 from junjo_common.spanformat.v1 import SPAN_KIND_NAMES
+
+OMITTED_ATTRIBUTE = "junjo.studio.values_omitted"
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -28,14 +43,57 @@ def _json(text: str | None, empty: Any) -> Any:
     if not text:
         return empty
     try:
-        value = orjson.loads(text)
+        value = loads_capped(text)
     except orjson.JSONDecodeError:
         return empty
     return value if isinstance(value, type(empty)) else empty
 
 
+def json_bytes(row: dict[str, Any]) -> int:
+    """Characters of the row's JSON columns: what decoding and answering it costs."""
+    return sum(len(row.get(c) or "") for c in JSON_COLUMNS)
+
+
 def span_to_api(row: dict[str, Any]) -> dict[str, Any]:
-    """One row (keys = span format v1 columns; start/end as ns ints) → REST `Span`."""
+    """One row (keys = span format v1 columns; start/end as ns ints) → REST `Span`.
+
+    A row whose JSON columns exceed SPAN_VALUE_BYTES is answered as a preview.
+    """
+    size = json_bytes(row)
+    if size > SPAN_VALUE_BYTES:
+        preview = span_preview(row)
+        preview["attributes_json"][OMITTED_ATTRIBUTE] = (
+            f"this span's attributes, events and links ({size:,} characters) exceed the "
+            f"{SPAN_VALUE_BYTES:,} the API answers; only a preview is shown"
+        )
+        return preview
+    return _api(
+        row,
+        _json(row["attributes"], {}),
+        _json(row["events"], []),
+        _json(row["links"], []),
+        _json(row["resource_attributes"], {}),
+    )
+
+
+def span_preview(row: dict[str, Any]) -> dict[str, Any]:
+    """A listing row: `Span` with preview attributes/events, no links, resource `service.name` only."""
+    return _api(
+        row,
+        preview_attributes(row["attributes"]),
+        preview_events(row["events"]),
+        [],
+        {"service.name": row["service_name"]},
+    )
+
+
+def _api(
+    row: dict[str, Any],
+    attributes: dict[str, Any],
+    events: list[Any],
+    links: list[Any],
+    resource: dict[str, Any],
+) -> dict[str, Any]:
     return {
         "trace_id": row["trace_id"],
         "span_id": row["span_id"],
@@ -47,14 +105,14 @@ def span_to_api(row: dict[str, Any]) -> dict[str, Any]:
         "end_time": iso_from_ns(row["end_time"]),
         "status_code": str(row["status_code"]),
         "status_message": row["status_message"] or "",
-        "attributes_json": _json(row["attributes"], {}),
-        "events_json": _json(row["events"], []),
-        "links_json": _json(row["links"], []),
+        "attributes_json": attributes,
+        "events_json": events,
+        "links_json": links,
         "trace_flags": row["trace_flags"],
         "trace_state": row["trace_state"],
         "dropped_attributes_count": row["dropped_attributes_count"],
         "dropped_events_count": row["dropped_events_count"],
         "dropped_links_count": row["dropped_links_count"],
-        "resource_attributes_json": _json(row["resource_attributes"], {}),
+        "resource_attributes_json": resource,
         "resource_dropped_attributes_count": row["resource_dropped_attributes_count"],
     }

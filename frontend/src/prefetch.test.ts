@@ -13,7 +13,7 @@ describe("startup prefetch", () => {
     const trace = "0123456789abcdef0123456789abcdef";
     prefetchForLocation(qc, `/traces/svc/${trace}/aaaaaaaaaaaaaaaa`, "");
     prefetchForLocation(qc, `/workflows/svc/${trace}/bbbbbbbbbbbbbbbb`, "");
-    expect(qc.getQueryCache().find({ queryKey: ["trace", trace] })).toBeDefined();
+    expect(qc.getQueryCache().find({ queryKey: ["trace", trace, null] })).toBeDefined();
     expect(String((fetchMock.mock.calls[0] as unknown[])[0])).toContain(`/api/v1/trace-document/${trace}`);
     // The page chunks were requested too; let them finish loading inside the test.
     await Promise.all([loadTraceDetail(), loadWorkflowDebugger()]);

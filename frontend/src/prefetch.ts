@@ -27,12 +27,13 @@ export function prefetchForLocation(
     return;
   }
   const isTrace = (id: string | undefined): id is string => !!id && /^[0-9a-f]{32}$/.test(id);
+  const after = new URLSearchParams(search).get("after");
   if (section === "workflows" && isTrace(traceId)) {
     void loadWorkflowDebugger();
-    void qc.prefetchQuery({ ...traceDocumentQuery(traceId), retry: false });
+    void qc.prefetchQuery({ ...traceDocumentQuery(traceId, after), retry: false });
   } else if (section === "traces" && isTrace(traceId)) {
     void loadTraceDetail();
-    void qc.prefetchQuery({ ...traceDocumentQuery(traceId), retry: false });
+    void qc.prefetchQuery({ ...traceDocumentQuery(traceId, after), retry: false });
   } else if ((section === "traces" || section === "logs") && service && parts.length === 2) {
     void qc.prefetchQuery({
       ...listQuery(section === "logs" ? "workflows" : "traces", service, new URLSearchParams(search), now),

@@ -80,17 +80,15 @@ def test_listing_is_complete_newest_first_across_files_and_tiers(world: World) -
     expected = spans_by_tier + unindexed + hot
 
     first = world.page(service="svc", kind="roots", limit=5)
-    assert [s["start_time"] for s in first.data] == sorted((s["start_time"] for s in expected), reverse=True)[
-        :5
-    ]
+    newest = sorted(expected, key=lambda s: (s["start_time"], s["span_id"]), reverse=True)
+    assert [s["span_id"] for s in first.data] == [s["span_id"] for s in newest[:5]]
     assert first.total == 100 and first.total_exact is False  # unindexed tiers are not counted
 
     rows = world.all_pages(service="svc", kind="roots", limit=7)
     ids = [r["span_id"] for r in rows]
     assert len(ids) == len(set(ids)) == len(expected)
     assert set(ids) == {s["span_id"] for s in expected}
-    starts = [r["start_time"] for r in rows]
-    assert starts == sorted(starts, reverse=True)
+    assert ids == [s["span_id"] for s in newest]
 
 
 def test_cold_wins_over_hot_for_the_same_span(world: World) -> None:
@@ -101,8 +99,8 @@ def test_cold_wins_over_hot_for_the_same_span(world: World) -> None:
     listed = world.page(service="svc", kind="spans", limit=10).data
     assert [r["name"] for r in listed if r["span_id"] == "c" * 16] == ["cold-version"]
     assert len(listed) == 2
-    traced = planner.trace_spans(world.index, world.tiers, trace).data
-    assert len(traced) == 2 and {r["_tier"] for r in traced} == {"cold", "hot"}
+    traced = planner.trace_page(world.index, world.tiers, trace).data
+    assert [r["name"] for r in traced] == ["cold-version", "op"]
 
 
 def test_filters_errors_name_time_workflows_llm(world: World) -> None:
@@ -175,9 +173,9 @@ def test_trace_across_files_and_missing_trace(world: World) -> None:
     world.cold([span(trace, start_ns=BASE_NS, span_id="1" * 16)])
     world.cold([span(trace, start_ns=BASE_NS + 1, span_id="2" * 16, parent="1" * 16)])
     world.cold(_roots(3, BASE_NS))
-    rows = planner.trace_spans(world.index, world.tiers, trace).data
-    assert [r["span_id"] for r in rows] == ["2" * 16, "1" * 16]
-    assert planner.trace_spans(world.index, world.tiers, new_trace_id()).data == []
+    rows = planner.trace_page(world.index, world.tiers, trace).data
+    assert [r["span_id"] for r in rows] == ["1" * 16, "2" * 16]  # oldest first
+    assert planner.trace_page(world.index, world.tiers, new_trace_id()).data == []
 
 
 def test_corrupt_empty_and_deleted_files_are_skipped_and_reported(world: World, tmp_path: Path) -> None:
@@ -188,7 +186,7 @@ def test_corrupt_empty_and_deleted_files_are_skipped_and_reported(world: World, 
     empty = tmp_path / "empty.parquet"
     empty.touch()
     world.tiers.recent_cold_paths += [str(empty), str(tmp_path / "deleted-by-retention.parquet")]
-    answer = planner.trace_spans(world.index, world.tiers, trace)
+    answer = planner.trace_page(world.index, world.tiers, trace)
     assert len(answer.data) == 1
     assert {s.path for s in answer.skipped} == {str(indexed_then_corrupted), str(empty)}
     listed = world.page(service="svc", kind="spans")
@@ -202,7 +200,7 @@ def test_a_file_unlinked_mid_query_still_answers(world: World) -> None:
     with OpenFiles([Source(str(path), "cold")]) as files:
         os.unlink(path)  # retention deletes while the query holds the descriptor
         result = engine.QueryResult()
-        rows = engine._run(files.opened, "trace_id = $t", {"t": trace}, None, None, None, result)
+        rows = engine._run(files.opened, "trace_id = $t", {"t": trace}, None, None, None, False, result)
     assert [r["trace_id"] for r in rows] == [trace]
 
 
@@ -227,7 +225,7 @@ def test_deleted_snapshot_asks_again_then_reads_without_it(world: World) -> None
     world.hot(_roots(1, BASE_NS, service="hot-only"))
     world.hot_path.unlink()  # ingestion emptied its WAL (flushed) after answering
     with pytest.raises(SnapshotChanged):
-        planner.trace_spans(world.index, world.tiers, new_trace_id())
+        planner.trace_page(world.index, world.tiers, new_trace_id())
     world.tiers.snapshot_size = -1
     assert planner.services(world.index, world.tiers).data == ["cold-only"]
 

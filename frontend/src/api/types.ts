@@ -118,6 +118,8 @@ export interface TraceDocument {
   workflows: Record<string, WorkflowEvidence>;
   /** What the backend could not interpret (unsupported contract version, bad graph snapshot, …). */
   diagnostics: Schemas["Diagnostic"][];
+  /** Set when the answer leaves spans out ("trace truncated, N more spans"). */
+  truncated: TraceTruncation | null;
 }
 
 export type EvaluationToken = Schemas["TokenRead"];
@@ -131,3 +133,4 @@ export type RunDetail = Schemas["RunDetail"];
 export type RunSummary = Schemas["RunSummary"];
 export type OutcomeSummary = Schemas["OutcomeSummary"];
 export type EvidenceReference = NonNullable<Attempt["subject_evidence"]>;
+export type TraceTruncation = Schemas["TraceTruncation"];

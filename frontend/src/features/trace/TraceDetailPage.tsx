@@ -10,6 +10,7 @@ import { Link, useNavigate, useParams, useSearchParams } from "react-router";
 import { ApiError } from "../../api/client";
 import { traceDocumentQuery } from "../../api/traceDocument";
 import { Timestamp } from "../../components/Timestamp";
+import { TruncationNotice } from "../../components/TruncationNotice";
 import { ErrorBox, IdText, Loading, PageHeader } from "../../components/ui";
 import { displayName, ICON_GLYPH, ICON_LABEL, junjoType, type SpanIcon } from "../../lib/spans";
 import { neutralizeBidi } from "../../lib/text";
@@ -26,8 +27,10 @@ import { ancestors, buildSpanTree, type SpanTree } from "./tree";
 export const TRACE_ID = /^[0-9a-fA-F]{32}$/;
 const SORT_KEYS: SortKey[] = ["name", "service", "start", "duration", "self", "status"];
 
+/** The trace page named by the URL (`?after=` pages past a truncated answer). */
 export function useTraceDocument(traceId: string) {
-  return useQuery({ ...traceDocumentQuery(traceId), enabled: TRACE_ID.test(traceId) });
+  const [params] = useSearchParams();
+  return useQuery({ ...traceDocumentQuery(traceId, params.get("after")), enabled: TRACE_ID.test(traceId) });
 }
 
 function TraceProblem({ traceId, service, error }: { traceId: string; service: string; error?: unknown }) {
@@ -205,6 +208,7 @@ export default function TraceDetailPage() {
           )
         }
       />
+      <TruncationNotice truncated={doc.data?.truncated} />
       {bad ? (
         <TraceProblem traceId={traceId} service={service} error={doc.error} />
       ) : doc.isLoading ? (

@@ -46,7 +46,9 @@ export function HistoryNotice({ history }: { history: StoreHistory | null | unde
         <strong>State history is not verified.</strong>{" "}
         {history.status === "unavailable"
           ? "It is unavailable"
-          : "Replaying the recorded patches did not reproduce the recorded states"}
+          : history.status === "unverifiable"
+            ? "It could not be checked"
+            : "Replaying the recorded patches did not reproduce the recorded states"}
         {history.reason ? <> — {history.reason}</> : null}. Values below may be incomplete.
       </div>
     );

@@ -74,7 +74,7 @@ function renderAt(url: string, diagnostics: RawTraceDocument["diagnostics"] = []
     },
   } as unknown as RawTraceDocument;
   const qc = new QueryClient({ defaultOptions: { queries: { retry: false, staleTime: Infinity } } });
-  qc.setQueryData(["trace", TRACE], adaptDocument(raw));
+  qc.setQueryData(["trace", TRACE, null], adaptDocument(raw));
   render(
     <QueryClientProvider client={qc}>
       <MemoryRouter initialEntries={[url]}>

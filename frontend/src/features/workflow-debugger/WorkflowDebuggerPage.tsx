@@ -7,6 +7,7 @@ import { useCallback, useEffect, useMemo, useState } from "react";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router";
 import type { Span, Transition } from "../../api/types";
 import { Timestamp } from "../../components/Timestamp";
+import { TruncationNotice } from "../../components/TruncationNotice";
 import { ErrorBox, IdText, Loading, Tabs, useDocumentTitle } from "../../components/ui";
 import { displayName, junjoType } from "../../lib/spans";
 import { formatDurationMicros, isoToMicros, nanosToMicros, spanDurationMicros } from "../../lib/time";
@@ -265,6 +266,7 @@ export default function WorkflowDebuggerPage() {
         })}
       </section>
 
+      <TruncationNotice truncated={doc.data?.truncated} />
       {diagnostics.length ? (
         <details className="alert alert-warn" aria-label="Telemetry diagnostics">
           <summary>

@@ -1,6 +1,9 @@
 // @vitest-environment jsdom
 import { cleanup, fireEvent, render, screen, within } from "@testing-library/react";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { MemoryRouter } from "react-router";
+import { adaptStore } from "../../api/traceDocument";
+import { TruncationNotice } from "../../components/TruncationNotice";
 import { graph, workflowTrace } from "../../test/fixtures";
 import { buildSpanTree } from "../trace/tree";
 import { LlmMessages } from "../trace/LlmMessages";
@@ -61,7 +64,82 @@ describe("SpanTreeView", () => {
   });
 });
 
+describe("WorkflowGraph on hostile graphs", () => {
+  it("renders a 5,000-node chain", () => {
+    const n = 5000;
+    const chain = {
+      v: 2,
+      nodes: Array.from({ length: n }, (_, i) => ({ nodeRuntimeId: `n${i}`, nodeLabel: `N${i}` })),
+      edges: Array.from({ length: n - 1 }, (_, i) => ({
+        tailNodeRuntimeId: `n${i}`,
+        headNodeRuntimeId: `n${i + 1}`,
+        edgeConditionLabel: null,
+      })),
+    };
+    const { container } = render(
+      <WorkflowGraph
+        title="Chain"
+        graph={chain}
+        nodeSpans={new Map()}
+        failedSpans={new Set()}
+        chainNodes={new Set()}
+        showEdgeLabels={false}
+        onSelectSpan={() => undefined}
+      />,
+    );
+    expect(container.textContent).toContain("N4999");
+  }, 120_000); // jsdom builds ~30,000 SVG elements: slow, so the bound is the runner's timeout
+});
+
+describe("trace pages", () => {
+  it("says a trace is truncated and links to the next spans", () => {
+    render(
+      <MemoryRouter initialEntries={["/traces/svc/abc?t=s:1"]}>
+        <TruncationNotice
+          truncated={{
+            returned_spans: 2000,
+            more_spans: 500,
+            next_cursor: "CURSOR",
+            span_limit: 2000,
+            byte_limit: 4 * 1024 * 1024,
+            message: "trace truncated, 500 more spans",
+          }}
+        />
+      </MemoryRouter>,
+    );
+    const notice = screen.getByRole("status", { name: "Trace truncated" });
+    expect(notice.textContent).toContain("Trace truncated, 500 more spans");
+    expect(within(notice).getByRole("link", { name: "Next spans →" }).getAttribute("href")).toBe(
+      "/traces/svc/abc?after=CURSOR",
+    );
+  });
+
+  it("shows nothing for a complete trace", () => {
+    const { container } = render(
+      <MemoryRouter initialEntries={["/traces/svc/abc"]}>
+        <TruncationNotice truncated={null} />
+      </MemoryRouter>,
+    );
+    expect(container.textContent).toBe("");
+  });
+});
+
 describe("state views", () => {
+  it("shows why a workflow's history is unverifiable", () => {
+    const history = adaptStore("o", {
+      store_id: null,
+      status: "unverifiable",
+      reasons: ["unverifiable: RecursionError: maximum recursion depth exceeded"],
+      start: null,
+      end: null,
+      transitions: [],
+    });
+    render(<HistoryNotice history={history} />);
+    const alert = screen.getByRole("alert", { name: "State history not verified" });
+    expect(alert.textContent).toContain("could not be checked");
+    expect(alert.textContent).toContain("unverifiable: RecursionError");
+  });
+
   it("lists changes and warns when history is not verified", () => {
     render(<ChangesTable before={{ a: 1, b: 2 }} after={{ a: 1, b: 3, c: true }} />);
     const table = screen.getByRole("table", { name: "State changes" });

@@ -67,4 +67,48 @@ describe("layoutGraph", () => {
     expect(cyc.nodes).toHaveLength(2);
     expect(cyc.edges.filter((e) => e.back)).toHaveLength(1);
   });
+
+  // Graphs are telemetry: a 5,000-node chain (deeper than the old recursive DFS could go) and a
+  // wide fan-out must lay out without exhausting the call stack.
+  it.each([5000, 50000])(
+    "lays out a %i-node chain",
+    (n) => {
+      const chain = layoutGraph({
+        nodes: Array.from({ length: n }, (_, i) => ({ nodeRuntimeId: `n${i}`, nodeLabel: `N${i}` })),
+        edges: Array.from({ length: n - 1 }, (_, i) => ({
+          tailNodeRuntimeId: `n${i}`,
+          headNodeRuntimeId: `n${i + 1}`,
+          edgeConditionLabel: null,
+        })),
+      });
+      expect(chain.nodes).toHaveLength(n);
+      expect(chain.edges.filter((e) => e.back)).toHaveLength(0);
+      const xs = chain.nodes.map((node) => node.x);
+      expect(xs.every((x, i) => i === 0 || x > xs[i - 1])).toBe(true);
+    },
+    60_000,
+  ); // bounded by the runner's timeout only: the machine may be busy
+
+  it("lays out a 5,000-node chain closed into a cycle and a wide fan-out", () => {
+    const n = 5000;
+    const ids = Array.from({ length: n }, (_, i) => `n${i}`);
+    const cycle = layoutGraph({
+      nodes: ids.map((id) => ({ nodeRuntimeId: id })),
+      edges: ids.map((id, i) => ({
+        tailNodeRuntimeId: id,
+        headNodeRuntimeId: ids[(i + 1) % n],
+        edgeConditionLabel: null,
+      })),
+    });
+    expect(cycle.edges.filter((e) => e.back)).toHaveLength(1);
+    const fan = layoutGraph({
+      nodes: [{ nodeRuntimeId: "root" }, ...ids.map((id) => ({ nodeRuntimeId: id }))],
+      edges: ids.map((id) => ({
+        tailNodeRuntimeId: "root",
+        headNodeRuntimeId: id,
+        edgeConditionLabel: null,
+      })),
+    });
+    expect(fan.nodes).toHaveLength(n + 1);
+  });
 });

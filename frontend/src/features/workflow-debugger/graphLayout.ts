@@ -94,7 +94,7 @@ export function layoutGraph(g: GraphSnapshot): GraphLayout {
       const children = (n.childNodeRuntimeIds ?? [])
         .map((c) => byId.get(c))
         .filter((c): c is GraphNode => !!c);
-      const innerW = Math.max(nodeWidth(nodeLabel(n)), ...children.map((c) => nodeWidth(nodeLabel(c))));
+      const innerW = children.reduce((w, c) => Math.max(w, nodeWidth(nodeLabel(c))), nodeWidth(nodeLabel(n)));
       const h =
         GROUP_TITLE +
         GROUP_PAD +
@@ -126,18 +126,33 @@ export function layoutGraph(g: GraphSnapshot): GraphLayout {
     if (a !== b) succ.get(a)?.push(b);
   }
 
-  // Back edges via DFS from sources in declaration order.
+  // Back edges via DFS from sources in declaration order. The DFS keeps its own stack (a node
+  // and the index of its next successor): graphs are telemetry, and a long chain must not
+  // exhaust the JavaScript call stack.
   const indeg = new Map<string, number>(units.map((u) => [u.id, 0] as [string, number]));
   for (const [, bs] of succ) for (const b of bs) indeg.set(b, (indeg.get(b) ?? 0) + 1);
   const back = new Set<string>();
   const state = new Map<string, 1 | 2>();
-  const dfs = (u: string) => {
-    state.set(u, 1);
-    for (const v of succ.get(u) ?? []) {
+  const dfs = (start: string) => {
+    const stack: [string, number][] = [[start, 0]];
+    state.set(start, 1);
+    while (stack.length) {
+      const top = stack[stack.length - 1];
+      const [u, next] = top;
+      const vs = succ.get(u) ?? [];
+      if (next >= vs.length) {
+        state.set(u, 2);
+        stack.pop();
+        continue;
+      }
+      top[1] = next + 1;
+      const v = vs[next];
       if (state.get(v) === 1) back.add(`${u}->${v}`);
-      else if (!state.has(v)) dfs(v);
+      else if (!state.has(v)) {
+        state.set(v, 1);
+        stack.push([v, 0]);
+      }
     }
-    state.set(u, 2);
   };
   for (const u of units) if ((indeg.get(u.id) ?? 0) === 0 && !state.has(u.id)) dfs(u.id);
   for (const u of units) if (!state.has(u.id)) dfs(u.id);
@@ -148,8 +163,8 @@ export function layoutGraph(g: GraphSnapshot): GraphLayout {
   for (const [a, bs] of succ)
     for (const b of bs) if (!back.has(`${a}->${b}`)) dagIn.set(b, (dagIn.get(b) ?? 0) + 1);
   const queue = units.filter((u) => dagIn.get(u.id) === 0).map((u) => u.id);
-  while (queue.length) {
-    const a = queue.shift() as string;
+  for (let head = 0; head < queue.length; head++) {
+    const a = queue[head];
     for (const b of succ.get(a) ?? []) {
       if (back.has(`${a}->${b}`)) continue;
       layer.set(b, Math.max(layer.get(b) ?? 0, (layer.get(a) ?? 0) + 1));
@@ -179,13 +194,13 @@ export function layoutGraph(g: GraphSnapshot): GraphLayout {
   const layerH = layers.map(
     (L) => (L ?? []).reduce((s, u) => s + u.h, 0) + Math.max(0, (L ?? []).length - 1) * GAP_Y,
   );
-  const totalH = Math.max(NODE_H, ...layerH) + 2 * PAD;
+  const totalH = layerH.reduce((h, lh) => Math.max(h, lh), NODE_H) + 2 * PAD;
   const nodes: LayoutNode[] = [];
   const box = new Map<string, LayoutNode>();
   let x = PAD;
   layers.forEach((L, li) => {
     if (!L) return;
-    const colW = Math.max(...L.map((u) => u.w));
+    const colW = L.reduce((w, u) => Math.max(w, u.w), 0);
     let y = (totalH - layerH[li]) / 2;
     for (const u of L) {
       const ux = x + (colW - u.w) / 2;

@@ -1,0 +1,174 @@
+"""Bounds on what the span API builds from telemetry, which is attacker-controlled.
+
+Every number here bounds work by what was actually stored, never by what a span claims: JSON
+nesting (the response encoder and `copy`/`jsonpatch` recurse; orjson refuses more than 254
+levels when encoding), the text a listing row carries, and the bytes of one trace answer.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import orjson
+
+MAX_JSON_DEPTH = 64
+"""Nesting kept in decoded telemetry JSON; deeper containers become `DEPTH_MARKER`."""
+DEPTH_MARKER = f"[nested deeper than {MAX_JSON_DEPTH} levels: not shown]"
+
+JSON_COLUMNS = ("attributes", "events", "links", "resource_attributes")
+"""The span columns whose size the sender controls."""
+
+# Decoded JSON takes up to ~20x its text in Python objects (`[{},{},...]`), so the byte bounds
+# below are a few MiB: two concurrent answers stay well inside the backend's 384 MiB.
+TRACE_SPAN_LIMIT = 2000
+"""Spans in one trace answer; the rest are paged with the answer's cursor."""
+TRACE_ANSWER_BYTES = 4 * 1024 * 1024
+"""JSON-column characters of the spans in one trace answer (at least one span is answered)."""
+SPAN_VALUE_BYTES = 4 * 1024 * 1024
+"""A span whose JSON columns exceed this is answered as a preview, never decoded whole."""
+STATE_HISTORY_BYTES = 4 * 1024 * 1024
+"""Before/after states one store history materialises; later transitions carry patches only."""
+PREVIEW_PARSE_BYTES = 64 * 1024
+"""Above this, a preview picks its few values out of the text instead of decoding it all."""
+
+PREVIEW_TEXT_CHARS = 256
+"""A string attribute in a listing row keeps this many characters (then `…`)."""
+PREVIEW_EVENTS = 16
+"""Events a listing row names (failure events first); their attributes are left out."""
+PREVIEW_ATTRIBUTES = (
+    # What the list pages read: the span type, the node count, failure and cancellation
+    # signals and the LLM badge.
+    "junjo.span_type",
+    "junjo.workflow.node.count",
+    "junjo.cancelled",
+    "error.type",
+    "openinference.span.kind",
+    "gen_ai.provider.name",
+    "gen_ai.system",
+    "gen_ai.operation.name",
+)
+_FAILURE_EVENTS = ("exception", "junjo.hook_error")
+
+
+def may_nest_deeper(text: str | bytes, depth: int = MAX_JSON_DEPTH) -> bool:
+    """False when `text` has too few brackets to nest `depth` levels (a C-speed pre-check)."""
+    if isinstance(text, bytes):
+        return text.count(b"{") + text.count(b"[") > depth
+    return text.count("{") + text.count("[") > depth
+
+
+def cap_depth(value: Any, depth: int = MAX_JSON_DEPTH) -> bool:
+    """Replaces, in place, each container nested deeper than `depth` with `DEPTH_MARKER`.
+
+    Iterative, so no nesting can exhaust the stack. Returns whether anything was replaced.
+    """
+    if not isinstance(value, dict | list):
+        return False
+    capped = False
+    stack: list[tuple[dict[str, Any] | list[Any], int]] = [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        items = list(node.items()) if isinstance(node, dict) else list(enumerate(node))
+        for key, child in items:
+            if not isinstance(child, dict | list):
+                continue
+            if level >= depth:
+                node[key] = DEPTH_MARKER  # type: ignore[index]
+                capped = True
+            else:
+                stack.append((child, level + 1))
+    return capped
+
+
+def nests_deeper(value: Any, depth: int = MAX_JSON_DEPTH) -> bool:
+    """Whether `value` holds a container more than `depth` levels down (iterative)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        for child in children:
+            if isinstance(child, dict | list):
+                if level >= depth:
+                    return True
+                stack.append((child, level + 1))
+    return False
+
+
+def loads_capped(text: str | bytes) -> Any:
+    """orjson.loads with nesting capped at MAX_JSON_DEPTH (raises orjson.JSONDecodeError)."""
+    value = orjson.loads(text)
+    if may_nest_deeper(text):
+        cap_depth(value)
+    return value
+
+
+def preview_text(value: str) -> str:
+    return value if len(value) <= PREVIEW_TEXT_CHARS else value[:PREVIEW_TEXT_CHARS] + "…"
+
+
+def _pick(attributes: Any) -> dict[str, Any]:
+    if not isinstance(attributes, dict):
+        return {}
+    out: dict[str, Any] = {}
+    for key in PREVIEW_ATTRIBUTES:
+        value = attributes.get(key)
+        if isinstance(value, str):
+            out[key] = preview_text(value)
+        elif isinstance(value, bool | int | float):
+            out[key] = value
+    return out
+
+
+# A top-level `"key":scalar` of compact JSON; used only on texts too large to decode for a preview.
+_SCALAR = r'("(?:[^"\\]|\\.){0,4096}"|-?[0-9][0-9.eE+-]{0,30}|true|false)'
+_PREVIEW_PATTERNS = {key: re.compile(f'"{re.escape(key)}":{_SCALAR}[,}}]') for key in PREVIEW_ATTRIBUTES}
+_FAILURE_EVENT_PATTERN = re.compile(r'"name":"(exception|junjo\.hook_error)"')
+
+
+def preview_attributes(text: str | None) -> dict[str, Any]:
+    """The attributes a listing row needs, strings shortened; containers are left out."""
+    if not text:
+        return {}
+    if len(text) <= PREVIEW_PARSE_BYTES:
+        try:
+            return _pick(orjson.loads(text))
+        except orjson.JSONDecodeError:
+            return {}
+    picked: dict[str, Any] = {}
+    for key, pattern in _PREVIEW_PATTERNS.items():
+        match = pattern.search(text)
+        if match is None:
+            continue
+        try:
+            picked[key] = orjson.loads(match.group(1))
+        except orjson.JSONDecodeError:
+            continue
+    return _pick(picked)
+
+
+def preview_events(text: str | None) -> list[dict[str, Any]]:
+    """At most PREVIEW_EVENTS events (failure events first, then in order), names and times only."""
+    if not text:
+        return []
+    if len(text) > PREVIEW_PARSE_BYTES:
+        names = dict.fromkeys(m.group(1) for m in _FAILURE_EVENT_PATTERN.finditer(text))
+        return [{"name": name, "timeUnixNano": "", "attributes": {}} for name in names]
+    try:
+        events = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return []
+    if not isinstance(events, list):
+        return []
+    named = [(i, e) for i, e in enumerate(events) if isinstance(e, dict) and isinstance(e.get("name"), str)]
+    failures = [item for item in named if item[1]["name"] in _FAILURE_EVENTS]
+    others = [item for item in named if item[1]["name"] not in _FAILURE_EVENTS]
+    kept = sorted((failures + others)[:PREVIEW_EVENTS], key=lambda item: item[0])
+    return [
+        {
+            "name": preview_text(e["name"]),
+            "timeUnixNano": e.get("timeUnixNano") if isinstance(e.get("timeUnixNano"), str) else "",
+            "attributes": {},
+        }
+        for _, e in kept
+    ]
