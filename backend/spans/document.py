@@ -322,7 +322,7 @@ def reconstruct_store(owner: dict[str, Any], spans: list[dict[str, Any]], versio
             continue
         entry["before"] = replay.snapshot
         try:
-            replay.apply(patch, len(patch_text))
+            replay.apply(patch, len(patch_text) if isinstance(patch_text, str) else 0)
         except _ReplayTooLarge as exc:
             outcome.unavailable(f"replay stopped at sequence {t.sequence}: {exc}")
             replayable = False

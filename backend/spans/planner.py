@@ -206,9 +206,9 @@ def _read_rows(
             sql += " AND array_has($ids, span_id)"
             values["ids"] = pa.scalar(list(positions), pa.list_(pa.string()))
         for row in engine.stream_spans([source], sql, values, skipped, json_columns):
-            i = positions.get(row["span_id"])
-            if i is not None and row["trace_id"] == chosen[i]["trace_id"]:
-                yield i, row
+            position = positions.get(row["span_id"])
+            if position is not None and row["trace_id"] == chosen[position]["trace_id"]:
+                yield position, row
 
 
 def _previews(

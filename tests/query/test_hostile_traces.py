@@ -164,7 +164,7 @@ def test_poison_trace_answers_and_marks_only_the_bad_workflows(env: Env) -> None
     rows.append(deep_attrs)
     env.store(sorted(rows, key=lambda r: r["start_time"]), len(rows))
 
-    doc = env.get(f"/api/v1/trace-evidence/{trace}").json()
+    doc = env.get(f"/api/v1/trace-document/{trace}").json()
     workflows = {w["name"].removeprefix("workflow "): w for w in doc["workflows"].values()}
     assert workflows["good"]["store"]["status"] == "verified", workflows["good"]["store"]
     assert workflows["good"]["store"]["transitions"][0]["after"] == {"n": 1}
@@ -224,7 +224,7 @@ def test_list_pages_over_fat_spans_are_previews_within_the_memory_limit(env: Env
     fat = next(r for r in rows if r["name"] == "fat workflow 3")
     one = env.get(f"{OBS}/traces/{fat['trace_id']}/spans/{fat['span_id']}").json()
     assert "junjo.studio.values_omitted" in one["attributes_json"]
-    assert env.get(f"/api/v1/trace-evidence/{fat['trace_id']}").json()["truncated"] is None
+    assert env.get(f"/api/v1/trace-document/{fat['trace_id']}").json()["truncated"] is None
     assert peak_rss(env.stack) < BACKEND_MEMORY_LIMIT
 
 
@@ -251,7 +251,7 @@ def test_trace_answers_are_bounded_by_bytes_and_spans_and_page_through(env: Env)
     ]
     env.store(many_rows, len(many_rows))
 
-    doc = env.get(f"/api/v1/trace-evidence/{heavy}").json()
+    doc = env.get(f"/api/v1/trace-document/{heavy}").json()
     assert [s["name"] for s in doc["spans"]] == ["heavy 0"]
     assert doc["spans"][0]["attributes_json"]["blob"] == blob
     assert doc["truncated"]["more_spans"] == 9
@@ -268,12 +268,12 @@ def test_trace_answers_are_bounded_by_bytes_and_spans_and_page_through(env: Env)
         assert int(response.headers["X-Junjo-More-Spans"]) == 10 - len(seen)
     assert seen == [f"heavy {i}" for i in range(10)]
 
-    first = env.get(f"/api/v1/trace-evidence/{many}").json()
+    first = env.get(f"/api/v1/trace-document/{many}").json()
     assert len(first["spans"]) == 2000 and first["truncated"]["more_spans"] == 500
-    rest = env.get(f"/api/v1/trace-evidence/{many}", cursor=first["truncated"]["next_cursor"]).json()
+    rest = env.get(f"/api/v1/trace-document/{many}", cursor=first["truncated"]["next_cursor"]).json()
     assert len(rest["spans"]) == 500 and rest["truncated"] is None
     names = [s["name"] for s in first["spans"] + rest["spans"]]
     assert names == [f"small {i}" for i in range(2500)]
-    bad = env.api.http.get(f"/api/v1/trace-evidence/{many}", params={"cursor": "!!"})
+    bad = env.api.http.get(f"/api/v1/trace-document/{many}", params={"cursor": "!!"})
     assert bad.status_code == 422
     assert peak_rss(env.stack) < BACKEND_MEMORY_LIMIT

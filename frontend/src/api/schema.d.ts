@@ -367,7 +367,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Trace Spans */
+        /**
+         * Trace Spans
+         * @description One page of the trace's spans, oldest first (see the module docstring for the bounds).
+         */
         get: operations["trace_spans_api_v1_observability_traces__trace_id__spans_get"];
         put?: never;
         post?: never;
@@ -1665,6 +1668,7 @@ export interface components {
             spans: components["schemas"]["Span"][];
             /** Trace Id */
             trace_id: string;
+            truncated?: components["schemas"]["TraceTruncation"] | null;
             /** Workflows */
             workflows: {
                 [key: string]: components["schemas"]["WorkflowExecution"];
@@ -1708,6 +1712,24 @@ export interface components {
             };
             /** Trace Id */
             trace_id: string;
+        };
+        /**
+         * TraceTruncation
+         * @description Present when the answer leaves spans out: fetch the rest with `?cursor=next_cursor`.
+         */
+        TraceTruncation: {
+            /** Byte Limit */
+            byte_limit: number;
+            /** Message */
+            message: string;
+            /** More Spans */
+            more_spans: number;
+            /** Next Cursor */
+            next_cursor: string | null;
+            /** Returned Spans */
+            returned_spans: number;
+            /** Span Limit */
+            span_limit: number;
         };
         /** Usage */
         Usage: {
@@ -2680,7 +2702,10 @@ export interface operations {
     };
     trace_spans_api_v1_observability_traces__trace_id__spans_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description X-Next-Cursor / truncated.next_cursor of the previous page */
+                cursor?: string | null;
+            };
             header?: never;
             path: {
                 /** @description 32 hex characters */
@@ -2753,7 +2778,10 @@ export interface operations {
     };
     trace_document_api_v1_trace_document__trace_id__get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description X-Next-Cursor / truncated.next_cursor of the previous page */
+                cursor?: string | null;
+            };
             header?: never;
             path: {
                 /** @description 32 hex characters */

@@ -8,7 +8,6 @@
  * arbitrarily deep trees, so a text with more delimiters or deeper nesting than any prose needs is
  * shown as plain text instead of being parsed.
  */
-import type { ComponentProps } from "react";
 import ReactMarkdown, { type Components } from "react-markdown";
 import remarkGfm from "remark-gfm";
 
@@ -19,12 +18,12 @@ const DEEP_NESTING = /^[ \t]*(?:(?:[-*+>]|\d{1,9}[.)])[ \t]+){16}/m;
 const REMARK_PLUGINS = [remarkGfm];
 
 const COMPONENTS: Components = {
-  a: ({ node: _node, ...props }: ComponentProps<"a"> & { node?: unknown }) => (
-    <a {...props} target="_blank" rel="noopener noreferrer" />
+  a: ({ href, title, children }) => (
+    <a href={href} title={title} target="_blank" rel="noopener noreferrer">
+      {children}
+    </a>
   ),
-  pre: ({ node: _node, ...props }: ComponentProps<"pre"> & { node?: unknown }) => (
-    <pre {...props} className="code" />
-  ),
+  pre: ({ children }) => <pre className="code">{children}</pre>,
 };
 
 function delimiterCount(text: string): number {
