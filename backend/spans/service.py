@@ -82,7 +82,10 @@ class SpanService:
     async def list_spans(self, query: ListQuery) -> tuple[Answer, HotTiers]:
         return await self._run(lambda t: planner.list_spans(self.index, t, query))
 
-    async def trace_spans(self, trace_id: str, cursor: tuple[int, str] | None) -> tuple[Answer, HotTiers]:
+    async def trace_spans(
+        self, trace_id: str, cursor: tuple[int, str] | None = None
+    ) -> tuple[Answer, HotTiers]:
+        """One bounded page of the trace (the first without `cursor`); `Answer.more` counts the rest."""
         return await self._run(lambda t: planner.trace_page(self.index, t, trace_id, cursor))
 
     async def one_span(self, trace_id: str, span_id: str) -> tuple[Answer, HotTiers]:
