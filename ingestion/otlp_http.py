@@ -103,6 +103,8 @@ def _refusal_response(refused: Refused, media_type: str) -> Response:
     headers = {}
     if refused.retry_after is not None:
         headers["Retry-After"] = str(refused.retry_after)
+    else:  # the client's fault, and it will not retry: worth a line (retryable ones can be floods)
+        log.info("otlp_http_refused", status=int(refused.status), message=refused.message)
     if refused.status == HTTPStatus.UNAUTHORIZED:
         headers["WWW-Authenticate"] = 'Bearer realm="junjo"'
     if refused.close:  # the rest of the body is not read: the connection cannot be reused

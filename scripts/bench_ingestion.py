@@ -7,7 +7,7 @@ A real backend (API keys) and a real ingestion process run on loopback with a fr
 Client processes (separate from the service, so their CPU is not counted) each pre-serialize
 their own 100-span requests of the standard workload (tests/ingestion/workload.py: ~2.2 KB per
 span on the wire, 10 attributes incl. a 1-2 KB JSON state, 2 events) and send them over grpc.aio,
-or as OTLP/HTTP protobuf (httpx, HTTP/1.1 keep-alive) in the `*_http` phases.
+or as OTLP/HTTP protobuf (keep-alive HTTP/1.1 connections) in the `*_http` phases.
 Phases, each bounded in time (1-3 once per transport of `--transports`):
 0. pipeline: the service's work without gRPC (parse, convert, WAL append + fsync), in-process;
 1. saturation: `--clients` processes x `--concurrency` requests in flight, `--seconds` long
@@ -37,9 +37,9 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import grpc
-import httpx
 import psutil
 import pyarrow.parquet as pq
 
@@ -56,22 +56,62 @@ EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 SPANS = 100
 
 
+class _HttpConnections:
+    """OTLP/HTTP protobuf POSTs over a pool of keep-alive HTTP/1.1 connections, written with
+    asyncio streams: a load generator as cheap per request as grpc's C core, so client processes
+    do not take the CPU the measured service needs (httpx costs several times more)."""
+
+    def __init__(self, url: str, key: str) -> None:
+        parts = urlsplit(url)
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
+        self.head = (
+            f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+            f"Content-Type: application/x-protobuf\r\nx-junjo-api-key: {key}\r\nContent-Length: "
+        ).encode()
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+
+    async def post(self, payload: bytes) -> str:
+        try:
+            reader, writer = (
+                self.idle.pop() if self.idle else await asyncio.open_connection(self.host, self.port)
+            )
+        except OSError as exc:
+            return type(exc).__name__
+        try:
+            writer.write(self.head + str(len(payload)).encode() + b"\r\n\r\n" + payload)
+            await writer.drain()
+            head = (await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)).lower()
+            length = (
+                int(head.split(b"content-length:", 1)[1].split(b"\r\n", 1)[0])
+                if b"content-length:" in head
+                else 0
+            )
+            await reader.readexactly(length)
+        except (TimeoutError, OSError, asyncio.IncompleteReadError) as exc:
+            writer.close()
+            return type(exc).__name__
+        status = head.split(b" ", 2)[1].decode()
+        if b"connection: close" in head:
+            writer.close()
+        else:
+            self.idle.append((reader, writer))
+        return "OK" if status == "200" else f"HTTP_{status}"
+
+    def close(self) -> None:
+        for _, writer in self.idle:
+            writer.close()
+
+
 @contextlib.asynccontextmanager
 async def _sender(endpoint: str, key: str) -> AsyncIterator[Callable[[bytes], Awaitable[str]]]:
     """Sends one export per payload and returns "OK" or what failed: OTLP/HTTP protobuf when
     `endpoint` is a URL, else OTLP/gRPC."""
     if endpoint.startswith("http://"):
-        headers = {"content-type": "application/x-protobuf", "x-junjo-api-key": key}
-        async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=256)) as client:
-
-            async def post(payload: bytes) -> str:
-                try:
-                    reply = await client.post(endpoint, content=payload, headers=headers)
-                except httpx.HTTPError as exc:
-                    return type(exc).__name__
-                return "OK" if reply.status_code == 200 else f"HTTP_{reply.status_code}"
-
-            yield post
+        connections = _HttpConnections(endpoint, key)
+        try:
+            yield connections.post
+        finally:
+            connections.close()
         return
     async with grpc.aio.insecure_channel(endpoint) as channel:
         call = channel.unary_unary(EXPORT)
