@@ -4,7 +4,7 @@
  * path from a failed span up to the root.
  * ↑/↓ move the selection, ←/→ collapse/expand (unless the page uses them).
  */
-import { useEffect, useMemo, useRef, useState, type ReactNode } from "react";
+import { useEffect, useLayoutEffect, useMemo, useRef, useState, type ReactNode, type RefObject } from "react";
 import type { Span } from "../../api/types";
 import {
   displayName,
@@ -36,6 +36,48 @@ export interface SpanTreeProps<T> {
   highlight?: Set<string>;
 }
 
+/** From this many rows on, only the rows in view (plus a margin) are in the DOM. */
+export const VIRTUAL_FROM_ROWS = 400;
+const ROW_PX = 24;
+const OVERSCAN_ROWS = 40;
+
+function scrollParent(el: HTMLElement | null): HTMLElement | null {
+  for (let cur = el?.parentElement ?? null; cur; cur = cur.parentElement) {
+    const o = getComputedStyle(cur).overflowY;
+    if (o === "auto" || o === "scroll") return cur;
+  }
+  return null;
+}
+
+/** The [first, last) rows to render for a list of `count` fixed-height rows inside its scroller. */
+function useVisibleRows(list: RefObject<HTMLUListElement | null>, count: number, enabled: boolean) {
+  const [range, setRange] = useState<[number, number]>([0, Math.min(count, 2 * OVERSCAN_ROWS)]);
+  useLayoutEffect(() => {
+    if (!enabled) return;
+    const el = list.current;
+    const scroller = scrollParent(el);
+    const update = () => {
+      if (!el) return;
+      const listTop = el.getBoundingClientRect().top;
+      const viewTop = scroller ? scroller.getBoundingClientRect().top : 0;
+      const viewHeight = scroller ? scroller.clientHeight : window.innerHeight;
+      const offset = viewTop - listTop;
+      const first = Math.max(0, Math.floor(offset / ROW_PX) - OVERSCAN_ROWS);
+      const last = Math.min(count, Math.ceil((offset + viewHeight) / ROW_PX) + OVERSCAN_ROWS);
+      setRange((prev) => (prev[0] === first && prev[1] === last ? prev : [first, last]));
+    };
+    update();
+    const target: HTMLElement | Window = scroller ?? window;
+    target.addEventListener("scroll", update, { passive: true });
+    window.addEventListener("resize", update);
+    return () => {
+      target.removeEventListener("scroll", update);
+      window.removeEventListener("resize", update);
+    };
+  }, [list, count, enabled]);
+  return enabled ? range : ([0, count] as [number, number]);
+}
+
 export function SpanTreeView<T = never>({
   tree,
   roots,
@@ -58,9 +100,28 @@ export function SpanTreeView<T = never>({
   const [t0, t1] = rangeUs ?? [tree.startUs, tree.endUs];
   const total = Math.max(1, t1 - t0);
   const selectedRef = useRef<HTMLLIElement | null>(null);
+  const listRef = useRef<HTMLUListElement | null>(null);
+  const virtual = items.length >= VIRTUAL_FROM_ROWS;
+  const [first, last] = useVisibleRows(listRef, items.length, virtual);
   useEffect(() => {
-    selectedRef.current?.scrollIntoView?.({ block: "nearest" });
-  }, [selectedId]);
+    if (!virtual) {
+      selectedRef.current?.scrollIntoView?.({ block: "nearest" });
+      return;
+    }
+    // A selected row outside the rendered window is brought into view by scrolling to its slot.
+    const index = items.findIndex((i) => i.type === "span" && i.span.span_id === selectedId);
+    const scroller = scrollParent(listRef.current);
+    if (index < 0 || !scroller || !listRef.current) return;
+    const rowTop =
+      listRef.current.getBoundingClientRect().top -
+      scroller.getBoundingClientRect().top +
+      scroller.scrollTop +
+      (index + 1) * ROW_PX;
+    if (rowTop < scroller.scrollTop || rowTop + ROW_PX > scroller.scrollTop + scroller.clientHeight)
+      scroller.scrollTop = rowTop - scroller.clientHeight / 2;
+    // items is deliberately left out: only a new selection scrolls.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [selectedId, virtual]);
   const spanRows = items.filter((i) => i.type === "span").map((i) => (i as { span: Span }).span.span_id);
   const toggle = (id: string, open?: boolean) => {
     const next = new Set(collapsed);
@@ -82,7 +143,15 @@ export function SpanTreeView<T = never>({
     else if (selectedId) toggle(selectedId, e.key === "ArrowRight");
   };
   return (
-    <ul className="tree" role="tree" aria-label={label} tabIndex={0} onKeyDown={onKey}>
+    <ul
+      ref={listRef}
+      className={`tree ${virtual ? "tree-virtual" : ""}`}
+      role="tree"
+      aria-label={label}
+      aria-rowcount={virtual ? items.length : undefined}
+      tabIndex={0}
+      onKeyDown={onKey}
+    >
       <li className="tree-row tree-scale" role="none" aria-hidden>
         <span />
         <span className="scale">
@@ -91,7 +160,8 @@ export function SpanTreeView<T = never>({
           <span>{formatDurationMicros(t0 - tree.startUs + total)}</span>
         </span>
       </li>
-      {items.map((item) => {
+      {virtual && first > 0 ? <li role="none" aria-hidden style={{ height: first * ROW_PX }} /> : null}
+      {items.slice(first, last).map((item) => {
         if (item.type === "extra") {
           return (
             <li key={`x-${item.key}`} role="none" style={{ paddingLeft: item.depth * 14 + 20 }}>
@@ -205,6 +275,9 @@ export function SpanTreeView<T = never>({
           </li>
         );
       })}
+      {virtual && last < items.length ? (
+        <li role="none" aria-hidden style={{ height: (items.length - last) * ROW_PX }} />
+      ) : null}
     </ul>
   );
 }

@@ -99,7 +99,18 @@ export interface FlatRow {
   hasChildren: boolean;
 }
 
+// Search text per span, built once per loaded span object (a trace document's spans never change).
+const searchText = new WeakMap<Span, string>();
+
 function spanText(s: Span): string {
+  const cached = searchText.get(s);
+  if (cached !== undefined) return cached;
+  const text = buildSpanText(s);
+  searchText.set(s, text);
+  return text;
+}
+
+function buildSpanText(s: Span): string {
   const parts = [s.name, s.span_id];
   for (const [k, v] of Object.entries(s.attributes_json ?? {})) {
     parts.push(k);
