@@ -44,9 +44,15 @@ def add_recorder(provider: TracerProvider) -> InMemorySpanExporter:
     return recorder
 
 
+def _context(span: ReadableSpan | trace.Span) -> trace.SpanContext:
+    context = span.get_span_context()
+    assert context is not None, "a finished SDK span always has a context"
+    return context
+
+
 def trace_id_hex(span: ReadableSpan | trace.Span) -> str:
-    return f"{span.get_span_context().trace_id:032x}"
+    return f"{_context(span).trace_id:032x}"
 
 
 def span_id_hex(span: ReadableSpan | trace.Span) -> str:
-    return f"{span.get_span_context().span_id:016x}"
+    return f"{_context(span).span_id:016x}"
