@@ -4,8 +4,10 @@ ingestion path, then p50/p95 of the span API and the backend's RSS.
 `python scripts/bench_query.py` (or `make bench`, via scripts/bench.py calling `main()`).
 The data set is generated once by sending OTLP requests of 100 spans (10 traces x 10 spans,
 ~1.5-3 KB each: 10 attributes incl. a 1-2 KB JSON state, 2 events; 5 services) from concurrent
-clients to a real `python -m ingestion`, then flushed and indexed through the backend. It is kept
-in `.dbdata/bench/query-<N>/` and reused by later runs (delete the directory to regenerate).
+clients to a real `python -m ingestion`, then flushed and indexed through the backend. Half the
+traces are Junjo Agent runs (an Agent owner span, three model requests, two Tool calls): 50,000
+Agent executions in 1,000,000 spans. It is kept in `.dbdata/bench/query-agents-<N>/` and reused
+by later runs (delete the directory to regenerate).
 Latencies are measured over HTTP against a real `python -m backend`, signed in, sequentially.
 """
 
@@ -55,6 +57,7 @@ WORDS = [
     "omega",
 ]
 OBS = "/api/v1/observability"
+AGENT_KEYS = ["support-triage", "weather-assistant", "trip-planner", "invoice-reader"]
 
 
 def _kv(key: str, value: Any) -> common_pb2.KeyValue:
@@ -75,6 +78,75 @@ def _state(rng: random.Random) -> str:
     return json.dumps({"messages": messages, "step": rng.randint(0, 99)}, separators=(",", ":"))
 
 
+def _agent_attributes(rng: random.Random, s: int) -> list[common_pb2.KeyValue]:
+    """Contract-v3 Agent telemetry: the owner span (s == 0), model requests (1-3), Tool calls (4-5)."""
+    key = rng.choice(AGENT_KEYS)
+    run = secrets.token_urlsafe(15)
+    common = [
+        _kv("junjo.telemetry.contract_version", 3),
+        _kv("junjo.agent.key", key),
+        _kv("junjo.agent.runtime_id", run),
+    ]
+    if s == 0:
+        failed = rng.random() < 0.1
+        inp, out = rng.randint(100, 4000), rng.randint(10, 800)
+        usage = {
+            "v": 1,
+            "modelResponses": 3,
+            "fields": {
+                "inputTokens": {"sum": inp, "observations": 3},
+                "outputTokens": {"sum": out, "observations": 3},
+                "totalTokens": {"sum": inp + out, "observations": 3},
+            },
+        }
+        return [
+            *common,
+            _kv("junjo.span_type", "agent"),
+            _kv("junjo.executable_runtime_id", run),
+            _kv("junjo.executable_definition_id", secrets.token_urlsafe(15)),
+            _kv("junjo.executable_structural_id", f"agent_sha256:{secrets.token_hex(32)}"),
+            _kv("junjo.agent.name", key.replace("-", " ").title()),
+            _kv("junjo.agent.limit.model_requests", 8),
+            _kv("junjo.agent.limit.tool_calls", 32),
+            _kv("junjo.agent.operation.count", 5),
+            _kv("junjo.agent.model_request.count", 3),
+            *(
+                _kv(f"junjo.agent.tool_call.{stage}_count", 2)
+                for stage in ("requested", "admitted", "started")
+            ),
+            _kv("junjo.agent.tool_call.completed_count", 1 if failed else 2),
+            _kv("junjo.agent.usage", json.dumps(usage, separators=(",", ":"))),
+            _kv("junjo.agent.outcome", "failed" if failed else "completed"),
+            _kv("junjo.agent.termination_reason", "tool_error" if failed else "final_output"),
+            _kv("junjo.agent.input", json.dumps({"question": " ".join(rng.choices(WORDS, k=12))})),
+            _kv("junjo.agent.input.mode", "full"),
+        ]
+    if s <= 3:
+        request = {
+            "v": 1,
+            "agentKey": key,
+            "ordinal": s,
+            "instructions": "Answer briefly.",
+            "messages": [{"type": "agent_input", "input": {"q": " ".join(rng.choices(WORDS, k=20))}}],
+            "tools": [],
+            "outputSchema": {"type": "object"},
+        }
+        return [
+            *common,
+            _kv("junjo.agent.operation_type", "model_request"),
+            _kv("junjo.agent.operation.sequence", s),
+            _kv("junjo.agent.model_request.ordinal", s),
+            _kv("junjo.agent.model.request", json.dumps(request, separators=(",", ":"))),
+            _kv("junjo.agent.model.request.mode", "full"),
+        ]
+    return [
+        *common,
+        _kv("junjo.agent.operation_type", "tool"),
+        _kv("junjo.agent.operation.sequence", s),
+        _kv("junjo.agent.tool.name", "lookup"),
+    ]
+
+
 class RequestFactory:
     """OTLP requests of 10 traces x 10 spans of one service, advancing time per request.
 
@@ -89,6 +161,7 @@ class RequestFactory:
         self.states = [_state(self.rng) for _ in range(64)]
         self.start_ns = start_ns
         self.sample_traces: list[str] = []
+        self.sample_agent_traces: list[str] = []
         self.templates = [self._template(i) for i in range(self.TEMPLATES)]
 
     def _template(self, index: int) -> trace_service_pb2.ExportTraceServiceRequest:
@@ -107,8 +180,10 @@ class RequestFactory:
                     _kv("region", rng.choice(["eu-west-1", "us-east-1", "ap-south-1"])),
                     _kv("request.bytes", rng.randint(100, 100_000)),
                 ]
-                if s == 0:
-                    attrs.append(_kv("junjo.span_type", "workflow" if t % 2 == 0 else "node"))
+                if t % 2 == 1:
+                    attrs.extend(_agent_attributes(rng, s))
+                elif s == 0:
+                    attrs.append(_kv("junjo.span_type", "workflow"))
                 elif s == 5 and t % 5 == 0:
                     attrs.append(_kv("gen_ai.provider.name", "openai"))
                 else:
@@ -117,9 +192,10 @@ class RequestFactory:
                     trace_pb2.Span.Event(name="set_state", attributes=[_kv("junjo.store.action", "update")]),
                     trace_pb2.Span.Event(name="checkpoint", attributes=[_kv("n", s), _kv("ok", True)]),
                 ]
+                agent_name = "agent run" if s == 0 else f"model request {s}" if s <= 3 else f"tool step {s}"
                 spans.append(
                     trace_pb2.Span(
-                        name="workflow run" if s == 0 else f"step {s}",
+                        name=agent_name if t % 2 == 1 else "workflow run" if s == 0 else f"step {s}",
                         kind=trace_pb2.Span.SPAN_KIND_INTERNAL,
                         attributes=attrs,
                         events=events,
@@ -154,6 +230,8 @@ class RequestFactory:
                 trace_id, root_id = ids[offset : offset + 16], span.span_id
                 if index % 97 == 0 and t == 0:
                     self.sample_traces.append(trace_id.hex())
+                if index % 97 == 0 and t == 1:
+                    self.sample_agent_traces.append(f"{trace_id.hex()}/{span.span_id.hex()}")
             else:
                 span.parent_span_id = root_id
             span.trace_id = trace_id
@@ -276,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=100)
     args = parser.parse_args(argv)
 
-    cache = ROOT / ".dbdata" / "bench" / f"query-{args.spans}"
+    cache = ROOT / ".dbdata" / "bench" / f"query-agents-{args.spans}"
     manifest_path = cache / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else None
     stack = Stack(cache)
@@ -296,7 +374,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  sent in {secs:.1f}s ({requests * SPANS_PER_REQUEST / secs:,.0f} spans/s acknowledged)")
             flushed = api.http.post("/api/admin/flush-wal").json()
             print(f"  {flushed['message']}")
-            manifest = {"spans": requests * SPANS_PER_REQUEST, "sample_traces": factory.sample_traces}
+            manifest = {
+                "spans": requests * SPANS_PER_REQUEST,
+                "sample_traces": factory.sample_traces,
+                "sample_agents": factory.sample_agent_traces,
+            }
             manifest_path.write_text(json.dumps(manifest))
         else:
             api.sign_in()
@@ -347,6 +429,34 @@ def main(argv: list[str] | None = None) -> int:
                 args.repeats,
             ),
             _measure(api, sampler, "services", [f"{OBS}/services"], args.repeats),
+            _measure(
+                api, sampler, "newest 50 Agent runs", ["/api/v1/agent-executions?limit=50"], args.repeats
+            ),
+            _measure(
+                api,
+                sampler,
+                "newest 50 Agent runs, filtered",
+                [
+                    f"/api/v1/agent-executions?limit=50&service_name={service}&agent_key={AGENT_KEYS[1]}",
+                    f"/api/v1/agent-executions?limit=50&outcome=failed&service_name={service}",
+                    "/api/v1/agent-executions?limit=50&name=triage&errors_only=true",
+                ],
+                args.repeats,
+            ),
+            _measure(
+                api,
+                sampler,
+                "Agent run detail",
+                [f"/api/v1/agent-executions/{a}" for a in manifest["sample_agents"]],
+                args.repeats,
+            ),
+            _measure(
+                api,
+                sampler,
+                "Agent trace evidence (detail page)",
+                [f"/api/v1/trace-evidence/{a.split('/')[0]}" for a in manifest["sample_agents"]],
+                args.repeats,
+            ),
             _ack_to_queryable(api, sampler, stack.otlp_endpoint, api.create_api_key("bench-latency"), 20),
         ]
         sampler.stop.set()

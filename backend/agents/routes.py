@@ -281,6 +281,13 @@ async def trace_evidence(trace_id: TraceId, spans: ServiceDep) -> Response:
     if not answer.data:
         raise HTTPException(404, "Trace not found")
     document = await asyncio.to_thread(build_trace_evidence, trace_id, answer.data)
+    if answer.more:  # the trace is larger than one answer: say so (the envelope takes no other key)
+        issue = {
+            "code": "trace_truncated",
+            "path": "",
+            "message": f"trace truncated, {answer.more} more spans are not in this evidence",
+        }
+        document["diagnostics"].append({"scope": "trace", "owner_span_id": None, "issue": issue})
     response = Response(orjson.dumps(document), media_type="application/json")
     if tiers.degraded:
         response.headers[DEGRADED_HEADER] = tiers.degraded

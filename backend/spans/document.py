@@ -371,6 +371,7 @@ def build_trace_document(trace_id: str, spans: list[dict[str, Any]]) -> dict[str
     ordered = sorted(spans, key=lambda s: (s["start_time"], s["span_id"]))
     diagnostics: list[dict[str, Any]] = []
     workflows: dict[str, Any] = {}
+    agents: dict[str, Any] = {}  # Agent owner span id -> what the debugger links to
     for span in ordered:
         attrs = _dict(span["attributes_json"])
         span_type = _str(attrs.get("junjo.span_type"))
@@ -387,6 +388,17 @@ def build_trace_document(trace_id: str, spans: list[dict[str, Any]]) -> dict[str
                 }
             )
             continue
+        if span_type == "agent":
+            outcome = attrs.get("junjo.agent.outcome")
+            agents[span["span_id"]] = {
+                "span_id": span["span_id"],
+                "name": span["name"],
+                "runtime_id": _str(attrs.get("junjo.executable_runtime_id")),
+                "agent_key": _str(attrs.get("junjo.agent.key")),
+                "outcome": outcome if outcome in ("completed", "failed", "cancelled") else None,
+                "parent_span_id": span["parent_span_id"],
+            }
+            continue
         if span_type not in OWNER_TYPES:
             continue
         try:
@@ -396,7 +408,13 @@ def build_trace_document(trace_id: str, spans: list[dict[str, Any]]) -> dict[str
             log.warning("workflow_unverifiable", span_id=span["span_id"], error=type(exc).__name__)
             workflow = _unverifiable(span, span_type, version, f"{type(exc).__name__}: {_short(str(exc))}")
         workflows[span["span_id"]] = workflow
-    return {"trace_id": trace_id, "spans": ordered, "workflows": workflows, "diagnostics": diagnostics}
+    return {
+        "trace_id": trace_id,
+        "spans": ordered,
+        "workflows": workflows,
+        "agents": agents,
+        "diagnostics": diagnostics,
+    }
 
 
 def _workflow(

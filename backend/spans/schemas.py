@@ -88,10 +88,22 @@ class TraceTruncation(BaseModel):
     message: str  # "trace truncated, N more spans"
 
 
+class AgentRun(BaseModel):
+    """A Junjo Agent owner span in the trace (its execution page is /agents/{trace}/{span})."""
+
+    span_id: str
+    name: str
+    runtime_id: str | None
+    agent_key: str | None
+    outcome: str | None
+    parent_span_id: str | None
+
+
 class TraceDocument(BaseModel):
     trace_id: str
     spans: list[Span]
     workflows: dict[str, WorkflowExecution]
+    agents: dict[str, AgentRun]
     diagnostics: list[Diagnostic]
     truncated: TraceTruncation | None = None
 

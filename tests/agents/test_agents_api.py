@@ -416,3 +416,14 @@ def test_routes_need_a_session_or_token(env: Env) -> None:
         denied = httpx.get(f"{env.stack.http_url}{path}", headers={"Authorization": f"Bearer {wrong_scope}"})
         assert denied.status_code == 403 and denied.json()["missing_scopes"] == ["evidence:read"], path
     assert env.get(f"/api/v1/trace-evidence/{'0' * 32}").status_code == 404
+
+
+def test_trace_document_lists_agent_runs(env: Env) -> None:
+    sent = env.sent["in_workflow"]
+    poll(lambda: env.runs(service_name=SERVICE), lambda runs: len(runs) == 5)
+    doc = env.get(f"/api/v1/trace-document/{sent['trace_id']}").json()
+    agent = doc["agents"][sent["agent_span_id"]]
+    assert agent["runtime_id"] == sent["runtime_id"] and agent["outcome"] == "completed"
+    node = next(s for s in doc["spans"] if s["name"] == "PlanTripNode")
+    assert agent["parent_span_id"] == node["span_id"]
+    assert [w["name"] for w in doc["workflows"].values()] == ["PlanTrip"]

@@ -10,7 +10,7 @@ from pathlib import Path
 from backend.index.indexer import Indexer
 from backend.index.retention import RetentionPolicy, apply_retention, select_expired
 from backend.index.schema import MIGRATIONS, SCHEMA_VERSION
-from backend.index.store import MetadataIndex
+from backend.index.store import AgentQuery, MetadataIndex
 from backend.index.summary import summarize
 from backend.spans import planner
 from backend.spans.ingestion_client import HotTiers
@@ -187,3 +187,59 @@ def test_retention_deletes_oldest_files_and_index_rows(tmp_path: Path) -> None:
     retained = Indexer(index, root, poll_interval=60, retention=RetentionPolicy(max_bytes=1))
     assert retained.run_pass().deleted == [str(new)]
     assert index.stats()["files"] == 0
+
+
+def test_migration_3_indexes_agent_runs_of_files_indexed_before(tmp_path: Path) -> None:
+    """A file indexed by schema v2 has no Agent rows: migration 3 has the indexer summarise it
+    again, after which its Agent run is listed and its executables resolve; hostile attribute
+    types become absent values, never errors."""
+    root = tmp_path / "parquet"
+    trace = new_trace_id()
+    agent_attrs = {
+        "junjo.span_type": "agent",
+        "junjo.telemetry.contract_version": 3,
+        "junjo.executable_runtime_id": "run-1",
+        "junjo.agent.key": "k",
+        "junjo.agent.name": "Agent K",
+        "junjo.agent.outcome": "completed",
+        "junjo.agent.model_request.count": "3",  # text, not an int: absent
+        "junjo.agent.tool_call.requested_count": True,  # a bool is not a count
+        "junjo.agent.usage": '{"v":1,"modelResponses":2,"fields":{"totalTokens":{"sum":30,"observations":2}}}',
+    }
+    rows = [
+        span(trace, start_ns=BASE_NS, attributes=agent_attrs),
+        span(
+            trace,
+            start_ns=BASE_NS + 1,
+            parent="1" * 16,
+            attributes={"junjo.agent.operation_type": "model_request"},
+        ),
+    ]
+    path = write_span_file(cold_path(root, "v2"), rows)
+    db = tmp_path / "sqlite" / "metadata.db"
+    db.parent.mkdir()
+    conn = sqlite3.connect(db, isolation_level=None)
+    for migration in MIGRATIONS[:2]:
+        for statement in migration.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+    conn.execute(
+        "INSERT INTO parquet_files (file_path, min_start_ns, max_start_ns, max_end_ns, row_count, size_bytes,"
+        " keys_indexed) VALUES (?, ?, ?, ?, 2, 1, 1)",
+        (str(path), BASE_NS, BASE_NS + 1, BASE_NS + 2),
+    )
+    conn.execute("PRAGMA user_version=2")
+    conn.close()
+
+    index = MetadataIndex(db)  # migrates to 3: every file is due again
+    assert index.paths_without_keys() == [str(path)]
+    assert list(index.agent_executions(AgentQuery(), None)) == []
+    assert Indexer(index, root, poll_interval=60).run_pass().indexed == [str(path)]
+    [run] = index.agent_executions(AgentQuery(service_name="svc"), None)
+    assert (run["agent_key"], run["agent_name"], run["outcome"]) == ("k", "Agent K", "completed")
+    assert run["counts"]["model_requests"] is None and run["counts"]["tool_calls"]["requested"] is None
+    assert run["usage"]["fields"]["totalTokens"] == {"sum": 30, "observations": 2}
+    assert index.executable_matches("", "svc", "agent", "run-1") == [(trace, rows[0]["span_id"])]
+    assert index.executable_matches("other", "svc", "agent", "run-1") == []
+    assert index.count_agent_executions(AgentQuery(outcome="failed")) == 0
+    assert index.llm_trace_ids_for_service("svc") == [trace]  # a model request is an LLM call

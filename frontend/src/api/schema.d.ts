@@ -795,6 +795,24 @@ export interface components {
             /** Tool Calls */
             tool_calls: number | null;
         };
+        /**
+         * AgentRun
+         * @description A Junjo Agent owner span in the trace (its execution page is /agents/{trace}/{span}).
+         */
+        AgentRun: {
+            /** Agent Key */
+            agent_key: string | null;
+            /** Name */
+            name: string;
+            /** Outcome */
+            outcome: string | null;
+            /** Parent Span Id */
+            parent_span_id: string | null;
+            /** Runtime Id */
+            runtime_id: string | null;
+            /** Span Id */
+            span_id: string;
+        };
         /** AgentUsage */
         AgentUsage: {
             /** Fields */
@@ -1662,6 +1680,10 @@ export interface components {
         };
         /** TraceDocument */
         TraceDocument: {
+            /** Agents */
+            agents: {
+                [key: string]: components["schemas"]["AgentRun"];
+            };
             /** Diagnostics */
             diagnostics: components["schemas"]["Diagnostic"][];
             /** Spans */

@@ -148,7 +148,7 @@ export default function AgentsListPage() {
       ) : !items.length ? (
         <Empty>No Agent executions match these filters.</Empty>
       ) : (
-        <table className="table list-table" aria-label="Agent executions">
+        <table className="table list-table agents-table" aria-label="Agent executions">
           <thead>
             <tr>
               <th>Agent</th>
