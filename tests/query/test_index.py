@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import time
@@ -189,6 +190,9 @@ def test_retention_deletes_oldest_files_and_index_rows(tmp_path: Path) -> None:
     assert index.stats()["files"] == 0
 
 
+USAGE = {"sum": 30, "observations": 2}
+
+
 def test_migration_3_indexes_agent_runs_of_files_indexed_before(tmp_path: Path) -> None:
     """A file indexed by schema v2 has no Agent rows: migration 3 has the indexer summarise it
     again, after which its Agent run is listed and its executables resolve; hostile attribute
@@ -204,7 +208,7 @@ def test_migration_3_indexes_agent_runs_of_files_indexed_before(tmp_path: Path) 
         "junjo.agent.outcome": "completed",
         "junjo.agent.model_request.count": "3",  # text, not an int: absent
         "junjo.agent.tool_call.requested_count": True,  # a bool is not a count
-        "junjo.agent.usage": '{"v":1,"modelResponses":2,"fields":{"totalTokens":{"sum":30,"observations":2}}}',
+        "junjo.agent.usage": json.dumps({"v": 1, "modelResponses": 2, "fields": {"totalTokens": USAGE}}),
     }
     rows = [
         span(trace, start_ns=BASE_NS, attributes=agent_attrs),
