@@ -35,6 +35,7 @@ from tests.ingestion.test_convert import good_span, request_with
 from tests.ingestion.workload import make_request
 from tests.support.otel import add_recorder, service_provider
 from tests.support.polling import poll
+from tests.support.procs import free_port
 
 PROTOBUF, JSON = "application/x-protobuf", "application/json"
 UI_ORIGIN = "http://localhost:5153"  # in the test stack's JUNJO_ALLOW_ORIGINS
@@ -185,6 +186,8 @@ def test_malformed_and_unsupported_bodies(ingestion_factory) -> None:
         (gzip.compress(good)[:-9], PROTOBUF, {"content-encoding": "gzip"}, 400, "truncated"),
         (gzip.compress(good) + b"tail", PROTOBUF, {"content-encoding": "gzip"}, 400, "after the gzip"),
         (b"\x00" * (2 << 20), PROTOBUF, {}, 413, "exceeds"),
+        (b" " * (3 << 19), JSON, {}, 413, "exceeds"),
+        (gzip.compress(b" " * (3 << 19)), JSON, {"content-encoding": "gzip"}, 413, "exceeds"),
         (_bomb(64), PROTOBUF, {"content-encoding": "gzip"}, 413, "exceeds"),
     ]
     for body, content_type, headers, status, text in cases:
@@ -222,6 +225,13 @@ def _peak_rss(process: psutil.Process) -> int:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) * 1024
     raise AssertionError("no VmHWM")
+
+
+def test_unreachable_key_validation_answers_503_with_retry_after(ingestion_factory) -> None:
+    ing = ingestion_factory(BACKEND_GRPC_PORT=str(free_port())).start()  # nothing listens there
+    reply = post(ing, request_with(good_span(0)).SerializeToString(), JSON)
+    assert reply.status_code == 503 and int(reply.headers["retry-after"]) > 0
+    assert reply.json() == {"code": code_pb2.UNAVAILABLE, "message": "API key validation service unavailable"}
 
 
 def test_backpressure_answers_503_with_retry_after(ingestion_factory) -> None:
