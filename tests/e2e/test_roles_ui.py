@@ -88,6 +88,9 @@ def test_setup_page_needs_the_code_from_the_backend_log(page: Page, production: 
     nav = page.get_by_role("navigation", name="Primary")
     for link in ("Services", "API Keys", "Users", "Settings"):
         expect(nav.get_by_role("link", name=link)).to_be_visible()
+    nav.get_by_role("link", name="Settings").click()
+    expect(page.get_by_role("button", name="Flush WAL")).to_be_visible()
+    expect(page.get_by_role("heading", name="Developer access tokens")).to_be_visible()
 
 
 def test_admin_creates_a_viewer(page: Page) -> None:
@@ -115,6 +118,7 @@ def test_viewer_sees_no_admin_controls(page: Page) -> None:
     nav.get_by_role("link", name="Settings").click()
     expect(page.get_by_role("form", name="Change password")).to_be_visible()
     expect(page.get_by_role("button", name="Flush WAL")).to_have_count(0)
+    expect(page.get_by_role("heading", name="Developer access tokens")).to_have_count(0)
     for path in ("/users", "/api-keys"):
         page.goto(path)
         expect(page.get_by_role("heading", name="Admins only")).to_be_visible()

@@ -1,5 +1,5 @@
-/** Settings: your password (everyone), system operations (admins: flush the ingestion WAL), developer
- * access tokens. */
+/** Settings: your password (everyone); for admins, system operations (flush the ingestion WAL) and
+ * developer access tokens (both refused to viewers by the API). */
 import { useMutation } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { auth, system } from "../api/endpoints";
@@ -98,8 +98,12 @@ export default function SettingsPage() {
     <div className="page">
       <PageHeader title="Settings" />
       <ChangePassword />
-      {isAdmin ? <SystemOperations /> : null}
-      <TokensPanel />
+      {isAdmin ? (
+        <>
+          <SystemOperations />
+          <TokensPanel />
+        </>
+      ) : null}
     </div>
   );
 }
