@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from ingestion import convert, wal_read
 from ingestion.auth import ApiKeyValidator
 from ingestion.backpressure import Backpressure
+from ingestion.convert import Limits
 from ingestion.otlp_http import HttpLimits, bind_otlp_http_socket, start_otlp_http_server
 from ingestion.pipeline import TraceExport
 from ingestion.server import NOT_SERVING, SERVING, InternalService, start_internal_server, start_otlp_server
@@ -75,6 +76,8 @@ async def serve(settings: Settings) -> None:
         settings.junjo_api_key_cache_max_entries,
         settings.junjo_api_key_validation_max_concurrency,
         settings.api_key_validation_timeout_secs,
+        settings.junjo_api_key_invalid_cache_ttl_seconds,
+        settings.junjo_api_key_invalid_cache_max_entries,
     )
     backpressure = Backpressure(
         settings.backpressure_max_bytes,
@@ -83,8 +86,17 @@ async def serve(settings: Settings) -> None:
         flush_failure=store.flush_failure,
     )
     backpressure.sample()  # the first export already sees the current state
-    export = TraceExport(validator, store, backpressure, settings.batch_size)
-    otlp = await start_otlp_server(settings.otlp_grpc_port, export, settings.otlp_max_receive_bytes)
+    limits = Limits(
+        attribute_value_bytes=settings.otlp_max_attribute_value_bytes,
+        attributes_per_span=settings.otlp_max_attributes_per_span,
+        events_per_span=settings.otlp_max_events_per_span,
+        span_bytes=settings.otlp_max_span_bytes,
+        resource_bytes_x_spans=settings.otlp_max_resource_bytes_x_spans,
+    )
+    export = TraceExport(validator, store, backpressure, settings.batch_size, limits)
+    otlp = await start_otlp_server(
+        settings.otlp_grpc_port, export, settings.otlp_max_receive_bytes, settings.otlp_max_concurrent_rpcs
+    )
     http_limits = HttpLimits(
         max_protobuf_bytes=settings.otlp_max_receive_bytes,
         max_json_bytes=min(settings.otlp_http_max_json_bytes, settings.otlp_max_receive_bytes),

@@ -10,9 +10,12 @@
  * It is a fast path only. ingestion/convert.py stays the definition of the semantics: whenever
  * this decoder meets anything that path would reject or treat specially -- invalid UTF-8, an id
  * of the wrong length, a kind or status code out of range, nesting deeper than 32, an AnyValue
- * with more than one value, a repeated singular message, a group, a malformed varint -- it
- * returns None and the whole request goes through the Python converter, which rejects exactly
- * the offending spans with a message. The tests compare both converters row for row.
+ * with more than one value, a repeated singular message, a group, a malformed varint, or anything
+ * at a limit (a long text value, many attributes or events, a large span, a resource repeated
+ * past its budget) -- it returns None and the whole request goes through the Python converter,
+ * which truncates or rejects exactly as documented there. The limit checks may err on the side
+ * of handing back (a duplicate key's overridden value counts too), never the other way. The
+ * tests compare both converters row for row.
  *
  * JSON rules (junjo_common.spanformat.v1, i.e. orjson with sorted keys): compact, keys sorted by
  * their UTF-8 bytes with the last duplicate winning, non-ASCII written as UTF-8, control
@@ -39,6 +42,11 @@
     } while (0)
 
 static PyObject *double_formatter; /* orjson.dumps, set once at import of convert.py */
+
+/* The limits of one convert() call (convert.Limits); convert() holds the GIL throughout. */
+static struct {
+    uint64_t value_bytes, attributes, events, span_bytes, resource_bytes_x_spans;
+} limits;
 
 /* --- growable byte buffer ------------------------------------------------------------------ */
 
@@ -417,6 +425,7 @@ static int parse_key_value(Slice kv, Entry *out, int *has_value) {
  * attribute list (read there as map<string, bytes>) it is written as null.
  */
 static int json_key_values(Buf *b, const Slice *kvs, size_t n, int drop_valueless, int depth) {
+    if (n > limits.attributes) return FALLBACK; /* counts duplicates and kvlists too: errs safe */
     Entry local[64];
     Entry *entries = n <= 64 ? local : malloc(n * sizeof(Entry));
     if (!entries) return NOMEM;
@@ -485,6 +494,9 @@ static int json_any(Buf *b, Slice v, int depth) {
             break;
         }
     }
+    /* Text over the limit is truncated by the Python path (bytes count as hex, two per byte). */
+    if ((kind == 1 && s.n > limits.value_bytes) || (kind == 7 && 2 * (uint64_t)s.n > limits.value_bytes))
+        return FALLBACK;
     switch (kind) {
     case 0: return PUT_LIT(b, "null");
     case 1: return json_string(b, s.p, s.n);
@@ -571,6 +583,13 @@ enum {
     C_TRACE_STATE, N_STR
 };
 enum { N_KIND, N_START, N_END, N_DURATION, N_CODE, N_FLAGS, N_D_ATTRS, N_D_EVENTS, N_D_LINKS, N_NUM };
+/* The span schema's name for each buffer above, in the same order (exported as COLUMNS). */
+static const char *const COLUMN_NAMES[N_STR + N_NUM] = {
+    "span_id", "trace_id", "parent_span_id", "name", "status_message", "attributes", "events",
+    "links", "trace_state",
+    "span_kind", "start_time", "end_time", "duration_ns", "status_code", "trace_flags",
+    "dropped_attributes_count", "dropped_events_count", "dropped_links_count",
+};
 
 typedef struct {
     StrCol str[N_STR];
@@ -754,6 +773,8 @@ static int add_span(Columns *c, Slice span) {
     if (parent.n != 0 && parent.n != SPAN_ID_LEN) return FALLBACK;
     if (start > INT64_MAX || end > INT64_MAX || kind > 5) return FALLBACK;
 
+    size_t text_before = 0;
+    for (int i = 0; i < N_STR; i++) text_before += c->str[i].data.len;
     StrCol *col = &c->str[C_SPAN_ID];
     CHECK(buf_put_hex(&col->data, span_id.p, span_id.n));
     CHECK(col_end_row(col, 1));
@@ -769,8 +790,12 @@ static int add_span(Columns *c, Slice span) {
     col = &c->str[C_ATTRIBUTES];
     CHECK(json_key_values(&col->data, c->attrs.items, c->attrs.len, 0, 0));
     CHECK(col_end_row(col, 1));
+    if (c->events.len > limits.events) return FALLBACK;
     CHECK(add_json_list(&c->str[C_EVENTS], &c->events, &c->sub, json_event));
     CHECK(add_json_list(&c->str[C_LINKS], &c->links, &c->sub, json_link));
+    size_t text_after = 0;
+    for (int i = 0; i < N_STR; i++) text_after += c->str[i].data.len;
+    if (text_after - text_before > limits.span_bytes) return FALLBACK; /* rejected there */
 
     int8_t kind8 = (int8_t)kind;
     int64_t start64 = (int64_t)start, end64 = (int64_t)end, duration = end64 - start64;
@@ -810,10 +835,11 @@ static PyObject *str_col_tuple(StrCol *c, Py_ssize_t rows) {
 }
 
 /*
- * One ResourceSpans: (rows, service_name, resource_json, resource_dropped, string columns...,
- * numeric columns...), or Py_None (no spans), or NULL with *rc set.
+ * One ResourceSpans: (rows, service_name, resource_json, resource_dropped, (the columns named by
+ * COLUMN_NAMES...)), or Py_None (no spans), or NULL with *rc set. *resource_used: the request's
+ * resource bytes x spans so far (bounded by limits.resource_bytes_x_spans).
  */
-static PyObject *convert_resource_spans(Slice rs, int *rc) {
+static PyObject *convert_resource_spans(Slice rs, int *rc, uint64_t *resource_used) {
     Reader r = {rs.p, rs.p + rs.n};
     Slice resource = {rs.p, 0};
     int has_resource = 0;
@@ -874,29 +900,35 @@ static PyObject *convert_resource_spans(Slice rs, int *rc) {
     }
     if (*rc == OK) *rc = json_key_values(&res_json, res_attrs.items, res_attrs.len, 0, 0);
     if (*rc == OK) *rc = service_name(&res_attrs, &service);
-    for (size_t i = 0; *rc == OK && i < spans.len; i++) *rc = add_span(&cols, spans.items[i]);
+    for (size_t i = 0; *rc == OK && i < spans.len; i++) {
+        if (res_json.len > limits.resource_bytes_x_spans - *resource_used) {
+            *rc = FALLBACK; /* the Python path rejects the spans past the budget */
+            break;
+        }
+        *rc = add_span(&cols, spans.items[i]);
+        *resource_used += res_json.len;
+    }
     if (*rc == OK && cols.rows == 0) {
         result = Py_NewRef(Py_None);
     } else if (*rc == OK) {
-        PyObject *strs = PyTuple_New(N_STR), *nums = PyTuple_New(N_NUM);
-        if (strs && nums) {
+        PyObject *columns = PyTuple_New(N_STR + N_NUM);
+        if (columns) {
             int failed = 0;
             for (int i = 0; i < N_STR && !failed; i++) {
                 PyObject *t = str_col_tuple(&cols.str[i], cols.rows);
-                if (!t) failed = 1; else PyTuple_SET_ITEM(strs, i, t);
+                if (!t) failed = 1; else PyTuple_SET_ITEM(columns, i, t);
             }
             for (int i = 0; i < N_NUM && !failed; i++) {
                 PyObject *t = bytes_of(&cols.num[i]);
-                if (!t) failed = 1; else PyTuple_SET_ITEM(nums, i, t);
+                if (!t) failed = 1; else PyTuple_SET_ITEM(columns, N_STR + i, t);
             }
             PyObject *name = failed ? NULL
                 : PyUnicode_DecodeUTF8(service.p ? service.p : "", (Py_ssize_t)service.len, "strict");
             if (name)
-                result = Py_BuildValue("(nNNkOO)", cols.rows, name, bytes_of(&res_json),
-                                       (unsigned long)res_dropped, strs, nums);
+                result = Py_BuildValue("(nNNkO)", cols.rows, name, bytes_of(&res_json),
+                                       (unsigned long)res_dropped, columns);
         }
-        Py_XDECREF(strs);
-        Py_XDECREF(nums);
+        Py_XDECREF(columns);
         if (!result) *rc = NOMEM;
     }
     vec_free(&scopes);
@@ -909,18 +941,29 @@ static PyObject *convert_resource_spans(Slice rs, int *rc) {
 }
 
 PyDoc_STRVAR(convert_doc,
-"convert(data: bytes) -> list[tuple] | None\n\n"
+"convert(data: bytes, value_bytes, attributes, events, span_bytes, resource_bytes_x_spans)\n"
+"    -> list[tuple] | None\n\n"
 "Decodes serialized ExportTraceServiceRequest bytes into per-ResourceSpans column buffers, or\n"
-"returns None when the request needs the Python converter (anything invalid or unusual).");
+"returns None when the request needs the Python converter (anything invalid, unusual or at one\n"
+"of the limits given, which are convert.Limits).");
 
-static PyObject *convert(PyObject *module, PyObject *arg) {
+static PyObject *convert(PyObject *module, PyObject *args) {
     (void)module;
     if (!double_formatter) {
         PyErr_SetString(PyExc_RuntimeError, "set_double_formatter() was not called");
         return NULL;
     }
     Py_buffer view;
-    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) return NULL;
+    unsigned long long value_bytes, attributes, events, span_bytes, resource_bytes;
+    if (!PyArg_ParseTuple(args, "y*KKKKK:convert", &view, &value_bytes, &attributes, &events,
+                          &span_bytes, &resource_bytes))
+        return NULL;
+    limits.value_bytes = value_bytes;
+    limits.attributes = attributes;
+    limits.events = events;
+    limits.span_bytes = span_bytes;
+    limits.resource_bytes_x_spans = resource_bytes;
+    uint64_t resource_used = 0;
     PyObject *out = PyList_New(0);
     Reader r = {view.buf, (const uint8_t *)view.buf + view.len};
     int rc = out ? OK : NOMEM;
@@ -934,7 +977,7 @@ static PyObject *convert(PyObject *module, PyObject *arg) {
         }
         if (wt != 2) { rc = FALLBACK; break; }
         if ((rc = rd_bytes(&r, &s)) != OK) break;
-        PyObject *res = convert_resource_spans(s, &rc);
+        PyObject *res = convert_resource_spans(s, &rc, &resource_used);
         if (res && res != Py_None && PyList_Append(out, res) < 0) rc = NOMEM;
         Py_XDECREF(res);
     }
@@ -957,7 +1000,7 @@ static PyObject *set_double_formatter(PyObject *module, PyObject *fn) {
 }
 
 static PyMethodDef methods[] = {
-    {"convert", convert, METH_O, convert_doc},
+    {"convert", convert, METH_VARARGS, convert_doc},
     {"set_double_formatter", set_double_formatter, METH_O,
      "Sets the callable (float -> bytes) that spells finite doubles in JSON (orjson.dumps)."},
     {NULL, NULL, 0, NULL},
@@ -968,4 +1011,18 @@ static struct PyModuleDef module_def = {
     "Compiled fast path of ingestion.convert (OTLP bytes -> span column buffers).", -1, methods,
 };
 
-PyMODINIT_FUNC PyInit__fastconvert(void) { return PyModule_Create(&module_def); }
+PyMODINIT_FUNC PyInit__fastconvert(void) {
+    PyObject *module = PyModule_Create(&module_def);
+    if (!module) return NULL;
+    PyObject *names = PyTuple_New(N_STR + N_NUM);
+    for (int i = 0; names && i < N_STR + N_NUM; i++) {
+        PyObject *name = PyUnicode_FromString(COLUMN_NAMES[i]);
+        if (!name) Py_CLEAR(names); else PyTuple_SET_ITEM(names, i, name);
+    }
+    if (!names || PyModule_AddObject(module, "COLUMNS", names) < 0) {
+        Py_XDECREF(names);
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
+}

@@ -83,6 +83,21 @@ class RecentCold:
 # read whole, each row group reads its own rows of them straight from the segment files.
 _HEAVY = frozenset({"attributes", "events"})
 _LIGHT = pa.schema([field for field in span_format.SCHEMA if field.name not in _HEAVY])
+# Read per row group as well: the reader gives each row group a dictionary of only its own values.
+_PER_ROW_GROUP = _HEAVY | frozenset(span_format.DICTIONARY_COLUMNS)
+
+
+def _sort_order(light: pa.Table) -> pa.Array:
+    """Row order by span_format.SORT_COLUMNS; a dictionary column sorts by its values' rank (Arrow does
+    not sort dictionary columns, and decoding one would repeat its values in every row)."""
+    keys = {}
+    for name, _ in span_format.SORT_COLUMNS:
+        column = light.column(name).combine_chunks()
+        if pa.types.is_dictionary(column.type):
+            ranks = pc.rank(column.dictionary, sort_keys="ascending", tiebreaker="dense")
+            column = ranks.take(column.indices)
+        keys[name] = column
+    return pc.sort_indices(pa.table(keys), sort_keys=list(span_format.SORT_COLUMNS))
 
 
 _ID_PATTERNS = {
@@ -151,9 +166,7 @@ def write_sorted_parquet(reader: SegmentReader, final: Path, quarantine: Path | 
     """
     with ROW_GROUP_LOCK:
         light = reader.table(_LIGHT)
-    order = pc.sort_indices(
-        light.select([name for name, _ in span_format.SORT_COLUMNS]), sort_keys=list(span_format.SORT_COLUMNS)
-    )
+    order = _sort_order(light)
     make_dirs_durably(final.parent)
     tmp = final.with_name(final.name + ".tmp")
     rejected: list[pa.Table] = []
@@ -166,7 +179,9 @@ def write_sorted_parquet(reader: SegmentReader, final: Path, quarantine: Path | 
                     rows = order.slice(first, span_format.PARQUET_ROW_GROUP_SIZE)
                     part = light.take(rows)
                     arrays = [
-                        reader.column(field, rows) if field.name in _HEAVY else part.column(field.name)
+                        reader.column(field, rows)
+                        if field.name in _PER_ROW_GROUP
+                        else part.column(field.name)
                         for field in span_format.SCHEMA
                     ]
                     table = pa.Table.from_arrays(arrays, schema=span_format.SCHEMA)

@@ -21,7 +21,7 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
 from ingestion.auth import ApiKeyValidator, Verdict
 from ingestion.backpressure import Backpressure
-from ingestion.convert import InvalidRequest, convert_request
+from ingestion.convert import InvalidRequest, Limits, convert_request
 from ingestion.disk import WriteFailure
 from ingestion.storage import SpanStore
 
@@ -76,10 +76,15 @@ class TraceExport:
     """The OTLP Export pipeline: `admit(key)` then `ingest(request bytes)`."""
 
     def __init__(
-        self, validator: ApiKeyValidator, store: SpanStore, backpressure: Backpressure, batch_size: int
+        self,
+        validator: ApiKeyValidator,
+        store: SpanStore,
+        backpressure: Backpressure,
+        batch_size: int,
+        limits: Limits,
     ) -> None:
         self.validator, self.store, self.backpressure = validator, store, backpressure
-        self.batch_size = batch_size
+        self.batch_size, self.limits = batch_size, limits
 
     async def admit(self, key: str) -> None:
         """Raises ExportRefused unless the service takes work now and `key` is a valid API key."""
@@ -99,7 +104,7 @@ class TraceExport:
         if not request:
             return Stored()
         try:
-            converted = convert_request(request, self.batch_size)
+            converted = convert_request(request, self.batch_size, self.limits)
         except InvalidRequest as exc:
             raise ExportRefused(Refusal.INVALID_REQUEST, str(exc)) from None
         except Exception:  # a converter bug must cost one request, not the process or a vague error

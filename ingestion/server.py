@@ -1,15 +1,21 @@
 """The two grpc.aio servers: public OTLP TraceService/Export, internal snapshot/flush + health.
 
-Export runs the shared pipeline (ingestion/pipeline.py) and maps its refusals to gRPC codes. The
-request is taken as raw bytes (no generic deserializer) so convert.py can parse it with its
-shadow schema; gzip-compressed requests are decompressed by gRPC itself.
+Export runs the shared pipeline (ingestion/pipeline.py) and maps its refusals to gRPC codes.
+Nothing of the request body is read before the pipeline admits the call: Export is registered as
+a client-streaming method (the same bytes on the wire as a unary call), so the handler runs on
+the headers alone and pulls the one message only once the API key is accepted; a caller without
+a valid key costs no receiving, decompressing or converting. gRPC decompresses gzip requests
+itself and stops at OTLP_MAX_RECEIVE_MB of decompressed bytes (RESOURCE_EXHAUSTED), so a gzip
+bomb costs at most that much memory; OTLP_MAX_CONCURRENT_RPCS bounds the calls in the server at
+once (the rest get RESOURCE_EXHAUSTED, which exporters retry). The request is taken as raw bytes
+(no generic deserializer) for convert.py.
 Every internal method (including health) requires `x-junjo-internal-token`.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
@@ -52,9 +58,13 @@ class GrpcTraceExport:
     def __init__(self, export: TraceExport) -> None:
         self.export = export
 
-    async def export_traces(self, request: bytes, context: grpc.aio.ServicerContext) -> bytes:
+    async def export_traces(self, requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext) -> bytes:
         try:
             await self.export.admit(_api_key(context))
+            request = b""
+            async for message in requests:  # a unary call: one message (a second one is never read)
+                request = message
+                break
             stored = await self.export.ingest(request)
         except ExportRefused as refused:
             await context.abort(GRPC_CODES[refused.reason], refused.message)
@@ -62,7 +72,7 @@ class GrpcTraceExport:
 
 
 def otlp_handler(export: TraceExport) -> grpc.GenericRpcHandler:
-    method = grpc.unary_unary_rpc_method_handler(
+    method = grpc.stream_unary_rpc_method_handler(
         GrpcTraceExport(export).export_traces, request_deserializer=None, response_serializer=None
     )
     return grpc.method_handlers_generic_handler(
@@ -142,9 +152,12 @@ async def start_internal_server(
     return server
 
 
-async def start_otlp_server(port: int, export: TraceExport, max_receive_bytes: int) -> grpc.aio.Server:
+async def start_otlp_server(
+    port: int, export: TraceExport, max_receive_bytes: int, max_concurrent_rpcs: int
+) -> grpc.aio.Server:
     server = grpc.aio.server(
-        options=[("grpc.max_receive_message_length", max_receive_bytes), ("grpc.so_reuseport", 0)]
+        options=[("grpc.max_receive_message_length", max_receive_bytes), ("grpc.so_reuseport", 0)],
+        maximum_concurrent_rpcs=max_concurrent_rpcs,
     )
     server.add_generic_rpc_handlers((otlp_handler(export),))
     if server.add_insecure_port(f"0.0.0.0:{port}") == 0:

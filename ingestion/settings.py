@@ -48,6 +48,16 @@ class Settings(ServiceSettings):
     junjo_api_key_cache_max_entries: Annotated[int, Field(ge=1, le=10_000)] = 1024
     junjo_api_key_validation_max_concurrency: Annotated[int, Field(ge=1, le=64)] = 8
     junjo_api_key_validation_timeout_ms: Annotated[int, Field(ge=100, le=10_000)] = 2000
+    junjo_api_key_invalid_cache_ttl_seconds: Annotated[int, Field(ge=0, le=60)] = 5
+    junjo_api_key_invalid_cache_max_entries: Annotated[int, Field(ge=1, le=100_000)] = 4096
+
+    # Hostile-input limits (README "Limits"): work and memory bounded by the bytes received.
+    otlp_max_concurrent_rpcs: Annotated[int, Field(ge=1, le=10_000)] = 64
+    otlp_max_attribute_value_bytes: Annotated[int, Field(ge=64, le=1 << 30)] = 1 * MB
+    otlp_max_attributes_per_span: Annotated[int, Field(ge=1, le=1_000_000)] = 1024
+    otlp_max_events_per_span: Annotated[int, Field(ge=0, le=1_000_000)] = 1024
+    otlp_max_span_bytes: Annotated[int, Field(ge=1024, le=1 << 30)] = 8 * MB
+    otlp_max_resource_bytes_x_spans: Annotated[int, Field(ge=1024, le=1 << 40)] = 64 * MB
 
     # OTLP/HTTP: JSON is parsed into Python objects (many times its size), so its cap is lower.
     otlp_http_max_json_mb: Annotated[int, Field(ge=1, le=1024)] = 4

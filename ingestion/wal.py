@@ -43,6 +43,7 @@ import structlog
 
 from ingestion import faults, wal_format
 from ingestion.disk import describe, fsync_dir, make_dirs_durably
+from junjo_common.spanformat import CURRENT as span_format
 
 log = structlog.get_logger("ingestion.wal")
 
@@ -181,7 +182,10 @@ class Wal:
                 final = self.dir / segment_name(seq)
                 tmp = final.with_name(final.name + ".tmp")
                 parts = [wal_format.SCHEMA_MESSAGE]
-                parts += [bytes(p) for b in found.batches for p in wal_format.encode_batch(b)]
+                # (an older version's segment is rewritten in the current format)
+                parts += [
+                    bytes(p) for b in found.batches for p in wal_format.encode_batch(span_format.upgrade(b))
+                ]
                 with open(tmp, "wb") as f:
                     f.write(b"".join(parts) + wal_format.EOS)
                     f.flush()

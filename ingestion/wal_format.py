@@ -56,7 +56,17 @@ def encode_batch(batch: pa.RecordBatch) -> list[bytes | pa.Buffer]:
 
 
 # A segment's first message: the span schema, checksummed like the batches.
-SCHEMA_MESSAGE = b"".join(bytes(part) for part in _checksummed(span_format.SCHEMA.serialize()))
+SCHEMA_MESSAGE = b"".join(bytes(part) for part in _checksummed(span_format.BATCH_SCHEMA.serialize()))
+
+
+def _segment_schema(message: pa.ipc.Message) -> pa.Schema:
+    try:
+        schema = pa.ipc.read_schema(message)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise _Unreadable(f"unreadable schema message: {exc}") from None
+    if schema.names != span_format.BATCH_SCHEMA.names:
+        raise _Unreadable("the schema message is not the span schema")
+    return schema
 
 
 @dataclass(frozen=True)
@@ -96,6 +106,9 @@ class _Scanner:
         self.buf, self.view, self.size, self.verify = buf, memoryview(buf).cast("B"), buf.size, verify
         self._bytes: bytes | None = None  # for searching, copied on the first damage only
         self.checksummed = True  # every batch must carry a checksum (unless the schema has none)
+        # The schema in the segment's own schema message: an older version's segment (span format
+        # v1) is read as it was written; readers upgrade its batches.
+        self.schema = span_format.BATCH_SCHEMA
         self.result = Scan()
 
     def run(self) -> Scan:
@@ -104,6 +117,7 @@ class _Scanner:
             message, pos, self.checksummed = self._message_at(0, self.verify)
             if message.type != "schema":
                 raise _Unreadable(f"the first message is a {message.type}, not the schema")
+            self.schema = _segment_schema(message)
         except _Unreadable as exc:
             if exc.cut_short and self._next_message(1) is None:
                 self.result.torn_tail = self.size
@@ -160,7 +174,7 @@ class _Scanner:
         try:
             if self.checksummed and not tagged:
                 raise _Unreadable("a record batch without its checksum")
-            batch = pa.ipc.read_record_batch(message, span_format.SCHEMA)
+            batch = pa.ipc.read_record_batch(message, self.schema)
             if self.verify and not tagged:
                 batch.validate(full=True)  # no checksum vouches for it (written before checksums)
         except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as exc:

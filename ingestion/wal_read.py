@@ -12,6 +12,11 @@ flush's heap. Instead:
    of adjacent rows cost one call). Without the compiled reader, whole chunks are read with
    `os.pread` and Arrow takes the rows: the same result, more memory.
 
+The resource columns (span format v2: one value per batch, run-end encoded in the WAL) are
+small, so a layout copies them into memory while it parses, as one dictionary column per segment,
+and the reader hands out each row group's rows with a dictionary of only the values they use
+(the Parquet files' encoding). A segment written in format v1 (plain strings) is encoded then.
+
 Layouts work on descriptors of deleted files (a flush may delete a segment a snapshot opened)
 and on the committed prefix of the active segment. Segments are parsed by wal_format.scan, so a
 damaged batch is skipped and reported, never a silent end of the segment.
@@ -26,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ingestion import wal_format
 from junjo_common.spanformat import CURRENT as span_format
@@ -36,6 +42,8 @@ except ImportError:  # not built: whole chunks are read and Arrow takes the rows
     gather = None
 
 COMPILED = gather is not None
+# The columns read from the files by position; the resource columns are held in memory.
+_POSITIONED = [field for field in span_format.SCHEMA if field.name not in span_format.DICTIONARY_COLUMNS]
 
 
 @dataclass(frozen=True)
@@ -60,7 +68,7 @@ def _positions(table: pa.Table, base: int, size: int) -> dict[str, list[ChunkPos
         return pos, buf.size
 
     columns: dict[str, list[ChunkPositions]] = {}
-    for field in span_format.SCHEMA:
+    for field in _POSITIONED:
         chunks = []
         for chunk in table.column(field.name).chunks:
             buffers = chunk.buffers()
@@ -76,6 +84,51 @@ def _positions(table: pa.Table, base: int, size: int) -> dict[str, list[ChunkPos
     return columns
 
 
+def _copy(array: pa.Array) -> pa.Array:
+    """The array in buffers of its own (concatenation always allocates), not in the mapped file."""
+    return pa.concat_arrays([array, array.slice(0, 0)])
+
+
+def _as_dictionary(chunk: pa.Array) -> pa.DictionaryArray:
+    """A resource column chunk (run-end encoded, or plain strings from format v1) as a dictionary
+    array of distinct values, without repeating a value per row."""
+    if pa.types.is_dictionary(chunk.type):
+        return chunk
+    if not pa.types.is_run_end_encoded(chunk.type):
+        return chunk.dictionary_encode()
+    runs = chunk.values.dictionary_encode()  # a value per run: usually one run per batch
+    per_run = pa.RunEndEncodedArray.from_arrays(chunk.run_ends, runs.indices).slice(chunk.offset, len(chunk))
+    return pa.DictionaryArray.from_arrays(pc.run_end_decode(per_run), runs.dictionary)
+
+
+def _merged(column: pa.ChunkedArray, copy: bool) -> pa.DictionaryArray:
+    """A resource column's chunks as one dictionary array with one dictionary of distinct values.
+
+    `copy`: the result must not share buffers with `column` (which lies in a mapped file).
+    """
+    chunks = [_as_dictionary(chunk) for chunk in column.chunks]
+    if len(chunks) == 1 and not copy:
+        return chunks[0]
+    if not chunks:
+        return pa.DictionaryArray.from_arrays(pa.array([], pa.int32()), pa.array([], pa.string()))
+    unified = pa.chunked_array(chunks, span_format.DICTIONARY).unify_dictionaries().chunks
+    indices = pa.concat_arrays([chunk.indices for chunk in unified])
+    dictionary = unified[0].dictionary
+    return pa.DictionaryArray.from_arrays(
+        _copy(indices) if copy else indices, _copy(dictionary) if copy else dictionary
+    )
+
+
+def _only_used_values(array: pa.DictionaryArray) -> pa.DictionaryArray:
+    """The same rows with a dictionary of only the values they use (one Parquet row group's)."""
+    used = pc.unique(array.indices)
+    if len(used) == len(array.dictionary):
+        return array
+    return pa.DictionaryArray.from_arrays(
+        pc.index_in(array.indices, value_set=used), array.dictionary.take(used)
+    )
+
+
 class SegmentLayout:
     """The positions of every column chunk of one segment file, and the descriptor to read them.
 
@@ -88,7 +141,8 @@ class SegmentLayout:
     def __init__(self, fd: int, size: int, owns_fd: bool = False, verify: bool = False) -> None:
         self.fd, self._owns_fd = fd, owns_fd
         self.rows = 0
-        self.columns: dict[str, list[ChunkPositions]] = {f.name: [] for f in span_format.SCHEMA}
+        self.columns: dict[str, list[ChunkPositions]] = {f.name: [] for f in _POSITIONED}
+        self.dictionaries: dict[str, pa.DictionaryArray] = {}
         self.damage: list[wal_format.Damage] = []
         self.ended = False  # the end-of-stream marker closes the data
         if size:
@@ -107,8 +161,13 @@ class SegmentLayout:
         if found.torn_tail:  # within the size given: bytes no reader may skip quietly
             cut = wal_format.Damage(size - found.torn_tail, found.torn_tail, "a batch cut short")
             self.damage.append(cut)
-        table = pa.Table.from_batches(found.batches, span_format.SCHEMA)
+        table = (
+            pa.Table.from_batches(found.batches) if found.batches else span_format.BATCH_SCHEMA.empty_table()
+        )
         self.rows, self.columns = table.num_rows, _positions(table, buf.address, size)
+        self.dictionaries = {
+            name: _merged(table.column(name), copy=True) for name in span_format.DICTIONARY_COLUMNS
+        }
 
     @classmethod
     def open(cls, path: Path, verify: bool = False) -> SegmentLayout:
@@ -140,11 +199,24 @@ class SegmentReader:
                 for layout in layouts
                 for c in layout.columns[field.name]
             ]
-            for field in span_format.SCHEMA
+            for field in _POSITIONED
+        }
+        self._dictionaries = {
+            name: _merged(
+                pa.chunked_array(
+                    [layout.dictionaries[name] for layout in layouts if layout.rows], span_format.DICTIONARY
+                ),
+                copy=False,  # already in memory
+            )
+            for name in span_format.DICTIONARY_COLUMNS
         }
 
     def column(self, field: pa.Field, rows: pa.Array | None = None) -> pa.Array:
-        """The values at `rows` (int64/uint64 without nulls), or every row in order if None."""
+        """The values at `rows` (int64/uint64 without nulls), or every row in order if None. A
+        resource column comes as a dictionary array of only the values those rows use."""
+        if pa.types.is_dictionary(field.type):
+            column = self._dictionaries[field.name]
+            return _only_used_values(column if rows is None else column.take(rows))
         sources = self._sources[field.name]
         if gather is None:
             return _read_python(field, sources, rows)

@@ -1,6 +1,6 @@
 """The span storage format, versioned apart from the services.
 
-Each version is a module (`v1`, ...) with the Arrow schema, the JSON rules and the Parquet options;
+Each version is a module (`v1`, `v2`, ...) with the Arrow schema, the JSON rules and the Parquet options;
 its schema stamps `FORMAT_VERSION` into every file's metadata under `FORMAT_METADATA_KEY`.
 Writers use `CURRENT`. Readers look up the version stamped in each file (`format_of`) and refuse a
 file whose version they do not know with `UnknownFormatVersion`, which names the file: such a file
@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import ModuleType
 
-from junjo_common.spanformat import v1
+from junjo_common.spanformat import v1, v2
 
-CURRENT = v1
-VERSIONS: dict[int, ModuleType] = {v1.FORMAT_VERSION: v1}
+CURRENT = v2
+VERSIONS: dict[int, ModuleType] = {v1.FORMAT_VERSION: v1, v2.FORMAT_VERSION: v2}
 FORMAT_METADATA_KEY = v1.FORMAT_METADATA_KEY  # the same key in every version
 
 
@@ -40,4 +40,4 @@ def format_of(path: str, schema_metadata: Mapping[bytes, bytes] | None) -> Modul
     return VERSIONS[version]
 
 
-__all__ = ["CURRENT", "FORMAT_METADATA_KEY", "VERSIONS", "UnknownFormatVersion", "format_of", "v1"]
+__all__ = ["CURRENT", "FORMAT_METADATA_KEY", "VERSIONS", "UnknownFormatVersion", "format_of", "v1", "v2"]

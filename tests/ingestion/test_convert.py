@@ -14,9 +14,10 @@ from opentelemetry.proto.common.v1 import common_pb2
 from opentelemetry.proto.resource.v1 import resource_pb2
 from opentelemetry.proto.trace.v1 import trace_pb2
 
-from ingestion.convert import InvalidRequest, convert_request
-from junjo_common.spanformat import v1
+from ingestion.convert import InvalidRequest, Limits, convert_request
+from junjo_common.spanformat import v2
 from tests.ingestion import paths, reference_convert, wire
+from tests.ingestion.tables import decoded
 from tests.ingestion.workload import kv, make_request, make_span
 
 
@@ -25,12 +26,13 @@ def converter_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPat
     return paths.converter(request.param, monkeypatch)
 
 
-def rows_of(data: bytes, batch_size: int = 1000) -> list[dict]:
-    out = convert_request(data, batch_size)
+def rows_of(data: bytes, batch_size: int = 1000, limits: Limits = Limits()) -> list[dict]:
+    out = convert_request(data, batch_size, limits)
     if not out.batches:
         return []
-    table = pa.Table.from_batches(out.batches, v1.SCHEMA)
-    assert table.schema.equals(v1.SCHEMA)
+    table = pa.Table.from_batches(out.batches, v2.BATCH_SCHEMA)
+    assert table.schema.equals(v2.BATCH_SCHEMA)
+    table = decoded(table)
     for name in ("start_time", "end_time"):
         table = table.set_column(table.schema.get_field_index(name), name, table[name].cast(pa.int64()))
     return table.to_pylist()
@@ -177,7 +179,7 @@ def test_non_utf8_attribute_value_rejects_only_that_span() -> None:
     data = data.replace(b"PLACEHOLDER", b"\xc3\x28" + b"x" * 9)
     out = convert_request(data)
     assert (out.accepted, out.rejected) == (1, 1)
-    assert "attribute 'bad' is not valid UTF-8" in out.error_message
+    assert "span #1: not decodable" in out.error_message
 
 
 def _nested_attribute_request(depth: int, kvlist: bool) -> bytes:
@@ -204,11 +206,114 @@ def test_moderate_nesting_is_stored() -> None:
     assert (out.accepted, out.rejected) == (2, 0)
 
 
-def test_huge_attribute_is_kept_intact() -> None:
+def test_huge_attribute_within_the_limits_is_kept_intact() -> None:
     span = good_span(1)
     span.attributes.append(kv("huge", "é" * 2_000_000))
-    rows = rows_of(request_with(span).SerializeToString())
+    rows = rows_of(request_with(span).SerializeToString(), limits=Limits(attribute_value_bytes=4_000_000))
     assert orjson.loads(rows[0]["attributes"])["huge"] == "é" * 2_000_000
+    assert rows[0]["dropped_attributes_count"] == 0
+
+
+def test_long_text_values_are_cut_at_a_character_with_a_marker_and_counted() -> None:
+    span = good_span(1)
+    span.dropped_attributes_count = 3
+    del span.attributes[:]
+    span.attributes.extend(
+        [
+            kv("short", "é" * 50),
+            kv("long", "é" * 100),  # 200 bytes: cut at 100 bytes = 50 characters
+            kv("odd", "a" + "é" * 100),  # cut at 99 bytes: inside a character, so at 100 - 1 - 1
+            kv("blob", b"\x01" * 60),  # 120 hex digits
+            kv("n", 12345678901234567890 % 2**63),
+        ]
+    )
+    nested = span.attributes.add(key="list")
+    nested.value.array_value.values.add().string_value = "x" * 150
+    nested.value.array_value.values.add().string_value = "y"
+    event = span.events.add(name="e", time_unix_nano=1)
+    event.attributes.append(kv("long", "z" * 101))
+    rows = rows_of(request_with(span).SerializeToString(), limits=Limits(attribute_value_bytes=100))
+    attrs = orjson.loads(rows[0]["attributes"])
+    assert attrs["short"] == "é" * 50
+    assert attrs["long"] == "é" * 50 + "…[truncated from 200 bytes]"
+    assert attrs["odd"] == "a" + "é" * 49 + "…[truncated from 201 bytes]"
+    assert attrs["blob"] == "01" * 50 + "…[truncated from 120 bytes]"
+    assert attrs["list"] == ["x" * 100 + "…[truncated from 150 bytes]", "y"]
+    assert rows[0]["dropped_attributes_count"] == 3 + 4
+    stored_event = orjson.loads(rows[0]["events"])[-1]
+    assert stored_event["attributes"]["long"] == "z" * 100 + "…[truncated from 101 bytes]"
+    assert stored_event["droppedAttributesCount"] == 1
+
+
+def test_attributes_past_the_count_keep_the_first_keys_and_count_the_rest() -> None:
+    span = good_span(1)
+    del span.attributes[:]
+    span.attributes.extend(kv(f"k{i:02d}", i) for i in range(20, 0, -1))
+    span.attributes.append(kv("k05", "last wins"))
+    rows = rows_of(
+        request_with(span, resource=[kv("service.name", "svc"), kv("a", 1), kv("b", 2)]).SerializeToString(),
+        limits=Limits(attributes_per_span=2),
+    )
+    assert orjson.loads(rows[0]["attributes"]) == {"k01": 1, "k02": 2}
+    assert rows[0]["dropped_attributes_count"] == 18
+    # resource attributes are held to the same count: "service.name" sorts after "a" and "b"
+    assert rows[0]["resource_attributes"] == '{"a":1,"b":2}'
+    assert rows[0]["resource_dropped_attributes_count"] == 1 and rows[0]["service_name"] == ""
+
+
+def test_events_past_the_limit_are_dropped_and_counted() -> None:
+    span = good_span(1)
+    del span.events[:]
+    span.dropped_events_count = 2
+    for i in range(7):
+        span.events.add(name=f"e{i}", time_unix_nano=i)
+    rows = rows_of(request_with(span).SerializeToString(), limits=Limits(events_per_span=3))
+    assert [e["name"] for e in orjson.loads(rows[0]["events"])] == ["e0", "e1", "e2"]
+    assert rows[0]["dropped_events_count"] == 2 + 4
+
+
+def test_dropped_counts_saturate_at_the_column_maximum() -> None:
+    span = good_span(1)
+    span.dropped_attributes_count = 2**32 - 1
+    span.attributes.append(kv("long", "x" * 200))
+    rows = rows_of(request_with(span).SerializeToString(), limits=Limits(attribute_value_bytes=100))
+    assert rows[0]["dropped_attributes_count"] == 2**32 - 1
+
+
+def test_a_span_over_the_size_limit_is_rejected_and_the_others_kept() -> None:
+    big = good_span(1)
+    big.attributes.append(kv("state", "s" * 6000))
+    out = convert_request(
+        request_with(good_span(0), big, good_span(2)).SerializeToString(), limits=Limits(span_bytes=5000)
+    )
+    assert (out.accepted, out.rejected) == (2, 1)
+    assert f"span {big.span_id.hex()}:" in out.error_message
+    assert "more than OTLP_MAX_SPAN_BYTES (5000)" in out.error_message
+
+
+def test_resource_bytes_times_spans_is_bounded_per_request() -> None:
+    resource = [kv("service.name", "svc"), kv("blob", "r" * 1000)]
+    request = request_with(*(good_span(i) for i in range(10)), resource=resource)
+    request.resource_spans.append(request_with(*(good_span(100 + i) for i in range(5))).resource_spans[0])
+    resource_json = rows_of(request_with(good_span(0), resource=resource).SerializeToString())[0]
+    size = len(resource_json["resource_attributes"].encode())
+    out = convert_request(request.SerializeToString(), limits=Limits(resource_bytes_x_spans=4 * size + 200))
+    # 4 spans of the big resource fit; its other 6 are rejected; the small resource's spans fit
+    assert (out.accepted, out.rejected) == (4 + 5, 6)
+    assert "OTLP_MAX_RESOURCE_BYTES_X_SPANS" in out.error_message
+    assert [b.num_rows for b in out.batches] == [4, 5]
+
+
+def test_a_resource_is_stored_once_per_batch() -> None:
+    resource = [kv("service.name", "svc"), kv("blob", "r" * 100_000)]
+    out = convert_request(
+        request_with(*(good_span(i) for i in range(500)), resource=resource).SerializeToString()
+    )
+    [batch] = out.batches
+    for name in ("service_name", "resource_attributes"):
+        column = batch.column(name)
+        assert pa.types.is_run_end_encoded(column.type) and len(column.values) == 1
+    assert batch.nbytes < 500 * 10_000  # the 100 KB resource is held once, not 500 times
 
 
 def test_bad_kind_and_status_are_rejected() -> None:

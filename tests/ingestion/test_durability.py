@@ -20,7 +20,7 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 
 from ingestion.convert import convert_request
 from ingestion.wal import segment_name
-from junjo_common.spanformat import v1
+from junjo_common.spanformat import v2
 from tests.ingestion.conftest import Ingestion
 from tests.ingestion.workload import make_request
 
@@ -106,7 +106,7 @@ def test_sigkill_under_load_loses_no_acknowledged_span(ingestion_factory) -> Non
 
 
 def _segment_bytes(first: int, requests: int, torn: bool = False) -> bytes:
-    out = [v1.SCHEMA.serialize().to_pybytes()]
+    out = [v2.BATCH_SCHEMA.serialize().to_pybytes()]
     for r in range(requests):
         out += [
             b.serialize().to_pybytes()

@@ -8,6 +8,7 @@ never crash, read out of bounds or accept something the Python path would reject
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 import struct
@@ -20,7 +21,8 @@ from opentelemetry.proto.resource.v1 import resource_pb2
 from opentelemetry.proto.trace.v1 import trace_pb2
 
 from ingestion import _fastconvert, convert
-from junjo_common.spanformat import v1
+from ingestion.convert import Limits
+from junjo_common.spanformat import v2
 from tests.ingestion import wire
 from tests.ingestion.workload import kv, make_request
 
@@ -158,14 +160,20 @@ def _request(rng: random.Random, seq: int) -> trace_service_pb2.ExportTraceServi
     return request
 
 
-def _python(data: bytes, monkeypatch: pytest.MonkeyPatch, batch_size: int = 1000) -> convert.Converted:
+def _python(
+    data: bytes, monkeypatch: pytest.MonkeyPatch, batch_size: int = 1000, limits: Limits = Limits()
+) -> convert.Converted:
     with monkeypatch.context() as m:
         m.setattr(convert, "_fastconvert", None)
-        return convert.convert_request(data, batch_size)
+        return convert.convert_request(data, batch_size, limits)
+
+
+def _compiled(data: object, limits: Limits = Limits()) -> list | None:
+    return _fastconvert.convert(data, *dataclasses.astuple(limits))
 
 
 def _table(out: convert.Converted) -> pa.Table:
-    return pa.Table.from_batches(out.batches, v1.SCHEMA)
+    return pa.Table.from_batches(out.batches, v2.BATCH_SCHEMA)
 
 
 def _assert_same(compiled: convert.Converted, python: convert.Converted) -> None:
@@ -173,13 +181,13 @@ def _assert_same(compiled: convert.Converted, python: convert.Converted) -> None
     assert [b.num_rows for b in compiled.batches] == [b.num_rows for b in python.batches]
     got, want = _table(compiled), _table(python)
     got.validate(full=True)
-    for name in v1.COLUMNS:
+    for name in v2.COLUMNS:
         assert got[name].equals(want[name]), f"column {name} differs"
 
 
 def test_the_compiled_path_is_built_and_takes_valid_requests() -> None:
     assert convert.COMPILED
-    assert _fastconvert.convert(make_request(0, 10).SerializeToString()) is not None
+    assert _compiled(make_request(0, 10).SerializeToString()) is not None
 
 
 def test_standard_workload_is_identical(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -192,7 +200,7 @@ def test_random_spans_are_identical_to_the_python_converter(monkeypatch: pytest.
     taken = 0
     for seq in range(400):
         data = _request(rng, seq).SerializeToString()
-        if _fastconvert.convert(data) is not None:
+        if _compiled(data) is not None:
             taken += 1
         _assert_same(convert.convert_request(data, 7), _python(data, monkeypatch, 7))
     # Doubles, kvlists with valueless entries and duplicate keys must not all fall back:
@@ -219,14 +227,14 @@ def test_mutated_requests_never_diverge_or_crash(monkeypatch: pytest.MonkeyPatch
             pos = rng.randrange(len(data))
             data[pos:pos] = rng.randbytes(rng.randint(1, 8))
         mutant = bytes(data)
-        resources = _fastconvert.convert(mutant)
+        resources = _compiled(mutant)
         if resources is None:
             declined += 1
             continue
         taken += 1
         python = _python(mutant, monkeypatch)
         assert python.rejected == 0, "the compiled path took a request the Python path rejects in part"
-        _assert_same(convert._convert_compiled(resources, 1000), python)
+        _assert_same(convert._from_compiled(resources, 1000), python)
     assert declined > 100 and taken > 100, (declined, taken)
 
 
@@ -234,12 +242,14 @@ def test_hostile_shapes_are_declined_without_recursing_or_crashing() -> None:
     # 5,000 nested arrays: the decoder stops at depth 32 and declines.
     span = make_request(0, 1).resource_spans[0].scope_spans[0].spans[0].SerializeToString()
     deep = wire.with_attribute(span, b"k", wire.nested_any_value(5_000, kvlist=False))
-    assert _fastconvert.convert(wire.request(deep)) is None
+    assert _compiled(wire.request(deep)) is None
     # Length prefixes pointing past the end, an 11-byte varint, a group, field number 0:
     for data in (b"\x0a\xff\xff\xff\xff\x0f", b"\x08" + b"\xff" * 10 + b"\x01", b"\x0b\x0c", b"\x02\x00"):
-        assert _fastconvert.convert(data) is None
+        assert _compiled(data) is None
     with pytest.raises(TypeError):
-        _fastconvert.convert("not bytes")
+        _compiled("not bytes")
+    with pytest.raises(TypeError):
+        _fastconvert.convert(b"")  # the limits are required
 
 
 def test_an_attribute_of_many_megabytes_and_many_keys_is_identical(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -259,3 +269,53 @@ def test_an_over_long_int_varint_is_truncated_like_protobuf(monkeypatch: pytest.
     compiled, python = convert.convert_request(data), _python(data, monkeypatch)
     _assert_same(compiled, python)
     assert '"k":-1' in _table(python)["attributes"][0].as_py()
+
+
+SMALL_LIMITS = Limits(
+    attribute_value_bytes=64,
+    attributes_per_span=5,
+    events_per_span=1,
+    span_bytes=1500,
+    resource_bytes_x_spans=400,
+)
+
+
+def test_random_spans_at_small_limits_are_identical(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Limits met often (long texts, many keys and events, big spans, resources repeated past their
+    budget): the compiled path hands each such request back, and takes the rest exactly."""
+    rng = random.Random(8)
+    taken = declined = 0
+    for seq in range(300):
+        data = _request(rng, seq).SerializeToString()
+        if _compiled(data, SMALL_LIMITS) is None:
+            declined += 1
+        else:
+            taken += 1
+        python = _python(data, monkeypatch, 7, SMALL_LIMITS)
+        _assert_same(convert.convert_request(data, 7, SMALL_LIMITS), python)
+    assert taken > 30 and declined > 100, (taken, declined)
+
+
+@pytest.mark.parametrize(
+    ("limits", "span"),
+    [
+        (Limits(attribute_value_bytes=64), trace_pb2.Span(attributes=[kv("k", "x" * 65)])),
+        (Limits(attribute_value_bytes=64), trace_pb2.Span(attributes=[kv("k", b"x" * 33)])),
+        (Limits(attributes_per_span=2), trace_pb2.Span(attributes=[kv("a", 1), kv("b", 2), kv("c", 3)])),
+        (Limits(events_per_span=1), trace_pb2.Span(events=[trace_pb2.Span.Event(), trace_pb2.Span.Event()])),
+        (Limits(span_bytes=2000), trace_pb2.Span(name="n" * 2000)),
+    ],
+)
+def test_a_span_one_past_a_limit_is_handed_back(limits: Limits, span: trace_pb2.Span) -> None:
+    span.trace_id, span.span_id = b"t" * 16, b"s" * 8
+    data = wire.request(span.SerializeToString())
+    assert _compiled(data, limits) is None
+    assert _compiled(data) is not None  # and taken under the default limits
+
+
+def test_a_resource_past_its_budget_is_handed_back() -> None:
+    data = make_request(0, 10).SerializeToString()
+    [(rows, _, resource_json, _, _)] = _compiled(data)
+    assert rows == 10
+    assert _compiled(data, Limits(resource_bytes_x_spans=10 * len(resource_json))) is not None
+    assert _compiled(data, Limits(resource_bytes_x_spans=10 * len(resource_json) - 1)) is None

@@ -17,8 +17,9 @@ from ingestion.flush import Flusher, FlushScheduler, RecentCold, resolve_intents
 from ingestion.snapshot import HotSnapshot
 from ingestion.wal import Wal, read_complete_batches, segment_name
 from ingestion.wal_read import SegmentLayout, SegmentReader
-from junjo_common.spanformat import v1
+from junjo_common.spanformat import v2
 from tests.ingestion import paths
+from tests.ingestion.tables import decoded
 from tests.ingestion.workload import make_request
 
 MB = 1024 * 1024
@@ -88,8 +89,10 @@ def test_recovery_keeps_complete_batches_of_a_torn_segment(tmp_path: Path) -> No
     wal_dir.mkdir()
     good = b"".join(b.serialize().to_pybytes() for i in range(3) for b in batches(i * 100))
     torn = batches(300)[0].serialize().to_pybytes()[:-1000]
-    (wal_dir / (segment_name(7) + ".open")).write_bytes(v1.SCHEMA.serialize().to_pybytes() + good + torn)
-    (wal_dir / (segment_name(8) + ".open")).write_bytes(v1.SCHEMA.serialize().to_pybytes()[:10])
+    (wal_dir / (segment_name(7) + ".open")).write_bytes(
+        v2.BATCH_SCHEMA.serialize().to_pybytes() + good + torn
+    )
+    (wal_dir / (segment_name(8) + ".open")).write_bytes(v2.BATCH_SCHEMA.serialize().to_pybytes()[:10])
     (wal_dir / "leftover.ipc.tmp").write_bytes(b"junk")
 
     async def main() -> Harness:
@@ -159,13 +162,13 @@ def test_flushed_rows_are_the_wal_rows_in_key_order(
     [path] = all_parquet(h.out)
     flushed = pq.read_table(path)
     assert pq.ParquetFile(path).metadata.num_row_groups == 3
-    expected = wal_rows.sort_by(
+    expected = decoded(wal_rows).sort_by(
         [("service_name", "ascending"), ("start_time", "ascending"), ("span_id", "ascending")]
     )
-    got = flushed.sort_by(
+    got = decoded(flushed).sort_by(
         [("service_name", "ascending"), ("start_time", "ascending"), ("span_id", "ascending")]
     )
-    assert got.equals(expected.cast(got.schema))
+    assert flushed.schema.equals(v2.SCHEMA) and got.equals(expected.cast(got.schema))
     keys = list(
         zip(
             flushed["service_name"].to_pylist(),
@@ -181,16 +184,16 @@ def test_segment_layout_reads_a_deleted_file_and_keeps_complete_batches_of_a_tor
     good = b"".join(b.serialize().to_pybytes() for b in written)
     path = tmp_path / "seg.ipc.open"
     cut = batches(300)[0].serialize().to_pybytes()[:-500]  # a batch whose write was cut short
-    path.write_bytes(v1.SCHEMA.serialize().to_pybytes() + good + cut)
+    path.write_bytes(v2.BATCH_SCHEMA.serialize().to_pybytes() + good + cut)
     fd = os.open(path, os.O_RDONLY)
     try:
         path.unlink()  # a flush may delete a segment a snapshot has opened
         torn = SegmentLayout(fd, os.fstat(fd).st_size)
-        committed = SegmentLayout(fd, len(v1.SCHEMA.serialize().to_pybytes()) + len(good))
-        expected = pa.Table.from_batches(written, v1.SCHEMA)
+        committed = SegmentLayout(fd, len(v2.BATCH_SCHEMA.serialize().to_pybytes()) + len(good))
+        expected = decoded(pa.Table.from_batches(written, v2.BATCH_SCHEMA))
         for layout in (torn, committed):
             assert layout.rows == 300
-            assert SegmentReader([layout]).table(v1.SCHEMA).equals(expected)
+            assert decoded(SegmentReader([layout]).table(v2.SCHEMA)).equals(expected)
             layout.close()  # not the layout's descriptor: left open
         os.fstat(fd)
     finally:
@@ -293,7 +296,9 @@ def test_snapshot_holds_every_unflushed_span_including_the_active_segment(
         assert snap.row_count == 4500
         assert snap.size_bytes == await asyncio.to_thread(os.path.getsize, snap.path)
         assert pq.ParquetFile(snap.path).metadata.num_row_groups == 2
-        assert pq.read_table(snap.path).equals(pa.Table.from_batches(written, v1.SCHEMA))
+        assert decoded(pq.read_table(snap.path)).equals(
+            decoded(pa.Table.from_batches(written, v2.BATCH_SCHEMA))
+        )
         files = await h.scheduler.flush_all()
         await h.wal.append(batches(5000))
         after = await asyncio.to_thread(h.snapshot.prepare)

@@ -18,8 +18,9 @@ import pytest
 from ingestion import wal_read
 from ingestion.convert import convert_request
 from ingestion.wal_read import SegmentLayout, SegmentReader
-from junjo_common.spanformat import v1
+from junjo_common.spanformat import v1, v2
 from tests.ingestion import paths
+from tests.ingestion.tables import decoded
 from tests.ingestion.workload import make_request
 
 Source = tuple[int, int, int, int, int, int, int]
@@ -110,9 +111,13 @@ def test_gather_equals_arrow_take_across_chunks_slices_and_nulls(
         assert whole.equals(column.combine_chunks())
 
 
-def test_segments_read_back_exactly_in_any_row_order(reader_path: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("written_format", [v1, v2])
+def test_segments_read_back_exactly_in_any_row_order(
+    reader_path: str, tmp_path: Path, written_format
+) -> None:
     """Real segments (several batches each, as the WAL writes them), read the way flushes do; the
-    attributes column is over a MiB, so the compiled reader copies it without the GIL."""
+    attributes column is over a MiB, so the compiled reader copies it without the GIL. Segments an
+    older version wrote (format v1: resource columns as plain strings) read the same."""
     layouts, written = [], []
     for s in range(3):
         batches = [
@@ -122,20 +127,26 @@ def test_segments_read_back_exactly_in_any_row_order(reader_path: str, tmp_path:
                 make_request((s * 4 + i) * 100, 100, service=f"svc{i % 2}").SerializeToString()
             ).batches
         ]
+        if written_format is v1:
+            batches = [decoded(b).cast(v1.SCHEMA).to_batches()[0] for b in batches]
         written += batches
         seg = tmp_path / f"wal-{s}.ipc"
-        with pa.OSFile(str(seg), "wb") as sink, pa.ipc.new_stream(sink, v1.SCHEMA) as writer:
+        with pa.OSFile(str(seg), "wb") as sink, pa.ipc.new_stream(sink, batches[0].schema) as writer:
             for b in batches:
                 writer.write_batch(b)
         layouts.append(SegmentLayout.open(seg))
     try:
         reader = SegmentReader(layouts)
-        expected = pa.Table.from_batches(written, v1.SCHEMA)
+        expected = decoded(pa.Table.from_batches(written))
         assert reader.rows == expected.num_rows == 1200
-        assert reader.column(v1.SCHEMA.field("attributes")).nbytes > 1 << 20
-        assert reader.table(v1.SCHEMA).equals(expected)
+        assert reader.column(v2.SCHEMA.field("attributes")).nbytes > 1 << 20
+        whole = reader.table(v2.SCHEMA)
+        assert whole.schema.equals(v2.SCHEMA) and decoded(whole).equals(expected)
+        assert whole["service_name"].chunks[0].dictionary.to_pylist() == ["svc0", "svc1"]
         rows = pa.array(random.Random(5).sample(range(1200), 1200), pa.uint64())
-        assert reader.table(v1.SCHEMA, rows).equals(expected.take(rows))
+        assert decoded(reader.table(v2.SCHEMA, rows)).equals(expected.take(rows))
+        one_service = reader.table(v2.SCHEMA, pa.array([0, 1], pa.uint64()))  # both svc0
+        assert one_service["service_name"].chunks[0].dictionary.to_pylist() == ["svc0"]
     finally:
         for layout in layouts:
             layout.close()
