@@ -76,6 +76,9 @@ class Limits:
     resource_bytes_x_spans: int = 64 << 20
 
 
+DEFAULT_LIMITS = Limits()
+
+
 class SpanRejected(ValueError):
     """One span cannot be stored; the message says why (it goes into partial_success)."""
 
@@ -106,7 +109,7 @@ class Converted:
         return f"rejected {self.rejected} span(s){more}: " + "; ".join(self.messages)
 
 
-def convert_request(data: bytes, batch_size: int = 1000, limits: Limits = Limits()) -> Converted:
+def convert_request(data: bytes, batch_size: int = 1000, limits: Limits = DEFAULT_LIMITS) -> Converted:
     """Converts serialized request bytes; at most `batch_size` rows per record batch."""
     if _fastconvert is not None:
         resources = _fastconvert.convert(
@@ -166,21 +169,22 @@ def _convert(data: bytes, batch_size: int, limits: Limits) -> Converted:
     out = Converted()
     resource_budget = limits.resource_bytes_x_spans
     for resource_spans in request.resource_spans:
-        spans = [span for scope in resource_spans.scope_spans for span in scope.spans]
+        count = sum(len(scope.spans) for scope in resource_spans.scope_spans)
         try:
             resource = _resource(resource_spans.resource, limits)
         except DecodeError:
-            out.reject(len(spans), "resource: not decodable (invalid UTF-8 text or nesting too deep)")
+            out.reject(count, "resource: not decodable (invalid UTF-8 text or nesting too deep)")
             continue
         except SpanRejected as exc:
-            out.reject(len(spans), f"resource: {exc}")
+            out.reject(count, f"resource: {exc}")
             continue
         rows: list[dict[str, Any]] = []
         resource_bytes = len(resource.attributes.encode())
+        spans = (span for scope in resource_spans.scope_spans for span in scope.spans)
         for index, raw in enumerate(spans):
             if resource_bytes > resource_budget:
                 out.reject(
-                    len(spans) - index,
+                    count - index,
                     f"resource: its {resource_bytes} bytes of attributes would be stored with more "
                     f"spans than OTLP_MAX_RESOURCE_BYTES_X_SPANS allows per request",
                 )
@@ -346,6 +350,12 @@ def _value(v: common_pb2.AnyValue, key: str, depth: int, limits: Limits) -> tupl
 
 
 def _truncated(text: str, limit: int) -> tuple[str, bool]:
+    if len(text) * 4 <= limit:  # short enough whatever its characters (UTF-8: <= 4 bytes each)
+        return text, False
+    if text.isascii():  # one byte per character: no copy of a long value to measure it
+        return (
+            (text, False) if len(text) <= limit else (text[:limit] + TRUNCATED_MARKER.format(len(text)), True)
+        )
     data = text.encode()
     if len(data) <= limit:
         return text, False

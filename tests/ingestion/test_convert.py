@@ -14,7 +14,7 @@ from opentelemetry.proto.common.v1 import common_pb2
 from opentelemetry.proto.resource.v1 import resource_pb2
 from opentelemetry.proto.trace.v1 import trace_pb2
 
-from ingestion.convert import InvalidRequest, Limits, convert_request
+from ingestion.convert import DEFAULT_LIMITS, InvalidRequest, Limits, convert_request
 from junjo_common.spanformat import v2
 from tests.ingestion import paths, reference_convert, wire
 from tests.ingestion.tables import decoded
@@ -26,7 +26,7 @@ def converter_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPat
     return paths.converter(request.param, monkeypatch)
 
 
-def rows_of(data: bytes, batch_size: int = 1000, limits: Limits = Limits()) -> list[dict]:
+def rows_of(data: bytes, batch_size: int = 1000, limits: Limits = DEFAULT_LIMITS) -> list[dict]:
     out = convert_request(data, batch_size, limits)
     if not out.batches:
         return []

@@ -21,7 +21,7 @@ from opentelemetry.proto.resource.v1 import resource_pb2
 from opentelemetry.proto.trace.v1 import trace_pb2
 
 from ingestion import _fastconvert, convert
-from ingestion.convert import Limits
+from ingestion.convert import DEFAULT_LIMITS, Limits
 from junjo_common.spanformat import v2
 from tests.ingestion import wire
 from tests.ingestion.workload import kv, make_request
@@ -161,14 +161,14 @@ def _request(rng: random.Random, seq: int) -> trace_service_pb2.ExportTraceServi
 
 
 def _python(
-    data: bytes, monkeypatch: pytest.MonkeyPatch, batch_size: int = 1000, limits: Limits = Limits()
+    data: bytes, monkeypatch: pytest.MonkeyPatch, batch_size: int = 1000, limits: Limits = DEFAULT_LIMITS
 ) -> convert.Converted:
     with monkeypatch.context() as m:
         m.setattr(convert, "_fastconvert", None)
         return convert.convert_request(data, batch_size, limits)
 
 
-def _compiled(data: object, limits: Limits = Limits()) -> list | None:
+def _compiled(data: object, limits: Limits = DEFAULT_LIMITS) -> list | None:
     return _fastconvert.convert(data, *dataclasses.astuple(limits))
 
 

@@ -4,7 +4,7 @@ import pyarrow as pa
 import pytest
 
 from junjo_common.internal_token import METADATA_KEY, resolve_internal_token, token_matches
-from junjo_common.spanformat import CURRENT, v1
+from junjo_common.spanformat import CURRENT, VERSIONS, v1, v2
 
 
 def test_explicit_token_wins_and_derivation_is_stable() -> None:
@@ -29,7 +29,6 @@ def test_token_matches_only_exact_value() -> None:
 
 
 def test_v1_schema_has_the_21_reference_columns() -> None:
-    assert CURRENT is v1
     assert len(v1.COLUMNS) == 21
     assert v1.SCHEMA.field("start_time").type == pa.timestamp("ns", tz="UTC")
     assert v1.SCHEMA.field("parent_span_id").nullable
@@ -55,3 +54,37 @@ def test_log_lines_redact_secret_fields_but_keep_ids(capsys: pytest.CaptureFixtu
     assert line["api_key"] == line["password"] == line["session_token"] == "[redacted]"
     assert line["api_key_id"] == "abc123" and line["service"] == "unit"
     assert "k" * 64 not in json.dumps(line) and "hunter22" not in json.dumps(line)
+
+
+def test_v2_stores_the_resource_columns_dictionary_encoded_and_is_current() -> None:
+    assert CURRENT is v2 and set(VERSIONS) == {1, 2}
+    assert v2.COLUMNS == v1.COLUMNS
+    for field in v2.SCHEMA:
+        if field.name in ("service_name", "resource_attributes"):
+            assert field.type == pa.dictionary(pa.int32(), pa.string()) and not field.nullable
+        else:
+            assert field.equals(v1.SCHEMA.field(field.name))
+    column = v2.repeated("svc", 3)
+    assert column.to_pylist() == ["svc"] * 3 and len(column.dictionary) == 1
+
+
+def test_v2_ipc_messages_append_to_a_stream_with_their_own_dictionaries() -> None:
+    def batch(service: str) -> pa.RecordBatch:
+        values = {
+            f.name: v2.repeated(service, 2)
+            if f.name in v2.DICTIONARY_COLUMNS
+            else pa.array(
+                [None, None] if f.nullable else [0, 0] if not pa.types.is_string(f.type) else ["", ""], f.type
+            )
+            for f in v2.SCHEMA
+        }
+        return pa.RecordBatch.from_arrays([values[n] for n in v2.COLUMNS], schema=v2.SCHEMA)
+
+    stream = v2.SCHEMA.serialize().to_pybytes()
+    for service in ("a", "b", "a"):
+        stream += v2.ipc_message(batch(service)).to_pybytes()
+    table = pa.ipc.open_stream(stream).read_all()
+    assert table["service_name"].to_pylist() == ["a", "a", "b", "b", "a", "a"]
+    v1_batch = batch("c").cast(v1.SCHEMA)
+    assert v2.upgrade(v1_batch).schema.equals(v2.SCHEMA)
+    assert v2.upgrade(v1_batch)["service_name"].to_pylist() == ["c", "c"]
