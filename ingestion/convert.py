@@ -255,7 +255,7 @@ def _row(span: trace_pb2.Span, limits: Limits) -> dict[str, Any]:
         raise SpanRejected(f"status code must be 0-2, got {span.status.code}")
     attributes, dropped_attributes = _attributes(span.attributes, limits)
     kept_events = span.events[: limits.events_per_span]
-    row = {
+    row: dict[str, Any] = {
         "span_id": span.span_id.hex(),
         "trace_id": span.trace_id.hex(),
         "parent_span_id": span.parent_span_id.hex() or None,

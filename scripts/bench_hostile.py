@@ -81,7 +81,7 @@ def _valid_exporter(endpoint: str, key: str, seconds: float, in_flight: int, see
         started = time.monotonic()
         deadline = started + seconds
         n = 0
-        pending = []
+        pending: list[grpc.Future] = []
         while time.monotonic() < deadline or pending:
             while len(pending) < in_flight and time.monotonic() < deadline:
                 pending.append(call.future(payloads[n % len(payloads)], metadata=metadata, timeout=30))
