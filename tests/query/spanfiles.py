@@ -1,4 +1,5 @@
-"""Writes real span-format v1 Parquet files for query tests (the same writer options as ingestion)."""
+"""Writes real span Parquet files for query tests: the current format (the same schema and writer
+options as ingestion), or an older one (`format_module`) to check that older files stay readable."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from junjo_common.spanformat.v1 import SCHEMA, dumps_json, parquet_writer_options
+from junjo_common.spanformat import CURRENT
+from junjo_common.spanformat.v1 import dumps_json
 
 BASE_NS = 1_790_000_000 * 10**9
 
@@ -60,14 +62,15 @@ def span(
     }
 
 
-def write_span_file(path: Path, rows: list[dict[str, Any]]) -> Path:
+def write_span_file(path: Path, rows: list[dict[str, Any]], format_module: Any = CURRENT) -> Path:
     """Writes rows sorted by (service_name, start_time) via tmp + rename, like a cold flush."""
     path.parent.mkdir(parents=True, exist_ok=True)
     rows = sorted(rows, key=lambda r: (r["service_name"], r["start_time"]))
-    columns = {name: [r[name] for r in rows] for name in SCHEMA.names}
-    table = pa.Table.from_pydict(columns, schema=SCHEMA)
+    schema = format_module.SCHEMA
+    columns = {name: [r[name] for r in rows] for name in schema.names}
+    table = pa.Table.from_pydict(columns, schema=schema)
     tmp = path.with_name(path.name + ".tmp")
-    with pq.ParquetWriter(tmp, SCHEMA, **parquet_writer_options(len(rows))) as writer:
+    with pq.ParquetWriter(tmp, schema, **format_module.parquet_writer_options(len(rows))) as writer:
         writer.write_table(table, row_group_size=4096)
     tmp.rename(path)
     return path

@@ -58,7 +58,7 @@ def test_indexer_reports_a_file_of_an_unknown_version_and_indexes_the_rest(tmp_p
 def test_query_skips_a_file_of_an_unknown_version_and_answers_from_the_rest(tmp_path: Path) -> None:
     trace_id = new_trace_id()
     good = write_span_file(tmp_path / "good.parquet", [span(trace_id, name="kept")])
-    future = restamp(write_span_file(tmp_path / "future.parquet", [span(trace_id, name="new")]), b"2")
+    future = restamp(write_span_file(tmp_path / "future.parquet", [span(trace_id, name="new")]), b"3")
     result = engine.query_spans(
         [engine.Source(str(good), "cold"), engine.Source(str(future), "cold")],
         "trace_id = $t",
@@ -66,7 +66,7 @@ def test_query_skips_a_file_of_an_unknown_version_and_answers_from_the_rest(tmp_
     )
     assert [row["name"] for row in result.rows] == ["kept"]
     assert [(s.path, s.reason) for s in result.skipped] == [
-        (str(future), "unknown span format version '2' (this build reads version 1)")
+        (str(future), "unknown span format version '3' (this build reads version 1, 2)")
     ]
 
 
@@ -75,3 +75,22 @@ def test_a_file_without_a_version_stamp_is_refused(tmp_path: Path) -> None:
     result = engine.query_spans([engine.Source(str(path), "hot")], "true", {})
     assert result.rows == [] and result.skipped[0].reason.startswith("no span format version")
     assert pa.types.is_string(pq.read_schema(path).field("span_id").type)  # still a span file otherwise
+
+
+def test_files_of_every_known_version_answer_together(tmp_path: Path) -> None:
+    """Version 1 files (resource columns as plain strings) stay readable next to version 2 ones
+    (dictionary-encoded), in queries and in the index."""
+    root = tmp_path / "parquet"
+    trace_id = new_trace_id()
+    old = write_span_file(cold_path(root, "old"), [span(trace_id, name="old")], spanformat.v1)
+    new = write_span_file(cold_path(root, "new"), [span(trace_id, name="new")], spanformat.v2)
+    assert pa.types.is_string(pq.read_schema(old).field("resource_attributes").type)
+    assert pa.types.is_dictionary(pq.read_schema(new).field("resource_attributes").type)
+    result = engine.query_spans(
+        [engine.Source(str(old), "cold"), engine.Source(str(new), "cold")], "trace_id = $t", {"t": trace_id}
+    )
+    assert sorted(row["name"] for row in result.rows) == ["new", "old"] and not result.skipped
+    assert {row["service_name"] for row in result.rows} == {span(trace_id)["service_name"]}
+    assert {row["resource_attributes"] for row in result.rows} == {span(trace_id)["resource_attributes"]}
+    index = MetadataIndex(tmp_path / "metadata.db")
+    assert sorted(Indexer(index, root, poll_interval=60).run_pass().indexed) == sorted([str(old), str(new)])
