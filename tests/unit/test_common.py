@@ -56,35 +56,37 @@ def test_log_lines_redact_secret_fields_but_keep_ids(capsys: pytest.CaptureFixtu
     assert "k" * 64 not in json.dumps(line) and "hunter22" not in json.dumps(line)
 
 
-def test_v2_stores_the_resource_columns_dictionary_encoded_and_is_current() -> None:
+def test_v2_stores_the_resource_columns_once_and_is_current() -> None:
     assert CURRENT is v2 and set(VERSIONS) == {1, 2}
-    assert v2.COLUMNS == v1.COLUMNS
+    assert v2.COLUMNS == v1.COLUMNS == tuple(v2.BATCH_SCHEMA.names)
     for field in v2.SCHEMA:
+        batch_field = v2.BATCH_SCHEMA.field(field.name)
         if field.name in ("service_name", "resource_attributes"):
             assert field.type == pa.dictionary(pa.int32(), pa.string()) and not field.nullable
+            assert batch_field.type == pa.run_end_encoded(pa.int32(), pa.string())
         else:
-            assert field.equals(v1.SCHEMA.field(field.name))
+            assert field.equals(v1.SCHEMA.field(field.name)) and batch_field.equals(field)
     column = v2.repeated("svc", 3)
-    assert column.to_pylist() == ["svc"] * 3 and len(column.dictionary) == 1
+    assert column.to_pylist() == ["svc"] * 3 and len(column.values) == 1
 
 
-def test_v2_ipc_messages_append_to_a_stream_with_their_own_dictionaries() -> None:
+def test_v2_batches_round_trip_through_ipc_and_v1_batches_upgrade() -> None:
     def batch(service: str) -> pa.RecordBatch:
         values = {
             f.name: v2.repeated(service, 2)
             if f.name in v2.DICTIONARY_COLUMNS
             else pa.array(
-                [None, None] if f.nullable else [0, 0] if not pa.types.is_string(f.type) else ["", ""], f.type
+                [None, None] if f.nullable else ["", ""] if pa.types.is_string(f.type) else [0, 0], f.type
             )
-            for f in v2.SCHEMA
+            for f in v2.BATCH_SCHEMA
         }
-        return pa.RecordBatch.from_arrays([values[n] for n in v2.COLUMNS], schema=v2.SCHEMA)
+        return pa.RecordBatch.from_arrays([values[n] for n in v2.COLUMNS], schema=v2.BATCH_SCHEMA)
 
-    stream = v2.SCHEMA.serialize().to_pybytes()
-    for service in ("a", "b", "a"):
-        stream += v2.ipc_message(batch(service)).to_pybytes()
-    table = pa.ipc.open_stream(stream).read_all()
-    assert table["service_name"].to_pylist() == ["a", "a", "b", "b", "a", "a"]
-    v1_batch = batch("c").cast(v1.SCHEMA)
-    assert v2.upgrade(v1_batch).schema.equals(v2.SCHEMA)
-    assert v2.upgrade(v1_batch)["service_name"].to_pylist() == ["c", "c"]
+    message = pa.ipc.read_message(batch("a").serialize())
+    assert pa.ipc.read_record_batch(message, v2.BATCH_SCHEMA)["service_name"].to_pylist() == ["a", "a"]
+    old = pa.RecordBatch.from_arrays(
+        [pa.array(["c", "c"]) if n in v2.DICTIONARY_COLUMNS else batch("c").column(n) for n in v2.COLUMNS],
+        schema=v1.SCHEMA,
+    )
+    upgraded = v2.upgrade(old)
+    assert upgraded.schema.equals(v2.BATCH_SCHEMA) and upgraded["service_name"].to_pylist() == ["c", "c"]
