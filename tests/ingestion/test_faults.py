@@ -340,7 +340,7 @@ def acknowledged_then_killed(ingestion_factory: Any) -> Killed:
 def batch_span_ids(data: bytes, offset: int) -> set[str]:
 
     message = pa.ipc.read_message(pa.py_buffer(data).slice(offset))
-    return set(pa.ipc.read_record_batch(message, span_format.SCHEMA)["span_id"].to_pylist())
+    return set(pa.ipc.read_record_batch(message, span_format.BATCH_SCHEMA)["span_id"].to_pylist())
 
 
 def assert_damage_reported_and_kept(ing: Ingestion, segment: Path, offset: int, lost: set[str]) -> None:

@@ -41,7 +41,7 @@ def ids(found: list[pa.RecordBatch]) -> list[str]:
 
 def test_a_checksummed_segment_is_a_plain_arrow_ipc_stream() -> None:
     data, _, written = segment()
-    assert pa.ipc.open_stream(data).read_all().equals(pa.Table.from_batches(written, span_format.SCHEMA))
+    assert pa.ipc.open_stream(data).read_all().equals(pa.Table.from_batches(written, span_format.BATCH_SCHEMA))
     found = wal_format.scan(data)
     assert found.ended and not found.damage and not found.torn_tail
     assert ids(found.batches) == ids(written)
@@ -86,7 +86,7 @@ def test_a_batch_cut_short_at_the_end_is_a_torn_tail() -> None:
 
 
 def test_a_segment_written_before_checksums_is_still_read() -> None:
-    plain = span_format.SCHEMA.serialize().to_pybytes() + b"".join(
+    plain = span_format.BATCH_SCHEMA.serialize().to_pybytes() + b"".join(
         b.serialize().to_pybytes() for b in batches(0)
     )
     found = wal_format.scan(plain + wal_format.EOS)
@@ -156,7 +156,7 @@ def test_a_removed_wal_directory_is_recreated_and_nothing_written_is_lost(tmp_pa
 def test_a_row_that_fails_validation_is_quarantined_not_its_whole_file(tmp_path: Path) -> None:
     """A batch whose checksum holds but whose rows are not fit for Parquet (a converter bug): the
     bad rows go to quarantine, every other row into Parquet, and the file stays readable."""
-    table = pa.Table.from_batches(batches(0), span_format.SCHEMA)
+    table = pa.Table.from_batches(batches(0), span_format.BATCH_SCHEMA)
     names = [n.encode() for n in table["name"].to_pylist()]
     names[3] = b"bad \xff byte"
     data = b"".join(names)
@@ -165,8 +165,8 @@ def test_a_row_that_fails_validation_is_quarantined_not_its_whole_file(tmp_path:
     bad_names = pa.Array.from_buffers(pa.string(), len(names), buffers)
     span_ids = table["span_id"].to_pylist()
     span_ids[5] = "not-a-hex-id!!!!"
-    table = table.set_column(0, span_format.SCHEMA.field("span_id"), pa.array(span_ids, pa.string()))
-    table = table.set_column(4, span_format.SCHEMA.field("name"), bad_names)
+    table = table.set_column(0, span_format.BATCH_SCHEMA.field("span_id"), pa.array(span_ids, pa.string()))
+    table = table.set_column(4, span_format.BATCH_SCHEMA.field("name"), bad_names)
     wal_dir = tmp_path / "wal"
     wal_dir.mkdir()
     parts = [wal_format.SCHEMA_MESSAGE] + [
