@@ -41,7 +41,9 @@ def ids(found: list[pa.RecordBatch]) -> list[str]:
 
 def test_a_checksummed_segment_is_a_plain_arrow_ipc_stream() -> None:
     data, _, written = segment()
-    assert pa.ipc.open_stream(data).read_all().equals(pa.Table.from_batches(written, span_format.BATCH_SCHEMA))
+    assert (
+        pa.ipc.open_stream(data).read_all().equals(pa.Table.from_batches(written, span_format.BATCH_SCHEMA))
+    )
     found = wal_format.scan(data)
     assert found.ended and not found.damage and not found.torn_tail
     assert ids(found.batches) == ids(written)
