@@ -91,6 +91,5 @@ def test_files_of_every_known_version_answer_together(tmp_path: Path) -> None:
     )
     assert sorted(row["name"] for row in result.rows) == ["new", "old"] and not result.skipped
     assert {row["service_name"] for row in result.rows} == {span(trace_id)["service_name"]}
-    assert {row["resource_attributes"] for row in result.rows} == {span(trace_id)["resource_attributes"]}
     index = MetadataIndex(tmp_path / "metadata.db")
     assert sorted(Indexer(index, root, poll_interval=60).run_pass().indexed) == sorted([str(old), str(new)])
