@@ -235,7 +235,7 @@ def test_migration_3_indexes_agent_runs_of_files_indexed_before(tmp_path: Path) 
     conn.execute("PRAGMA user_version=2")
     conn.close()
 
-    index = MetadataIndex(db)  # migrates to 3: every file is due again
+    index = MetadataIndex(db)  # migrates to 3 (every file is due again) and on
     assert index.paths_without_keys() == [str(path)]
     assert list(index.agent_executions(AgentQuery(), None)) == []
     assert Indexer(index, root, poll_interval=60).run_pass().indexed == [str(path)]
@@ -247,3 +247,14 @@ def test_migration_3_indexes_agent_runs_of_files_indexed_before(tmp_path: Path) 
     assert index.executable_matches("other", "svc", "agent", "run-1") == []
     assert index.count_agent_executions(AgentQuery(outcome="failed")) == 0
     assert index.llm_trace_ids_for_service("svc") == [trace]  # a model request is an LLM call
+
+
+def test_agent_counts_use_the_covering_index(tmp_path: Path) -> None:
+    index = _index(tmp_path)
+    conn = sqlite3.connect(index.path)
+    for where in ("service_name = 'a' AND agent_key = 'k'", "is_error AND instr(lower(agent_name), 'x')"):
+        plan = conn.execute(
+            f"EXPLAIN QUERY PLAN SELECT count(*) FROM agent_executions WHERE {where}"
+        ).fetchall()
+        assert "COVERING INDEX idx_agent_executions_filters" in plan[-1][-1], plan
+    conn.close()
