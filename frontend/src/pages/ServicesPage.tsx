@@ -1,11 +1,19 @@
-/** Services that sent telemetry, each linking to its workflow executions and traces. */
+/**
+ * Services that sent telemetry, each linking to its workflow executions and traces. Before the first
+ * span arrives it is the guided first run, polling so it turns into the list on its own.
+ */
 import { useQuery } from "@tanstack/react-query";
 import { Link } from "react-router";
 import { observability } from "../api/endpoints";
-import { Empty, ErrorBox, Loading, PageHeader } from "../components/ui";
+import { ErrorBox, Loading, PageHeader } from "../components/ui";
+import { FirstRun } from "../features/onboarding/FirstRun";
 
 export default function ServicesPage() {
-  const q = useQuery({ queryKey: ["services"], queryFn: observability.services, refetchInterval: 10_000 });
+  const q = useQuery({
+    queryKey: ["services"],
+    queryFn: observability.services,
+    refetchInterval: (query) => (query.state.data?.length ? 10_000 : 2_000),
+  });
   return (
     <div className="page">
       <PageHeader title="Services" sub="Every service that has sent spans to this server." />
@@ -14,10 +22,7 @@ export default function ServicesPage() {
       ) : q.error ? (
         <ErrorBox error={q.error} />
       ) : !q.data?.length ? (
-        <Empty>
-          No data received yet. <Link to="/api-keys">Create an API key and instrument your app</Link> to
-          start.
-        </Empty>
+        <FirstRun />
       ) : (
         <table className="table" aria-label="Services">
           <thead>
