@@ -10,14 +10,24 @@ REST-shaped spans; contract versions 2 and 3 are annotated, any other is reporte
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from backend.agents import telemetry as t
-from backend.agents.stores import AGENT_STORE, APPLICATION_STORE, VERIFIED, WORKFLOW_STORE, replay_store
+from backend.agents.stores import (
+    AGENT_STORE,
+    APPLICATION_STORE,
+    VERIFIED,
+    WORKFLOW_STORE,
+    StoreEvents,
+    replay_store,
+    store_events,
+)
 
 SUPPORTED_CONTRACTS = (2, 3)
 OWNER_TYPES = ("agent", "workflow", "subflow")
 STATUS_ERROR = "2"
+MAX_ANCESTORS = 256  # how far up an Agent's enclosing Workflow is looked for
 _LOSS_FIELDS = (
     "resource_dropped_attributes",
     "span_dropped_attributes",
@@ -66,7 +76,7 @@ def _cancellation(attrs: dict[str, Any]) -> dict[str, Any] | None:
 def _loss_counts(spans: list[dict[str, Any]]) -> dict[str, int]:
     counts = dict.fromkeys(_LOSS_FIELDS, 0)
     for span in spans:
-        for field, key in (
+        for counter, key in (
             ("resource_dropped_attributes", "resource_dropped_attributes_count"),
             ("span_dropped_attributes", "dropped_attributes_count"),
             ("span_dropped_events", "dropped_events_count"),
@@ -74,7 +84,7 @@ def _loss_counts(spans: list[dict[str, Any]]) -> dict[str, int]:
         ):
             value = span.get(key)
             if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-                counts[field] += value
+                counts[counter] += value
         for event in _events(span):
             value = event.get("droppedAttributesCount")
             if isinstance(value, int) and not isinstance(value, bool) and value > 0:
@@ -195,8 +205,35 @@ def _link_tool_calls(operations: list[dict[str, Any]], admitted: set[str] | None
                 call["admission"], call["reason"] = "not_admitted", None
 
 
+@dataclass
+class _Trace:
+    """The trace's spans indexed once, so annotating many owners stays linear in the trace."""
+
+    spans: list[dict[str, Any]]
+    by_id: dict[str, dict[str, Any]] = field(default_factory=dict)
+    by_agent_runtime: dict[Any, list[dict[str, Any]]] = field(default_factory=dict)
+    owners: dict[tuple[Any, Any], list[dict[str, Any]]] = field(default_factory=dict)
+    children: dict[Any, list[dict[str, Any]]] = field(default_factory=dict)
+    events: StoreEvents = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for span in self.spans:
+            attrs = _attrs(span)
+            self.by_id[span["span_id"]] = span
+            runtime = attrs.get("junjo.agent.runtime_id")
+            if isinstance(runtime, str):
+                self.by_agent_runtime.setdefault(runtime, []).append(span)
+            key = (attrs.get("junjo.executable_runtime_id"), attrs.get("junjo.span_type"))
+            if isinstance(key[0], str) and isinstance(key[1], str):
+                self.owners.setdefault(key, []).append(span)
+            parent = span.get("parent_span_id")
+            if isinstance(parent, str):
+                self.children.setdefault(parent, []).append(span)
+        self.events = store_events(self.spans)
+
+
 def _agent_annotation(
-    span: dict[str, Any], version: int, trace_spans: list[dict[str, Any]], by_id: dict[str, dict[str, Any]]
+    span: dict[str, Any], version: int, trace: _Trace
 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
     """(executable, operations by span id, stores, relationships) of one Agent owner span."""
     attrs = _attrs(span)
@@ -207,9 +244,8 @@ def _agent_annotation(
 
     own_spans = [span]
     operations: dict[str, dict[str, Any]] = {}
-    for other in trace_spans:
-        other_attrs = _attrs(other)
-        if other is span or other_attrs.get("junjo.agent.runtime_id") != runtime_id or runtime_id is None:
+    for other in trace.by_agent_runtime.get(runtime_id, []) if runtime_id is not None else []:
+        if other is span:
             continue
         op = _operation(other)
         if op is None:
@@ -237,7 +273,7 @@ def _agent_annotation(
         )
 
     stores: list[dict[str, Any]] = []
-    runtime_store = replay_store(attrs, AGENT_STORE, version, own_spans)
+    runtime_store = replay_store(attrs, AGENT_STORE, version, trace.events, {s["span_id"] for s in own_spans})
     admitted: set[str] | None = None
     if runtime_store["available"]:
         stores.append(_store_entry(runtime_store, span, runtime_id, "agent", "runtime"))
@@ -246,7 +282,7 @@ def _agent_annotation(
             ids = end_state.get("admitted_tool_call_ids")
             admitted = {i for i in ids if isinstance(i, str)} if isinstance(ids, list) else None
         issues.extend(runtime_store["diagnostics"])
-    app_store = replay_store(attrs, APPLICATION_STORE, version, trace_spans)
+    app_store = replay_store(attrs, APPLICATION_STORE, version, trace.events)
     app_entry = (
         _store_entry(app_store, span, runtime_id, "agent", "application") if app_store["available"] else None
     )
@@ -262,7 +298,7 @@ def _agent_annotation(
     }
     issues.extend(_payload_issues(span["span_id"], payloads))
     losses = _loss_counts(own_spans)
-    relationships = _relationships(span, attrs, runtime_id, ordered, trace_spans, by_id)
+    relationships = _relationships(span, attrs, ordered, trace)
     summary = t.owner_summary(
         attrs,
         resource if isinstance(resource := span.get("resource_attributes_json"), dict) else {},
@@ -340,10 +376,10 @@ def _executable_ref(span: dict[str, Any]) -> dict[str, Any]:
 
 
 def _enclosing_workflow(span: dict[str, Any], by_id: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
-    """The nearest Workflow/Subflow ancestor span (bounded by the trace's own size)."""
+    """The nearest Workflow/Subflow ancestor span, within MAX_ANCESTORS steps."""
     seen: set[str] = set()
     current = by_id.get(span.get("parent_span_id") or "")
-    while current is not None and current["span_id"] not in seen:
+    while current is not None and current["span_id"] not in seen and len(seen) < MAX_ANCESTORS:
         seen.add(current["span_id"])
         if _attrs(current).get("junjo.span_type") in ("workflow", "subflow"):
             return current
@@ -352,22 +388,12 @@ def _enclosing_workflow(span: dict[str, Any], by_id: dict[str, dict[str, Any]]) 
 
 
 def _relationships(
-    span: dict[str, Any],
-    attrs: dict[str, Any],
-    runtime_id: str | None,
-    operations: list[dict[str, Any]],
-    trace_spans: list[dict[str, Any]],
-    by_id: dict[str, dict[str, Any]],
+    span: dict[str, Any], attrs: dict[str, Any], operations: list[dict[str, Any]], trace: _Trace
 ) -> dict[str, Any]:
     declared = t.parent_executable(attrs)
     parent: dict[str, Any] | None = None
     if declared is not None:
-        matches = [
-            s
-            for s in trace_spans
-            if _attrs(s).get("junjo.executable_runtime_id") == declared["runtime_id"]
-            and _attrs(s).get("junjo.span_type") == declared["type"]
-        ]
+        matches = trace.owners.get((declared["runtime_id"], declared["type"]), [])
         parent = {
             **declared,
             "executable_type": declared["type"],
@@ -377,15 +403,15 @@ def _relationships(
             "resolved": len(matches) == 1,
             "workflow": None,
         }
-        workflow = _enclosing_workflow(span, by_id)
+        workflow = _enclosing_workflow(span, trace.by_id)
         if workflow is not None:
             parent["workflow"] = _executable_ref(workflow)
     tool_spans = {op["span_id"]: op for op in operations if op["operation_type"] == "tool"}
     nested = []
-    for other in trace_spans:
-        kind = _attrs(other).get("junjo.span_type")
-        if kind in OWNER_TYPES and other.get("parent_span_id") in tool_spans:
-            tool = tool_spans[other["parent_span_id"]]
+    for tool_span_id, tool in tool_spans.items():
+        for other in trace.children.get(tool_span_id, []):
+            if _attrs(other).get("junjo.span_type") not in OWNER_TYPES:
+                continue
             nested.append(
                 {
                     **_executable_ref(other),
@@ -397,10 +423,10 @@ def _relationships(
 
 
 def _workflow_annotation(
-    span: dict[str, Any], version: int, trace_spans: list[dict[str, Any]]
+    span: dict[str, Any], version: int, trace: _Trace
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     attrs = _attrs(span)
-    detail = replay_store(attrs, WORKFLOW_STORE, version, trace_spans)
+    detail = replay_store(attrs, WORKFLOW_STORE, version, trace.events)
     executable = {
         "executable_type": attrs.get("junjo.span_type"),
         "owner_span_id": span["span_id"],
@@ -421,7 +447,7 @@ def _workflow_annotation(
 def build_trace_evidence(trace_id: str, spans: list[dict[str, Any]]) -> dict[str, Any]:
     """The trace evidence document; `spans` are REST-shaped (any order)."""
     ordered = sorted(spans, key=lambda s: (s.get("start_time") or "", s["span_id"]))
-    by_id = {s["span_id"]: s for s in ordered}
+    trace = _Trace(ordered)
     executables: dict[str, Any] = {}
     operations: dict[str, dict[str, Any]] = {}
     stores: dict[str, Any] = {}
@@ -469,7 +495,7 @@ def build_trace_evidence(trace_id: str, spans: list[dict[str, Any]]) -> dict[str
             continue
         assert version is not None
         if kind == "agent":
-            executable, ops, agent_stores, rel = _agent_annotation(span, version, ordered, by_id)
+            executable, ops, agent_stores, rel = _agent_annotation(span, version, trace)
             executables[span["span_id"]] = executable
             if executable["runtime_id"]:
                 operations.setdefault(executable["runtime_id"], {}).update(ops)
@@ -477,7 +503,7 @@ def build_trace_evidence(trace_id: str, spans: list[dict[str, Any]]) -> dict[str
             for entry in agent_stores:
                 add_store(entry)
         else:
-            executable, entry = _workflow_annotation(span, version, ordered)
+            executable, entry = _workflow_annotation(span, version, trace)
             executables[span["span_id"]] = executable
             if entry["store_id"]:
                 add_store(entry)

@@ -51,9 +51,12 @@ def _issue(code: str, message: str, path: str = "") -> dict[str, str]:
     return {"code": code, "path": path, "message": message}
 
 
-def store_events(spans: list[dict[str, Any]], store_id: str) -> list[tuple[int, str, dict[str, Any]]]:
-    """(sequence, span id, event attributes) of every `set_state` event of `store_id` in `spans`."""
-    found = []
+StoreEvents = dict[str, list[tuple[int, str, dict[str, Any]]]]
+
+
+def store_events(spans: list[dict[str, Any]]) -> StoreEvents:
+    """Store id -> (sequence, span id, event attributes) of its `set_state` events, in one pass."""
+    found: StoreEvents = {}
     for span in spans:
         events = span.get("events_json")
         if not isinstance(events, list):
@@ -62,17 +65,26 @@ def store_events(spans: list[dict[str, Any]], store_id: str) -> list[tuple[int, 
             if not isinstance(event, dict) or event.get("name") != "set_state":
                 continue
             attrs = event.get("attributes")
-            if not isinstance(attrs, dict) or attrs.get("junjo.store.id") != store_id:
+            if not isinstance(attrs, dict) or not isinstance(attrs.get("junjo.store.id"), str):
                 continue
+            store_id = attrs["junjo.store.id"]
             seq = integer(attrs, "junjo.store.transition.sequence")
-            found.append((seq if seq is not None else -1, span["span_id"], attrs))
+            found.setdefault(store_id, []).append((seq if seq is not None else -1, span["span_id"], attrs))
     return found
 
 
 def replay_store(
-    attrs: dict[str, Any], slots: StoreSlots, version: int, spans: list[dict[str, Any]]
+    attrs: dict[str, Any],
+    slots: StoreSlots,
+    version: int,
+    events_by_store: StoreEvents,
+    span_ids: set[str] | None = None,
 ) -> dict[str, Any]:
-    """StoreDetail of the Store described by `slots` on an owner span; never raises on bad input."""
+    """StoreDetail of the Store described by `slots` on an owner span; never raises on bad input.
+
+    `events_by_store` is `store_events(trace spans)`; `span_ids`, when given, keeps only the
+    events on those spans (an Agent's runtime Store: its owner and operation spans).
+    """
     store_id = attrs.get(slots.store_id)
     start, end = payload(attrs, f"{slots.state}.start"), payload(attrs, f"{slots.state}.end")
     claimed = boolean(attrs, f"{slots.counters}.reconstructable")
@@ -99,7 +111,7 @@ def replay_store(
     policy_withheld = False
 
     lo, hi = _window(detail, version, issues)
-    events = store_events(spans, store_id)
+    events = [e for e in events_by_store.get(store_id, []) if span_ids is None or e[1] in span_ids]
     if lo is not None and hi is not None:
         events = [e for e in events if lo < e[0] <= hi]
         sequences = [e[0] for e in events]
