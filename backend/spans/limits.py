@@ -120,10 +120,10 @@ def _pick(attributes: Any) -> dict[str, Any]:
     return out
 
 
-# A top-level `"key":scalar` of compact JSON; used only on texts too large to decode for a preview.
-_SCALAR = r'("(?:[^"\\]|\\.){0,4096}"|-?[0-9][0-9.eE+-]{0,30}|true|false)'
-_PREVIEW_PATTERNS = {key: re.compile(f'"{re.escape(key)}":{_SCALAR}[,}}]') for key in PREVIEW_ATTRIBUTES}
-_FAILURE_EVENT_PATTERN = re.compile(r'"name":"(exception|junjo\.hook_error)"')
+# The scalar after a `"key":` of compact JSON; used only on texts too large to decode for a
+# preview. A key found by `str.find` (fast on megabytes) is a real key: inside a JSON string every
+# quote is escaped, so `"key":` cannot occur there.
+_SCALAR = re.compile(r'("(?:[^"\\]|\\.){0,4096}"|-?[0-9][0-9.eE+-]{0,30}|true|false)[,}]')
 
 
 def preview_attributes(text: str | None) -> dict[str, Any]:
@@ -136,8 +136,10 @@ def preview_attributes(text: str | None) -> dict[str, Any]:
         except orjson.JSONDecodeError:
             return {}
     picked: dict[str, Any] = {}
-    for key, pattern in _PREVIEW_PATTERNS.items():
-        match = pattern.search(text)
+    for key in PREVIEW_ATTRIBUTES:
+        marker = f'"{key}":'
+        at = text.find(marker)
+        match = _SCALAR.match(text, at + len(marker)) if at >= 0 else None
         if match is None:
             continue
         try:
@@ -152,7 +154,7 @@ def preview_events(text: str | None) -> list[dict[str, Any]]:
     if not text:
         return []
     if len(text) > PREVIEW_PARSE_BYTES:
-        names = dict.fromkeys(m.group(1) for m in _FAILURE_EVENT_PATTERN.finditer(text))
+        names = [name for name in _FAILURE_EVENTS if f'"name":{orjson.dumps(name).decode()}' in text]
         return [{"name": name, "timeUnixNano": "", "attributes": {}} for name in names]
     try:
         events = orjson.loads(text)

@@ -9,48 +9,23 @@ resident size (`VmHWM`) is read from /proc after the requests.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import orjson
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
-from junjo_common.spanformat.v1 import SCHEMA, dumps_json, parquet_writer_options
+from tests.query.hostile_data import (
+    BACKEND_MEMORY_LIMIT,
+    SERVICE,
+    MiB,
+    fat_roots,
+    peak_rss,
+    poison_trace,
+    write_rows,
+)
 from tests.query.spanfiles import BASE_NS, cold_path, new_span_id, new_trace_id, span
 from tests.support.api import OBS, ApiClient
 from tests.support.stack import Stack, start_backend, start_ingestion
-
-MiB = 1024 * 1024
-BACKEND_MEMORY_LIMIT = 384 * MiB  # docker-compose.yml mem_limit of the backend
-SERVICE = "hostile"
-
-
-def write_rows(path: Path, rows: Iterator[dict[str, Any]], count: int) -> None:
-    """Writes rows (already in (service, start_time) order) in row groups of at most 4096 rows or
-    32 MiB of text, so the test's own memory stays small however fat the spans are."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    group: list[dict[str, Any]] = []
-    size = 0
-    with pq.ParquetWriter(tmp, SCHEMA, **parquet_writer_options(count)) as writer:
-        for row in rows:
-            group.append(row)
-            size += sum(len(row[c]) for c in ("attributes", "events", "resource_attributes"))
-            if len(group) == 4096 or size > 32 * MiB:
-                writer.write_table(pa.Table.from_pylist(group, schema=SCHEMA))
-                group, size = [], 0
-        if group:
-            writer.write_table(pa.Table.from_pylist(group, schema=SCHEMA))
-    tmp.rename(path)
-
-
-def peak_rss(stack: Stack) -> int:
-    assert stack.backend is not None and stack.backend.proc is not None
-    status = Path(f"/proc/{stack.backend.proc.pid}/status").read_text()
-    line = next(x for x in status.splitlines() if x.startswith("VmHWM:"))
-    return int(line.split()[1]) * 1024
 
 
 class Env:
@@ -64,6 +39,10 @@ class Env:
         write_rows(cold_path(self.root, f"hostile-{self.files:03d}"), iter(rows), count)
         response = self.api.http.post("/api/admin/flush-wal")
         assert response.status_code == 200 and response.json()["files_indexed"] >= 1, response.text
+
+    def peak_rss(self) -> int:
+        assert self.stack.backend is not None and self.stack.backend.proc is not None
+        return peak_rss(self.stack.backend.proc.pid)
 
     def get(self, path: str, **params: Any) -> Any:
         response = self.api.http.get(path, params=params)
@@ -86,83 +65,9 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
         stack.stop()
 
 
-# --- the poison trace ---------------------------------------------------------------------------
-
-
-def _workflow_span(trace_id: str, start_ns: int, store_id: str, **attrs: Any) -> dict[str, Any]:
-    attributes = {
-        "junjo.span_type": "workflow",
-        "junjo.telemetry.contract_version": 3,
-        "junjo.executable_runtime_id": f"wf-{store_id}",
-        "junjo.workflow.store.id": store_id,
-        "junjo.workflow.state.start": '{"n":0}',
-        "junjo.workflow.state.end": '{"n":1}',
-        "junjo.store.transition.start": 0,
-        "junjo.store.transition.end": 1,
-        "junjo.store.transition.count": 1,
-        "junjo.store.revision.start": 0,
-        "junjo.store.revision.end": 1,
-        "junjo.workflow.execution_graph_snapshot": orjson.dumps(
-            {"v": 2, "nodes": [{"nodeRuntimeId": f"node-{store_id}", "nodeLabel": "N"}], "edges": []}
-        ).decode(),
-        **attrs,
-    }
-    return span(
-        trace_id, service=SERVICE, name=f"workflow {store_id}", start_ns=start_ns, attributes=attributes
-    )
-
-
-def _node_span(trace_id: str, start_ns: int, parent: str, store_id: str, runtime_id: Any) -> dict[str, Any]:
-    event = {
-        "name": "set_state",
-        "timeUnixNano": str(start_ns),
-        "attributes": {
-            "junjo.store.id": store_id,
-            "junjo.store.transition.sequence": 1,
-            "junjo.store.revision.before": 0,
-            "junjo.store.revision.after": 1,
-            "junjo.store.action": "set_n",
-            "junjo.state_json_patch": '[{"op":"replace","path":"/n","value":1}]',
-        },
-    }
-    attributes = {
-        "junjo.span_type": "node",
-        "junjo.telemetry.contract_version": 3,
-        "junjo.executable_runtime_id": runtime_id,
-    }
-    return span(
-        trace_id,
-        service=SERVICE,
-        name="node",
-        start_ns=start_ns,
-        parent=parent,
-        attributes=attributes,
-        events=[event],
-    )
-
-
-def _nested(depth: int) -> str:
-    return '{"a":' * depth + "1" + "}" * depth
-
-
 def test_poison_trace_answers_and_marks_only_the_bad_workflows(env: Env) -> None:
-    trace = new_trace_id()
-    t = BASE_NS + 10**12
-    rows = []
-    cases = {
-        "good": {},
-        "window": {"junjo.store.transition.end": 10**9, "junjo.store.transition.count": 10**9},
-        "deep-state": {"junjo.workflow.state.start": _nested(500)},
-        "list-id": {},
-    }
-    for i, (store_id, attrs) in enumerate(cases.items()):
-        wf = _workflow_span(trace, t + i * 1000, store_id, **attrs)
-        runtime_id: Any = ["not", "a", "string"] if store_id == "list-id" else f"node-{store_id}"
-        rows += [wf, _node_span(trace, t + i * 1000 + 1, wf["span_id"], store_id, runtime_id)]
-    deep_attrs = span(trace, service=SERVICE, name="deep", start_ns=t + 9000, parent=rows[0]["span_id"])
-    deep_attrs["attributes"] = '{"deep":' + _nested(300) + "}"
-    rows.append(deep_attrs)
-    env.store(sorted(rows, key=lambda r: r["start_time"]), len(rows))
+    trace, rows = poison_trace()
+    env.store(rows, len(rows))
 
     doc = env.get(f"/api/v1/trace-document/{trace}").json()
     workflows = {w["name"].removeprefix("workflow "): w for w in doc["workflows"].values()}
@@ -181,36 +86,16 @@ def test_poison_trace_answers_and_marks_only_the_bad_workflows(env: Env) -> None
     assert "nested deeper than" in orjson.dumps(deep_span["attributes_json"]).decode()
 
     assert len(env.get(f"{OBS}/traces/{trace}/spans").json()) == len(rows)
-    assert env.get(f"{OBS}/traces/{trace}/spans/{deep_attrs['span_id']}").json()["name"] == "deep"
+    assert env.get(f"{OBS}/traces/{trace}/spans/{deep_span['span_id']}").json()["name"] == "deep"
     assert env.get("/health").status_code == 200
-    assert peak_rss(env.stack) < BACKEND_MEMORY_LIMIT
+    assert env.peak_rss() < BACKEND_MEMORY_LIMIT
 
 
 # --- fat spans: listings and trace answers ----------------------------------------------------------
 
 
-def _fat_roots(count: int, blob_bytes: int) -> Iterator[dict[str, Any]]:
-    blob = "x" * blob_bytes
-    for i in range(count):
-        row = span(
-            new_trace_id(),
-            service=SERVICE,
-            name=f"fat workflow {i}",
-            start_ns=BASE_NS + 2 * 10**12 + i * 10**6,
-            status=2 if i == 0 else 0,
-        )
-        row["attributes"] = dumps_json(
-            {"junjo.span_type": "workflow", "junjo.workflow.node.count": 7, "blob": blob}
-        ).decode()
-        row["events"] = dumps_json(
-            [{"name": "exception", "timeUnixNano": "1", "attributes": {"exception.stacktrace": blob}}]
-        ).decode()
-        row["resource_attributes"] = dumps_json({"service.name": SERVICE, "blob": blob}).decode()
-        yield row
-
-
 def test_list_pages_over_fat_spans_are_previews_within_the_memory_limit(env: Env) -> None:
-    env.store(_fat_roots(30, 12 * MiB), 30)
+    env.store(fat_roots(30, 12 * MiB), 30)
     for path in ("workflows", "spans/root", "spans"):
         response = env.get(f"{OBS}/services/{SERVICE}/{path}", limit=250)
         rows = [r for r in response.json() if r["name"].startswith("fat workflow")]
@@ -225,7 +110,7 @@ def test_list_pages_over_fat_spans_are_previews_within_the_memory_limit(env: Env
     one = env.get(f"{OBS}/traces/{fat['trace_id']}/spans/{fat['span_id']}").json()
     assert "junjo.studio.values_omitted" in one["attributes_json"]
     assert env.get(f"/api/v1/trace-document/{fat['trace_id']}").json()["truncated"] is None
-    assert peak_rss(env.stack) < BACKEND_MEMORY_LIMIT
+    assert env.peak_rss() < BACKEND_MEMORY_LIMIT
 
 
 def test_trace_answers_are_bounded_by_bytes_and_spans_and_page_through(env: Env) -> None:
@@ -276,4 +161,4 @@ def test_trace_answers_are_bounded_by_bytes_and_spans_and_page_through(env: Env)
     assert names == [f"small {i}" for i in range(2500)]
     bad = env.api.http.get(f"/api/v1/trace-document/{many}", params={"cursor": "!!"})
     assert bad.status_code == 422
-    assert peak_rss(env.stack) < BACKEND_MEMORY_LIMIT
+    assert env.peak_rss() < BACKEND_MEMORY_LIMIT
