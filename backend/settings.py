@@ -51,6 +51,12 @@ class Settings(ServiceSettings):
     grpc_port: Port = 50053
     ingestion_host: str = "localhost"
     ingestion_port: Port = 50052
+    # Several ingesters: their internal endpoints, `host:port,...` (default: INGESTION_HOST:INGESTION_PORT).
+    ingestion_targets: Annotated[list[str] | None, NoDecode] = None
+    # How the unflushed spans reach the backend: the snapshot file on a shared disk ("path"), or the
+    # spans themselves over gRPC ("stream"), at most HOT_TIER_MAX_MB per ingester and query.
+    hot_tier_transfer: Literal["path", "stream"] = "path"
+    hot_tier_max_mb: int = Field(256, ge=1, le=16 * 1024)
     run_migrations: bool = False
 
     junjo_sqlite_path: AbsolutePath = Path(".dbdata/sqlite/junjo.db")
@@ -123,10 +129,24 @@ class Settings(ServiceSettings):
     def otlp_endpoint(self) -> str:
         return self.junjo_prod_ingestion_url or DEV_OTLP_ENDPOINT
 
+    @field_validator("ingestion_targets", mode="before")
+    @classmethod
+    def _split_targets(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        targets = [t.strip() for t in value.split(",") if t.strip()]
+        for target in targets:
+            host, _, port = target.rpartition(":")
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"{target!r} is not host:port")
+        if len(set(targets)) != len(targets):
+            raise ValueError("lists an ingester twice")
+        return targets or None
+
     @property
-    def ingestion_target(self) -> str:
-        """host:port of ingestion's internal gRPC server (PrepareHotSnapshot, FlushWAL)."""
-        return f"{self.ingestion_host}:{self.ingestion_port}"
+    def ingestion_target_list(self) -> list[str]:
+        """host:port of every ingester's internal gRPC server (hot tiers, FlushWAL)."""
+        return self.ingestion_targets or [f"{self.ingestion_host}:{self.ingestion_port}"]
 
 
 @lru_cache(maxsize=1)

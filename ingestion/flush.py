@@ -19,7 +19,7 @@ Why it is shaped like this:
   it would make readers skip the whole file.
 
 Files land in PARQUET_OUTPUT_DIR/year=YYYY/month=MM/day=DD/ by the UTC wall clock of the flush
-(as the reference does), named `<YYYYMMDD_HHMMSS>_<nanos hex>_<first segment>.parquet`.
+(as the reference does), named `<YYYYMMDD_HHMMSS>_<nanos hex>_<first segment>_<n>_<ingester id>.parquet`.
 """
 
 from __future__ import annotations
@@ -261,6 +261,7 @@ class Flusher:
         self.wal, self.output_dir, self.recent = wal, output_dir, recent
         self.chunk_max_bytes = chunk_max_bytes
         self._counter = 0
+        self.ingester_id = ""  # set at start: keeps names unique among ingesters sharing the output
         # Held by the worker thread for the whole flush: an awaiting caller that is cancelled
         # (shutdown, a FlushWAL deadline) cannot let a second flush take the same segments.
         self._lock = threading.Lock()
@@ -282,7 +283,8 @@ class Flusher:
         now_ns = time.time_ns()
         now = datetime.fromtimestamp(now_ns / 1e9, UTC)
         self._counter += 1
-        name = f"{now:%Y%m%d_%H%M%S}_{now_ns % 1_000_000_000:08x}_{first_seq:016d}_{self._counter}.parquet"
+        name = f"{now:%Y%m%d_%H%M%S}_{now_ns % 1_000_000_000:08x}_{first_seq:016d}_{self._counter}"
+        name += f"_{self.ingester_id}.parquet" if self.ingester_id else ".parquet"
         return self.output_dir / f"year={now:%Y}" / f"month={now:%m}" / f"day={now:%d}" / name
 
     def _flush_chunk(self, chunk: list[Segment]) -> Path | None:

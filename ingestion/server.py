@@ -100,6 +100,16 @@ class InternalService(ingestion_pb2_grpc.InternalIngestionServiceServicer):
             recent_cold_paths=result.recent_cold_paths,
         )
 
+    async def StreamHotSpans(self, request: Any, context: Any) -> AsyncIterator[ingestion_pb2.HotSpansChunk]:
+        stream = await asyncio.to_thread(self.store.hot_spans)
+        try:
+            recent = stream.recent_cold_paths
+            while (chunk := await asyncio.to_thread(stream.next_chunk)) is not None:
+                yield ingestion_pb2.HotSpansChunk(arrow_ipc=chunk, recent_cold_paths=recent)
+                recent = []
+        finally:
+            stream.close()
+
     async def FlushWAL(self, request: Any, context: Any) -> ingestion_pb2.FlushWALResponse:
         try:
             await self.store.flush()
@@ -122,7 +132,7 @@ class InternalTokenInterceptor(grpc.aio.ServerInterceptor):
 
         async def deny_stream(request: Any, context: grpc.aio.ServicerContext) -> Any:
             await context.abort(grpc.StatusCode.UNAUTHENTICATED, INVALID_TOKEN_MESSAGE)
-            yield  # pragma: no cover - makes this an async generator for Health/Watch
+            yield  # pragma: no cover - makes this an async generator for the streaming methods
 
         self._deny_stream = grpc.unary_stream_rpc_method_handler(deny_stream)
 
@@ -133,7 +143,7 @@ class InternalTokenInterceptor(grpc.aio.ServerInterceptor):
     ) -> grpc.RpcMethodHandler:
         if token_matches(self._token, handler_call_details.invocation_metadata):
             return await continuation(handler_call_details)
-        if handler_call_details.method.endswith("/Watch"):
+        if handler_call_details.method.endswith(("/Watch", "/StreamHotSpans")):
             return self._deny_stream
         return self._deny_unary
 

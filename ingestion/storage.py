@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import re
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -22,8 +25,9 @@ from typing import Protocol
 import pyarrow as pa
 import structlog
 
-from ingestion.disk import WriteFailure
+from ingestion.disk import WriteFailure, fsync_dir
 from ingestion.flush import Flusher, FlushScheduler, RecentCold, resolve_intents
+from ingestion.hot_stream import HotSpanStream
 from ingestion.snapshot import HotSnapshot, SnapshotResult
 from ingestion.wal import RecoveryReport, Wal
 
@@ -47,6 +51,9 @@ class SpanStore(Protocol):
     def snapshot(self) -> SnapshotResult:
         """Blocking: all unflushed spans as one hot file, plus the recently flushed cold files."""
 
+    def hot_spans(self) -> HotSpanStream:
+        """Blocking: all unflushed spans as an Arrow IPC stream, plus the recently flushed cold files."""
+
     def list_files(self) -> list[str]:
         """Every cold file this store has published, oldest first."""
 
@@ -57,6 +64,27 @@ class SpanStore(Protocol):
 
     async def close(self) -> list[str]:
         """Flushes everything and releases the store; returns the files of the final flush."""
+
+
+def ingester_id(wal_dir: Path) -> str:
+    """This ingester's id, kept in its WAL directory (one WAL per ingester). Cold file names carry
+    it, so ingesters publishing into one PARQUET_OUTPUT_DIR never pick the same name."""
+    path = wal_dir / "ingester_id"
+    try:
+        kept = path.read_text().strip()
+        if re.fullmatch(r"[0-9a-f]{8}", kept):
+            return kept
+    except FileNotFoundError:
+        pass
+    value = secrets.token_hex(4)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w") as f:
+        f.write(value)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    fsync_dir(wal_dir)
+    return value
 
 
 @dataclass(frozen=True)
@@ -105,6 +133,7 @@ class LocalSpanStore:
         loop = asyncio.get_running_loop()
         try:
             self.wal.lock_dir()
+            self.flusher.ingester_id = await asyncio.to_thread(ingester_id, self.config.wal_dir)
             finished = await asyncio.to_thread(resolve_intents, self.config.wal_dir)  # before listing
             report = await asyncio.to_thread(self.wal.recover)
         except OSError as exc:
@@ -170,6 +199,9 @@ class LocalSpanStore:
 
     def snapshot(self) -> SnapshotResult:
         return self.hot.prepare()
+
+    def hot_spans(self) -> HotSpanStream:
+        return HotSpanStream(self.wal, self.recent)
 
     def list_files(self) -> list[str]:
         root = self.config.parquet_dir

@@ -1,4 +1,5 @@
-"""DataFusion execution over an explicit set of Parquet files (cold files and the hot snapshot).
+"""DataFusion execution over an explicit set of Parquet files (cold files and the hot snapshot)
+and in-memory tables (hot tiers streamed from ingesters that share no disk with the backend).
 
 Each query gets a fresh SessionContext, so files added or deleted since the last query never
 break it. Every file is opened first and registered through `/proc/self/fd/<n>`: the open
@@ -46,6 +47,7 @@ Tier = Literal["cold", "hot"]
 ORDER_DESC = "ORDER BY start_time DESC, span_id DESC"
 ORDER_ASC = "ORDER BY start_time ASC, span_id ASC"
 SMALL_ROW_GROUP_BYTES = 32 * 1024 * 1024
+IN_MEMORY = -1  # the "descriptor" of an in-memory source
 _FOOTER_CACHE_ENTRIES = 1024
 _footer_cache: OrderedDict[tuple[int, int, int, int], int] = OrderedDict()
 _footer_lock = threading.Lock()
@@ -64,6 +66,7 @@ class Source:
     path: str
     tier: Tier
     fd: int | None = field(default=None, compare=False)  # already open (pins a hot snapshot)
+    table: pa.Table | None = field(default=None, compare=False)  # in memory (a streamed hot tier)
 
 
 @dataclass
@@ -104,6 +107,10 @@ class OpenFiles:
             if source.path in seen:
                 continue
             seen.add(source.path)
+            if source.table is not None:
+                if source.table.num_rows:
+                    self.opened.append((source, IN_MEMORY))
+                continue
             try:
                 fd = os.dup(source.fd) if source.fd is not None else os.open(source.path, os.O_RDONLY)
             except FileNotFoundError:
@@ -124,7 +131,8 @@ class OpenFiles:
 
     def close(self) -> None:
         for _, fd in self.opened:
-            os.close(fd)
+            if fd != IN_MEMORY:
+                os.close(fd)
         self.opened = []
 
     def __enter__(self) -> OpenFiles:
@@ -148,8 +156,11 @@ def _unknown_format(path: str, fd: int) -> str | None:
     return None
 
 
-def _register(ctx: SessionContext, name: str, fd: int) -> None:
-    ctx.register_parquet(name, f"/proc/self/fd/{fd}", file_extension="")
+def _register(ctx: SessionContext, name: str, source: Source, fd: int) -> None:
+    if source.table is not None:
+        ctx.register_record_batches(name, [source.table.to_batches()])
+    else:
+        ctx.register_parquet(name, f"/proc/self/fd/{fd}", file_extension="")
 
 
 def query_spans(
@@ -223,8 +234,9 @@ def json_row_group_bytes(fd: int) -> int:
 
 
 def _batch_rows(fd: int) -> int | None:
-    """None (DataFusion's default batch) when the file's row groups are small, else one row."""
-    return None if json_row_group_bytes(fd) <= SMALL_ROW_GROUP_BYTES else 1
+    """None (DataFusion's default batch) when the file's row groups are small, else one row.
+    An in-memory table is decoded already: its batches cost nothing more."""
+    return None if fd == IN_MEMORY or json_row_group_bytes(fd) <= SMALL_ROW_GROUP_BYTES else 1
 
 
 def stream_spans(
@@ -248,7 +260,7 @@ def stream_spans(
                 rows = _batch_rows(fd)
                 config = _config() if rows is None else _config().with_batch_size(rows)
                 ctx = SessionContext(config)
-                _register(ctx, "t", fd)
+                _register(ctx, "t", source, fd)
                 stream = ctx.sql(
                     f"SELECT {columns} FROM t WHERE {where}", param_values=params
                 ).execute_stream()
@@ -284,7 +296,7 @@ def _run(
     parts = []
     for i, (source, fd) in enumerate(items):
         try:
-            _register(ctx, f"t{i}", fd)
+            _register(ctx, f"t{i}", source, fd)
         except Exception as exc:  # unreadable footer: not a Parquet file, truncated, ...
             result.skipped.append(SkippedFile(source.path, f"unreadable: {_short(exc)}"))
             continue

@@ -12,14 +12,19 @@ from backend.index.indexer import Indexer
 from backend.index.retention import RetentionPolicy
 from backend.index.store import MetadataIndex
 from backend.settings import Settings
-from backend.spans.ingestion_client import IngestionClient
+from backend.spans.ingestion_client import Ingesters
 from backend.spans.service import SpanService
 
 
 @contextlib.asynccontextmanager
 async def spans_lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     index = await asyncio.to_thread(MetadataIndex, settings.junjo_metadata_db_path)
-    client = IngestionClient(settings.ingestion_target, settings.internal_token)
+    client = Ingesters(
+        settings.ingestion_target_list,
+        settings.internal_token,
+        settings.hot_tier_transfer,
+        settings.hot_tier_max_mb * 1024 * 1024,
+    )
     indexer = Indexer(
         index,
         settings.junjo_parquet_storage_path,

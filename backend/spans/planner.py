@@ -91,33 +91,36 @@ class Answer:
 
 @contextmanager
 def extra_sources(index: MetadataIndex, tiers: HotTiers) -> Iterator[list[Source]]:
-    """The hot snapshot and recently flushed cold files the index does not know yet.
+    """The hot tiers (snapshot files, streamed tables) and recently flushed cold files the index
+    does not know yet.
 
-    The snapshot is opened here and held open for the whole plan, and its size is checked
+    Each snapshot is opened here and held open for the whole plan, and its size is checked
     against what PrepareHotSnapshot reported: a snapshot replaced in between (after a flush whose
     file the reported recent paths may not list) raises SnapshotChanged, so the caller asks again.
-    A size < 0 accepts whatever snapshot is there (the caller's last attempt).
+    A size < 0 accepts whatever snapshot is there (the caller's last attempt). Streamed tables
+    are in memory already and are queried like the files.
     """
     sources: list[Source] = []
     if tiers.recent_cold_paths:
         indexed = index.indexed_subset(tiers.recent_cold_paths)
         sources.extend(Source(p, "cold") for p in tiers.recent_cold_paths if p not in indexed)
-    fd: int | None = None
-    if tiers.snapshot_path:
-        try:
-            fd = os.open(tiers.snapshot_path, os.O_RDONLY)
-        except FileNotFoundError:
-            if tiers.snapshot_size >= 0:
-                raise SnapshotChanged from None
-        if fd is not None:
-            if tiers.snapshot_size >= 0 and os.fstat(fd).st_size != tiers.snapshot_size:
-                os.close(fd)
-                raise SnapshotChanged
-            sources.append(Source(tiers.snapshot_path, "hot", fd))
+    sources.extend(Source(label, "hot", table=table) for label, table in tiers.tables.items())
+    fds: list[int] = []
     try:
+        for snapshot in tiers.snapshots:
+            try:
+                fd = os.open(snapshot.path, os.O_RDONLY)
+            except FileNotFoundError:
+                if snapshot.size >= 0:
+                    raise SnapshotChanged from None
+                continue
+            fds.append(fd)
+            if snapshot.size >= 0 and os.fstat(fd).st_size != snapshot.size:
+                raise SnapshotChanged
+            sources.append(Source(snapshot.path, "hot", fd))
         yield sources
     finally:
-        if fd is not None:
+        for fd in fds:
             os.close(fd)
 
 

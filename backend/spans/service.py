@@ -1,4 +1,4 @@
-"""The span service: asks ingestion for the hot tiers, then runs the blocking plan in a thread.
+"""The span service: asks the ingesters for the hot tiers, then runs the blocking plan in a thread.
 
 It owns the process-wide pieces (metadata index, ingestion client, query concurrency limit) and
 turns each request into one `Answer`. DataFusion work runs on a small dedicated thread pool (one
@@ -20,7 +20,7 @@ from backend.index.indexer import Indexer, PassResult
 from backend.index.store import MetadataIndex
 from backend.spans import planner
 from backend.spans.document import build_trace_document
-from backend.spans.ingestion_client import HotTiers, IngestionClient
+from backend.spans.ingestion_client import HotTiers, Ingesters
 from backend.spans.limits import TRACE_ANSWER_BYTES, TRACE_SPAN_LIMIT
 from backend.spans.planner import Answer, ListQuery, SnapshotChanged
 
@@ -45,7 +45,7 @@ def _truncation(answer: Answer) -> dict[str, Any] | None:
 
 
 class SpanService:
-    def __init__(self, index: MetadataIndex, client: IngestionClient, indexer: Indexer) -> None:
+    def __init__(self, index: MetadataIndex, client: Ingesters, indexer: Indexer) -> None:
         self.index = index
         self.client = client
         self.indexer = indexer
@@ -59,9 +59,10 @@ class SpanService:
         """Runs `plan` with fresh hot tiers; asks again if the snapshot was replaced meanwhile."""
         tiers = HotTiers()
         for attempt in range(_SNAPSHOT_ATTEMPTS):
-            tiers = await self.client.prepare_hot_snapshot()
-            if attempt == _SNAPSHOT_ATTEMPTS - 1 and tiers.snapshot_path:
-                tiers.snapshot_size = -1  # accept whatever snapshot is there now
+            tiers = await self.client.hot_tiers()
+            if attempt == _SNAPSHOT_ATTEMPTS - 1:
+                for snapshot in tiers.snapshots:
+                    snapshot.size = -1  # accept whatever snapshot is there now
             try:
                 async with self._slots:
                     answer = await asyncio.get_running_loop().run_in_executor(self._threads, plan, tiers)

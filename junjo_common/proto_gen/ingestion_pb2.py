@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x0fingestion.proto\x12\tingestion\"\x1b\n\x19PrepareHotSnapshotRequest\"\xa2\x01\n\x1aPrepareHotSnapshotResponse\x12\x15\n\rsnapshot_path\x18\x01 \x01(\t\x12\x11\n\trow_count\x18\x02 \x01(\x03\x12\x17\n\x0f\x66ile_size_bytes\x18\x03 \x01(\x03\x12\x0f\n\x07success\x18\x04 \x01(\x08\x12\x15\n\rerror_message\x18\x05 \x01(\t\x12\x19\n\x11recent_cold_paths\x18\x06 \x03(\t\"\x11\n\x0f\x46lushWALRequest\":\n\x10\x46lushWALResponse\x12\x0f\n\x07success\x18\x01 \x01(\x08\x12\x15\n\rerror_message\x18\x02 \x01(\t2\xc2\x01\n\x18InternalIngestionService\x12\x61\n\x12PrepareHotSnapshot\x12$.ingestion.PrepareHotSnapshotRequest\x1a%.ingestion.PrepareHotSnapshotResponse\x12\x43\n\x08\x46lushWAL\x12\x1a.ingestion.FlushWALRequest\x1a\x1b.ingestion.FlushWALResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x0fingestion.proto\x12\tingestion\"\x1b\n\x19PrepareHotSnapshotRequest\"\xa2\x01\n\x1aPrepareHotSnapshotResponse\x12\x15\n\rsnapshot_path\x18\x01 \x01(\t\x12\x11\n\trow_count\x18\x02 \x01(\x03\x12\x17\n\x0f\x66ile_size_bytes\x18\x03 \x01(\x03\x12\x0f\n\x07success\x18\x04 \x01(\x08\x12\x15\n\rerror_message\x18\x05 \x01(\t\x12\x19\n\x11recent_cold_paths\x18\x06 \x03(\t\"\x17\n\x15StreamHotSpansRequest\"=\n\rHotSpansChunk\x12\x11\n\tarrow_ipc\x18\x01 \x01(\x0c\x12\x19\n\x11recent_cold_paths\x18\x02 \x03(\t\"\x11\n\x0f\x46lushWALRequest\":\n\x10\x46lushWALResponse\x12\x0f\n\x07success\x18\x01 \x01(\x08\x12\x15\n\rerror_message\x18\x02 \x01(\t2\x92\x02\n\x18InternalIngestionService\x12\x61\n\x12PrepareHotSnapshot\x12$.ingestion.PrepareHotSnapshotRequest\x1a%.ingestion.PrepareHotSnapshotResponse\x12N\n\x0eStreamHotSpans\x12 .ingestion.StreamHotSpansRequest\x1a\x18.ingestion.HotSpansChunk0\x01\x12\x43\n\x08\x46lushWAL\x12\x1a.ingestion.FlushWALRequest\x1a\x1b.ingestion.FlushWALResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,10 +35,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PREPAREHOTSNAPSHOTREQUEST']._serialized_end=57
   _globals['_PREPAREHOTSNAPSHOTRESPONSE']._serialized_start=60
   _globals['_PREPAREHOTSNAPSHOTRESPONSE']._serialized_end=222
-  _globals['_FLUSHWALREQUEST']._serialized_start=224
-  _globals['_FLUSHWALREQUEST']._serialized_end=241
-  _globals['_FLUSHWALRESPONSE']._serialized_start=243
-  _globals['_FLUSHWALRESPONSE']._serialized_end=301
-  _globals['_INTERNALINGESTIONSERVICE']._serialized_start=304
-  _globals['_INTERNALINGESTIONSERVICE']._serialized_end=498
+  _globals['_STREAMHOTSPANSREQUEST']._serialized_start=224
+  _globals['_STREAMHOTSPANSREQUEST']._serialized_end=247
+  _globals['_HOTSPANSCHUNK']._serialized_start=249
+  _globals['_HOTSPANSCHUNK']._serialized_end=310
+  _globals['_FLUSHWALREQUEST']._serialized_start=312
+  _globals['_FLUSHWALREQUEST']._serialized_end=329
+  _globals['_FLUSHWALRESPONSE']._serialized_start=331
+  _globals['_FLUSHWALRESPONSE']._serialized_end=389
+  _globals['_INTERNALINGESTIONSERVICE']._serialized_start=392
+  _globals['_INTERNALINGESTIONSERVICE']._serialized_end=666
 # @@protoc_insertion_point(module_scope)

@@ -26,6 +26,18 @@ class PrepareHotSnapshotResponse(_message.Message):
     recent_cold_paths: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, snapshot_path: _Optional[str] = ..., row_count: _Optional[int] = ..., file_size_bytes: _Optional[int] = ..., success: _Optional[bool] = ..., error_message: _Optional[str] = ..., recent_cold_paths: _Optional[_Iterable[str]] = ...) -> None: ...
 
+class StreamHotSpansRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class HotSpansChunk(_message.Message):
+    __slots__ = ("arrow_ipc", "recent_cold_paths")
+    ARROW_IPC_FIELD_NUMBER: _ClassVar[int]
+    RECENT_COLD_PATHS_FIELD_NUMBER: _ClassVar[int]
+    arrow_ipc: bytes
+    recent_cold_paths: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, arrow_ipc: _Optional[bytes] = ..., recent_cold_paths: _Optional[_Iterable[str]] = ...) -> None: ...
+
 class FlushWALRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...

@@ -39,6 +39,11 @@ class InternalIngestionServiceStub:
                 request_serializer=ingestion__pb2.PrepareHotSnapshotRequest.SerializeToString,
                 response_deserializer=ingestion__pb2.PrepareHotSnapshotResponse.FromString,
                 _registered_method=True)
+        self.StreamHotSpans = channel.unary_stream(
+                '/ingestion.InternalIngestionService/StreamHotSpans',
+                request_serializer=ingestion__pb2.StreamHotSpansRequest.SerializeToString,
+                response_deserializer=ingestion__pb2.HotSpansChunk.FromString,
+                _registered_method=True)
         self.FlushWAL = channel.unary_unary(
                 '/ingestion.InternalIngestionService/FlushWAL',
                 request_serializer=ingestion__pb2.FlushWALRequest.SerializeToString,
@@ -52,6 +57,15 @@ class InternalIngestionServiceServicer:
     def PrepareHotSnapshot(self, request, context):
         """Writes every unflushed span to the hot snapshot Parquet file and returns
         it together with the recently flushed cold files (not yet indexed, maybe).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StreamHotSpans(self, request, context):
+        """The unflushed spans themselves, for a backend that shares no disk with ingestion: one Arrow
+        IPC stream (span format schema, uncompressed) cut into chunks of at most a few MiB, in order.
+        The first chunk also carries the recently flushed cold files.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -71,6 +85,11 @@ def add_InternalIngestionServiceServicer_to_server(servicer, server):
                     servicer.PrepareHotSnapshot,
                     request_deserializer=ingestion__pb2.PrepareHotSnapshotRequest.FromString,
                     response_serializer=ingestion__pb2.PrepareHotSnapshotResponse.SerializeToString,
+            ),
+            'StreamHotSpans': grpc.unary_stream_rpc_method_handler(
+                    servicer.StreamHotSpans,
+                    request_deserializer=ingestion__pb2.StreamHotSpansRequest.FromString,
+                    response_serializer=ingestion__pb2.HotSpansChunk.SerializeToString,
             ),
             'FlushWAL': grpc.unary_unary_rpc_method_handler(
                     servicer.FlushWAL,
@@ -105,6 +124,33 @@ class InternalIngestionService:
             '/ingestion.InternalIngestionService/PrepareHotSnapshot',
             ingestion__pb2.PrepareHotSnapshotRequest.SerializeToString,
             ingestion__pb2.PrepareHotSnapshotResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamHotSpans(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/ingestion.InternalIngestionService/StreamHotSpans',
+            ingestion__pb2.StreamHotSpansRequest.SerializeToString,
+            ingestion__pb2.HotSpansChunk.FromString,
             options,
             channel_credentials,
             insecure,

@@ -6,13 +6,14 @@ import os
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 import pytest
 
 from backend.index.indexer import Indexer
 from backend.index.store import MetadataIndex
 from backend.spans import engine, planner
 from backend.spans.engine import OpenFiles, Source
-from backend.spans.ingestion_client import HotTiers
+from backend.spans.ingestion_client import HotTiers, SnapshotFile
 from backend.spans.planner import InvalidCursor, ListQuery, SnapshotChanged, decode_cursor, encode_cursor
 from tests.query.spanfiles import BASE_NS, cold_path, new_trace_id, span, write_span_file
 
@@ -40,8 +41,7 @@ class World:
 
     def hot(self, rows: list[dict[str, Any]]) -> None:
         write_span_file(self.hot_path, rows)
-        self.tiers.snapshot_path = str(self.hot_path)
-        self.tiers.snapshot_size = self.hot_path.stat().st_size
+        self.tiers.snapshots = [SnapshotFile(str(self.hot_path), self.hot_path.stat().st_size)]
 
     def page(self, **kw: Any) -> planner.Answer:
         return planner.list_spans(self.index, self.tiers, ListQuery(**kw))
@@ -206,10 +206,10 @@ def test_a_file_unlinked_mid_query_still_answers(world: World) -> None:
 
 def test_replaced_snapshot_asks_again(world: World) -> None:
     world.hot(_roots(1, BASE_NS))
-    world.tiers.snapshot_size += 1
+    world.tiers.snapshots[0].size += 1
     with pytest.raises(SnapshotChanged):
         planner.services(world.index, world.tiers)
-    world.tiers.snapshot_size = -1  # last attempt: accept what is there
+    world.tiers.snapshots[0].size = -1  # last attempt: accept what is there
     assert planner.services(world.index, world.tiers).data == ["svc"]
 
 
@@ -226,7 +226,7 @@ def test_deleted_snapshot_asks_again_then_reads_without_it(world: World) -> None
     world.hot_path.unlink()  # ingestion emptied its WAL (flushed) after answering
     with pytest.raises(SnapshotChanged):
         planner.trace_page(world.index, world.tiers, new_trace_id())
-    world.tiers.snapshot_size = -1
+    world.tiers.snapshots[0].size = -1
     assert planner.services(world.index, world.tiers).data == ["cold-only"]
 
 
@@ -288,3 +288,34 @@ def test_keyed_pages_match_the_file_walk_with_ties_errors_and_time_ranges(world:
         assert keyed == walked and keyed
         starts = [(r["start_time"], r["span_id"]) for r in keyed]
         assert starts == sorted(starts, reverse=True) and len(set(starts)) == len(starts)
+
+
+def test_streamed_hot_tier_answers_like_the_snapshot_file(world: World) -> None:
+    """The hot tier received over gRPC (an in-memory table) is queried exactly like the snapshot
+    file: listings, trace pages, one span, services, and a cold row still wins over it."""
+    trace = new_trace_id()
+    flushed = span(trace, name="cold-version", start_ns=BASE_NS, span_id="c" * 16)
+    world.cold([flushed], indexed=False)
+    world.cold(_roots(3, BASE_NS - 100 * SEC))
+    hot = [{**flushed, "name": "hot-version"}, span(trace, start_ns=BASE_NS + 1, parent="c" * 16)]
+    hot += _roots(4, BASE_NS + 10 * SEC, service="other")
+    world.hot(hot)
+    streamed = HotTiers(
+        tables={"hot:ingester-a": pq.read_table(world.hot_path)},
+        recent_cold_paths=world.tiers.recent_cold_paths,
+    )
+
+    def answers(tiers: HotTiers) -> list[object]:
+        return [
+            planner.list_spans(world.index, tiers, ListQuery(service="svc", limit=10)).data,
+            planner.list_spans(world.index, tiers, ListQuery(service="other", kind="roots", limit=2)).data,
+            planner.trace_page(world.index, tiers, trace).data,
+            planner.one_span(world.index, tiers, trace, "c" * 16).data,
+            planner.services(world.index, tiers).data,
+        ]
+
+    from_file, from_stream = answers(world.tiers), answers(streamed)
+    assert from_stream == from_file
+    assert [r["name"] for r in from_stream[2] if r["span_id"] == "c" * 16] == ["cold-version"]
+    assert len(from_stream[2]) == 2 and len(from_stream[1]) == 2
+    assert from_stream[4] == ["other", "svc"]

@@ -151,3 +151,43 @@ def test_spans_of_an_abandoned_store_survive_into_the_next_one(make_store: Calla
         assert ids(store.list_files()) == Counter(dict.fromkeys(expected(range(0, 1000, 100)), 1))
 
     asyncio.run(restart())
+
+
+def _streamed(store: SpanStore, chunk_bytes: int) -> tuple[pa.Table, list[int], list[str]]:
+    """Every chunk of one hot-spans stream: (the table they form, chunk sizes, recent cold paths)."""
+    stream = store.hot_spans()
+    stream.chunk_bytes = chunk_bytes
+    try:
+        chunks: list[bytes] = []
+        while (chunk := stream.next_chunk()) is not None:
+            chunks.append(chunk)
+        recent = stream.recent_cold_paths
+    finally:
+        stream.close()
+    with pa.ipc.open_stream(pa.py_buffer(b"".join(chunks))) as reader:
+        return reader.read_all(), [len(c) for c in chunks], recent
+
+
+def test_streamed_hot_spans_are_the_unflushed_spans_once(make_store: Callable[[], SpanStore]) -> None:
+    """The hot tier as an Arrow IPC stream in bounded chunks: every unflushed span once, in the
+    span format's columns; after a flush, none, and the flushed file among the recent ones."""
+
+    async def main() -> None:
+        store = make_store()
+        await store.open()
+        table, sizes, _ = await asyncio.to_thread(_streamed, store, 64 * 1024)
+        assert table.num_rows == 0 and table.schema.equals(v1.SCHEMA, check_metadata=False)
+        for f in range(0, 3000, 100):
+            await store.write(batches(f))
+        table, sizes, _ = await asyncio.to_thread(_streamed, store, 64 * 1024)
+        assert len(sizes) > 1 and max(sizes) <= 64 * 1024
+        assert Counter(table["span_id"].to_pylist()) == Counter(
+            dict.fromkeys(expected(range(0, 3000, 100)), 1)
+        )
+        assert table.schema.equals(v1.SCHEMA, check_metadata=False)
+        flushed = await store.flush()
+        table, _, recent = await asyncio.to_thread(_streamed, store, 64 * 1024)
+        assert table.num_rows == 0 and set(flushed) <= set(recent)
+        await store.close()
+
+    asyncio.run(main())

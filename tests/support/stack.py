@@ -2,6 +2,8 @@
 
 Every integration and end-to-end test starts services through here so they all run the same
 way `make run` does (`python -m backend`, `python -m ingestion`), with fresh ports and secrets.
+More ingesters (`start_extra_ingester`) get their own ports, WAL and snapshot path; the backend
+reads them all when `INGESTION_TARGETS` (`Stack.ingestion_targets`) is in its environment.
 """
 
 from __future__ import annotations
@@ -19,6 +21,25 @@ from tests.support.procs import ServiceProcess, free_port
 
 
 @dataclass
+class ExtraIngester:
+    """One more ingester of a stack: its own ports, WAL_DIR and SNAPSHOT_PATH."""
+
+    name: str
+    otlp_port: int = field(default_factory=free_port)
+    otlp_http_port: int = field(default_factory=free_port)
+    internal_port: int = field(default_factory=free_port)
+    proc: ServiceProcess | None = None
+
+    @property
+    def otlp_endpoint(self) -> str:
+        return f"127.0.0.1:{self.otlp_port}"
+
+    @property
+    def internal_target(self) -> str:
+        return f"127.0.0.1:{self.internal_port}"
+
+
+@dataclass
 class Stack:
     data_dir: Path
     http_port: int = field(default_factory=free_port)
@@ -29,6 +50,8 @@ class Stack:
     session_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     cookie_key: str = field(default_factory=lambda: base64.b64encode(secrets.token_bytes(32)).decode())
     extra_env: dict[str, str] = field(default_factory=dict)
+    backend_env: dict[str, str] = field(default_factory=dict)  # the backend's only
+    extra_ingesters: list[ExtraIngester] = field(default_factory=list)
     backend: ServiceProcess | None = None
     ingestion: ServiceProcess | None = None
     ui: ServiceProcess | None = None
@@ -71,8 +94,14 @@ class Stack:
             **self.extra_env,
         }
 
+    @property
+    def ingestion_targets(self) -> str:
+        """INGESTION_TARGETS naming the first ingester and every extra one."""
+        targets = [f"127.0.0.1:{self.internal_port}", *(i.internal_target for i in self.extra_ingesters)]
+        return ",".join(targets)
+
     def stop(self) -> None:
-        for proc in (self.ui, self.ingestion, self.backend):
+        for proc in (self.ui, self.ingestion, *(i.proc for i in self.extra_ingesters), self.backend):
             if proc is not None:
                 proc.stop()
 
@@ -101,7 +130,7 @@ def start_backend(stack: Stack, log_dir: Path, timeout: float = 60.0) -> Service
     The internal gRPC server is bound before /health answers, so ValidateApiKey is usable too.
     The process is kept on `stack.backend`; `stack.stop()` stops it.
     """
-    proc = ServiceProcess("backend", stack.env(), log_dir / "backend.log").start()
+    proc = ServiceProcess("backend", stack.env() | stack.backend_env, log_dir / "backend.log").start()
     stack.backend = proc
     proc.wait_until(lambda: _http_ok(f"{stack.http_url}/health"), timeout)
     return proc
@@ -144,6 +173,24 @@ def start_ingestion(stack: Stack, log_dir: Path, timeout: float = 60.0) -> Servi
             ):
                 raise
             stack.otlp_port, stack.otlp_http_port = free_port(), free_port()
+
+
+def start_extra_ingester(stack: Stack, name: str, log_dir: Path, timeout: float = 60.0) -> ExtraIngester:
+    """Starts one more `python -m ingestion` beside `stack.ingestion`: the same secrets and
+    PARQUET_OUTPUT_DIR, its own ports, WAL_DIR and SNAPSHOT_PATH (under data_dir/<name>/)."""
+    ingester = ExtraIngester(name)
+    stack.extra_ingesters.append(ingester)
+    own = stack.data_dir / name
+    env = stack.env() | {
+        "OTLP_GRPC_PORT": str(ingester.otlp_port),
+        "OTLP_HTTP_PORT": str(ingester.otlp_http_port),
+        "INTERNAL_GRPC_PORT": str(ingester.internal_port),
+        "WAL_DIR": str(own / "wal"),
+        "SNAPSHOT_PATH": str(own / "hot_snapshot.parquet"),
+    }
+    ingester.proc = ServiceProcess("ingestion", env, log_dir / f"{name}.log").start()
+    ingester.proc.wait_until(lambda: _grpc_serving(ingester.internal_port, internal_token(stack)), timeout)
+    return ingester
 
 
 def start_static_ui(
