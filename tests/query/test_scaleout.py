@@ -124,7 +124,8 @@ def test_one_ingester_down_gives_partial_results_not_errors(two: TwoIngesters) -
     assert listing.headers.get("X-Junjo-Degraded", "").startswith("partial-results")
     assert on_first <= {s["span_id"] for s in listing.json()}
 
-    flushed = two.api.http.post("/api/admin/flush-wal")  # the reachable one flushes; the answer names the other
+    # The reachable ingester flushes; the answer names the other.
+    flushed = two.api.http.post("/api/admin/flush-wal")
     assert flushed.status_code == 503, flushed.text
     assert two.second.internal_target in flushed.json()["detail"]
     assert two.parquet_files()
