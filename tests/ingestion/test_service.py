@@ -200,7 +200,7 @@ def test_stop_signal_flushes_everything_and_exits_zero(ingestion_factory, sig: i
     ing.proc.signal(sig)
     assert ing.proc.proc is not None and ing.proc.proc.wait(60) == 0
     wal = Path(ing.env["WAL_DIR"])
-    assert [p.name for p in wal.iterdir()] == [".lock"]
+    assert sorted(p.name for p in wal.iterdir()) == [".lock", "ingester_id"]
     ids = [
         i for p in ing.parquet_files() for i in pq.read_table(p, columns=["span_id"])["span_id"].to_pylist()
     ]
