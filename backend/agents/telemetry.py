@@ -13,6 +13,8 @@ from typing import Any
 
 import orjson
 
+from backend.spans.limits import MAX_JSON_DEPTH, may_nest_deeper, nests_deeper
+
 MAX_TEXT = 1024  # identity and display text kept in the index and the list
 MAX_INT = 2**53 - 1  # I-JSON's portable integers; anything larger is treated as absent
 PAYLOAD_MODES = ("full", "redacted", "excluded", "reference")
@@ -39,13 +41,17 @@ def boolean(attrs: dict[str, Any], key: str) -> bool | None:
 
 
 def parse_json(value: Any) -> tuple[Any, str | None]:
-    """(value, None) for a JSON text; (None, reason) otherwise."""
+    """(value, None) for a JSON text; (None, reason) otherwise (also when nested so deep that
+    copying or encoding it would exhaust the stack)."""
     if not isinstance(value, str):
         return None, "missing"
     try:
-        return orjson.loads(value), None
+        parsed = orjson.loads(value)
     except orjson.JSONDecodeError:
         return None, "invalid JSON"
+    if may_nest_deeper(value) and nests_deeper(parsed):
+        return None, f"nested deeper than {MAX_JSON_DEPTH} levels"
+    return parsed, None
 
 
 def payload(attrs: dict[str, Any], key: str) -> dict[str, Any] | None:

@@ -86,6 +86,7 @@ def test_poison_trace_answers_and_marks_only_the_bad_workflows(env: Env) -> None
     assert "nested deeper than" in orjson.dumps(deep_span["attributes_json"]).decode()
 
     assert len(env.get(f"{OBS}/traces/{trace}/spans").json()) == len(rows)
+    assert env.get(f"/api/v1/trace-evidence/{trace}").json()["trace_id"] == trace  # junjo's evidence
     assert env.get(f"{OBS}/traces/{trace}/spans/{deep_span['span_id']}").json()["name"] == "deep"
     assert env.get("/health").status_code == 200
     assert env.peak_rss() < BACKEND_MEMORY_LIMIT
