@@ -396,12 +396,15 @@ def _emit(rows: list[dict[str, Any]], resource: _Resource, out: Converted) -> No
     out.accepted += len(rows)
 
 
+_TYPES = {f.name: f.type for f in v2.BATCH_SCHEMA}
+
+
 def _from_compiled(resources: list[tuple[Any, ...]], batch_size: int) -> Converted:
     """The compiled path's buffers (named by _fastconvert.COLUMNS) → record batches."""
     out = Converted()
     for rows, service, resource_json, resource_dropped, buffers in resources:
         columns = {
-            name: _array(v2.BATCH_SCHEMA.field(name).type, rows, column)
+            name: _array(_TYPES[name], rows, column)
             for name, column in zip(_fastconvert.COLUMNS, buffers, strict=True)
         }
         columns["resource_dropped_attributes_count"] = pa.array([resource_dropped] * rows, pa.uint32())
@@ -412,7 +415,12 @@ def _from_compiled(resources: list[tuple[Any, ...]], batch_size: int) -> Convert
                 "resource_attributes": v2.repeated(resource_json, n),
             }
             arrays = [
-                resource_columns.get(f.name) or columns[f.name].slice(offset, n) for f in v2.BATCH_SCHEMA
+                resource_columns[name]
+                if name in resource_columns
+                else columns[name]
+                if n == rows
+                else columns[name].slice(offset, n)
+                for name in v2.COLUMNS
             ]
             out.batches.append(pa.RecordBatch.from_arrays(arrays, schema=v2.BATCH_SCHEMA))
         out.accepted += rows

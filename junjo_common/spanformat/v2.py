@@ -64,7 +64,8 @@ def parquet_writer_options(expected_rows: int = 50_000) -> dict[str, Any]:
 def repeated(value: str | bytes, rows: int) -> pa.RunEndEncodedArray:
     """One value (text, or its UTF-8 bytes) for `rows` (> 0) rows, stored once: how a batch holds
     its resource's columns."""
-    return pa.RunEndEncodedArray.from_arrays(pa.array([rows], pa.int32()), pa.array([value], pa.string()))
+    run_ends, values = pa.array([rows], pa.int32()), pa.array([value], pa.string())
+    return pa.Array.from_buffers(RUN_END_ENCODED, rows, [None], children=[run_ends, values])
 
 
 def upgrade(batch: pa.RecordBatch) -> pa.RecordBatch:
