@@ -25,9 +25,9 @@ import grpc
 import pyarrow as pa
 import structlog
 
+from junjo_common import spanformat
 from junjo_common.internal_token import call_metadata
 from junjo_common.proto_gen import ingestion_pb2, ingestion_pb2_grpc
-from junjo_common.spanformat import CURRENT as span_format
 
 log = structlog.get_logger(__name__)
 DEGRADED_HEADER = "X-Junjo-Degraded"
@@ -152,16 +152,17 @@ class IngestionClient:
 
 
 def read_hot_spans(ipc: bytearray) -> pa.Table:
-    """The spans of a received IPC stream; raises unless it is complete, valid and of the span
-    format's columns (what the ingester sent is checked like any input: the queries trust it)."""
+    """The spans of a received IPC stream; raises unless it is complete, valid and in the columns of
+    the span format version it is stamped with (what an ingester sends is checked like any input)."""
     if not ipc.endswith(IPC_END_OF_STREAM):  # a reader would take a cut at a message boundary as the end
         raise ValueError("stream cut short")
     with pa.ipc.open_stream(pa.py_buffer(ipc)) as reader:
         table = reader.read_all()
-    if not table.schema.equals(span_format.SCHEMA, check_metadata=False):
+    stamped = spanformat.format_of("hot tier stream", table.schema.metadata)  # a version this build reads
+    if not table.schema.equals(stamped.SCHEMA, check_metadata=False):
         raise ValueError("not the span format's columns")
     table.validate(full=True)
-    return table.replace_schema_metadata(span_format.SCHEMA.metadata)
+    return table
 
 
 class Ingesters:

@@ -14,6 +14,7 @@ from typing import Any
 
 import grpc
 import pyarrow as pa
+import pytest
 
 from backend.spans.ingestion_client import (
     HOT_TIER_INVALID,
@@ -24,7 +25,7 @@ from backend.spans.ingestion_client import (
     IngestionClient,
 )
 from junjo_common.proto_gen import ingestion_pb2, ingestion_pb2_grpc
-from junjo_common.spanformat.v1 import SCHEMA
+from junjo_common.spanformat import CURRENT, FORMAT_METADATA_KEY, v1
 from tests.query.spanfiles import new_trace_id, span
 from tests.support.procs import free_port
 
@@ -39,9 +40,9 @@ def ipc(table: pa.Table) -> bytes:
     return sink.getvalue().to_pybytes()
 
 
-def span_table(n: int) -> pa.Table:
+def span_table(n: int, schema: pa.Schema = CURRENT.SCHEMA) -> pa.Table:
     rows = [span(new_trace_id(), name=f"op {i}") for i in range(n)]
-    return pa.Table.from_pydict({name: [r[name] for r in rows] for name in SCHEMA.names}, schema=SCHEMA)
+    return pa.Table.from_pydict({name: [r[name] for r in rows] for name in schema.names}, schema=schema)
 
 
 class FakeIngester(ingestion_pb2_grpc.InternalIngestionServiceServicer):
@@ -89,8 +90,9 @@ def pieces(data: bytes, size: int) -> Chunks:
     return chunks
 
 
-def test_received_spans_become_one_in_memory_table() -> None:
-    table = span_table(500)
+@pytest.mark.parametrize("schema", [CURRENT.SCHEMA, v1.SCHEMA], ids=["current", "v1"])
+def test_received_spans_become_one_in_memory_table(schema: pa.Schema) -> None:
+    table = span_table(500, schema)
 
     async def test(_: FakeIngester, target: str) -> None:
         client = IngestionClient(target, "token")
@@ -99,7 +101,7 @@ def test_received_spans_become_one_in_memory_table() -> None:
         assert tiers.degraded is None and tiers.recent_cold_paths == ["/elsewhere/a.parquet"]
         assert list(tiers.tables) == [f"hot:{target}"]
         received = tiers.tables[f"hot:{target}"]
-        assert received.equals(table) and received.schema.metadata == SCHEMA.metadata
+        assert received.equals(table) and received.schema.metadata == schema.metadata
 
     with_fake(pieces(ipc(table), 4096), test)
 
@@ -133,7 +135,16 @@ def test_one_message_over_the_limit_is_refused() -> None:
 def test_bytes_that_are_not_the_span_format_are_refused() -> None:
     good = ipc(span_table(50))
     other_schema = ipc(pa.table({"span_id": ["a"], "x": [1]}))
-    bad_inputs = [b"not arrow at all", other_schema, good[: len(good) // 2], good[:-8] + b"\xff" * 8]
+    unknown_version = ipc(span_table(5).replace_schema_metadata({FORMAT_METADATA_KEY: b"99"}))
+    v1_claiming_current = ipc(span_table(5, v1.SCHEMA).replace_schema_metadata(CURRENT.SCHEMA.metadata))
+    bad_inputs = [
+        b"not arrow at all",
+        other_schema,
+        unknown_version,
+        v1_claiming_current,
+        good[: len(good) // 2],
+        good[:-8] + b"\xff" * 8,
+    ]
     for data in bad_inputs:
 
         async def test(_: FakeIngester, target: str) -> None:

@@ -19,6 +19,7 @@ import pytest
 
 from ingestion.convert import convert_request
 from ingestion.storage import LocalSpanStore, LocalStoreConfig, SpanStore
+from junjo_common.spanformat import CURRENT as span_format
 from junjo_common.spanformat import v1
 from tests.ingestion.workload import make_request
 
@@ -176,7 +177,7 @@ def test_streamed_hot_spans_are_the_unflushed_spans_once(make_store: Callable[[]
         store = make_store()
         await store.open()
         table, sizes, _ = await asyncio.to_thread(_streamed, store, 64 * 1024)
-        assert table.num_rows == 0 and table.schema.equals(v1.SCHEMA, check_metadata=False)
+        assert table.num_rows == 0 and table.schema.equals(span_format.SCHEMA, check_metadata=False)
         for f in range(0, 3000, 100):
             await store.write(batches(f))
         table, sizes, _ = await asyncio.to_thread(_streamed, store, 64 * 1024)
@@ -184,7 +185,7 @@ def test_streamed_hot_spans_are_the_unflushed_spans_once(make_store: Callable[[]
         assert Counter(table["span_id"].to_pylist()) == Counter(
             dict.fromkeys(expected(range(0, 3000, 100)), 1)
         )
-        assert table.schema.equals(v1.SCHEMA, check_metadata=False)
+        assert table.schema.equals(span_format.SCHEMA, check_metadata=False)
         flushed = await store.flush()
         table, _, recent = await asyncio.to_thread(_streamed, store, 64 * 1024)
         assert table.num_rows == 0 and set(flushed) <= set(recent)
