@@ -176,6 +176,11 @@ def test_internal_calls_require_the_token(ingestion_factory) -> None:
                 call(request, metadata=metadata, timeout=10)
             assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
             assert err.value.details() == "Invalid internal workload token"
+    for metadata in ((), (("x-junjo-internal-token", "wrong"),)):  # the streaming hot tier
+        with pytest.raises(grpc.RpcError) as err:
+            list(stub.StreamHotSpans(ingestion_pb2.StreamHotSpansRequest(), metadata=metadata, timeout=10))
+        assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        assert err.value.details() == "Invalid internal workload token"
     with grpc.insecure_channel(f"127.0.0.1:{ing.stack.internal_port}") as ch:
         with pytest.raises(grpc.RpcError) as err:
             health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest(), timeout=10)
