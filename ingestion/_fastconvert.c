@@ -1,8 +1,8 @@
 /*
  * ingestion._fastconvert: OTLP ExportTraceServiceRequest bytes -> the span schema's column buffers.
  *
- * Why this exists: converting spans in Python costs ~50 us per span (protobuf objects, dicts,
- * orjson), which caps one core at well under the 15,000 spans/s budget of CONTRACT section 11.
+ * Why this exists: converting spans in Python (protobuf objects, dicts, orjson) costs so much CPU
+ * per span that one core stays well under the ingestion budget (docs/PERFORMANCE.md).
  * This decoder reads the protobuf wire format directly and writes the columns (hex ids, JSON
  * text by the v1 rules, fixed-width numbers) into flat buffers that Python wraps as Arrow arrays
  * without copying them again.
