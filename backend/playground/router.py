@@ -1,8 +1,9 @@
 """HTTP endpoints of the prompt playground (`/llm`, session required).
 
-POST /llm/generate runs one chat generation; GET /llm/providers/{provider}/models lists a
-provider's chat models (cached) and POST .../models/refresh re-fetches them. Every failure is a
-`PlaygroundError` turned into `{"detail": "..."}` with its status.
+POST /llm/generate runs one chat generation; GET /llm/providers says which providers have an API
+key configured (the UI disables Run and shows the setup for the others); GET
+/llm/providers/{provider}/models lists a provider's chat models (cached) and POST .../models/refresh
+re-fetches them. Every failure is a `PlaygroundError` turned into `{"detail": "..."}` with its status.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 
 from backend.accounts.deps import require_admin
 from backend.playground.errors import PlaygroundError
-from backend.playground.schemas import GenerateRequest, GenerateResponse, ModelList
+from backend.playground.schemas import GenerateRequest, GenerateResponse, ModelList, ProviderStatus
 from backend.playground.service import LLMSettings, Playground
 
 router = APIRouter(prefix="/llm", tags=["llm"], dependencies=[Depends(require_admin)])
@@ -49,6 +50,11 @@ async def generate(body: GenerateRequest, playground: PlaygroundDep) -> Generate
         return await playground.generate(body)
     except PlaygroundError as exc:
         raise HTTPException(exc.status_code, detail=exc.detail) from None
+
+
+@router.get("/providers", response_model=list[ProviderStatus])
+async def list_providers(playground: PlaygroundDep) -> list[ProviderStatus]:
+    return playground.provider_statuses()
 
 
 @router.get("/providers/{provider}/models", response_model=ModelList)

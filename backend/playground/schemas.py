@@ -106,3 +106,11 @@ class ModelInfo(BaseModel):
 
 class ModelList(BaseModel):
     models: list[ModelInfo]
+
+
+class ProviderStatus(BaseModel):
+    """Whether a provider can be called: its API key is set in the backend's environment."""
+
+    id: str
+    configured: bool
+    env_var: str

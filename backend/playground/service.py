@@ -21,7 +21,7 @@ from pydantic import SecretStr
 
 from backend.playground import errors
 from backend.playground.providers import Provider, ProviderConfig
-from backend.playground.schemas import PROVIDERS, GenerateRequest, GenerateResponse, ModelInfo
+from backend.playground.schemas import PROVIDERS, GenerateRequest, GenerateResponse, ModelInfo, ProviderStatus
 
 MODEL_CACHE_TTL_SECS = 900.0
 PROVIDER_CLASSES = {
@@ -73,6 +73,14 @@ class Playground:
             },
             timeout,
         )
+
+    def provider_statuses(self) -> list[ProviderStatus]:
+        return [
+            ProviderStatus(
+                id=name, configured=bool(self._configs[name].api_key), env_var=f"{name.upper()}_API_KEY"
+            )
+            for name in PROVIDERS
+        ]
 
     async def aclose(self) -> None:
         for provider in self._providers.values():

@@ -17,8 +17,9 @@ if (arg === "--offline") {
   const base = (arg ?? process.env.JUNJO_API_HOST ?? "http://localhost:1323").replace(/\/+$/, "");
   const res = await fetch(`${base}/openapi.json`);
   if (!res.ok) throw new Error(`GET ${base}/openapi.json → ${res.status}`);
-  schema = await res.json();
-  await writeFile(snapshotPath, JSON.stringify(sortKeys(schema), null, 2) + "\n");
+  // Types come from the sorted snapshot, so online and --offline runs write the same file.
+  schema = sortKeys(await res.json());
+  await writeFile(snapshotPath, JSON.stringify(schema, null, 2) + "\n");
   console.log(`wrote ${snapshotPath}`);
 }
 await writeFile(`${root}src/api/schema.d.ts`, await generateSchemaTypes(schema));

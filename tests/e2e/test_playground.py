@@ -148,3 +148,7 @@ def test_llm_span_to_generated_answer_and_comparison(
     # a provider without a key explains which variable to set
     controls.get_by_label("Provider").select_option("anthropic")
     expect(controls.get_by_role("alert")).to_contain_text("ANTHROPIC_API_KEY is not set", timeout=60_000)
+    # ... and Run stays disabled, with the setup steps inline, instead of producing a failed run
+    expect(controls.get_by_role("button", name="Run again")).to_be_disabled()
+    expect(controls.get_by_role("status", name="Provider setup")).to_contain_text("ANTHROPIC_API_KEY=")
+    expect(controls.get_by_label("Max tokens")).to_have_attribute("placeholder", "provider default")

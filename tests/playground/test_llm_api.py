@@ -121,10 +121,22 @@ def test_every_llm_endpoint_requires_a_session(good: Backend) -> None:
             anonymous.http.post("/llm/generate", json={"model": "openai/gpt-4o-mini", "messages": []}),
             anonymous.http.get("/llm/providers/openai/models"),
             anonymous.http.post("/llm/providers/openai/models/refresh"),
+            anonymous.http.get("/llm/providers"),
         ]
     for response in calls:
         assert response.status_code == 401
         assert response.json() == {"detail": "Unauthorized: No valid session"}
+
+
+def test_providers_say_which_keys_are_configured(backends: dict[str, Backend]) -> None:
+    expected_env = {p: f"{p.upper()}_API_KEY" for p in PROVIDERS}
+    for name, configured in (("good", True), ("nokeys", False)):
+        answer = backends[name].api.http.get("/llm/providers")
+        assert answer.status_code == 200
+        assert answer.json() == [
+            {"id": p, "configured": configured, "env_var": expected_env[p]} for p in PROVIDERS
+        ]
+        assert not any(key in answer.text for key in backends[name].keys.values())
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)

@@ -91,6 +91,13 @@ function Playground({ span }: { span: Span }) {
   const generate = useMutation({
     mutationFn: (body: GenerateBody) => playgroundApi.generate(body),
   });
+  const providers = useQuery({
+    queryKey: ["llm-providers"],
+    queryFn: playgroundApi.providers,
+    staleTime: 60_000,
+  });
+  const status = providers.data?.find((p) => p.id === provider);
+  const unconfigured = status !== undefined && !status.configured;
   const running = generate.isPending;
 
   const run = () => {
@@ -136,7 +143,13 @@ function Playground({ span }: { span: Span }) {
           <SettingsForm provider={provider} model={model} settings={settings} onChange={setSettings} />
           <MessagesEditor messages={messages} onChange={setMessages} />
           <div className="row gap">
-            <button type="button" className="btn btn-primary" onClick={run} disabled={running}>
+            <button
+              type="button"
+              className="btn btn-primary"
+              onClick={run}
+              disabled={running || unconfigured}
+              title={unconfigured ? `${status?.env_var} is not set on the server` : undefined}
+            >
               {running ? "Running…" : runs.length ? "Run again" : "Run"}
             </button>
             {runs.length ? (
@@ -145,6 +158,7 @@ function Playground({ span }: { span: Span }) {
               </button>
             ) : null}
           </div>
+          {unconfigured && status ? <ProviderSetup envVar={status.env_var} /> : null}
           {formError ? (
             <div className="alert alert-error" role="alert">
               {formError}
@@ -154,6 +168,25 @@ function Playground({ span }: { span: Span }) {
       </div>
       {runs.length ? <Runs runs={runs} original={original} /> : null}
     </>
+  );
+}
+
+/** What to do when the chosen provider has no API key on the server. */
+function ProviderSetup({ envVar }: { envVar: string }) {
+  return (
+    <div className="alert alert-warn" role="status" aria-label="Provider setup">
+      <strong>This provider has no API key on the server.</strong> To run it:
+      <ol className="setup-steps">
+        <li>
+          Add <code>{envVar}=…</code> to the <code>.env</code> the backend reads (the project root for{" "}
+          <code>make run</code>, beside <code>docker-compose.yml</code> in a deployment).
+        </li>
+        <li>
+          Restart the backend (<code>make run</code> again, or <code>docker compose up -d backend</code>).
+        </li>
+      </ol>
+      The key stays on the server; the browser never sees it.
+    </div>
   );
 }
 
@@ -309,6 +342,7 @@ function SettingsForm({
               max={2}
               step={0.1}
               value={settings.temperature ?? ""}
+              placeholder="provider default"
               onChange={(e) => set({ temperature: numberOrUndefined(e.target.value) })}
             />
           </label>
@@ -322,6 +356,7 @@ function SettingsForm({
               max={1}
               step={0.05}
               value={settings.topP ?? ""}
+              placeholder="provider default"
               onChange={(e) => set({ topP: numberOrUndefined(e.target.value) })}
             />
           </label>
@@ -333,6 +368,7 @@ function SettingsForm({
             min={1}
             step={1}
             value={settings.maxTokens ?? ""}
+            placeholder="provider default"
             onChange={(e) => set({ maxTokens: numberOrUndefined(e.target.value) })}
           />
         </label>
