@@ -50,7 +50,7 @@ def test_first_run_card_until_the_first_span_arrives(page: Page, ui_stack: UiSta
         "pip install junjo opentelemetry-sdk"
     )
 
-    card.get_by_role("button", name="Create API key").click()
+    card.get_by_role("button", name="Create API Key").click()
     expect(card).to_contain_text("filled into the snippet")
     text = snippet.inner_text()
     key = re.search(r"JUNJO_AI_STUDIO_API_KEY=([A-Za-z0-9]{64})", text)

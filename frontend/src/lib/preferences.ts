@@ -34,11 +34,18 @@ function read(): Preferences {
   }
 }
 
+const darkQuery = typeof window !== "undefined" && window.matchMedia?.("(prefers-color-scheme: dark)");
+let followingSystem = false;
+
+/** Sets <html data-theme> to the chosen theme, or to the OS's while the choice is "system". */
 function applyTheme(theme: ThemeChoice): void {
   if (typeof document === "undefined") return;
-  if (theme === "system") document.documentElement.removeAttribute("data-theme");
-  else document.documentElement.setAttribute("data-theme", theme);
+  followingSystem = theme === "system";
+  const resolved = followingSystem ? (darkQuery && darkQuery.matches ? "dark" : "light") : theme;
+  document.documentElement.setAttribute("data-theme", resolved);
 }
+
+if (darkQuery) darkQuery.addEventListener?.("change", () => followingSystem && applyTheme("system"));
 
 // The last theme used in this browser is applied before anyone is signed in, so the page does not
 // flash in the other theme while the session is checked.
@@ -59,9 +66,9 @@ function publish(next: Preferences): void {
 export function applyLastTheme(): void {
   try {
     const t = window.localStorage.getItem(LAST_THEME);
-    if (t === "light" || t === "dark") applyTheme(t);
+    applyTheme(t === "light" || t === "dark" ? t : "system");
   } catch {
-    // No storage: the OS decides.
+    applyTheme("system");
   }
 }
 

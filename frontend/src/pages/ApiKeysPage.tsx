@@ -130,9 +130,20 @@ function InstrumentPanel({ defaultOpen }: { defaultOpen: boolean }) {
   );
 }
 
-function CreateKeyForm({ onCreated }: { onCreated: (k: CreatedApiKey) => void }) {
+/** The key-creation form; also the first step of the first-run card on the home page. */
+export function CreateKeyForm({
+  onCreated,
+  label = "Create API key",
+  initialName = "",
+  className = "card row gap wrap",
+}: {
+  onCreated: (k: CreatedApiKey) => void;
+  label?: string;
+  initialName?: string;
+  className?: string;
+}) {
   const qc = useQueryClient();
-  const [name, setName] = useState("");
+  const [name, setName] = useState(initialName);
   const create = useMutation({
     mutationFn: (n: string) => apiKeys.create(n),
     onSuccess: (k) => {
@@ -146,7 +157,7 @@ function CreateKeyForm({ onCreated }: { onCreated: (k: CreatedApiKey) => void })
     create.mutate(name);
   };
   return (
-    <form className="card row gap wrap" onSubmit={submit} aria-label="Create API key">
+    <form className={className} onSubmit={submit} aria-label={label}>
       <label className="grow">
         Key name
         <input

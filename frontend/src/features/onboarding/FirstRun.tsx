@@ -3,13 +3,13 @@
  * snippet with the install line, the endpoint and the key filled in — and a live "waiting" line. The
  * services page polls while it shows this, so it turns into the normal page when the first span lands.
  */
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useState, type FormEvent } from "react";
-import { apiKeys, system } from "../../api/endpoints";
+import { useQuery } from "@tanstack/react-query";
+import { useState } from "react";
+import { system } from "../../api/endpoints";
 import type { CreatedApiKey } from "../../api/types";
 import { useAuth } from "../../auth/AuthProvider";
-import { CopyButton, ErrorBox } from "../../components/ui";
-import { otlpHttpUrl, otlpTarget } from "../../pages/ApiKeysPage";
+import { CopyButton } from "../../components/ui";
+import { CreateKeyForm, otlpHttpUrl, otlpTarget } from "../../pages/ApiKeysPage";
 
 type Sdk = "junjo" | "otel-python" | "js" | "env";
 
@@ -107,34 +107,6 @@ OTEL_EXPORTER_OTLP_HEADERS=x-junjo-api-key=${key ?? "<your API key>"}
   }
 }
 
-function CreateKey({ onCreated }: { onCreated: (k: CreatedApiKey) => void }) {
-  const qc = useQueryClient();
-  const [name, setName] = useState("my first app");
-  const create = useMutation({
-    mutationFn: (n: string) => apiKeys.create(n),
-    onSuccess: (k) => {
-      onCreated(k);
-      void qc.invalidateQueries({ queryKey: ["api-keys"] });
-    },
-  });
-  const submit = (e: FormEvent) => {
-    e.preventDefault();
-    create.mutate(name);
-  };
-  return (
-    <form className="row gap wrap" onSubmit={submit} aria-label="Create your first API key">
-      <label className="grow">
-        Key name
-        <input value={name} onChange={(e) => setName(e.target.value)} required />
-      </label>
-      <button className="btn btn-primary" type="submit" disabled={create.isPending}>
-        {create.isPending ? "Creating…" : "Create API key"}
-      </button>
-      <ErrorBox error={create.error} />
-    </form>
-  );
-}
-
 export function FirstRun() {
   const { isAdmin } = useAuth();
   const cfg = useQuery({ queryKey: ["server-config"], queryFn: system.config, staleTime: 60_000 });
@@ -153,7 +125,12 @@ export function FirstRun() {
               this once. <CopyButton value={created.key} label="Copy API key" />
             </p>
           ) : isAdmin ? (
-            <CreateKey onCreated={setCreated} />
+            <CreateKeyForm
+              onCreated={setCreated}
+              label="Create your first API key"
+              initialName="my first app"
+              className="row gap wrap"
+            />
           ) : (
             <p className="muted">Ask an admin of this Studio for an API key (viewers cannot create keys).</p>
           )}
