@@ -127,7 +127,14 @@ describe("WorkflowDebuggerPage", () => {
       "version 9 is not 2",
     );
     fireEvent.click(screen.getByRole("tab", { name: "Failures (2)" }));
-    expect(screen.getByRole("region", { name: "Workflow spans" }).textContent).toContain("boom");
+    const failures = screen.getByRole("region", { name: "Workflow spans" });
+    expect(failures.textContent).toContain("boom");
+    // the failing node is listed before the workflow that failed because of it
+    const order = within(failures)
+      .getAllByRole("button")
+      .map((b) => b.textContent)
+      .filter((t) => t === "YesNode" || t === "DemoWorkflow");
+    expect(order).toEqual(["YesNode", "DemoWorkflow"]);
   });
 
   it("searches within the workflow's spans", () => {

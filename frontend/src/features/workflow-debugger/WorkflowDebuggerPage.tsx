@@ -171,9 +171,13 @@ export default function WorkflowDebuggerPage() {
   const diagnostics = (doc.data?.diagnostics ?? []).filter(
     (d) => !d.span_id || d.span_id === workflowSpanId || ancestors(tree, d.span_id).includes(workflowSpanId),
   );
+  // Where the failure started comes first: the deepest failed span (the failing node), then the
+  // spans that failed because of it, up to the workflow.
   const failedInWorkflow = [...tree.failed]
     .filter((id) => id === workflowSpanId || ancestors(tree, id).includes(workflowSpanId))
-    .map((id) => tree.byId.get(id) as Span);
+    .map((id) => ({ span: tree.byId.get(id) as Span, depth: ancestors(tree, id).length }))
+    .sort((a, b) => b.depth - a.depth || a.span.start_time.localeCompare(b.span.start_time))
+    .map((f) => f.span);
   const stateTabs = view
     ? [
         { id: "before", label: "Before" },
