@@ -158,6 +158,27 @@ class _Reservation:
         self.bytes += n
 
 
+# A refused request's unread body is read and dropped, up to these bounds, before the answer goes
+# out: closing a socket that still holds unread data resets the connection, and the reset can
+# discard the answer before the client reads it. Past the bounds the connection is just closed.
+DRAIN_MAX_BYTES = 8 << 20
+DRAIN_SECS = 2.0
+
+
+async def _drain(request: Request) -> None:
+    drained = 0
+    try:
+        async with asyncio.timeout(DRAIN_SECS):
+            async for chunk in request.stream():
+                drained += len(chunk)
+                if drained > DRAIN_MAX_BYTES:
+                    return
+    except (TimeoutError, ClientDisconnect):
+        return
+    except RuntimeError:  # Starlette: the body was already read to its end
+        return
+
+
 def _too_large(limit: int) -> Refused:
     return Refused(
         HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
@@ -214,12 +235,15 @@ class TracesEndpoint:
             refused = Refused(
                 HTTPStatus.UNSUPPORTED_MEDIA_TYPE, code_pb2.INVALID_ARGUMENT, message, close=True
             )
+            await _drain(request)
             return _refusal_response(refused, JSON)
         try:
             stored = await self._export(request, media_type)
         except Refused as refused:
+            await _drain(request)
             return _refusal_response(refused, media_type)
         except ExportRefused as refused:
+            await _drain(request)
             return _refusal_response(Refused.from_pipeline(refused), media_type)
         return Response(_serialize(stored.response(), media_type), media_type=media_type)
 

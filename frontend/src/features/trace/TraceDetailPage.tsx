@@ -107,7 +107,10 @@ export default function TraceDetailPage() {
   useEffect(() => setQuery(""), [traceId]);
 
   const view = params.get("view") === "table" ? "table" : "tree";
-  const showCritical = params.get("critical") === "1";
+  // Shown at once; the URL follows (router navigations are transitions and may land a frame later).
+  const criticalInUrl = params.get("critical") === "1";
+  const [showCritical, setShowCritical] = useState(criticalInUrl);
+  useEffect(() => setShowCritical(criticalInUrl), [criticalInUrl]);
   const sortKey = (SORT_KEYS as string[]).includes(params.get("sort") ?? "")
     ? (params.get("sort") as SortKey)
     : "duration";
@@ -275,7 +278,10 @@ export default function TraceDetailPage() {
                   <input
                     type="checkbox"
                     checked={showCritical}
-                    onChange={(e) => setParam({ critical: e.target.checked ? "1" : null })}
+                    onChange={(e) => {
+                      setShowCritical(e.target.checked);
+                      setParam({ critical: e.target.checked ? "1" : null });
+                    }}
                   />
                   Critical path
                 </label>
