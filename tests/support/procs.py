@@ -44,6 +44,16 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
         return s.connect_ex((host, port)) == 0
 
 
+# Allocator settings a service chooses for itself at start (its allocators module). The test
+# runner's own process gets them set as soon as it imports a service module, and a child that
+# inherited them would run on the other service's allocator, not its own.
+_PROCESS_OWN_VARIABLES = ("ARROW_DEFAULT_MEMORY_POOL", "MIMALLOC_")
+
+
+def _inheritable_environment() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith(_PROCESS_OWN_VARIABLES)}
+
+
 class ServiceProcess:
     """A `python -m <module> [args]` child with its own environment and a log file.
 
@@ -54,7 +64,7 @@ class ServiceProcess:
         self.module = module
         self.args = list(args)
         self.log_path = log_path
-        self._env = {**os.environ, **env}
+        self._env = {**_inheritable_environment(), **env}
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> ServiceProcess:
