@@ -9,6 +9,7 @@ import { useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router";
 import { observability, type ListFilters } from "../api/endpoints";
 import type { Page, Span } from "../api/types";
+import { Pager } from "../components/Pager";
 import { Timestamp } from "../components/Timestamp";
 import { Empty, ErrorBox, Loading, PageHeader } from "../components/ui";
 import { rememberList } from "../lib/listContext";
@@ -364,25 +365,15 @@ function ListPage({ kind }: { kind: Kind }) {
         </div>
       )}
       {items.length || pageIndex > 0 ? (
-        <div className="row gap pager">
-          <button
-            type="button"
-            className="btn"
-            disabled={pageIndex === 0}
-            onClick={() => goToPage(cursors.slice(0, -1))}
-          >
-            ← Newer
-          </button>
-          <span className="muted small">Page {pageIndex + 1}</span>
-          <button
-            type="button"
-            className="btn"
-            disabled={!query.data?.next_cursor}
-            onClick={() => query.data?.next_cursor && goToPage([...cursors, query.data.next_cursor])}
-          >
-            Older →
-          </button>
-        </div>
+        <Pager
+          pageIndex={pageIndex}
+          onNewer={() => goToPage(cursors.slice(0, -1))}
+          onOlder={
+            query.data?.next_cursor
+              ? () => goToPage([...cursors, query.data.next_cursor as string])
+              : undefined
+          }
+        />
       ) : null}
     </div>
   );

@@ -12,6 +12,7 @@ import { Empty, ErrorBox, Loading, PageHeader, useDocumentTitle } from "../../co
 import { formatDurationMicros, rangeStart, shortId, TIME_RANGES } from "../../lib/time";
 import { OutcomePill, countOf, tokens } from "./parts";
 import { Timestamp } from "../../components/Timestamp";
+import { Pager } from "../../components/Pager";
 import "./agents.css";
 
 const PAGE_SIZE = 50;
@@ -202,25 +203,15 @@ export default function AgentsListPage() {
           </tbody>
         </table>
       )}
-      <div className="row gap pager">
-        <button
-          type="button"
-          className="btn"
-          disabled={pageIndex === 0}
-          onClick={() => setCursors(cursors.slice(0, -1))}
-        >
-          ← Newer
-        </button>
-        <span className="muted small">Page {pageIndex + 1}</span>
-        <button
-          type="button"
-          className="btn"
-          disabled={!query.data?.next_cursor}
-          onClick={() => query.data?.next_cursor && setCursors([...cursors, query.data.next_cursor])}
-        >
-          Older →
-        </button>
-      </div>
+      <Pager
+        pageIndex={pageIndex}
+        onNewer={() => setCursors(cursors.slice(0, -1))}
+        onOlder={
+          query.data?.next_cursor
+            ? () => setCursors([...cursors, query.data.next_cursor as string])
+            : undefined
+        }
+      />
     </div>
   );
 }
