@@ -369,7 +369,10 @@ class FlushScheduler:
         self._wake = asyncio.Event()
 
     def wake_threadsafe(self, loop: asyncio.AbstractEventLoop) -> None:
-        loop.call_soon_threadsafe(self._wake.set)
+        """From the WAL writer thread; a closed loop (a store abandoned without stop) has nothing
+        left to wake."""
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(self._wake.set)
 
     def request(self) -> None:
         """Flush as soon as possible, due or not (on the event loop)."""
