@@ -333,6 +333,15 @@ class MetadataIndex:
             service,
         )
 
+    def files_with_traces(self, trace_ids: Iterable[str]) -> set[str]:
+        """Paths of the indexed files holding a span of any of `trace_ids`."""
+        return _first_column_in(
+            self._conn(),
+            "SELECT DISTINCT p.file_path FROM trace_files t JOIN parquet_files p USING (file_id)"
+            " WHERE t.trace_id IN ({marks})",
+            trace_ids,
+        )
+
     def llm_trace_counts(self, service: str) -> dict[str, int]:
         """file path → LLM traces of `service` in it (sizes the has_llm listing's file chunks)."""
         rows = self._conn().execute(

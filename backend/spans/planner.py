@@ -162,6 +162,13 @@ def _sort_key(row: dict[str, Any]) -> tuple[int, str]:
     return row["start_time"], row["span_id"]
 
 
+def _with_copies(distinct: int) -> int:
+    """Rows to ask for so that `distinct` different spans remain after merging duplicates: while
+    a flush is indexed, one span can sit in the hot tier, a flushed file not yet indexed and the
+    indexed file."""
+    return 3 * distinct
+
+
 def _merge(collected: dict[tuple[str, str], dict[str, Any]], rows: list[dict[str, Any]]) -> None:
     """Adds rows, deduplicating by (trace_id, span_id); a cold row replaces a hot one."""
     for row in rows:
@@ -235,17 +242,20 @@ def list_spans(index: MetadataIndex, tiers: HotTiers, q: ListQuery) -> Answer:
 
 def _list_spans(index: MetadataIndex, tiers: HotTiers, q: ListQuery, extra: list[Source]) -> Answer:
     files = index.service_files(q.service, q.kind, q.errors_only, q.start_ns, q.end_ns)
-    total = sum(f.count for f in files)
-    exact = not (extra or tiers.degraded or q.name_contains or q.has_llm or q.start_ns or q.end_ns)
+    counted_skipped: list[SkippedFile] = []
+    total = sum(f.count for f in files) + _unindexed_count(index, extra, q, counted_skipped)
+    # The index counts whole files: a name, LLM or time filter matches only some of their rows.
+    exact = not (tiers.degraded or counted_skipped or q.name_contains or q.has_llm or q.start_ns or q.end_ns)
     if q.kind != "spans" and not q.name_contains and index.keys_complete():
         answer = _list_keyed(index, q, extra)
+        answer.skipped.extend(counted_skipped)
         answer.total, answer.total_exact = total, exact
         return answer
     if q.cursor is not None:
         files = [f for f in files if f.min_start_ns <= q.cursor[0]]
     where, params = build_where(q)
     tables: dict[str, pa.Table] = {}
-    skipped: list[SkippedFile] = []
+    skipped: list[SkippedFile] = counted_skipped
     if q.has_llm:
         hot_ids, hot_skipped = _llm_trace_ids(extra, q.service)
         skipped.extend(hot_skipped)
@@ -266,7 +276,7 @@ def _list_spans(index: MetadataIndex, tiers: HotTiers, q: ListQuery, extra: list
             seen += files[pos].count
             pos += 1
         first = False
-        result = engine.query_spans(chunk, where, params, limit=q.limit, tables=tables)
+        result = engine.query_spans(chunk, where, params, limit=_with_copies(q.limit), tables=tables)
         skipped.extend(result.skipped)
         _merge(collected, result.rows)
         ordered = sorted(collected.values(), key=_sort_key, reverse=True)
@@ -298,14 +308,9 @@ def _list_keyed(index: MetadataIndex, q: ListQuery, extra: list[Source]) -> Answ
     if extra:
         tables: dict[str, pa.Table] = {}
         if q.has_llm:
-            hot_llm, llm_skipped = _llm_trace_ids(extra, q.service)
-            skipped.extend(llm_skipped)
-            unindexed = engine.query_spans(extra, where, params, select="DISTINCT trace_id")
-            indexed_llm = index.llm_trace_subset(q.service, [r["trace_id"] for r in unindexed.rows])
-            ids = sorted(hot_llm | indexed_llm)
-            tables["llm_ids"] = pa.table({"trace_id": pa.array(ids, pa.string())})
+            hot_llm, tables["llm_ids"] = _unindexed_llm_ids(index, extra, q.service, where, params, skipped)
             where += " AND trace_id IN (SELECT trace_id FROM llm_ids)"
-        result = engine.query_spans(extra, where, params, limit=q.limit, tables=tables)
+        result = engine.query_spans(extra, where, params, limit=_with_copies(q.limit), tables=tables)
         skipped.extend(result.skipped)
         extra_rows = result.rows
 
@@ -345,6 +350,63 @@ def _list_keyed(index: MetadataIndex, q: ListQuery, extra: list[Source]) -> Answ
     return Answer(page, skipped, next_cursor)
 
 
+def _unindexed_llm_ids(
+    index: MetadataIndex,
+    extra: list[Source],
+    service: str,
+    where: str,
+    params: dict[str, Any],
+    skipped: list[SkippedFile],
+) -> tuple[set[str], pa.Table]:
+    """For the rows of `extra` matching `where`: the trace ids with an LLM span in `extra` itself,
+    and (as a `trace_id` table to semi-join) those with one in `extra` or in an indexed file."""
+    hot_llm, llm_skipped = _llm_trace_ids(extra, service)
+    skipped.extend(llm_skipped)
+    unindexed = engine.query_spans(extra, where, params, select="DISTINCT trace_id")
+    indexed_llm = index.llm_trace_subset(service, [r["trace_id"] for r in unindexed.rows])
+    ids = sorted(hot_llm | indexed_llm)
+    return hot_llm, pa.table({"trace_id": pa.array(ids, pa.string())})
+
+
+def _unindexed_count(
+    index: MetadataIndex, extra: list[Source], q: ListQuery, skipped: list[SkippedFile]
+) -> int:
+    """Spans matching `q`'s filters (not its cursor) in the tiers the index has not counted: the
+    hot tier and flushed files not indexed yet.
+
+    Each span counts once, and not at all when an indexed file holds it already: while a flush
+    is being indexed, the same span is in the hot tier and in the new file.
+    """
+    if not extra:
+        return 0
+    where, params = build_where(replace(q, cursor=None))
+    tables: dict[str, pa.Table] = {}
+    if q.has_llm:
+        _, tables["llm_ids"] = _unindexed_llm_ids(index, extra, q.service, where, params, skipped)
+        where += " AND trace_id IN (SELECT trace_id FROM llm_ids)"
+    found = engine.query_spans(extra, where, params, tables=tables, select="DISTINCT trace_id, span_id")
+    skipped.extend(found.skipped)
+    keys = {(r["trace_id"], r["span_id"]) for r in found.rows}
+    indexed_files = index.files_with_traces(t for t, _ in keys)
+    if indexed_files:
+        wanted = pa.table(
+            {
+                "trace_id": pa.array([t for t, _ in keys], pa.string()),
+                "span_id": pa.array([s for _, s in keys], pa.string()),
+            }
+        )
+        in_index = engine.query_spans(
+            [Source(p, "cold") for p in sorted(indexed_files)],
+            "trace_id IN (SELECT trace_id FROM wanted) AND span_id IN (SELECT span_id FROM wanted)",
+            {},
+            tables={"wanted": wanted},
+            select="DISTINCT trace_id, span_id",
+        )
+        skipped.extend(in_index.skipped)
+        keys.difference_update((r["trace_id"], r["span_id"]) for r in in_index.rows)
+    return len(keys)
+
+
 def _llm_trace_ids(sources: list[Source], service: str) -> tuple[set[str], list[SkippedFile]]:
     """Trace ids with an LLM span of `service` in `sources` (the tiers the index has not seen)."""
     result = engine.query_spans(
@@ -377,9 +439,7 @@ def trace_page(
         if cursor is not None:
             where += " AND (start_time > $c_ts OR (start_time = $c_ts AND span_id > $c_id))"
             params |= {"c_ts": _ts(cursor[0]), "c_id": cursor[1]}
-        # A span can sit in more than one tier while a flush is indexed: ask for enough rows
-        # that `limit + 1` distinct spans remain after merging the duplicates.
-        keys = engine.query_spans(sources, where, params, limit=3 * (limit + 1), oldest_first=True)
+        keys = engine.query_spans(sources, where, params, limit=_with_copies(limit + 1), oldest_first=True)
         skipped = list(keys.skipped)
         collected: dict[tuple[str, str], dict[str, Any]] = {}
         _merge(collected, keys.rows)

@@ -217,6 +217,39 @@ def test_pagination_is_complete_without_duplicates(env: Env) -> None:
     assert len(got) == len(set(got)) == len(expected)
 
 
+def test_list_totals_are_exact_with_unflushed_spans_across_a_flush(env: Env) -> None:
+    """Spans still in the WAL count in the totals beside indexed ones, each once: also in the
+    moment after a flush when the hot snapshot (cached briefly) still holds the flushed spans."""
+    service = "totals-service"
+    roots = f"{OBS}/services/{service}/spans/root"
+    spans = f"{OBS}/services/{service}/spans"
+
+    def totals() -> tuple[tuple[str | None, str | None], ...]:
+        answers = (
+            env.get(roots, limit=2),
+            env.get(spans, limit=2),
+            env.get(spans, limit=2, errors_only="true"),
+        )
+        return tuple(
+            (a.headers.get("X-Total-Count"), a.headers.get("X-Total-Count-Approximate")) for a in answers
+        )
+
+    def exact(n_roots: int, n_spans: int) -> tuple[tuple[str, str], ...]:
+        return ((str(n_roots), "false"), (str(n_spans), "false"), ("0", "false"))
+
+    env.send_plain(traces=3, spans_per_trace=3, service=service)  # in the WAL only
+    poll(totals, lambda t: t == exact(3, 9))
+    env.flush_wal_direct()  # a cold file the backend has not indexed, and nothing hot
+    env.send_plain(traces=2, spans_per_trace=2, service=service)
+    poll(totals, lambda t: t == exact(5, 13))
+    assert env.api.http.post("/api/admin/flush-wal").status_code == 200  # indexes the first file
+    assert totals() == exact(5, 13)  # the flushed spans may still be in the cached snapshot
+    env.send_plain(traces=1, spans_per_trace=4, service=service)
+    poll(totals, lambda t: t == exact(6, 17))
+    assert env.api.http.post("/api/admin/flush-wal").status_code == 200
+    assert totals() == exact(6, 17)
+
+
 def test_flush_racing_queries_never_loses_or_duplicates(env: Env) -> None:
     sent = env.send_plain(traces=10, spans_per_trace=4, service="race-service")
     for trace_id, ids in sent.items():

@@ -82,13 +82,68 @@ def test_listing_is_complete_newest_first_across_files_and_tiers(world: World) -
     first = world.page(service="svc", kind="roots", limit=5)
     newest = sorted(expected, key=lambda s: (s["start_time"], s["span_id"]), reverse=True)
     assert [s["span_id"] for s in first.data] == [s["span_id"] for s in newest[:5]]
-    assert first.total == 100 and first.total_exact is False  # unindexed tiers are not counted
+    assert first.total == 106 and first.total_exact is True  # unindexed tiers counted too
 
     rows = world.all_pages(service="svc", kind="roots", limit=7)
     ids = [r["span_id"] for r in rows]
     assert len(ids) == len(set(ids)) == len(expected)
     assert set(ids) == {s["span_id"] for s in expected}
     assert ids == [s["span_id"] for s in newest]
+
+
+def test_totals_count_each_span_once_while_a_flush_is_indexed(world: World) -> None:
+    """A flushed span stays in the hot tier (and in a recent unindexed file) until the snapshot
+    is refreshed: the total counts it once, for every kind and filter the index counts exactly."""
+    workflow = {"junjo.span_type": "workflow"}
+    flushed = [
+        *_roots(3, BASE_NS),
+        *_roots(2, BASE_NS + 10 * SEC, status=2),
+        *_roots(2, BASE_NS + 20 * SEC, attributes=workflow),
+    ]
+    children = [span(r["trace_id"], start_ns=r["start_time"] + 1, parent=r["span_id"]) for r in flushed[:2]]
+    world.cold([*flushed, *children])  # indexed
+    unindexed = [*_roots(2, BASE_NS + 30 * SEC), *_roots(1, BASE_NS + 40 * SEC, attributes=workflow)]
+    world.cold(unindexed, indexed=False)
+    unflushed = [*_roots(4, BASE_NS + 50 * SEC), *_roots(1, BASE_NS + 60 * SEC, status=2)]
+    unflushed_child = span(
+        unflushed[0]["trace_id"], start_ns=BASE_NS + 51 * SEC, parent=unflushed[0]["span_id"]
+    )
+    # the hot tier still holds what was flushed since its last refresh, in both files
+    world.hot([*flushed, *children, *unindexed, *unflushed, unflushed_child])
+    every = [*flushed, *children, *unindexed, *unflushed, unflushed_child]
+
+    def expected(kind: str, errors_only: bool) -> int:
+        rows = [s for s in every if kind != "roots" or s["parent_span_id"] is None]
+        if kind == "workflows":
+            rows = [s for s in rows if "workflow" in s["attributes"]]
+        return len([s for s in rows if not errors_only or s["status_code"] == 2])
+
+    for kind in ("spans", "roots", "workflows"):
+        for errors_only in (False, True):
+            answer = world.page(service="svc", kind=kind, errors_only=errors_only, limit=3)
+            assert (answer.total, answer.total_exact) == (expected(kind, errors_only), True), (
+                kind,
+                errors_only,
+            )
+            listed = world.all_pages(service="svc", kind=kind, errors_only=errors_only, limit=3)
+            assert len(listed) == answer.total  # the total is what paging through finds
+    # another service's spans are not counted
+    world.hot([*every, *_roots(3, BASE_NS + 70 * SEC, service="other")])
+    assert world.page(service="svc", kind="spans").total == len(every)
+    assert world.page(service="other", kind="spans").total == 3
+
+
+def test_totals_are_approximate_when_a_tier_cannot_be_read(world: World) -> None:
+    world.cold(_roots(3, BASE_NS))
+    world.hot(_roots(2, BASE_NS + 10 * SEC))
+    assert (world.page(service="svc", kind="roots").total, world.page(service="svc").total_exact) == (5, True)
+    world.tiers.degraded = "partial-results; ingest-a:50052=ingestion-unavailable"
+    assert world.page(service="svc", kind="roots").total_exact is False
+    world.tiers.degraded = None
+    world.hot_path.write_bytes(b"not parquet")
+    world.tiers.snapshots[0].size = world.hot_path.stat().st_size
+    answer = world.page(service="svc", kind="roots")
+    assert answer.skipped and answer.total_exact is False
 
 
 def test_cold_wins_over_hot_for_the_same_span(world: World) -> None:
