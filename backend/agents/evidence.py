@@ -23,6 +23,7 @@ from backend.agents.stores import (
     replay_store,
     store_events,
 )
+from backend.agents.verification import verify_agent
 
 SUPPORTED_CONTRACTS = (2, 3)
 OWNER_TYPES = ("agent", "workflow", "subflow")
@@ -157,7 +158,9 @@ def _tool_operation(span: dict[str, Any], attrs: dict[str, Any]) -> dict[str, An
         "arguments": t.payload(attrs, "junjo.agent.tool.arguments"),
         "result_candidate": t.candidate(attrs, "junjo.agent.tool.result_candidate"),
         "result": t.payload(attrs, "junjo.agent.tool.result"),
-        "started": t.integer(attrs, "junjo.agent.tool.state_revision.before") is not None,
+        # a call rejected in preflight (or whose service could not be built) has a span but never started
+        "started": (t.candidate(attrs, "junjo.agent.tool.result_candidate") or {}).get("unavailable_reason")
+        != "not_invoked",
         "completed": t.integer(attrs, "junjo.agent.tool.state_revision.after") is not None,
     }
 
@@ -183,16 +186,52 @@ def _operation(span: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
-def _link_tool_calls(operations: list[dict[str, Any]], admitted: set[str] | None) -> None:
-    """Each model request's requested calls -> the Tool operation that ran it and its admission.
+def _not_admitted_reason(
+    call: dict[str, Any], last_batch: bool, attrs: dict[str, Any], declared_tools: set[str] | None
+) -> str | None:
+    """Why a requested call was not admitted, as the run's termination explains it; None when the
+    termination explains nothing (a batch that was not the last cannot have been rejected)."""
+    if not last_batch:
+        return None
+    reason = t.text(attrs, "junjo.agent.termination_reason", 128)
+    if reason == "limit_exceeded" and t.text(attrs, "junjo.agent.limit.exceeded", 64) == "tool_calls":
+        return "limit_exceeded"
+    if reason == "unknown_tool":
+        unknown = declared_tools is not None and call["tool_name"] not in declared_tools
+        return "unknown_tool" if unknown else "batch_preflight_rejected"
+    if reason == "tool_input_validation_error":
+        rejected = call["observed_tool_operation"] is not None  # only the first invalid call gets a span
+        return "tool_input_validation_error" if rejected else "batch_preflight_rejected"
+    if reason in ("final_output", None):
+        return None
+    return "execution_interrupted"  # the run ended (error, cancellation) before admitting the batch
+
+
+def _declared_tools(definition: dict[str, Any] | None) -> set[str] | None:
+    value = definition["value"] if definition else None
+    tools = value.get("tools") if isinstance(value, dict) else None
+    if not isinstance(tools, list):
+        return None
+    return {tool["name"] for tool in tools if isinstance(tool, dict) and isinstance(tool.get("name"), str)}
+
+
+def _link_tool_calls(
+    operations: list[dict[str, Any]],
+    admitted: set[str] | None,
+    attrs: dict[str, Any],
+    declared_tools: set[str] | None,
+) -> None:
+    """Each model request's requested calls -> the Tool operation that ran it, its admission and,
+    when not admitted or never started, the reason.
 
     Admission comes from the replayed end state's `admitted_tool_call_ids`, so it is `unknown`
     unless the runtime Store verified.
     """
     tools = {(op.get("call_id")): op for op in operations if op["operation_type"] == "tool"}
-    for op in operations:
-        if op["operation_type"] != "model_request":
-            continue
+    batches = [
+        op for op in operations if op["operation_type"] == "model_request" and op["requested_tool_calls"]
+    ]
+    for op in batches:
         for call in op["requested_tool_calls"]:
             tool = tools.get(call["call_id"])
             call["observed_tool_operation"] = tool["span_id"] if tool else None
@@ -200,9 +239,10 @@ def _link_tool_calls(operations: list[dict[str, Any]], admitted: set[str] | None
                 call["admission"], call["reason"] = "unknown", "store_evidence_unavailable"
             elif call["call_id"] in admitted:
                 call["admission"] = "admitted"
-                call["reason"] = None if tool else "execution_interrupted"
+                call["reason"] = None if tool and tool["started"] else "execution_interrupted"
             else:
-                call["admission"], call["reason"] = "not_admitted", None
+                call["admission"] = "not_admitted"
+                call["reason"] = _not_admitted_reason(call, op is batches[-1], attrs, declared_tools)
 
 
 @dataclass
@@ -250,38 +290,23 @@ def _agent_annotation(
         op = _operation(other)
         if op is None:
             continue
-        if other.get("parent_span_id") != span["span_id"]:
-            issues.append(
-                _issue(
-                    "operation_parent_mismatch",
-                    "operation span is not a child of the Agent",
-                    other["span_id"],
-                )
-            )
         own_spans.append(other)
         operations[other["span_id"]] = op
     ordered = sorted(operations.values(), key=lambda o: (o["sequence"] is None, o["sequence"] or 0))
-    sequences = [o["sequence"] for o in ordered]
-    declared = t.integer(attrs, "junjo.agent.operation.count")
-    if declared is not None and sequences != list(range(1, len(sequences) + 1)):
-        issues.append(_issue("operation_sequence_gap", f"operation sequences {sequences[:20]} are not 1..n"))
-    if declared is not None and declared != len(ordered):
-        issues.append(
-            _issue(
-                "operation_count_mismatch", f"{len(ordered)} operation spans, the Agent declares {declared}"
-            )
-        )
 
     stores: list[dict[str, Any]] = []
-    runtime_store = replay_store(attrs, AGENT_STORE, version, trace.events, {s["span_id"] for s in own_spans})
+    own_ids = {s["span_id"] for s in own_spans}
+    runtime_store = replay_store(attrs, AGENT_STORE, version, trace.events, own_ids)
     admitted: set[str] | None = None
+    foreign: list[str] = []
     if runtime_store["available"]:
         stores.append(_store_entry(runtime_store, span, runtime_id, "agent", "runtime"))
         end_state = runtime_store["end"]["value"] if runtime_store["end"] else None
         if runtime_store["reconstruction_status"] == VERIFIED and isinstance(end_state, dict):
             ids = end_state.get("admitted_tool_call_ids")
             admitted = {i for i in ids if isinstance(i, str)} if isinstance(ids, list) else None
-        issues.extend(runtime_store["diagnostics"])
+        events = trace.events.get(runtime_store["store_id"], [])
+        foreign = sorted({span_id for _, span_id, _ in events if span_id not in own_ids})
     app_store = replay_store(attrs, APPLICATION_STORE, version, trace.events)
     app_entry = (
         _store_entry(app_store, span, runtime_id, "agent", "application") if app_store["available"] else None
@@ -289,13 +314,31 @@ def _agent_annotation(
     if app_entry is not None:
         stores.append(app_entry)
         issues.extend(app_store["diagnostics"])
-    _link_tool_calls(ordered, admitted)
 
     payloads = {
         "junjo.agent.definition_snapshot": t.payload(attrs, "junjo.agent.definition_snapshot"),
         "junjo.agent.input": t.payload(attrs, "junjo.agent.input"),
         "junjo.agent.output": t.payload(attrs, "junjo.agent.output"),
     }
+    definition = payloads["junjo.agent.definition_snapshot"]
+    _link_tool_calls(ordered, admitted, attrs, _declared_tools(definition))
+    error = _error(span)
+    verification = verify_agent(
+        span=span,
+        attrs=attrs,
+        runtime_id=runtime_id,
+        error=error,
+        ordered=ordered,
+        spans=trace.by_id,
+        store=runtime_store,
+        foreign_store_spans=foreign,
+        admitted=admitted,
+        definition=definition,
+        inputs=payloads["junjo.agent.input"],
+        output=payloads["junjo.agent.output"],
+    )
+    for rule in verification["rules"]:
+        issues.extend(rule["diagnostics"])
     issues.extend(_payload_issues(span["span_id"], payloads))
     losses = _loss_counts(own_spans)
     relationships = _relationships(span, attrs, ordered, trace)
@@ -335,8 +378,9 @@ def _agent_annotation(
             "attempted_count": t.integer(attrs, "junjo.agent.limit.attempted_count"),
             "requested_batch_size": t.integer(attrs, "junjo.agent.limit.requested_batch_size"),
         },
-        "error": _error(span),
+        "error": error,
         "cancellation": _cancellation(attrs),
+        "verification": verification,
         "integrity": _integrity(issues, losses),
     }
     return executable, operations, stores, relationships

@@ -223,6 +223,8 @@ def _check_success_evidence(sent: dict[str, Any], doc: dict[str, Any]) -> None:
     assert agent["output"]["value"] == {"answer": "Paris 18°C, Oslo 4°C, Lima 22°C"}
     assert agent["definition"]["value"]["tools"][0]["name"] == "get_weather"
     assert agent["integrity"]["status"] == "complete", agent["integrity"]
+    assert agent["verification"]["status"] == "passed"
+    assert {r["status"] for r in agent["verification"]["rules"]} == {"passed"}
     ops = sorted(
         doc["operations_by_owner_runtime_id"][sent["runtime_id"]].values(), key=lambda o: o["sequence"]
     )
@@ -358,6 +360,10 @@ def test_hostile_owner_attributes_are_listed_not_fatal(env: Env) -> None:
     doc = env.get(f"/api/v1/trace-evidence/{trace_id}").json()
     agent = next(iter(doc["executables_by_span_id"].values()))
     assert agent["input"]["mode"] == "missing" and agent["integrity"]["status"] == "partial"
+    rules = {r["rule"]: r for r in agent["verification"]["rules"]}
+    assert agent["verification"]["status"] == "failed"
+    assert [d["code"] for d in rules["transport"]["diagnostics"]] == ["invalid_outcome"]
+    assert "operation_count_mismatch" in {d["code"] for d in rules["operations"]["diagnostics"]}
 
 
 def test_agent_model_requests_count_as_llm_calls(env: Env) -> None:

@@ -98,6 +98,8 @@ def test_agent_execution_page(page: Page, sent: dict[str, Any], shots: list[Path
     expect(summary).to_contain_text("3 / 8")
     expect(summary).to_contain_text("630")
     expect(page.get_by_role("region", name="Evidence integrity")).to_have_count(0)  # quiet when healthy
+    expect(page.get_by_role("region", name="Verification")).to_contain_text("Verified")
+    expect(page.get_by_role("region", name="Verification")).to_contain_text("8 of 8 rules passed")
     timeline = page.get_by_role("list", name="Operation timeline")
     expect(timeline.get_by_role("button")).to_have_count(6)
     expect(page.get_by_role("region", name="Input and output")).to_contain_text(

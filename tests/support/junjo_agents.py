@@ -215,6 +215,50 @@ async def run_input_rejected() -> str:
     return await _run_failing(agent, {"question": 42, "unexpected": True})
 
 
+def _rejected_batch(calls: list[ToolCall], limits: AgentLimits | None = None) -> Agent:
+    return _agent(
+        [ToolCallsResponse(tool_calls=calls)],
+        [_weather_tool()],
+        limits=limits,
+        key="weather-rejected",
+        name="Rejected batch",
+    )
+
+
+async def run_unknown_tool() -> str:
+    """A batch whose second call names a Tool the Agent does not declare: nothing is admitted."""
+    calls = [
+        ToolCall(id="call_1", name="get_weather", arguments={"city": "Paris"}),
+        ToolCall(id="call_2", name="get_tides", arguments={"port": "Brest"}),
+    ]
+    return await _run_failing(_rejected_batch(calls), Question(question="Weather and tides?"))
+
+
+async def run_invalid_tool_arguments() -> str:
+    """A batch whose second call has invalid arguments: only that call gets a (failed) Tool span."""
+    calls = [
+        ToolCall(id="call_1", name="get_weather", arguments={"city": "Paris"}),
+        ToolCall(id="call_2", name="get_weather", arguments={"town": 7}),
+        ToolCall(id="call_3", name="get_weather", arguments={"city": "Lima"}),
+    ]
+    return await _run_failing(_rejected_batch(calls), Question(question="Weather in three cities?"))
+
+
+async def run_tool_limit_exceeded() -> str:
+    """A batch of three calls against a Tool-call limit of two: the whole batch is rejected."""
+    calls = [ToolCall(id=f"call_{i}", name="get_weather", arguments={"city": "Oslo"}) for i in (1, 2, 3)]
+    agent = _rejected_batch(calls, AgentLimits(model_requests=4, tool_calls=2))
+    return await _run_failing(agent, Question(question="Weather, three times?"))
+
+
+# Runs whose requested Tool calls are not admitted, one per reason (not part of the exported set)
+ADMISSION_SCENARIOS = {
+    "unknown_tool": run_unknown_tool,
+    "invalid_tool_arguments": run_invalid_tool_arguments,
+    "tool_limit_exceeded": run_tool_limit_exceeded,
+}
+
+
 PLANNER_RUN: dict[str, str] = {}
 
 

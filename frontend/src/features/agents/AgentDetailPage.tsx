@@ -109,6 +109,7 @@ export function AgentExecutionView({ view, crumbs }: { view: AgentView; crumbs?:
       />
       <Header view={view} />
       <IntegrityBanner view={view} />
+      <VerificationCard view={view} />
       <ParentCard view={view} />
       <Failure view={view} />
       <Payloads view={view} />
@@ -216,6 +217,52 @@ function IntegrityBanner({ view }: { view: AgentView }) {
           </li>
         ))}
       </ul>
+    </section>
+  );
+}
+
+/** The backend's rule-by-rule check of this run: quiet when every rule passed, open when one failed. */
+function VerificationCard({ view }: { view: AgentView }) {
+  const { verification } = view.agent;
+  const failed = verification.rules.filter((r) => r.status === "failed");
+  const skipped = verification.rules.filter((r) => r.status === "skipped");
+  const tone = verification.status === "passed" ? "ok" : "error";
+  return (
+    <section className="card verification" aria-label="Verification">
+      <details open={failed.length > 0}>
+        <summary>
+          <span className={`pill pill-${tone}`}>
+            {verification.status === "passed" ? "Verified" : "Verification failed"}
+          </span>{" "}
+          {failed.length
+            ? `${failed.length} of ${verification.rules.length} rules failed: ${failed.map((r) => r.title).join("; ")}`
+            : `${verification.rules.length - skipped.length} of ${verification.rules.length} rules passed`}
+          {skipped.length ? <span className="muted"> · {skipped.length} skipped</span> : null}
+        </summary>
+        <ul className="rules">
+          {verification.rules.map((r) => (
+            <li key={r.rule} data-rule={r.rule} data-status={r.status}>
+              <span
+                className={`pill ${r.status === "passed" ? "pill-ok" : r.status === "failed" ? "pill-error" : ""}`}
+              >
+                {r.status}
+              </span>{" "}
+              {r.title}
+              {r.reason ? <span className="muted"> — {r.reason}</span> : null}
+              {r.diagnostics.length ? (
+                <ul>
+                  {r.diagnostics.map((d, i) => (
+                    <li key={i}>
+                      <code>{d.code}</code> {d.message}{" "}
+                      {d.path ? <span className="muted">at {d.path}</span> : null}
+                    </li>
+                  ))}
+                </ul>
+              ) : null}
+            </li>
+          ))}
+        </ul>
+      </details>
     </section>
   );
 }

@@ -31,6 +31,20 @@ export interface Integrity {
   loss_counts: Record<string, number>;
 }
 
+/** One verification rule the backend checked on this run (see backend/agents/verification.py). */
+export interface RuleResult {
+  rule: string;
+  title: string;
+  status: "passed" | "failed" | "skipped";
+  reason: string | null;
+  diagnostics: Issue[];
+}
+
+export interface Verification {
+  status: "passed" | "failed";
+  rules: RuleResult[];
+}
+
 export interface ErrorInfo {
   type: string | null;
   qualified_type: string | null;
@@ -197,6 +211,7 @@ export interface AgentExecutable {
   limit: { exceeded: string | null; attempted_count: number | null; requested_batch_size: number | null };
   error: ErrorInfo | null;
   cancellation: { reason: string | null } | null;
+  verification: Verification;
   integrity: Integrity;
 }
 
