@@ -5,9 +5,10 @@ per-service time ranges and counts (`file_services`) for newest-first listings, 
 the LLM filter, the sort keys of every root and workflow span (`key_spans`), so the newest
 root/workflow page is chosen here and only its rows are read from Parquet, and the Junjo
 executables (`executables` for execution resolution, `agent_executions` for the Agent list, which
-is answered from the index alone). The schema is
+is answered from the index alone), and the values of the most searched attributes
+(`attribute_values`) for span search. The schema is
 versioned with `PRAGMA user_version` and upgraded by ordered migrations at open, like the app
-DB's Alembic revisions but without a dependency for six tables.
+DB's Alembic revisions but without a dependency for a handful of tables.
 Times are int64 nanoseconds (the span format's own unit), so comparisons need no parsing.
 """
 
@@ -137,6 +138,25 @@ MIGRATIONS: tuple[str, ...] = (
         service_name, agent_key, outcome, is_error, start_ns, end_ns,
         service_namespace, service_version, structural_id, agent_name
     );
+    """,
+    # 5: values of the most searched attributes per file (backend.search.compile.INDEXED_ATTRIBUTES),
+    # so an equality search opens only the files holding the value. A key with too many or too
+    # long values in a file is recorded in `attribute_overflow` instead: that file is always read.
+    # Every file indexed before is summarised again (keys_indexed = 0) to fill them.
+    """
+    CREATE TABLE attribute_values (
+        attribute TEXT NOT NULL,
+        value TEXT NOT NULL,
+        file_id INTEGER NOT NULL REFERENCES parquet_files (file_id) ON DELETE CASCADE,
+        PRIMARY KEY (attribute, value, file_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX idx_attribute_values_file ON attribute_values (file_id);
+    CREATE TABLE attribute_overflow (
+        file_id INTEGER NOT NULL REFERENCES parquet_files (file_id) ON DELETE CASCADE,
+        attribute TEXT NOT NULL,
+        PRIMARY KEY (file_id, attribute)
+    ) WITHOUT ROWID;
+    UPDATE parquet_files SET keys_indexed = 0;
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -143,6 +143,18 @@ class MetadataIndex:
                 "INSERT INTO agent_executions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 ((file_id, *agent_row(run)) for run in summary.agent_runs),
             )
+            conn.executemany(
+                "INSERT INTO attribute_values VALUES (?, ?, ?)",
+                (
+                    (key, value, file_id)
+                    for key, values in summary.attribute_values.items()
+                    for value in values
+                ),
+            )
+            conn.executemany(
+                "INSERT INTO attribute_overflow VALUES (?, ?)",
+                ((file_id, key) for key in summary.attribute_overflow),
+            )
             conn.execute("DELETE FROM failed_files WHERE file_path = ?", (summary.path,))
 
     def paths_without_keys(self) -> list[str]:
@@ -228,6 +240,19 @@ class MetadataIndex:
             ),
         )
         return [CandidateFile(*r) for r in rows]
+
+    def files_with_attribute(self, attribute: str, value: str) -> set[str]:
+        """Indexed files that may hold spans whose `attribute` is `value`: those recording the value,
+        those with too many values of it to record, and those not summarised by this schema yet."""
+        rows = self._conn().execute(
+            "SELECT p.file_path FROM attribute_values a JOIN parquet_files p USING (file_id)"
+            " WHERE a.attribute = ? AND a.value = ?"
+            " UNION SELECT p.file_path FROM attribute_overflow o JOIN parquet_files p USING (file_id)"
+            " WHERE o.attribute = ?"
+            " UNION SELECT file_path FROM parquet_files WHERE keys_indexed = 0",
+            (attribute, value, attribute),
+        )
+        return {r[0] for r in rows}
 
     def keys_complete(self) -> bool:
         """True once every indexed file has its `key_spans` (see `paths_without_keys`)."""

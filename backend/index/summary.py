@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from backend.agents.telemetry import EXECUTABLE_TYPES, owner_summary, service_identity, text
+from backend.search.attributes import INDEXED_ATTRIBUTES, MAX_VALUE_CHARS, MAX_VALUES_PER_FILE, canonical
 from junjo_common import spanformat
 from junjo_common.spanformat.v1 import STATUS_ERROR
 
@@ -46,6 +47,12 @@ LLM_PATTERN = (
     r'|"junjo\.agent\.operation_type":"model_request"'
 )
 EXECUTABLE_PATTERN = r'"junjo\.span_type":"(agent|workflow|subflow)"'
+# One scalar attribute of compact JSON: the key anchored on `{` or `,` (a quote inside a string is
+# always escaped, so the anchor cannot match there), then a string, number or boolean.
+_ATTRIBUTE_PATTERNS = {
+    key: r'[{,]"' + key.replace(".", r"\.") + r'":(?P<v>"(?:[^"\\]|\\.)*"|-?[0-9][0-9.eE+-]*|true|false)[,}]'
+    for key in INDEXED_ATTRIBUTES
+}
 _BATCH_ROWS = 2048  # bounds the attributes text held at once (~2 KB/span)
 _LARGE_ROW_GROUP_BYTES = 32 * 1024 * 1024
 _SMALL_BATCH_ROWS = 4
@@ -105,6 +112,8 @@ class FileSummary:
     key_spans: list[KeySpan] = field(default_factory=list)
     executables: list[ExecutableKey] = field(default_factory=list)
     agent_runs: list[dict[str, Any]] = field(default_factory=list)
+    attribute_values: dict[str, set[str]] = field(default_factory=dict)  # INDEXED_ATTRIBUTES' values
+    attribute_overflow: set[str] = field(default_factory=set)  # too many/long values: always read
 
 
 def _count(mask: pa.Array) -> int:
@@ -157,10 +166,34 @@ def _add_batch(summary: FileSummary, batch: pa.RecordBatch) -> None:
         for i in range(len(executables["span_id"])):
             _add_executable(summary, {n: values[i] for n, values in executables.items()})
 
+    _add_attribute_values(summary, attrs)
+
     if pc.any(is_llm).as_py():
         llm_services = pc.filter(services, is_llm).to_pylist()
         llm_ids = pc.filter(batch.column("trace_id"), is_llm).to_pylist()
         summary.llm_traces.update(zip(llm_services, llm_ids, strict=True))
+
+
+def _add_attribute_values(summary: FileSummary, attrs: pa.Array) -> None:
+    for key, pattern in _ATTRIBUTE_PATTERNS.items():
+        if key in summary.attribute_overflow:
+            continue
+        matches = pc.extract_regex(attrs, pattern)
+        found = pc.filter(matches.field("v"), pc.is_valid(matches))
+        if not len(found):
+            continue
+        values = summary.attribute_values.setdefault(key, set())
+        for raw in pc.unique(found).to_pylist():
+            try:
+                value = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                continue
+            text = canonical(value)
+            if len(text) > MAX_VALUE_CHARS or len(values) >= MAX_VALUES_PER_FILE:
+                summary.attribute_overflow.add(key)
+                summary.attribute_values.pop(key, None)
+                break
+            values.add(text)
 
 
 def _json_object(value: Any) -> dict[str, Any]:

@@ -7,6 +7,9 @@ file can hold), so the first page of a service with a million spans reads one or
 older pages stay reachable through the cursor. The hot snapshot and recently flushed files not
 yet indexed are always added, and duplicates of (trace_id, span_id) keep the cold row.
 
+A search (`ListQuery.search`, backend.search) walks the same files, fewer of them when it names an
+indexed attribute, within a time budget.
+
 Rows are chosen from the thin columns; only the chosen rows' JSON columns are then read, a few at
 a time (`engine.stream_spans`), and turned into listing previews or bounded trace pages.
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -24,8 +28,9 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
-from backend.index.store import IndexedKey, KeyKind, ListKind, MetadataIndex
+from backend.index.store import CandidateFile, IndexedKey, KeyKind, ListKind, MetadataIndex
 from backend.index.summary import LLM_PATTERN, WORKFLOW_MARK
+from backend.search.compile import CompiledSearch
 from backend.spans import engine
 from backend.spans.engine import SkippedFile, Source
 from backend.spans.ingestion_client import HotTiers
@@ -77,6 +82,8 @@ class ListQuery:
     name_contains: str | None = None
     has_llm: bool = False
     cursor: tuple[int, str] | None = None
+    search: CompiledSearch | None = None
+    budget_secs: float | None = None  # after this long a search answers what it has (`partial`)
 
 
 @dataclass
@@ -87,6 +94,7 @@ class Answer:
     total: int | None = None
     total_exact: bool = True
     more: int = 0  # rows after this page (trace pages)
+    partial: bool = False  # a search ran out of time: the page holds fewer rows, the cursor goes on
 
 
 @contextmanager
@@ -155,6 +163,9 @@ def build_where(q: ListQuery) -> tuple[str, dict[str, Any]]:
     if q.cursor is not None:
         clauses.append("(start_time < $c_ts OR (start_time = $c_ts AND span_id < $c_id))")
         params["c_ts"], params["c_id"] = _ts(q.cursor[0]), q.cursor[1]
+    if q.search is not None:
+        clauses.append(q.search.where)
+        params |= q.search.params
     return " AND ".join(clauses), params
 
 
@@ -242,6 +253,8 @@ def list_spans(index: MetadataIndex, tiers: HotTiers, q: ListQuery) -> Answer:
 
 def _list_spans(index: MetadataIndex, tiers: HotTiers, q: ListQuery, extra: list[Source]) -> Answer:
     files = index.service_files(q.service, q.kind, q.errors_only, q.start_ns, q.end_ns)
+    if q.search is not None:
+        return _search(index, q, extra, files)
     counted_skipped: list[SkippedFile] = []
     total = sum(f.count for f in files) + _unindexed_count(index, extra, q, counted_skipped)
     # The index counts whole files: a name, LLM or time filter matches only some of their rows.
@@ -292,6 +305,67 @@ def _list_spans(index: MetadataIndex, tiers: HotTiers, q: ListQuery, extra: list
     if q.kind == "workflows":
         previews = [r for r in previews if _is_workflow(r)]
     return Answer(previews, skipped, next_cursor, total, exact)
+
+
+SEARCH_CHUNK_FILES = 8
+"""Files one search query reads at once: the time budget is checked between chunks."""
+
+
+def _search(index: MetadataIndex, q: ListQuery, extra: list[Source], files: list[CandidateFile]) -> Answer:
+    """One page of spans matching `q.search`, newest first, walking the candidate files.
+
+    Files are read newest first, a few at a time, until the newest `limit` matches are certain or
+    the deadline passes. Then the page holds the matches newer than any unread file (possibly
+    none) and the cursor continues below them: `partial` says so, and no request runs unbounded.
+    """
+    assert q.search is not None
+    deadline = time.monotonic() + q.budget_secs if q.budget_secs is not None else None
+    for attribute, value in q.search.indexed:
+        holding = index.files_with_attribute(attribute, value)
+        files = [f for f in files if f.path in holding]
+    if q.cursor is not None:
+        files = [f for f in files if f.min_start_ns <= q.cursor[0]]
+    where, params = build_where(q)
+    skipped: list[SkippedFile] = []
+    collected: dict[tuple[str, str], dict[str, Any]] = {}
+    ordered: list[dict[str, Any]] = []
+    pos, partial, bound = 0, False, 0
+    chunk: list[Source] = list(extra)
+    while True:
+        while pos < len(files) and len(chunk) < SEARCH_CHUNK_FILES:
+            chunk.append(Source(files[pos].path, "cold"))
+            pos += 1
+        result = engine.query_spans(chunk, where, params, limit=_with_copies(q.limit))
+        skipped.extend(result.skipped)
+        _merge(collected, result.rows)
+        ordered = sorted(collected.values(), key=_sort_key, reverse=True)
+        chunk = []
+        if pos >= len(files):
+            break
+        if len(ordered) >= q.limit and ordered[q.limit - 1]["start_time"] > files[pos].max_start_ns:
+            break
+        # Matches newer than every unread file are certain; stopping there must move the cursor on.
+        bound = files[pos].max_start_ns  # files come newest (largest max start) first
+        if (
+            deadline is not None
+            and time.monotonic() > deadline
+            and (q.cursor is None or bound + 1 < q.cursor[0])
+        ):
+            partial = True
+            break
+    if partial:
+        page = [r for r in ordered if r["start_time"] > bound][: q.limit]
+        next_cursor = encode_cursor(bound + 1, "")
+    else:
+        page = ordered[: q.limit]
+        next_cursor = encode_cursor(*_sort_key(page[-1])) if len(page) == q.limit else None
+    sources = [*extra, *(Source(f.path, "cold") for f in files)]
+    previews = _previews(page, sources, q.service, skipped)
+    if q.kind == "workflows":
+        previews = [r for r in previews if _is_workflow(r)]
+    answer = Answer(previews, skipped, next_cursor, None, False)
+    answer.partial = partial
+    return answer
 
 
 def _list_keyed(index: MetadataIndex, q: ListQuery, extra: list[Source]) -> Answer:

@@ -16,6 +16,11 @@ shortened), event names without attributes, no links, resource `service.name` on
 come with the trace and span requests. A trace answer holds at most `limits.TRACE_SPAN_LIMIT`
 spans and `limits.TRACE_ANSWER_BYTES` of their JSON; the rest is paged with `cursor`
 (`X-Next-Cursor` and `X-Junjo-More-Spans` on the span list, `truncated` in the trace document).
+
+The three service listings take `search`, a query in the span search language (backend.search,
+docs/SEARCH.md) applied to the listed spans. A search gets no total; when it runs out of its time
+budget it answers the matches found so far with `X-Junjo-Search-Partial: time-budget` and a cursor
+that continues the search.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Res
 
 from backend.accounts.deps import require_admin, require_user
 from backend.evaluations.tokens import Scope, require_scope
+from backend.search.compile import compile_search
+from backend.search.language import MAX_QUERY_CHARS, SearchSyntaxError, parse
 from backend.spans.ingestion_client import DEGRADED_HEADER, HotTiers
 from backend.spans.planner import Answer, InvalidCursor, ListQuery, decode_cursor
 from backend.spans.schemas import FlushWalResult, Span, TraceDocument
@@ -35,9 +42,12 @@ from backend.spans.service import SpanService
 from backend.validation import require_utf8
 
 MORE_SPANS_HEADER = "X-Junjo-More-Spans"
+SEARCH_PARTIAL_HEADER = "X-Junjo-Search-Partial"
+SEARCH_BUDGET_SECS = 5.0
 EXPOSED_HEADERS = (
     "X-Next-Cursor",
     MORE_SPANS_HEADER,
+    SEARCH_PARTIAL_HEADER,
     "X-Total-Count",
     "X-Total-Count-Approximate",
     DEGRADED_HEADER,
@@ -101,6 +111,8 @@ def _respond(answer: Answer, tiers: HotTiers, body: Any) -> Response:
         response.headers["X-Next-Cursor"] = answer.next_cursor
     if answer.more:
         response.headers[MORE_SPANS_HEADER] = str(answer.more)
+    if answer.partial:
+        response.headers[SEARCH_PARTIAL_HEADER] = "time-budget"
     if answer.total is not None:
         response.headers["X-Total-Count"] = str(answer.total)
         response.headers["X-Total-Count-Approximate"] = "false" if answer.total_exact else "true"
@@ -141,6 +153,13 @@ class ListFilters:
         name: Annotated[
             str | None, Query(max_length=200, description="text contained in the span name")
         ] = None,
+        search: Annotated[
+            str | None,
+            Query(
+                max_length=MAX_QUERY_CHARS,
+                description="a span search (docs/SEARCH.md), e.g. `user.id = 42 duration > 5s`",
+            ),
+        ] = None,
     ) -> None:
         self.limit = limit
         try:
@@ -152,6 +171,13 @@ class ListFilters:
             raise _unprocessable("start_time", "start_time must not be after end_time")
         self.errors_only = errors_only
         self.name = _utf8(name, "name") or None
+        self.search = None
+        text = _utf8(search, "search")
+        if text and text.strip():
+            try:
+                self.search = compile_search(parse(text))
+            except SearchSyntaxError as exc:
+                raise _unprocessable("search", str(exc)) from None
 
     def query(self, service: str, kind: Any, has_llm: bool = False) -> ListQuery:
         return ListQuery(
@@ -164,6 +190,8 @@ class ListFilters:
             name_contains=self.name,
             has_llm=has_llm,
             cursor=self.cursor,
+            search=self.search,
+            budget_secs=SEARCH_BUDGET_SECS,
         )
 
 

@@ -1,0 +1,128 @@
+"""Search over real cold files, the hot snapshot and the index: which files a search opens, the
+attribute index's bounds, and the time budget (partial pages whose cursor still reaches every match)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from backend.index.summary import summarize
+from backend.search.attributes import MAX_VALUE_CHARS, MAX_VALUES_PER_FILE
+from backend.search.compile import compile_search
+from backend.search.language import parse
+from backend.spans.planner import decode_cursor
+from tests.query.spanfiles import BASE_NS, new_trace_id, span
+from tests.query.test_query_planner import World
+
+SEC = 10**9
+
+
+SENT: dict[str, dict[str, Any]] = {}  # span id -> the attributes it was written with
+
+
+def _attributes(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Listing rows carry preview attributes only: the attributes each span was written with."""
+    return [SENT[r["span_id"]] for r in rows]
+
+
+def _search(world: World, query: str, **kw: Any) -> list[dict[str, Any]]:
+    kw.setdefault("service", "svc")
+    return _attributes(world.all_pages(search=compile_search(parse(query)), **kw))
+
+
+def _spans(first: int, count: int, attributes: Any) -> list[dict[str, Any]]:
+    rows = []
+    for i in range(count):
+        values = attributes(first + i)
+        rows.append(span(new_trace_id(), start_ns=BASE_NS + (first + i) * SEC, attributes=values))
+        SENT[rows[-1]["span_id"]] = values
+    return rows
+
+
+def test_indexed_attribute_search_opens_only_the_files_holding_the_value(tmp_path: Path) -> None:
+    world = World(tmp_path)
+    holding = world.cold(_spans(0, 5, lambda i: {"user.id": "alice" if i == 2 else "bob", "n": i}))
+    other = world.cold(_spans(10, 5, lambda i: {"user.id": "carol", "n": i}))
+    # The file without alice becomes unreadable: a search that opened it would report it skipped.
+    other.write_bytes(b"PAR1 not parquet at all PAR1")
+    answer = world.page(service="svc", search=compile_search(parse("user.id = alice")))
+    assert [a["n"] for a in _attributes(answer.data)] == [2]
+    assert answer.skipped == []
+    # A search on a non-indexed attribute reads every file (and so meets the broken one).
+    answer = world.page(service="svc", search=compile_search(parse("n = 2")))
+    assert [a["n"] for a in _attributes(answer.data)] == [2]
+    assert [s.path for s in answer.skipped] == [str(other)]
+    assert holding.exists()
+
+
+def test_numbers_and_strings_share_an_index_key(tmp_path: Path) -> None:
+    world = World(tmp_path)
+    world.cold(_spans(0, 3, lambda i: {"user.id": [42, "42", 42.5][i]}))
+    found = [r["user.id"] for r in _search(world, "user.id = 42")]
+    assert sorted(found, key=repr) == ["42", 42]
+    assert [r["user.id"] for r in _search(world, 'user.id = "42"')] == ["42"]
+    assert [r["user.id"] for r in _search(world, "user.id = 42.5")] == [42.5]
+
+
+def test_a_key_with_too_many_or_too_long_values_keeps_its_file_searchable(tmp_path: Path) -> None:
+    many = MAX_VALUES_PER_FILE + 1
+    rows = _spans(0, many, lambda i: {"session.id": f"s{i}"})
+    rows += _spans(many, 1, lambda i: {"user.id": "u" * (MAX_VALUE_CHARS + 1)})
+    world = World(tmp_path)
+    path = world.cold(rows)
+    summary = summarize(path)
+    assert summary.attribute_overflow == {"session.id", "user.id"}
+    assert "session.id" not in summary.attribute_values
+    assert [r["session.id"] for r in _search(world, f"session.id = s{many - 1}")] == [f"s{many - 1}"]
+    assert len(_search(world, f"user.id = {'u' * (MAX_VALUE_CHARS + 1)}")) == 1
+
+
+def test_hot_and_unindexed_tiers_are_searched_too(tmp_path: Path) -> None:
+    world = World(tmp_path)
+    world.cold(_spans(0, 2, lambda i: {"user.id": "dan", "tier": "indexed"}))
+    world.cold(_spans(10, 2, lambda i: {"user.id": "dan", "tier": "unindexed"}), indexed=False)
+    world.hot(_spans(20, 2, lambda i: {"user.id": "dan", "tier": "hot"}))
+    tiers = [r["tier"] for r in _search(world, "user.id = dan")]
+    assert tiers == ["hot", "hot", "unindexed", "unindexed", "indexed", "indexed"]
+
+
+def test_a_spent_time_budget_answers_a_partial_page_whose_cursor_reaches_every_match(
+    tmp_path: Path,
+) -> None:
+    world = World(tmp_path)
+    expected = []
+    for f in range(20):  # more files than one search chunk reads; matches in the oldest only
+        rows = _spans(f * 10, 10, lambda i: {"n": i, "hit": i < 40 and i % 3 == 0})
+        world.cold(rows)
+        expected += [r["span_id"] for r in rows if r["attributes"].find('"hit":true') >= 0]
+    search = compile_search(parse("hit = true"))
+    found, cursor, partial_pages = [], None, 0
+    for _ in range(100):
+        answer = world.page(service="svc", search=search, budget_secs=0.0, limit=5, cursor=cursor)
+        partial_pages += answer.partial
+        found += [r["span_id"] for r in answer.data]
+        if answer.next_cursor is None:
+            break
+        cursor = decode_cursor(answer.next_cursor)
+    assert partial_pages > 0
+    assert len(found) == len(set(found)) and set(found) == set(expected)
+    starts = [r["start_time"] for r in world.all_pages(service="svc", search=search)]
+    assert starts == sorted(starts, reverse=True) and len(starts) == len(expected)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "name = \"x' OR '1'='1\"",
+        '"\'; DROP TABLE t; --"',
+        'user.id = "1\\" OR 1=1 --"',
+        '"%"',
+        '"_"',
+    ],
+)
+def test_injection_attempts_are_plain_values(tmp_path: Path, query: str) -> None:
+    world = World(tmp_path)
+    world.cold(_spans(0, 3, lambda i: {"user.id": "u", "note": "plain"}))
+    assert _search(world, query) == []
