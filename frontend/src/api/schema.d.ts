@@ -2634,6 +2634,8 @@ export interface operations {
                 errors_only?: boolean;
                 /** @description text contained in the span name */
                 name?: string | null;
+                /** @description a span search (docs/SEARCH.md), e.g. `user.id = 42 duration > 5s` */
+                search?: string | null;
             };
             header?: never;
             path: {
@@ -2679,6 +2681,8 @@ export interface operations {
                 errors_only?: boolean;
                 /** @description text contained in the span name */
                 name?: string | null;
+                /** @description a span search (docs/SEARCH.md), e.g. `user.id = 42 duration > 5s` */
+                search?: string | null;
             };
             header?: never;
             path: {
@@ -2722,6 +2726,8 @@ export interface operations {
                 errors_only?: boolean;
                 /** @description text contained in the span name */
                 name?: string | null;
+                /** @description a span search (docs/SEARCH.md), e.g. `user.id = 42 duration > 5s` */
+                search?: string | null;
             };
             header?: never;
             path: {
