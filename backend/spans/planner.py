@@ -353,6 +353,7 @@ def _search(index: MetadataIndex, q: ListQuery, extra: list[Source], files: list
         ):
             partial = True
             break
+    next_cursor: str | None
     if partial:
         page = [r for r in ordered if r["start_time"] > bound][: q.limit]
         next_cursor = encode_cursor(bound + 1, "")
