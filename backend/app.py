@@ -40,6 +40,7 @@ from backend.meta import router as meta_router
 from backend.middleware import MIB, CsrfOriginMiddleware
 from backend.playground.router import playground_lifespan
 from backend.playground.router import router as playground_router
+from backend.search.saved import router as saved_searches_router
 from backend.settings import Settings
 from backend.spans.lifespan import spans_lifespan
 from backend.spans.routes import EXPOSED_HEADERS as SPAN_HEADERS
@@ -68,6 +69,7 @@ def _include_routers(app: FastAPI) -> None:
     for router in SPAN_ROUTERS:
         app.include_router(router)
     app.include_router(agents_router)
+    app.include_router(saved_searches_router)
 
 
 @asynccontextmanager

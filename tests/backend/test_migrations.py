@@ -15,6 +15,7 @@ from sqlalchemy import create_engine
 from backend.db.migrate import alembic_config, downgrade, upgrade
 from backend.db.models import Base
 from backend.evaluations import models as _evaluation_tables  # noqa: F401  (registers them on Base)
+from backend.search import models as _search_tables  # noqa: F401  (registers them on Base)
 
 REVISIONS = list(reversed(list(ScriptDirectory.from_config(alembic_config(Path("x"))).walk_revisions())))
 

@@ -7,6 +7,7 @@ from sqlalchemy import create_engine
 
 from backend.db.models import Base
 from backend.evaluations import models as _evaluation_tables  # noqa: F401  (registers them on Base)
+from backend.search import models as _search_tables  # noqa: F401  (registers them on Base)
 
 url = context.config.get_main_option("sqlalchemy.url")
 engine = create_engine(url or "")
