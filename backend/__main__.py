@@ -34,16 +34,18 @@ def main() -> int:
     from backend.spans import allocators  # noqa: F401  (allocator settings, before pyarrow loads)
 
     # isort: split
-    from backend.db.migrate import upgrade  # heavy imports only once the configuration is good
+    from backend.db.engine import safe_url  # heavy imports only once the configuration is good
+    from backend.db.migrate import upgrade
     from backend.server import serve
 
     if settings.run_migrations:
+        database = safe_url(settings.database_url)
         try:
-            upgrade(settings.junjo_sqlite_path)
+            upgrade(settings.database_url)
         except Exception as exc:
-            log.error("migrations_failed", database=str(settings.junjo_sqlite_path), error=str(exc))
+            log.error("migrations_failed", database=database, error=str(exc))
             return EXIT_RUNTIME_FAILURE
-        log.info("migrations_applied", database=str(settings.junjo_sqlite_path))
+        log.info("migrations_applied", database=database)
     try:
         return asyncio.run(serve(settings))
     except (OSError, RuntimeError) as exc:

@@ -110,7 +110,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         max_body_size=MAX_BODY_BYTES,
     )
     app.state.settings = settings
-    app.state.db = db or Database(settings.junjo_sqlite_path)
+    app.state.db = db or Database(settings.database_url)
     app.state.sign_in_throttle = SignInThrottle()
     app.state.setup_code = SetupCode()
     app.add_exception_handler(RequestValidationError, _validation_error)

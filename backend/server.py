@@ -35,7 +35,7 @@ class _Server(uvicorn.Server):
 
 async def serve(settings: Settings) -> int:
     """Serves until SIGTERM/SIGINT (returns 0) or until the gRPC server dies (returns 1)."""
-    db = Database(settings.junjo_sqlite_path)
+    db = Database(settings.database_url)
     grpc_server = await start_grpc_server(db, settings.internal_token, settings.grpc_port)
     server = _Server(
         uvicorn.Config(

@@ -26,6 +26,10 @@ DEV_OTLP_ENDPOINT = "grpc://localhost:50051"
 _PROD_URLS = ("junjo_prod_frontend_url", "junjo_prod_backend_url", "junjo_prod_ingestion_url")
 
 
+def sqlite_url(path: Path) -> str:
+    return f"sqlite+pysqlite:///{path}"
+
+
 @lru_cache(maxsize=1)
 def _public_suffixes() -> PublicSuffixList:
     return PublicSuffixList()  # bundled list: no network
@@ -60,6 +64,9 @@ class Settings(ServiceSettings):
     run_migrations: bool = False
 
     junjo_sqlite_path: AbsolutePath = Path(".dbdata/sqlite/junjo.db")
+    # Accounts, keys, tokens, evaluations and the file index in PostgreSQL instead of the SQLite
+    # files (several backends sharing one state); a secret because it usually carries a password.
+    junjo_database_url: SecretStr | None = None
     junjo_metadata_db_path: AbsolutePath = Path(".dbdata/sqlite/metadata.db")
     junjo_parquet_storage_path: AbsolutePath = Path(".dbdata/spans/parquet")
     junjo_retention_days: float | None = Field(None, gt=0)
@@ -84,6 +91,19 @@ class Settings(ServiceSettings):
         if len(raw) != 32:
             raise ValueError("must be base64 of exactly 32 bytes (generate with `openssl rand -base64 32`)")
         return value
+
+    @field_validator("junjo_database_url")
+    @classmethod
+    def _check_database_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        parts = urlsplit(value.get_secret_value().strip())
+        if parts.scheme != "postgresql+psycopg" or not parts.path.strip("/"):
+            raise ValueError(
+                "must start with postgresql+psycopg:// and name a database "
+                "(postgresql+psycopg://user:password@host:5432/junjo)"
+            )
+        return SecretStr(value.get_secret_value().strip())
 
     @field_validator("junjo_allow_origins", mode="before")
     @classmethod
@@ -124,6 +144,13 @@ class Settings(ServiceSettings):
     def allow_origins(self) -> list[str]:
         """CORS and CSRF allow-list: explicit, else the frontend URL (production) or the dev ports."""
         return self.junjo_allow_origins or default_origins(self.is_production, self.junjo_prod_frontend_url)
+
+    @property
+    def database_url(self) -> str:
+        """The application database's SQLAlchemy URL: JUNJO_DATABASE_URL, else the SQLite file."""
+        if self.junjo_database_url is not None:
+            return self.junjo_database_url.get_secret_value()
+        return sqlite_url(self.junjo_sqlite_path)
 
     @property
     def otlp_endpoint(self) -> str:

@@ -4,14 +4,14 @@ real junjo 0.69 `StudioClient` driven synchronously (one client and event loop p
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import TypeVar
 
 from junjo.studio import StudioClient
 
+from tests.backend.conftest import run_sql
 from tests.support.api import ApiClient
+from tests.support.stack import Stack
 
 T = TypeVar("T")
 ALL_SCOPES = ["evaluation:read", "evaluation:write", "evidence:read"]
@@ -24,11 +24,9 @@ EVALUATION_TABLES = (
 )
 
 
-def empty_evaluation_store(sqlite_path: Path) -> None:
-    with sqlite3.connect(sqlite_path, timeout=30) as conn:
-        for table in EVALUATION_TABLES:
-            conn.execute(f"DELETE FROM {table}")
-    conn.close()
+def empty_evaluation_store(stack: Stack) -> None:
+    for table in EVALUATION_TABLES:
+        run_sql(stack, f"DELETE FROM {table}")
 
 
 def create_token(admin: ApiClient, scopes: list[str] | None = None) -> str:

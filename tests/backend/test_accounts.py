@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import sqlite3
 import threading
 import time
 from datetime import UTC, datetime
@@ -16,9 +15,11 @@ from itsdangerous import TimestampSigner
 
 from backend import APP_NAME, __version__
 from backend.accounts.sessions import SessionCodec
-from tests.backend.conftest import sqlite_path
+from tests.backend.conftest import BOTH_ENGINES, run_sql
 from tests.support.api import DEFAULT_EMAIL, DEFAULT_ORIGIN, DEFAULT_PASSWORD, ApiClient
 from tests.support.stack import Stack
+
+ENGINES = BOTH_ENGINES  # every test here runs against SQLite and against PostgreSQL
 
 PROTECTED = [
     ("GET", "/auth-test"),
@@ -163,9 +164,7 @@ def test_deleted_users_cookie_is_rejected_and_setup_reopens(api: ApiClient, back
     me = api.http.get("/users").json()[0]
     assert set(me) == {"id", "email", "role", "is_active", "created_at", "updated_at"}
     captured = api.http.cookies["session"]
-    with sqlite3.connect(sqlite_path(backend_stack)) as conn:  # the API refuses to delete the last user
-        conn.execute("DELETE FROM users")
-    conn.close()
+    run_sql(backend_stack, "DELETE FROM users")  # the API refuses to delete the last user
     r = httpx.get(f"{backend_stack.http_url}/auth-test", cookies={"session": captured})
     assert r.status_code == 401 and r.json() == {"detail": "Unauthorized: User not found"}
     assert httpx.get(f"{backend_stack.http_url}/users/db-has-users").json() == {"users_exist": False}

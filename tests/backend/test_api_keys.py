@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -15,9 +14,11 @@ import pytest
 
 from junjo_common.internal_token import INVALID_TOKEN_MESSAGE, call_metadata, resolve_internal_token
 from junjo_common.proto_gen import auth_pb2, auth_pb2_grpc
-from tests.backend.conftest import sqlite_path
+from tests.backend.conftest import BOTH_ENGINES, database_dump, run_sql, sqlite_path
 from tests.support.api import ApiClient
 from tests.support.stack import Stack, start_backend
+
+ENGINES = BOTH_ENGINES  # every test here runs against SQLite and against PostgreSQL
 
 
 def internal_token(stack: Stack) -> str:
@@ -68,23 +69,24 @@ def test_blank_names_are_refused(api: ApiClient, name: str) -> None:
     assert r.json()["detail"][0]["msg"] == "API key name cannot be empty"
 
 
-def test_no_plaintext_key_in_the_database_files(api: ApiClient, backend_stack: Stack) -> None:
+def test_no_plaintext_key_in_the_database(api: ApiClient, backend_stack: Stack) -> None:
     keys = [api.create_api_key(f"key {i}") for i in range(5)]
-    db = sqlite_path(backend_stack)
-    files = [p for p in db.parent.iterdir() if p.name.startswith(db.name)]
-    assert db in files
-    for path in files:
-        data = path.read_bytes()
-        for key in keys:
-            assert key.encode() not in data, path
-            assert key.encode("utf-16-le") not in data, path
-    with sqlite3.connect(db) as conn:  # after a checkpoint the main file holds everything
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        stored = conn.execute("SELECT key_sha256, prefix FROM api_keys").fetchall()
-    conn.close()
-    data = db.read_bytes()
-    assert not any(key.encode() in data for key in keys)
+    if "JUNJO_DATABASE_URL" not in backend_stack.backend_env:  # SQLite: the files themselves, WAL too
+        db = sqlite_path(backend_stack)
+        files = [p for p in db.parent.iterdir() if p.name.startswith(db.name)]
+        assert db in files
+        for path in files:
+            data = path.read_bytes()
+            for key in keys:
+                assert key.encode() not in data, path
+                assert key.encode("utf-16-le") not in data, path
+        run_sql(backend_stack, "PRAGMA wal_checkpoint(TRUNCATE)")  # now the main file holds everything
+        assert not any(key.encode() in db.read_bytes() for key in keys)
+    dump = database_dump(backend_stack)
+    assert not any(key in dump or key[8:] in dump for key in keys)
+    stored = run_sql(backend_stack, "SELECT key_sha256, prefix FROM api_keys")
     assert len(stored) == 5 and all(re.fullmatch(r"[0-9a-f]{64}", digest) for digest, _ in stored)
+    assert all(digest in dump for digest, _ in stored)  # the dump holds the rows
 
 
 def test_validate_api_key_over_grpc(api: ApiClient, backend_stack: Stack) -> None:
@@ -140,23 +142,20 @@ def test_explicit_internal_token_replaces_the_derived_one(explicit_token_backend
 
 
 @contextmanager
-def store_broken(path: Path) -> Iterator[None]:
+def store_broken(stack: Stack) -> Iterator[None]:
     """The tables vanish from under the running backend (as with a damaged or swapped file)."""
-    with sqlite3.connect(path, timeout=30) as conn:
-        conn.execute("ALTER TABLE api_keys RENAME TO api_keys_away")
-        conn.execute("ALTER TABLE users RENAME TO users_away")
+    run_sql(stack, "ALTER TABLE api_keys RENAME TO api_keys_away")
+    run_sql(stack, "ALTER TABLE users RENAME TO users_away")
     try:
         yield
     finally:
-        with sqlite3.connect(path, timeout=30) as conn:
-            conn.execute("ALTER TABLE api_keys_away RENAME TO api_keys")
-            conn.execute("ALTER TABLE users_away RENAME TO users")
-        conn.close()
+        run_sql(stack, "ALTER TABLE api_keys_away RENAME TO api_keys")
+        run_sql(stack, "ALTER TABLE users_away RENAME TO users")
 
 
 def test_store_failure_is_unavailable_never_invalid(api: ApiClient, backend_stack: Stack) -> None:
     key = api.create_api_key("ingest")
-    with store_broken(sqlite_path(backend_stack)):
+    with store_broken(backend_stack):
         with pytest.raises(grpc.RpcError) as err:
             validate(backend_stack, key)
         assert err.value.code() == grpc.StatusCode.UNAVAILABLE

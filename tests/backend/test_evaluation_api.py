@@ -29,10 +29,12 @@ from junjo.studio import (
     TargetKind,
 )
 
-from tests.backend.conftest import sqlite_path
+from tests.backend.conftest import BOTH_ENGINES
 from tests.backend.evaluation_support import Studio, create_token, empty_evaluation_store
 from tests.support.api import ApiClient
 from tests.support.stack import Stack
+
+ENGINES = BOTH_ENGINES  # every test here runs against SQLite and against PostgreSQL
 
 E = "/api/v1/evaluation"
 REV_A = "a" * 40
@@ -41,7 +43,7 @@ REV_B = "b" * 40
 
 @pytest.fixture
 def admin(backend_stack: Stack) -> Iterator[ApiClient]:
-    empty_evaluation_store(sqlite_path(backend_stack))
+    empty_evaluation_store(backend_stack)
     with ApiClient(backend_stack.http_url) as client:
         client.create_first_user()
         yield client

@@ -5,17 +5,18 @@ refused (wrong scheme, unknown/expired/revoked tokens, ingestion API keys, passw
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.backend.conftest import sqlite_path
+from tests.backend.conftest import BOTH_ENGINES, database_dump, run_sql
 from tests.backend.evaluation_support import empty_evaluation_store
 from tests.support.api import DEFAULT_PASSWORD, ApiClient
 from tests.support.stack import Stack
+
+ENGINES = BOTH_ENGINES  # every test here runs against SQLite and against PostgreSQL
 
 TOKENS = "/api/v1/evaluation-tokens"
 TRACE = "/api/v1/trace-evidence/" + "a" * 32
@@ -23,7 +24,7 @@ TRACE = "/api/v1/trace-evidence/" + "a" * 32
 
 @pytest.fixture
 def admin(backend_stack: Stack) -> ApiClient:
-    empty_evaluation_store(sqlite_path(backend_stack))
+    empty_evaluation_store(backend_stack)
     client = ApiClient(backend_stack.http_url)
     client.create_first_user()
     return client
@@ -50,9 +51,8 @@ def test_token_is_shown_once_and_stored_as_a_digest(admin: ApiClient, backend_st
     assert [t["id"] for t in listed["items"]] == [created["id"]]
     assert "token" not in listed["items"][0] and listed["next_cursor"] is None
 
-    with sqlite3.connect(sqlite_path(backend_stack)) as conn:
-        dump = "\n".join(conn.iterdump())
-    conn.close()
+    dump = database_dump(backend_stack)
+    assert created["id"] in dump  # the dump holds the stored token row
     assert created["token"] not in dump and created["token"][12:] not in dump
 
 
@@ -112,21 +112,19 @@ def test_expired_and_revoked_tokens_are_refused(admin: ApiClient, backend_stack:
         assert client.get(TRACE).status_code == 401
     assert admin.http.delete(f"{TOKENS}/{revoked['id']}").status_code == 404
     assert admin.http.delete(f"{TOKENS}/{'x' * 65}").status_code == 422
-    with sqlite3.connect(sqlite_path(backend_stack)) as conn:
-        conn.execute(
-            "UPDATE evaluation_tokens SET expires_at = ? WHERE id = ?",
-            ((datetime.now(UTC) - timedelta(seconds=1)).replace(tzinfo=None).isoformat(" "), soon["id"]),
-        )
-    conn.close()
+    run_sql(
+        backend_stack,
+        "UPDATE evaluation_tokens SET expires_at = :at WHERE id = :id",
+        at=(datetime.now(UTC) - timedelta(seconds=1)).replace(tzinfo=None).isoformat(" "),
+        id=soon["id"],
+    )
     with bearer(backend_stack, soon["token"]) as client:
         assert client.get(TRACE).status_code == 401
 
 
 def test_deactivated_user_tokens_stop_working(admin: ApiClient, backend_stack: Stack) -> None:
     token = create_token(admin, ["evidence:read"])["token"]
-    with sqlite3.connect(sqlite_path(backend_stack)) as conn:
-        conn.execute("UPDATE users SET is_active = 0")
-    conn.close()
+    run_sql(backend_stack, "UPDATE users SET is_active = false")
     with bearer(backend_stack, token) as client:
         assert client.get(TRACE).status_code == 401
 
@@ -208,8 +206,6 @@ def test_viewers_read_but_neither_manage_tokens_nor_write(admin: ApiClient, back
     admin_id = admin.http.get(TOKENS).json()["items"][0]["created_by_user_id"]
     with bearer(backend_stack, token) as client:
         assert client.post("/api/v1/evaluation/datasets", json=dataset).status_code == 200
-        with sqlite3.connect(sqlite_path(backend_stack)) as conn:
-            conn.execute("UPDATE users SET role = 'viewer' WHERE id = ?", (admin_id,))
-        conn.close()
+        run_sql(backend_stack, "UPDATE users SET role = 'viewer' WHERE id = :id", id=admin_id)
         assert client.post("/api/v1/evaluation/datasets", json=dataset).status_code == 403
         assert client.get("/api/v1/evaluation/datasets").status_code == 200

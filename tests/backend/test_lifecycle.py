@@ -91,7 +91,7 @@ def test_process_stops_when_the_grpc_server_dies(tmp_path: Path, monkeypatch: py
     for name, value in stack.env().items():
         monkeypatch.setenv(name, value)
     settings = Settings()  # type: ignore[call-arg]
-    upgrade(settings.junjo_sqlite_path)
+    upgrade(settings.database_url)
     started: list[grpc.aio.Server] = []
     real_start = backend_server.start_grpc_server
 

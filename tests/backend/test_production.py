@@ -33,7 +33,7 @@ def production_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Sett
     for name, value in values.items():
         monkeypatch.setenv(name, value)
     settings = Settings()  # type: ignore[call-arg]
-    upgrade(settings.junjo_sqlite_path)
+    upgrade(settings.database_url)
     return settings
 
 

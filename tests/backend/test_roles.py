@@ -7,16 +7,17 @@ and activity; nobody can remove themselves or the last user.
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
 from backend.accounts.sessions import SessionCodec
-from tests.backend.conftest import sqlite_path
+from tests.backend.conftest import BOTH_ENGINES, run_sql
 from tests.support.api import DEFAULT_EMAIL, DEFAULT_PASSWORD, ApiClient
 from tests.support.stack import Stack
+
+ENGINES = BOTH_ENGINES  # every test here runs against SQLite and against PostgreSQL
 
 VIEWER_EMAIL, VIEWER_PASSWORD = "viewer@example.com", "viewer password"
 ADMIN_ONLY = [
@@ -98,9 +99,7 @@ def test_deactivation_ends_sessions_and_refuses_sign_in(api: ApiClient, viewer: 
 def test_inactive_flag_alone_is_enforced(api: ApiClient, viewer: ApiClient, backend_stack: Stack) -> None:
     """A user marked inactive in the database (session revision unchanged) is refused at once."""
     with viewer:
-        with sqlite3.connect(sqlite_path(backend_stack)) as conn:
-            conn.execute("UPDATE users SET is_active = 0 WHERE email = ?", (VIEWER_EMAIL,))
-        conn.close()
+        run_sql(backend_stack, "UPDATE users SET is_active = false WHERE email = :email", email=VIEWER_EMAIL)
         r = viewer.http.get("/auth-test")
         assert r.status_code == 401 and r.json() == {"detail": "Unauthorized: User is deactivated"}
 

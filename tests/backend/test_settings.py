@@ -25,6 +25,7 @@ PROD = {
     "JUNJO_PROD_BACKEND_URL": "https://api.example.com",
     "JUNJO_PROD_INGESTION_URL": "https://ingestion.example.com",
 }
+DB_PASSWORD = "db-pass-w0rd-never-printed"
 SHORT_KEY = base64.b64encode(b"k" * 16).decode()
 
 # (case id, overrides (None = unset), variable the one-line message must name)
@@ -49,6 +50,16 @@ BAD: list[tuple[str, dict[str, str | None], str]] = [
     ("retention", {"JUNJO_RETENTION_DAYS": "-1"}, "JUNJO_RETENTION_DAYS"),
     ("poll", {"INDEXER_POLL_INTERVAL": "0"}, "INDEXER_POLL_INTERVAL"),
     ("llm-timeout", {"LLM_REQUEST_TIMEOUT_SECS": "soon"}, "LLM_REQUEST_TIMEOUT_SECS"),
+    (
+        "database-url-scheme",
+        {"JUNJO_DATABASE_URL": f"mysql://junjo:{DB_PASSWORD}@db/junjo"},
+        "JUNJO_DATABASE_URL",
+    ),
+    (
+        "database-url-no-db",
+        {"JUNJO_DATABASE_URL": f"postgresql+psycopg://junjo:{DB_PASSWORD}@db"},
+        "JUNJO_DATABASE_URL",
+    ),
     ("prod-missing-url", {**PROD, "JUNJO_PROD_INGESTION_URL": None}, "JUNJO_PROD_INGESTION_URL"),
     ("prod-no-scheme", {**PROD, "JUNJO_PROD_BACKEND_URL": "api.example.com"}, "JUNJO_PROD_BACKEND_URL"),
     ("prod-other-domain", {**PROD, "JUNJO_PROD_BACKEND_URL": "https://x.run.app"}, "JUNJO_PROD_BACKEND_URL"),
@@ -101,6 +112,7 @@ def test_bad_variable_stops_startup_with_one_line(
     assert lines[0].startswith("invalid configuration: ")
     assert variable in lines[0]
     assert "Traceback" not in result.stderr and result.stdout == ""
+    assert DB_PASSWORD not in result.stderr
 
 
 def _settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, **values: str) -> Settings:
