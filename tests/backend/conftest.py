@@ -28,17 +28,6 @@ from tests.support.stack import Stack, start_backend
 BOTH_ENGINES = ENGINES
 
 
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "backend_engine" in metafunc.fixturenames:
-        engines = getattr(metafunc.module, "ENGINES", ("sqlite",))
-        metafunc.parametrize("backend_engine", engines, indirect=True, scope="module")
-
-
-@pytest.fixture(scope="module")
-def backend_engine(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 def sqlite_path(stack: Stack) -> Path:
     return Path(stack.env()["JUNJO_SQLITE_PATH"])
 

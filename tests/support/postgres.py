@@ -174,6 +174,18 @@ def postgres_server() -> Iterator[PostgresServer]:
 ENGINES = ("sqlite", "postgresql")
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """`backend_engine` is "sqlite", or each of ENGINES in turn in a module that sets ENGINES."""
+    if "backend_engine" in metafunc.fixturenames:
+        engines = getattr(metafunc.module, "ENGINES", ("sqlite",))
+        metafunc.parametrize("backend_engine", engines, indirect=True, scope="module")
+
+
+@pytest.fixture(scope="module")
+def backend_engine(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture(params=ENGINES)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """An empty application database on each engine in turn: a SQLite file, a PostgreSQL database."""
