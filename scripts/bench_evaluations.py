@@ -24,13 +24,13 @@ from pathlib import Path
 
 import psutil
 from junjo.studio import CaseCreate, CaseOrigin, DatasetCreate, StudioClient, TargetKind
-from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, DIST  # noqa: E402
-from tests.support.api import DEFAULT_EMAIL, DEFAULT_PASSWORD, ApiClient  # noqa: E402
+from tests.e2e.conftest import DIST  # noqa: E402
+from tests.support.api import ApiClient  # noqa: E402
+from tests.support.browser_bench import first_content, print_requests, signed_in_page  # noqa: E402
 from tests.support.junjo_eval_cli import EXIT_EVALUATION, Cli, application_checkout, developer_token  # noqa: E402
 from tests.support.procs import free_port  # noqa: E402
 from tests.support.stack import Stack, start_backend, start_ingestion, start_static_ui  # noqa: E402
@@ -118,29 +118,12 @@ def main(argv: list[str] | None = None) -> int:
         runs = [timed_run(cli, dataset_id, "baseline", 0)]
         cli.commit("candidate")
         runs.append(timed_run(cli, dataset_id, "candidate", EXIT_EVALUATION, JUNJO_EVAL_VARIANT="candidate"))
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1440, "height": 900})
-            page.goto(f"{ui_url}/sign-in")
-            page.get_by_label("Email").fill(DEFAULT_EMAIL)
-            page.get_by_label("Password").fill(DEFAULT_PASSWORD)
-            page.get_by_role("button", name="Sign In").click()
-            page.wait_for_url(f"{ui_url}/")
+        with signed_in_page(ui_url) as page:
             selector = f"table[aria-label=Comparison] tbody tr:nth-child({args.cases})"
-            loads = []
-            for _ in range(args.loads):
-                page.goto(f"{ui_url}/evaluations/compare/{runs[0][0]}/{runs[1][0]}")
-                handle = page.wait_for_function(
-                    f"() => document.querySelector('{selector}') ? performance.now() : null", timeout=60_000
-                )
-                loads.append(float(handle.json_value()))
+            url = f"{ui_url}/evaluations/compare/{runs[0][0]}/{runs[1][0]}"
+            loads = [first_content(page, url, selector) for _ in range(args.loads)]
             if os.environ.get("BENCH_EVALUATIONS_VERBOSE"):
-                entries = page.evaluate(
-                    "() => performance.getEntriesByType('resource')"
-                    ".map(e => [e.name.slice(-70), Math.round(e.startTime), Math.round(e.responseEnd)])"
-                )
-                print(*entries, sep="\n  ")
-            browser.close()
+                print_requests(page, url)
     finally:
         stack.stop()
         shutil.rmtree(work, ignore_errors=True)

@@ -22,13 +22,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, DIST  # noqa: E402
-from tests.support.api import DEFAULT_EMAIL, DEFAULT_PASSWORD  # noqa: E402
+from tests.e2e.conftest import DIST  # noqa: E402
+from tests.support.browser_bench import first_content, print_requests, signed_in_page  # noqa: E402
 from tests.support.procs import free_port  # noqa: E402
 from tests.support.stack import Stack, start_backend, start_ingestion, start_static_ui  # noqa: E402
 
@@ -43,20 +43,10 @@ def bundle_sizes() -> list[tuple[str, int, int]]:
     return out
 
 
-def first_content(page: Page, url: str, selector: str, runs: int) -> list[float]:
-    times = []
-    for _ in range(runs):
-        page.goto(url)
-        handle = page.wait_for_function(
-            f"() => document.querySelector({json.dumps(selector)}) ? performance.now() : null", timeout=60_000
-        )
-        times.append(float(handle.json_value()))
+def loads(page: Page, url: str, selector: str, runs: int) -> list[float]:
+    times = [first_content(page, url, selector) for _ in range(runs)]
     if os.environ.get("BENCH_FRONTEND_VERBOSE"):
-        entries = page.evaluate(
-            "() => performance.getEntriesByType('resource')"
-            ".map(e => [e.name.slice(-60), Math.round(e.startTime), Math.round(e.responseEnd)])"
-        )
-        print(url, *entries, sep="\n  ")
+        print_requests(page, url)
     return times
 
 
@@ -84,20 +74,10 @@ def main(argv: list[str] | None = None) -> int:
         start_backend(stack, work)
         start_ingestion(stack, work)
         start_static_ui(stack, ui_port, DIST, work)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1440, "height": 900})
-            page.goto(f"{ui_url}/sign-in")
-            page.get_by_label("Email").fill(DEFAULT_EMAIL)
-            page.get_by_label("Password").fill(DEFAULT_PASSWORD)
-            page.get_by_role("button", name="Sign In").click()
-            page.wait_for_url(f"{ui_url}/")
-            lists = first_content(
-                page, f"{ui_url}/traces/{SERVICE}", "table[aria-label=Traces] tbody tr", args.runs
-            )
+        with signed_in_page(ui_url) as page:
+            lists = loads(page, f"{ui_url}/traces/{SERVICE}", "table[aria-label=Traces] tbody tr", args.runs)
             trace = manifest["sample_traces"][0]
-            traces = first_content(page, f"{ui_url}/traces/{SERVICE}/{trace}", "[role=treeitem]", args.runs)
-            browser.close()
+            traces = loads(page, f"{ui_url}/traces/{SERVICE}/{trace}", "[role=treeitem]", args.runs)
     finally:
         stack.stop()
         log = work / "static.log"

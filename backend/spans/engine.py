@@ -59,6 +59,7 @@ def _select(columns: tuple[str, ...]) -> str:
 
 _SELECT = _select(COLUMNS)
 _SELECT_THIN = _select(tuple(c for c in COLUMNS if c not in JSON_COLUMNS))
+_SELECT_KEYS = _select(("trace_id", "span_id", "start_time"))
 
 
 @dataclass(frozen=True)
@@ -171,11 +172,14 @@ def query_spans(
     tables: dict[str, pa.Table] | None = None,
     select: str | None = None,
     oldest_first: bool = False,
+    keys_only: bool = False,
 ) -> QueryResult:
     """Thin rows from every readable source matching `where` (a predicate with `$name` placeholders).
 
     By default every column but the four JSON ones, plus `_tier` and `_path` (the row's file, for
-    `stream_spans`); `select` replaces the column list (e.g. `DISTINCT service_name`). `tables`
+    `stream_spans`); `keys_only` keeps only trace_id, span_id and start_time of them (a page is
+    chosen from those, and the chosen rows are read whole afterwards); `select` replaces the
+    column list (e.g. `DISTINCT service_name`). `tables`
     are extra in-memory tables (e.g. an id set to semi-join against). With `limit`, the newest
     (or with `oldest_first` the oldest) `limit` rows by (start_time, span_id) are returned.
     """
@@ -185,13 +189,17 @@ def query_spans(
         if not files.opened:
             return result
         try:
-            result.rows = _run(files.opened, where, params, limit, tables, select, oldest_first, result)
+            result.rows = _run(
+                files.opened, where, params, limit, tables, select, oldest_first, result, keys_only
+            )
         except Exception:  # some file's pages are corrupt: query one by one to find it
             rows: list[dict[str, Any]] = []
             result.skipped = list(files.skipped)
             for item in files.opened:
                 try:
-                    rows.extend(_run([item], where, params, limit, tables, select, oldest_first, result))
+                    rows.extend(
+                        _run([item], where, params, limit, tables, select, oldest_first, result, keys_only)
+                    )
                 except Exception as exc:
                     result.skipped.append(SkippedFile(item[0].path, f"unreadable: {_short(exc)}"))
             if select is None:
@@ -286,6 +294,7 @@ def _run(
     select: str | None,
     oldest_first: bool,
     result: QueryResult,
+    keys_only: bool = False,
 ) -> list[dict[str, Any]]:
     config = _config()
     if any(column in where for column in JSON_COLUMNS) and any(_batch_rows(fd) for _, fd in items):
@@ -300,7 +309,8 @@ def _run(
         except Exception as exc:  # unreadable footer: not a Parquet file, truncated, ...
             result.skipped.append(SkippedFile(source.path, f"unreadable: {_short(exc)}"))
             continue
-        columns = select or f"{_SELECT_THIN}, '{source.tier}' AS _tier, {i} AS _source"
+        thin = _SELECT_KEYS if keys_only else _SELECT_THIN
+        columns = select or f"{thin}, '{source.tier}' AS _tier, {i} AS _source"
         parts.append(f"SELECT {columns} FROM t{i} WHERE {where}")
     if not parts:
         return []

@@ -514,7 +514,9 @@ def trace_page(
         if cursor is not None:
             where += " AND (start_time > $c_ts OR (start_time = $c_ts AND span_id > $c_id))"
             params |= {"c_ts": _ts(cursor[0]), "c_id": cursor[1]}
-        keys = engine.query_spans(sources, where, params, limit=_with_copies(limit + 1), oldest_first=True)
+        keys = engine.query_spans(
+            sources, where, params, limit=_with_copies(limit + 1), oldest_first=True, keys_only=True
+        )
         skipped = list(keys.skipped)
         collected: dict[tuple[str, str], dict[str, Any]] = {}
         _merge(collected, keys.rows)

@@ -14,6 +14,7 @@ columns exceed `limits.SPAN_VALUE_BYTES` is answered as a preview everywhere, wi
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -36,7 +37,15 @@ def iso_from_ns(ns: int | None) -> str:
     """`YYYY-MM-DDTHH:MM:SS.ffffff+00:00` truncated to microseconds; "" for 0/None."""
     if not ns:
         return ""
-    return (_EPOCH + timedelta(microseconds=ns // 1000)).isoformat(timespec="microseconds")
+    seconds, micros = divmod(ns // 1000, 1_000_000)
+    return f"{_iso_second(seconds)}.{micros:06d}+00:00"
+
+
+@lru_cache(maxsize=4096)
+def _iso_second(seconds: int) -> str:
+    """`YYYY-MM-DDTHH:MM:SS` of a second since the epoch: the spans of a trace share a few seconds,
+    so a trace page formats each second once instead of building a datetime per timestamp."""
+    return (_EPOCH + timedelta(seconds=seconds)).replace(tzinfo=None).isoformat()
 
 
 def _json(text: str | None, empty: Any) -> Any:

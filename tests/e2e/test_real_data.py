@@ -127,8 +127,23 @@ def test_long_names_never_widen_the_page(page: Page, sent: dict[str, str], width
 def test_finding_the_slow_span(page: Page, sent: dict[str, str]) -> None:
     _open_trace(page, sent["batch"])
     expect(page.get_by_text("302 spans")).to_be_visible()
-    page.get_by_role("button", name="Slowest span").click()
+    page.locator("summary", has_text="Slowest spans").click()
+    by_self = page.get_by_role("list", name="Slowest by self time")
+    by_duration = page.get_by_role("list", name="Slowest by duration")
+    expect(by_self.get_by_role("button")).to_have_count(5)
+    expect(by_self.get_by_role("button").nth(0)).to_contain_text("slow_lookup")
+    expect(by_self.get_by_role("button").nth(0)).to_contain_text("250.00ms")
+    expect(by_self.get_by_role("button").nth(1)).to_contain_text("batch import")  # the root's own gaps
+    expect(by_duration.get_by_role("button")).to_have_count(5)
+    expect(by_duration.get_by_role("button").nth(0)).to_contain_text("batch import")
+    expect(by_duration.get_by_role("button").nth(1)).to_contain_text("slow_lookup")
+    by_duration.get_by_role("button").nth(0).click()
+    expect(page.get_by_label("Span details").get_by_role("heading", name="batch import")).to_be_visible()
+    by_self.get_by_role("button").nth(0).click()
     expect(page).to_have_url(re.compile(rf"/{sent['slow']}$"))
+    expect(by_self.get_by_role("button").nth(0)).to_have_attribute("aria-current", "true")
+    page.locator("summary", has_text="Slowest spans").click()  # closed again
+    expect(by_self).to_be_hidden()
     expect(page.get_by_label("Span details").get_by_role("heading", name="slow_lookup")).to_be_visible()
     expect(page.get_by_label("Offset from trace start")).to_contain_text("from trace start")
 

@@ -18,6 +18,7 @@ import { formatDurationMicros } from "../../lib/time";
 import { useNeighbours } from "../../lib/useNeighbours";
 import { criticalPath, selfTimes } from "./analysis";
 import { Minimap } from "./Minimap";
+import { SlowestSpans } from "./SlowestSpans";
 import { SpanDetails } from "./SpanDetails";
 import { AgentLinks } from "../agents/AgentLinks";
 import { SpanTable, type SortKey } from "./SpanTable";
@@ -141,17 +142,6 @@ export default function TraceDetailPage() {
     [tree, showCritical],
   );
   const spans = useMemo(() => (tree ? [...tree.byId.values()] : []), [tree]);
-  const slowest = useMemo(() => {
-    let best: string | undefined;
-    let bestUs = -Infinity;
-    for (const [id, us] of selfTime) {
-      if (Number.isFinite(us) && us > bestUs) {
-        best = id;
-        bestUs = us;
-      }
-    }
-    return best;
-  }, [selfTime]);
   const failedIds = useMemo(
     () => spans.filter((s) => tree?.failed.has(s.span_id)).map((s) => s.span_id),
     [spans, tree],
@@ -285,15 +275,12 @@ export default function TraceDetailPage() {
                   />
                   Critical path
                 </label>
-                <button
-                  type="button"
-                  className="btn btn-xs"
-                  disabled={!slowest}
-                  onClick={() => slowest && select(slowest)}
-                  title="Select the span with the most time of its own"
-                >
-                  Slowest span
-                </button>
+                <SlowestSpans
+                  spans={tree.byId}
+                  selfTimes={selfTime}
+                  selectedId={selected.span_id}
+                  onSelect={select}
+                />
                 <button
                   type="button"
                   className="btn btn-xs"

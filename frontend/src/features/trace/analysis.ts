@@ -91,3 +91,11 @@ export function criticalPath(tree: SpanTree): Set<string> {
   }
   return onPath;
 }
+
+/** The `n` span ids with the largest finite `times` (µs), largest first; ties by span id. */
+export function topSpans(times: Map<string, number>, n: number): { id: string; us: number }[] {
+  const ranked: { id: string; us: number }[] = [];
+  for (const [id, us] of times) if (Number.isFinite(us)) ranked.push({ id, us });
+  ranked.sort((a, b) => b.us - a.us || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return ranked.slice(0, n);
+}
