@@ -7,11 +7,19 @@ recorded and retried with exponential backoff, or at once when their size/mtime 
 indexed by schema v1 (before `key_spans`) are summarised again, within the same per-pass bound.
 At start it reconciles: index rows whose file is gone are dropped. Retention runs after each pass.
 Passes are serialised by a lock and run in a worker thread (blocking I/O off the event loop).
+
+Several backends sharing one index (PostgreSQL) take turns: a pass runs only while its backend
+holds the index's lease (a row with owner and expiry, renewed before every file), and reads what
+is indexed already after taking it, so no file is indexed twice. A backend that crashed holding
+the lease delays indexing by at most LEASE_SECONDS.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import secrets
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -27,6 +35,8 @@ from backend.index.summary import UnreadableFile, summarize
 log = structlog.get_logger(__name__)
 RETRY_BACKOFF_SECS = 5.0
 MAX_FILES_PER_PASS = 500
+LEASE_NAME = "indexer"
+LEASE_SECONDS = 60.0
 
 
 @dataclass
@@ -64,6 +74,7 @@ class Indexer:
         self.poll_interval = poll_interval
         self.retention = retention or RetentionPolicy()
         self.retry_backoff = retry_backoff
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self._lock = threading.Lock()
 
     # --- blocking work (worker threads) ---------------------------------------------------
@@ -97,31 +108,42 @@ class Indexer:
         """Indexes every due file (bounded per pass), then applies retention."""
         result = PassResult()
         with self._lock:
-            known, failed, now = self.index.indexed_paths(), self.index.failed_files(), time.time()
-            due = [p for p in _scan(self.storage_root) if self._due(p, known, failed, now)]
-            due.extend(Path(p) for p in self.index.paths_without_keys())  # indexed by schema v1
-            for path in due[:MAX_FILES_PER_PASS]:
-                try:
-                    summary = summarize(path)
-                except UnreadableFile as exc:
-                    if str(path) in known:  # indexed by schema v1, now unreadable or gone
-                        self.index.forget([str(path)])
-                    if not path.exists():
-                        continue  # deleted meanwhile (retention, operator): nothing to record
-                    st = path.stat()
-                    failures = self.index.record_failure(
-                        str(path), str(exc), st.st_size, st.st_mtime_ns, self.retry_backoff
-                    )
-                    log.warning("index_file_failed", path=str(path), error=str(exc), failures=failures)
-                    result.failed.append(str(path))
-                    continue
-                self.index.add_file(summary)
-                result.indexed.append(str(path))
-            if result.indexed:
-                log.info("index_files_added", count=len(result.indexed))
-            result.deleted = apply_retention(self.index, self.retention, time.time_ns())
+            if not self.index.take_lease(LEASE_NAME, self.owner, LEASE_SECONDS):
+                return result  # another backend is indexing
+            try:
+                self._indexing_pass(result)
+            finally:
+                self.index.release_lease(LEASE_NAME, self.owner)
         pa.default_memory_pool().release_unused()  # hand the batches' memory back (RSS budget)
         return result
+
+    def _indexing_pass(self, result: PassResult) -> None:
+        known, failed, now = self.index.indexed_paths(), self.index.failed_files(), time.time()
+        due = [p for p in _scan(self.storage_root) if self._due(p, known, failed, now)]
+        due.extend(Path(p) for p in self.index.paths_without_keys())  # indexed by schema v1
+        for path in due[:MAX_FILES_PER_PASS]:
+            if not self.index.take_lease(LEASE_NAME, self.owner, LEASE_SECONDS):
+                log.warning("index_lease_lost", owner=self.owner)
+                break
+            try:
+                summary = summarize(path)
+            except UnreadableFile as exc:
+                if str(path) in known:  # indexed by schema v1, now unreadable or gone
+                    self.index.forget([str(path)])
+                if not path.exists():
+                    continue  # deleted meanwhile (retention, operator): nothing to record
+                st = path.stat()
+                failures = self.index.record_failure(
+                    str(path), str(exc), st.st_size, st.st_mtime_ns, self.retry_backoff
+                )
+                log.warning("index_file_failed", path=str(path), error=str(exc), failures=failures)
+                result.failed.append(str(path))
+                continue
+            self.index.add_file(summary)
+            result.indexed.append(str(path))
+        if result.indexed:
+            log.info("index_files_added", count=len(result.indexed))
+        result.deleted = apply_retention(self.index, self.retention, time.time_ns())
 
     # --- async driver -------------------------------------------------------------------
     async def index_now(self) -> PassResult:

@@ -158,6 +158,15 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     UPDATE parquet_files SET keys_indexed = 0;
     """,
+    # 6: the indexing lease. Backends sharing one index (PostgreSQL) index in turn: the one whose
+    # row is unexpired runs the pass and renews it per file; the others wait for it to expire.
+    """
+    CREATE TABLE index_lease (
+        name TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        expires_at REAL NOT NULL
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

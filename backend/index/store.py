@@ -1,24 +1,35 @@
-"""Reads and writes of metadata.db: what the indexer records and what query planning asks.
+"""Reads and writes of the file index: what the indexer records and what query planning asks.
 
-All methods are blocking (stdlib sqlite3, WAL mode, one connection per thread) and are called
-from worker threads, never on the event loop.
+The index is metadata.db (stdlib sqlite3, WAL mode), or PostgreSQL when a database URL is given
+(backend.index.postgres: the same SQL through a thin connection adapter). All methods are
+blocking (one connection per thread) and are called from worker threads, never on the event loop.
 """
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import orjson
 
 from backend.index.schema import connect, migrate
 from backend.index.summary import FileSummary
+
+
+class Connection(Protocol):
+    """What the store uses of a connection: sqlite3's, or backend.index.postgres's adapter."""
+
+    def execute(self, sql: str, parameters: Any = (), /) -> Any: ...
+
+    def executemany(self, sql: str, parameters: Any, /) -> Any: ...
+
+    def close(self) -> None: ...
+
 
 ListKind = Literal["spans", "roots", "workflows"]
 KeyKind = Literal["roots", "workflows"]
@@ -66,24 +77,41 @@ class FailedFile:
 
 
 class MetadataIndex:
-    """The index over one metadata.db file."""
+    """The index over one metadata.db file, or over PostgreSQL when `database_url` is given."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, database_url: str | None = None) -> None:
         self.path = path
-        migrate(path)
+        self.database_url = database_url
         self._local = threading.local()
+        if database_url is None:
+            migrate(path)
+            self._begin = "BEGIN IMMEDIATE"
+        else:
+            from backend.index import postgres  # psycopg only when PostgreSQL is configured
 
-    def _conn(self) -> sqlite3.Connection:
+            postgres.migrate(database_url)
+            self._begin = "BEGIN"
+
+    def _conn(self) -> Connection:
         conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = connect(self.path)
+        if conn is None or getattr(conn, "closed", False) is True:  # PostgreSQL: reconnect after a failure
+            if self.database_url is None:
+                conn = connect(self.path)
+            else:
+                from backend.index.postgres import PostgresConnection
+
+                conn = PostgresConnection(self.database_url)
             self._local.conn = conn
         return conn
 
+    def _flag(self, column: str) -> str:
+        """A condition on a 0/1 column, spelt so each engine uses its partial index."""
+        return column if self.database_url is None else f"{column} <> 0"
+
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def _tx(self) -> Iterator[Connection]:
         conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
+        conn.execute(self._begin)
         try:
             yield conn
         except BaseException:
@@ -97,7 +125,7 @@ class MetadataIndex:
             conn.execute("DELETE FROM parquet_files WHERE file_path = ?", (summary.path,))
             file_id = conn.execute(
                 "INSERT INTO parquet_files (file_path, min_start_ns, max_start_ns, max_end_ns, row_count,"
-                " size_bytes, keys_indexed) VALUES (?, ?, ?, ?, ?, ?, 1)",
+                " size_bytes, keys_indexed) VALUES (?, ?, ?, ?, ?, ?, 1) RETURNING file_id",
                 (
                     summary.path,
                     summary.min_start_ns,
@@ -106,7 +134,7 @@ class MetadataIndex:
                     summary.row_count,
                     summary.size_bytes,
                 ),
-            ).lastrowid
+            ).fetchone()[0]
             conn.executemany(
                 "INSERT INTO file_services VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
@@ -157,6 +185,24 @@ class MetadataIndex:
             )
             conn.execute("DELETE FROM failed_files WHERE file_path = ?", (summary.path,))
 
+    def take_lease(self, name: str, owner: str, seconds: float) -> bool:
+        """Takes or renews lease `name` for `owner` until `seconds` from now; False while another
+        owner holds it unexpired. One atomic upsert, so two takers never both succeed."""
+        now = time.time()
+        with self._tx() as conn:
+            row = conn.execute(
+                "INSERT INTO index_lease (name, owner, expires_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at"
+                " WHERE index_lease.owner = excluded.owner OR index_lease.expires_at < ?"
+                " RETURNING owner",
+                (name, owner, now + seconds, now),
+            ).fetchone()
+        return row is not None
+
+    def release_lease(self, name: str, owner: str) -> None:
+        with self._tx() as conn:
+            conn.execute("DELETE FROM index_lease WHERE name = ? AND owner = ?", (name, owner))
+
     def paths_without_keys(self) -> list[str]:
         """Files indexed before `key_spans` existed (schema v1): the indexer summarises them again."""
         rows = self._conn().execute("SELECT file_path FROM parquet_files WHERE keys_indexed = 0")
@@ -168,8 +214,10 @@ class MetadataIndex:
             row = conn.execute("SELECT failures FROM failed_files WHERE file_path = ?", (path,)).fetchone()
             failures = (row[0] if row else 0) + 1
             conn.execute(
-                "INSERT OR REPLACE INTO failed_files (file_path, error, size_bytes, mtime_ns, failures,"
-                " next_retry_at) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO failed_files (file_path, error, size_bytes, mtime_ns, failures, next_retry_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (file_path) DO UPDATE SET error = excluded.error,"
+                " size_bytes = excluded.size_bytes, mtime_ns = excluded.mtime_ns,"
+                " failures = excluded.failures, next_retry_at = excluded.next_retry_at",
                 (
                     path,
                     error[:2000],
@@ -273,10 +321,10 @@ class MetadataIndex:
         The caller stops reading once it has a page; `llm` says whether the trace has an LLM span
         of the same service in an indexed file.
         """
-        clauses = ["k.service_name = ?", "k.is_root" if kind == "roots" else "k.is_workflow"]
+        clauses = ["k.service_name = ?", self._flag("k.is_root" if kind == "roots" else "k.is_workflow")]
         params: list[object] = [service]
         if errors_only:
-            clauses.append("k.is_error")
+            clauses.append(self._flag("k.is_error"))
         if start_ns is not None:
             clauses.append("k.start_ns >= ?")
             params.append(start_ns)
@@ -310,7 +358,7 @@ class MetadataIndex:
 
     def agent_executions(self, query: AgentQuery, limit: int | None) -> Iterator[dict[str, Any]]:
         """Indexed Agent runs matching `query`, newest first by (start, span id), lazily."""
-        where, params = _agent_where(query)
+        where, params = _agent_where(query, self.database_url is not None)
         sql = (
             f"SELECT summary, start_ns FROM agent_executions WHERE {where}"  # clauses from fixed texts
             " ORDER BY start_ns DESC, span_id DESC"
@@ -323,7 +371,7 @@ class MetadataIndex:
             yield run
 
     def count_agent_executions(self, query: AgentQuery) -> int:
-        where, params = _agent_where(replace(query, cursor=None))
+        where, params = _agent_where(replace(query, cursor=None), self.database_url is not None)
         return int(
             self._conn().execute(f"SELECT count(*) FROM agent_executions WHERE {where}", params).fetchone()[0]
         )
@@ -387,7 +435,7 @@ class MetadataIndex:
             "SELECT count(*), coalesce(sum(row_count), 0), coalesce(sum(size_bytes), 0) FROM parquet_files"
         ).fetchone()
         failed = conn.execute("SELECT count(*) FROM failed_files").fetchone()[0]
-        return {"files": files, "spans": rows, "bytes": size, "failed_files": failed}
+        return {"files": int(files), "spans": int(rows), "bytes": int(size), "failed_files": int(failed)}
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
@@ -460,8 +508,8 @@ def agent_row(run: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
-def _agent_where(q: AgentQuery) -> tuple[str, list[object]]:
-    clauses, params = ["1"], list[object]()
+def _agent_where(q: AgentQuery, postgres: bool) -> tuple[str, list[object]]:
+    clauses, params = ["1 = 1"], list[object]()
     for column, value in (
         ("service_namespace", q.service_namespace),
         ("service_name", q.service_name),
@@ -474,7 +522,7 @@ def _agent_where(q: AgentQuery) -> tuple[str, list[object]]:
             clauses.append(f"{column} = ?")  # column names from the fixed list above
             params.append(value)
     if q.errors_only:
-        clauses.append("is_error")
+        clauses.append("is_error <> 0" if postgres else "is_error")
     if q.start_ns is not None:
         clauses.append("start_ns >= ?")
         params.append(q.start_ns)
@@ -482,7 +530,8 @@ def _agent_where(q: AgentQuery) -> tuple[str, list[object]]:
         clauses.append("end_ns <= ?")
         params.append(q.end_ns)
     if q.name:
-        clauses.append("(instr(lower(agent_name), ?) OR instr(lower(agent_key), ?))")
+        contains = "strpos(lower({}), ?) > 0" if postgres else "instr(lower({}), ?)"
+        clauses.append(f"({contains.format('agent_name')} OR {contains.format('agent_key')})")
         params.extend((q.name.lower(), q.name.lower()))
     if q.cursor is not None:
         clauses.append("start_ns <= ? AND (start_ns < ? OR span_id < ?)")
@@ -490,9 +539,7 @@ def _agent_where(q: AgentQuery) -> tuple[str, list[object]]:
     return " AND ".join(clauses), params
 
 
-def _first_column_in(
-    conn: sqlite3.Connection, query: str, values: Iterable[str], *leading: object
-) -> set[str]:
+def _first_column_in(conn: Connection, query: str, values: Iterable[str], *leading: object) -> set[str]:
     """The first column of `query` (one `IN ({marks})` list) over `values`, in chunks SQLite accepts."""
     wanted = list(dict.fromkeys(values))
     found: set[str] = set()

@@ -18,7 +18,8 @@ from backend.spans.service import SpanService
 
 @contextlib.asynccontextmanager
 async def spans_lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
-    index = await asyncio.to_thread(MetadataIndex, settings.junjo_metadata_db_path)
+    postgres_url = settings.junjo_database_url.get_secret_value() if settings.junjo_database_url else None
+    index = await asyncio.to_thread(MetadataIndex, settings.junjo_metadata_db_path, postgres_url)
     client = Ingesters(
         settings.ingestion_target_list,
         settings.internal_token,

@@ -1,25 +1,41 @@
-"""metadata.db, the indexer and retention over real Parquet files on disk."""
+"""The file index (metadata.db, or PostgreSQL), the indexer and retention over real Parquet files
+on disk. Tests taking `index_url` run on both engines; those reading the SQLite file itself
+(pragmas, query plans, migrations from older versions) on SQLite."""
 
 from __future__ import annotations
 
 import json
 import os
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
-from backend.index.indexer import Indexer
+import pytest
+
+from backend.index import indexer as indexer_module
+from backend.index.indexer import LEASE_NAME, Indexer
 from backend.index.retention import RetentionPolicy, apply_retention, select_expired
 from backend.index.schema import MIGRATIONS, SCHEMA_VERSION
 from backend.index.store import AgentQuery, MetadataIndex
-from backend.index.summary import summarize
+from backend.index.summary import FileSummary, summarize
 from backend.spans import planner
 from backend.spans.ingestion_client import HotTiers
 from tests.query.spanfiles import BASE_NS, cold_path, new_trace_id, span, write_span_file
+from tests.support.postgres import ENGINES, PostgresServer
 
 
-def _index(tmp_path: Path) -> MetadataIndex:
-    return MetadataIndex(tmp_path / "sqlite" / "metadata.db")
+@pytest.fixture(params=ENGINES)
+def index_url(request: pytest.FixtureRequest) -> str | None:
+    """None: metadata.db under tmp_path; else a fresh PostgreSQL database's URL."""
+    if request.param == "sqlite":
+        return None
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return server.create_database()
+
+
+def _index(tmp_path: Path, url: str | None = None) -> MetadataIndex:
+    return MetadataIndex(tmp_path / "sqlite" / "metadata.db", url)
 
 
 def test_schema_is_versioned_and_reopens(tmp_path: Path) -> None:
@@ -31,7 +47,7 @@ def test_schema_is_versioned_and_reopens(tmp_path: Path) -> None:
     conn.close()
 
 
-def test_indexer_records_services_traces_and_flags(tmp_path: Path) -> None:
+def test_indexer_records_services_traces_and_flags(tmp_path: Path, index_url: str | None) -> None:
     root = tmp_path / "parquet"
     wf, llm, plain = new_trace_id(), new_trace_id(), new_trace_id()
     rows = [
@@ -48,7 +64,7 @@ def test_indexer_records_services_traces_and_flags(tmp_path: Path) -> None:
         span(plain, service="b", start_ns=BASE_NS + 30, attributes={"gen_ai.provider.name": ""}),
     ]
     path = write_span_file(cold_path(root, "f1"), rows)
-    index = _index(tmp_path)
+    index = _index(tmp_path, index_url)
     result = Indexer(index, root, poll_interval=60).run_pass()
     assert result.indexed == [str(path)] and result.failed == []
     assert sorted(index.services()) == ["a", "b"]
@@ -117,7 +133,9 @@ def test_migration_2_summarises_v1_files_again_for_listing_keys(tmp_path: Path) 
     assert index.trace_file_paths(rows[0]["trace_id"]) == [str(path)]
 
 
-def test_corrupt_and_empty_files_fail_retry_with_backoff_and_recover(tmp_path: Path) -> None:
+def test_corrupt_and_empty_files_fail_retry_with_backoff_and_recover(
+    tmp_path: Path, index_url: str | None
+) -> None:
     root = tmp_path / "parquet"
     bad = cold_path(root, "bad")
     bad.parent.mkdir(parents=True)
@@ -125,7 +143,7 @@ def test_corrupt_and_empty_files_fail_retry_with_backoff_and_recover(tmp_path: P
     empty = cold_path(root, "empty")
     empty.touch()
     (root / "year=2026" / "month=11" / "day=26" / "skip.parquet.tmp").write_bytes(b"partial")
-    index = _index(tmp_path)
+    index = _index(tmp_path, index_url)
     indexer = Indexer(index, root, poll_interval=60, retry_backoff=3600)
     result = indexer.run_pass()
     assert sorted(result.failed) == sorted([str(bad), str(empty)])
@@ -141,19 +159,16 @@ def test_corrupt_and_empty_files_fail_retry_with_backoff_and_recover(tmp_path: P
     assert str(bad) not in index.failed_files()
 
     # an elapsed backoff retries too (and counts failures)
-    conn = sqlite3.connect(index.path)
-    conn.execute("UPDATE failed_files SET next_retry_at = 0")
-    conn.commit()
-    conn.close()
+    index._conn().execute("UPDATE failed_files SET next_retry_at = 0")
     assert indexer.run_pass().failed == [str(empty)]
     assert index.failed_files()[str(empty)].failures == 2
 
 
-def test_reconcile_drops_rows_of_deleted_files(tmp_path: Path) -> None:
+def test_reconcile_drops_rows_of_deleted_files(tmp_path: Path, index_url: str | None) -> None:
     root = tmp_path / "parquet"
     trace = new_trace_id()
     path = write_span_file(cold_path(root, "gone"), [span(trace)])
-    index = _index(tmp_path)
+    index = _index(tmp_path, index_url)
     indexer = Indexer(index, root, poll_interval=60)
     indexer.run_pass()
     path.unlink()
@@ -172,13 +187,13 @@ def test_retention_selection_by_age_then_size() -> None:
     assert RetentionPolicy.from_settings(None, 1.5).max_bytes == int(1.5 * 1024**3)
 
 
-def test_retention_deletes_oldest_files_and_index_rows(tmp_path: Path) -> None:
+def test_retention_deletes_oldest_files_and_index_rows(tmp_path: Path, index_url: str | None) -> None:
     root = tmp_path / "parquet"
     old_trace, new_trace = new_trace_id(), new_trace_id()
     now = time.time_ns()
     old = write_span_file(cold_path(root, "old"), [span(old_trace, start_ns=now - 40 * 86_400 * 10**9)])
     new = write_span_file(cold_path(root, "new"), [span(new_trace, start_ns=now)])
-    index = _index(tmp_path)
+    index = _index(tmp_path, index_url)
     Indexer(index, root, poll_interval=60).run_pass()
     deleted = apply_retention(index, RetentionPolicy(days=30), now)
     assert deleted == [str(old)] and not old.exists() and new.exists()
@@ -258,3 +273,114 @@ def test_agent_counts_use_the_covering_index(tmp_path: Path) -> None:
         ).fetchall()
         assert "COVERING INDEX idx_agent_executions_filters" in plan[-1][-1], plan
     conn.close()
+
+
+def test_agent_runs_are_listed_filtered_and_counted(tmp_path: Path, index_url: str | None) -> None:
+    root = tmp_path / "parquet"
+    attrs = {
+        "junjo.span_type": "agent",
+        "junjo.telemetry.contract_version": 3,
+        "junjo.agent.key": "planner",
+        "junjo.agent.outcome": "failed",
+    }
+    traces = [new_trace_id() for _ in range(3)]
+    rows = [
+        span(
+            t,
+            start_ns=BASE_NS + i,
+            attributes={
+                **attrs,
+                "junjo.executable_runtime_id": f"run-{i}",
+                "junjo.agent.name": f"Trip Planner {i}",
+            },
+        )
+        for i, t in enumerate(traces)
+    ]
+    write_span_file(cold_path(root, "agents"), rows)
+    index = _index(tmp_path, index_url)
+    Indexer(index, root, poll_interval=60).run_pass()
+    newest = list(index.agent_executions(AgentQuery(name="PLANNER 2"), None))
+    assert [r["agent_name"] for r in newest] == ["Trip Planner 2"]
+    assert index.count_agent_executions(AgentQuery(errors_only=True)) == 3
+    page = list(index.agent_executions(AgentQuery(cursor=(BASE_NS + 2, rows[2]["span_id"])), 1))
+    assert [r["trace_id"] for r in page] == [traces[1]]
+    assert index.stats() == {"files": 1, "spans": 3, "bytes": index.stats()["bytes"], "failed_files": 0}
+
+
+def test_postgres_index_schema_is_versioned_and_shared(
+    postgres_server: PostgresServer, tmp_path: Path
+) -> None:
+    url = postgres_server.create_database()
+    first, second = _index(tmp_path / "a", url), _index(tmp_path / "b", url)  # two backends
+    [(version,)] = first._conn().execute("SELECT version FROM index_schema_version").fetchall()
+    assert version == SCHEMA_VERSION
+    assert not (tmp_path / "a" / "sqlite" / "metadata.db").exists()
+    root = tmp_path / "parquet"
+    trace = new_trace_id()
+    path = write_span_file(cold_path(root, "shared"), [span(trace)])
+    Indexer(first, root, poll_interval=60).run_pass()
+    assert second.trace_file_paths(trace) == [str(path)]  # one index, seen by both
+    first._conn().execute("UPDATE index_schema_version SET version = version + 1")
+    with pytest.raises(RuntimeError, match="newer than this backend"):
+        _index(tmp_path / "c", url)
+
+
+def test_lease_has_one_holder_until_it_expires_or_is_released(tmp_path: Path, index_url: str | None) -> None:
+    index = _index(tmp_path, index_url)
+    assert index.take_lease("indexer", "a", 60)
+    assert not index.take_lease("indexer", "b", 60)
+    assert index.take_lease("indexer", "a", 60)  # renewal
+    index.release_lease("indexer", "b")  # not b's to release
+    assert not index.take_lease("indexer", "b", 60)
+    index.release_lease("indexer", "a")
+    assert index.take_lease("indexer", "b", 0.05)
+    time.sleep(0.2)
+    assert index.take_lease("indexer", "a", 60)  # b's lease expired
+
+
+def test_backends_sharing_postgres_index_each_file_once(
+    postgres_server: PostgresServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two indexers (two backends) pass over the same files at the same time, repeatedly: every
+    file is indexed by exactly one of them, and its rows exist once."""
+    read = indexer_module.summarize
+
+    def summarize(path: Path) -> FileSummary:
+        time.sleep(0.02)  # a real object takes a while to read: both passes overlap
+        return read(path)
+
+    monkeypatch.setattr(indexer_module, "summarize", summarize)
+    url = postgres_server.create_database()
+    root = tmp_path / "parquet"
+    traces = [new_trace_id() for _ in range(12)]
+    for i, trace in enumerate(traces):
+        write_span_file(cold_path(root, f"f{i:02}"), [span(trace, start_ns=BASE_NS + i)])
+    indexers = [Indexer(_index(tmp_path / name, url), root, poll_interval=60) for name in ("a", "b")]
+    indexed: dict[str, list[str]] = {"a": [], "b": []}
+    start = threading.Barrier(2)
+
+    errors: list[BaseException] = []
+
+    def passes(name: str, indexer: Indexer) -> None:
+        start.wait(timeout=30)
+        try:
+            for _ in range(20):
+                indexed[name].extend(indexer.run_pass().indexed)
+        except BaseException as exc:  # a failed pass fails the test, not just its thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=passes, args=item) for item in zip(indexed, indexers, strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    every = indexed["a"] + indexed["b"]
+    assert sorted(every) == sorted(set(every)) and len(every) == len(traces)
+    index = indexers[0].index
+    assert all(len(index.trace_file_paths(t)) == 1 for t in traces)
+    assert index.stats()["files"] == len(traces)
+    [(holders,)] = (
+        index._conn().execute("SELECT count(*) FROM index_lease WHERE name = ?", (LEASE_NAME,)).fetchall()
+    )
+    assert holders == 0  # released after each pass
