@@ -16,10 +16,11 @@ The four JSON columns (attributes, events, links, resource) can hold megabytes p
 decompression, and Parquet compresses repetitive text (and dictionary-encodes repeated values) so
 well that file sizes say nothing about it. Queries that pick rows (listing pages, trace keys)
 therefore read the thin columns only, and the JSON columns are read afterwards for the chosen rows
-by `stream_spans`, one file at a time. How many rows it decodes at once comes from the file's
-footer: the decoded size of the JSON columns in its largest row group (`json_row_group_bytes`).
-Files whose row groups all stay under `SMALL_ROW_GROUP_BYTES` are read in ordinary batches (a
-batch never spans row groups); any other file is read one row at a time.
+by `stream_spans`, one file at a time, usually as bounded expressions of them (`preview`: of a
+span too large to answer whole, only its preview reaches Python). How many rows it decodes at
+once comes from the file's footer (`json_batch_rows`): the decoded size of the JSON columns in
+each row group. A batch never spans row groups; row groups over `SMALL_ROW_GROUP_BYTES` are read
+one row at a time, smaller ones in batches of about `BATCH_JSON_BYTES`.
 """
 
 from __future__ import annotations
@@ -47,9 +48,10 @@ Tier = Literal["cold", "hot"]
 ORDER_DESC = "ORDER BY start_time DESC, span_id DESC"
 ORDER_ASC = "ORDER BY start_time ASC, span_id ASC"
 SMALL_ROW_GROUP_BYTES = 32 * 1024 * 1024
+BATCH_JSON_BYTES = 4 * 1024 * 1024
 IN_MEMORY = -1  # the "descriptor" of an in-memory source
 _FOOTER_CACHE_ENTRIES = 1024
-_footer_cache: OrderedDict[tuple[int, int, int, int], int] = OrderedDict()
+_footer_cache: OrderedDict[tuple[int, int, int, int], int | None] = OrderedDict()
 _footer_lock = threading.Lock()
 
 
@@ -209,12 +211,16 @@ def query_spans(
     return result
 
 
-def json_row_group_bytes(fd: int) -> int:
-    """An upper bound of the decoded JSON columns of the file's largest row group (from its footer).
+def json_batch_rows(fd: int) -> int | None:
+    """Rows per batch that keep a batch's decoded JSON columns near BATCH_JSON_BYTES, from the
+    file's footer; None (DataFusion's default batch) when its row groups are that sparse.
 
-    Plainly encoded columns decode to about their uncompressed page size; a dictionary-encoded
-    column can repeat its largest value in every row, so it counts rows x its uncompressed size.
-    Cached per file identity (device, inode, size, mtime): cold files never change.
+    A row group over SMALL_ROW_GROUP_BYTES is read one row at a time (its size may sit in a few
+    rows); a smaller one in batches of its average row size, so a batch never holds more than
+    the row group. Plainly encoded columns decode to about their uncompressed page size; a
+    dictionary-encoded column can repeat its largest value in every row, so it counts rows x its
+    uncompressed size. Cached per file identity (device, inode, size, mtime): cold files never
+    change.
     """
     st = os.fstat(fd)
     key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
@@ -225,7 +231,7 @@ def json_row_group_bytes(fd: int) -> int:
     meta = pq.read_metadata(f"/proc/self/fd/{fd}")
     names = meta.schema.names
     columns = [names.index(c) for c in JSON_COLUMNS if c in names]
-    worst = 0
+    rows: int | None = None
     for g in range(meta.num_row_groups):
         group = meta.row_group(g)
         size = 0
@@ -233,18 +239,22 @@ def json_row_group_bytes(fd: int) -> int:
             chunk = group.column(i)
             per_value = chunk.total_uncompressed_size
             size += per_value * group.num_rows if chunk.has_dictionary_page else per_value
-        worst = max(worst, size)
+        if size > SMALL_ROW_GROUP_BYTES:
+            rows = 1
+        elif size > BATCH_JSON_BYTES:
+            fitting = max(1, group.num_rows * BATCH_JSON_BYTES // size)
+            rows = fitting if rows is None else min(rows, fitting)
     with _footer_lock:
-        _footer_cache[key] = worst
+        _footer_cache[key] = rows
         if len(_footer_cache) > _FOOTER_CACHE_ENTRIES:
             _footer_cache.popitem(last=False)
-    return worst
+    return rows
 
 
 def _batch_rows(fd: int) -> int | None:
-    """None (DataFusion's default batch) when the file's row groups are small, else one row.
-    An in-memory table is decoded already: its batches cost nothing more."""
-    return None if fd == IN_MEMORY or json_row_group_bytes(fd) <= SMALL_ROW_GROUP_BYTES else 1
+    """`json_batch_rows` of a file; None for an in-memory table (decoded already: its batches
+    cost nothing more)."""
+    return None if fd == IN_MEMORY else json_batch_rows(fd)
 
 
 def stream_spans(
@@ -252,15 +262,16 @@ def stream_spans(
     where: str,
     params: dict[str, Any],
     skipped: list[SkippedFile],
-    json_columns: tuple[str, ...] = JSON_COLUMNS,
+    columns: str = ", ".join(JSON_COLUMNS),
 ) -> Iterator[dict[str, Any]]:
-    """Rows matching `where`: the thin columns, `json_columns`, `_tier` and `_path`.
+    """Rows matching `where`: the thin columns, `columns` (SQL; by default the four JSON columns,
+    whole), `_tier` and `_path`. `params` fill the placeholders of `where` and `columns`.
 
     Files are read one after another, in batches sized by `_batch_rows`, so memory holds one
     small row group's rows or a single row whatever the spans' sizes; callers convert or drop
     each row before taking the next. Unreadable files are appended to `skipped`.
     """
-    columns = f"{_SELECT_THIN}, {', '.join(json_columns)}" if json_columns else _SELECT_THIN
+    select = f"{_SELECT_THIN}, {columns}"
     with OpenFiles(sources) as files:
         skipped.extend(files.skipped)
         for source, fd in files.opened:
@@ -269,10 +280,8 @@ def stream_spans(
                 config = _config() if rows is None else _config().with_batch_size(rows)
                 ctx = SessionContext(config)
                 _register(ctx, "t", source, fd)
-                stream = ctx.sql(
-                    f"SELECT {columns} FROM t WHERE {where}", param_values=params
-                ).execute_stream()
-                for batch in stream:
+                query = ctx.sql(f"SELECT {select} FROM t WHERE {where}", param_values=params)
+                for batch in query.execute_stream():
                     for row in batch.to_pyarrow().to_pylist():
                         row["_tier"], row["_path"] = source.tier, source.path
                         yield row
@@ -297,8 +306,10 @@ def _run(
     keys_only: bool = False,
 ) -> list[dict[str, Any]]:
     config = _config()
-    if any(column in where for column in JSON_COLUMNS) and any(_batch_rows(fd) for _, fd in items):
-        config = config.with_batch_size(1)  # a predicate over large JSON decodes it row by row
+    if any(column in where for column in JSON_COLUMNS):  # a predicate decodes the JSON columns
+        sizes = [rows for rows in (_batch_rows(fd) for _, fd in items) if rows is not None]
+        if sizes:
+            config = config.with_batch_size(min(sizes))
     ctx = SessionContext(config)
     for name, table in (tables or {}).items():
         ctx.from_arrow(table, name=name)

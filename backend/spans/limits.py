@@ -7,7 +7,6 @@ levels when encoding), the text a listing row carries, and the bytes of one trac
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import orjson
@@ -24,13 +23,13 @@ JSON_COLUMNS = ("attributes", "events", "links", "resource_attributes")
 TRACE_SPAN_LIMIT = 2000
 """Spans in one trace answer; the rest are paged with the answer's cursor."""
 TRACE_ANSWER_BYTES = 4 * 1024 * 1024
-"""JSON-column characters of the spans in one trace answer (at least one span is answered)."""
+"""JSON-column bytes of the spans in one trace answer (at least one span is answered)."""
 SPAN_VALUE_BYTES = 4 * 1024 * 1024
 """A span whose JSON columns exceed this is answered as a preview, never decoded whole."""
 STATE_HISTORY_BYTES = 4 * 1024 * 1024
 """Before/after states one store history materialises; later transitions carry patches only."""
 PREVIEW_PARSE_BYTES = 64 * 1024
-"""Above this, a preview picks its few values out of the text instead of decoding it all."""
+"""Above this, a preview gets its few values out of the text in SQL instead of decoding it all."""
 
 PREVIEW_TEXT_CHARS = 256
 """A string attribute in a listing row keeps this many characters (then `…`)."""
@@ -48,7 +47,6 @@ PREVIEW_ATTRIBUTES = (
     "gen_ai.system",
     "gen_ai.operation.name",
 )
-_FAILURE_EVENTS = ("exception", "junjo.hook_error")
 
 
 def may_nest_deeper(text: str | bytes, depth: int = MAX_JSON_DEPTH) -> bool:
@@ -101,76 +99,3 @@ def loads_capped(text: str | bytes) -> Any:
     if may_nest_deeper(text):
         cap_depth(value)
     return value
-
-
-def preview_text(value: str) -> str:
-    return value if len(value) <= PREVIEW_TEXT_CHARS else value[:PREVIEW_TEXT_CHARS] + "…"
-
-
-def _pick(attributes: Any) -> dict[str, Any]:
-    if not isinstance(attributes, dict):
-        return {}
-    out: dict[str, Any] = {}
-    for key in PREVIEW_ATTRIBUTES:
-        value = attributes.get(key)
-        if isinstance(value, str):
-            out[key] = preview_text(value)
-        elif isinstance(value, bool | int | float):
-            out[key] = value
-    return out
-
-
-# The scalar after a `"key":` of compact JSON; used only on texts too large to decode for a
-# preview. A key found by `str.find` (fast on megabytes) is a real key: inside a JSON string every
-# quote is escaped, so `"key":` cannot occur there.
-_SCALAR = re.compile(r'("(?:[^"\\]|\\.){0,4096}"|-?[0-9][0-9.eE+-]{0,30}|true|false)[,}]')
-
-
-def preview_attributes(text: str | None) -> dict[str, Any]:
-    """The attributes a listing row needs, strings shortened; containers are left out."""
-    if not text:
-        return {}
-    if len(text) <= PREVIEW_PARSE_BYTES:
-        try:
-            return _pick(orjson.loads(text))
-        except orjson.JSONDecodeError:
-            return {}
-    picked: dict[str, Any] = {}
-    for key in PREVIEW_ATTRIBUTES:
-        marker = f'"{key}":'
-        at = text.find(marker)
-        match = _SCALAR.match(text, at + len(marker)) if at >= 0 else None
-        if match is None:
-            continue
-        try:
-            picked[key] = orjson.loads(match.group(1))
-        except orjson.JSONDecodeError:
-            continue
-    return _pick(picked)
-
-
-def preview_events(text: str | None) -> list[dict[str, Any]]:
-    """At most PREVIEW_EVENTS events (failure events first, then in order), names and times only."""
-    if not text:
-        return []
-    if len(text) > PREVIEW_PARSE_BYTES:
-        names = [name for name in _FAILURE_EVENTS if f'"name":{orjson.dumps(name).decode()}' in text]
-        return [{"name": name, "timeUnixNano": "", "attributes": {}} for name in names]
-    try:
-        events = orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return []
-    if not isinstance(events, list):
-        return []
-    named = [(i, e) for i, e in enumerate(events) if isinstance(e, dict) and isinstance(e.get("name"), str)]
-    failures = [item for item in named if item[1]["name"] in _FAILURE_EVENTS]
-    others = [item for item in named if item[1]["name"] not in _FAILURE_EVENTS]
-    kept = sorted((failures + others)[:PREVIEW_EVENTS], key=lambda item: item[0])
-    return [
-        {
-            "name": preview_text(e["name"]),
-            "timeUnixNano": e.get("timeUnixNano") if isinstance(e.get("timeUnixNano"), str) else "",
-            "attributes": {},
-        }
-        for _, e in kept
-    ]

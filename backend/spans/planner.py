@@ -20,7 +20,7 @@ import base64
 import binascii
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -34,12 +34,12 @@ from backend.search.compile import CompiledSearch
 from backend.spans import engine
 from backend.spans.engine import SkippedFile, Source
 from backend.spans.ingestion_client import HotTiers
-from backend.spans.limits import JSON_COLUMNS, SPAN_VALUE_BYTES, TRACE_ANSWER_BYTES, TRACE_SPAN_LIMIT
-from backend.spans.shape import json_bytes, span_preview, span_to_api
+from backend.spans.limits import SPAN_VALUE_BYTES, TRACE_ANSWER_BYTES, TRACE_SPAN_LIMIT
+from backend.spans.preview import preview_select, span_select
+from backend.spans.shape import span_preview, span_to_api
 from junjo_common.spanformat.v1 import STATUS_ERROR, TIMESTAMP
 
 _MAX_NS = 2**63 - 1
-PREVIEW_COLUMNS = ("attributes", "events")  # a listing row's links and resource are not read
 
 
 class SnapshotChanged(Exception):
@@ -200,9 +200,10 @@ def _read_rows(
     params: dict[str, Any],
     skipped: list[SkippedFile],
     match_ids: bool = True,
-    json_columns: tuple[str, ...] = JSON_COLUMNS,
-) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(position in `chosen`, full row) for each chosen thin row, read file by file from `sources`.
+    select: tuple[str, dict[str, Any]] | None = None,
+) -> Generator[tuple[int, dict[str, Any]]]:
+    """(position in `chosen`, row) for each chosen thin row, read file by file from `sources`;
+    the row has the thin columns and `select`'s (SQL, parameters), by default `span_select`'s.
 
     Each thin row names its file (`_path`); a file is read once for all its chosen rows, and a
     row of the same span found in another file is ignored (the thin row already won the merge).
@@ -210,6 +211,7 @@ def _read_rows(
     `match_ids` also filters by span id, which pays off when the range holds many other rows
     (a listing page), not when it holds the chosen rows of one trace.
     """
+    columns, column_params = select or span_select()
     by_path: dict[str, dict[str, int]] = {}
     for i, row in enumerate(chosen):
         by_path.setdefault(row["_path"], {})[row["span_id"]] = i
@@ -220,13 +222,14 @@ def _read_rows(
         sql = f"{where} AND start_time >= $lo AND start_time <= $hi"
         values = {
             **params,
+            **column_params,
             "lo": _ts(min(r["start_time"] for r in picked)),
             "hi": _ts(max(r["start_time"] for r in picked)),
         }
         if match_ids:
             sql += " AND array_has($ids, span_id)"
             values["ids"] = pa.scalar(list(positions), pa.list_(pa.string()))
-        for row in engine.stream_spans([source], sql, values, skipped, json_columns):
+        for row in engine.stream_spans([source], sql, values, skipped, columns):
             position = positions.get(row["span_id"])
             if position is not None and row["trace_id"] == chosen[position]["trace_id"]:
                 yield position, row
@@ -238,7 +241,7 @@ def _previews(
     """Listing previews of `chosen` thin rows, in their order (a row whose file vanished is left out)."""
     previews: list[dict[str, Any] | None] = [None] * len(chosen)
     rows = _read_rows(
-        chosen, sources, "service_name = $svc", {"svc": service}, skipped, True, PREVIEW_COLUMNS
+        chosen, sources, "service_name = $svc", {"svc": service}, skipped, True, preview_select()
     )
     for i, row in rows:
         previews[i] = span_preview(row)
@@ -503,7 +506,7 @@ def trace_page(
 ) -> Answer:
     """One page of a trace's spans, oldest first, as REST spans.
 
-    At most `limit` spans and `budget` JSON-column characters (always at least one span); the
+    At most `limit` spans and `budget` JSON-column bytes (always at least one span); the
     spans after it are counted in `more` and reached with `next_cursor`. The page is chosen from
     the thin columns, then the chosen rows are read a few at a time: when the budget overflows,
     the latest spans are dropped again, so the page stays a prefix in time order.
@@ -528,13 +531,16 @@ def trace_page(
         for i, row in rows:
             if i >= cutoff:
                 continue
-            size = json_bytes(row)
+            size = row["_json_bytes"]
             size = size if size <= SPAN_VALUE_BYTES else 0  # answered as a preview
             kept[i] = (span_to_api(row), size)
             used += size
             while used > budget and len(kept) > 1:
                 cutoff = max(kept)
                 used -= kept.pop(cutoff)[1]
+            if len(kept) == cutoff:  # every span of the page is read: the rest would be dropped
+                break
+        rows.close()  # stops the read (and releases its files) at once after a break
         if cutoff < len(ordered):
             counted = engine.query_spans(sources, where, params, select="COUNT(*) AS n")
             skipped.extend(counted.skipped)
@@ -556,9 +562,9 @@ def one_span(index: MetadataIndex, tiers: HotTiers, trace_id: str, span_id: str)
         sources = [Source(p, "cold") for p in index.trace_file_paths(trace_id)] + extra
         skipped: list[SkippedFile] = []
         found: dict[str, Any] | None = None
-        rows = engine.stream_spans(
-            sources, "trace_id = $tid AND span_id = $sid", {"tid": trace_id, "sid": span_id}, skipped
-        )
+        columns, params = span_select()
+        params |= {"tid": trace_id, "sid": span_id}
+        rows = engine.stream_spans(sources, "trace_id = $tid AND span_id = $sid", params, skipped, columns)
         for row in rows:
             if found is None or (found["_tier"] == "hot" and row["_tier"] == "cold"):
                 found = row

@@ -4,11 +4,12 @@ The REST shape is the reference's (reference-backend §1.5): string `kind`, stri
 `status_code`, microsecond ISO timestamps with `+00:00`, decoded JSON columns (`{}`/`[]` when a
 column fails to parse). Kept apart so the trace document and the fixture capture share it.
 
-Decoded JSON is nesting-capped (`limits.MAX_JSON_DEPTH`). A listing row is a preview
-(`span_preview`): the same shape with only the attributes and event names a list page shows,
-strings shortened, so a page's size does not depend on what its spans carry. A span whose JSON
-columns exceed `limits.SPAN_VALUE_BYTES` is answered as a preview everywhere, with
-`junjo.studio.values_omitted` saying so.
+Rows come from `engine.stream_spans` with the columns of `preview.span_select` (a whole span) or
+`preview.preview_select` (a listing row). Decoded JSON is nesting-capped (`limits.MAX_JSON_DEPTH`).
+A listing row is a preview (`span_preview`): the same shape with only the attributes and event
+names a list page shows, strings shortened, so a page's size does not depend on what its spans
+carry. A span whose JSON columns exceed `limits.SPAN_VALUE_BYTES` is read without them and
+answered as a preview, with `junjo.studio.values_omitted` saying so.
 """
 
 from __future__ import annotations
@@ -19,13 +20,8 @@ from typing import Any
 
 import orjson
 
-from backend.spans.limits import (
-    JSON_COLUMNS,
-    SPAN_VALUE_BYTES,
-    loads_capped,
-    preview_attributes,
-    preview_events,
-)
+from backend.spans.limits import SPAN_VALUE_BYTES, loads_capped
+from backend.spans.preview import preview_attributes, preview_events
 from junjo_common.spanformat.v1 import SPAN_KIND_NAMES
 
 OMITTED_ATTRIBUTE = "junjo.studio.values_omitted"
@@ -58,21 +54,16 @@ def _json(text: str | None, empty: Any) -> Any:
     return value if isinstance(value, type(empty)) else empty
 
 
-def json_bytes(row: dict[str, Any]) -> int:
-    """Characters of the row's JSON columns: what decoding and answering it costs."""
-    return sum(len(row.get(c) or "") for c in JSON_COLUMNS)
-
-
 def span_to_api(row: dict[str, Any]) -> dict[str, Any]:
-    """One row (keys = span format v1 columns; start/end as ns ints) → REST `Span`.
+    """One row read with `preview.span_select` (start/end as ns ints) → REST `Span`.
 
-    A row whose JSON columns exceed SPAN_VALUE_BYTES is answered as a preview.
+    A row whose JSON columns exceed SPAN_VALUE_BYTES (`_json_bytes`) is answered as a preview.
     """
-    size = json_bytes(row)
+    size = row["_json_bytes"]
     if size > SPAN_VALUE_BYTES:
         preview = span_preview(row)
         preview["attributes_json"][OMITTED_ATTRIBUTE] = (
-            f"this span's attributes, events and links ({size:,} characters) exceed the "
+            f"this span's attributes, events and links ({size:,} bytes) exceed the "
             f"{SPAN_VALUE_BYTES:,} the API answers; only a preview is shown"
         )
         return preview
@@ -86,11 +77,12 @@ def span_to_api(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def span_preview(row: dict[str, Any]) -> dict[str, Any]:
-    """A listing row: `Span` with preview attributes/events, no links, resource `service.name` only."""
+    """A listing row (read with `preview.preview_select`): `Span` with preview attributes/events,
+    no links, resource `service.name` only."""
     return _api(
         row,
-        preview_attributes(row["attributes"]),
-        preview_events(row["events"]),
+        preview_attributes(row),
+        preview_events(row),
         [],
         {"service.name": row["service_name"]},
     )

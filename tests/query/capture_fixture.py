@@ -18,6 +18,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from backend.spans.shape import span_to_api
 from junjo_common.spanformat.v1 import dumps_json
 from tests.query.junjo_app import run_workflow
+from tests.query.spanfiles import read_back
 from tests.support.otel import add_recorder, service_provider
 
 FIXTURE = Path(__file__).parent / "fixtures" / "junjo_069_workflow.json"
@@ -70,7 +71,8 @@ def capture() -> list[dict[str, Any]]:
     trace.set_tracer_provider(provider)
     asyncio.run(run_workflow())
     provider.force_flush()
-    return [span_to_api(readable_to_row(s)) for s in exporter.get_finished_spans()]
+    rows = read_back([readable_to_row(s) for s in exporter.get_finished_spans()])
+    return [span_to_api(row) for row in rows]
 
 
 if __name__ == "__main__":

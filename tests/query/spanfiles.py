@@ -10,7 +10,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from junjo_common.spanformat import CURRENT
+from backend.spans import engine
+from backend.spans.preview import span_select
+from junjo_common.spanformat import CURRENT, v1
 from junjo_common.spanformat.v1 import dumps_json
 
 BASE_NS = 1_790_000_000 * 10**9
@@ -78,3 +80,17 @@ def write_span_file(path: Path, rows: list[dict[str, Any]], format_module: Any =
 
 def cold_path(root: Path, name: str) -> Path:
     return root / "year=2026" / "month=11" / "day=26" / f"{name}.parquet"
+
+
+def read_back(
+    rows: list[dict[str, Any]], select: tuple[str, dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """Rows as the backend reads them: through DataFusion with `select`'s columns (by default
+    `preview.span_select`, what `shape.span_to_api` takes), in the order given."""
+    columns, params = select or span_select()
+    table = pa.Table.from_pylist(rows, schema=v1.SCHEMA)
+    skipped: list[engine.SkippedFile] = []
+    source = engine.Source("rows", "hot", table=table)
+    read = list(engine.stream_spans([source], "TRUE", params, skipped, columns))
+    assert not skipped, skipped
+    return read

@@ -25,8 +25,9 @@ from backend.index.summary import summarize
 from backend.spans import document
 from backend.spans.document import build_trace_document
 from backend.spans.limits import STATE_HISTORY_BYTES
+from backend.spans.preview import preview_select
 from backend.spans.shape import span_preview, span_to_api
-from tests.query.spanfiles import BASE_NS, cold_path, new_trace_id, span, write_span_file
+from tests.query.spanfiles import BASE_NS, cold_path, new_trace_id, read_back, span, write_span_file
 
 MiB = 1024 * 1024
 STATUSES = {"verified", "failed", "unavailable", "unverifiable"}
@@ -162,8 +163,10 @@ def _bounded(fn: Any, limit: int) -> Any:
 @FUZZ
 @given(rows=traces())
 def test_trace_document_never_raises_and_stays_bounded(rows: list[dict[str, Any]]) -> None:
+    read = read_back(rows)
+
     def build() -> bytes:
-        spans = [span_to_api(r) for r in rows]
+        spans = [span_to_api(r) for r in read]
         return orjson.dumps(build_trace_document(rows[0]["trace_id"], spans))
 
     doc = orjson.loads(_bounded(build, 64 * MiB))
@@ -179,7 +182,7 @@ def test_trace_document_never_raises_and_stays_bounded(rows: list[dict[str, Any]
 @FUZZ
 @given(rows=traces())
 def test_listing_previews_never_raise(rows: list[dict[str, Any]]) -> None:
-    for row in rows:
+    for row in read_back(rows, preview_select()):
         preview = span_preview(row)
         assert len(orjson.dumps(preview)) < 16 * 1024
 
@@ -230,7 +233,7 @@ def _set_state(seq: int, patch: list[Any], store: str = "s1") -> dict[str, Any]:
 
 def _document(owner: dict[str, Any], events: list[dict[str, Any]]) -> dict[str, Any]:
     trace = new_trace_id()
-    row = span(trace, attributes=owner, events=events)
+    [row] = read_back([span(trace, attributes=owner, events=events)])
     return build_trace_document(trace, [span_to_api(row)])
 
 
@@ -271,8 +274,12 @@ def test_a_huge_window_is_judged_by_the_events_that_exist() -> None:
 
 def test_an_unforeseen_failure_marks_only_its_workflow_unverifiable(monkeypatch: pytest.MonkeyPatch) -> None:
     trace = new_trace_id()
-    good = span(trace, name="good", attributes=_owner("s1"))
-    bad = span(trace, name="bad", attributes=_owner("s2"), start_ns=BASE_NS + 1)
+    good, bad = read_back(
+        [
+            span(trace, name="good", attributes=_owner("s1")),
+            span(trace, name="bad", attributes=_owner("s2"), start_ns=BASE_NS + 1),
+        ]
+    )
     real = document.reconstruct_store
 
     def explode(owner: dict[str, Any], spans: list[dict[str, Any]], version: int) -> dict[str, Any]:
@@ -293,6 +300,6 @@ def test_the_same_cases_through_stored_text_columns(tmp_path: Path) -> None:
     """A span whose attribute JSON nests past the cap keeps its other attributes."""
     row = span(new_trace_id(), attributes={"keep": "me"})
     row["attributes"] = '{"deep":' + nested(900) + ',"keep":"me"}'
-    shaped = span_to_api(row)
+    shaped = span_to_api(read_back([row])[0])
     assert shaped["attributes_json"]["keep"] == "me"
     orjson.dumps(shaped)

@@ -2,7 +2,7 @@
 
 Span files are written straight into the data directory (as data stored before ingestion's limits,
 or by another writer, would be) and indexed through the flush-wal endpoint. The backend must answer
-every request with bounded work and stay inside its compose memory limit (448 MiB): its peak
+every request with bounded work and stay inside its compose memory limit (384 MiB): its peak
 resident size (`VmHWM`) is read from /proc after the requests.
 """
 
