@@ -25,6 +25,8 @@ def compose_project(tmp: Path, env_text: str) -> Path:
     (project / "deploy").mkdir(parents=True)
     shutil.copy(ROOT / "docker-compose.yml", project / "docker-compose.yml")
     shutil.copy(ROOT / "deploy" / "docker-compose.caddy.yml", project / "deploy" / "docker-compose.caddy.yml")
+    shutil.copy(ROOT / "docker-compose.scale.yml", project / "docker-compose.scale.yml")
+    shutil.copy(ROOT / "deploy" / "Caddyfile.scale", project / "deploy" / "Caddyfile.scale")
     (project / ".env").write_text(env_text)
     return project
 

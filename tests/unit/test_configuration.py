@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 NOT_SETTINGS = {
     "FORWARDED_ALLOW_IPS": "uvicorn reads it itself",
     "JUNJO_HOST_DB_DATA_PATH": "docker compose and `make run` read it, not a service",
+    "JUNJO_POSTGRES_PASSWORD": "docker-compose.scale.yml reads it, not a service",
 }
 
 
