@@ -13,7 +13,7 @@ INDEXED_ATTRIBUTES = (
 """Attributes whose values the index records per file: an equality search on one of them reads
 only the files that hold the value."""
 
-MAX_VALUES_PER_FILE = 5000
+MAX_VALUES_PER_FILE = 20_000
 """Distinct values of one attribute recorded per file; above it the file is read for any value."""
 MAX_VALUE_CHARS = 256
 """A longer value is not recorded: the file is read for any value of that attribute."""

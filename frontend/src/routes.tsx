@@ -11,7 +11,7 @@ import ApiKeysPage from "./pages/ApiKeysPage";
 import SettingsPage from "./pages/SettingsPage";
 import UsersPage from "./pages/UsersPage";
 import ServicesPage from "./pages/ServicesPage";
-import { TracesListPage, WorkflowsListPage } from "./pages/ListPages";
+import { SpansListPage, TracesListPage, WorkflowsListPage } from "./pages/ListPages";
 import { loadTraceDetail, loadWorkflowDebugger } from "./prefetch";
 import { loadComparePage, loadRunPage } from "./features/evaluations/queries";
 
@@ -95,6 +95,14 @@ export function AppRoutes() {
         element={
           <Guarded>
             <TracesListPage />
+          </Guarded>
+        }
+      />
+      <Route
+        path="/spans/:service"
+        element={
+          <Guarded>
+            <SpansListPage />
           </Guarded>
         }
       />

@@ -66,12 +66,14 @@ describe("API client", () => {
       total: 1234,
       totalApproximate: true,
       degraded: null,
+      partial: false,
     });
     expect(toPage([1], new Headers({ "X-Junjo-Degraded": "ingestion-unavailable" }))).toMatchObject({
       next_cursor: null,
       total: null,
       degraded: "ingestion-unavailable",
     });
+    expect(toPage([], new Headers({ "X-Junjo-Search-Partial": "time-budget" })).partial).toBe(true);
   });
 });
 

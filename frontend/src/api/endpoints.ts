@@ -114,6 +114,8 @@ export interface ListFilters {
   end?: string;
   errorsOnly?: boolean;
   q?: string;
+  /** A span search (docs/SEARCH.md), e.g. `user.id = 42 duration > 5s`. */
+  search?: string;
   hasLlm?: boolean;
   cursor?: string | null;
   limit?: number;
@@ -125,6 +127,7 @@ function listQuery(f: ListFilters): Query {
     end_time: f.end,
     errors_only: f.errorsOnly ? "true" : undefined,
     name: f.q,
+    search: f.search,
     has_llm: f.hasLlm ? "true" : undefined,
     cursor: f.cursor ?? undefined,
     limit: f.limit,
@@ -151,6 +154,7 @@ export function toPage<T>(raw: T[] | null | undefined, headers?: Headers): Page<
     total,
     totalApproximate: headers?.get("X-Total-Count-Approximate") === "true",
     degraded: headers?.get("X-Junjo-Degraded") || null,
+    partial: headers?.get("X-Junjo-Search-Partial") === "time-budget",
   };
 }
 
@@ -167,7 +171,18 @@ export const observability = {
     listing<Span>(`${OBS}/services/${seg(service)}/workflows`, listQuery(f)),
   rootSpans: (service: string, f: ListFilters) =>
     listing<Span>(`${OBS}/services/${seg(service)}/spans/root`, listQuery(f)),
+  spans: (service: string, f: ListFilters) =>
+    listing<Span>(`${OBS}/services/${seg(service)}/spans`, listQuery(f)),
   traceSpans: (traceId: string) => request<Span[]>(`${OBS}/traces/${seg(traceId)}/spans`),
+};
+
+export type SavedSearch = Resp<"/api/v1/saved-searches", "get">[number];
+
+export const savedSearches = {
+  list: () => request<SavedSearch[]>("/api/v1/saved-searches"),
+  create: (name: string, query: string) =>
+    request<SavedSearch>("/api/v1/saved-searches", { method: "POST", body: { name, query } }),
+  remove: (id: string) => request<void>(`/api/v1/saved-searches/${seg(id)}`, { method: "DELETE" }),
 };
 
 export interface AgentFilters {

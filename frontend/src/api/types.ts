@@ -21,6 +21,8 @@ export interface Page<T> {
   totalApproximate?: boolean;
   /** Why recent data may be missing (e.g. `ingestion-unavailable`). */
   degraded?: string | null;
+  /** A search ran out of time: this page holds the matches found so far; "older" searches on. */
+  partial?: boolean;
 }
 
 export type User = Schemas["UserRead"];

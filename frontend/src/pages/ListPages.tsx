@@ -1,17 +1,20 @@
 /**
- * Per-service lists: workflow executions and traces (root spans), newest first, with time-range
- * presets, error-only, name search, cursor pagination, an honest count and pausable live refresh.
+ * Per-service lists: workflow executions, traces (root spans) and all spans, newest first, with a
+ * span search bar (features/search), time-range presets, error-only, name search, cursor
+ * pagination, an honest count and pausable live refresh.
  * Filters and the page position live in the URL (a filtered page is a shareable link; reload and Back
  * keep it). j/k move between rows, Enter opens one.
  */
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router";
+import { ApiError } from "../api/client";
 import { observability, type ListFilters } from "../api/endpoints";
 import type { Page, Span } from "../api/types";
 import { Pager } from "../components/Pager";
 import { Timestamp } from "../components/Timestamp";
 import { Empty, ErrorBox, Loading, PageHeader } from "../components/ui";
+import { QueryBar } from "../features/search/QueryBar";
 import { rememberList } from "../lib/listContext";
 import { attr, displayName, isFailed, isLlm } from "../lib/spans";
 import { formatDurationMicros, rangeStart, shortId, spanDurationMicros, TIME_RANGES } from "../lib/time";
@@ -19,7 +22,7 @@ import { formatDurationMicros, rangeStart, shortId, spanDurationMicros, TIME_RAN
 const PAGE_SIZE = 50;
 const LIVE_MS = 5000;
 
-type Kind = "workflows" | "traces";
+type Kind = "workflows" | "traces" | "spans";
 
 /** The cursors of the pages before this one (`after`, repeated): page N has N-1 of them. */
 function readCursors(params: URLSearchParams): string[] {
@@ -28,7 +31,7 @@ function readCursors(params: URLSearchParams): string[] {
 
 function hasFilters(params: URLSearchParams): boolean {
   const p = readParams(params);
-  return p.range !== "all" || p.errors || p.q !== "" || p.llm;
+  return p.range !== "all" || p.errors || p.q !== "" || p.llm || p.search !== "";
 }
 
 function readParams(params: URLSearchParams) {
@@ -36,6 +39,7 @@ function readParams(params: URLSearchParams) {
     range: params.get("range") ?? "all",
     errors: params.get("errors") === "1",
     q: params.get("q") ?? "",
+    search: params.get("search") ?? "",
     llm: params.get("llm") === "1",
     live: params.get("live") !== "0",
   };
@@ -54,6 +58,7 @@ export function listQuery(
     start: rangeStart(p.range, now),
     errorsOnly: p.errors,
     q: p.q || undefined,
+    search: p.search || undefined,
     hasLlm: kind === "traces" ? p.llm : undefined,
     cursor,
     limit: PAGE_SIZE,
@@ -63,13 +68,15 @@ export function listQuery(
     queryFn: () =>
       kind === "workflows"
         ? observability.workflows(service, filters)
-        : observability.rootSpans(service, filters),
+        : kind === "spans"
+          ? observability.spans(service, filters)
+          : observability.rootSpans(service, filters),
   };
 }
 
 function useListState() {
   const [params, setParams] = useSearchParams();
-  const { range, errors, q, llm, live } = readParams(params);
+  const { range, errors, q, search, llm, live } = readParams(params);
   const set = (patch: Record<string, string | null>) => {
     const next = new URLSearchParams(params);
     for (const [k, v] of Object.entries(patch)) {
@@ -78,9 +85,10 @@ function useListState() {
     }
     // A filter change starts again at the first page.
     if (Object.keys(patch).some((k) => k !== "live")) next.delete("after");
-    setParams(next, { replace: true });
+    // A new search is a history entry (Back returns to the previous one); other filters replace.
+    setParams(next, { replace: !("search" in patch) });
   };
-  return { range, errors, q, llm, live, set };
+  return { range, errors, q, search, llm, live, set };
 }
 
 function Filters({
@@ -177,7 +185,7 @@ function ListPage({ kind }: { kind: Kind }) {
   const [params, setParams] = useSearchParams();
   const cursors = readCursors(params);
   const pageIndex = cursors.length;
-  const filterKey = `${kind}|${service}|${state.range}|${state.errors}|${state.q}|${state.llm}`;
+  const filterKey = `${kind}|${service}|${state.range}|${state.errors}|${state.q}|${state.search}|${state.llm}`;
   // The range start is fixed per filter change / refetch tick so query keys stay stable.
   const [now, setNow] = useState(() => Date.now());
   useEffect(() => setNow(Date.now()), [filterKey]);
@@ -208,19 +216,14 @@ function ListPage({ kind }: { kind: Kind }) {
     seen.current = null;
   }, [filterKey, pageIndex]);
   useEffect(() => {
-    if (items.length)
+    if (items.length && kind !== "spans")
       rememberList(
         kind,
         service,
         items.map((s) => ({ traceId: s.trace_id, spanId: s.span_id })),
       );
   }, [items, kind, service]);
-  const open = (s: Span) =>
-    navigate(
-      kind === "workflows"
-        ? `/workflows/${encodeURIComponent(service)}/${s.trace_id}/${s.span_id}`
-        : `/traces/${encodeURIComponent(service)}/${s.trace_id}`,
-    );
+  const open = (s: Span) => navigate(rowHref(kind, service, s));
   const [cursorRow, setCursorRow] = useState(-1);
   useEffect(() => setCursorRow(-1), [filterKey, pageIndex]);
   const openRef = useRef(open);
@@ -238,20 +241,40 @@ function ListPage({ kind }: { kind: Kind }) {
     return () => window.removeEventListener("keydown", onKey);
   }, [items, cursorRow]);
   const filtered = hasFilters(params);
-  const title = kind === "workflows" ? "Workflow executions" : "Traces";
+  const title = TITLES[kind];
+  // A refused search is shown under the search bar, not instead of the page.
+  const searchError =
+    state.search && query.error instanceof ApiError && query.error.status === 422
+      ? query.error.message
+      : null;
   const crumbs: ReactNode = (
     <>
       <Link to="/">Services</Link> <span aria-hidden>→</span> <span>{service}</span>
     </>
   );
-  const other =
-    kind === "workflows" ? `/traces/${encodeURIComponent(service)}` : `/logs/${encodeURIComponent(service)}`;
+  const others = (["workflows", "traces", "spans"] as const).filter((k) => k !== kind);
+  // The search travels to the other lists: the same question asked of their rows.
+  const carried = state.search ? `?search=${encodeURIComponent(state.search)}` : "";
   return (
     <div className="page">
       <PageHeader
         title={title}
         crumbs={crumbs}
-        actions={<Link to={other}>{kind === "workflows" ? "All traces →" : "Workflow executions →"}</Link>}
+        actions={
+          <span className="row gap">
+            {others.map((k) => (
+              <Link key={k} to={`${LIST_PATHS[k]}/${encodeURIComponent(service)}${carried}`}>
+                {TITLES[k]} →
+              </Link>
+            ))}
+          </span>
+        }
+      />
+      <QueryBar
+        value={state.search}
+        onChange={(search) => state.set({ search: search || null })}
+        error={searchError}
+        partial={query.data?.partial}
       />
       <Filters
         kind={kind}
@@ -267,19 +290,21 @@ function ListPage({ kind }: { kind: Kind }) {
       ) : null}
       {query.isLoading ? (
         <Loading />
-      ) : query.error ? (
+      ) : searchError ? null : query.error ? (
         <ErrorBox error={query.error} />
       ) : !items.length ? (
         <Empty>
           {filtered ? (
             <>
-              {kind === "workflows" ? "No workflow executions" : "No traces"} match these filters.{" "}
+              No {TITLES[kind].toLowerCase()} match these filters.{" "}
               {state.range !== "all" ? "Try a longer time range or " : ""}
-              <Link to={`/${kind === "workflows" ? "logs" : "traces"}/${encodeURIComponent(service)}`}>
+              <Link to={`${LIST_PATHS[kind]}/${encodeURIComponent(service)}`}>
                 {state.range !== "all" ? "clear the filters" : "Clear the filters"}
               </Link>
               .
             </>
+          ) : kind === "spans" ? (
+            <>{service} has sent no spans yet.</>
           ) : kind === "workflows" ? (
             <>
               {service} has sent no Junjo workflow executions yet. Workflows appear here when an app runs a
@@ -316,10 +341,7 @@ function ListPage({ kind }: { kind: Kind }) {
             <tbody>
               {items.map((s, row) => {
                 const failed = isFailed(s);
-                const href =
-                  kind === "workflows"
-                    ? `/workflows/${encodeURIComponent(service)}/${s.trace_id}/${s.span_id}`
-                    : `/traces/${encodeURIComponent(service)}/${s.trace_id}`;
+                const href = rowHref(kind, service, s);
                 return (
                   <tr
                     key={s.span_id}
@@ -345,7 +367,7 @@ function ListPage({ kind }: { kind: Kind }) {
                       >
                         {displayName(s)}
                       </Link>
-                      {kind === "traces" && isLlm(s) ? <span className="badge">LLM</span> : null}
+                      {kind !== "workflows" && isLlm(s) ? <span className="badge">LLM</span> : null}
                     </td>
                     <td>
                       <code title={s.trace_id}>{shortId(s.trace_id, 8)}</code>
@@ -377,6 +399,20 @@ function ListPage({ kind }: { kind: Kind }) {
       ) : null}
     </div>
   );
+}
+
+const TITLES: Record<Kind, string> = { workflows: "Workflow executions", traces: "Traces", spans: "Spans" };
+const LIST_PATHS: Record<Kind, string> = { workflows: "/logs", traces: "/traces", spans: "/spans" };
+
+function rowHref(kind: Kind, service: string, s: Span): string {
+  const svc = encodeURIComponent(service);
+  if (kind === "workflows") return `/workflows/${svc}/${s.trace_id}/${s.span_id}`;
+  if (kind === "spans") return `/traces/${svc}/${s.trace_id}/${s.span_id}`;
+  return `/traces/${svc}/${s.trace_id}`;
+}
+
+export function SpansListPage() {
+  return <ListPage kind="spans" />;
 }
 
 export function WorkflowsListPage() {
