@@ -47,12 +47,10 @@ LLM_PATTERN = (
     r'|"junjo\.agent\.operation_type":"model_request"'
 )
 EXECUTABLE_PATTERN = r'"junjo\.span_type":"(agent|workflow|subflow)"'
-# One scalar attribute of compact JSON: the key anchored on `{` or `,` (a quote inside a string is
-# always escaped, so the anchor cannot match there), then a string, number or boolean.
-_ATTRIBUTE_PATTERNS = {
-    key: r'[{,]"' + key.replace(".", r"\.") + r'":(?P<v>"(?:[^"\\]|\\.)*"|-?[0-9][0-9.eE+-]*|true|false)[,}]'
-    for key in INDEXED_ATTRIBUTES
-}
+# Where an indexed attribute sits in compact JSON, and its scalar value (a string, number or
+# boolean). Patterns that begin with the quoted key let RE2 skip to it by its literal prefix.
+_ATTRIBUTE_KEYS = {key: '"' + key.replace(".", r"\.") + '":' for key in INDEXED_ATTRIBUTES}
+_ATTRIBUTE_VALUE = r'(?P<v>"(?:[^"\\]|\\.)*"|-?[0-9][0-9.eE+-]*|true|false)[,}]'
 _BATCH_ROWS = 2048  # bounds the attributes text held at once (~2 KB/span)
 _LARGE_ROW_GROUP_BYTES = 32 * 1024 * 1024
 _SMALL_BATCH_ROWS = 4
@@ -175,13 +173,25 @@ def _add_batch(summary: FileSummary, batch: pa.RecordBatch) -> None:
 
 
 def _add_attribute_values(summary: FileSummary, attrs: pa.Array) -> None:
-    for key, pattern in _ATTRIBUTE_PATTERNS.items():
+    """Records the values of the indexed attributes in this batch.
+
+    A span holding the key more than once (a map value with the same key, a key that ends in it)
+    could hide a value behind the first occurrence, which is all a regex extract returns: such a
+    key is marked overflowing for the file, which is then always read for it.
+    """
+    for key, quoted in _ATTRIBUTE_KEYS.items():
         if key in summary.attribute_overflow:
             continue
-        matches = pc.extract_regex(attrs, pattern)
-        found = pc.filter(matches.field("v"), pc.is_valid(matches))
-        if not len(found):
+        counts = pc.fill_null(pc.count_substring_regex(attrs, quoted), 0)
+        if pc.any(pc.greater(counts, 1)).as_py():
+            _overflow(summary, key)
             continue
+        present = _count(pc.equal(counts, 1))
+        if not present:
+            continue
+        holding = attrs if present == len(attrs) else pc.filter(attrs, pc.equal(counts, 1))
+        matches = pc.extract_regex(holding, quoted + _ATTRIBUTE_VALUE)
+        found = pc.filter(matches.field("v"), pc.is_valid(matches))
         values = summary.attribute_values.setdefault(key, set())
         for raw in pc.unique(found).to_pylist():
             try:
@@ -190,10 +200,16 @@ def _add_attribute_values(summary: FileSummary, attrs: pa.Array) -> None:
                 continue
             text = canonical(value)
             if len(text) > MAX_VALUE_CHARS or len(values) >= MAX_VALUES_PER_FILE:
-                summary.attribute_overflow.add(key)
-                summary.attribute_values.pop(key, None)
+                _overflow(summary, key)
                 break
             values.add(text)
+        if not values:
+            summary.attribute_values.pop(key, None)
+
+
+def _overflow(summary: FileSummary, key: str) -> None:
+    summary.attribute_overflow.add(key)
+    summary.attribute_values.pop(key, None)
 
 
 def _json_object(value: Any) -> dict[str, Any]:
