@@ -25,9 +25,8 @@ import pyarrow.parquet as pq
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import bench_query  # noqa: E402  (scripts/ is on sys.path when run through bench.py or directly)
-
 from backend.index import summary  # noqa: E402
+from scripts import bench_query  # noqa: E402
 from tests.support.api import ApiClient  # noqa: E402
 from tests.support.stack import Stack, start_backend, start_ingestion  # noqa: E402
 
