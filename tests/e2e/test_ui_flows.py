@@ -271,12 +271,18 @@ def test_plain_otel_llm_trace_renders_messages(page: Page, shots: Shots, flow_st
     page.get_by_label("Time range").select_option("15m")
     expect(page).to_have_url(re.compile(r"range=15m"))
     expect(rows).to_have_count(2)
+    # Each step waits for its filter to be in the URL: the list keeps showing the previous answer
+    # while the next one loads, so what is on screen alone does not say which filter it answers.
     page.get_by_label("Errors only").check()
+    expect(page).to_have_url(re.compile(r"errors=1"))
     expect(page.get_by_text("No traces match these filters.")).to_be_visible()
     page.get_by_label("Errors only").uncheck()
+    expect(page).not_to_have_url(re.compile(r"errors=1"))
     page.get_by_label("Search names").fill("no such span")
+    expect(page).to_have_url(re.compile(r"q=no\+such\+span"))
     expect(page.get_by_text("No traces match these filters.")).to_be_visible()
     page.get_by_label("Search names").fill("handle")
+    expect(page).to_have_url(re.compile(r"q=handle"))
     expect(rows).to_have_count(2)
     page.get_by_role("link", name="handle_request").click()
     expect(page).to_have_url(re.compile(rf"/traces/{LLM_SERVICE}/{flow_state['llm_trace']}$"))

@@ -109,11 +109,17 @@ function Filters({
   const [text, setText] = useState(state.q);
   useEffect(() => setText(state.q), [state.q]);
   // Debounced: the search is applied 300 ms after the last keystroke (re-renders do not restart it).
+  // A row opened meanwhile has changed the URL while this page is still on screen (the next page
+  // renders in a transition once its code has loaded): applying the search then would navigate
+  // back to the list, so it is dropped.
   const setRef = useRef(state.set);
   setRef.current = state.set;
   useEffect(() => {
     if (text === state.q) return;
-    const t = window.setTimeout(() => setRef.current({ q: text || null }), 300);
+    const listPath = window.location.pathname;
+    const t = window.setTimeout(() => {
+      if (window.location.pathname === listPath) setRef.current({ q: text || null });
+    }, 300);
     return () => window.clearTimeout(t);
   }, [text, state.q]);
   return (
