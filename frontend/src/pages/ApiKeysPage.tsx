@@ -3,6 +3,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { apiKeys, observability, system } from "../api/endpoints";
 import type { CreatedApiKey } from "../api/types";
+import { SecretReveal } from "../components/SecretReveal";
 import { CopyButton, Empty, ErrorBox, Loading, PageHeader } from "../components/ui";
 import { Timestamp } from "../components/Timestamp";
 
@@ -189,16 +190,14 @@ export default function ApiKeysPage() {
       <PageHeader title="API Keys" sub="Keys let your applications deliver telemetry to this server." />
       <CreateKeyForm onCreated={setCreated} />
       {created ? (
-        <div className="card alert alert-success" role="region" aria-label="New API key">
-          <strong>API key "{created.name}" created.</strong> Copy it now: it is shown only once.
-          <div className="row gap key-reveal">
-            <code data-testid="new-api-key">{created.key}</code>
-            <CopyButton value={created.key} label="Copy API key" />
-            <button type="button" className="btn btn-ghost btn-xs" onClick={() => setCreated(null)}>
-              Done
-            </button>
-          </div>
-        </div>
+        <SecretReveal
+          what="API key"
+          name={created.name}
+          secret={created.key}
+          testId="new-api-key"
+          className="card"
+          onDone={() => setCreated(null)}
+        />
       ) : null}
       <ErrorBox error={remove.error} />
       {keys.isLoading ? (

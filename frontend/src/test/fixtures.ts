@@ -35,6 +35,19 @@ export function span(partial: Partial<Span> & { span_id: string; name: string },
   };
 }
 
+const ORIGIN_US = Date.UTC(2026, 0, 1) * 1000;
+
+/** A span from `startMs` to `endMs` after a fixed origin, named by its id (for timing tests). */
+export function spanAt(id: string, parent: string | null, startMs: number, endMs: number): Span {
+  return span({
+    span_id: id,
+    name: id,
+    parent_span_id: parent,
+    start_time: iso(ORIGIN_US + startMs * 1000),
+    end_time: iso(ORIGIN_US + endMs * 1000),
+  });
+}
+
 export const graph: GraphSnapshot = {
   v: 2,
   graphStructuralId: "graph_1",

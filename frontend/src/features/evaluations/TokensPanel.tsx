@@ -3,7 +3,8 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { evaluationTokens } from "../../api/endpoints";
 import type { CreatedEvaluationToken, EvaluationScope } from "../../api/types";
-import { CopyButton, Empty, ErrorBox, Loading } from "../../components/ui";
+import { SecretReveal } from "../../components/SecretReveal";
+import { Empty, ErrorBox, Loading } from "../../components/ui";
 import { Timestamp } from "../../components/Timestamp";
 
 const SCOPES: { scope: EvaluationScope; label: string }[] = [
@@ -85,16 +86,13 @@ export function TokensPanel() {
       </p>
       <CreateTokenForm onCreated={setCreated} />
       {created ? (
-        <div className="alert alert-success" role="region" aria-label="New developer access token">
-          <strong>Token "{created.name}" created.</strong> Copy it now: it is shown only once.
-          <div className="row gap key-reveal">
-            <code data-testid="new-evaluation-token">{created.token}</code>
-            <CopyButton value={created.token} label="Copy token" />
-            <button type="button" className="btn btn-ghost btn-xs" onClick={() => setCreated(null)}>
-              Done
-            </button>
-          </div>
-        </div>
+        <SecretReveal
+          what="developer access token"
+          name={created.name}
+          secret={created.token}
+          testId="new-evaluation-token"
+          onDone={() => setCreated(null)}
+        />
       ) : null}
       <ErrorBox error={revoke.error} />
       {tokens.isLoading ? (

@@ -4,30 +4,10 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Span } from "../../api/types";
 import { selfTimes, topSpans } from "./analysis";
 import { SlowestSpans } from "./SlowestSpans";
+import { spanAt as span } from "../../test/fixtures";
 import { buildSpanTree } from "./tree";
 
 afterEach(cleanup);
-
-const T0 = Date.UTC(2026, 0, 1);
-function span(id: string, parent: string | null, startMs: number, endMs: number): Span {
-  const iso = (ms: number) => new Date(T0 + ms).toISOString().replace("Z", "000+00:00");
-  return {
-    span_id: id,
-    trace_id: "a".repeat(32),
-    parent_span_id: parent,
-    service_name: "svc",
-    name: `${id} name`,
-    kind: "INTERNAL",
-    start_time: iso(startMs),
-    end_time: iso(endMs),
-    status_code: "0",
-    status_message: "",
-    attributes_json: {},
-    events_json: [],
-    links_json: [],
-    resource_attributes_json: {},
-  } as unknown as Span;
-}
 
 // root 0–1000 ms; "wait" 100–700 covers "busy" 100–600 (busy's own time 500 ms, wait's 100 ms);
 // eight 10 ms steps after it; the root's own time is what no child covers (1000-600-80 = 320 ms).
@@ -66,9 +46,9 @@ describe("slowest spans", () => {
     );
     const bySelf = screen.getByRole("list", { name: "Slowest by self time" });
     const byDuration = screen.getByRole("list", { name: "Slowest by duration" });
-    expect(names(bySelf)).toEqual(["busy name", "root name", "wait name", "step0 name", "step1 name"]);
+    expect(names(bySelf)).toEqual(["busy", "root", "wait", "step0", "step1"]);
     expect(within(bySelf).getAllByRole("button")[0].textContent).toContain("500.00ms");
-    expect(names(byDuration)).toEqual(["root name", "wait name", "busy name", "step0 name", "step1 name"]);
+    expect(names(byDuration)).toEqual(["root", "wait", "busy", "step0", "step1"]);
     expect(within(bySelf).getAllByRole("button")[0].getAttribute("aria-current")).toBe("true");
     fireEvent.click(within(byDuration).getAllByRole("button")[1]);
     fireEvent.click(within(bySelf).getAllByRole("button")[1]);

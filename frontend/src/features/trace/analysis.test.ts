@@ -1,28 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { Span } from "../../api/types";
 import { allNodes, criticalPath, selfTimes } from "./analysis";
+import { spanAt as span } from "../../test/fixtures";
 import { buildSpanTree } from "./tree";
-
-const T0 = Date.UTC(2026, 0, 1);
-function span(id: string, parent: string | null, startMs: number, endMs: number): Span {
-  const iso = (ms: number) => new Date(T0 + ms).toISOString().replace("Z", "000+00:00");
-  return {
-    span_id: id,
-    trace_id: "a".repeat(32),
-    parent_span_id: parent,
-    service_name: "svc",
-    name: id,
-    kind: "INTERNAL",
-    start_time: iso(startMs),
-    end_time: iso(endMs),
-    status_code: "0",
-    status_message: "",
-    attributes_json: {},
-    events_json: [],
-    links_json: [],
-    resource_attributes_json: {},
-  } as unknown as Span;
-}
 
 describe("self time", () => {
   it("subtracts the union of children, clipped to the parent", () => {
