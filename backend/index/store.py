@@ -43,6 +43,7 @@ _COUNT_COLUMNS = {
 }
 _SQLITE_MAX_PARAMS = 900
 _MAX_RETRY_DELAY_SECS = 3600.0
+_KEYS_BATCH = 128
 
 
 def _retry_delay(base: float, failures: int) -> float:
@@ -319,31 +320,40 @@ class MetadataIndex:
         """Root or workflow keys of `service`, newest first by (start, span id), lazily.
 
         The caller stops reading once it has a page; `llm` says whether the trace has an LLM span
-        of the same service in an indexed file.
+        of the same service in an indexed file. SQLite steps one cursor as the caller reads;
+        psycopg would fetch the whole result at once, so PostgreSQL is asked for _KEYS_BATCH keys
+        at a time, each batch continuing after the last key of the one before.
         """
-        clauses = ["k.service_name = ?", self._flag("k.is_root" if kind == "roots" else "k.is_workflow")]
-        params: list[object] = [service]
-        if errors_only:
-            clauses.append(self._flag("k.is_error"))
-        if start_ns is not None:
-            clauses.append("k.start_ns >= ?")
-            params.append(start_ns)
-        if end_ns is not None:
-            clauses.append("k.start_ns <= ?")
-            params.append(end_ns)
-        if cursor is not None:
-            clauses.append("k.start_ns <= ? AND (k.start_ns < ? OR k.span_id < ?)")  # index range
-            params.extend((cursor[0], cursor[0], cursor[1]))
-        rows = self._conn().execute(
-            "SELECT k.start_ns, k.span_id, k.trace_id, p.file_path, EXISTS (SELECT 1 FROM llm_traces l"
-            " WHERE l.service_name = k.service_name AND l.trace_id = k.trace_id)"
-            " FROM key_spans k JOIN parquet_files p USING (file_id)"
-            f" WHERE {' AND '.join(clauses)}"  # clauses from the fixed texts above
-            " ORDER BY k.start_ns DESC, k.span_id DESC",
-            params,
-        )
-        for row in rows:
-            yield IndexedKey(row[0], row[1], row[2], row[3], bool(row[4]))
+        batch = None if self.database_url is None else _KEYS_BATCH
+        while True:
+            clauses = ["k.service_name = ?", self._flag("k.is_root" if kind == "roots" else "k.is_workflow")]
+            params: list[object] = [service]
+            if errors_only:
+                clauses.append(self._flag("k.is_error"))
+            if start_ns is not None:
+                clauses.append("k.start_ns >= ?")
+                params.append(start_ns)
+            if end_ns is not None:
+                clauses.append("k.start_ns <= ?")
+                params.append(end_ns)
+            if cursor is not None:
+                clauses.append("k.start_ns <= ? AND (k.start_ns < ? OR k.span_id < ?)")  # index range
+                params.extend((cursor[0], cursor[0], cursor[1]))
+            rows = self._conn().execute(
+                "SELECT k.start_ns, k.span_id, k.trace_id, p.file_path, EXISTS (SELECT 1 FROM llm_traces l"
+                " WHERE l.service_name = k.service_name AND l.trace_id = k.trace_id)"
+                " FROM key_spans k JOIN parquet_files p USING (file_id)"
+                f" WHERE {' AND '.join(clauses)}"  # clauses from the fixed texts above
+                " ORDER BY k.start_ns DESC, k.span_id DESC" + (f" LIMIT {batch}" if batch else ""),
+                params,
+            )
+            count = 0
+            for row in rows:
+                count += 1
+                yield IndexedKey(row[0], row[1], row[2], row[3], bool(row[4]))
+                cursor = (row[0], row[1])
+            if batch is None or count < batch:
+                return
 
     def executable_matches(
         self, namespace: str, service: str, executable_type: str, runtime_id: str

@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 
 from backend.index import indexer as indexer_module
+from backend.index import store as store_module
 from backend.index.indexer import LEASE_NAME, Indexer
 from backend.index.retention import RetentionPolicy, apply_retention, select_expired
 from backend.index.schema import MIGRATIONS, SCHEMA_VERSION
 from backend.index.store import AgentQuery, MetadataIndex
-from backend.index.summary import FileSummary, summarize
+from backend.index.summary import FileSummary, KeySpan, summarize
 from backend.spans import planner
 from backend.spans.ingestion_client import HotTiers
 from tests.query.spanfiles import BASE_NS, cold_path, new_trace_id, span, write_span_file
@@ -384,3 +385,26 @@ def test_backends_sharing_postgres_index_each_file_once(
         index._conn().execute("SELECT count(*) FROM index_lease WHERE name = ?", (LEASE_NAME,)).fetchall()
     )
     assert holders == 0  # released after each pass
+
+
+def test_newest_keys_read_in_batches_return_every_key_in_order(
+    tmp_path: Path, index_url: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL's keys come in batches (each continuing after the last): the same keys, in the
+    same order, as one pass would give, across batch boundaries and ties on the start time."""
+    monkeypatch.setattr(store_module, "_KEYS_BATCH", 7)
+    summary = FileSummary(path=str(tmp_path / "f.parquet"), size_bytes=1, row_count=40)
+    for i in range(40):
+        trace = new_trace_id()
+        summary.trace_ids.add(trace)
+        summary.key_spans.append(KeySpan("svc", BASE_NS + i // 3, f"{i:016x}", trace, True, False, False))
+    index = _index(tmp_path, index_url)
+    index.add_file(summary)
+    expected = sorted(((k.start_ns, k.span_id) for k in summary.key_spans), reverse=True)
+    assert [
+        (k.start_ns, k.span_id) for k in index.newest_keys("svc", "roots", False, None, None, None)
+    ] == expected
+    after = expected[9]
+    assert [
+        (k.start_ns, k.span_id) for k in index.newest_keys("svc", "roots", False, None, None, after)
+    ] == expected[10:]

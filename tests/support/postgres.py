@@ -128,7 +128,7 @@ class PostgresServer:
             connect_timeout=10,
         )
         with connection as conn:
-            conn.execute(statement)  # type: ignore[arg-type]  # test-made statement text
+            conn.execute(statement)  # test-made statement text
 
     def create_database(self) -> str:
         """A new empty database; returns its SQLAlchemy URL (with the password)."""
