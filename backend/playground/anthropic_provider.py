@@ -2,9 +2,10 @@
 
 Translation: system/developer messages become the `system` prompt; the thinking budget becomes
 `thinking` (-1 adaptive, 0 disabled, >= 1024 enabled with that budget); reasoning effort becomes
-`output_config.effort`; a JSON schema becomes `output_config.format`. The Messages API version the
-SDK speaks (2026-10-21) rejects `temperature` and `top_p`, and Anthropic has no schema-less JSON
-mode, so those are refused with a 400 that says so.
+`output_config.effort`; a JSON schema becomes `output_config.format`; tools become `tools` with
+their `input_schema`, earlier calls `tool_use` blocks and their results `tool_result` blocks. The
+Messages API version the SDK speaks (2026-10-21) rejects `temperature` and `top_p`, and Anthropic
+has no schema-less JSON mode, so those are refused with a 400 that says so.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ import anthropic
 
 from backend.playground.providers import Provider, now, provider_error_message
 from backend.playground.schemas import (
+    ChatMessage,
     Choice,
     GenerateRequest,
     GenerateResponse,
     ModelInfo,
     ResponseMessage,
+    ToolCall,
     Usage,
 )
 from backend.playground.strict_schema import strict_schema
@@ -27,6 +30,29 @@ from backend.playground.strict_schema import strict_schema
 DEFAULT_MAX_TOKENS = 4096
 MIN_THINKING_BUDGET = 1024
 _EFFORTS = ("low", "medium", "high", "xhigh", "max")
+
+
+def _messages(messages: list[ChatMessage]) -> list[dict[str, Any]]:
+    """User and assistant turns; an assistant's tool calls become `tool_use` blocks and each tool
+    result a `tool_result` block of the next user turn (consecutive results share that turn)."""
+    out: list[dict[str, Any]] = []
+    for m in messages:
+        if m.role == "tool":
+            block = {"type": "tool_result", "tool_use_id": m.tool_call_id, "content": m.content}
+            previous = out[-1] if out else None
+            if previous and previous["role"] == "user" and isinstance(previous["content"], list):
+                previous["content"].append(block)
+            else:
+                out.append({"role": "user", "content": [block]})
+        elif m.role == "assistant" and m.tool_calls:
+            blocks: list[dict[str, Any]] = [{"type": "text", "text": m.content}] if m.content else []
+            blocks += [
+                {"type": "tool_use", "id": c.id, "name": c.name, "input": c.arguments} for c in m.tool_calls
+            ]
+            out.append({"role": "assistant", "content": blocks})
+        elif m.role in ("user", "assistant"):
+            out.append({"role": m.role, "content": m.content})
+    return out
 
 
 class AnthropicProvider(Provider):
@@ -53,11 +79,7 @@ class AnthropicProvider(Provider):
         if request.json_mode and request.json_schema is None:
             raise self.unsupported("JSON mode without a schema", "provide json_schema for structured output.")
         system = "\n\n".join(m.content for m in request.messages if m.role in ("system", "developer"))
-        messages = [
-            {"role": m.role, "content": m.content}
-            for m in request.messages
-            if m.role in ("user", "assistant")
-        ]
+        messages = _messages(request.messages)
         if not messages:
             raise self.unsupported("a conversation without user messages", "add a user message.")
         budget = request.thinking_budget_tokens
@@ -65,6 +87,11 @@ class AnthropicProvider(Provider):
         args: dict[str, Any] = {"model": request.model_name, "max_tokens": max_tokens, "messages": messages}
         if system:
             args["system"] = system
+        if request.tools:
+            args["tools"] = [
+                {"name": t.name, "description": t.description, "input_schema": t.parameters}
+                for t in request.tools
+            ]
         if request.stop:
             args["stop_sequences"] = request.stop
         thinking = self._thinking(budget, max_tokens, request.include_thoughts)
@@ -119,6 +146,11 @@ class AnthropicProvider(Provider):
         except anthropic.AnthropicError as exc:
             raise self._translate(exc) from None
         texts = [block.text for block in message.content if block.type == "text"]
+        calls = [
+            ToolCall(id=b.id, name=b.name, arguments=b.input if isinstance(b.input, dict) else {})
+            for b in message.content
+            if b.type == "tool_use"
+        ]
         thoughts = [block.thinking for block in message.content if block.type == "thinking"]
         details = message.usage.output_tokens_details
         return GenerateResponse(
@@ -127,7 +159,10 @@ class AnthropicProvider(Provider):
             model=message.model,
             provider="anthropic",
             choices=[
-                Choice(message=ResponseMessage(content="".join(texts)), finish_reason=message.stop_reason)
+                Choice(
+                    message=ResponseMessage(content="".join(texts), tool_calls=calls or None),
+                    finish_reason=message.stop_reason,
+                )
             ],
             usage=Usage(
                 prompt_tokens=message.usage.input_tokens,

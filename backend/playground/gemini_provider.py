@@ -3,7 +3,9 @@
 Translation: system/developer messages become `system_instruction`, assistant turns the `model`
 role; the thinking budget and `include_thoughts` go into `thinking_config` (-1 dynamic, 0 off),
 reasoning effort becomes its `thinking_level`; JSON mode sets `response_mime_type` and a schema
-`response_json_schema`. The base URL, API version (v1beta) and timeout travel in `http_options`.
+`response_json_schema`; tools become function declarations, earlier calls `function_call` parts and
+their results `function_response` parts (automatic function calling stays off). The base URL, API
+version (v1beta) and timeout travel in `http_options`.
 """
 
 from __future__ import annotations
@@ -16,13 +18,15 @@ from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
 
-from backend.playground.providers import Provider, new_id, now
+from backend.playground.providers import Provider, new_id, now, tool_result
 from backend.playground.schemas import (
+    ChatMessage,
     Choice,
     GenerateRequest,
     GenerateResponse,
     ModelInfo,
     ResponseMessage,
+    ToolCall,
     Usage,
 )
 
@@ -32,6 +36,37 @@ API_VERSION = "v1beta"  # thinking and JSON-schema settings live here; pinned, n
 _TIMEOUTS = (httpx.TimeoutException, httpx2.TimeoutException)
 _TRANSPORT_ERRORS = (httpx.HTTPError, httpx2.HTTPError)
 _LEVELS = ("minimal", "low", "medium", "high", "xhigh")
+
+
+def _contents(messages: list[ChatMessage]) -> list[types.Content]:
+    """User and model turns; an assistant's tool calls become `function_call` parts and each tool
+    result a `function_response` part of the next user turn (consecutive results share that turn)."""
+    out: list[types.Content] = []
+    for m in messages:
+        if m.role == "tool":
+            part = types.Part(
+                function_response=types.FunctionResponse(
+                    id=m.tool_call_id, name=m.name, response={"result": tool_result(m.content)}
+                )
+            )
+            previous = out[-1] if out else None
+            if (
+                previous
+                and previous.role == "user"
+                and previous.parts
+                and previous.parts[0].function_response
+            ):
+                previous.parts.append(part)
+            else:
+                out.append(types.Content(role="user", parts=[part]))
+        elif m.role in ("user", "assistant"):
+            parts = [types.Part(text=m.content)] if m.content or not m.tool_calls else []
+            parts += [
+                types.Part(function_call=types.FunctionCall(id=c.id, name=c.name, args=c.arguments))
+                for c in m.tool_calls or []
+            ]
+            out.append(types.Content(role="model" if m.role == "assistant" else "user", parts=parts))
+    return out
 
 
 class GeminiProvider(Provider):
@@ -52,13 +87,7 @@ class GeminiProvider(Provider):
 
     def _arguments(self, request: GenerateRequest) -> tuple[list[types.Content], types.GenerateContentConfig]:
         system = "\n\n".join(m.content for m in request.messages if m.role in ("system", "developer"))
-        contents = [
-            types.Content(
-                role="model" if m.role == "assistant" else "user", parts=[types.Part(text=m.content)]
-            )
-            for m in request.messages
-            if m.role in ("user", "assistant")
-        ]
+        contents = _contents(request.messages)
         if not contents:
             raise self.unsupported("a conversation without user messages", "add a user message.")
         config: dict[str, Any] = {
@@ -90,7 +119,19 @@ class GeminiProvider(Provider):
             thinking["include_thoughts"] = request.include_thoughts
         if thinking:
             config["thinking_config"] = types.ThinkingConfig(**thinking)
-        config["automatic_function_calling"] = types.AutomaticFunctionCallingConfig(disable=True)  # no tools
+        if request.tools:
+            config["tools"] = [
+                types.Tool(
+                    function_declarations=[
+                        types.FunctionDeclaration(
+                            name=t.name, description=t.description, parameters_json_schema=t.parameters
+                        )
+                        for t in request.tools
+                    ]
+                )
+            ]
+        # the playground shows the calls the model asks for; it never runs them
+        config["automatic_function_calling"] = types.AutomaticFunctionCallingConfig(disable=True)
         settings = types.GenerateContentConfig(**{k: v for k, v in config.items() if v is not None})
         return contents, settings
 
@@ -107,7 +148,13 @@ class GeminiProvider(Provider):
         thoughts: list[str] = []
         for index, candidate in enumerate(response.candidates or []):
             texts: list[str] = []
+            calls: list[ToolCall] = []
             for part in (candidate.content.parts if candidate.content else None) or []:
+                if part.function_call is not None and part.function_call.name:
+                    call = part.function_call
+                    calls.append(
+                        ToolCall(id=call.id or new_id("call"), name=call.name, arguments=call.args or {})
+                    )
                 if part.text is None:
                     continue
                 (thoughts if part.thought else texts).append(part.text)
@@ -115,7 +162,7 @@ class GeminiProvider(Provider):
             choices.append(
                 Choice(
                     index=candidate.index if candidate.index is not None else index,
-                    message=ResponseMessage(content="".join(texts)),
+                    message=ResponseMessage(content="".join(texts), tool_calls=calls or None),
                     finish_reason=finish.value if finish is not None else None,
                 )
             )

@@ -1,24 +1,29 @@
 """OpenAI through the official `openai` SDK: Chat Completions and the model list.
 
 Settings map one to one (`max_completion_tokens`, which replaced `max_tokens` and is the only one
-reasoning models accept; `reasoning_effort`; `response_format` json_object / strict json_schema).
+reasoning models accept; `reasoning_effort`; `response_format` json_object / strict json_schema;
+tools as `function` tools, earlier calls as the assistant's `tool_calls`, their results as `tool`
+messages).
 OpenAI has no thinking budget, so that setting is refused rather than ignored.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 import openai
 
-from backend.playground.providers import Provider, new_id, provider_error_message
+from backend.playground.providers import Provider, new_id, provider_error_message, tool_arguments
 from backend.playground.schemas import (
+    ChatMessage,
     Choice,
     GenerateRequest,
     GenerateResponse,
     ModelInfo,
     ResponseMessage,
+    ToolCall,
     Usage,
 )
 from backend.playground.strict_schema import strict_schema
@@ -29,6 +34,22 @@ _NOT_CHAT = re.compile(
 _CHAT = re.compile(r"^(gpt-|o\d|chatgpt-|ft:)")
 _REASONING = re.compile(r"^(o\d|gpt-5|ft:o\d|ft:gpt-5)")
 _VISION = re.compile(r"^(gpt-4o|gpt-4\.1|gpt-4-turbo|gpt-5|o1(?!-mini)|o3|o4|chatgpt-4o)")
+
+
+def _message(m: ChatMessage) -> dict[str, Any]:
+    if m.role == "tool":
+        return {"role": "tool", "tool_call_id": m.tool_call_id, "content": m.content}
+    message: dict[str, Any] = {"role": m.role, "content": m.content}
+    if m.tool_calls:
+        message["tool_calls"] = [
+            {
+                "id": c.id,
+                "type": "function",
+                "function": {"name": c.name, "arguments": json.dumps(c.arguments)},
+            }
+            for c in m.tool_calls
+        ]
+    return message
 
 
 class OpenAIProvider(Provider):
@@ -53,8 +74,16 @@ class OpenAIProvider(Provider):
             raise self.unsupported("include_thoughts", "Chat Completions does not return reasoning text.")
         args: dict[str, Any] = {
             "model": request.model_name,
-            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+            "messages": [_message(m) for m in request.messages],
         }
+        if request.tools:
+            args["tools"] = [
+                {
+                    "type": "function",
+                    "function": {"name": t.name, "description": t.description, "parameters": t.parameters},
+                }
+                for t in request.tools
+            ]
         optional = {
             "temperature": request.temperature,
             "top_p": request.top_p,
@@ -88,10 +117,15 @@ class OpenAIProvider(Provider):
         for choice in completion.choices:
             message = choice.message
             content = message.content if message.content is not None else (message.refusal or "")
+            calls = [
+                ToolCall(id=c.id, name=c.function.name, arguments=tool_arguments(c.function.arguments))
+                for c in message.tool_calls or []
+                if c.type == "function"
+            ]
             choices.append(
                 Choice(
                     index=choice.index,
-                    message=ResponseMessage(content=content),
+                    message=ResponseMessage(content=content, tool_calls=calls or None),
                     finish_reason=choice.finish_reason,
                 )
             )

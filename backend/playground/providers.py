@@ -10,6 +10,7 @@ loads TLS certificates, 50-170 ms that would otherwise inflate every measured la
 from __future__ import annotations
 
 import abc
+import json
 import time
 import uuid
 from dataclasses import dataclass
@@ -94,6 +95,24 @@ def provider_error_message(body: object, fallback: str) -> str:
     if isinstance(node, dict) and isinstance(node.get("message"), str):
         return node["message"]
     return fallback
+
+
+def tool_arguments(text: str | None) -> dict[str, Any]:
+    """A call's arguments from the JSON text a provider returns; text that is not a JSON object is
+    kept under `_unparsed` so the playground still shows what the model sent."""
+    try:
+        value = json.loads(text or "{}")
+    except json.JSONDecodeError:
+        return {"_unparsed": text}
+    return value if isinstance(value, dict) else {"_unparsed": text}
+
+
+def tool_result(content: str) -> Any:
+    """A tool result's content as JSON when it is JSON (structured results stay structured)."""
+    try:
+        return json.loads(content)
+    except json.JSONDecodeError:
+        return content
 
 
 def new_id(prefix: str) -> str:

@@ -1,29 +1,67 @@
 """The /llm HTTP contract: what the playground UI sends and what it gets back.
 
 One request shape serves every provider (the reference's LiteLLM-style body plus the thinking
-settings it never sent); each provider module translates it to its own SDK call and rejects the
-settings its API does not accept with a clear 400, instead of silently dropping them.
+settings and the tools it never sent: definitions, earlier calls and their results; the model's new
+calls come back in the answer, never run); each provider module translates it to its own SDK call
+and rejects the settings its API does not accept with a clear 400, instead of silently dropping
+them.
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 PROVIDERS = ("openai", "anthropic", "gemini")
 ProviderName = Literal["openai", "anthropic", "gemini"]
-Role = Literal["system", "developer", "user", "assistant"]
+Role = Literal["system", "developer", "user", "assistant", "tool"]
 ReasoningEffort = Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"]
 
 MODEL_PATTERN = r"^[a-z_]+/[A-Za-z0-9][A-Za-z0-9._:-]*$"
+TOOL_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$"  # what all three providers accept
+MAX_TOOLS = 128
+
+
+class ToolDefinition(BaseModel):
+    """A function the model may call; `parameters` is the JSON Schema of its arguments object."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=TOOL_NAME_PATTERN)
+    description: str = Field("", max_length=10_000)
+    parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
+
+
+class ToolCall(BaseModel):
+    """A call the model asked for (in a response) or made earlier (in an assistant message)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200)
+    arguments: dict[str, Any] = Field(default_factory=dict)
 
 
 class ChatMessage(BaseModel):
+    """A turn. An assistant turn may carry the tool calls it made; a `tool` turn is the result of
+    one of them (`tool_call_id` and the tool's `name`, which Gemini matches results by)."""
+
     model_config = ConfigDict(extra="forbid")
 
     role: Role
     content: str = Field(max_length=1_000_000)
+    tool_calls: list[ToolCall] | None = Field(None, max_length=MAX_TOOLS)
+    tool_call_id: str | None = Field(None, min_length=1, max_length=200)
+    name: str | None = Field(None, min_length=1, max_length=200)
+
+    @model_validator(mode="after")
+    def _tool_fields_fit_the_role(self) -> ChatMessage:
+        if self.tool_calls and self.role != "assistant":
+            raise ValueError("only an assistant message carries tool_calls")
+        if (self.role == "tool") != (self.tool_call_id is not None and self.name is not None):
+            raise ValueError("a tool message (and only a tool message) needs tool_call_id and name")
+        return self
 
 
 class GenerateRequest(BaseModel):
@@ -50,6 +88,16 @@ class GenerateRequest(BaseModel):
     )
     json_mode: bool = False
     json_schema: dict[str, Any] | None = None
+    tools: list[ToolDefinition] | None = Field(
+        None, max_length=MAX_TOOLS, description="Functions the model may call; the calls come back unrun."
+    )
+
+    @model_validator(mode="after")
+    def _tool_names_are_unique(self) -> GenerateRequest:
+        names = [tool.name for tool in self.tools or []]
+        if len(names) != len(set(names)):
+            raise ValueError("tool names must be unique")
+        return self
 
     @property
     def provider(self) -> str:
@@ -68,6 +116,7 @@ class GenerateRequest(BaseModel):
 class ResponseMessage(BaseModel):
     role: Literal["assistant"] = "assistant"
     content: str
+    tool_calls: list[ToolCall] | None = None
 
 
 class Choice(BaseModel):

@@ -152,3 +152,43 @@ def test_llm_span_to_generated_answer_and_comparison(
     expect(controls.get_by_role("button", name="Run again")).to_be_disabled()
     expect(controls.get_by_role("status", name="Provider setup")).to_contain_text("ANTHROPIC_API_KEY=")
     expect(controls.get_by_label("Max tokens")).to_have_attribute("placeholder", "provider default")
+
+
+def test_agent_model_request_runs_with_its_tools(
+    page: Page, ui_stack: UiStack, fake_openai: FakeOpenAI
+) -> None:
+    """A junjo Agent's model request opens with the Agent's Tools, its earlier calls and their
+    results; the provider receives them as tools and tool turns, and the model's new calls show."""
+    with ApiClient(ui_stack.api_url, origin=ui_stack.ui_url) as api:
+        api.sign_in(EMAIL, PASSWORD)
+        key = api.create_api_key("agent playground e2e")
+    run = run_sender("tests.support.junjo_agents", ui_stack.stack.otlp_endpoint, key, "agent-app")["success"]
+    page.goto(f"/agents/{run['trace_id']}/{run['agent_span_id']}?op=4")  # model request 2
+    link = page.get_by_label("Operation details").get_by_role("link", name="Open in playground →")
+    reload_until(page, lambda: link.wait_for(state="visible", timeout=5_000), "the Agent run", 90)
+    link.click()
+    controls = page.get_by_role("region", name="Playground controls")
+    expect(controls.get_by_role("group", name="Tools")).to_contain_text("get_weather")
+    expect(controls.get_by_label("Tool calls of message 3")).to_contain_text('"Oslo"')
+    expect(controls.get_by_label("Role of message 4")).to_contain_text("tool result · get_weather · call_1")
+    controls.get_by_label("Provider").select_option("openai")
+    controls.get_by_label("Model", exact=True).fill("gpt-4o-mini")
+    fake_openai.clear()
+    controls.get_by_role("button", name="Run", exact=True).click()
+    output = page.get_by_role("article", name="Run 1").get_by_label("Output of run 1")
+    expect(output).to_contain_text(re.compile(r'tool result: \{\s+"celsius": 18'), timeout=30_000)
+    sent = fake_openai.last("/v1/chat/completions").body
+    assert [t["function"]["name"] for t in sent["tools"]] == ["get_weather"]
+    assert [m["role"] for m in sent["messages"]] == ["system", "user", "assistant", "tool", "tool"]
+    assert [c["id"] for c in sent["messages"][2]["tool_calls"]] == ["call_1", "call_2"]
+
+    # the first request ends with the user's input: the model answers with a call, shown unrun
+    page.goto(f"/agents/{run['trace_id']}/{run['agent_span_id']}?op=1")
+    page.get_by_label("Operation details").get_by_role("link", name="Open in playground →").click()
+    controls.get_by_label("Provider").select_option("openai")
+    controls.get_by_label("Model", exact=True).fill("gpt-4o-mini")
+    controls.get_by_role("button", name="Run", exact=True).click()
+    calls = page.get_by_role("article", name="Run 1").get_by_label("Tool calls of run 1")
+    expect(calls).to_contain_text("get_weather", timeout=30_000)
+    expect(calls).to_contain_text('"query"')
+    expect(page.get_by_role("article", name="Run 1")).to_contain_text("tools \N{MULTIPLICATION SIGN}1")

@@ -270,6 +270,30 @@ class FakeOpenAI(FakeProvider):
             return self._error(
                 400, "Unrecognized request argument supplied: reasoning_effort", "invalid_request_error", None
             )
+        problem = openai_tools_problem(body.get("tools"), messages)
+        if problem:
+            return self._error(400, problem, "invalid_request_error", None, "messages")
+        last_user = _last_user_text([m["content"] for m in messages if m.get("role") == "user"])
+        if body.get("tools") and messages[-1].get("role") != "tool":
+            name = body["tools"][0]["function"]["name"]
+            call = {"id": "call_fake_1", "type": "function"}
+            call["function"] = {"name": name, "arguments": json.dumps({"query": last_user})}
+            return Reply(
+                200,
+                {
+                    "id": "chatcmpl-tools",
+                    "object": "chat.completion",
+                    "created": 1741569952,
+                    "model": model,
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": {"role": "assistant", "content": None, "tool_calls": [call]},
+                            "finish_reason": "tool_calls",
+                        }
+                    ],
+                },
+            )
         fmt = body.get("response_format") or {}
         text = " ".join(str(m.get("content", "")) for m in messages)
         if fmt.get("type") == "json_object" and "json" not in text.lower():
@@ -291,7 +315,7 @@ class FakeOpenAI(FakeProvider):
                     None,
                     "response_format",
                 )
-        last = _last_user_text([m["content"] for m in messages if m.get("role") == "user"])
+        last = last_user + _tool_results([m["content"] for m in messages if m.get("role") == "tool"])
         content = json.dumps({"echo": last}) if fmt else f"OpenAI {model} says: {last}"
         stops = body.get("stop") or []
         finish = "stop"
@@ -341,6 +365,36 @@ class FakeOpenAI(FakeProvider):
                 "system_fingerprint": "fp_fc9f1d7035",
             },
         )
+
+
+def _tool_results(results: list[Any]) -> str:
+    """How the fakes prove tool results reached them: the reply quotes each one."""
+    return "".join(f" | tool result: {r}" for r in results)
+
+
+def openai_tools_problem(tools: Any, messages: list[Json]) -> str | None:
+    """The Chat Completions rules on tools: function tools with a name, assistant calls with JSON
+    text arguments, and every `tool` message answering a call of the assistant turn before it."""
+    for tool in tools or []:
+        function = tool.get("function") if isinstance(tool, dict) else None
+        if tool.get("type") != "function" or not isinstance(function, dict) or not function.get("name"):
+            return "Missing required parameter: 'tools[0].function'."
+        if not isinstance(function.get("parameters", {}), dict):
+            return "Invalid type for 'tools[0].function.parameters': expected an object."
+    open_calls: set[str] = set()
+    for message in messages:
+        if message.get("role") == "assistant":
+            open_calls = set()
+            for call in message.get("tool_calls") or []:
+                if not isinstance(call["function"].get("arguments"), str):
+                    return "Invalid type for 'messages.tool_calls.function.arguments': expected a string."
+                open_calls.add(call["id"])
+        elif message.get("role") == "tool" and message.get("tool_call_id") not in open_calls:
+            return (
+                "Invalid parameter: messages with role 'tool' must be a response to a preceeding "
+                "message with 'tool_calls'."
+            )
+    return None
 
 
 def strict_schema_problem(schema: Any, where: str = "()") -> str | None:
@@ -500,7 +554,44 @@ class FakeAnthropic(FakeProvider):
                     'accepts a top-level `system` parameter, not "system" as an input '
                     "message role.",
                 )
-        last = _last_user_text([m["content"] for m in body["messages"] if m["role"] == "user"])
+        problem = anthropic_tools_problem(body.get("tools"), body["messages"])
+        if problem:
+            return self._error(400, "invalid_request_error", problem)
+        turns = body["messages"]
+        last = _last_user_text(
+            [m["content"] for m in turns if m["role"] == "user" and isinstance(m["content"], str)]
+        )
+        results = [
+            b["content"]
+            for m in turns
+            if isinstance(m["content"], list)
+            for b in m["content"]
+            if b["type"] == "tool_result"
+        ]
+        ends_with_result = (
+            isinstance(turns[-1]["content"], list) and turns[-1]["content"][-1]["type"] == "tool_result"
+        )
+        if body.get("tools") and not ends_with_result:
+            use = {
+                "type": "tool_use",
+                "id": "toolu_01A09q90qw90lq917835lq9",
+                "name": body["tools"][0]["name"],
+            }
+            use["input"] = {"query": last}
+            return Reply(
+                200,
+                {
+                    "id": "msg_tools",
+                    "type": "message",
+                    "role": "assistant",
+                    "model": model,
+                    "content": [use],
+                    "stop_reason": "tool_use",
+                    "stop_sequence": None,
+                    "usage": {"input_tokens": 20, "output_tokens": 12},
+                },
+            )
+        last += _tool_results(results)
         fmt = (body.get("output_config") or {}).get("format")
         text = json.dumps({"echo": last}) if fmt else f"Claude {model} says: {last}"
         content: list[Json] = []
@@ -544,6 +635,27 @@ class FakeAnthropic(FakeProvider):
                 "usage": usage,
             },
         )
+
+
+def anthropic_tools_problem(tools: Any, messages: list[Json]) -> str | None:
+    """The Messages API rules on tools: a name and an object `input_schema` each, and every
+    `tool_result` answering a `tool_use` of the assistant turn just before it."""
+    for i, tool in enumerate(tools or []):
+        schema = tool.get("input_schema")
+        if not tool.get("name") or not isinstance(schema, dict) or schema.get("type") != "object":
+            return f"tools.{i}.custom.input_schema.type: Input should be 'object'"
+    previous_uses: set[str] = set()
+    for i, message in enumerate(messages):
+        blocks = message["content"] if isinstance(message["content"], list) else []
+        for block in blocks:
+            if block["type"] == "tool_result" and block.get("tool_use_id") not in previous_uses:
+                return (
+                    f"messages.{i}.content.0: unexpected `tool_use_id` found in `tool_result` blocks: "
+                    f"{block.get('tool_use_id')}. Each `tool_result` block must have a corresponding "
+                    "`tool_use` block in the previous message."
+                )
+        previous_uses = {b["id"] for b in blocks if b["type"] == "tool_use"}
+    return None
 
 
 # --------------------------------------------------------------------------------------------- Gemini
@@ -652,10 +764,52 @@ class FakeGemini(FakeProvider):
             return self._error(
                 400, "INVALID_ARGUMENT", "You can only set only one of thinking budget and thinking level."
             )
+        declarations = [
+            d for tool in body.get("tools") or [] for d in proto_fields(tool).get("functionDeclarations", [])
+        ]
+        if any(not d.get("name") for d in declarations):
+            return self._error(
+                400,
+                "INVALID_ARGUMENT",
+                "* GenerateContentRequest.tools[0].function_declarations[0].name: Name cannot be empty.",
+            )
+        parts_of = [proto_fields(p) for c in contents for p in c.get("parts", [])]
+        responses = [p["functionResponse"] for p in parts_of if "functionResponse" in p]
+        if any(not r.get("name") for r in responses):
+            return self._error(
+                400, "INVALID_ARGUMENT", "* GenerateContentRequest.contents: function_response.name is empty."
+            )
         user_texts = [
-            p.get("text", "") for c in contents if c.get("role") == "user" for p in c.get("parts", [])
+            p.get("text", "")
+            for c in contents
+            if c.get("role") == "user"
+            for p in c.get("parts", [])
+            if "text" in p
         ]
         last = _last_user_text(user_texts)
+        last_parts = [proto_fields(p) for p in contents[-1].get("parts", [])]
+        if declarations and not any("functionResponse" in p for p in last_parts):
+            call = {"name": declarations[0]["name"], "args": {"query": last}}
+            return Reply(
+                200,
+                {
+                    "candidates": [
+                        {
+                            "content": {"parts": [{"functionCall": call}], "role": "model"},
+                            "finishReason": "STOP",
+                            "index": 0,
+                        }
+                    ],
+                    "usageMetadata": {
+                        "promptTokenCount": 20,
+                        "candidatesTokenCount": 8,
+                        "totalTokenCount": 28,
+                    },
+                    "modelVersion": model,
+                    "responseId": "tools-response",
+                },
+            )
+        last += _tool_results([json.dumps(r.get("response"), sort_keys=True) for r in responses])
         json_out = config.get("responseMimeType") == "application/json"
         text = json.dumps({"echo": last}) if json_out else f"Gemini {model} says: {last}"
         finish = "STOP"

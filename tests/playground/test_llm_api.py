@@ -8,6 +8,7 @@ fake drops the connection), and no response or log line ever contains a configur
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -151,6 +152,7 @@ def test_generate_answers_through_each_provider(
     assert body["choices"][0]["message"] == {
         "role": "assistant",
         "content": f"{_speaker(provider)} says: ping from the playground",
+        "tool_calls": None,
     }
     assert body["usage"]["total_tokens"] >= body["usage"]["completion_tokens"] > 0
     assert body["latency_ms"] > 0 and isinstance(body["created"], int) and body["id"]
@@ -230,6 +232,8 @@ def test_invalid_provider_and_validation_errors(good: Backend) -> None:
         {"reasoning_effort": "extreme"},
         {"unknown_setting": 1},
         {"messages": []},
+        {"tools": [{"name": "no spaces allowed"}]},
+        {"messages": [{"role": "tool", "content": "orphan result"}]},
     ):
         body = {"model": "openai/gpt-4o-mini", "messages": [{"role": "user", "content": "x"}], **bad}
         response = good.call("POST", "/llm/generate", json=body)
@@ -239,6 +243,31 @@ def test_invalid_provider_and_validation_errors(good: Backend) -> None:
             "POST", "/llm/generate", json={"model": model, "messages": [{"role": "user", "content": "x"}]}
         )
         assert response.status_code == 422, model
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_tool_calls_come_back_through_the_api(good: Backend, provider: str) -> None:
+    tool = {"name": "lookup", "description": "Looks a word up", "parameters": {"type": "object"}}
+    response = good.generate(provider, tools=[tool])
+    assert response.status_code == 200, response.text
+    message = response.json()["choices"][0]["message"]
+    assert [(c["name"], c["arguments"]) for c in message["tool_calls"]] == [
+        ("lookup", {"query": "ping from the playground"})
+    ]
+
+
+def test_hostile_tool_schemas_are_refused_not_crashing(good: Backend, fakes: dict[str, FakeProvider]) -> None:
+    # nesting far past any JSON parser's comfort, inside the 1 MiB body cap (written as text: the
+    # client's own encoder would give up first)
+    deep = '{"type":"object","properties":{"x":' * 5000 + "{}" + "}}" * 5000
+    body = {"model": "openai/gpt-4o-mini", "messages": [{"role": "user", "content": "x"}]}
+    text = json.dumps(body)[:-1] + ', "tools": [{"name": "t", "parameters": ' + deep + "}]}"
+    fakes["openai"].clear()
+    response = good.call("POST", "/llm/generate", content=text, headers={"content-type": "application/json"})
+    assert response.status_code in (400, 422), response.text
+    many = [{"name": f"t{i}", "parameters": {"type": "object"}} for i in range(129)]
+    assert good.call("POST", "/llm/generate", json={**body, "tools": many}).status_code == 422
+    assert fakes["openai"].requests == []
 
 
 def test_unsupported_setting_is_refused_before_any_provider_call(

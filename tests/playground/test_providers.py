@@ -14,13 +14,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from backend.playground.errors import PlaygroundError, scrub
 from backend.playground.providers import Provider, ProviderConfig
 from backend.playground.schemas import GenerateRequest, GenerateResponse, ModelInfo
 from backend.playground.service import MODEL_CACHE_TTL_SECS, Playground
 from backend.playground.strict_schema import strict_schema
-from tests.playground.fakes import FakeAnthropic, FakeGemini, FakeOpenAI, FakeProvider, Fault
+from tests.playground.fakes import FakeAnthropic, FakeGemini, FakeOpenAI, FakeProvider, Fault, proto_fields
 from tests.support.procs import free_port
 
 KEYS = {
@@ -471,3 +472,142 @@ def test_each_provider_keeps_one_client_until_closed(playground: SyncPlayground)
     assert all(playground.provider(name)._sdk_client is None for name in ("openai", "anthropic", "gemini"))
     run(playground, model="openai/gpt-4o-mini", messages=user("after close"))  # a fresh client
     assert playground.provider("openai").client() is not first["openai"]
+
+
+# -------------------------------------------------------------------------------------------- Tools
+WEATHER_TOOL = {
+    "name": "get_weather",
+    "description": "Current temperature of a city",
+    "parameters": {
+        "type": "object",
+        "properties": {"city": {"type": "string"}},
+        "required": ["city"],
+        "additionalProperties": False,
+    },
+}
+MODELS = {
+    "openai": f"openai/{FakeOpenAI.models[0]}",
+    "anthropic": f"anthropic/{FakeAnthropic.models[0]}",
+    "gemini": f"gemini/{FakeGemini.models[0]}",
+}
+# An Agent's second request: its input, the tool calls it made and their results (as the playground
+# opens it from a junjo model-request span)
+CONVERSATION = [
+    {"role": "system", "content": "Answer weather questions."},
+    {"role": "user", "content": "Weather in Paris and Oslo?"},
+    {
+        "role": "assistant",
+        "content": "Checking two cities.",
+        "tool_calls": [
+            {"id": "call_1", "name": "get_weather", "arguments": {"city": "Paris"}},
+            {"id": "call_2", "name": "get_weather", "arguments": {"city": "Oslo"}},
+        ],
+    },
+    {"role": "tool", "tool_call_id": "call_1", "name": "get_weather", "content": '{"celsius": 18}'},
+    {"role": "tool", "tool_call_id": "call_2", "name": "get_weather", "content": '{"celsius": 4}'},
+]
+
+
+def _sent_tools(name: str, body: dict[str, Any]) -> Any:
+    if name == "gemini":
+        return [proto_fields(d) for t in body["tools"] for d in proto_fields(t)["functionDeclarations"]]
+    return body["tools"]
+
+
+@pytest.mark.parametrize("name", ["openai", "anthropic", "gemini"])
+def test_tools_are_sent_and_the_models_calls_come_back_unrun(
+    playground: SyncPlayground, fakes: dict[str, FakeProvider], name: str
+) -> None:
+    model = MODELS[name]
+    answer = run(playground, model=model, messages=user("Weather in Lima?"), tools=[WEATHER_TOOL])
+    sent = fakes[name].requests[-1].body
+    expected = {
+        "openai": [
+            {
+                "type": "function",
+                "function": {
+                    "name": "get_weather",
+                    "description": "Current temperature of a city",
+                    "parameters": WEATHER_TOOL["parameters"],
+                },
+            }
+        ],
+        "anthropic": [
+            {
+                "name": "get_weather",
+                "description": "Current temperature of a city",
+                "input_schema": WEATHER_TOOL["parameters"],
+            }
+        ],
+        "gemini": [
+            {
+                "name": "get_weather",
+                "description": "Current temperature of a city",
+                "parametersJsonSchema": WEATHER_TOOL["parameters"],
+            }
+        ],
+    }[name]
+    assert _sent_tools(name, sent) == expected
+    calls = answer.choices[0].message.tool_calls
+    assert calls is not None and len(calls) == 1
+    assert (calls[0].name, calls[0].arguments) == ("get_weather", {"query": "Weather in Lima?"})
+    assert calls[0].id  # Gemini sends none; the backend names the call so results can answer it
+
+
+@pytest.mark.parametrize("name", ["openai", "anthropic", "gemini"])
+def test_earlier_calls_and_their_results_reach_the_model(
+    playground: SyncPlayground, fakes: dict[str, FakeProvider], name: str
+) -> None:
+    model = MODELS[name]
+    answer = run(playground, model=model, messages=CONVERSATION, tools=[WEATHER_TOOL])
+    sent = fakes[name].requests[-1].body
+    text = answer.choices[0].message.content
+    assert answer.choices[0].message.tool_calls is None
+    if name == "openai":
+        assert [m["role"] for m in sent["messages"]] == ["system", "user", "assistant", "tool", "tool"]
+        calls = sent["messages"][2]["tool_calls"]
+        assert [(c["id"], json.loads(c["function"]["arguments"])) for c in calls] == [
+            ("call_1", {"city": "Paris"}),
+            ("call_2", {"city": "Oslo"}),
+        ]
+        assert 'tool result: {"celsius": 18} | tool result: {"celsius": 4}' in text
+    elif name == "anthropic":
+        assert [m["role"] for m in sent["messages"]] == ["user", "assistant", "user"]
+        assert [b["type"] for b in sent["messages"][1]["content"]] == ["text", "tool_use", "tool_use"]
+        results = sent["messages"][2]["content"]  # both results in the one user turn after the calls
+        assert [(b["tool_use_id"], b["content"]) for b in results] == [
+            ("call_1", '{"celsius": 18}'),
+            ("call_2", '{"celsius": 4}'),
+        ]
+        assert 'tool result: {"celsius": 18} | tool result: {"celsius": 4}' in text
+    else:
+        assert [c["role"] for c in sent["contents"]] == ["user", "model", "user"]
+        model_parts = [proto_fields(p) for p in sent["contents"][1]["parts"]]
+        assert [p.get("functionCall", {}).get("args") for p in model_parts] == [
+            None,
+            {"city": "Paris"},
+            {"city": "Oslo"},
+        ]
+        responses = [proto_fields(p)["functionResponse"] for p in sent["contents"][2]["parts"]]
+        assert [(r["name"], r["response"]) for r in responses] == [
+            ("get_weather", {"result": {"celsius": 18}}),
+            ("get_weather", {"result": {"celsius": 4}}),
+        ]
+        assert 'tool result: {"result": {"celsius": 18}}' in text
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"tools": [{"name": "bad name!", "parameters": {}}]},
+        {"tools": [{"name": "t", "parameters": {}, "extra": 1}]},
+        {"tools": [WEATHER_TOOL, WEATHER_TOOL]},
+        {"tools": [{"name": f"t{i}"} for i in range(129)]},
+        {"messages": [{"role": "tool", "content": "x"}]},  # a result without its call id and name
+        {"messages": [{"role": "user", "content": "x", "tool_calls": [{"id": "c", "name": "t"}]}]},
+        {"messages": [{"role": "assistant", "content": "", "tool_calls": [{"id": "", "name": "t"}]}]},
+    ],
+)
+def test_malformed_tools_are_rejected_before_any_call(body: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        GenerateRequest.model_validate({"model": "openai/gpt-4o-mini", "messages": user("hi"), **body})

@@ -1021,15 +1021,25 @@ export interface components {
             /** Target Name */
             target_name: string;
         };
-        /** ChatMessage */
+        /**
+         * ChatMessage
+         * @description A turn. An assistant turn may carry the tool calls it made; a `tool` turn is the result of
+         *     one of them (`tool_call_id` and the tool's `name`, which Gemini matches results by).
+         */
         ChatMessage: {
             /** Content */
             content: string;
+            /** Name */
+            name?: string | null;
             /**
              * Role
              * @enum {string}
              */
-            role: "system" | "developer" | "user" | "assistant";
+            role: "system" | "developer" | "user" | "assistant" | "tool";
+            /** Tool Call Id */
+            tool_call_id?: string | null;
+            /** Tool Calls */
+            tool_calls?: components["schemas"]["ToolCall"][] | null;
         };
         /** Choice */
         Choice: {
@@ -1237,6 +1247,11 @@ export interface components {
              * @description Anthropic/Gemini thinking budget: -1 adaptive/dynamic, 0 off, N tokens.
              */
             thinking_budget_tokens?: number | null;
+            /**
+             * Tools
+             * @description Functions the model may call; the calls come back unrun.
+             */
+            tools?: components["schemas"]["ToolDefinition"][] | null;
             /** Top P */
             top_p?: number | null;
         };
@@ -1445,6 +1460,8 @@ export interface components {
              * @constant
              */
             role: "assistant";
+            /** Tool Calls */
+            tool_calls?: components["schemas"]["ToolCall"][] | null;
         };
         /**
          * Role
@@ -1750,6 +1767,20 @@ export interface components {
             /** Scopes */
             scopes: components["schemas"]["Scope"][];
         };
+        /**
+         * ToolCall
+         * @description A call the model asked for (in a response) or made earlier (in an assistant message).
+         */
+        ToolCall: {
+            /** Arguments */
+            arguments?: {
+                [key: string]: unknown;
+            };
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+        };
         /** ToolCallCounts */
         ToolCallCounts: {
             /** Admitted */
@@ -1760,6 +1791,23 @@ export interface components {
             requested: number | null;
             /** Started */
             started: number | null;
+        };
+        /**
+         * ToolDefinition
+         * @description A function the model may call; `parameters` is the JSON Schema of its arguments object.
+         */
+        ToolDefinition: {
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+            /** Name */
+            name: string;
+            /** Parameters */
+            parameters?: {
+                [key: string]: unknown;
+            };
         };
         /** TraceDocument */
         TraceDocument: {

@@ -21,6 +21,7 @@ import {
   type GenerateMessage,
   type ProviderId,
   type Settings,
+  type ToolDefinition,
 } from "./settings";
 import "./playground.css";
 
@@ -77,6 +78,7 @@ function Playground({ span }: { span: Span }) {
   const [messages, setMessages] = useState<GenerateMessage[]>(
     original.messages.length ? original.messages : [{ role: "user", content: "" }],
   );
+  const [tools, setTools] = useState(() => original.tools.map((tool) => ({ tool, on: true })));
   const [runs, setRuns] = useState<Run[]>([]);
   const [formError, setFormError] = useState<string | null>(null);
 
@@ -103,7 +105,8 @@ function Playground({ span }: { span: Span }) {
   const run = () => {
     let body: GenerateBody;
     try {
-      body = buildRequest(provider, model, messages, settings);
+      const offered = tools.filter((t) => t.on).map((t) => t.tool);
+      body = buildRequest(provider, model, messages, settings, offered);
     } catch (e) {
       setFormError((e as Error).message);
       return;
@@ -142,6 +145,7 @@ function Playground({ span }: { span: Span }) {
           </div>
           <SettingsForm provider={provider} model={model} settings={settings} onChange={setSettings} />
           <MessagesEditor messages={messages} onChange={setMessages} />
+          {tools.length ? <ToolsEditor tools={tools} onChange={setTools} /> : null}
           <div className="row gap">
             <button
               type="button"
@@ -458,6 +462,61 @@ function SettingsForm({
   );
 }
 
+/** The functions offered to the model, each sent or not; their calls come back unrun. */
+function ToolsEditor({
+  tools,
+  onChange,
+}: {
+  tools: { tool: ToolDefinition; on: boolean }[];
+  onChange: (t: { tool: ToolDefinition; on: boolean }[]) => void;
+}) {
+  return (
+    <fieldset className="pg-tools" aria-label="Tools">
+      <legend>Tools</legend>
+      {tools.map(({ tool, on }, i) => (
+        <div key={tool.name} className="pg-tool">
+          <label className="row gap">
+            <input
+              type="checkbox"
+              checked={on}
+              aria-label={`Offer ${tool.name}`}
+              onChange={(e) => onChange(tools.map((t, j) => (j === i ? { ...t, on: e.target.checked } : t)))}
+            />
+            <code>{tool.name}</code>
+            <span className="muted small">{tool.description}</span>
+          </label>
+          <details>
+            <summary className="muted small">Arguments schema</summary>
+            <pre className="pg-output">{JSON.stringify(tool.parameters, null, 2)}</pre>
+          </details>
+        </div>
+      ))}
+      <p className="muted small">
+        The model's calls are shown with its answer; the playground never runs them.
+      </p>
+    </fieldset>
+  );
+}
+
+function ToolCalls({
+  calls,
+  label,
+}: {
+  calls: { id: string; name: string; arguments?: Record<string, unknown> }[];
+  label: string;
+}) {
+  return (
+    <ul className="pg-tool-calls" aria-label={label}>
+      {calls.map((c) => (
+        <li key={c.id}>
+          <code>{c.name}</code> <span className="muted small">{c.id}</span>
+          <pre className="pg-output">{JSON.stringify(c.arguments ?? {}, null, 2)}</pre>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
 function MessagesEditor({
   messages,
   onChange,
@@ -473,15 +532,25 @@ function MessagesEditor({
       {messages.map((m, i) => (
         <div key={i} className="pg-edit-msg">
           <div className="row gap">
-            <select
-              aria-label={`Role of message ${i + 1}`}
-              value={m.role}
-              onChange={(e) => update(i, { role: e.target.value as GenerateMessage["role"] })}
-            >
-              {["system", "developer", "user", "assistant"].map((r) => (
-                <option key={r}>{r}</option>
-              ))}
-            </select>
+            {m.role === "tool" ? (
+              <span className="badge" aria-label={`Role of message ${i + 1}`}>
+                tool result · {m.name} · {m.tool_call_id}
+              </span>
+            ) : (
+              <select
+                aria-label={`Role of message ${i + 1}`}
+                value={m.role}
+                onChange={(e) => {
+                  const next = e.target.value as GenerateMessage["role"];
+                  // only an assistant turn carries tool calls
+                  update(i, { role: next, tool_calls: next === "assistant" ? m.tool_calls : undefined });
+                }}
+              >
+                {["system", "developer", "user", "assistant"].map((r) => (
+                  <option key={r}>{r}</option>
+                ))}
+              </select>
+            )}
             <button
               type="button"
               className="btn btn-ghost btn-xs"
@@ -498,6 +567,9 @@ function MessagesEditor({
             value={m.content}
             onChange={(e) => update(i, { content: e.target.value })}
           />
+          {m.tool_calls?.length ? (
+            <ToolCalls calls={m.tool_calls} label={`Tool calls of message ${i + 1}`} />
+          ) : null}
         </div>
       ))}
       <button
@@ -577,6 +649,9 @@ function RunCard({ run }: { run: Run }) {
           <pre className="pg-output" aria-label={`Output of run ${run.n}`}>
             {choice?.message.content ?? ""}
           </pre>
+          {choice?.message.tool_calls?.length ? (
+            <ToolCalls calls={choice.message.tool_calls} label={`Tool calls of run ${run.n}`} />
+          ) : null}
         </>
       )}
     </article>

@@ -85,6 +85,63 @@ describe("the original call of an LLM span", () => {
     expect(o.output).toBe("Because.");
   });
 
+  it("opens a Junjo Agent model request with its Tools, calls and results kept structured", () => {
+    const request = {
+      v: 1,
+      agentKey: "weather",
+      runId: "r",
+      ordinal: 2,
+      instructions: "Answer weather questions.",
+      messages: [
+        { type: "agent_input", input: { question: "Paris?" } },
+        {
+          type: "assistant_tool_calls",
+          assistantText: "Checking.",
+          calls: [{ id: "call_1", name: "get_weather", arguments: { city: "Paris" } }],
+        },
+        { type: "tool_result", callId: "call_1", toolName: "get_weather", result: { celsius: 18 } },
+      ],
+      tools: [
+        {
+          name: "get_weather",
+          description: "Current temperature",
+          inputSchema: { type: "object", properties: { city: { type: "string" } } },
+          outputSchema: { type: "object" },
+        },
+      ],
+      outputSchema: { type: "object", properties: { answer: { type: "string" } } },
+    };
+    const o = originalCall(
+      llmSpan({
+        "junjo.agent.operation_type": "model_request",
+        "junjo.agent.model.request": JSON.stringify(request),
+        "junjo.agent.model.request.mode": "full",
+      }),
+    );
+    expect(o.tools).toEqual([
+      {
+        name: "get_weather",
+        description: "Current temperature",
+        parameters: { type: "object", properties: { city: { type: "string" } } },
+      },
+    ]);
+    expect(o.messages).toEqual([
+      { role: "system", content: "Answer weather questions." },
+      { role: "user", content: JSON.stringify({ question: "Paris?" }, null, 2) },
+      {
+        role: "assistant",
+        content: "Checking.",
+        tool_calls: [{ id: "call_1", name: "get_weather", arguments: { city: "Paris" } }],
+      },
+      {
+        role: "tool",
+        content: JSON.stringify({ celsius: 18 }, null, 2),
+        tool_call_id: "call_1",
+        name: "get_weather",
+      },
+    ]);
+  });
+
   it("links to the playground route with every segment encoded", () => {
     const s = span({ span_id: "1".repeat(16), name: "x", service_name: "a/b c" });
     expect(playgroundPath(s)).toBe(`/traces/a%2Fb%20c/${"a".repeat(32)}/${"1".repeat(16)}/playground`);

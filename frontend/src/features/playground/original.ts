@@ -14,6 +14,8 @@ import {
   providerFromSpan,
   type GenerateMessage,
   type ProviderId,
+  type ToolCall,
+  type ToolDefinition,
 } from "./settings";
 
 export interface OriginalCall {
@@ -23,6 +25,8 @@ export interface OriginalCall {
   provider?: ProviderId;
   model: string;
   messages: GenerateMessage[];
+  /** The functions the recorded call offered the model (a Junjo Agent's Tools). */
+  tools: ToolDefinition[];
   output: string;
   params: Record<string, unknown>;
   mimeType?: string;
@@ -40,6 +44,61 @@ function role(r: string): GenerateMessage["role"] {
 function text(m: ChatMessage): string {
   const calls = m.toolCalls.map((c) => `${c.name}(${c.arguments})`).join("\n");
   return [m.content, calls].filter(Boolean).join("\n");
+}
+
+function callArguments(text: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (value && typeof value === "object" && !Array.isArray(value)) return value as Record<string, unknown>;
+  } catch {
+    /* kept below */
+  }
+  return { _unparsed: text };
+}
+
+/**
+ * The prompt as playground messages. When every earlier tool call has an id and every tool result
+ * names its call and tool, the calls and results stay structured (the providers replay them as tool
+ * turns); otherwise they are flattened into text, which every provider accepts.
+ */
+function messagesOf(input: ChatMessage[]): GenerateMessage[] {
+  const structured = input.every(
+    (m) => m.toolCalls.every((c) => c.id) && (m.role.toLowerCase() !== "tool" || (m.toolCallId && m.name)),
+  );
+  return input.map((m) => {
+    if (!structured) return { role: role(m.role), content: text(m) };
+    if (m.role.toLowerCase() === "tool")
+      return { role: "tool", content: m.content, tool_call_id: m.toolCallId, name: m.name };
+    const r = role(m.role);
+    if (r !== "assistant" || !m.toolCalls.length) return { role: r, content: text(m) };
+    const calls: ToolCall[] = m.toolCalls.map((c) => ({
+      id: c.id ?? "",
+      name: c.name,
+      arguments: callArguments(c.arguments),
+    }));
+    return { role: r, content: m.content, tool_calls: calls };
+  });
+}
+
+/** A Junjo Agent request's Tools, as the playground's tool definitions. */
+function agentTools(raw: unknown): ToolDefinition[] {
+  if (typeof raw !== "string") return [];
+  try {
+    const tools = (JSON.parse(raw) as { tools?: unknown } | null)?.tools;
+    if (!Array.isArray(tools)) return [];
+    return tools
+      .filter((t): t is Record<string, unknown> => !!t && typeof t === "object" && typeof t.name === "string")
+      .map((t) => ({
+        name: t.name as string,
+        description: typeof t.description === "string" ? t.description : "",
+        parameters:
+          t.inputSchema && typeof t.inputSchema === "object"
+            ? (t.inputSchema as Record<string, unknown>)
+            : { type: "object", properties: {} },
+      }));
+  } catch {
+    return [];
+  }
 }
 
 /** A Junjo Agent request's output schema, as the structured-output setting the playground imports. */
@@ -67,7 +126,8 @@ export function originalCall(span: Span): OriginalCall {
     providerLabel,
     provider: providerFromSpan(providerLabel),
     model: bareModel(rawModel),
-    messages: (view?.input ?? []).map((m) => ({ role: role(m.role), content: text(m) })),
+    messages: messagesOf(view?.input ?? []),
+    tools: agentTools(a["junjo.agent.model.request"]),
     output: (view?.output ?? []).map(text).filter(Boolean).join("\n\n"),
     params,
     mimeType: attrStr(span, "input.mime_type"),

@@ -101,6 +101,25 @@ describe("settings import from llm.invocation_parameters", () => {
 });
 
 describe("request building", () => {
+  it("sends the offered tools and keeps turns that only call or answer tools", () => {
+    const tool = { name: "get_weather", description: "", parameters: { type: "object" } };
+    const messages = [
+      { role: "user" as const, content: "Paris?" },
+      {
+        role: "assistant" as const,
+        content: "",
+        tool_calls: [{ id: "c1", name: "get_weather", arguments: { city: "Paris" } }],
+      },
+      { role: "tool" as const, content: "", tool_call_id: "c1", name: "get_weather" },
+      { role: "user" as const, content: "  " },
+    ];
+    const body = buildRequest("openai", "gpt-4o-mini", messages, settings({}), [tool]);
+    expect(body.tools).toEqual([tool]);
+    expect(body.messages).toEqual(messages.slice(0, 3));
+    expect(settingChips(body)).toContain("tools ×1");
+    expect(buildRequest("openai", "gpt-4o-mini", messages, settings({})).tools).toBeUndefined();
+  });
+
   it("sends only what the provider accepts", () => {
     const s = settings({
       temperature: 0.5,

@@ -197,9 +197,27 @@ export function importSettings(params: Obj, sameProvider: boolean): Settings {
   return s;
 }
 
+export interface ToolCall {
+  id: string;
+  name: string;
+  arguments: Record<string, unknown>;
+}
+
+/** A function the model may call (`parameters`: the JSON Schema of its arguments). */
+export interface ToolDefinition {
+  name: string;
+  description: string;
+  parameters: Record<string, unknown>;
+}
+
 export interface GenerateMessage {
-  role: "system" | "developer" | "user" | "assistant";
+  role: "system" | "developer" | "user" | "assistant" | "tool";
   content: string;
+  /** The calls an assistant turn made (sent back so the model sees its own earlier calls). */
+  tool_calls?: ToolCall[];
+  /** A tool turn: which call it answers and the tool's name. */
+  tool_call_id?: string;
+  name?: string;
 }
 
 export interface GenerateBody {
@@ -214,6 +232,7 @@ export interface GenerateBody {
   include_thoughts?: boolean;
   json_mode?: boolean;
   json_schema?: Record<string, unknown>;
+  tools?: ToolDefinition[];
 }
 
 export class SettingsError extends Error {}
@@ -224,12 +243,17 @@ export function buildRequest(
   model: string,
   messages: GenerateMessage[],
   s: Settings,
+  tools: ToolDefinition[] = [],
 ): GenerateBody {
   const caps = capabilities(provider, model);
   if (!model.trim()) throw new SettingsError("Choose a model.");
-  const sendable = messages.filter((m) => m.content.trim() !== "");
+  // a tool turn or an assistant turn that only made calls counts even without text
+  const sendable = messages.filter(
+    (m) => m.content.trim() !== "" || m.role === "tool" || m.tool_calls?.length,
+  );
   if (!sendable.some((m) => m.role === "user")) throw new SettingsError("Add a user message.");
   const body: GenerateBody = { model: `${provider}/${model.trim()}`, messages: sendable };
+  if (tools.length) body.tools = tools;
   if (caps.temperature && s.temperature !== undefined) body.temperature = s.temperature;
   if (caps.topP && s.topP !== undefined) body.top_p = s.topP;
   if (s.maxTokens !== undefined) body.max_tokens = s.maxTokens;
@@ -277,5 +301,6 @@ export function settingChips(body: GenerateBody): string[] {
   if (body.include_thoughts) chips.push("thoughts shown");
   if (body.json_schema) chips.push("JSON schema");
   else if (body.json_mode) chips.push("JSON mode");
+  if (body.tools?.length) chips.push(`tools ×${body.tools.length}`);
   return chips;
 }
