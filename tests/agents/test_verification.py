@@ -25,6 +25,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from backend.agents.evidence import build_trace_evidence
 from backend.spans.shape import span_to_api
 from ingestion.convert import convert_request
+from junjo_common.spanformat.v1 import JSON_COLUMNS
 from tests.support import junjo_agents
 from tests.support.otel import add_recorder
 
@@ -54,6 +55,8 @@ def _rest_spans(seen: InMemorySpanExporter, scenario: Callable[[], Coroutine[Any
             for i, f in enumerate(batch.schema)
         }
         rows += pa.table(columns).to_pylist()
+    for row in rows:  # what the backend's span query selects beside the columns
+        row["_json_bytes"] = sum(len(row[c].encode()) for c in JSON_COLUMNS)
     return [span_to_api(row) for row in rows]
 
 
