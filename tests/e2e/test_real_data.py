@@ -53,6 +53,13 @@ def page(browser: Browser, ui_stack: UiStack, sent: dict[str, str]) -> Iterator[
     assert not errors, f"uncaught errors in the page: {errors}"
 
 
+def _leave_form_controls(page: Page) -> None:
+    """Takes the focus off the control used last, as a user's click on empty page space does,
+    and waits until it is gone: page shortcuts are ignored while a form control has the focus."""
+    page.evaluate("() => document.activeElement instanceof HTMLElement && document.activeElement.blur()")
+    page.wait_for_function("() => document.activeElement === document.body")
+
+
 def _open_trace(page: Page, trace_id: str, suffix: str = "") -> None:
     page.goto(f"/traces/{SERVICE}/{trace_id}{suffix}")
     tree_or_table = page.get_by_role("tree", name="Trace spans").or_(
@@ -203,7 +210,7 @@ def test_honest_counts_and_the_page_in_the_url(page: Page) -> None:
     expect(page.get_by_text("Page 1")).to_be_visible()
     expect(rows).to_have_count(51)
     # j/k move between rows, Enter opens the one marked
-    page.locator("body").click(position={"x": 5, "y": 5})
+    _leave_form_controls(page)
     page.keyboard.press("j")
     page.keyboard.press("j")
     page.keyboard.press("k")
@@ -270,6 +277,8 @@ def test_time_zone_theme_and_search_shortcut(page: Page, sent: dict[str, str]) -
     expect(html).to_have_attribute("data-theme", "dark")
     page.emulate_media(color_scheme="light")
 
-    page.locator("body").click(position={"x": 5, "y": 5})
+    search = page.get_by_label("Search within trace")
+    expect(search).to_be_visible()  # the reload above: the trace is on screen again
+    _leave_form_controls(page)
     page.keyboard.press("/")
-    expect(page.get_by_label("Search within trace")).to_be_focused()
+    expect(search).to_be_focused()
