@@ -19,6 +19,7 @@ from publicsuffixlist import PublicSuffixList
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
 
+from junjo_common.object_store import ObjectStoreSettings
 from junjo_common.origins import default_origins, parse_origins
 from junjo_common.settings import AbsolutePath, Port, Secret, ServiceSettings
 
@@ -41,7 +42,10 @@ def registrable_domain(url: str) -> str:
     return _public_suffixes().privatesuffix(host) or host
 
 
-class Settings(ServiceSettings):
+class Settings(ServiceSettings, ObjectStoreSettings):
+    """With JUNJO_OBJECT_STORE_URL the cold files are read from (and deleted in) the bucket;
+    JUNJO_PARQUET_STORAGE_PATH is then unused."""
+
     junjo_env: Literal["development", "production"] = "development"
     junjo_session_secret: Secret
     junjo_secure_cookie_key: SecretStr

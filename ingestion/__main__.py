@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from ingestion import convert, wal_read
 from ingestion.auth import ApiKeyValidator
 from ingestion.backpressure import Backpressure
+from ingestion.cold_store import ColdStore, LocalColdStore
 from ingestion.convert import Limits
 from ingestion.otlp_http import HttpLimits, bind_otlp_http_socket, start_otlp_http_server
 from ingestion.pipeline import TraceExport
@@ -44,6 +45,11 @@ async def serve(settings: Settings) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
 
+    cold: ColdStore = LocalColdStore(settings.parquet_output_dir)
+    if settings.object_store is not None:
+        from ingestion.cold_store_s3 import ObjectColdStore
+
+        cold = ObjectColdStore(settings.parquet_output_dir, settings.object_store)
     store = LocalSpanStore(
         LocalStoreConfig(
             wal_dir=settings.wal_dir,
@@ -55,7 +61,8 @@ async def serve(settings: Settings) -> None:
             recent_cold_max_files=settings.recent_cold_max_files,
             recent_cold_max_age_secs=settings.recent_cold_max_age_secs,
             snapshot_cache_ttl_secs=settings.snapshot_cache_ttl_secs,
-        )
+        ),
+        cold,
     )
     health = health_aio.HealthServicer()
     await health.set("", NOT_SERVING)
@@ -112,6 +119,7 @@ async def serve(settings: Settings) -> None:
         internal_port=settings.internal_grpc_port,
         wal_dir=str(settings.wal_dir),
         parquet_dir=str(settings.parquet_output_dir),
+        object_store=settings.junjo_object_store_url,
         converter="compiled" if convert.COMPILED else "python",
         segment_reader="compiled" if wal_read.COMPILED else "python",
         arrow_pool=pa.default_memory_pool().backend_name,

@@ -6,11 +6,13 @@ Why it is shaped like this:
   by (service_name, start_time) *within each file* — the order DataFusion's row-group statistics
   need; a global sort across a huge backlog would need an external merge and is not worth it.
 - Never blocks exports: a flush only reads sealed (immutable) segments, in a worker thread.
-- Exactly once: before the Parquet file is published (rename), an intent file in WAL_DIR names
-  the file and its segments. If the process dies after the rename but before the segments are
-  deleted, `resolve_intents` at start deletes them; if it dies before the rename, the intent is
-  discarded and the segments are flushed again later. The rename is the commit point.
-- Hot/cold without a gap: the rename, dropping the segments from the live set and recording
+- Exactly once: before the Parquet file is published, an intent file in WAL_DIR names the file
+  and its segments. If the process dies after publishing but before the segments are deleted,
+  `resolve_intents` at start deletes them; if it dies before, the intent is discarded and the
+  segments are flushed again later. Publishing is the cold store's business (cold_store.py):
+  the rename into PARQUET_OUTPUT_DIR locally, a confirmed upload with object storage (a file
+  whose upload failed is finished, under its name, before anything else is flushed).
+- Hot/cold without a gap: the commit, dropping the segments from the live set and recording
   the file in the recent-cold list happen under the WAL lock that snapshots also take.
 - Nothing lost quietly: each segment is read through the descriptor the WAL holds (its file may
   have vanished) with every batch's checksum checked; a damaged batch is logged with its offset
@@ -40,6 +42,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import structlog
 
+from ingestion.cold_store import ColdStore
 from ingestion.disk import describe, fsync_dir, make_dirs_durably
 from ingestion.memory import ROW_GROUP_LOCK, release_memory
 from ingestion.wal import Segment, Wal, keep_aside
@@ -58,11 +61,11 @@ class RecentCold:
         self._items: deque[tuple[str, float]] = deque()
         self._lock = threading.Lock()
 
-    def add(self, path: Path) -> None:
+    def add(self, path: str) -> None:
         if self.max_files <= 0:
             return
         with self._lock:
-            self._items.appendleft((str(path), time.monotonic()))
+            self._items.appendleft((path, time.monotonic()))
             self._prune()
 
     def paths(self) -> list[str]:
@@ -229,23 +232,41 @@ def _chunks(segments: list[Segment], max_bytes: int) -> list[list[Segment]]:
     return chunks
 
 
-def resolve_intents(wal_dir: Path) -> int:
-    """Finishes or discards flushes interrupted by a crash; returns how many were finished."""
+def _read_intent(intent: Path) -> tuple[Path, list[str]] | None:
+    """(the Parquet file, its segment names) of an intent record, or None when it is unreadable."""
+    try:
+        record = orjson.loads(intent.read_bytes())
+        return Path(record["parquet"]), [Path(str(s)).name for s in record["segments"]]
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        log.warning("flush_intent_unreadable", intent=intent.name)
+        return None
+
+
+def resolve_intents(wal_dir: Path, cold: ColdStore) -> int:
+    """Finishes or discards flushes interrupted by a crash; returns how many were finished.
+
+    A flush whose file cannot be published now (the bucket is unreachable) keeps its intent: its
+    segments are recovered as usual, and the flusher finishes it before it flushes anything else.
+    """
     finished = 0
     if not wal_dir.is_dir():
         return 0
     for intent in sorted(wal_dir.glob("flush-*.intent")):
-        try:
-            record = orjson.loads(intent.read_bytes())
-            parquet = Path(record["parquet"])
-            segments = [str(s) for s in record["segments"]]
-        except (orjson.JSONDecodeError, KeyError, TypeError):
-            log.warning("flush_intent_unreadable", intent=intent.name)
+        record = _read_intent(intent)
+        if record is None:
             intent.unlink()
             continue
-        if parquet.exists():
+        parquet, segments = record
+        try:
+            published = cold.finish(parquet)
+        except OSError as exc:
+            log.error("flush_unfinished", parquet=parquet.name, error=str(exc))
+            continue
+        if published:
             for name in segments:
-                (wal_dir / Path(name).name).unlink(missing_ok=True)
+                (wal_dir / name).unlink(missing_ok=True)
+            fsync_dir(wal_dir)
+            cold.release(parquet)
             finished += 1
         else:
             parquet.with_name(parquet.name + ".tmp").unlink(missing_ok=True)
@@ -257,8 +278,10 @@ def resolve_intents(wal_dir: Path) -> int:
 class Flusher:
     """Turns sealed segments into Parquet files; one flush at a time (callers serialize)."""
 
-    def __init__(self, wal: Wal, output_dir: Path, chunk_max_bytes: int, recent: RecentCold) -> None:
-        self.wal, self.output_dir, self.recent = wal, output_dir, recent
+    def __init__(
+        self, wal: Wal, output_dir: Path, chunk_max_bytes: int, recent: RecentCold, cold: ColdStore
+    ) -> None:
+        self.wal, self.output_dir, self.recent, self.cold = wal, output_dir, recent, cold
         self.chunk_max_bytes = chunk_max_bytes
         self._counter = 0
         self.ingester_id = ""  # set at start: keeps names unique among ingesters sharing the output
@@ -266,11 +289,13 @@ class Flusher:
         # (shutdown, a FlushWAL deadline) cannot let a second flush take the same segments.
         self._lock = threading.Lock()
 
-    def flush(self, segments: list[Segment]) -> list[Path]:
-        """Flushes the given sealed segments (oldest first) in bounded chunks; returns the files."""
-        files: list[Path] = []
+    def flush(self, segments: list[Segment]) -> list[str]:
+        """Flushes the given sealed segments (oldest first) in bounded chunks; returns the files'
+        locations (paths, or object URLs with object storage)."""
+        files: list[str] = []
         with self._lock:
             try:
+                self._finish_interrupted()
                 for chunk in _chunks(self.wal.still_sealed(segments), self.chunk_max_bytes):
                     path = self._flush_chunk(chunk)
                     if path is not None:
@@ -278,6 +303,41 @@ class Flusher:
             finally:
                 release_memory()
         return files
+
+    def _finish_interrupted(self) -> None:
+        """Publishes files an earlier flush wrote but could not publish (an upload that failed, in
+        this process or before a restart) before anything else is flushed: until then their
+        segments stay in the WAL (and in the hot tier), and they are never flushed into a second
+        file. Raises OSError while the store is unreachable, so the whole flush waits."""
+        for intent in sorted(self.wal.dir.glob("flush-*.intent")) if self.wal.dir.is_dir() else []:
+            record = _read_intent(intent)
+            if record is None:
+                intent.unlink()
+                continue
+            final, names = record
+            if not self.cold.finish(final):
+                final.with_name(final.name + ".tmp").unlink(missing_ok=True)
+                intent.unlink()
+                continue
+            chunk = [seg for seg in self.wal.sealed() if seg.path.name in names]
+            with self.wal.lock:
+                location = self.cold.commit(final, final)
+                self.wal.forget(chunk)
+                self.recent.add(location)
+            self._retire(chunk, final, intent)
+            log.info("flush_finished", file=location, segments=len(chunk))
+
+    def _retire(self, chunk: list[Segment], final: Path, intent: Path | None) -> None:
+        """After the commit: the segments' files go, then the local copy (if the store keeps one
+        elsewhere), then the intent."""
+        self.cold.settle(final)
+        for seg in chunk:
+            seg.close()
+            seg.path.unlink(missing_ok=True)
+        fsync_dir(self.wal.dir)
+        self.cold.release(final)
+        if intent is not None:
+            intent.unlink(missing_ok=True)
 
     def _target(self, first_seq: int) -> Path:
         now_ns = time.time_ns()
@@ -287,7 +347,7 @@ class Flusher:
         name += f"_{self.ingester_id}.parquet" if self.ingester_id else ".parquet"
         return self.output_dir / f"year={now:%Y}" / f"month={now:%m}" / f"day={now:%d}" / name
 
-    def _flush_chunk(self, chunk: list[Segment]) -> Path | None:
+    def _flush_chunk(self, chunk: list[Segment]) -> str | None:
         started = time.monotonic()
         layouts: list[SegmentLayout] = []
         try:
@@ -302,6 +362,7 @@ class Flusher:
             for layout in layouts:
                 layout.close()
         self.wal.ensure_dir()  # the intent and the deletions below need it
+        location = None
         if final is not None:
             intent = self.wal.dir / f"flush-{final.stem}.intent"
             intent_tmp = intent.with_name(intent.name + ".tmp")
@@ -312,29 +373,27 @@ class Flusher:
                 os.fsync(f.fileno())
             os.replace(intent_tmp, intent)
             fsync_dir(self.wal.dir)
+            self.cold.stage(tmp, final)  # a failure leaves the intent: the next flush finishes it
             with self.wal.lock:  # commit point, atomic with respect to snapshots
-                os.replace(tmp, final)
+                location = self.cold.commit(tmp, final)
                 self.wal.forget(chunk)
-                self.recent.add(final)
-            fsync_dir(final.parent)
+                self.recent.add(location)
+            self._retire(chunk, final, intent)
         else:
-            intent = None
             with self.wal.lock:
                 self.wal.forget(chunk)
-        for seg in chunk:
-            seg.close()
-            seg.path.unlink(missing_ok=True)
-        fsync_dir(self.wal.dir)
-        if intent is not None:
-            intent.unlink(missing_ok=True)
+            for seg in chunk:
+                seg.close()
+                seg.path.unlink(missing_ok=True)
+            fsync_dir(self.wal.dir)
         log.info(
             "wal_flushed",
-            file=str(final) if final else None,
+            file=location,
             rows=rows,
             segments=len(chunk),
             seconds=round(time.monotonic() - started, 3),
         )
-        return final
+        return location
 
     def _layout(self, seg: Segment) -> SegmentLayout:
         """The segment's readable batches, read from its descriptor (its file may have vanished);
@@ -385,7 +444,7 @@ class FlushScheduler:
         oldest = self.wal.oldest_created()
         return oldest is not None and time.time() - oldest >= self.max_age
 
-    async def flush_all(self) -> list[Path]:
+    async def flush_all(self) -> list[str]:
         """Seals the active segment and flushes everything written before this call."""
         async with self._lock:
             await self.wal.seal_active()

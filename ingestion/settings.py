@@ -15,13 +15,17 @@ from typing import Annotated, Literal, Self
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import NoDecode
 
+from junjo_common.object_store import ObjectStoreSettings
 from junjo_common.origins import default_origins, parse_origins
 from junjo_common.settings import AbsolutePath, Port, ServiceSettings
 
 MB = 1024 * 1024
 
 
-class Settings(ServiceSettings):
+class Settings(ServiceSettings, ObjectStoreSettings):
+    """With JUNJO_OBJECT_STORE_URL, PARQUET_OUTPUT_DIR holds each flushed file only until its
+    upload to the bucket is confirmed."""
+
     otlp_grpc_port: Port = 50051
     otlp_http_port: Port = 4318
     internal_grpc_port: Port = 50052

@@ -25,6 +25,7 @@ from typing import Protocol
 import pyarrow as pa
 import structlog
 
+from ingestion.cold_store import ColdStore, LocalColdStore
 from ingestion.disk import WriteFailure, fsync_dir
 from ingestion.flush import Flusher, FlushScheduler, RecentCold, resolve_intents
 from ingestion.hot_stream import HotSpanStream
@@ -101,7 +102,8 @@ class LocalStoreConfig:
 
 
 class LocalSpanStore:
-    """WAL_DIR + PARQUET_OUTPUT_DIR + SNAPSHOT_PATH on the local file system.
+    """WAL_DIR + PARQUET_OUTPUT_DIR + SNAPSHOT_PATH on the local file system; cold files are
+    published by `cold` (default: PARQUET_OUTPUT_DIR itself; or a bucket, see cold_store.py).
 
     When a WAL write fails, `failure` says why and `on_health(False)` is awaited; a probe then
     makes a test write every PROBE_INTERVAL_SECS and clears both once one succeeds. A full disk
@@ -111,11 +113,12 @@ class LocalSpanStore:
 
     PROBE_INTERVAL_SECS = 0.5
 
-    def __init__(self, config: LocalStoreConfig) -> None:
+    def __init__(self, config: LocalStoreConfig, cold: ColdStore | None = None) -> None:
         self.config = config
+        self.cold = cold if cold is not None else LocalColdStore(config.parquet_dir)
         self.wal = Wal(config.wal_dir, config.segment_max_bytes)
         self.recent = RecentCold(config.recent_cold_max_files, config.recent_cold_max_age_secs)
-        self.flusher = Flusher(self.wal, config.parquet_dir, config.flush_max_bytes, self.recent)
+        self.flusher = Flusher(self.wal, config.parquet_dir, config.flush_max_bytes, self.recent, self.cold)
         self.scheduler = FlushScheduler(
             self.wal, self.flusher, config.flush_max_bytes, config.flush_max_age_secs
         )
@@ -134,7 +137,7 @@ class LocalSpanStore:
         try:
             self.wal.lock_dir()
             self.flusher.ingester_id = await asyncio.to_thread(ingester_id, self.config.wal_dir)
-            finished = await asyncio.to_thread(resolve_intents, self.config.wal_dir)  # before listing
+            finished = await asyncio.to_thread(resolve_intents, self.config.wal_dir, self.cold)
             report = await asyncio.to_thread(self.wal.recover)
         except OSError as exc:
             self.wal.release_dir()
@@ -195,7 +198,7 @@ class LocalSpanStore:
             return
 
     async def flush(self) -> list[str]:
-        return [str(p) for p in await self.scheduler.flush_all()]
+        return await self.scheduler.flush_all()
 
     def snapshot(self) -> SnapshotResult:
         return self.hot.prepare()
@@ -204,8 +207,7 @@ class LocalSpanStore:
         return HotSpanStream(self.wal, self.recent)
 
     def list_files(self) -> list[str]:
-        root = self.config.parquet_dir
-        return sorted(str(p) for p in root.rglob("*.parquet")) if root.exists() else []
+        return self.cold.list_files()
 
     def unflushed_bytes(self) -> int:
         return self.wal.unflushed_bytes()

@@ -1,5 +1,8 @@
 """The background indexer: finds new cold Parquet files and records them in metadata.db.
 
+The files are listed, read and deleted through a `ColdFiles` store (backend/index/cold.py): the
+local Parquet directory, or a bucket on object storage (read in place with range requests).
+
 It polls every INDEXER_POLL_INTERVAL seconds and also runs at once after FlushWAL (the
 flush-wal endpoint), so a flushed file is indexed promptly; until then the query layer still sees it
 through ingestion's recent-cold paths. Files that fail (corrupt, empty, wrong schema) are
@@ -23,14 +26,14 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pyarrow as pa
 import structlog
 
+from backend.index.cold import ColdFile, ColdFiles
 from backend.index.retention import RetentionPolicy, apply_retention
 from backend.index.store import MetadataIndex
-from backend.index.summary import UnreadableFile, summarize
+from backend.index.summary import FileSummary, UnreadableFile, summarize
 
 log = structlog.get_logger(__name__)
 RETRY_BACKOFF_SECS = 5.0
@@ -46,31 +49,17 @@ class PassResult:
     deleted: list[str] = field(default_factory=list)
 
 
-def _scan(root: Path) -> list[Path]:
-    """Published cold files under `root` (tmp files and hidden/tmp directories are skipped)."""
-    if not root.is_dir():
-        return []
-    found = []
-    for path in root.rglob("*.parquet"):
-        rel = path.relative_to(root).parts
-        if any(p.startswith(".") or p == "tmp" for p in rel[:-1]) or rel[-1].startswith("."):
-            continue
-        if path.is_file():
-            found.append(path)
-    return sorted(found)
-
-
 class Indexer:
     def __init__(
         self,
         index: MetadataIndex,
-        storage_root: Path,
+        cold: ColdFiles,
         poll_interval: float,
         retention: RetentionPolicy | None = None,
         retry_backoff: float = RETRY_BACKOFF_SECS,
     ) -> None:
         self.index = index
-        self.storage_root = storage_root
+        self.cold = cold
         self.poll_interval = poll_interval
         self.retention = retention or RetentionPolicy()
         self.retry_backoff = retry_backoff
@@ -80,26 +69,21 @@ class Indexer:
     # --- blocking work (worker threads) ---------------------------------------------------
     def reconcile(self) -> int:
         """Drops index rows (and failure records) of files that no longer exist."""
-        gone = [
-            p for p in self.index.indexed_paths() | set(self.index.failed_files()) if not Path(p).exists()
-        ]
+        listed = {f.location for f in self.cold.scan()}
+        known = self.index.indexed_paths() | set(self.index.failed_files())
+        gone = [p for p in known - listed if self.cold.stat(p) is None]
         removed = self.index.forget(gone)
         if gone:
             log.info("index_reconciled", removed_files=len(gone))
         return removed
 
-    def _due(self, path: Path, known: set[str], failed: dict, now: float) -> bool:
-        key = str(path)
-        if key in known:
+    def _due(self, file: ColdFile, known: set[str], failed: dict, now: float) -> bool:
+        if file.location in known:
             return False
-        record = failed.get(key)
+        record = failed.get(file.location)
         if record is None:
             return True
-        try:
-            st = path.stat()
-        except FileNotFoundError:
-            return False
-        return now >= record.next_retry_at or (st.st_size, st.st_mtime_ns) != (
+        return now >= record.next_retry_at or (file.size_bytes, file.mtime_ns) != (
             record.size_bytes,
             record.mtime_ns,
         )
@@ -119,31 +103,40 @@ class Indexer:
 
     def _indexing_pass(self, result: PassResult) -> None:
         known, failed, now = self.index.indexed_paths(), self.index.failed_files(), time.time()
-        due = [p for p in _scan(self.storage_root) if self._due(p, known, failed, now)]
-        due.extend(Path(p) for p in self.index.paths_without_keys())  # indexed by schema v1
-        for path in due[:MAX_FILES_PER_PASS]:
+        due = [f.location for f in self.cold.scan() if self._due(f, known, failed, now)]
+        due.extend(self.index.paths_without_keys())  # indexed by schema v1
+        for location in due[:MAX_FILES_PER_PASS]:
             if not self.index.take_lease(LEASE_NAME, self.owner, LEASE_SECONDS):
                 log.warning("index_lease_lost", owner=self.owner)
                 break
             try:
-                summary = summarize(path)
+                summary = self._summarize(location)
             except UnreadableFile as exc:
-                if str(path) in known:  # indexed by schema v1, now unreadable or gone
-                    self.index.forget([str(path)])
-                if not path.exists():
+                if location in known:  # indexed by schema v1, now unreadable or gone
+                    self.index.forget([location])
+                now_there = self.cold.stat(location)
+                if now_there is None:
                     continue  # deleted meanwhile (retention, operator): nothing to record
-                st = path.stat()
                 failures = self.index.record_failure(
-                    str(path), str(exc), st.st_size, st.st_mtime_ns, self.retry_backoff
+                    location, str(exc), now_there.size_bytes, now_there.mtime_ns, self.retry_backoff
                 )
-                log.warning("index_file_failed", path=str(path), error=str(exc), failures=failures)
-                result.failed.append(str(path))
+                log.warning("index_file_failed", path=location, error=str(exc), failures=failures)
+                result.failed.append(location)
                 continue
             self.index.add_file(summary)
-            result.indexed.append(str(path))
+            result.indexed.append(location)
         if result.indexed:
             log.info("index_files_added", count=len(result.indexed))
-        result.deleted = apply_retention(self.index, self.retention, time.time_ns())
+        result.deleted = apply_retention(self.index, self.retention, time.time_ns(), self.cold)
+
+    def _summarize(self, location: str) -> FileSummary:
+        try:
+            file = self.cold.stat(location)
+            if file is None:
+                raise UnreadableFile("gone")
+            return summarize(location, self.cold.open(location), file.size_bytes)
+        except OSError as exc:  # the store cannot be reached or the object vanished
+            raise UnreadableFile(f"{type(exc).__name__}: {exc}") from exc
 
     # --- async driver -------------------------------------------------------------------
     async def index_now(self) -> PassResult:

@@ -2,17 +2,18 @@
 
 JUNJO_RETENTION_DAYS drops files whose newest span ended before now - days;
 JUNJO_RETENTION_MAX_GB then drops the oldest files until the indexed total fits. Unset = keep.
-Safe while queries run: a file leaves the index first (no new query picks it), then is unlinked;
-queries already reading it hold an open descriptor (see backend.spans.tiers), so they finish.
+Safe while queries run: a file leaves the index first (no new query picks it), then is deleted;
+queries already reading a local file hold an open descriptor (backend/spans/engine.py), so they
+finish; a query still reading a deleted object skips it and says so (its spans are expired).
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import structlog
 
+from backend.index.cold import ColdFiles
 from backend.index.store import MetadataIndex
 
 log = structlog.get_logger(__name__)
@@ -52,7 +53,7 @@ def select_expired(
     return expired
 
 
-def apply_retention(index: MetadataIndex, policy: RetentionPolicy, now_ns: int) -> list[str]:
+def apply_retention(index: MetadataIndex, policy: RetentionPolicy, now_ns: int, cold: ColdFiles) -> list[str]:
     """Deletes expired files (index rows first, then the files); returns the deleted paths."""
     if not policy.enabled:
         return []
@@ -62,10 +63,8 @@ def apply_retention(index: MetadataIndex, policy: RetentionPolicy, now_ns: int) 
     index.forget(expired)
     for path in expired:
         try:
-            os.unlink(path)
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
+            cold.delete(path)
+        except Exception as exc:  # OSError locally; the object store client's errors otherwise
             log.warning("retention_delete_failed", path=path, error=str(exc))
     log.info("retention_deleted_files", count=len(expired))
     return expired

@@ -257,15 +257,17 @@ def _add_executable(summary: FileSummary, row: dict[str, Any]) -> None:
         )
 
 
-def summarize(path: Path) -> FileSummary:
-    """Reads `path` and returns its summary; raises UnreadableFile when it is not a span file."""
+def summarize(path: Path | str, source: Any = None, size: int | None = None) -> FileSummary:
+    """Reads the file `path` names and returns its summary; raises UnreadableFile when it is not
+    a span file. `source` (with its `size`) is what to read instead of the path: an object in a
+    bucket, read with range requests."""
     try:
-        size = path.stat().st_size
+        size = Path(path).stat().st_size if size is None else size
         if size == 0:
             raise UnreadableFile("empty file (0 bytes)")
         # Resource JSON is repeated in every row of a batch and stored dictionary-encoded: read it
         # as a dictionary too, so it is decoded once per row group, not once per row.
-        parquet = pq.ParquetFile(path, read_dictionary=["resource_attributes"])
+        parquet = pq.ParquetFile(path if source is None else source, read_dictionary=["resource_attributes"])
         spanformat.format_of(str(path), parquet.schema_arrow.metadata)  # a version this build reads
         missing = [c for c in COLUMNS if c not in parquet.schema_arrow.names]
         if missing:

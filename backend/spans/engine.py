@@ -2,11 +2,13 @@
 and in-memory tables (hot tiers streamed from ingesters that share no disk with the backend).
 
 Each query gets a fresh SessionContext, so files added or deleted since the last query never
-break it. Every file is opened first and registered through `/proc/self/fd/<n>`: the open
+break it. Every local file is opened first and registered through `/proc/self/fd/<n>`: the open
 descriptor pins the file's content, so retention unlinking a cold file or ingestion renaming a
-new hot snapshot over the old path cannot change or break a query in flight. Files that cannot
-be opened or read, or whose span format version this build does not know, are skipped and
-reported; the query still answers from the rest.
+new hot snapshot over the old path cannot change or break a query in flight. Cold files on object
+storage (`s3://…` locations, see backend/index/cold.py) are queried in place through DataFusion's
+own S3 store: range requests for the footer and the pages the filters leave, the same pushdown.
+Files that cannot be opened or read, or whose span format version this build does not know, are
+skipped and reported; the query still answers from the rest.
 
 Filters are pushed down (bloom filter on trace_id, row-group and page statistics), strings come
 back as plain `string`, and every value reaches SQL through `param_values` placeholders only.
@@ -40,8 +42,10 @@ from backend.spans import allocators  # noqa: F401  (before DataFusion loads: it
 # isort: split
 from datafusion import SessionConfig, SessionContext
 
+from backend.index.cold import ObjectColdFiles
 from backend.spans.limits import JSON_COLUMNS
 from junjo_common import spanformat
+from junjo_common.object_store import SCHEME
 from junjo_common.spanformat.v1 import COLUMNS
 
 Tier = Literal["cold", "hot"]
@@ -49,10 +53,16 @@ ORDER_DESC = "ORDER BY start_time DESC, span_id DESC"
 ORDER_ASC = "ORDER BY start_time ASC, span_id ASC"
 SMALL_ROW_GROUP_BYTES = 32 * 1024 * 1024
 BATCH_JSON_BYTES = 4 * 1024 * 1024
-IN_MEMORY = -1  # the "descriptor" of an in-memory source
 _FOOTER_CACHE_ENTRIES = 1024
-_footer_cache: OrderedDict[tuple[int, int, int, int], int | None] = OrderedDict()
+_footer_cache: OrderedDict[object, int | None] = OrderedDict()
 _footer_lock = threading.Lock()
+# Cold files on object storage: set at start when JUNJO_OBJECT_STORE_URL is (one per process).
+_object_files: ObjectColdFiles | None = None
+
+
+def use_object_store(files: ObjectColdFiles | None) -> None:
+    global _object_files
+    _object_files = files
 
 
 def _select(columns: tuple[str, ...]) -> str:
@@ -99,11 +109,73 @@ def _config() -> SessionConfig:
     )
 
 
+class LocalFile:
+    """A local file, pinned by an open descriptor."""
+
+    in_memory = False
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def footer_source(self) -> str:
+        return f"/proc/self/fd/{self.fd}"
+
+    def identity(self) -> object:
+        st = os.fstat(self.fd)
+        return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+    def register(self, ctx: SessionContext, name: str) -> None:
+        ctx.register_parquet(name, self.footer_source(), file_extension="")
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+class ObjectFile:
+    """An object in the cold bucket, read in place (objects are never rewritten under a name)."""
+
+    in_memory = False
+
+    def __init__(self, location: str, files: ObjectColdFiles) -> None:
+        self.location, self.files = location, files
+
+    def footer_source(self) -> Any:
+        return self.files.open(self.location)
+
+    def identity(self) -> object:
+        return self.location
+
+    def register(self, ctx: SessionContext, name: str) -> None:
+        ctx.register_object_store(SCHEME, self.files.datafusion_store(), self.files.config.bucket)
+        ctx.register_parquet(name, self.location, file_extension="")
+
+    def close(self) -> None:
+        pass
+
+
+class MemoryTable:
+    """A hot tier streamed from an ingester, decoded already."""
+
+    in_memory = True
+
+    def __init__(self, table: pa.Table) -> None:
+        self.table = table
+
+    def register(self, ctx: SessionContext, name: str) -> None:
+        ctx.register_record_batches(name, [self.table.to_batches()])
+
+    def close(self) -> None:
+        pass
+
+
+Handle = LocalFile | ObjectFile | MemoryTable
+
+
 class OpenFiles:
     """Opens each source once; a missing or non-file path is skipped (not an error)."""
 
     def __init__(self, sources: list[Source]) -> None:
-        self.opened: list[tuple[Source, int]] = []
+        self.opened: list[tuple[Source, Handle]] = []
         self.skipped: list[SkippedFile] = []
         seen: set[str] = set()
         for source in sources:
@@ -112,7 +184,10 @@ class OpenFiles:
             seen.add(source.path)
             if source.table is not None:
                 if source.table.num_rows:
-                    self.opened.append((source, IN_MEMORY))
+                    self.opened.append((source, MemoryTable(source.table)))
+                continue
+            if _object_files is not None and source.path.startswith(SCHEME):
+                self._open_object(source, _object_files)
                 continue
             try:
                 fd = os.dup(source.fd) if source.fd is not None else os.open(source.path, os.O_RDONLY)
@@ -125,17 +200,31 @@ class OpenFiles:
                 os.close(fd)
                 self.skipped.append(SkippedFile(source.path, "empty file (0 bytes)"))
                 continue
-            refused = _unknown_format(source.path, fd)
+            local = LocalFile(fd)
+            refused = _unknown_format(source.path, local)
             if refused is not None:
-                os.close(fd)
+                local.close()
                 self.skipped.append(SkippedFile(source.path, refused))
                 continue
-            self.opened.append((source, fd))
+            self.opened.append((source, local))
+
+    def _open_object(self, source: Source, files: ObjectColdFiles) -> None:
+        remote = ObjectFile(source.path, files)
+        try:
+            refused = _unknown_format(source.path, remote)
+        except FileNotFoundError:
+            return  # deleted by retention: its rows are gone
+        except Exception as exc:  # the store cannot be reached
+            self.skipped.append(SkippedFile(source.path, f"cannot read: {_short(exc)}"))
+            return
+        if refused is not None:
+            self.skipped.append(SkippedFile(source.path, refused))
+            return
+        self.opened.append((source, remote))
 
     def close(self) -> None:
-        for _, fd in self.opened:
-            if fd != IN_MEMORY:
-                os.close(fd)
+        for _, handle in self.opened:
+            handle.close()
         self.opened = []
 
     def __enter__(self) -> OpenFiles:
@@ -145,11 +234,12 @@ class OpenFiles:
         self.close()
 
 
-def _unknown_format(path: str, fd: int) -> str | None:
+def _unknown_format(path: str, handle: LocalFile | ObjectFile) -> str | None:
     """Why the open file cannot be read as spans by this build (a format version it does not know),
     or None. A file whose footer cannot be read is left to DataFusion, which reports it."""
+    source = handle.footer_source()  # an object that is gone raises FileNotFoundError here
     try:
-        metadata = pq.read_schema(f"/proc/self/fd/{fd}").metadata
+        metadata = pq.read_schema(source).metadata
     except (OSError, pa.ArrowException):
         return None
     try:
@@ -157,13 +247,6 @@ def _unknown_format(path: str, fd: int) -> str | None:
     except spanformat.UnknownFormatVersion as exc:
         return exc.reason
     return None
-
-
-def _register(ctx: SessionContext, name: str, source: Source, fd: int) -> None:
-    if source.table is not None:
-        ctx.register_record_batches(name, [source.table.to_batches()])
-    else:
-        ctx.register_parquet(name, f"/proc/self/fd/{fd}", file_extension="")
 
 
 def query_spans(
@@ -211,7 +294,7 @@ def query_spans(
     return result
 
 
-def json_batch_rows(fd: int) -> int | None:
+def json_batch_rows(handle: LocalFile | ObjectFile) -> int | None:
     """Rows per batch that keep a batch's decoded JSON columns near BATCH_JSON_BYTES, from the
     file's footer; None (DataFusion's default batch) when its row groups are that sparse.
 
@@ -219,16 +302,16 @@ def json_batch_rows(fd: int) -> int | None:
     rows); a smaller one in batches of its average row size, so a batch never holds more than
     the row group. Plainly encoded columns decode to about their uncompressed page size; a
     dictionary-encoded column can repeat its largest value in every row, so it counts rows x its
-    uncompressed size. Cached per file identity (device, inode, size, mtime): cold files never
+    uncompressed size. Cached per file identity (device, inode, size, mtime; an object's
+    location): cold files never
     change.
     """
-    st = os.fstat(fd)
-    key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    key = handle.identity()
     with _footer_lock:
         if key in _footer_cache:
             _footer_cache.move_to_end(key)
             return _footer_cache[key]
-    meta = pq.read_metadata(f"/proc/self/fd/{fd}")
+    meta = pq.read_metadata(handle.footer_source())
     names = meta.schema.names
     columns = [names.index(c) for c in JSON_COLUMNS if c in names]
     rows: int | None = None
@@ -251,10 +334,10 @@ def json_batch_rows(fd: int) -> int | None:
     return rows
 
 
-def _batch_rows(fd: int) -> int | None:
+def _batch_rows(handle: Handle) -> int | None:
     """`json_batch_rows` of a file; None for an in-memory table (decoded already: its batches
     cost nothing more)."""
-    return None if fd == IN_MEMORY else json_batch_rows(fd)
+    return None if isinstance(handle, MemoryTable) else json_batch_rows(handle)
 
 
 def stream_spans(
@@ -274,12 +357,12 @@ def stream_spans(
     select = f"{_SELECT_THIN}, {columns}"
     with OpenFiles(sources) as files:
         skipped.extend(files.skipped)
-        for source, fd in files.opened:
+        for source, handle in files.opened:
             try:
-                rows = _batch_rows(fd)
+                rows = _batch_rows(handle)
                 config = _config() if rows is None else _config().with_batch_size(rows)
                 ctx = SessionContext(config)
-                _register(ctx, "t", source, fd)
+                handle.register(ctx, "t")
                 query = ctx.sql(f"SELECT {select} FROM t WHERE {where}", param_values=params)
                 for batch in query.execute_stream():
                     for row in batch.to_pyarrow().to_pylist():
@@ -295,7 +378,7 @@ def _short(exc: BaseException) -> str:
 
 
 def _run(
-    items: list[tuple[Source, int]],
+    items: list[tuple[Source, Handle]],
     where: str,
     params: dict[str, Any],
     limit: int | None,
@@ -307,16 +390,16 @@ def _run(
 ) -> list[dict[str, Any]]:
     config = _config()
     if any(column in where for column in JSON_COLUMNS):  # a predicate decodes the JSON columns
-        sizes = [rows for rows in (_batch_rows(fd) for _, fd in items) if rows is not None]
+        sizes = [rows for rows in (_batch_rows(h) for _, h in items) if rows is not None]
         if sizes:
             config = config.with_batch_size(min(sizes))
     ctx = SessionContext(config)
     for name, table in (tables or {}).items():
         ctx.from_arrow(table, name=name)
     parts = []
-    for i, (source, fd) in enumerate(items):
+    for i, (source, handle) in enumerate(items):
         try:
-            _register(ctx, f"t{i}", source, fd)
+            handle.register(ctx, f"t{i}")
         except Exception as exc:  # unreadable footer: not a Parquet file, truncated, ...
             result.skipped.append(SkippedFile(source.path, f"unreadable: {_short(exc)}"))
             continue

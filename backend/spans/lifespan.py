@@ -8,10 +8,12 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
+from backend.index.cold import ColdFiles, LocalColdFiles, ObjectColdFiles
 from backend.index.indexer import Indexer
 from backend.index.retention import RetentionPolicy
 from backend.index.store import MetadataIndex
 from backend.settings import Settings
+from backend.spans import engine
 from backend.spans.ingestion_client import Ingesters
 from backend.spans.service import SpanService
 
@@ -26,9 +28,13 @@ async def spans_lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None
         settings.hot_tier_transfer,
         settings.hot_tier_max_mb * 1024 * 1024,
     )
+    cold: ColdFiles = LocalColdFiles(settings.junjo_parquet_storage_path)
+    if settings.object_store is not None:
+        cold = ObjectColdFiles(settings.object_store)
+        engine.use_object_store(cold)
     indexer = Indexer(
         index,
-        settings.junjo_parquet_storage_path,
+        cold,
         settings.indexer_poll_interval,
         RetentionPolicy.from_settings(settings.junjo_retention_days, settings.junjo_retention_max_gb),
     )
@@ -43,3 +49,4 @@ async def spans_lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None
         await client.close()
         await asyncio.to_thread(service.close)
         index.close()
+        engine.use_object_store(None)

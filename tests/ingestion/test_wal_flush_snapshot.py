@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from ingestion.cold_store import LocalColdStore
 from ingestion.convert import convert_request
 from ingestion.flush import Flusher, FlushScheduler, RecentCold, resolve_intents
 from ingestion.snapshot import HotSnapshot
@@ -45,7 +46,8 @@ class Harness:
         self.wal_dir, self.out = tmp / "wal", tmp / "parquet"
         self.wal = Wal(self.wal_dir, segment_max)
         self.recent = RecentCold(20, 120)
-        self.flusher = Flusher(self.wal, self.out, flush_max, self.recent)
+        self.cold = LocalColdStore(self.out)
+        self.flusher = Flusher(self.wal, self.out, flush_max, self.recent, self.cold)
         self.scheduler = FlushScheduler(self.wal, self.flusher, flush_max, 3600)
         self.snapshot = HotSnapshot(self.wal, tmp / "hot_snapshot.parquet", self.recent, 0)
 
@@ -54,7 +56,7 @@ class Harness:
         self.wal.release_dir()
 
     def start(self) -> Harness:
-        resolve_intents(self.wal_dir)
+        resolve_intents(self.wal_dir, self.cold)
         self.report = self.wal.recover()
         self.wal.start(asyncio.get_running_loop())
         return self
@@ -392,7 +394,7 @@ def test_a_build_ahead_that_a_flush_overtakes_gives_up(
 def test_recent_cold_is_bounded_by_count() -> None:
     recent = RecentCold(max_files=3, max_age_secs=120)
     for i in range(5):
-        recent.add(Path(f"/x/{i}.parquet"))
+        recent.add(f"/x/{i}.parquet")
     assert recent.paths() == ["/x/4.parquet", "/x/3.parquet", "/x/2.parquet"]
     assert RecentCold(0, 120).paths() == []
 

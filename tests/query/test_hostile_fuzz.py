@@ -19,6 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from backend.index.cold import LocalColdFiles
 from backend.index.indexer import Indexer
 from backend.index.store import MetadataIndex
 from backend.index.summary import summarize
@@ -202,7 +203,7 @@ def test_indexer_takes_any_attribute_text(
     summary = _bounded(lambda: summarize(path), 64 * MiB)
     assert summary.row_count == len(rows)
     index = MetadataIndex(root.parent / "metadata.db")
-    assert Indexer(index, root, poll_interval=60).run_pass().indexed == [str(path)]
+    assert Indexer(index, LocalColdFiles(root), poll_interval=60).run_pass().indexed == [str(path)]
 
 
 # --- hostile cases the properties might not reach ---------------------------------------------------

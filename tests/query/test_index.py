@@ -10,11 +10,13 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from backend.index import indexer as indexer_module
 from backend.index import store as store_module
+from backend.index.cold import LocalColdFiles
 from backend.index.indexer import LEASE_NAME, Indexer
 from backend.index.retention import RetentionPolicy, apply_retention, select_expired
 from backend.index.schema import MIGRATIONS, SCHEMA_VERSION
@@ -66,7 +68,7 @@ def test_indexer_records_services_traces_and_flags(tmp_path: Path, index_url: st
     ]
     path = write_span_file(cold_path(root, "f1"), rows)
     index = _index(tmp_path, index_url)
-    result = Indexer(index, root, poll_interval=60).run_pass()
+    result = Indexer(index, LocalColdFiles(root), poll_interval=60).run_pass()
     assert result.indexed == [str(path)] and result.failed == []
     assert sorted(index.services()) == ["a", "b"]
     assert index.trace_file_paths(wf) == [str(path)]
@@ -86,7 +88,7 @@ def test_indexer_records_services_traces_and_flags(tmp_path: Path, index_url: st
     assert list(index.newest_keys("b", "roots", True, None, None, None)) == []  # no errors
     assert index.llm_trace_subset("b", [llm, plain, wf]) == {llm}
     # a second pass finds nothing new
-    assert Indexer(index, root, poll_interval=60).run_pass().indexed == []
+    assert Indexer(index, LocalColdFiles(root), poll_interval=60).run_pass().indexed == []
 
 
 def test_migration_2_summarises_v1_files_again_for_listing_keys(tmp_path: Path) -> None:
@@ -126,7 +128,7 @@ def test_migration_2_summarises_v1_files_again_for_listing_keys(tmp_path: Path) 
     assert [r["span_id"] for r in before.data] == [r["span_id"] for r in newest[:2]]
     assert newest[0]["start_time"] == BASE_NS + 2
 
-    assert Indexer(index, root, poll_interval=60).run_pass().indexed == [str(path)]
+    assert Indexer(index, LocalColdFiles(root), poll_interval=60).run_pass().indexed == [str(path)]
     assert index.keys_complete() and index.paths_without_keys() == []
     assert len(list(index.newest_keys("svc", "workflows", False, None, None, None))) == 3
     after = planner.list_spans(index, HotTiers(), query)  # reads the keys' rows only
@@ -145,7 +147,7 @@ def test_corrupt_and_empty_files_fail_retry_with_backoff_and_recover(
     empty.touch()
     (root / "year=2026" / "month=11" / "day=26" / "skip.parquet.tmp").write_bytes(b"partial")
     index = _index(tmp_path, index_url)
-    indexer = Indexer(index, root, poll_interval=60, retry_backoff=3600)
+    indexer = Indexer(index, LocalColdFiles(root), poll_interval=60, retry_backoff=3600)
     result = indexer.run_pass()
     assert sorted(result.failed) == sorted([str(bad), str(empty)])
     failed = index.failed_files()
@@ -170,7 +172,7 @@ def test_reconcile_drops_rows_of_deleted_files(tmp_path: Path, index_url: str | 
     trace = new_trace_id()
     path = write_span_file(cold_path(root, "gone"), [span(trace)])
     index = _index(tmp_path, index_url)
-    indexer = Indexer(index, root, poll_interval=60)
+    indexer = Indexer(index, LocalColdFiles(root), poll_interval=60)
     indexer.run_pass()
     path.unlink()
     assert indexer.reconcile() == 1
@@ -195,13 +197,13 @@ def test_retention_deletes_oldest_files_and_index_rows(tmp_path: Path, index_url
     old = write_span_file(cold_path(root, "old"), [span(old_trace, start_ns=now - 40 * 86_400 * 10**9)])
     new = write_span_file(cold_path(root, "new"), [span(new_trace, start_ns=now)])
     index = _index(tmp_path, index_url)
-    Indexer(index, root, poll_interval=60).run_pass()
-    deleted = apply_retention(index, RetentionPolicy(days=30), now)
+    Indexer(index, LocalColdFiles(root), poll_interval=60).run_pass()
+    deleted = apply_retention(index, RetentionPolicy(days=30), now, LocalColdFiles(root))
     assert deleted == [str(old)] and not old.exists() and new.exists()
     assert index.trace_file_paths(old_trace) == [] and index.trace_file_paths(new_trace) == [str(new)]
     assert [k.trace_id for k in index.newest_keys("svc", "roots", False, None, None, None)] == [new_trace]
     # the indexer applies the same policy on its passes
-    retained = Indexer(index, root, poll_interval=60, retention=RetentionPolicy(max_bytes=1))
+    retained = Indexer(index, LocalColdFiles(root), poll_interval=60, retention=RetentionPolicy(max_bytes=1))
     assert retained.run_pass().deleted == [str(new)]
     assert index.stats()["files"] == 0
 
@@ -254,7 +256,7 @@ def test_migration_3_indexes_agent_runs_of_files_indexed_before(tmp_path: Path) 
     index = MetadataIndex(db)  # migrates to 3 (every file is due again) and on
     assert index.paths_without_keys() == [str(path)]
     assert list(index.agent_executions(AgentQuery(), None)) == []
-    assert Indexer(index, root, poll_interval=60).run_pass().indexed == [str(path)]
+    assert Indexer(index, LocalColdFiles(root), poll_interval=60).run_pass().indexed == [str(path)]
     [run] = index.agent_executions(AgentQuery(service_name="svc"), None)
     assert (run["agent_key"], run["agent_name"], run["outcome"]) == ("k", "Agent K", "completed")
     assert run["counts"]["model_requests"] is None and run["counts"]["tool_calls"]["requested"] is None
@@ -299,7 +301,7 @@ def test_agent_runs_are_listed_filtered_and_counted(tmp_path: Path, index_url: s
     ]
     write_span_file(cold_path(root, "agents"), rows)
     index = _index(tmp_path, index_url)
-    Indexer(index, root, poll_interval=60).run_pass()
+    Indexer(index, LocalColdFiles(root), poll_interval=60).run_pass()
     newest = list(index.agent_executions(AgentQuery(name="PLANNER 2"), None))
     assert [r["agent_name"] for r in newest] == ["Trip Planner 2"]
     assert index.count_agent_executions(AgentQuery(errors_only=True)) == 3
@@ -319,7 +321,7 @@ def test_postgres_index_schema_is_versioned_and_shared(
     root = tmp_path / "parquet"
     trace = new_trace_id()
     path = write_span_file(cold_path(root, "shared"), [span(trace)])
-    Indexer(first, root, poll_interval=60).run_pass()
+    Indexer(first, LocalColdFiles(root), poll_interval=60).run_pass()
     assert second.trace_file_paths(trace) == [str(path)]  # one index, seen by both
     first._conn().execute("UPDATE index_schema_version SET version = version + 1")
     with pytest.raises(RuntimeError, match="newer than this backend"):
@@ -346,9 +348,9 @@ def test_backends_sharing_postgres_index_each_file_once(
     file is indexed by exactly one of them, and its rows exist once."""
     read = indexer_module.summarize
 
-    def summarize(path: Path) -> FileSummary:
+    def summarize(path: Path | str, *source: Any) -> FileSummary:
         time.sleep(0.02)  # a real object takes a while to read: both passes overlap
-        return read(path)
+        return read(path, *source)
 
     monkeypatch.setattr(indexer_module, "summarize", summarize)
     url = postgres_server.create_database()
@@ -356,7 +358,9 @@ def test_backends_sharing_postgres_index_each_file_once(
     traces = [new_trace_id() for _ in range(12)]
     for i, trace in enumerate(traces):
         write_span_file(cold_path(root, f"f{i:02}"), [span(trace, start_ns=BASE_NS + i)])
-    indexers = [Indexer(_index(tmp_path / name, url), root, poll_interval=60) for name in ("a", "b")]
+    indexers = [
+        Indexer(_index(tmp_path / name, url), LocalColdFiles(root), poll_interval=60) for name in ("a", "b")
+    ]
     indexed: dict[str, list[str]] = {"a": [], "b": []}
     start = threading.Barrier(2)
 

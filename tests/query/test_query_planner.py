@@ -9,6 +9,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
+from backend.index.cold import LocalColdFiles
 from backend.index.indexer import Indexer
 from backend.index.store import MetadataIndex
 from backend.spans import engine, planner
@@ -34,7 +35,7 @@ class World:
         self.n += 1
         path = write_span_file(cold_path(self.root, f"f{self.n:03d}"), rows)
         if indexed:
-            Indexer(self.index, self.root, poll_interval=60).run_pass()
+            Indexer(self.index, LocalColdFiles(self.root), poll_interval=60).run_pass()
         else:
             self.tiers.recent_cold_paths.append(str(path))
         return path

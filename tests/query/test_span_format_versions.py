@@ -9,6 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from backend.index.cold import LocalColdFiles
 from backend.index.indexer import Indexer
 from backend.index.store import MetadataIndex
 from backend.spans import engine
@@ -49,7 +50,7 @@ def test_indexer_reports_a_file_of_an_unknown_version_and_indexes_the_rest(tmp_p
     good = write_span_file(cold_path(root, "good"), [span(new_trace_id())])
     future = restamp(write_span_file(cold_path(root, "future"), [span(new_trace_id())]), b"99")
     index = MetadataIndex(tmp_path / "metadata.db")
-    result = Indexer(index, root, poll_interval=60).run_pass()
+    result = Indexer(index, LocalColdFiles(root), poll_interval=60).run_pass()
     assert result.indexed == [str(good)] and result.failed == [str(future)]
     failure = index.failed_files()[str(future)]
     assert "unknown span format version '99'" in failure.error
@@ -92,4 +93,6 @@ def test_files_of_every_known_version_answer_together(tmp_path: Path) -> None:
     assert sorted(row["name"] for row in result.rows) == ["new", "old"] and not result.skipped
     assert {row["service_name"] for row in result.rows} == {span(trace_id)["service_name"]}
     index = MetadataIndex(tmp_path / "metadata.db")
-    assert sorted(Indexer(index, root, poll_interval=60).run_pass().indexed) == sorted([str(old), str(new)])
+    assert sorted(Indexer(index, LocalColdFiles(root), poll_interval=60).run_pass().indexed) == sorted(
+        [str(old), str(new)]
+    )

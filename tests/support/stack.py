@@ -175,19 +175,26 @@ def start_ingestion(stack: Stack, log_dir: Path, timeout: float = 60.0) -> Servi
             stack.otlp_port, stack.otlp_http_port = free_port(), free_port()
 
 
-def start_extra_ingester(stack: Stack, name: str, log_dir: Path, timeout: float = 60.0) -> ExtraIngester:
+def start_extra_ingester(
+    stack: Stack, name: str, log_dir: Path, timeout: float = 60.0, env: dict[str, str] | None = None
+) -> ExtraIngester:
     """Starts one more `python -m ingestion` beside `stack.ingestion`: the same secrets and
-    PARQUET_OUTPUT_DIR, its own ports, WAL_DIR and SNAPSHOT_PATH (under data_dir/<name>/)."""
+    PARQUET_OUTPUT_DIR, its own ports, WAL_DIR and SNAPSHOT_PATH (under data_dir/<name>/);
+    `env` overrides any of it."""
     ingester = ExtraIngester(name)
     stack.extra_ingesters.append(ingester)
     own = stack.data_dir / name
-    env = stack.env() | {
-        "OTLP_GRPC_PORT": str(ingester.otlp_port),
-        "OTLP_HTTP_PORT": str(ingester.otlp_http_port),
-        "INTERNAL_GRPC_PORT": str(ingester.internal_port),
-        "WAL_DIR": str(own / "wal"),
-        "SNAPSHOT_PATH": str(own / "hot_snapshot.parquet"),
-    }
+    env = (
+        stack.env()
+        | {
+            "OTLP_GRPC_PORT": str(ingester.otlp_port),
+            "OTLP_HTTP_PORT": str(ingester.otlp_http_port),
+            "INTERNAL_GRPC_PORT": str(ingester.internal_port),
+            "WAL_DIR": str(own / "wal"),
+            "SNAPSHOT_PATH": str(own / "hot_snapshot.parquet"),
+        }
+        | (env or {})
+    )
     ingester.proc = ServiceProcess("ingestion", env, log_dir / f"{name}.log").start()
     ingester.proc.wait_until(lambda: _grpc_serving(ingester.internal_port, internal_token(stack)), timeout)
     return ingester

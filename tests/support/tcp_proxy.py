@@ -10,7 +10,8 @@ from tests.support.procs import free_port
 
 
 class TcpProxy:
-    """Forwards 127.0.0.1:`port` to 127.0.0.1:`target_port` until `cut()`."""
+    """Forwards 127.0.0.1:`port` to 127.0.0.1:`target_port` until `cut()`; `pause()` holds every
+    byte (connections stay open, requests hang) until `resume()`."""
 
     def __init__(self, target_port: int) -> None:
         self.port = free_port()
@@ -18,7 +19,15 @@ class TcpProxy:
         self._listener = socket.create_server(("127.0.0.1", self.port))
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
+        self._flowing = threading.Event()
+        self._flowing.set()
         threading.Thread(target=self._accept, daemon=True).start()
+
+    def pause(self) -> None:
+        self._flowing.clear()
+
+    def resume(self) -> None:
+        self._flowing.set()
 
     def _accept(self) -> None:
         while True:
@@ -32,10 +41,10 @@ class TcpProxy:
             for src, dst in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(src, dst), daemon=True).start()
 
-    @staticmethod
-    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+    def _pipe(self, src: socket.socket, dst: socket.socket) -> None:
         with contextlib.suppress(OSError):
             while data := src.recv(65536):
+                self._flowing.wait()
                 dst.sendall(data)
         with contextlib.suppress(OSError):
             dst.shutdown(socket.SHUT_WR)
