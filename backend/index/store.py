@@ -326,16 +326,7 @@ class MetadataIndex:
         """
         batch = None if self.database_url is None else _KEYS_BATCH
         while True:
-            clauses = ["k.service_name = ?", self._flag("k.is_root" if kind == "roots" else "k.is_workflow")]
-            params: list[object] = [service]
-            if errors_only:
-                clauses.append(self._flag("k.is_error"))
-            if start_ns is not None:
-                clauses.append("k.start_ns >= ?")
-                params.append(start_ns)
-            if end_ns is not None:
-                clauses.append("k.start_ns <= ?")
-                params.append(end_ns)
+            clauses, params = self._key_filter(service, kind, errors_only, start_ns, end_ns)
             if cursor is not None:
                 clauses.append("k.start_ns <= ? AND (k.start_ns < ? OR k.span_id < ?)")  # index range
                 params.extend((cursor[0], cursor[0], cursor[1]))
@@ -354,6 +345,37 @@ class MetadataIndex:
                 cursor = (row[0], row[1])
             if batch is None or count < batch:
                 return
+
+    def count_keys(
+        self, service: str, kind: KeyKind, errors_only: bool, start_ns: int | None, end_ns: int | None
+    ) -> int:
+        """How many root or workflow spans of `service` start in [start, end] in the indexed files
+        (a file's counts cover all its rows; a time range needs the keys)."""
+        clauses, params = self._key_filter(service, kind, errors_only, start_ns, end_ns)
+        row = (
+            self._conn()
+            .execute(
+                f"SELECT COUNT(*) FROM key_spans k WHERE {' AND '.join(clauses)}",  # fixed clause texts
+                params,
+            )
+            .fetchone()
+        )
+        return int(row[0]) if row else 0
+
+    def _key_filter(
+        self, service: str, kind: KeyKind, errors_only: bool, start_ns: int | None, end_ns: int | None
+    ) -> tuple[list[str], list[object]]:
+        clauses = ["k.service_name = ?", self._flag("k.is_root" if kind == "roots" else "k.is_workflow")]
+        params: list[object] = [service]
+        if errors_only:
+            clauses.append(self._flag("k.is_error"))
+        if start_ns is not None:
+            clauses.append("k.start_ns >= ?")
+            params.append(start_ns)
+        if end_ns is not None:
+            clauses.append("k.start_ns <= ?")
+            params.append(end_ns)
+        return clauses, params
 
     def executable_matches(
         self, namespace: str, service: str, executable_type: str, runtime_id: str

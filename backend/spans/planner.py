@@ -258,11 +258,19 @@ def _list_spans(index: MetadataIndex, tiers: HotTiers, q: ListQuery, extra: list
     files = index.service_files(q.service, q.kind, q.errors_only, q.start_ns, q.end_ns)
     if q.search is not None:
         return _search(index, q, extra, files)
+    keyed = q.kind != "spans" and not q.name_contains and index.keys_complete()
+    timed = q.start_ns is not None or q.end_ns is not None
+    if keyed and timed and not q.has_llm:
+        kind: KeyKind = "roots" if q.kind == "roots" else "workflows"
+        indexed = index.count_keys(q.service, kind, q.errors_only, q.start_ns, q.end_ns)
+        indexed_exact = True
+    else:
+        # A file's counts cover all its rows: a name, LLM or time filter matches only some of them.
+        indexed, indexed_exact = sum(f.count for f in files), not (q.name_contains or q.has_llm or timed)
     counted_skipped: list[SkippedFile] = []
-    total = sum(f.count for f in files) + _unindexed_count(index, extra, q, counted_skipped)
-    # The index counts whole files: a name, LLM or time filter matches only some of their rows.
-    exact = not (tiers.degraded or counted_skipped or q.name_contains or q.has_llm or q.start_ns or q.end_ns)
-    if q.kind != "spans" and not q.name_contains and index.keys_complete():
+    total = indexed + _unindexed_count(index, extra, q, counted_skipped)
+    exact = indexed_exact and not (tiers.degraded or counted_skipped)
+    if keyed:
         answer = _list_keyed(index, q, extra)
         answer.skipped.extend(counted_skipped)
         answer.total, answer.total_exact = total, exact

@@ -87,6 +87,13 @@ def test_indexer_records_services_traces_and_flags(tmp_path: Path, index_url: st
     assert [k.trace_id for k in index.newest_keys("b", "roots", False, None, None, after)] == [llm]
     assert list(index.newest_keys("b", "roots", True, None, None, None)) == []  # no errors
     assert index.llm_trace_subset("b", [llm, plain, wf]) == {llm}
+    # key counts in a time range; the files holding given traces
+    assert index.count_keys("b", "roots", False, BASE_NS + 10, BASE_NS + 30) == 2
+    assert index.count_keys("b", "roots", False, BASE_NS + 11, None) == 1
+    assert index.count_keys("b", "roots", True, None, None) == 0
+    assert index.count_keys("a", "workflows", True, None, BASE_NS) == 1
+    assert index.files_with_traces([plain, new_trace_id()]) == {str(path)}
+    assert index.files_with_traces([]) == set()
     # a second pass finds nothing new
     assert Indexer(index, LocalColdFiles(root), poll_interval=60).run_pass().indexed == []
 

@@ -134,6 +134,24 @@ def test_totals_count_each_span_once_while_a_flush_is_indexed(world: World) -> N
     assert world.page(service="other", kind="spans").total == 3
 
 
+def test_totals_in_a_time_range_are_exact_for_roots_and_workflows(world: World) -> None:
+    workflow = {"junjo.span_type": "workflow"}
+    roots = [*_roots(6, BASE_NS), *_roots(4, BASE_NS + 100 * SEC, attributes=workflow, status=2)]
+    world.cold([*roots, span(roots[0]["trace_id"], start_ns=BASE_NS + 3 * SEC, parent=roots[0]["span_id"])])
+    world.hot([*roots[-2:], *_roots(2, BASE_NS + 200 * SEC)])  # two flushed ones still hot
+    window = {"start_ns": BASE_NS + 3 * SEC, "end_ns": BASE_NS + 250 * SEC}
+    expected = 3 + 4 + 2  # roots 3..5 of the first file, the 4 workflows, the 2 unflushed
+    for kind, errors_only, count in (("roots", False, expected), ("workflows", False, 4), ("roots", True, 4)):
+        answer = world.page(service="svc", kind=kind, errors_only=errors_only, limit=2, **window)
+        assert (answer.total, answer.total_exact) == (count, True), kind
+        assert (
+            len(world.all_pages(service="svc", kind=kind, errors_only=errors_only, limit=2, **window))
+            == count
+        )
+    # spans: a file's counts cover all its rows, so a range over part of a file is approximate
+    assert world.page(service="svc", kind="spans", **window).total_exact is False
+
+
 def test_totals_are_approximate_when_a_tier_cannot_be_read(world: World) -> None:
     world.cold(_roots(3, BASE_NS))
     world.hot(_roots(2, BASE_NS + 10 * SEC))
