@@ -1,6 +1,7 @@
 import { QueryClient } from "@tanstack/react-query";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { loadComparePage, loadRunPage } from "./features/evaluations/queries";
+import { loadAgentDetail } from "./features/agents/queries";
 import { loadTraceDetail, loadWorkflowDebugger, prefetchForLocation } from "./prefetch";
 
 describe("startup prefetch", () => {
@@ -17,6 +18,19 @@ describe("startup prefetch", () => {
     expect(String((fetchMock.mock.calls[0] as unknown[])[0])).toContain(`/api/v1/trace-document/${trace}`);
     // The page chunks were requested too; let them finish loading inside the test.
     await Promise.all([loadTraceDetail(), loadWorkflowDebugger()]);
+  });
+
+  it("starts the trace evidence request and the page chunk of an Agent deep link", async () => {
+    const fetchMock = vi.fn(async () => new Response("{}", { status: 401 }));
+    vi.stubGlobal("fetch", fetchMock);
+    const qc = new QueryClient();
+    const trace = "0123456789abcdef0123456789abcdef";
+    prefetchForLocation(qc, `/agents/${trace}/not-a-span-id`, "");
+    expect(fetchMock).not.toHaveBeenCalled();
+    prefetchForLocation(qc, `/agents/${trace}/aaaaaaaaaaaaaaaa`, "?op=2");
+    expect(qc.getQueryCache().find({ queryKey: ["trace-evidence", trace] })).toBeDefined();
+    expect(String((fetchMock.mock.calls[0] as unknown[])[0])).toContain(`/api/v1/trace-evidence/${trace}`);
+    await loadAgentDetail();
   });
 
   it("starts the first list page with the URL's filters and ignores other pages", () => {

@@ -7,6 +7,7 @@ import type { QueryClient } from "@tanstack/react-query";
 import { traceDocumentQuery } from "./api/traceDocument";
 import { listQuery } from "./pages/ListPages";
 import { loadComparePage, loadRunPage, runQuery } from "./features/evaluations/queries";
+import { loadAgentDetail, traceEvidenceQuery } from "./features/agents/queries";
 
 export const loadTraceDetail = () => import("./features/trace/TraceDetailPage");
 export const loadWorkflowDebugger = () => import("./features/workflow-debugger/WorkflowDebuggerPage");
@@ -28,6 +29,12 @@ export function prefetchForLocation(
   }
   const isTrace = (id: string | undefined): id is string => !!id && /^[0-9a-f]{32}$/.test(id);
   const after = new URLSearchParams(search).get("after");
+  if (section === "agents" && isTrace(service) && /^[0-9a-f]{16}$/.test(traceId ?? "")) {
+    // /agents/:traceId/:agentSpanId: the page's one request is the trace's evidence
+    void loadAgentDetail();
+    void qc.prefetchQuery({ ...traceEvidenceQuery(service), retry: false });
+    return;
+  }
   if (section === "workflows" && isTrace(traceId)) {
     void loadWorkflowDebugger();
     void qc.prefetchQuery({ ...traceDocumentQuery(traceId, after), retry: false });

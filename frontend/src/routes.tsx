@@ -13,6 +13,7 @@ import UsersPage from "./pages/UsersPage";
 import ServicesPage from "./pages/ServicesPage";
 import { SpansListPage, TracesListPage, WorkflowsListPage } from "./pages/ListPages";
 import { loadTraceDetail, loadWorkflowDebugger } from "./prefetch";
+import { loadAgentDetail } from "./features/agents/queries";
 import { loadComparePage, loadRunPage } from "./features/evaluations/queries";
 
 const TraceDetailPage = lazy(loadTraceDetail);
@@ -30,7 +31,7 @@ const EVALUATION_ROUTES: [string, ReactNode][] = [
   ["/evaluations/compare/:baselineId/:candidateId", <ComparePage />],
 ];
 const AgentsListPage = lazy(() => import("./features/agents/AgentsListPage"));
-const AgentDetailPage = lazy(() => import("./features/agents/AgentDetailPage"));
+const AgentDetailPage = lazy(loadAgentDetail);
 const ResolvePage = lazy(() => import("./features/agents/ResolvePage"));
 
 function Guarded({ children }: { children: ReactNode }) {

@@ -7,7 +7,6 @@
 import { useQuery } from "@tanstack/react-query";
 import { useEffect, useMemo, type ReactNode } from "react";
 import { Link, useParams, useSearchParams } from "react-router";
-import { agentsApi } from "../../api/endpoints";
 import type { Span } from "../../api/types";
 import { ErrorBox, IdText, Loading, PageHeader, useDocumentTitle } from "../../components/ui";
 import { JsonView } from "../../components/JsonView";
@@ -27,6 +26,7 @@ import {
 } from "./evidence";
 import { CandidateView, OutcomePill, PayloadView, countOf, tokens } from "./parts";
 import { Timestamp } from "../../components/Timestamp";
+import { traceEvidenceQuery } from "./queries";
 import "./agents.css";
 
 const HEX32 = /^[0-9a-f]{32}$/;
@@ -35,11 +35,7 @@ const HEX16 = /^[0-9a-f]{16}$/;
 export default function AgentDetailPage() {
   const { traceId = "", agentSpanId = "" } = useParams();
   const valid = HEX32.test(traceId) && HEX16.test(agentSpanId);
-  const evidence = useQuery({
-    queryKey: ["trace-evidence", traceId],
-    queryFn: () => agentsApi.evidence(traceId),
-    enabled: valid,
-  });
+  const evidence = useQuery({ ...traceEvidenceQuery(traceId), enabled: valid });
   const view = useMemo(
     () => (evidence.data ? agentView(evidence.data, agentSpanId) : undefined),
     [evidence.data, agentSpanId],
