@@ -4,9 +4,11 @@ query benchmark's data set, and the indexer's cost per span with and without the
 `python scripts/bench_search.py [--spans N]` (or `make bench`). The data set is bench_query's
 (`.dbdata/bench/query-agents-<N>/`, 5 services, `user.id` drawn from 10,000 values); when it is
 missing, bench_query builds it first. Searches run over HTTP against a real `python -m backend`,
-signed in, sequentially, for the first page (50 rows) of one service. Each searched value is taken
-from the oldest file, so a search that cannot use the index reads the whole service. A search
-that hits the backend's time budget answers a partial page: the count of those is printed.
+signed in, sequentially, for the first page (50 rows) of one service. The data set repeats its
+attribute values in every file, so "common" searches fill a page from the newest files; for the
+"rare" ones a few needle spans with unique values are sent, older than everything else, so a
+search that cannot use the index reads the whole service before it finds them (or stops at the
+backend's time budget with a partial page: the count of those is printed).
 """
 
 from __future__ import annotations
@@ -20,7 +22,11 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+import grpc
 import pyarrow.parquet as pq
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+from opentelemetry.proto.resource.v1 import resource_pb2
+from opentelemetry.proto.trace.v1 import trace_pb2
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -57,6 +63,35 @@ def _indexer_cost(files: list[Path]) -> dict[str, Any]:
     }
 
 
+def _send_needles(stack: Stack, key: str, oldest_ns: int, marker: str) -> None:
+    """Ten spans of SERVICE with unique values, an hour older than the oldest stored span."""
+    spans = [
+        trace_pb2.Span(
+            trace_id=bytes.fromhex(f"{i + 1:032x}"),
+            span_id=bytes.fromhex(f"{i + 1:016x}"),
+            name="needle",
+            start_time_unix_nano=oldest_ns - 3600 * 10**9 + i,
+            end_time_unix_nano=oldest_ns - 3600 * 10**9 + i + 1000,
+            attributes=[
+                bench_query._kv("user.id", marker),
+                bench_query._kv("request.bytes", 987_654_321),
+                bench_query._kv("input.value", f"find the {marker} phrase"),
+            ],
+        )
+        for i in range(10)
+    ]
+    resource = resource_pb2.Resource(attributes=[bench_query._kv("service.name", SERVICE)])
+    request = trace_service_pb2.ExportTraceServiceRequest(
+        resource_spans=[
+            trace_pb2.ResourceSpans(resource=resource, scope_spans=[trace_pb2.ScopeSpans(spans=spans)])
+        ]
+    )
+    with grpc.insecure_channel(stack.otlp_endpoint) as channel:
+        trace_service_pb2_grpc.TraceServiceStub(channel).Export(
+            request, metadata=(("x-junjo-api-key", key),), timeout=60
+        )
+
+
 def _oldest_values(files: list[Path]) -> dict[str, str]:
     """A user.id, a request.bytes and an http.route of SERVICE in the oldest file."""
     table = pq.read_table(files[0], columns=["service_name", "attributes"])
@@ -71,6 +106,16 @@ def _oldest_values(files: list[Path]) -> dict[str, str]:
                 "route": attributes["http.route"],
             }
     raise SystemExit(f"no span of {SERVICE} with user.id in {files[0]}")
+
+
+def _min_start(path: Path) -> int:
+    column = pq.read_table(path, columns=["start_time"]).column("start_time")
+    return int(min(column.cast("int64").to_pylist()))
+
+
+def _page_rows(api: ApiClient, search: str) -> int:
+    response = api.http.get(f"{OBS}/services/{SERVICE}/spans", params={"search": search, "limit": 50})
+    return len(response.json()) if response.status_code == 200 else 0
 
 
 def _measure(api: ApiClient, name: str, search: str, repeats: int) -> dict[str, Any]:
@@ -107,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     if not (cache / "manifest.json").exists():
         bench_query.main(["--spans", str(args.spans), "--repeats", "5"])
     files = sorted((cache / "spans" / "parquet").rglob("*.parquet"), key=lambda p: p.stat().st_mtime)
-    indexer = _indexer_cost(files[:20])
+    indexer = _indexer_cost(files[:10])
     print(json.dumps({"indexer": indexer}))
 
     stack = Stack(cache)
@@ -120,17 +165,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {api.http.post('/api/admin/flush-wal').json()['message']}", flush=True)
         print(f"  indexed in {time.monotonic() - started:.1f}s ({len(files)} files)")
         values = _oldest_values(files)
-        results = [
-            _measure(api, "indexed attribute, rare value", f"user.id = {values['user']}", args.repeats),
-            _measure(
-                api, "non-indexed attribute, rare value", f"request.bytes = {values['bytes']}", args.repeats
-            ),
-            _measure(
-                api, "non-indexed attribute, common value", f'http.route = "{values["route"]}"', args.repeats
-            ),
-            _measure(api, "free text, rare", f'"{values["user"]}"', args.repeats),
-            _measure(api, "free text, common", "omega", args.repeats),
-        ]
+        marker = "needle-7f3a"
+        if not _page_rows(api, f"user.id = {marker}"):
+            oldest = min(_min_start(f) for f in files)
+            _send_needles(stack, api.create_api_key("bench-search"), oldest, marker)
+            api.http.post("/api/admin/flush-wal")
+        searches = {
+            "indexed attribute, common value": f"user.id = {values['user']}",
+            "indexed attribute, rare value": f"user.id = {marker}",
+            "non-indexed attribute, common value": f'http.route = "{values["route"]}"',
+            "non-indexed attribute, rare value": "request.bytes = 987654321",
+            "free text, common": "omega",
+            "free text, rare": f'"{marker} phrase"',
+        }
+        results = [_measure(api, name, search, args.repeats) for name, search in searches.items()]
     finally:
         stack.stop()
     print(f"{'search':40} {'rows':>5} {'partial':>8} {'p50 ms':>9} {'p95 ms':>9}")
