@@ -1,3 +1,3 @@
 """Fixtures every test folder may use."""
 
-pytest_plugins = ["tests.support.postgres"]
+pytest_plugins = ["tests.support.postgres", "tests.support.s3"]

@@ -1,7 +1,8 @@
-"""The cold tier on object storage with real processes: two ingesters and one backend sharing a
-bucket on a moto server and no disk (each ingester its own PARQUET_OUTPUT_DIR, the hot tiers over
-gRPC), spans sent with the Junjo SDK and the OpenTelemetry exporter to both ingesters, one trace's
-spans split over both; then an ingester SIGKILLed in the middle of an upload.
+"""The cold tier on object storage with real processes: two ingesters and two backends sharing a
+bucket on a moto server, one PostgreSQL (users, sessions, keys, the file index) and no disk (each
+ingester its own PARQUET_OUTPUT_DIR, the hot tiers over gRPC), spans sent with the Junjo SDK and
+the OpenTelemetry exporter to both ingesters, one trace's spans split over both, every span seen
+through both backends; then an ingester SIGKILLed in the middle of an upload.
 
 The indexer's poll is an hour: the hot tiers and the flush-wal endpoint make spans visible.
 """
@@ -23,8 +24,9 @@ from backend.index.cold import ObjectColdFiles
 from tests.support.api import OBS, ApiClient
 from tests.support.otel import exporting_provider
 from tests.support.polling import poll
+from tests.support.postgres import PostgresServer
 from tests.support.procs import run_sender
-from tests.support.s3 import MotoServer, moto_server, service_env  # noqa: F401  (the fixture)
+from tests.support.s3 import MotoServer, service_env
 from tests.support.stack import (
     ExtraIngester,
     Stack,
@@ -43,18 +45,24 @@ class Cluster:
     stack: Stack
     second: ExtraIngester
     api: ApiClient
+    other_backend: ApiClient  # the second backend, signed in with the same session cookie
     key: str
     bucket: ObjectColdFiles
     moto: MotoServer
 
-    def get(self, path: str, **params: Any) -> Any:
-        response = self.api.http.get(path, params=params)
+    def get(self, path: str, on: ApiClient | None = None, **params: Any) -> Any:
+        response = (on or self.api).http.get(path, params=params)
         assert response.status_code == 200, response.text
         assert "X-Junjo-Degraded" not in response.headers
         return response.json()
 
-    def trace_span_ids(self, trace_id: str) -> list[str]:
-        return sorted(s["span_id"] for s in self.get(f"{OBS}/traces/{trace_id}/spans"))
+    def trace_span_ids(self, trace_id: str, on: ApiClient | None = None) -> list[str]:
+        return sorted(s["span_id"] for s in self.get(f"{OBS}/traces/{trace_id}/spans", on))
+
+    def on_both(self, trace_id: str) -> list[str]:
+        """The trace's span ids, the same through both backends (or an empty list)."""
+        first, second = self.trace_span_ids(trace_id), self.trace_span_ids(trace_id, self.other_backend)
+        return first if first == second else []
 
     def flush(self) -> dict[str, Any]:
         response = self.api.http.post("/api/admin/flush-wal")
@@ -108,27 +116,41 @@ class Cluster:
 
 
 @pytest.fixture(scope="module")
-def cluster(moto_server: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:  # noqa: F811
+def cluster(
+    moto_server: MotoServer, postgres_server: PostgresServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Cluster]:
     data = tmp_path_factory.mktemp("bucket-cluster")
     config = moto_server.config(moto_server.create_bucket(), prefix="junjo/spans")
-    stack = Stack(
-        data,
-        extra_env={"INDEXER_POLL_INTERVAL": "3600", "FLUSH_MAX_AGE_SECS": "3600", **service_env(config)},
-    )
+    shared = {
+        "INDEXER_POLL_INTERVAL": "3600",
+        "FLUSH_MAX_AGE_SECS": "3600",
+        "JUNJO_DATABASE_URL": postgres_server.create_database(),
+        **service_env(config),
+    }
+    stack = Stack(data, extra_env=shared)
+    other = Stack(data / "backend-2", session_secret=stack.session_secret, cookie_key=stack.cookie_key)
     try:
         start_ingestion(stack, data / "logs")
         own = data / "ingestion-2"
         second = start_extra_ingester(
             stack, "ingestion-2", data / "logs", env={"PARQUET_OUTPUT_DIR": str(own / "parquet")}
         )
-        stack.backend_env = {"INGESTION_TARGETS": stack.ingestion_targets, "HOT_TIER_TRANSFER": "stream"}
+        readers = {"INGESTION_TARGETS": stack.ingestion_targets, "HOT_TIER_TRANSFER": "stream"}
+        stack.backend_env = readers
         start_backend(stack, data / "logs")
+        other.extra_env, other.backend_env = shared, readers
+        start_backend(other, data / "logs-2")
         api = ApiClient(stack.http_url)
         api.create_first_user()
-        yield Cluster(stack, second, api, api.create_api_key("bucket"), ObjectColdFiles(config), moto_server)
+        other_backend = ApiClient(other.http_url)
+        other_backend.http.cookies.set("session", api.http.cookies["session"])
+        key = api.create_api_key("bucket")
+        yield Cluster(stack, second, api, other_backend, key, ObjectColdFiles(config), moto_server)
         api.close()
+        other_backend.close()
     finally:
         stack.stop()
+        other.stop()
 
 
 def test_two_ingesters_share_a_bucket_and_the_backend_sees_every_span_once(cluster: Cluster) -> None:
@@ -137,12 +159,11 @@ def test_two_ingesters_share_a_bucket_and_the_backend_sees_every_span_once(clust
     junjo = [cluster.send_junjo(endpoint) for endpoint in endpoints]
     junjo_ids = {s for run in junjo for s in run["span_ids"]}
 
-    # Unflushed: from both ingesters' hot tiers, streamed over gRPC (no file shared).
-    assert poll(lambda: cluster.trace_span_ids(trace_id), lambda ids: set(ids) == split) == sorted(split)
+    # Unflushed: from both ingesters' hot tiers, streamed over gRPC (no file shared), on both backends.
+    assert poll(lambda: cluster.on_both(trace_id), lambda ids: set(ids) == split) == sorted(split)
     for run in junjo:
         seen = poll(
-            lambda run=run: cluster.trace_span_ids(run["trace_id"]),
-            lambda ids, run=run: len(ids) == run["spans"],
+            lambda run=run: cluster.on_both(run["trace_id"]), lambda ids, run=run: len(ids) == run["spans"]
         )
         assert set(seen) == set(run["span_ids"])
     assert cluster.local_parquet() == []
@@ -155,12 +176,13 @@ def test_two_ingesters_share_a_bucket_and_the_backend_sees_every_span_once(clust
     in_bucket = cluster.span_ids_in_bucket()
     assert split | junjo_ids <= set(in_bucket) and max(in_bucket.values()) == 1
 
-    assert cluster.trace_span_ids(trace_id) == sorted(split)  # whole, no duplicates across tiers
-    for run in junjo:
-        assert cluster.trace_span_ids(run["trace_id"]) == sorted(run["span_ids"])
-    listing = cluster.get(f"{OBS}/services/{SERVICE}/spans", limit=100)
-    assert sorted(s["span_id"] for s in listing) == sorted(split)
-    assert {SERVICE, JUNJO_SERVICE} <= set(cluster.get(f"{OBS}/services"))
+    for backend in (cluster.api, cluster.other_backend):  # whole, no duplicates across tiers
+        assert cluster.trace_span_ids(trace_id, backend) == sorted(split)
+        for run in junjo:
+            assert cluster.trace_span_ids(run["trace_id"], backend) == sorted(run["span_ids"])
+        listing = cluster.get(f"{OBS}/services/{SERVICE}/spans", backend, limit=100)
+        assert sorted(s["span_id"] for s in listing) == sorted(split)
+        assert {SERVICE, JUNJO_SERVICE} <= set(cluster.get(f"{OBS}/services", backend))
 
 
 def test_an_ingester_killed_mid_upload_loses_and_duplicates_nothing(cluster: Cluster, tmp_path: Path) -> None:
@@ -209,6 +231,7 @@ def test_an_ingester_killed_mid_upload_loses_and_duplicates_nothing(cluster: Clu
         assert Counter(uploaded["span_id"].to_pylist()) == Counter(dict.fromkeys(sent, 1))
 
         cluster.flush()  # indexes the bucket, the restarted ingester's object included
+        assert cluster.trace_span_ids(trace_id) == cluster.trace_span_ids(trace_id, cluster.other_backend)
         assert cluster.trace_span_ids(trace_id) == sorted(sent)
         assert max(cluster.span_ids_in_bucket().values()) == 1
     finally:

@@ -37,7 +37,7 @@ from ingestion.storage import LocalSpanStore, LocalStoreConfig
 from junjo_common.spanformat import CURRENT as span_format
 from junjo_common.spanformat import v1
 from tests.ingestion.workload import make_request
-from tests.support.s3 import MotoServer, moto_server  # noqa: F401  (the fixture)
+from tests.support.s3 import MotoServer
 from tests.support.tcp_proxy import TcpProxy
 
 MB = 1024 * 1024
