@@ -312,3 +312,20 @@ def test_redacted_definition_skips_the_fingerprint_rule(success_spans: Spans) ->
     definition = _rules(agent)["definition"]
     assert definition["status"] == "skipped" and "not recorded in full" in definition["reason"]
     assert _rules(agent)["model_requests"]["status"] == "passed"  # the request's own identity still checks
+
+
+HOSTILE_VALUES: list[Any] = ["", "{", '{"v":1}', -1, 2**64, 1.5, True, ["a", 1]]
+
+
+def test_any_hostile_attribute_value_gives_diagnostics_never_an_exception(success_spans: Spans) -> None:
+    """Every attribute of every span of a real run, replaced in turn by values of the wrong type,
+    out of range or unparseable: the evidence is still built and the verdict stays a verdict."""
+    keys = {(i, key) for i, span in enumerate(success_spans) for key in span["attributes_json"]}
+    for i, key in sorted(keys):
+        for value in HOSTILE_VALUES:
+            spans = list(success_spans)  # the evidence never writes into its input spans
+            spans[i] = {**spans[i], "attributes_json": {**spans[i]["attributes_json"], key: value}}
+            doc = build_trace_evidence(spans[0]["trace_id"], spans)
+            for executable in doc["executables_by_span_id"].values():
+                if executable["executable_type"] == "agent":
+                    assert executable["verification"]["status"] in ("passed", "failed")
