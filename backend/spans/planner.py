@@ -338,6 +338,15 @@ def _search(index: MetadataIndex, q: ListQuery, extra: list[Source], files: list
         files = [f for f in files if f.min_start_ns <= q.cursor[0]]
     where, params = build_where(q)
     skipped: list[SkippedFile] = []
+    tables: dict[str, pa.Table] = {}
+    if q.has_llm:
+        hot_ids, hot_skipped = _llm_trace_ids(extra, q.service)
+        skipped.extend(hot_skipped)
+        ids = hot_ids | set(index.llm_trace_ids_for_service(q.service))
+        tables["llm_ids"] = pa.table({"trace_id": pa.array(sorted(ids), pa.string())})
+        where += " AND trace_id IN (SELECT trace_id FROM llm_ids)"
+        llm_counts = index.llm_trace_counts(q.service)
+        files = [f for f in files if llm_counts.get(f.path)]
     collected: dict[tuple[str, str], dict[str, Any]] = {}
     ordered: list[dict[str, Any]] = []
     pos, partial, bound = 0, False, 0
@@ -346,7 +355,7 @@ def _search(index: MetadataIndex, q: ListQuery, extra: list[Source], files: list
         while pos < len(files) and len(chunk) < SEARCH_CHUNK_FILES:
             chunk.append(Source(files[pos].path, "cold"))
             pos += 1
-        result = engine.query_spans(chunk, where, params, limit=_with_copies(q.limit))
+        result = engine.query_spans(chunk, where, params, limit=_with_copies(q.limit), tables=tables)
         skipped.extend(result.skipped)
         _merge(collected, result.rows)
         ordered = sorted(collected.values(), key=_sort_key, reverse=True)

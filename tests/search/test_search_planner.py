@@ -135,3 +135,30 @@ def test_a_key_found_twice_in_a_span_keeps_its_file_searchable(tmp_path: Path) -
     assert "user.id" in summarize(path).attribute_overflow
     assert [r["user.id"] for r in _search(world, "user.id = top")] == ["top"]
     assert [r["user.id"] for r in _search(world, "user.id = nested")] == ["top"]  # at any level
+
+
+def test_the_llm_filter_still_applies_to_a_search(tmp_path: Path) -> None:
+    world = World(tmp_path)
+    rows, llm_roots = [], []
+    for i in range(6):
+        trace_id = new_trace_id()
+        root = span(trace_id, start_ns=BASE_NS + i * SEC, attributes={"vip": i % 2 == 0})
+        SENT[root["span_id"]] = {"vip": i % 2 == 0}
+        rows.append(root)
+        if i < 3:  # the first three traces hold an LLM call
+            rows.append(
+                span(
+                    trace_id,
+                    parent=root["span_id"],
+                    start_ns=BASE_NS + i * SEC + 1,
+                    attributes={"gen_ai.operation.name": "chat"},
+                )
+            )
+            llm_roots.append(root)
+    world.cold(rows[:5])
+    world.hot(rows[5:])
+    found = world.all_pages(
+        service="svc", kind="roots", has_llm=True, search=compile_search(parse("vip = true"))
+    )
+    expected = [r["span_id"] for r in reversed(llm_roots) if SENT[r["span_id"]]["vip"]]
+    assert [r["span_id"] for r in found] == expected and expected
