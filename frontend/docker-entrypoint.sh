@@ -9,11 +9,12 @@
 #                                    JUNJO_PROD_BACKEND_URL and JUNJO_PROD_INGESTION_URL are required
 #                                    (the container refuses to start without them, naming the variable)
 # It also writes junjo-runtime.conf for nginx so the Content-Security-Policy allows the API origin.
-# JUNJO_HTML_DIR and JUNJO_NGINX_RUNTIME_CONF move the outputs (used by the tests).
+# Both go to the runtime directory, /run/junjo (the container's root filesystem is read-only; /run
+# is a tmpfs), from where nginx serves /config.js and includes the conf. JUNJO_RUNTIME_DIR moves
+# it (used by the tests).
 set -eu
 
-html_dir="${JUNJO_HTML_DIR:-/usr/share/nginx/html}"
-runtime_conf="${JUNJO_NGINX_RUNTIME_CONF:-/etc/nginx/junjo-runtime.conf}"
+runtime_dir="${JUNJO_RUNTIME_DIR:-/run/junjo}"
 junjo_env="${JUNJO_ENV:-development}"
 
 fail() {
@@ -56,12 +57,12 @@ esac
 rest="${api_host#*://}"
 api_origin="${api_host%%://*}://${rest%%/*}"
 
-[ -d "$html_dir" ] || fail "web root $html_dir does not exist"
-printf 'window.runtimeConfig = { API_HOST: "%s" };\n' "$api_host" > "$html_dir/config.js.tmp"
-mv -f "$html_dir/config.js.tmp" "$html_dir/config.js"
+mkdir -p "$runtime_dir" || fail "cannot create the runtime directory $runtime_dir (mount a tmpfs on /run)"
+printf 'window.runtimeConfig = { API_HOST: "%s" };\n' "$api_host" > "$runtime_dir/config.js.tmp"
+mv -f "$runtime_dir/config.js.tmp" "$runtime_dir/config.js"
 printf '# Written by docker-entrypoint.sh at container start; do not edit.\nset $junjo_api_origin "%s";\n' \
-    "$api_origin" > "$runtime_conf.tmp"
-mv -f "$runtime_conf.tmp" "$runtime_conf"
+    "$api_origin" > "$runtime_dir/junjo-runtime.conf.tmp"
+mv -f "$runtime_dir/junjo-runtime.conf.tmp" "$runtime_dir/junjo-runtime.conf"
 
 echo "junjo-frontend: JUNJO_ENV=$junjo_env UI=$frontend_url API=$api_host OTLP=$ingestion_url"
 

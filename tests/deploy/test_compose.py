@@ -105,7 +105,7 @@ def test_env_file_feeds_the_python_services_only(project: Path, config: dict[str
 
 def test_services_run_without_privileges(project: Path) -> None:
     """no-new-privileges and no capability beyond what each needs; read-only root filesystems
-    (scratch on tmpfs) wherever the service writes only to its volumes."""
+    everywhere (scratch and generated configuration on tmpfs, data on the volume)."""
     merged = compose_config(project, "docker-compose.yml", "deploy/docker-compose.caddy.yml")
     needed = {
         seed.BACKEND: {"CHOWN", "DAC_OVERRIDE", "SETUID", "SETGID"},  # the entrypoint's chown + setpriv
@@ -122,6 +122,14 @@ def test_services_run_without_privileges(project: Path) -> None:
         service = merged["services"][name]
         assert service["read_only"] is True, name
         assert any(t.startswith("/tmp:") for t in service["tmpfs"]), name
+    frontend = merged["services"][seed.FRONTEND]
+    assert frontend["read_only"] is True
+    # Only what the entrypoint (/run/junjo) and nginx (pid in /run, temp files) write.
+    assert sorted(t.split(":")[0] for t in frontend["tmpfs"]) == ["/run", "/var/cache/nginx"]
+    for name in (seed.BACKEND, seed.INGESTION):  # besides the root: the data volume only
+        volumes = merged["services"][name]["volumes"]
+        assert [v.split(":")[1] for v in volumes] == ["/app/.dbdata"], name
+    assert "volumes" not in frontend
 
 
 def test_caddy_gets_no_secrets_and_is_the_only_trusted_proxy(project: Path) -> None:

@@ -35,54 +35,52 @@ URLS = {
 
 
 @pytest.fixture
-def html(tmp_path: Path) -> Path:
-    root = tmp_path / "html"
-    root.mkdir()
-    return root
+def runtime(tmp_path: Path) -> Path:
+    return tmp_path / "run" / "junjo"  # created by the entrypoint, as on the container's tmpfs /run
 
 
-def test_development_writes_localhost_config(html: Path, tmp_path: Path) -> None:
-    result = run_entrypoint(html, tmp_path / "runtime.conf", {"JUNJO_ENV": "development"})
+def test_development_writes_localhost_config(runtime: Path) -> None:
+    result = run_entrypoint(runtime, {"JUNJO_ENV": "development"})
     assert result.returncode == 0, result.stderr
-    config_js = (html / "config.js").read_text()
+    config_js = (runtime / "config.js").read_text()
     assert config_js == 'window.runtimeConfig = { API_HOST: "http://localhost:1323" };\n'
-    assert 'set $junjo_api_origin "http://localhost:1323";' in (tmp_path / "runtime.conf").read_text()
+    assert 'set $junjo_api_origin "http://localhost:1323";' in (runtime / "junjo-runtime.conf").read_text()
     assert "JUNJO_ENV=development" in result.stdout
 
 
-def test_unset_env_means_development(html: Path, tmp_path: Path) -> None:
-    result = run_entrypoint(html, tmp_path / "runtime.conf", {})
+def test_unset_env_means_development(runtime: Path) -> None:
+    result = run_entrypoint(runtime, {})
     assert result.returncode == 0, result.stderr
-    assert "http://localhost:1323" in (html / "config.js").read_text()
+    assert "http://localhost:1323" in (runtime / "config.js").read_text()
 
 
 @pytest.mark.parametrize("missing", sorted(URLS))
-def test_production_refuses_to_start_without_each_url(html: Path, tmp_path: Path, missing: str) -> None:
+def test_production_refuses_to_start_without_each_url(runtime: Path, missing: str) -> None:
     env = {"JUNJO_ENV": "production", **{k: v for k, v in URLS.items() if k != missing}}
-    result = run_entrypoint(html, tmp_path / "runtime.conf", env, "echo", "nginx-started")
+    result = run_entrypoint(runtime, env, "echo", "nginx-started")
     assert result.returncode != 0
     assert "nginx-started" not in result.stdout
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("junjo-frontend: error: ")
     assert f"{missing} is required when JUNJO_ENV=production" in lines[0]
-    assert not (html / "config.js").exists()
+    assert not (runtime / "config.js").exists()
 
 
-def test_production_without_any_url_names_the_first(html: Path, tmp_path: Path) -> None:
-    result = run_entrypoint(html, tmp_path / "runtime.conf", {"JUNJO_ENV": "production"})
+def test_production_without_any_url_names_the_first(runtime: Path) -> None:
+    result = run_entrypoint(runtime, {"JUNJO_ENV": "production"})
     assert result.returncode == 1
     assert "JUNJO_PROD_FRONTEND_URL is required" in result.stderr
 
 
-def test_production_writes_backend_url_and_execs_the_command(html: Path, tmp_path: Path) -> None:
+def test_production_writes_backend_url_and_execs_the_command(runtime: Path) -> None:
     env = {"JUNJO_ENV": "production", **URLS, "JUNJO_PROD_BACKEND_URL": "https://api.junjo.example.com:8443/"}
-    result = run_entrypoint(html, tmp_path / "runtime.conf", env, "echo", "nginx-started")
+    result = run_entrypoint(runtime, env, "echo", "nginx-started")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("nginx-started")
-    assert (html / "config.js").read_text() == (
+    assert (runtime / "config.js").read_text() == (
         'window.runtimeConfig = { API_HOST: "https://api.junjo.example.com:8443" };\n'
     )
-    runtime_conf = (tmp_path / "runtime.conf").read_text()
+    runtime_conf = (runtime / "junjo-runtime.conf").read_text()
     assert 'set $junjo_api_origin "https://api.junjo.example.com:8443";' in runtime_conf
 
 
@@ -95,15 +93,15 @@ def test_production_writes_backend_url_and_execs_the_command(html: Path, tmp_pat
         ("JUNJO_PROD_FRONTEND_URL", "ftp://junjo.example.com", "must start with http:// or https://"),
     ],
 )
-def test_production_rejects_bad_urls(html: Path, tmp_path: Path, name: str, value: str, message: str) -> None:
-    result = run_entrypoint(html, tmp_path / "runtime.conf", {"JUNJO_ENV": "production", **URLS, name: value})
+def test_production_rejects_bad_urls(runtime: Path, name: str, value: str, message: str) -> None:
+    result = run_entrypoint(runtime, {"JUNJO_ENV": "production", **URLS, name: value})
     assert result.returncode == 1
     assert name in result.stderr and message in result.stderr
-    assert not (html / "config.js").exists()
+    assert not (runtime / "config.js").exists()
 
 
-def test_unknown_environment_is_refused(html: Path, tmp_path: Path) -> None:
-    result = run_entrypoint(html, tmp_path / "runtime.conf", {"JUNJO_ENV": "staging"})
+def test_unknown_environment_is_refused(runtime: Path) -> None:
+    result = run_entrypoint(runtime, {"JUNJO_ENV": "staging"})
     assert result.returncode == 1
     assert "JUNJO_ENV must be 'development' or 'production' (got 'staging')" in result.stderr
 

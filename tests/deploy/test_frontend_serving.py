@@ -104,3 +104,21 @@ def test_development_csp_allows_the_local_api(tmp_path: Path) -> None:
         assert "connect-src 'self' http://localhost:1323;" in response.headers["content-security-policy"]
     finally:
         server.stop()
+
+
+def test_serves_from_a_read_only_root_filesystem(tmp_path: Path) -> None:
+    """compose runs the frontend with `read_only: true` and tmpfs on /run and /var/cache/nginx: the
+    entrypoint and nginx start and serve with only those writable."""
+    html = web_root(tmp_path)
+    server = Nginx(tmp_path / "prefix", html, PROD_ENV).start(read_only=True)
+    try:
+        response = httpx.get(f"{server.url}/config.js")
+        assert response.status_code == 200
+        assert 'API_HOST: "https://api.junjo.example.com"' in response.text
+        csp = response.headers["content-security-policy"]
+        assert "connect-src 'self' https://api.junjo.example.com;" in csp
+        assert httpx.get(f"{server.url}/deep/route").status_code == 200
+    finally:
+        server.stop()
+    # Everything was written to the (now gone) tmpfs mounts, nothing to the web root or prefix.
+    assert not (html / "config.js").exists() and not any(server.runtime.iterdir())
