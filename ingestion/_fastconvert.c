@@ -10,12 +10,15 @@
  * It is a fast path only. ingestion/convert.py stays the definition of the semantics: whenever
  * this decoder meets anything that path would reject or treat specially -- invalid UTF-8, an id
  * of the wrong length, a kind or status code out of range, nesting deeper than 32, an AnyValue
- * with more than one value, a repeated singular message, a group, a malformed varint, or anything
- * at a limit (a long text value, many attributes or events, a large span, a resource repeated
- * past its budget) -- it returns None and the whole request goes through the Python converter,
- * which truncates or rejects exactly as documented there. The limit checks may err on the side
- * of handing back (a duplicate key's overridden value counts too), never the other way. The
- * tests compare both converters row for row.
+ * with more than one value, a repeated singular message, a group, a malformed varint, more keys
+ * in a nested key-value list than a span may have -- it returns None and the whole request goes
+ * through the Python converter. The limits (convert.Limits) are applied here exactly as there,
+ * so a hostile request never needs the Python path's copies of its values: a long text value is
+ * cut with the truncation marker convert.py gives (configure()), attributes past the per-span
+ * count and events past theirs are dropped and counted, and a span over its byte limit or past
+ * the request's resource budget is rejected with the Python path's message (a count and the
+ * first few messages come back for partial_success). The tests compare both converters row for
+ * row.
  *
  * JSON rules (junjo_common.spanformat.v1, i.e. orjson with sorted keys): compact, keys sorted by
  * their UTF-8 bytes with the last duplicate winning, non-ASCII written as UTF-8, control
@@ -25,6 +28,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,13 +39,21 @@
 #define MAX_NESTING_DEPTH 32
 #define TRACE_ID_LEN 16
 #define SPAN_ID_LEN 8
+typedef struct {
+    char *p;
+    size_t len, cap;
+} Buf;
+
 #define CHECK(expr)                   \
     do {                              \
         int rc_ = (expr);             \
         if (rc_ != OK) return rc_;    \
     } while (0)
 
-static PyObject *double_formatter; /* orjson.dumps, set once at import of convert.py */
+/* Set once by configure() at import of convert.py. */
+static PyObject *double_formatter; /* orjson.dumps */
+static Buf marker_head, marker_tail; /* TRUNCATED_MARKER around its "{}", as JSON string content */
+static Py_ssize_t max_messages;      /* rejection messages kept per request */
 
 /* The limits of one convert() call (convert.Limits); convert() holds the GIL throughout. */
 static struct {
@@ -49,11 +61,6 @@ static struct {
 } limits;
 
 /* --- growable byte buffer ------------------------------------------------------------------ */
-
-typedef struct {
-    char *p;
-    size_t len, cap;
-} Buf;
 
 static int buf_grow(Buf *b, size_t extra) {
     size_t need = b->len + extra;
@@ -351,6 +358,36 @@ static int json_double(Buf *b, double d) {
     return rc;
 }
 
+/* --- values over the length limit: cut, with the truncation marker ------------------------- */
+
+/* Writes the marker of a value of `total` bytes (TRUNCATED_MARKER, as JSON string content). */
+static int put_marker(Buf *b, uint64_t total) {
+    CHECK(buf_put(b, marker_head.p, marker_head.len));
+    CHECK(buf_put_u64(b, total));
+    return buf_put(b, marker_tail.p, marker_tail.len);
+}
+
+/* A string of n > limit bytes: its first `limit` bytes (back to a character boundary), then the
+ * marker. The whole text is validated first: the Python path would refuse the span otherwise. */
+static int json_cut_string(Buf *b, const uint8_t *s, size_t n, size_t limit) {
+    if (!utf8_valid(s, n)) return FALLBACK;
+    size_t cut = limit;
+    while (cut && (s[cut] & 0xC0) == 0x80) cut--; /* not inside a multi-byte character */
+    CHECK(json_string(b, s, cut));
+    b->len--; /* reopen the string for the marker */
+    CHECK(put_marker(b, n));
+    return buf_putc(b, '"');
+}
+
+/* Bytes whose hex (2n characters) is over `limit`: the first `limit` hex digits, then the marker. */
+static int json_cut_hex(Buf *b, const uint8_t *s, size_t n, size_t limit) {
+    CHECK(buf_putc(b, '"'));
+    CHECK(buf_put_hex(b, s, limit / 2));
+    if (limit % 2) CHECK(buf_putc(b, HEX[s[limit / 2] >> 4]));
+    CHECK(put_marker(b, 2 * (uint64_t)n));
+    return buf_putc(b, '"');
+}
+
 /* --- AnyValue and attribute maps -> JSON ---------------------------------------------------- */
 
 typedef struct {
@@ -368,27 +405,37 @@ static int entry_cmp(const void *a, const void *b) {
     return x->order < y->order ? -1 : 1;
 }
 
-static int json_any(Buf *b, Slice v, int depth);
+static int json_any(Buf *b, Slice v, int depth, int *cut);
 
-/* Writes {"key":value,...} from entries: sorted by key bytes, the last duplicate kept. */
-static int json_object(Buf *b, Entry *entries, size_t n, int depth) {
+/*
+ * Writes {"key":value,...} from entries: sorted by key bytes, the last duplicate kept. An
+ * attribute list (`dropped` given) keeps its first limits.attributes keys and adds one to
+ * *dropped per key left out and per kept value that was cut; inside a value (`dropped` NULL) a
+ * cut sets *cut.
+ */
+static int json_object(Buf *b, Entry *entries, size_t n, int depth, uint64_t *dropped, int *cut) {
     if (n > 1) qsort(entries, n, sizeof(Entry), entry_cmp);
     CHECK(buf_putc(b, '{'));
-    int first = 1;
+    size_t kept = 0;
     for (size_t i = 0; i < n; i++) {
-        if (i + 1 < n && entries[i].key.n == entries[i + 1].key.n &&
-            memcmp(entries[i].key.p, entries[i + 1].key.p, entries[i].key.n) == 0) {
-            /* A later duplicate wins, but protobuf still validates this one: write, then drop it. */
+        int value_cut = 0;
+        int duplicate = i + 1 < n && entries[i].key.n == entries[i + 1].key.n &&
+                        memcmp(entries[i].key.p, entries[i + 1].key.p, entries[i].key.n) == 0;
+        if (duplicate || (dropped && kept == limits.attributes)) {
+            /* Overridden by a later duplicate, or past the key limit: not stored, but protobuf
+             * still validates it, so it is written and dropped again. */
             size_t mark = b->len;
-            CHECK(json_any(b, entries[i].value, depth));
+            CHECK(json_any(b, entries[i].value, depth, &value_cut));
             b->len = mark;
+            if (!duplicate) (*dropped)++;
             continue;
         }
-        if (!first) CHECK(buf_putc(b, ','));
-        first = 0;
+        if (kept++) CHECK(buf_putc(b, ','));
         CHECK(json_string(b, entries[i].key.p, entries[i].key.n));
         CHECK(buf_putc(b, ':'));
-        CHECK(json_any(b, entries[i].value, depth));
+        CHECK(json_any(b, entries[i].value, depth, &value_cut));
+        if (value_cut && dropped) (*dropped)++;
+        else if (value_cut) *cut = 1;
     }
     return buf_putc(b, '}');
 }
@@ -420,12 +467,14 @@ static int parse_key_value(Slice kv, Entry *out, int *has_value) {
 }
 
 /*
- * Writes a JSON object from serialized KeyValue messages. `drop_valueless`: inside a kvlist
- * AnyValue a KeyValue without a value is left out (the Python path's rule); in a top-level
- * attribute list (read there as map<string, bytes>) it is written as null.
+ * Writes a JSON object from serialized KeyValue messages: an attribute list when `dropped` is
+ * given (see json_object; a KeyValue without a value is written as null, as the Python path reads
+ * the list as map<string, bytes>), else a kvlist AnyValue (a KeyValue without a value is left out,
+ * the Python path's rule; more entries than a span's attribute limit are the Python path's).
  */
-static int json_key_values(Buf *b, const Slice *kvs, size_t n, int drop_valueless, int depth) {
-    if (n > limits.attributes) return FALLBACK; /* counts duplicates and kvlists too: errs safe */
+static int json_key_values(Buf *b, const Slice *kvs, size_t n, int depth, uint64_t *dropped, int *cut) {
+    int drop_valueless = dropped == NULL;
+    if (!dropped && n > limits.attributes) return FALLBACK; /* counts duplicates too: errs safe */
     Entry local[64];
     Entry *entries = n <= 64 ? local : malloc(n * sizeof(Entry));
     if (!entries) return NOMEM;
@@ -440,7 +489,7 @@ static int json_key_values(Buf *b, const Slice *kvs, size_t n, int drop_valueles
             count++;
         }
     }
-    if (rc == OK) rc = json_object(b, entries, count, depth);
+    if (rc == OK) rc = json_object(b, entries, count, depth, dropped, cut);
     if (entries != local) free(entries);
     return rc;
 }
@@ -464,7 +513,7 @@ static int collect_values(Slice msg, SliceVec *out) {
 }
 
 /* One AnyValue (a oneof): exactly one value field, or none (null). */
-static int json_any(Buf *b, Slice v, int depth) {
+static int json_any(Buf *b, Slice v, int depth, int *cut) {
     if (depth > MAX_NESTING_DEPTH) return FALLBACK;
     Reader r = {v.p, v.p + v.n};
     uint32_t kind = 0;
@@ -494,9 +543,15 @@ static int json_any(Buf *b, Slice v, int depth) {
             break;
         }
     }
-    /* Text over the limit is truncated by the Python path (bytes count as hex, two per byte). */
-    if ((kind == 1 && s.n > limits.value_bytes) || (kind == 7 && 2 * (uint64_t)s.n > limits.value_bytes))
-        return FALLBACK;
+    /* Text over the limit is cut (bytes count as hex, two characters per byte). */
+    if (kind == 1 && s.n > limits.value_bytes) {
+        *cut = 1;
+        return json_cut_string(b, s.p, s.n, (size_t)limits.value_bytes);
+    }
+    if (kind == 7 && 2 * (uint64_t)s.n > limits.value_bytes) {
+        *cut = 1;
+        return json_cut_hex(b, s.p, s.n, (size_t)limits.value_bytes);
+    }
     switch (kind) {
     case 0: return PUT_LIT(b, "null");
     case 1: return json_string(b, s.p, s.n);
@@ -515,18 +570,21 @@ static int json_any(Buf *b, Slice v, int depth) {
         rc = buf_putc(b, '[');
         for (size_t i = 0; i < items.len && rc == OK; i++) {
             if (i) rc = buf_putc(b, ',');
-            if (rc == OK) rc = json_any(b, items.items[i], depth + 1);
+            if (rc == OK) rc = json_any(b, items.items[i], depth + 1, cut);
         }
         if (rc == OK) rc = buf_putc(b, ']');
     } else if (rc == OK) {
-        rc = json_key_values(b, items.items, items.len, 1, depth + 1);
+        rc = json_key_values(b, items.items, items.len, depth + 1, NULL, cut);
     }
     vec_free(&items);
     return rc;
 }
 
-/* service.name as the Python path reads it: a string, or bytes shown as hex; otherwise "". */
+/* service.name as the Python path reads it: a string, or bytes shown as hex; otherwise "". It is
+ * read from the stored attributes, so a resource with more attributes than the limit (whose
+ * service.name may be dropped) or a name over the value limit (cut) is the Python path's. */
 static int service_name(const SliceVec *attrs, Buf *out) {
+    if (attrs->len > limits.attributes) return FALLBACK;
     for (size_t i = attrs->len; i-- > 0;) {
         Entry e;
         int has_value;
@@ -539,6 +597,7 @@ static int service_name(const SliceVec *attrs, Buf *out) {
             if ((field == 1 || field == 7) && wt == 2) {
                 Slice s;
                 CHECK(rd_bytes(&r, &s));
+                if ((field == 7 ? 2 * (uint64_t)s.n : s.n) > limits.value_bytes) return FALLBACK;
                 if (field == 7) return buf_put_hex(out, s.p, s.n);
                 if (!utf8_valid(s.p, s.n)) return FALLBACK;
                 return buf_put(out, s.p, s.n);
@@ -639,10 +698,11 @@ static int json_event(Buf *b, Slice ev, SliceVec *attrs) {
         default: CHECK(skip_field(&r, wt));
         }
     }
+    uint64_t cut = 0;
     CHECK(PUT_LIT(b, "{\"attributes\":"));
-    CHECK(json_key_values(b, attrs->items, attrs->len, 0, 0));
+    CHECK(json_key_values(b, attrs->items, attrs->len, 0, &cut, NULL));
     CHECK(PUT_LIT(b, ",\"droppedAttributesCount\":"));
-    CHECK(buf_put_u64(b, dropped));
+    CHECK(buf_put_u64(b, dropped + cut));
     CHECK(PUT_LIT(b, ",\"name\":"));
     CHECK(json_string(b, name.p, name.n));
     CHECK(PUT_LIT(b, ",\"timeUnixNano\":\""));
@@ -676,10 +736,11 @@ static int json_link(Buf *b, Slice link, SliceVec *attrs) {
         }
     }
     if (trace_id.n != TRACE_ID_LEN || span_id.n != SPAN_ID_LEN) return FALLBACK;
+    uint64_t cut = 0;
     CHECK(PUT_LIT(b, "{\"attributes\":"));
-    CHECK(json_key_values(b, attrs->items, attrs->len, 0, 0));
+    CHECK(json_key_values(b, attrs->items, attrs->len, 0, &cut, NULL));
     CHECK(PUT_LIT(b, ",\"droppedAttributesCount\":"));
-    CHECK(buf_put_u64(b, dropped));
+    CHECK(buf_put_u64(b, dropped + cut));
     CHECK(PUT_LIT(b, ",\"flags\":"));
     CHECK(buf_put_u64(b, flags));
     CHECK(PUT_LIT(b, ",\"spanId\":"));
@@ -726,19 +787,76 @@ static int add_text(StrCol *col, Slice s, int null_if_empty) {
     return col_end_row(col, !(null_if_empty && s.n == 0));
 }
 
-static int add_json_list(StrCol *col, const SliceVec *items, SliceVec *scratch,
+/* Writes the first `keep` items as a JSON list; the rest are validated (written, then dropped). */
+static int add_json_list(StrCol *col, const SliceVec *items, size_t keep, SliceVec *scratch,
                          int (*one)(Buf *, Slice, SliceVec *)) {
     Buf *b = &col->data;
     CHECK(buf_putc(b, '['));
-    for (size_t i = 0; i < items->len; i++) {
+    for (size_t i = 0; i < keep; i++) {
         if (i) CHECK(buf_putc(b, ','));
         CHECK(one(b, items->items[i], scratch));
+    }
+    for (size_t i = keep; i < items->len; i++) {
+        size_t mark = b->len;
+        CHECK(one(b, items->items[i], scratch));
+        b->len = mark;
     }
     CHECK(buf_putc(b, ']'));
     return col_end_row(col, 1);
 }
 
-static int add_span(Columns *c, Slice span) {
+static uint32_t u32_saturated(uint64_t count) {
+    return count > UINT32_MAX ? UINT32_MAX : (uint32_t)count;
+}
+
+/* --- rejected spans: a count and the first few messages, for partial_success ------------------ */
+
+typedef struct {
+    uint64_t count;
+    PyObject *messages; /* list of str, at most max_messages */
+} Rejections;
+
+static int reject(Rejections *r, uint64_t count, const char *format, ...) {
+    r->count += count;
+    if (PyList_GET_SIZE(r->messages) >= max_messages) return OK;
+    va_list args;
+    va_start(args, format);
+    PyObject *message = PyUnicode_FromFormatV(format, args);
+    va_end(args);
+    if (!message) return NOMEM;
+    int failed = PyList_Append(r->messages, message) < 0;
+    Py_DECREF(message);
+    return failed ? NOMEM : OK;
+}
+
+/* The columns' lengths before a span, to take it out again when it is rejected. */
+typedef struct {
+    size_t offsets[N_STR], data[N_STR], validity[N_STR], num[N_NUM];
+    Py_ssize_t nulls[N_STR];
+} ColumnsMark;
+
+static void columns_mark(const Columns *c, ColumnsMark *m) {
+    for (int i = 0; i < N_STR; i++) {
+        m->offsets[i] = c->str[i].offsets.len;
+        m->data[i] = c->str[i].data.len;
+        m->validity[i] = c->str[i].validity.len;
+        m->nulls[i] = c->str[i].nulls;
+    }
+    for (int i = 0; i < N_NUM; i++) m->num[i] = c->num[i].len;
+}
+
+static void columns_restore(Columns *c, const ColumnsMark *m) {
+    for (int i = 0; i < N_STR; i++) {
+        c->str[i].offsets.len = m->offsets[i];
+        c->str[i].data.len = m->data[i];
+        c->str[i].validity.len = m->validity[i];
+        c->str[i].nulls = m->nulls[i];
+    }
+    for (int i = 0; i < N_NUM; i++) c->num[i].len = m->num[i];
+}
+
+/* Adds one span's row, or rejects the span (over limits.span_bytes: counted in *rejections). */
+static int add_span(Columns *c, Slice span, Rejections *rejections) {
     Reader r = {span.p, span.p + span.n};
     Slice trace_id = {span.p, 0}, span_id = {span.p, 0}, parent = {span.p, 0};
     Slice state = {span.p, 0}, name = {span.p, 0}, status = {span.p, 0};
@@ -773,6 +891,8 @@ static int add_span(Columns *c, Slice span) {
     if (parent.n != 0 && parent.n != SPAN_ID_LEN) return FALLBACK;
     if (start > INT64_MAX || end > INT64_MAX || kind > 5) return FALLBACK;
 
+    ColumnsMark mark;
+    columns_mark(c, &mark);
     size_t text_before = 0;
     for (int i = 0; i < N_STR; i++) text_before += c->str[i].data.len;
     StrCol *col = &c->str[C_SPAN_ID];
@@ -788,14 +908,28 @@ static int add_span(Columns *c, Slice span) {
     CHECK(add_text(&c->str[C_TRACE_STATE], state, 1));
     CHECK(add_status(c, status));
     col = &c->str[C_ATTRIBUTES];
-    CHECK(json_key_values(&col->data, c->attrs.items, c->attrs.len, 0, 0));
+    uint64_t cut = 0;
+    CHECK(json_key_values(&col->data, c->attrs.items, c->attrs.len, 0, &cut, NULL));
     CHECK(col_end_row(col, 1));
-    if (c->events.len > limits.events) return FALLBACK;
-    CHECK(add_json_list(&c->str[C_EVENTS], &c->events, &c->sub, json_event));
-    CHECK(add_json_list(&c->str[C_LINKS], &c->links, &c->sub, json_link));
+    d_attrs = u32_saturated((uint64_t)d_attrs + cut);
+    size_t events = c->events.len < limits.events ? c->events.len : (size_t)limits.events;
+    CHECK(add_json_list(&c->str[C_EVENTS], &c->events, events, &c->sub, json_event));
+    d_events = u32_saturated((uint64_t)d_events + (c->events.len - events));
+    CHECK(add_json_list(&c->str[C_LINKS], &c->links, c->links.len, &c->sub, json_link));
     size_t text_after = 0;
     for (int i = 0; i < N_STR; i++) text_after += c->str[i].data.len;
-    if (text_after - text_before > limits.span_bytes) return FALLBACK; /* rejected there */
+    if (text_after - text_before > limits.span_bytes) {
+        columns_restore(c, &mark);
+        char id[2 * SPAN_ID_LEN + 1];
+        for (int i = 0; i < SPAN_ID_LEN; i++) {
+            id[2 * i] = HEX[span_id.p[i] >> 4];
+            id[2 * i + 1] = HEX[span_id.p[i] & 15];
+        }
+        id[2 * SPAN_ID_LEN] = 0;
+        return reject(rejections, 1, "span %s: %llu bytes after conversion, more than "
+                      "OTLP_MAX_SPAN_BYTES (%llu)", id, (unsigned long long)(text_after - text_before),
+                      (unsigned long long)limits.span_bytes);
+    }
 
     int8_t kind8 = (int8_t)kind;
     int64_t start64 = (int64_t)start, end64 = (int64_t)end, duration = end64 - start64;
@@ -836,10 +970,11 @@ static PyObject *str_col_tuple(StrCol *c, Py_ssize_t rows) {
 
 /*
  * One ResourceSpans: (rows, service_name, resource_json, resource_dropped, (the columns named by
- * COLUMN_NAMES...)), or Py_None (no spans), or NULL with *rc set. *resource_used: the request's
- * resource bytes x spans so far (bounded by limits.resource_bytes_x_spans).
+ * COLUMN_NAMES...)), or Py_None (no span stored), or NULL with *rc set. *resource_used: the
+ * request's resource bytes x spans so far (bounded by limits.resource_bytes_x_spans; the spans
+ * past it are rejected).
  */
-static PyObject *convert_resource_spans(Slice rs, int *rc, uint64_t *resource_used) {
+static PyObject *convert_resource_spans(Slice rs, int *rc, uint64_t *resource_used, Rejections *rejections) {
     Reader r = {rs.p, rs.p + rs.n};
     Slice resource = {rs.p, 0};
     int has_resource = 0;
@@ -898,15 +1033,20 @@ static PyObject *convert_resource_spans(Slice rs, int *rc, uint64_t *resource_us
             *rc = skip_field(&rr, wt);
         }
     }
-    if (*rc == OK) *rc = json_key_values(&res_json, res_attrs.items, res_attrs.len, 0, 0);
+    uint64_t res_cut = 0;
+    if (*rc == OK) *rc = json_key_values(&res_json, res_attrs.items, res_attrs.len, 0, &res_cut, NULL);
+    res_dropped = u32_saturated((uint64_t)res_dropped + res_cut);
     if (*rc == OK) *rc = service_name(&res_attrs, &service);
     for (size_t i = 0; *rc == OK && i < spans.len; i++) {
         if (res_json.len > limits.resource_bytes_x_spans - *resource_used) {
-            *rc = FALLBACK; /* the Python path rejects the spans past the budget */
+            *rc = reject(rejections, spans.len - i, "resource: its %zu bytes of attributes would be "
+                         "stored with more spans than OTLP_MAX_RESOURCE_BYTES_X_SPANS allows per "
+                         "request", res_json.len);
             break;
         }
-        *rc = add_span(&cols, spans.items[i]);
-        *resource_used += res_json.len;
+        Py_ssize_t rows = cols.rows;
+        *rc = add_span(&cols, spans.items[i], rejections);
+        if (cols.rows > rows) *resource_used += res_json.len;
     }
     if (*rc == OK && cols.rows == 0) {
         result = Py_NewRef(Py_None);
@@ -942,15 +1082,15 @@ static PyObject *convert_resource_spans(Slice rs, int *rc, uint64_t *resource_us
 
 PyDoc_STRVAR(convert_doc,
 "convert(data: bytes, value_bytes, attributes, events, span_bytes, resource_bytes_x_spans)\n"
-"    -> list[tuple] | None\n\n"
-"Decodes serialized ExportTraceServiceRequest bytes into per-ResourceSpans column buffers, or\n"
-"returns None when the request needs the Python converter (anything invalid, unusual or at one\n"
-"of the limits given, which are convert.Limits).");
+"    -> tuple[list[tuple], int, list[str]] | None\n\n"
+"Decodes serialized ExportTraceServiceRequest bytes into per-ResourceSpans column buffers under\n"
+"the limits given (convert.Limits), with the count of rejected spans and the first messages; or\n"
+"returns None when the request needs the Python converter (anything invalid or unusual).");
 
 static PyObject *convert(PyObject *module, PyObject *args) {
     (void)module;
     if (!double_formatter) {
-        PyErr_SetString(PyExc_RuntimeError, "set_double_formatter() was not called");
+        PyErr_SetString(PyExc_RuntimeError, "configure() was not called");
         return NULL;
     }
     Py_buffer view;
@@ -964,9 +1104,10 @@ static PyObject *convert(PyObject *module, PyObject *args) {
     limits.span_bytes = span_bytes;
     limits.resource_bytes_x_spans = resource_bytes;
     uint64_t resource_used = 0;
+    Rejections rejections = {0, PyList_New(0)};
     PyObject *out = PyList_New(0);
     Reader r = {view.buf, (const uint8_t *)view.buf + view.len};
-    int rc = out ? OK : NOMEM;
+    int rc = out && rejections.messages ? OK : NOMEM;
     while (rc == OK && r.p < r.end) {
         uint32_t field, wt;
         Slice s;
@@ -977,32 +1118,67 @@ static PyObject *convert(PyObject *module, PyObject *args) {
         }
         if (wt != 2) { rc = FALLBACK; break; }
         if ((rc = rd_bytes(&r, &s)) != OK) break;
-        PyObject *res = convert_resource_spans(s, &rc, &resource_used);
+        PyObject *res = convert_resource_spans(s, &rc, &resource_used, &rejections);
         if (res && res != Py_None && PyList_Append(out, res) < 0) rc = NOMEM;
         Py_XDECREF(res);
     }
     PyBuffer_Release(&view);
-    if (rc == OK) return out;
+    if (rc == OK) {
+        return Py_BuildValue("(NKN)", out, (unsigned long long)rejections.count, rejections.messages);
+    }
+    Py_XDECREF(rejections.messages);
     Py_XDECREF(out);
     if (rc == NOMEM) return PyErr_Occurred() ? NULL : PyErr_NoMemory();
     PyErr_Clear();
     Py_RETURN_NONE;
 }
 
-static PyObject *set_double_formatter(PyObject *module, PyObject *fn) {
+/* `text` as the content of a JSON string (escaped, without the quotes) into *out. */
+static int json_content(Buf *out, const char *text, size_t n) {
+    Buf b = {0};
+    int rc = json_string(&b, (const uint8_t *)text, n);
+    if (rc == OK) {
+        free(out->p);
+        out->p = NULL;
+        out->len = out->cap = 0;
+        rc = buf_put(out, b.p + 1, b.len - 2);
+    }
+    free(b.p);
+    return rc;
+}
+
+static PyObject *configure(PyObject *module, PyObject *args) {
     (void)module;
+    PyObject *fn;
+    const char *marker;
+    Py_ssize_t marker_len, messages;
+    if (!PyArg_ParseTuple(args, "Os#n:configure", &fn, &marker, &marker_len, &messages)) return NULL;
     if (!PyCallable_Check(fn)) {
         PyErr_SetString(PyExc_TypeError, "the double formatter must be callable");
         return NULL;
     }
+    const char *at = NULL;
+    for (Py_ssize_t i = 0; i + 1 < marker_len && !at; i++)
+        if (marker[i] == '{' && marker[i + 1] == '}') at = marker + i;
+    if (!at || messages < 0) {
+        PyErr_SetString(PyExc_ValueError, "the truncation marker must hold {} for the byte count");
+        return NULL;
+    }
+    size_t head = (size_t)(at - marker);
+    if (json_content(&marker_head, marker, head) != OK ||
+        json_content(&marker_tail, at + 2, (size_t)marker_len - head - 2) != OK)
+        return PyErr_NoMemory();
+    max_messages = messages;
     Py_XSETREF(double_formatter, Py_NewRef(fn));
     Py_RETURN_NONE;
 }
 
 static PyMethodDef methods[] = {
     {"convert", convert, METH_VARARGS, convert_doc},
-    {"set_double_formatter", set_double_formatter, METH_O,
-     "Sets the callable (float -> bytes) that spells finite doubles in JSON (orjson.dumps)."},
+    {"configure", configure, METH_VARARGS,
+     "configure(double_formatter, truncated_marker: str, max_messages: int): the callable\n"
+     "(float -> bytes) that spells finite doubles in JSON (orjson.dumps), the marker ending a cut\n"
+     "value ('{}' is its byte count) and how many rejection messages a request keeps."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -1,9 +1,10 @@
 """OTLP `ExportTraceServiceRequest` bytes → Arrow record batches of the span schema, under limits.
 
 Two converters produce the same batches. The compiled one (ingestion/_fastconvert.c) reads the
-wire format straight into column buffers and takes every ordinary request. It hands back (returns
-None) any request it does not fully understand — anything invalid, unusual, or touching a limit —
-and the plain Python converter below takes it. The Python converter is the definition of the
+wire format straight into column buffers and takes every ordinary request, applying the limits
+below itself (a hostile request never costs the Python path's copies of its values). It hands
+back (returns None) any request it does not fully understand — anything invalid or unusual — and
+the plain Python converter below takes it. The Python converter is the definition of the
 semantics: it is written to be read, over the official protobuf classes, and the tests compare
 both row for row. `COMPILED` tells whether the fast path is in use (the start-up log says so).
 
@@ -41,16 +42,17 @@ from opentelemetry.proto.trace.v1 import trace_pb2
 
 from junjo_common.spanformat import v2
 
+MAX_NESTING_DEPTH = 32
+TRUNCATED_MARKER = "…[truncated from {} bytes]"
+MAX_MESSAGES = 5  # rejection messages given back per request: a few examples are enough
+
 try:
     import ingestion._fastconvert as _fastconvert
 except ImportError:  # not built (no C compiler): the pure-Python path does all the work
     _fastconvert = None
 else:
-    _fastconvert.set_double_formatter(v2.dumps_json)
+    _fastconvert.configure(v2.dumps_json, TRUNCATED_MARKER, MAX_MESSAGES)
 COMPILED = _fastconvert is not None
-
-MAX_NESTING_DEPTH = 32
-TRUNCATED_MARKER = "…[truncated from {} bytes]"
 _U32_MAX = (1 << 32) - 1
 _TRACE_ID_LEN, _SPAN_ID_LEN = 16, 8
 # The columns whose text counts toward a span's size (the resource's are bounded separately).
@@ -98,7 +100,7 @@ class Converted:
 
     def reject(self, count: int, message: str) -> None:
         self.rejected += count
-        if len(self.messages) < 5:  # a few examples are enough for the client
+        if len(self.messages) < MAX_MESSAGES:
             self.messages.append(message)
 
     @property
@@ -112,7 +114,7 @@ class Converted:
 def convert_request(data: bytes, batch_size: int = 1000, limits: Limits = DEFAULT_LIMITS) -> Converted:
     """Converts serialized request bytes; at most `batch_size` rows per record batch."""
     if _fastconvert is not None:
-        resources = _fastconvert.convert(
+        compiled = _fastconvert.convert(
             data,
             limits.attribute_value_bytes,
             limits.attributes_per_span,
@@ -120,8 +122,8 @@ def convert_request(data: bytes, batch_size: int = 1000, limits: Limits = DEFAUL
             limits.span_bytes,
             limits.resource_bytes_x_spans,
         )
-        if resources is not None:
-            return _from_compiled(resources, batch_size)
+        if compiled is not None:
+            return _from_compiled(compiled, batch_size)
     return _convert(data, batch_size, limits)
 
 
@@ -399,9 +401,11 @@ def _emit(rows: list[dict[str, Any]], resource: _Resource, out: Converted) -> No
 _TYPES = {f.name: f.type for f in v2.BATCH_SCHEMA}
 
 
-def _from_compiled(resources: list[tuple[Any, ...]], batch_size: int) -> Converted:
-    """The compiled path's buffers (named by _fastconvert.COLUMNS) → record batches."""
-    out = Converted()
+def _from_compiled(compiled: tuple[list[tuple[Any, ...]], int, list[str]], batch_size: int) -> Converted:
+    """The compiled path's buffers (named by _fastconvert.COLUMNS) → record batches, and what it
+    rejected (a count and the first messages)."""
+    resources, rejected, messages = compiled
+    out = Converted(rejected=rejected, messages=messages)
     for rows, service, resource_json, resource_dropped, buffers in resources:
         columns = {
             name: _array(_TYPES[name], rows, column)

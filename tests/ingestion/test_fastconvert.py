@@ -168,7 +168,7 @@ def _python(
         return convert.convert_request(data, batch_size, limits)
 
 
-def _compiled(data: object, limits: Limits = DEFAULT_LIMITS) -> list | None:
+def _compiled(data: object, limits: Limits = DEFAULT_LIMITS) -> tuple[list, int, list[str]] | None:
     return _fastconvert.convert(data, *dataclasses.astuple(limits))
 
 
@@ -178,6 +178,7 @@ def _table(out: convert.Converted) -> pa.Table:
 
 def _assert_same(compiled: convert.Converted, python: convert.Converted) -> None:
     assert (compiled.accepted, compiled.rejected) == (python.accepted, python.rejected)
+    assert compiled.messages == python.messages
     assert [b.num_rows for b in compiled.batches] == [b.num_rows for b in python.batches]
     got, want = _table(compiled), _table(python)
     got.validate(full=True)
@@ -227,14 +228,14 @@ def test_mutated_requests_never_diverge_or_crash(monkeypatch: pytest.MonkeyPatch
             pos = rng.randrange(len(data))
             data[pos:pos] = rng.randbytes(rng.randint(1, 8))
         mutant = bytes(data)
-        resources = _compiled(mutant)
-        if resources is None:
+        compiled = _compiled(mutant)
+        if compiled is None:
             declined += 1
             continue
         taken += 1
         python = _python(mutant, monkeypatch)
         assert python.rejected == 0, "the compiled path took a request the Python path rejects in part"
-        _assert_same(convert._from_compiled(resources, 1000), python)
+        _assert_same(convert._from_compiled(compiled, 1000), python)
     assert declined > 100 and taken > 100, (declined, taken)
 
 
@@ -282,18 +283,18 @@ SMALL_LIMITS = Limits(
 
 def test_random_spans_at_small_limits_are_identical(monkeypatch: pytest.MonkeyPatch) -> None:
     """Limits met often (long texts, many keys and events, big spans, resources repeated past their
-    budget): the compiled path hands each such request back, and takes the rest exactly."""
+    budget): the compiled path cuts, drops and rejects exactly as the Python path does."""
     rng = random.Random(8)
-    taken = declined = 0
+    taken = rejecting = 0
     for seq in range(300):
         data = _request(rng, seq).SerializeToString()
-        if _compiled(data, SMALL_LIMITS) is None:
-            declined += 1
-        else:
+        compiled = _compiled(data, SMALL_LIMITS)
+        if compiled is not None:
             taken += 1
+            rejecting += compiled[1] > 0
         python = _python(data, monkeypatch, 7, SMALL_LIMITS)
         _assert_same(convert.convert_request(data, 7, SMALL_LIMITS), python)
-    assert taken > 30 and declined > 100, (taken, declined)
+    assert taken > 280 and rejecting > 50, (taken, rejecting)
 
 
 @pytest.mark.parametrize(
@@ -306,16 +307,45 @@ def test_random_spans_at_small_limits_are_identical(monkeypatch: pytest.MonkeyPa
         (Limits(span_bytes=2000), trace_pb2.Span(name="n" * 2000)),
     ],
 )
-def test_a_span_one_past_a_limit_is_handed_back(limits: Limits, span: trace_pb2.Span) -> None:
+def test_a_span_one_past_a_limit_is_converted_like_the_python_path(
+    monkeypatch: pytest.MonkeyPatch, limits: Limits, span: trace_pb2.Span
+) -> None:
     span.trace_id, span.span_id = b"t" * 16, b"s" * 8
     data = wire.request(span.SerializeToString())
-    assert _compiled(data, limits) is None
-    assert _compiled(data) is not None  # and taken under the default limits
+    compiled = _compiled(data, limits)
+    assert compiled is not None
+    _assert_same(convert._from_compiled(compiled, 1000), _python(data, monkeypatch, limits=limits))
 
 
-def test_a_resource_past_its_budget_is_handed_back() -> None:
+def test_a_resource_past_its_budget_rejects_the_rest_like_the_python_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     data = make_request(0, 10).SerializeToString()
-    [(rows, _, resource_json, _, _)] = _compiled(data)
-    assert rows == 10
-    assert _compiled(data, Limits(resource_bytes_x_spans=10 * len(resource_json))) is not None
-    assert _compiled(data, Limits(resource_bytes_x_spans=10 * len(resource_json) - 1)) is None
+    [(rows, _, resource_json, _, _)], rejected, _ = _compiled(data)
+    assert (rows, rejected) == (10, 0)
+    enough = Limits(resource_bytes_x_spans=10 * len(resource_json))
+    assert _compiled(data, enough)[1] == 0
+    short = Limits(resource_bytes_x_spans=10 * len(resource_json) - 1)
+    [(rows, *_)], rejected, [message] = _compiled(data, short)
+    assert (rows, rejected) == (9, 1) and "OTLP_MAX_RESOURCE_BYTES_X_SPANS" in message
+    _assert_same(convert.convert_request(data, limits=short), _python(data, monkeypatch, limits=short))
+
+
+def test_a_ten_mebibyte_value_is_cut_in_place_with_the_python_marker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The amplification request's shape: a value far over the limit, in the resource and a span,
+    as text (with multi-byte characters at the cut) and as bytes."""
+    request = make_request(0, 3)
+    resource = request.resource_spans[0].resource
+    resource.attributes.append(kv("blob", "é" * (5 << 20)))
+    span = request.resource_spans[0].scope_spans[0].spans[0]
+    span.attributes.append(kv("raw", b"\xab" * (1 << 20)))
+    data = request.SerializeToString()
+    limits = Limits(attribute_value_bytes=(1 << 20) + 1)  # odd: the cut falls inside a character
+    compiled = _compiled(data, limits)
+    assert compiled is not None
+    out = convert._from_compiled(compiled, 1000)
+    _assert_same(out, _python(data, monkeypatch, limits=limits))
+    table = _table(out)
+    resource_json = table["resource_attributes"][0].as_py()
+    assert f'…[truncated from {10 << 20} bytes]"' in resource_json
+    assert table["resource_dropped_attributes_count"][0].as_py() == 1
