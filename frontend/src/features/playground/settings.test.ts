@@ -100,6 +100,16 @@ describe("settings import from llm.invocation_parameters", () => {
   });
 });
 
+describe("importing a recorded output schema", () => {
+  it("keeps the schema when the target provider is another one", () => {
+    const schema = { type: "object", properties: { answer: { type: "string" } } };
+    const params = { response_format: { type: "json_schema", json_schema: { name: "o", schema } } };
+    const s = importSettings(params, false);
+    expect(JSON.parse(s.jsonSchema)).toEqual(schema);
+    expect(s.jsonMode).toBe(true);
+  });
+});
+
 describe("request building", () => {
   it("sends the offered tools and keeps turns that only call or answer tools", () => {
     const tool = { name: "get_weather", description: "", parameters: { type: "object" } };

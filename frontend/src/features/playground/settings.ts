@@ -148,12 +148,16 @@ export function schemaFromParams(p: Obj): unknown {
 }
 
 /**
- * Settings recorded on the span. Temperature is always imported; provider-specific knobs only when
+ * Settings recorded on the span. Temperature and the output schema are always imported; provider-specific knobs only when
  * the target provider is the span's own (a Gemini thinking budget means nothing to OpenAI).
  */
 export function importSettings(params: Obj, sameProvider: boolean): Settings {
   const s: Settings = { ...EMPTY_SETTINGS, stop: [] };
   s.temperature = num(params.temperature);
+  // the output schema is provider-neutral (a Junjo Agent's, recorded on a provider-less span)
+  const schema = schemaFromParams(params);
+  if (schema !== undefined) s.jsonSchema = JSON.stringify(schema, null, 2);
+  s.jsonMode = schema !== undefined;
   if (!sameProvider) return s;
   s.topP = num(pick(params, "top_p", "topP"));
   s.maxTokens = num(
@@ -186,8 +190,6 @@ export function importSettings(params: Obj, sameProvider: boolean): Settings {
     const inc = pick(thinkingConfig, "include_thoughts", "includeThoughts");
     if (typeof inc === "boolean") s.includeThoughts = inc;
   }
-  const schema = schemaFromParams(params);
-  if (schema !== undefined) s.jsonSchema = JSON.stringify(schema, null, 2);
   const rf = parse(params.response_format);
   const mime = pick(params, "response_mime_type", "responseMimeType");
   s.jsonMode =
