@@ -1,5 +1,5 @@
 """Exports one trace of N spans (default 5,000) through the real OTLP/gRPC exporter, for the trace
-page benchmark: a root with 50 groups of (N-1)/50 children, one of them 250 ms long.
+page benchmark: a root with 50 groups of (N-1)/50 children, one of them ("step 5.7") 250 ms long.
 
 `python scripts/send_wide_trace.py <endpoint> <api_key> <service> [N]` prints `{"trace_id": …}`.
 """
@@ -20,6 +20,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from tests.support.otel import API_KEY_HEADER, service_provider, trace_id_hex
 
 MS = 1_000_000
+SLOW_STEP = (5, 7)  # early enough to be on the trace's first page (the API's first 2,000 spans)
 
 
 def main() -> None:
@@ -27,7 +28,8 @@ def main() -> None:
     total = int(sys.argv[4]) if len(sys.argv) > 4 else 5_000
     provider = service_provider(service)
     exporter = OTLPSpanExporter(endpoint=endpoint, insecure=True, headers=((API_KEY_HEADER, api_key),))
-    provider.add_span_processor(BatchSpanProcessor(exporter, max_export_batch_size=500))
+    # A queue for every span: the default (2,048) drops spans made faster than they are exported.
+    provider.add_span_processor(BatchSpanProcessor(exporter, max_queue_size=total, max_export_batch_size=500))
     tracer = provider.get_tracer("bench")
     t0 = time.time_ns() - 60_000 * MS
     root = tracer.start_span("wide trace", start_time=t0)
@@ -40,7 +42,7 @@ def main() -> None:
         gctx = trace.set_span_in_context(group)
         made += 1
         for i in range(per_group):
-            length = 250 * MS if (g, i) == (25, 7) else MS
+            length = 250 * MS if (g, i) == SLOW_STEP else MS
             child = tracer.start_span(f"step {g}.{i}", context=gctx, start_time=at)
             child.set_attribute("step.index", i)
             child.end(end_time=at + length)
