@@ -38,6 +38,7 @@ from backend.evaluations.router import router as evaluation_router
 from backend.evaluations.tokens import router as evaluation_tokens_router
 from backend.meta import router as meta_router
 from backend.middleware import MIB, CsrfOriginMiddleware
+from backend.overview.routes import router as overview_router
 from backend.playground.router import playground_lifespan
 from backend.playground.router import router as playground_router
 from backend.search.saved import router as saved_searches_router
@@ -70,6 +71,7 @@ def _include_routers(app: FastAPI) -> None:
         app.include_router(router)
     app.include_router(agents_router)
     app.include_router(saved_searches_router)
+    app.include_router(overview_router)
 
 
 @asynccontextmanager

@@ -5,8 +5,9 @@ per-service time ranges and counts (`file_services`) for newest-first listings, 
 the LLM filter, the sort keys of every root and workflow span (`key_spans`), so the newest
 root/workflow page is chosen here and only its rows are read from Parquet, and the Junjo
 executables (`executables` for execution resolution, `agent_executions` for the Agent list, which
-is answered from the index alone), and the values of the most searched attributes
-(`attribute_values`) for span search. The schema is
+is answered from the index alone), the values of the most searched attributes
+(`attribute_values`) for span search, and the per-service time-bucket `rollups` the service
+overview charts (backend.overview.rollups). The schema is
 versioned with `PRAGMA user_version` and upgraded by ordered migrations at open, like the app
 DB's Alembic revisions but without a dependency for a handful of tables.
 Times are int64 nanoseconds (the span format's own unit), so comparisons need no parsing.
@@ -166,6 +167,34 @@ MIGRATIONS: tuple[str, ...] = (
         owner TEXT NOT NULL,
         expires_at REAL NOT NULL
     );
+    """,
+    # 7: per-service rollups by minute and by hour (`width_ns`); the latency histogram is text
+    # `bucket:count,...`. Every file indexed before is summarised again to get its rollups.
+    """
+    CREATE TABLE rollups (
+        file_id INTEGER NOT NULL REFERENCES parquet_files (file_id) ON DELETE CASCADE,
+        width_ns INTEGER NOT NULL,
+        service_name TEXT NOT NULL,
+        bucket_ns INTEGER NOT NULL,
+        spans INTEGER NOT NULL,
+        errors INTEGER NOT NULL,
+        traces INTEGER NOT NULL,
+        trace_errors INTEGER NOT NULL,
+        workflows INTEGER NOT NULL,
+        workflow_failures INTEGER NOT NULL,
+        agents INTEGER NOT NULL,
+        agent_failures INTEGER NOT NULL,
+        llm_calls INTEGER NOT NULL,
+        input_tokens INTEGER NOT NULL,
+        output_tokens INTEGER NOT NULL,
+        unpriced_calls INTEGER NOT NULL,
+        flagged_calls INTEGER NOT NULL,
+        cost_usd REAL NOT NULL,
+        latency TEXT NOT NULL
+    );
+    CREATE INDEX idx_rollups_range ON rollups (width_ns, bucket_ns, service_name);
+    CREATE INDEX idx_rollups_file ON rollups (file_id);
+    UPDATE parquet_files SET keys_indexed = 0;
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -19,6 +19,7 @@ import orjson
 
 from backend.index.schema import connect, migrate
 from backend.index.summary import FileSummary
+from backend.overview.rollups import COUNTERS, rollup_row, widened
 
 
 class Connection(Protocol):
@@ -183,6 +184,10 @@ class MetadataIndex:
             conn.executemany(
                 "INSERT INTO attribute_overflow VALUES (?, ?)",
                 ((file_id, key) for key in summary.attribute_overflow),
+            )
+            conn.executemany(
+                f"INSERT INTO rollups VALUES ({', '.join('?' * (len(COUNTERS) + 6))})",
+                ((file_id, *rollup_row(key, rollup)) for key, rollup in widened(summary.rollups).items()),
             )
             conn.execute("DELETE FROM failed_files WHERE file_path = ?", (summary.path,))
 
@@ -422,6 +427,21 @@ class MetadataIndex:
         run = orjson.loads(row[0])
         run["start_time_ns"] = row[1]
         return run
+
+    def rollup_rows(
+        self, width_ns: int, start_ns: int, end_ns: int, service: str | None
+    ) -> list[tuple[Any, ...]]:
+        """(service, bucket start, *COUNTERS, cost, latency text) of every file's rollup of this
+        width with a bucket start in [start, end), per file (the caller merges)."""
+        sql = (
+            f"SELECT service_name, bucket_ns, {', '.join(COUNTERS)}, cost_usd, latency FROM rollups"
+            " WHERE width_ns = ? AND bucket_ns >= ? AND bucket_ns < ?"  # columns from a fixed list
+        )
+        params: list[object] = [width_ns, start_ns, end_ns]
+        if service is not None:
+            sql += " AND service_name = ?"
+            params.append(service)
+        return self._conn().execute(sql, params).fetchall()
 
     def llm_trace_ids_for_service(self, service: str) -> list[str]:
         rows = self._conn().execute(

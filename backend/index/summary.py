@@ -21,6 +21,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from backend.agents.telemetry import EXECUTABLE_TYPES, owner_summary, service_identity, text
+from backend.overview import rollups as overview
+from backend.overview.usage import llm_usage
 from backend.search.attributes import INDEXED_ATTRIBUTES, MAX_VALUE_CHARS, MAX_VALUES_PER_FILE, canonical
 from junjo_common import spanformat
 from junjo_common.spanformat.v1 import STATUS_ERROR
@@ -46,6 +48,9 @@ LLM_PATTERN = (
     r'"openinference\.span\.kind":"LLM"|"gen_ai\.(provider|operation)\.name":"[^"]'
     r'|"junjo\.agent\.operation_type":"model_request"'
 )
+# Spans whose tokens the overview counts: LLM calls, and gen_ai spans that name only the older
+# `gen_ai.system`.
+USAGE_PATTERN = LLM_PATTERN + r'|"gen_ai\.system":"[^"]'
 EXECUTABLE_PATTERN = r'"junjo\.span_type":"(agent|workflow|subflow)"'
 # Where an indexed attribute sits in compact JSON, and its scalar value (a string, number or
 # boolean). Patterns that begin with the quoted key let RE2 skip to it by its literal prefix.
@@ -112,6 +117,7 @@ class FileSummary:
     agent_runs: list[dict[str, Any]] = field(default_factory=list)
     attribute_values: dict[str, set[str]] = field(default_factory=dict)  # INDEXED_ATTRIBUTES' values
     attribute_overflow: set[str] = field(default_factory=set)  # too many/long values: always read
+    rollups: overview.Rollups = field(default_factory=dict)
 
 
 def _count(mask: pa.Array) -> int:
@@ -148,6 +154,8 @@ def _add_batch(summary: FileSummary, batch: pa.RecordBatch) -> None:
         stats.min_start_ns = min(stats.min_start_ns, pc.min(s_start).as_py())
         stats.max_start_ns = max(stats.max_start_ns, pc.max(s_start).as_py())
 
+    overview.add_batch(summary.rollups, services, start, end, is_root, is_wf, is_err)
+
     is_key = pc.or_(is_root, is_wf)
     if pc.any(is_key).as_py():
         columns = (services, start, batch.column("span_id"), batch.column("trace_id"), is_root, is_wf, is_err)
@@ -170,6 +178,14 @@ def _add_batch(summary: FileSummary, batch: pa.RecordBatch) -> None:
         llm_services = pc.filter(services, is_llm).to_pylist()
         llm_ids = pc.filter(batch.column("trace_id"), is_llm).to_pylist()
         summary.llm_traces.update(zip(llm_services, llm_ids, strict=True))
+
+    is_usage = pc.fill_null(pc.match_substring_regex(attrs, USAGE_PATTERN), False)
+    if pc.any(is_usage).as_py():
+        calls = (pc.filter(c, is_usage).to_pylist() for c in (services, start, attrs))
+        for service, start_ns, text_attrs in zip(*calls, strict=True):
+            usage = llm_usage(_json_object(text_attrs), start_ns)
+            if usage is not None:
+                overview.add_llm_call(summary.rollups, service, start_ns, usage)
 
 
 def _add_attribute_values(summary: FileSummary, attrs: pa.Array) -> None:
@@ -242,19 +258,20 @@ def _add_executable(summary: FileSummary, row: dict[str, Any]) -> None:
             )
         )
     if kind == "agent":
-        summary.agent_runs.append(
-            owner_summary(
-                attrs,
-                resource,
-                trace_id=row["trace_id"],
-                span_id=row["span_id"],
-                service_name=row["service_name"],
-                name=row["name"] or "",
-                start_ns=row["start"],
-                end_ns=row["end"],
-                status_error=bool(row["error"]),
-            )
+        run = owner_summary(
+            attrs,
+            resource,
+            trace_id=row["trace_id"],
+            span_id=row["span_id"],
+            service_name=row["service_name"],
+            name=row["name"] or "",
+            start_ns=row["start"],
+            end_ns=row["end"],
+            status_error=bool(row["error"]),
         )
+        summary.agent_runs.append(run)
+        failed = run["is_error"] or run["outcome"] == "failed"
+        overview.add_agent_run(summary.rollups, row["service_name"], row["start"], failed)
 
 
 def summarize(path: Path | str, source: Any = None, size: int | None = None) -> FileSummary:

@@ -10,6 +10,21 @@ from typing import Any
 from pydantic import BaseModel
 
 
+class LlmUsage(BaseModel):
+    """Tokens, model and cost of one LLM call; `cost_usd` is None when the price is unknown."""
+
+    source: str
+    input_tokens: int | None
+    output_tokens: int | None
+    total_tokens: int | None
+    cache_read_tokens: int | None
+    provider: str | None
+    model: str | None
+    cost_usd: float | None
+    price_known: bool
+    flags: list[str]
+
+
 class Span(BaseModel):
     """The reference's `Span` dict (reference-backend §1.5)."""
 
@@ -33,6 +48,8 @@ class Span(BaseModel):
     dropped_links_count: int
     resource_attributes_json: dict[str, Any]
     resource_dropped_attributes_count: int
+    llm_usage: LlmUsage | None = None
+    """Only on a full span that records an LLM call."""
 
 
 class StoreTransition(BaseModel):

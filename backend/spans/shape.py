@@ -9,7 +9,8 @@ Rows come from `engine.stream_spans` with the columns of `preview.span_select` (
 A listing row is a preview (`span_preview`): the same shape with only the attributes and event
 names a list page shows, strings shortened, so a page's size does not depend on what its spans
 carry. A span whose JSON columns exceed `limits.SPAN_VALUE_BYTES` is read without them and
-answered as a preview, with `junjo.studio.values_omitted` saying so.
+answered as a preview, with `junjo.studio.values_omitted` saying so. A full span that records an
+LLM call carries `llm_usage` (tokens, model, cost: backend.overview.usage).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 import orjson
 
+from backend.overview.usage import llm_usage
 from backend.spans.limits import SPAN_VALUE_BYTES, loads_capped
 from backend.spans.preview import preview_attributes, preview_events
 from junjo_common.spanformat.v1 import SPAN_KIND_NAMES
@@ -67,13 +69,18 @@ def span_to_api(row: dict[str, Any]) -> dict[str, Any]:
             f"{SPAN_VALUE_BYTES:,} the API answers; only a preview is shown"
         )
         return preview
-    return _api(
+    attributes = _json(row["attributes"], {})
+    span = _api(
         row,
-        _json(row["attributes"], {}),
+        attributes,
         _json(row["events"], []),
         _json(row["links"], []),
         _json(row["resource_attributes"], {}),
     )
+    usage = llm_usage(attributes, row["start_time"] or 0)
+    if usage is not None:
+        span["llm_usage"] = usage.as_dict()
+    return span
 
 
 def span_preview(row: dict[str, Any]) -> dict[str, Any]:

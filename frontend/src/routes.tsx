@@ -10,13 +10,13 @@ import { Loading } from "./components/ui";
 import ApiKeysPage from "./pages/ApiKeysPage";
 import SettingsPage from "./pages/SettingsPage";
 import UsersPage from "./pages/UsersPage";
-import ServicesPage from "./pages/ServicesPage";
 import { SpansListPage, TracesListPage, WorkflowsListPage } from "./pages/ListPages";
 import { loadTraceDetail, loadWorkflowDebugger } from "./prefetch";
 import { loadAgentDetail } from "./features/agents/queries";
 import { loadComparePage, loadRunPage } from "./features/evaluations/queries";
 
 const TraceDetailPage = lazy(loadTraceDetail);
+const OverviewPage = lazy(() => import("./features/overview/OverviewPage"));
 const WorkflowDebuggerPage = lazy(loadWorkflowDebugger);
 const PlaygroundPage = lazy(() => import("./features/playground/PlaygroundPage"));
 const EvaluationsPage = lazy(() => import("./features/evaluations/EvaluationsPage"));
@@ -78,7 +78,7 @@ export function AppRoutes() {
         path="/"
         element={
           <Guarded>
-            <ServicesPage />
+            <OverviewPage />
           </Guarded>
         }
       />

@@ -167,6 +167,10 @@ const OBS = "/api/v1/observability";
 
 export const observability = {
   services: () => request<Resp<"/api/v1/observability/services", "get">>(`${OBS}/services`),
+  overview: (start: string, end: string, points: number) =>
+    request<Resp<"/api/v1/observability/overview", "get">>(`${OBS}/overview`, {
+      query: { start_time: start, end_time: end, points },
+    }),
   workflows: (service: string, f: ListFilters) =>
     listing<Span>(`${OBS}/services/${seg(service)}/workflows`, listQuery(f)),
   rootSpans: (service: string, f: ListFilters) =>

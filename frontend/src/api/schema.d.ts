@@ -292,6 +292,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/observability/overview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Service Overview */
+        get: operations["service_overview_api_v1_observability_overview_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/observability/services": {
         parameters: {
             query?: never;
@@ -1301,6 +1318,32 @@ export interface components {
             version: string;
         };
         JsonValue: unknown;
+        /**
+         * LlmUsage
+         * @description Tokens, model and cost of one LLM call; `cost_usd` is None when the price is unknown.
+         */
+        LlmUsage: {
+            /** Cache Read Tokens */
+            cache_read_tokens: number | null;
+            /** Cost Usd */
+            cost_usd: number | null;
+            /** Flags */
+            flags: string[];
+            /** Input Tokens */
+            input_tokens: number | null;
+            /** Model */
+            model: string | null;
+            /** Output Tokens */
+            output_tokens: number | null;
+            /** Price Known */
+            price_known: boolean;
+            /** Provider */
+            provider: string | null;
+            /** Source */
+            source: string;
+            /** Total Tokens */
+            total_tokens: number | null;
+        };
         /** Message */
         Message: {
             /** Message */
@@ -1389,6 +1432,100 @@ export interface components {
             queued: number;
             /** Total */
             total: number;
+        };
+        /** Overview */
+        Overview: {
+            /** End Ms */
+            end_ms: number;
+            /** Services */
+            services: components["schemas"]["ServiceOverview"][];
+            /** Start Ms */
+            start_ms: number;
+            /** Step Ms */
+            step_ms: number;
+        };
+        /**
+         * OverviewSeries
+         * @description One value per chart bucket (bucket start `time_ms`); None where a bucket has no roots/spans.
+         */
+        OverviewSeries: {
+            /** Agent Failures */
+            agent_failures: number[];
+            /** Agents */
+            agents: number[];
+            /** Cost Usd */
+            cost_usd: number[];
+            /** Error Rate */
+            error_rate: (number | null)[];
+            /** Errors */
+            errors: number[];
+            /** Flagged Calls */
+            flagged_calls: number[];
+            /** Input Tokens */
+            input_tokens: number[];
+            /** Llm Calls */
+            llm_calls: number[];
+            /** Output Tokens */
+            output_tokens: number[];
+            /** P50 Ms */
+            p50_ms: (number | null)[];
+            /** P95 Ms */
+            p95_ms: (number | null)[];
+            /** P99 Ms */
+            p99_ms: (number | null)[];
+            /** Spans */
+            spans: number[];
+            /** Time Ms */
+            time_ms: number[];
+            /** Trace Errors */
+            trace_errors: number[];
+            /** Traces */
+            traces: number[];
+            /** Unpriced Calls */
+            unpriced_calls: number[];
+            /** Workflow Failures */
+            workflow_failures: number[];
+            /** Workflows */
+            workflows: number[];
+        };
+        /** OverviewTotals */
+        OverviewTotals: {
+            /** Agent Failures */
+            agent_failures: number;
+            /** Agents */
+            agents: number;
+            /** Cost Usd */
+            cost_usd: number;
+            /** Error Rate */
+            error_rate: number | null;
+            /** Errors */
+            errors: number;
+            /** Flagged Calls */
+            flagged_calls: number;
+            /** Input Tokens */
+            input_tokens: number;
+            /** Llm Calls */
+            llm_calls: number;
+            /** Output Tokens */
+            output_tokens: number;
+            /** P50 Ms */
+            p50_ms: number | null;
+            /** P95 Ms */
+            p95_ms: number | null;
+            /** P99 Ms */
+            p99_ms: number | null;
+            /** Spans */
+            spans: number;
+            /** Trace Errors */
+            trace_errors: number;
+            /** Traces */
+            traces: number;
+            /** Unpriced Calls */
+            unpriced_calls: number;
+            /** Workflow Failures */
+            workflow_failures: number;
+            /** Workflows */
+            workflows: number;
         };
         /** ParentExecutable */
         ParentExecutable: {
@@ -1593,6 +1730,13 @@ export interface components {
             /** Version */
             version: string | null;
         };
+        /** ServiceOverview */
+        ServiceOverview: {
+            series: components["schemas"]["OverviewSeries"];
+            /** Service */
+            service: string;
+            totals: components["schemas"]["OverviewTotals"];
+        };
         /** SignIn */
         SignIn: {
             /**
@@ -1626,6 +1770,7 @@ export interface components {
             kind: string;
             /** Links Json */
             links_json: unknown[];
+            llm_usage?: components["schemas"]["LlmUsage"] | null;
             /** Name */
             name: string;
             /** Parent Span Id */
@@ -2689,6 +2834,44 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ResolutionConflict"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    service_overview_api_v1_observability_overview_get: {
+        parameters: {
+            query: {
+                /** @description range start (ISO 8601) */
+                start_time: string;
+                /** @description range end (ISO 8601) */
+                end_time: string;
+                /** @description one service */
+                service?: string | null;
+                /** @description buckets per series at most */
+                points?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Overview"];
                 };
             };
             /** @description Validation Error */

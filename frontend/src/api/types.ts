@@ -33,6 +33,9 @@ export type ServerConfig = Schemas["PublicConfig"];
 export type RawTraceDocument = Schemas["TraceDocument"];
 export type RawStoreHistory = Schemas["StoreHistory"];
 export type AgentExecution = Schemas["AgentExecution"];
+export type Overview = Schemas["Overview"];
+export type ServiceOverview = Schemas["ServiceOverview"];
+export type LlmUsage = Schemas["LlmUsage"];
 export type ExecutionResolution = Schemas["ExecutionResolution"];
 /** Trace evidence: the envelope is typed by OpenAPI; the annotations inside are read by `features/agents/evidence.ts`. */
 export type TraceEvidence = Omit<Schemas["TraceEvidence"], "spans"> & { spans: Span[] };

@@ -97,3 +97,13 @@ export function rangeStart(value: string, now: number): string | undefined {
   if (!r || r.seconds === null) return undefined;
   return new Date(now - r.seconds * 1000).toISOString();
 }
+
+/** A custom range from the URL (`from`/`to`, ISO 8601), when both parse and `from` is before `to`. */
+export function customRange(params: URLSearchParams): { from: string; to: string } | null {
+  const from = params.get("from") ?? "";
+  const to = params.get("to") ?? "";
+  const a = Date.parse(from);
+  const b = Date.parse(to);
+  if (!Number.isFinite(a) || !Number.isFinite(b) || a >= b) return null;
+  return { from: new Date(a).toISOString(), to: new Date(b).toISOString() };
+}

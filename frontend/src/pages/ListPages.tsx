@@ -17,7 +17,14 @@ import { Empty, ErrorBox, Loading, PageHeader } from "../components/ui";
 import { QueryBar } from "../features/search/QueryBar";
 import { rememberList } from "../lib/listContext";
 import { attr, displayName, isFailed, isLlm } from "../lib/spans";
-import { formatDurationMicros, rangeStart, shortId, spanDurationMicros, TIME_RANGES } from "../lib/time";
+import {
+  customRange,
+  formatDurationMicros,
+  rangeStart,
+  shortId,
+  spanDurationMicros,
+  TIME_RANGES,
+} from "../lib/time";
 
 const PAGE_SIZE = 50;
 const LIVE_MS = 5000;
@@ -31,12 +38,14 @@ function readCursors(params: URLSearchParams): string[] {
 
 function hasFilters(params: URLSearchParams): boolean {
   const p = readParams(params);
-  return p.range !== "all" || p.errors || p.q !== "" || p.llm || p.search !== "";
+  return p.range !== "all" || p.custom !== null || p.errors || p.q !== "" || p.llm || p.search !== "";
 }
 
 function readParams(params: URLSearchParams) {
   return {
     range: params.get("range") ?? "all",
+    // `from`/`to` (a chart bucket of the overview) take the place of the preset.
+    custom: customRange(params),
     errors: params.get("errors") === "1",
     q: params.get("q") ?? "",
     search: params.get("search") ?? "",
@@ -55,7 +64,8 @@ export function listQuery(
 ) {
   const p = readParams(params);
   const filters: ListFilters = {
-    start: rangeStart(p.range, now),
+    start: p.custom ? p.custom.from : rangeStart(p.range, now),
+    end: p.custom?.to,
     errorsOnly: p.errors,
     q: p.q || undefined,
     search: p.search || undefined,
@@ -76,7 +86,7 @@ export function listQuery(
 
 function useListState() {
   const [params, setParams] = useSearchParams();
-  const { range, errors, q, search, llm, live } = readParams(params);
+  const { range, custom, errors, q, search, llm, live } = readParams(params);
   const set = (patch: Record<string, string | null>) => {
     const next = new URLSearchParams(params);
     for (const [k, v] of Object.entries(patch)) {
@@ -88,7 +98,7 @@ function useListState() {
     // A new search is a history entry (Back returns to the previous one); other filters replace.
     setParams(next, { replace: !("search" in patch) });
   };
-  return { range, errors, q, search, llm, live, set };
+  return { range, custom, errors, q, search, llm, live, set };
 }
 
 function Filters({
@@ -127,14 +137,21 @@ function Filters({
       <label>
         Time range
         <select
-          value={state.range}
-          onChange={(e) => state.set({ range: e.target.value === "all" ? null : e.target.value })}
+          value={state.custom ? "custom" : state.range}
+          onChange={(e) =>
+            state.set({ range: e.target.value === "all" ? null : e.target.value, from: null, to: null })
+          }
         >
           {TIME_RANGES.map((r) => (
             <option key={r.value} value={r.value}>
               {r.label}
             </option>
           ))}
+          {state.custom ? (
+            <option value="custom" disabled>
+              {`${new Date(state.custom.from).toISOString().slice(0, 16)} – ${new Date(state.custom.to).toISOString().slice(11, 16)} UTC`}
+            </option>
+          ) : null}
         </select>
       </label>
       <label className="grow">
@@ -191,7 +208,7 @@ function ListPage({ kind }: { kind: Kind }) {
   const [params, setParams] = useSearchParams();
   const cursors = readCursors(params);
   const pageIndex = cursors.length;
-  const filterKey = `${kind}|${service}|${state.range}|${state.errors}|${state.q}|${state.search}|${state.llm}`;
+  const filterKey = `${kind}|${service}|${state.range}|${state.custom?.from}|${state.custom?.to}|${state.errors}|${state.q}|${state.search}|${state.llm}`;
   // The range start is fixed per filter change / refetch tick so query keys stay stable.
   const [now, setNow] = useState(() => Date.now());
   useEffect(() => setNow(Date.now()), [filterKey]);

@@ -17,7 +17,7 @@ import "./agents.css";
 
 const PAGE_SIZE = 50;
 const OUTCOMES = ["completed", "failed", "cancelled"];
-const FIELDS = ["service", "namespace", "key", "outcome", "range", "errors", "q"] as const;
+const FIELDS = ["service", "namespace", "key", "outcome", "range", "errors", "q", "from", "to"] as const;
 
 export function agentPath(run: { trace_id: string; agent_span_id: string }): string {
   return `/agents/${run.trace_id}/${run.agent_span_id}`;
@@ -82,7 +82,9 @@ export default function AgentsListPage() {
     outcome: f.outcome || undefined,
     errorsOnly: f.errors === "1",
     q: f.q || undefined,
-    start: rangeStart(f.range || "all", now),
+    // `from`/`to` (a chart bucket of the overview) take the place of the preset.
+    start: f.from && f.to ? f.from : rangeStart(f.range || "all", now),
+    end: f.from && f.to ? f.to : undefined,
     cursor: cursors[pageIndex],
     limit: PAGE_SIZE,
   };
@@ -115,7 +117,7 @@ export default function AgentsListPage() {
           Time range
           <select
             value={f.range || "all"}
-            onChange={(e) => set({ range: e.target.value === "all" ? "" : e.target.value })}
+            onChange={(e) => set({ range: e.target.value === "all" ? "" : e.target.value, from: "", to: "" })}
           >
             {TIME_RANGES.map((r) => (
               <option key={r.value} value={r.value}>

@@ -9,6 +9,7 @@ import { LongText } from "../../components/LongText";
 import { TimeOfDay, Timestamp } from "../../components/Timestamp";
 import { CopyButton, IdText } from "../../components/ui";
 import { displayName, isFailed, isLlm, llmTag } from "../../lib/spans";
+import { describeUsage, formatUsd, type UsageTotal } from "./usage";
 import { keyParts, neutralizeBidi } from "../../lib/text";
 import {
   formatDurationMicros,
@@ -270,15 +271,61 @@ function Section({ title, children, actions }: { title: string; children: ReactN
 
 const STATUS: Record<string, string> = { "0": "UNSET", "1": "OK", "2": "ERROR" };
 
+/** Tokens, model and cost of an LLM call span; for any other span, the sum over its children's calls. */
+function UsageSection({ span, subtree }: { span: Span; subtree?: UsageTotal }) {
+  const u = span.llm_usage;
+  if (!u) {
+    if (!subtree?.calls) return null;
+    return (
+      <Section title="LLM usage of this span and its children">
+        <p aria-label="LLM usage">{describeUsage(subtree)}</p>
+      </Section>
+    );
+  }
+  const rows: [string, ReactNode][] = [
+    ["Model", u.model ?? "—"],
+    ["Provider", u.provider ?? "—"],
+    ["Input tokens", u.input_tokens?.toLocaleString() ?? "—"],
+    ["Output tokens", u.output_tokens?.toLocaleString() ?? "—"],
+    ["Total tokens", u.total_tokens?.toLocaleString() ?? "—"],
+    ["Cost", u.cost_usd === null || u.cost_usd === undefined ? "price unknown" : formatUsd(u.cost_usd)],
+  ];
+  if (u.cache_read_tokens !== null && u.cache_read_tokens !== undefined)
+    rows.splice(4, 0, ["Cached input tokens", u.cache_read_tokens.toLocaleString()]);
+  return (
+    <Section title="LLM usage">
+      <table className="kv" aria-label="LLM usage">
+        <tbody>
+          {rows.map(([k, v]) => (
+            <tr key={k}>
+              <td>{k}</td>
+              <td className="wrap-anywhere">{v}</td>
+            </tr>
+          ))}
+          {u.flags.length ? (
+            <tr>
+              <td>Ignored values</td>
+              <td className="wrap-anywhere">{u.flags.join("; ")}</td>
+            </tr>
+          ) : null}
+        </tbody>
+      </table>
+    </Section>
+  );
+}
+
 export function SpanDetails({
   span,
   extra,
   traceStartUs,
+  subtreeUsage,
 }: {
   span: Span;
   extra?: ReactNode;
   /** The trace's first start, for "+N ms from trace start". */
   traceStartUs?: number;
+  /** LLM usage summed over this span's subtree (shown for spans that are not calls themselves). */
+  subtreeUsage?: UsageTotal;
 }) {
   const failed = isFailed(span);
   const tag = llmTag(span);
@@ -353,6 +400,7 @@ export function SpanDetails({
           <FailureList span={span} />
         </Section>
       ) : null}
+      <UsageSection span={span} subtree={subtreeUsage} />
       {isLlm(span) ? <LlmMessages span={span} /> : null}
       <Section
         title="Attributes"

@@ -20,6 +20,7 @@ import { criticalPath, selfTimes } from "./analysis";
 import { Minimap } from "./Minimap";
 import { SlowestSpans } from "./SlowestSpans";
 import { SpanDetails } from "./SpanDetails";
+import { describeUsage, subtreeUsage, usageOf } from "./usage";
 import { AgentLinks } from "../agents/AgentLinks";
 import { SpanTable, type SortKey } from "./SpanTable";
 import { SpanTreeView } from "./SpanTree";
@@ -142,6 +143,7 @@ export default function TraceDetailPage() {
     [tree, showCritical],
   );
   const spans = useMemo(() => (tree ? [...tree.byId.values()] : []), [tree]);
+  const traceUsage = useMemo(() => usageOf(spans), [spans]);
   const failedIds = useMemo(
     () => spans.filter((s) => tree?.failed.has(s.span_id)).map((s) => s.span_id),
     [spans, tree],
@@ -172,6 +174,9 @@ export default function TraceDetailPage() {
                 {" "}
                 · <Timestamp iso={root.start_time} /> · {formatDurationMicros(durationUs)} ·{" "}
                 {tree?.byId.size.toLocaleString()} spans
+                {traceUsage.calls ? (
+                  <span aria-label="Trace LLM usage"> · {describeUsage(traceUsage)}</span>
+                ) : null}
               </>
             ) : null}
           </>
@@ -327,6 +332,7 @@ export default function TraceDetailPage() {
               <SpanDetails
                 span={selected}
                 traceStartUs={tree.startUs}
+                subtreeUsage={subtreeUsage(tree, selected.span_id)}
                 extra={
                   <>
                     {debuggerLink(tree, selected.span_id, svc, traceId)}

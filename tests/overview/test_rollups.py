@@ -1,0 +1,197 @@
+"""Rollups in metadata.db over real Parquet files: written when a file is indexed, upgraded by the
+schema migration, removed with their file by retention; token values from hostile spans."""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from backend.index.indexer import Indexer
+from backend.index.retention import RetentionPolicy, apply_retention
+from backend.index.schema import MIGRATIONS
+from backend.index.store import MetadataIndex
+from backend.overview.query import OverviewQuery, overview
+from backend.overview.rollups import HOUR_NS, MINUTE_NS, latency_bucket, quantile_ns
+from backend.overview.usage import MAX_TOKENS, llm_usage
+from tests.query.spanfiles import BASE_NS, cold_path, new_trace_id, span, write_span_file
+
+MINUTE0 = BASE_NS - BASE_NS % HOUR_NS  # an hour start, so both widths share bucket starts
+
+
+def _rollup_count(db: Path) -> int:
+    conn = sqlite3.connect(db)
+    try:
+        return int(conn.execute("SELECT count(*) FROM rollups").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def _llm(trace: str, start_ns: int, tokens_in: Any, tokens_out: Any, model: str = "gpt-4o") -> dict[str, Any]:
+    return span(
+        trace,
+        start_ns=start_ns,
+        parent="1" * 16,
+        attributes={
+            "openinference.span.kind": "LLM",
+            "llm.provider": "openai",
+            "llm.model_name": model,
+            "llm.token_count.prompt": tokens_in,
+            "llm.token_count.completion": tokens_out,
+        },
+    )
+
+
+def test_indexing_writes_minute_and_hour_rollups_and_retention_removes_them(tmp_path: Path) -> None:
+    root = tmp_path / "parquet"
+    now = time.time_ns()
+    old_start = now - now % HOUR_NS - 40 * 86_400 * 10**9
+    old_trace, new_trace = new_trace_id(), new_trace_id()
+    old = write_span_file(
+        cold_path(root, "old"),
+        [span(old_trace, start_ns=old_start), _llm(old_trace, old_start + 5, 100, 10)],
+    )
+    write_span_file(cold_path(root, "new"), [span(new_trace, start_ns=now, status=2)])
+    index = MetadataIndex(tmp_path / "sqlite" / "metadata.db")
+    Indexer(index, root, poll_interval=60).run_pass()
+    assert _rollup_count(index.path) == 4  # two files x (minute, hour)
+    old_range = OverviewQuery(old_start, old_start + HOUR_NS, max_points=60)
+    [svc] = overview(index, old_range)["services"]
+    assert svc["totals"]["spans"] == 2 and svc["totals"]["llm_calls"] == 1
+    assert svc["totals"]["input_tokens"] == 100 and svc["totals"]["cost_usd"] > 0
+
+    assert apply_retention(index, RetentionPolicy(days=30), now) == [str(old)]
+    assert _rollup_count(index.path) == 2
+    [svc] = overview(index, old_range)["services"]
+    assert svc["totals"]["spans"] == 0 and svc["totals"]["cost_usd"] == 0
+    assert svc["totals"]["p50_ms"] is None
+    recent = overview(index, OverviewQuery(now - HOUR_NS, now + MINUTE_NS, max_points=60))["services"]
+    assert recent[0]["totals"]["errors"] == 1
+
+
+def test_migration_7_summarises_files_indexed_before_for_their_rollups(tmp_path: Path) -> None:
+    root = tmp_path / "parquet"
+    trace = new_trace_id()
+    path = write_span_file(cold_path(root, "v6"), [span(trace, start_ns=MINUTE0)])
+    db = tmp_path / "sqlite" / "metadata.db"
+    db.parent.mkdir()
+    conn = sqlite3.connect(db, isolation_level=None)
+    for migration in MIGRATIONS[:6]:
+        for statement in migration.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+    conn.execute(
+        "INSERT INTO parquet_files (file_path, min_start_ns, max_start_ns, max_end_ns, row_count, size_bytes,"
+        " keys_indexed) VALUES (?, ?, ?, ?, 1, 1, 1)",
+        (str(path), MINUTE0, MINUTE0, MINUTE0 + 1),
+    )
+    conn.execute("PRAGMA user_version=6")
+    conn.close()
+
+    index = MetadataIndex(db)
+    assert index.paths_without_keys() == [str(path)] and _rollup_count(db) == 0
+    assert Indexer(index, root, poll_interval=60).run_pass().indexed == [str(path)]
+    [svc] = overview(index, OverviewQuery(MINUTE0, MINUTE0 + HOUR_NS, max_points=60))["services"]
+    assert svc["totals"]["traces"] == 1 and svc["series"]["traces"][0] == 1
+
+
+def test_hostile_token_values_are_ignored_and_flagged_in_the_rollups(tmp_path: Path) -> None:
+    root = tmp_path / "parquet"
+    trace = new_trace_id()
+    rows = [
+        span(trace, start_ns=MINUTE0),
+        _llm(trace, MINUTE0 + 1, -1, 10),
+        _llm(trace, MINUTE0 + 2, "900", True),
+        _llm(trace, MINUTE0 + 3, 2**62, 1.5),
+        _llm(trace, MINUTE0 + 4, None, {"n": 1}),
+        _llm(trace, MINUTE0 + 5, 7, 3, model="x" * 100_000),
+        _llm(trace, MINUTE0 + 6, 5, 5),
+    ]
+    write_span_file(cold_path(root, "hostile"), rows)
+    index = MetadataIndex(tmp_path / "sqlite" / "metadata.db")
+    assert Indexer(index, root, poll_interval=60).run_pass().indexed
+    [svc] = overview(index, OverviewQuery(MINUTE0, MINUTE0 + HOUR_NS, max_points=60))["services"]
+    totals = svc["totals"]
+    assert totals["llm_calls"] == 6 and totals["flagged_calls"] == 4
+    assert (totals["input_tokens"], totals["output_tokens"]) == (7 + 5, 10 + 3 + 5)
+    assert totals["unpriced_calls"] == 4  # three without a valid token, one with an oversized model name
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    value=st.one_of(
+        st.integers(min_value=-(2**70), max_value=2**70),
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.text(max_size=20),
+        st.booleans(),
+        st.none(),
+        st.lists(st.integers(), max_size=3),
+    )
+)
+def test_any_token_value_is_bounded_or_ignored(value: Any) -> None:
+    attrs = {
+        "gen_ai.provider.name": "openai",
+        "gen_ai.request.model": "gpt-4o",
+        "gen_ai.usage.input_tokens": value,
+        "gen_ai.usage.output_tokens": value,
+    }
+    usage = llm_usage(attrs, BASE_NS)
+    assert usage is not None
+    for tokens in (usage.input_tokens, usage.output_tokens):
+        assert tokens is None or 0 <= tokens <= MAX_TOKENS
+    if usage.input_tokens is None:
+        assert usage.flags and usage.cost_usd is None and not usage.price_known
+    else:
+        assert usage.cost_usd is not None and math.isfinite(usage.cost_usd) and usage.cost_usd >= 0
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "not json",
+        "[1,2]",
+        json.dumps({"inputTokens": -4, "outputTokens": "3"}),
+        "[" * 10_000,
+        '{"inputTokens":1e400}',
+    ],
+)
+def test_junjo_model_usage_that_is_not_usage_is_flagged(raw: str) -> None:
+    attrs = {
+        "junjo.agent.operation_type": "model_request",
+        "junjo.agent.model.provider": "openai",
+        "junjo.agent.model.name": "gpt-4o",
+        "junjo.agent.model.usage": raw,
+    }
+    usage = llm_usage(attrs, BASE_NS)
+    assert usage is not None and usage.flags and usage.input_tokens is None
+    assert usage.cost_usd is None and not usage.price_known
+
+
+def test_unknown_model_has_no_price_never_zero() -> None:
+    attrs = {
+        "openinference.span.kind": "LLM",
+        "llm.model_name": "house-model-v0",
+        "llm.token_count.prompt": 10,
+    }
+    usage = llm_usage(attrs, BASE_NS)
+    assert usage is not None and usage.input_tokens == 10
+    assert usage.cost_usd is None and usage.price_known is False
+
+
+def test_latency_quantiles_are_within_one_bucket() -> None:
+    durations = [1_000 * (i + 1) ** 2 for i in range(1000)]
+    histogram: dict[int, int] = {}
+    for d in durations:
+        histogram[latency_bucket(d)] = histogram.get(latency_bucket(d), 0) + 1
+    for q in (0.5, 0.95, 0.99):
+        exact = sorted(durations)[math.ceil(q * len(durations)) - 1]
+        estimate = quantile_ns(histogram, q)
+        assert estimate is not None and exact / 2**0.25 <= estimate <= exact * 2**0.25
+    assert quantile_ns({}, 0.5) is None
