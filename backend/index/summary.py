@@ -154,8 +154,6 @@ def _add_batch(summary: FileSummary, batch: pa.RecordBatch) -> None:
         stats.min_start_ns = min(stats.min_start_ns, pc.min(s_start).as_py())
         stats.max_start_ns = max(stats.max_start_ns, pc.max(s_start).as_py())
 
-    overview.add_batch(summary.rollups, services, start, end, is_root, is_wf, is_err)
-
     is_key = pc.or_(is_root, is_wf)
     if pc.any(is_key).as_py():
         columns = (services, start, batch.column("span_id"), batch.column("trace_id"), is_root, is_wf, is_err)
@@ -179,6 +177,21 @@ def _add_batch(summary: FileSummary, batch: pa.RecordBatch) -> None:
         llm_ids = pc.filter(batch.column("trace_id"), is_llm).to_pylist()
         summary.llm_traces.update(zip(llm_services, llm_ids, strict=True))
 
+    add_rollups(summary, services, start, end, is_root, is_wf, is_err, attrs)
+
+
+def add_rollups(
+    summary: FileSummary,
+    services: pa.Array,
+    start: pa.Array,
+    end: pa.Array,
+    is_root: pa.Array,
+    is_wf: pa.Array,
+    is_err: pa.Array,
+    attrs: pa.Array,
+) -> None:
+    """The overview's counts of one batch: spans, roots, errors, latency, and each LLM call's usage."""
+    overview.add_batch(summary.rollups, services, start, end, is_root, is_wf, is_err)
     is_usage = pc.fill_null(pc.match_substring_regex(attrs, USAGE_PATTERN), False)
     if pc.any(is_usage).as_py():
         calls = (pc.filter(c, is_usage).to_pylist() for c in (services, start, attrs))

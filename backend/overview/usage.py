@@ -7,7 +7,9 @@ is the sum of its model requests and is never counted as a call: totals over a t
 execution add up the calls alone, so nothing is counted twice.
 
 Cost comes from the `genai-prices` table for the span's provider and model at the span's start
-time. A model the table does not know has `cost_usd = None` and `price_known = False`, never 0.
+time (plain per-token prices are multiplied out here, tiered ones go through the library's
+`calc_price`; both read the same table). A model the table does not know, or lists without token
+prices, has `cost_usd = None` and `price_known = False`, never 0.
 A token value that is not a whole number in [0, MAX_TOKENS] is ignored and named in `flags`.
 """
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -161,20 +164,58 @@ def _cost(usage: LlmUsage, start_ns: int) -> float | None:
     if cache_read is not None and cache_read > (usage.input_tokens or 0):
         cache_read = None  # a cache share larger than the input is not a price question
     when = datetime.fromtimestamp(max(0, min(start_ns, 2**62)) / 1e9, tz=UTC)
+    found = _model(_provider_id(usage.provider), usage.model)
+    if found is None:
+        return None
+    provider, model = found
+    price = model.get_prices(when)
+    if price.input_mtok is None and price.output_mtok is None:
+        return None  # the table lists the model without token prices: not "free"
+    tokens_in, tokens_out, cached = usage.input_tokens or 0, usage.output_tokens or 0, cache_read or 0
+    flat = _flat_total(price, tokens_in, tokens_out, cached)
+    if flat is not None:
+        return float(flat)
     try:
-        price = genai_prices.calc_price(
+        calculated = model.calc_price(
             genai_prices.Usage(
-                input_tokens=usage.input_tokens or 0,
-                output_tokens=usage.output_tokens or 0,
-                cache_read_tokens=cache_read,
+                input_tokens=tokens_in, output_tokens=tokens_out, cache_read_tokens=cache_read
             ),
-            usage.model,
-            provider_id=_provider_id(usage.provider),
+            provider,
             genai_request_timestamp=when,
         )
     except (LookupError, ValueError, ArithmeticError):
         return None
-    return float(price.total_price)
+    return float(calculated.total_price)
+
+
+_FLAT_FIELDS = {"input_mtok", "output_mtok", "cache_read_mtok"}
+_UNUSED_FIELDS = {"cache_write_mtok", "cache_write_1h_mtok", "web_searches_kcount", "storage_searches_kcount"}
+
+
+def _flat_total(price: Any, tokens_in: int, tokens_out: int, cached: int) -> Decimal | None:
+    """The table's own total for plain per-million-token prices (what `calc_price` computes for
+    them, without its per-call unit validation); None where prices are tiered or cover other units."""
+    fields = {k: v for k, v in price.__dict__.items() if v is not None and not k.startswith("_")}
+    if not set(fields) <= _FLAT_FIELDS | _UNUSED_FIELDS:
+        return None
+    if not all(isinstance(fields.get(k, Decimal(0)), Decimal) for k in _FLAT_FIELDS):
+        return None
+    if cached and "cache_read_mtok" not in fields:
+        return None
+    million = Decimal(1_000_000)
+    total = Decimal(tokens_in - cached) * fields.get("input_mtok", Decimal(0)) / million
+    total += Decimal(cached) * fields.get("cache_read_mtok", Decimal(0)) / million
+    total += Decimal(tokens_out) * fields.get("output_mtok", Decimal(0)) / million
+    return total
+
+
+@lru_cache(maxsize=1024)
+def _model(provider_id: str | None, model: str) -> tuple[Any, Any] | None:
+    """(provider, model) of the price table; None when the table does not know the model."""
+    try:
+        return data_snapshot.get_snapshot().find_provider_model(model, None, provider_id, None)
+    except LookupError:
+        return None
 
 
 @lru_cache(maxsize=256)

@@ -118,7 +118,6 @@ def test_overview_draws_every_chart_with_data(
     expect(row).to_contain_text("$")
     expect(page.get_by_role("combobox", name="Time range")).to_have_value("1h")
     _shot(page, shots, tmp_path, "overview")
-    page.screenshot(path="/tmp/overview_look.png")
     page.emulate_media(color_scheme="dark")
     page.evaluate("document.documentElement.setAttribute('data-theme', 'dark')")
     expect(charts.locator("canvas")).to_have_count(CHARTS)

@@ -7,10 +7,13 @@ import json
 import math
 import sqlite3
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import genai_prices
 import pytest
+from genai_prices import data_snapshot
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -195,3 +198,50 @@ def test_latency_quantiles_are_within_one_bucket() -> None:
         estimate = quantile_ns(histogram, q)
         assert estimate is not None and exact / 2**0.25 <= estimate <= exact * 2**0.25
     assert quantile_ns({}, 0.5) is None
+
+
+def _priced_models() -> list[tuple[str, str]]:
+    snapshot = data_snapshot.get_snapshot()
+    return sorted((p.id, m.id) for p in snapshot.providers for m in p.models)[::7]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    model=st.sampled_from(_priced_models()),
+    tokens_in=st.integers(min_value=0, max_value=2_000_000),
+    tokens_out=st.integers(min_value=0, max_value=200_000),
+    cached_share=st.floats(min_value=0, max_value=1),
+)
+def test_cost_equals_genai_prices_calc_price(
+    model: tuple[str, str], tokens_in: int, tokens_out: int, cached_share: float
+) -> None:
+    """Every model of the table (a sample), any token counts: the cost is the library's own total,
+    and a model without token prices has no cost rather than 0."""
+    provider, name = model
+    cached = int(tokens_in * cached_share)
+    attrs = {
+        "openinference.span.kind": "LLM",
+        "llm.provider": provider,
+        "llm.model_name": name,
+        "llm.token_count.prompt": tokens_in,
+        "llm.token_count.completion": tokens_out,
+        "llm.token_count.prompt_details.cache_read": cached,
+    }
+    usage = llm_usage(attrs, BASE_NS)
+    assert usage is not None
+    when = datetime.fromtimestamp(BASE_NS / 1e9, tz=UTC)
+    try:
+        expected = genai_prices.calc_price(
+            genai_prices.Usage(input_tokens=tokens_in, output_tokens=tokens_out, cache_read_tokens=cached),
+            name,
+            provider_id=provider,
+            genai_request_timestamp=when,
+        )
+    except (LookupError, ValueError):
+        assert usage.cost_usd is None
+        return
+    prices = expected.model_price
+    if prices.input_mtok is None and prices.output_mtok is None:
+        assert usage.cost_usd is None and not usage.price_known
+    else:
+        assert usage.cost_usd == pytest.approx(float(expected.total_price), rel=1e-9, abs=1e-12)
