@@ -25,16 +25,22 @@ from backend.overview.query import OverviewQuery, overview
 from backend.overview.rollups import HOUR_NS, MINUTE_NS, latency_bucket, quantile_ns
 from backend.overview.usage import MAX_TOKENS, llm_usage
 from tests.query.spanfiles import BASE_NS, cold_path, new_trace_id, span, write_span_file
+from tests.support.postgres import ENGINES, PostgresServer
 
 MINUTE0 = BASE_NS - BASE_NS % HOUR_NS  # an hour start, so both widths share bucket starts
 
 
-def _rollup_count(db: Path) -> int:
-    conn = sqlite3.connect(db)
-    try:
-        return int(conn.execute("SELECT count(*) FROM rollups").fetchone()[0])
-    finally:
-        conn.close()
+@pytest.fixture(params=ENGINES)
+def index_url(request: pytest.FixtureRequest) -> str | None:
+    """None: metadata.db under tmp_path; else a fresh PostgreSQL database's URL."""
+    if request.param == "sqlite":
+        return None
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return server.create_database()
+
+
+def _rollup_count(index: MetadataIndex) -> int:
+    return int(index._conn().execute("SELECT count(*) FROM rollups").fetchone()[0])
 
 
 def _llm(trace: str, start_ns: int, tokens_in: Any, tokens_out: Any, model: str = "gpt-4o") -> dict[str, Any]:
@@ -52,7 +58,9 @@ def _llm(trace: str, start_ns: int, tokens_in: Any, tokens_out: Any, model: str 
     )
 
 
-def test_indexing_writes_minute_and_hour_rollups_and_retention_removes_them(tmp_path: Path) -> None:
+def test_indexing_writes_minute_and_hour_rollups_and_retention_removes_them(
+    tmp_path: Path, index_url: str | None
+) -> None:
     root = tmp_path / "parquet"
     now = time.time_ns()
     old_start = now - now % HOUR_NS - 40 * 86_400 * 10**9
@@ -62,16 +70,16 @@ def test_indexing_writes_minute_and_hour_rollups_and_retention_removes_them(tmp_
         [span(old_trace, start_ns=old_start), _llm(old_trace, old_start + 5, 100, 10)],
     )
     write_span_file(cold_path(root, "new"), [span(new_trace, start_ns=now, status=2)])
-    index = MetadataIndex(tmp_path / "sqlite" / "metadata.db")
+    index = MetadataIndex(tmp_path / "sqlite" / "metadata.db", index_url)
     Indexer(index, root, poll_interval=60).run_pass()
-    assert _rollup_count(index.path) == 4  # two files x (minute, hour)
+    assert _rollup_count(index) == 4  # two files x (minute, hour)
     old_range = OverviewQuery(old_start, old_start + HOUR_NS, max_points=60)
     [svc] = overview(index, old_range)["services"]
     assert svc["totals"]["spans"] == 2 and svc["totals"]["llm_calls"] == 1
     assert svc["totals"]["input_tokens"] == 100 and svc["totals"]["cost_usd"] > 0
 
     assert apply_retention(index, RetentionPolicy(days=30), now) == [str(old)]
-    assert _rollup_count(index.path) == 2
+    assert _rollup_count(index) == 2
     [svc] = overview(index, old_range)["services"]
     assert svc["totals"]["spans"] == 0 and svc["totals"]["cost_usd"] == 0
     assert svc["totals"]["p50_ms"] is None
@@ -99,7 +107,7 @@ def test_migration_7_summarises_files_indexed_before_for_their_rollups(tmp_path:
     conn.close()
 
     index = MetadataIndex(db)
-    assert index.paths_without_keys() == [str(path)] and _rollup_count(db) == 0
+    assert index.paths_without_keys() == [str(path)] and _rollup_count(index) == 0
     assert Indexer(index, root, poll_interval=60).run_pass().indexed == [str(path)]
     [svc] = overview(index, OverviewQuery(MINUTE0, MINUTE0 + HOUR_NS, max_points=60))["services"]
     assert svc["totals"]["traces"] == 1 and svc["series"]["traces"][0] == 1
