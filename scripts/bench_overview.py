@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from backend.index import summary as summary_module  # noqa: E402
+from backend.index.cold import LocalColdFiles  # noqa: E402
 from backend.index.indexer import Indexer  # noqa: E402
 from backend.index.store import MetadataIndex  # noqa: E402
 from junjo_common.spanformat import CURRENT  # noqa: E402
@@ -169,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
 
     index = MetadataIndex(work / "sqlite" / "metadata.db")
     started = time.monotonic()
-    indexer = Indexer(index, parquet, poll_interval=3600)
+    indexer = Indexer(index, LocalColdFiles(parquet), poll_interval=3600)
     while indexer.run_pass().indexed:
         pass
     indexed_secs = time.monotonic() - started

@@ -17,6 +17,7 @@ from genai_prices import data_snapshot
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from backend.index.cold import LocalColdFiles
 from backend.index.indexer import Indexer
 from backend.index.retention import RetentionPolicy, apply_retention
 from backend.index.schema import MIGRATIONS
@@ -71,7 +72,7 @@ def test_indexing_writes_minute_and_hour_rollups_and_retention_removes_them(
     )
     write_span_file(cold_path(root, "new"), [span(new_trace, start_ns=now, status=2)])
     index = MetadataIndex(tmp_path / "sqlite" / "metadata.db", index_url)
-    Indexer(index, root, poll_interval=60).run_pass()
+    Indexer(index, LocalColdFiles(root), poll_interval=60).run_pass()
     assert _rollup_count(index) == 4  # two files x (minute, hour)
     old_range = OverviewQuery(old_start, old_start + HOUR_NS, max_points=60)
     [svc] = overview(index, old_range)["services"]
@@ -108,7 +109,7 @@ def test_migration_7_summarises_files_indexed_before_for_their_rollups(tmp_path:
 
     index = MetadataIndex(db)
     assert index.paths_without_keys() == [str(path)] and _rollup_count(index) == 0
-    assert Indexer(index, root, poll_interval=60).run_pass().indexed == [str(path)]
+    assert Indexer(index, LocalColdFiles(root), poll_interval=60).run_pass().indexed == [str(path)]
     [svc] = overview(index, OverviewQuery(MINUTE0, MINUTE0 + HOUR_NS, max_points=60))["services"]
     assert svc["totals"]["traces"] == 1 and svc["series"]["traces"][0] == 1
 
@@ -127,7 +128,7 @@ def test_hostile_token_values_are_ignored_and_flagged_in_the_rollups(tmp_path: P
     ]
     write_span_file(cold_path(root, "hostile"), rows)
     index = MetadataIndex(tmp_path / "sqlite" / "metadata.db")
-    assert Indexer(index, root, poll_interval=60).run_pass().indexed
+    assert Indexer(index, LocalColdFiles(root), poll_interval=60).run_pass().indexed
     [svc] = overview(index, OverviewQuery(MINUTE0, MINUTE0 + HOUR_NS, max_points=60))["services"]
     totals = svc["totals"]
     assert totals["llm_calls"] == 6 and totals["flagged_calls"] == 4
