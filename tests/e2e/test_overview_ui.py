@@ -167,3 +167,16 @@ def test_llm_span_shows_tokens_and_cost_and_the_trace_its_total(page: Page, sent
     [unknown] = [s for s in sent["spans"] if s["name"] == "unknown_model call"]
     page.goto(f"/traces/{SERVICE}/{unknown['trace_id']}/{unknown['span_id']}")
     expect(page.get_by_role("table", name="LLM usage")).to_contain_text("price unknown")
+
+
+def test_agent_run_shows_the_cost_of_its_model_requests(page: Page, sent: dict[str, Any]) -> None:
+    [agent] = [
+        s
+        for s in sent["spans"]
+        if s["attributes"].get("junjo.span_type") == "agent"
+        and s["attributes"].get("junjo.agent.key") == "agent_ok"
+    ]
+    page.goto(f"/agents/{agent['trace_id']}/{agent['span_id']}")
+    summary = page.get_by_role("region", name="Summary")
+    expect(summary).to_contain_text("2 LLM calls")
+    expect(summary).to_contain_text("$")

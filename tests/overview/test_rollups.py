@@ -79,7 +79,7 @@ def test_indexing_writes_minute_and_hour_rollups_and_retention_removes_them(
     assert svc["totals"]["spans"] == 2 and svc["totals"]["llm_calls"] == 1
     assert svc["totals"]["input_tokens"] == 100 and svc["totals"]["cost_usd"] > 0
 
-    assert apply_retention(index, RetentionPolicy(days=30), now) == [str(old)]
+    assert apply_retention(index, RetentionPolicy(days=30), now, LocalColdFiles(root)) == [str(old)]
     assert _rollup_count(index) == 2
     [svc] = overview(index, old_range)["services"]
     assert svc["totals"]["spans"] == 0 and svc["totals"]["cost_usd"] == 0

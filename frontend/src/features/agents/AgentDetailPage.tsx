@@ -27,6 +27,8 @@ import {
 import { CandidateView, OutcomePill, PayloadView, countOf, tokens } from "./parts";
 import { Timestamp } from "../../components/Timestamp";
 import { traceEvidenceQuery } from "./queries";
+import { buildSpanTree } from "../trace/tree";
+import { formatUsd, subtreeUsage } from "../trace/usage";
 import "./agents.css";
 
 const HEX32 = /^[0-9a-f]{32}$/;
@@ -130,6 +132,8 @@ function Header({ view }: { view: AgentView }) {
   const tc = s.counts.tool_calls;
   const total = s.usage.fields.totalTokens?.sum;
   const limitHit = view.agent.limit.exceeded;
+  // Cost: the run's model requests (its subtree's LLM calls), priced by the backend per call.
+  const cost = useMemo(() => subtreeUsage(buildSpanTree(view.spans), view.span.span_id), [view]);
   return (
     <section aria-label="Summary" className="tiles">
       <Tile
@@ -152,6 +156,13 @@ function Header({ view }: { view: AgentView }) {
         {tokens(total)}
         <div className="muted small">
           in {tokens(s.usage.fields.inputTokens?.sum)} · out {tokens(s.usage.fields.outputTokens?.sum)}
+        </div>
+      </Tile>
+      <Tile label="Cost">
+        {cost.calls === 0 ? "—" : cost.calls === cost.unpriced ? "price unknown" : formatUsd(cost.costUsd)}
+        <div className="muted small">
+          {cost.calls} LLM call{cost.calls === 1 ? "" : "s"}
+          {cost.unpriced && cost.unpriced !== cost.calls ? ` · ${cost.unpriced} price unknown` : ""}
         </div>
       </Tile>
       <Tile label="Started">
