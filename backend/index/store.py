@@ -428,19 +428,24 @@ class MetadataIndex:
         run["start_time_ns"] = row[1]
         return run
 
-    def rollup_rows(
-        self, width_ns: int, start_ns: int, end_ns: int, service: str | None
+    def rollup_points(
+        self, width_ns: int, first_ns: int, step_ns: int, end_ns: int, service: str | None
     ) -> list[tuple[Any, ...]]:
-        """(service, bucket start, *COUNTERS, cost, latency text) of every file's rollup of this
-        width with a bucket start in [start, end), per file (the caller merges)."""
+        """Rollups of this width with a bucket start in [first, end), summed per service and chart
+        point (`step` wide from `first`): (service, point start, *COUNTERS, cost, latency texts
+        joined by commas: the caller adds up the histogram's repeated buckets)."""
+        sums = ", ".join(f"sum({c})" for c in COUNTERS)
+        concat = "group_concat(latency, ',')" if self.database_url is None else "string_agg(latency, ',')"
         sql = (
-            f"SELECT service_name, bucket_ns, {', '.join(COUNTERS)}, cost_usd, latency FROM rollups"
-            " WHERE width_ns = ? AND bucket_ns >= ? AND bucket_ns < ?"  # columns from a fixed list
+            f"SELECT service_name, ? + (bucket_ns - ?) / ? * ? AS point, {sums}, sum(cost_usd),"
+            f" {concat} FROM rollups"  # columns and functions from fixed texts
+            " WHERE width_ns = ? AND bucket_ns >= ? AND bucket_ns < ?"
         )
-        params: list[object] = [width_ns, start_ns, end_ns]
+        params: list[object] = [first_ns, first_ns, step_ns, step_ns, width_ns, first_ns, end_ns]
         if service is not None:
             sql += " AND service_name = ?"
             params.append(service)
+        sql += " GROUP BY service_name, point"
         return self._conn().execute(sql, params).fetchall()
 
     def llm_trace_ids_for_service(self, service: str) -> list[str]:

@@ -70,15 +70,12 @@ def overview(index: MetadataIndex, query: OverviewQuery) -> dict[str, Any]:
     first = query.start_ns - query.start_ns % width
     starts = list(range(first, query.end_ns, step))
     per_service: dict[str, dict[int, Rollup]] = {}
-    for row in index.rollup_rows(width, first, query.end_ns, query.service):
-        service, bucket_ns = row[0], row[1]
-        point = first + (bucket_ns - first) // step * step
-        rollup = per_service.setdefault(service, {}).setdefault(point, Rollup())
+    for row in index.rollup_points(width, first, step, query.end_ns, query.service):
+        rollup = per_service.setdefault(row[0], {}).setdefault(row[1], Rollup())
         for name, value in zip(COUNTERS, row[2 : 2 + len(COUNTERS)], strict=True):
-            rollup.counts[name] += value
-        rollup.cost_usd += row[-2]
-        for bucket, count in parse_latency(row[-1]).items():
-            rollup.latency[bucket] = rollup.latency.get(bucket, 0) + count
+            rollup.counts[name] += int(value)
+        rollup.cost_usd += float(row[-2])
+        rollup.latency = parse_latency(row[-1] or "")
     known = [s for s in index.services() if query.service is None or s == query.service]
     services = []
     for service in sorted(set(known) | set(per_service)):
