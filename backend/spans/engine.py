@@ -55,6 +55,7 @@ SMALL_ROW_GROUP_BYTES = 32 * 1024 * 1024
 BATCH_JSON_BYTES = 4 * 1024 * 1024
 _FOOTER_CACHE_ENTRIES = 1024
 _footer_cache: OrderedDict[object, int | None] = OrderedDict()
+_format_cache: OrderedDict[object, str | None] = OrderedDict()
 _footer_lock = threading.Lock()
 # Cold files on object storage: set at start when JUNJO_OBJECT_STORE_URL is (one per process).
 _object_files: ObjectColdFiles | None = None
@@ -236,7 +237,14 @@ class OpenFiles:
 
 def _unknown_format(path: str, handle: LocalFile | ObjectFile) -> str | None:
     """Why the open file cannot be read as spans by this build (a format version it does not know),
-    or None. A file whose footer cannot be read is left to DataFusion, which reports it."""
+    or None. A file whose footer cannot be read is left to DataFusion, which reports it. Known
+    per file identity (objects are never rewritten under a name): an object's footer is read over
+    the network once, not on every query."""
+    key = ("format", handle.identity())
+    with _footer_lock:
+        if key in _format_cache:
+            _format_cache.move_to_end(key)
+            return _format_cache[key]
     source = handle.footer_source()  # an object that is gone raises FileNotFoundError here
     try:
         metadata = pq.read_schema(source).metadata
@@ -244,9 +252,14 @@ def _unknown_format(path: str, handle: LocalFile | ObjectFile) -> str | None:
         return None
     try:
         spanformat.format_of(path, metadata)
+        reason = None
     except spanformat.UnknownFormatVersion as exc:
-        return exc.reason
-    return None
+        reason = exc.reason
+    with _footer_lock:
+        _format_cache[key] = reason
+        if len(_format_cache) > _FOOTER_CACHE_ENTRIES:
+            _format_cache.popitem(last=False)
+    return reason
 
 
 def query_spans(
