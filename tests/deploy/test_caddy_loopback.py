@@ -332,7 +332,7 @@ def test_sign_in_through_caddy_in_chromium(deployment: Deployment, exported: str
             cookies = browser.contexts[0].cookies(deployment.url("api"))
             assert cookies and all(c["secure"] and c["httpOnly"] for c in cookies)
             page.goto(f"{deployment.url()}/traces/{SERVICE_NAME}/{exported}")
-            page.get_by_text("node-3").first.wait_for(timeout=30_000)
+            page.get_by_role("tree").get_by_text("node-3").first.wait_for(timeout=30_000)
             # The page's own fetch to the API origin (CSP connect-src, CORS with credentials).
             workflow_span = page.evaluate(
                 "async ([api, trace]) => (await (await fetch("
