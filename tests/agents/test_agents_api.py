@@ -28,7 +28,7 @@ from tests.support.junjo_agents import AGENT_KEY, TOOL_FAILURE
 from tests.support.otel import API_KEY_HEADER
 from tests.support.polling import poll
 from tests.support.procs import run_sender
-from tests.support.stack import Stack, start_backend, start_ingestion
+from tests.support.stack import Stack, signed_in_stack
 
 SERVICE = "agent-demo"
 NAMESPACE = "acme"
@@ -63,21 +63,12 @@ class Env:
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
-    data = tmp_path_factory.mktemp("agents")
-    stack = Stack(data, extra_env={"INDEXER_POLL_INTERVAL": "3600"})
-    try:
-        start_backend(stack, data / "logs")
-        start_ingestion(stack, data / "logs")
-        api = ApiClient(stack.http_url)
-        api.create_first_user()
+    with signed_in_stack(tmp_path_factory.mktemp("agents")) as (stack, api):
         key = api.create_api_key("agents")
         sent = run_sender(
             "tests.support.junjo_agents", stack.otlp_endpoint, key, SERVICE, "--namespace", NAMESPACE
         )
         yield Env(stack, api, key, sent)
-        api.close()
-    finally:
-        stack.stop()
 
 
 def _by_runtime(runs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:

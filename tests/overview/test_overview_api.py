@@ -19,7 +19,7 @@ import pytest
 
 from tests.support.api import OBS, ApiClient
 from tests.support.procs import run_sender
-from tests.support.stack import Stack, start_backend, start_ingestion
+from tests.support.stack import Stack, signed_in_stack
 from tests.support.usage_telemetry import MINUTE_NS, PLAIN_TRACES
 
 SERVICE = "usage-demo"
@@ -50,13 +50,7 @@ class Env:
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
-    data = tmp_path_factory.mktemp("overview")
-    stack = Stack(data, extra_env={"INDEXER_POLL_INTERVAL": "3600"})
-    try:
-        start_backend(stack, data / "logs")
-        start_ingestion(stack, data / "logs")
-        api = ApiClient(stack.http_url)
-        api.create_first_user()
+    with signed_in_stack(tmp_path_factory.mktemp("overview")) as (stack, api):
         key = api.create_api_key("overview")
         now = time.time_ns()
         base_ns = now - now % MINUTE_NS - 20 * MINUTE_NS
@@ -64,9 +58,6 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
         flushed = api.http.post("/api/admin/flush-wal", timeout=60)
         assert flushed.status_code == 200, flushed.text
         yield Env(stack, api, sent["spans"], base_ns)
-        api.close()
-    finally:
-        stack.stop()
 
 
 # --- the expected values, from the exported spans and genai-prices only ------------------------

@@ -26,7 +26,7 @@ from tests.support.api import OBS, ApiClient
 from tests.support.otel import exporting_provider
 from tests.support.polling import poll
 from tests.support.procs import run_sender
-from tests.support.stack import Stack, internal_token, start_backend, start_ingestion
+from tests.support.stack import Stack, internal_token, signed_in_stack, start_ingestion
 
 JUNJO_SERVICE = "junjo-e2e"
 PLAIN_SERVICE = "plain/otel service"  # a slash: exercises {service_name:path}
@@ -96,17 +96,8 @@ class Env:
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
-    data = tmp_path_factory.mktemp("query-e2e")
-    stack = Stack(data, extra_env={"INDEXER_POLL_INTERVAL": "3600"})
-    try:
-        start_backend(stack, data / "logs")
-        start_ingestion(stack, data / "logs")
-        api = ApiClient(stack.http_url)
-        api.create_first_user()
+    with signed_in_stack(tmp_path_factory.mktemp("query-e2e")) as (stack, api):
         yield Env(stack, api, api.create_api_key("e2e"))
-        api.close()
-    finally:
-        stack.stop()
 
 
 def _assert_complete_workflow(doc: dict[str, Any] | None, sent: dict[str, Any]) -> None:

@@ -25,7 +25,7 @@ from tests.query.hostile_data import (
 )
 from tests.query.spanfiles import BASE_NS, cold_path, new_span_id, new_trace_id, span
 from tests.support.api import OBS, ApiClient
-from tests.support.stack import Stack, start_backend, start_ingestion
+from tests.support.stack import Stack, signed_in_stack
 
 
 class Env:
@@ -52,17 +52,8 @@ class Env:
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
-    data = tmp_path_factory.mktemp("hostile")
-    stack = Stack(data, extra_env={"INDEXER_POLL_INTERVAL": "3600"})
-    try:
-        start_backend(stack, data / "logs")
-        start_ingestion(stack, data / "logs")
-        api = ApiClient(stack.http_url, timeout=120.0)
-        api.create_first_user()
+    with signed_in_stack(tmp_path_factory.mktemp("hostile"), api_timeout=120.0) as (stack, api):
         yield Env(stack, api)
-        api.close()
-    finally:
-        stack.stop()
 
 
 def test_poison_trace_answers_and_marks_only_the_bad_workflows(env: Env) -> None:

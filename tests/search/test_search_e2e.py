@@ -20,11 +20,11 @@ import pytest
 from opentelemetry import trace
 
 from tests.query.test_e2e import Env
-from tests.support.api import OBS, ApiClient
+from tests.support.api import OBS
 from tests.support.otel import exporting_provider
 from tests.support.polling import poll
 from tests.support.procs import run_sender
-from tests.support.stack import Stack, start_backend, start_ingestion
+from tests.support.stack import signed_in_stack
 
 SERVICE = "search-e2e"
 JUNJO_SERVICE = "search-junjo"
@@ -122,13 +122,7 @@ class World:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    data = tmp_path_factory.mktemp("search-e2e")
-    stack = Stack(data, extra_env={"INDEXER_POLL_INTERVAL": "3600"})
-    try:
-        start_backend(stack, data / "logs")
-        start_ingestion(stack, data / "logs")
-        api = ApiClient(stack.http_url)
-        api.create_first_user()
+    with signed_in_stack(tmp_path_factory.mktemp("search-e2e")) as (stack, api):
         env = Env(stack, api, api.create_api_key("search"))
         spans = _send(env, 0, 8)
         junjo = run_sender(
@@ -145,9 +139,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         spans += _send(env, 16, 8)  # hot
         poll(lambda: _ids(env, "spans", ""), lambda ids: len(ids) == len(spans))
         yield World(env, spans, junjo)
-        api.close()
-    finally:
-        stack.stop()
 
 
 def _page(env: Env, kind: str, search: str, service: str = SERVICE, **params: Any) -> Any:

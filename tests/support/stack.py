@@ -11,12 +11,15 @@ from __future__ import annotations
 import base64
 import re
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
 from scripts.devrun import Layout
+from tests.support.api import ApiClient
 from tests.support.procs import ServiceProcess, free_port
 
 
@@ -211,3 +214,18 @@ def start_static_ui(
     stack.ui = proc
     proc.wait_until(lambda: _http_ok(f"http://127.0.0.1:{ui_port}/config.js"), timeout)
     return proc
+
+
+@contextmanager
+def signed_in_stack(data: Path, api_timeout: float = 30.0) -> Iterator[tuple[Stack, ApiClient]]:
+    """Backend and ingestion whose indexer waits for the test (files are indexed when a test
+    flushes), with the first user signed in; both stopped on exit."""
+    stack = Stack(data, extra_env={"INDEXER_POLL_INTERVAL": "3600"})
+    try:
+        start_backend(stack, data / "logs")
+        start_ingestion(stack, data / "logs")
+        with ApiClient(stack.http_url, timeout=api_timeout) as api:
+            api.create_first_user()
+            yield stack, api
+    finally:
+        stack.stop()
