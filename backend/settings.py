@@ -21,7 +21,7 @@ from pydantic_settings import NoDecode
 
 from junjo_common.object_store import ObjectStoreSettings
 from junjo_common.origins import default_origins, parse_origins
-from junjo_common.settings import AbsolutePath, Port, Secret, ServiceSettings
+from junjo_common.settings import AbsolutePath, Port, Secret, ServiceSettings, check_http_url
 
 DEV_OTLP_ENDPOINT = "grpc://localhost:50051"
 _PROD_URLS = ("junjo_prod_frontend_url", "junjo_prod_backend_url", "junjo_prod_ingestion_url")
@@ -117,12 +117,7 @@ class Settings(ServiceSettings, ObjectStoreSettings):
     @field_validator(*_PROD_URLS)
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
-            return None
-        parts = urlsplit(value.strip())
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must start with http:// or https:// and name a host")
-        return value.strip().rstrip("/")
+        return check_http_url(value)
 
     @model_validator(mode="after")
     def _check_production(self) -> Settings:

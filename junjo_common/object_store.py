@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, SecretStr, field_validator
 
+from junjo_common.settings import check_http_url
+
 SCHEME = "s3://"
 # Each request is retried by the client (with backoff) for at most this long; then the caller
 # sees the error (a flush fails and is retried later, the indexer retries on its next pass).
@@ -95,12 +97,7 @@ class ObjectStoreSettings(BaseModel):
     @field_validator("aws_endpoint_url")
     @classmethod
     def _check_endpoint(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
-            return None
-        parts = urlsplit(value.strip())
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must start with http:// or https:// and name a host")
-        return value.strip().rstrip("/")
+        return check_http_url(value)
 
     @property
     def object_store(self) -> ObjectStoreConfig | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Self
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 from pydantic import AfterValidator, Field, SecretStr, ValidationError, field_validator, model_validator
@@ -64,6 +65,16 @@ def _check_internal_token(value: SecretStr | None) -> SecretStr | None:
     if len(value.get_secret_value()) < MIN_INTERNAL_TOKEN_LENGTH:
         raise ValueError(f"must be at least {MIN_INTERNAL_TOKEN_LENGTH} characters when set")
     return value
+
+
+def check_http_url(value: str | None) -> str | None:
+    """An http(s) URL that names a host, without its trailing slash; blank counts as unset."""
+    if value is None or not value.strip():
+        return None
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must start with http:// or https:// and name a host")
+    return value.strip().rstrip("/")
 
 
 def _check_path(value: Path) -> Path:
