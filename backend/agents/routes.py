@@ -104,10 +104,33 @@ class AgentExecution(BaseModel):
     contract_version: int | None
 
 
+class VerificationDiagnostic(BaseModel):
+    code: str
+    path: str
+    message: str
+
+
+class VerificationRule(BaseModel):
+    rule: str
+    title: str
+    status: Literal["passed", "failed", "skipped"]
+    reason: str | None
+    diagnostics: list[VerificationDiagnostic]
+
+
+class AgentVerification(BaseModel):
+    """`verify_agent`'s answer: the same object as the trace evidence's `verification`."""
+
+    status: Literal["passed", "failed"]
+    rules: list[VerificationRule]
+
+
 class AgentExecutionDetail(BaseModel):
     execution: AgentExecution
     detail_path: str
     trace_path: str
+    verification: AgentVerification | None  # None when the owner's contract version is unsupported
+    verification_trace_truncated: bool  # the trace exceeds one bounded page: checked on its first page
 
 
 class ExecutionResolution(BaseModel):
@@ -219,9 +242,17 @@ async def agent_execution(trace_id: TraceId, span_id: SpanId, spans: ServiceDep)
     if answer.data is None:
         raise HTTPException(404, "Agent execution not found")
     detail, trace = agent_paths(trace_id, span_id, answer.data["service"]["name"])
-    return _respond(
-        answer, tiers, {"execution": _item(answer.data), "detail_path": detail, "trace_path": trace}
-    )
+    page, _ = await spans.trace_spans(trace_id, None)  # what trace evidence reads, verified the same way
+    document = await asyncio.to_thread(build_trace_evidence, trace_id, page.data or [])
+    executable = document["executables_by_span_id"].get(span_id) or {}
+    body = {
+        "execution": _item(answer.data),
+        "detail_path": detail,
+        "trace_path": trace,
+        "verification": executable.get("verification"),
+        "verification_trace_truncated": bool(page.more),
+    }
+    return _respond(answer, tiers, body)
 
 
 @router.get(

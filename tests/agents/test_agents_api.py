@@ -166,6 +166,15 @@ def test_detail_endpoint(env: Env) -> None:
     body = response.json()
     assert body["execution"]["runtime_id"] == sent["runtime_id"]
     assert body["detail_path"] == f"/agents/{sent['trace_id']}/{sent['agent_span_id']}"
+    verification = body["verification"]
+    assert verification["status"] == "passed" and not body["verification_trace_truncated"]
+    assert {r["status"] for r in verification["rules"]} == {"passed"} and len(verification["rules"]) == 8
+    evidence = env.get(f"/api/v1/trace-evidence/{sent['trace_id']}").json()
+    assert evidence["executables_by_span_id"][sent["agent_span_id"]]["verification"] == verification
+    failed = env.get(
+        f"{LIST}/{env.sent['tool_failure']['trace_id']}/{env.sent['tool_failure']['agent_span_id']}"
+    )
+    assert failed.json()["verification"]["status"] == "passed"  # a failed run can still be consistent
     assert env.get(f"{LIST}/{sent['trace_id']}/{'0' * 16}").status_code == 404
     assert env.get(f"{LIST}/nothex/{sent['agent_span_id']}").status_code == 422
 
@@ -342,6 +351,7 @@ def test_hostile_owner_attributes_are_listed_not_fatal(env: Env) -> None:
     }
     with tracer.start_as_current_span("hostile agent", attributes=attrs) as span:
         trace_id = f"{span.get_span_context().trace_id:032x}"
+        span_id = f"{span.get_span_context().span_id:016x}"
     provider.shutdown()
     runs = poll(lambda: env.runs(service_name="hostile-agents"), lambda r: len(r) == 1)
     run = runs[0]
@@ -355,6 +365,8 @@ def test_hostile_owner_attributes_are_listed_not_fatal(env: Env) -> None:
     assert agent["verification"]["status"] == "failed"
     assert [d["code"] for d in rules["transport"]["diagnostics"]] == ["invalid_outcome"]
     assert "operation_count_mismatch" in {d["code"] for d in rules["operations"]["diagnostics"]}
+    detail = env.get(f"{LIST}/{trace_id}/{span_id}").json()  # the inconsistent run's detail says so too
+    assert detail["verification"] == agent["verification"] and detail["verification"]["status"] == "failed"
 
 
 def test_agent_model_requests_count_as_llm_calls(env: Env) -> None:

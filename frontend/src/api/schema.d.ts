@@ -857,6 +857,9 @@ export interface components {
             execution: components["schemas"]["AgentExecution"];
             /** Trace Path */
             trace_path: string;
+            verification: components["schemas"]["AgentVerification"] | null;
+            /** Verification Trace Truncated */
+            verification_trace_truncated: boolean;
         };
         /** AgentLimits */
         AgentLimits: {
@@ -891,6 +894,19 @@ export interface components {
             };
             /** Model Responses */
             model_responses: number;
+        };
+        /**
+         * AgentVerification
+         * @description `verify_agent`'s answer: the same object as the trace evidence's `verification`.
+         */
+        AgentVerification: {
+            /** Rules */
+            rules: components["schemas"]["VerificationRule"][];
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "passed" | "failed";
         };
         /** ApiKeyCreated */
         ApiKeyCreated: {
@@ -2093,6 +2109,31 @@ export interface components {
             msg: string;
             /** Error Type */
             type: string;
+        };
+        /** VerificationDiagnostic */
+        VerificationDiagnostic: {
+            /** Code */
+            code: string;
+            /** Message */
+            message: string;
+            /** Path */
+            path: string;
+        };
+        /** VerificationRule */
+        VerificationRule: {
+            /** Diagnostics */
+            diagnostics: components["schemas"]["VerificationDiagnostic"][];
+            /** Reason */
+            reason: string | null;
+            /** Rule */
+            rule: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "passed" | "failed" | "skipped";
+            /** Title */
+            title: string;
         };
         /** WorkflowExecution */
         WorkflowExecution: {
