@@ -2,9 +2,12 @@
 
 `GET /api/v1/agent-executions` takes the reference's parameters plus our cursor and filters; like
 the span listings, the body is the list of items and paging travels in headers (`X-Next-Cursor`,
-`X-Total-Count`). Resolution and trace evidence answer junjo's StudioClient contract exactly:
-resolution is 404 until the owner span is ingested and 409 `ambiguous_execution_identity` with
-`match_count` when the identity is not unique; trace evidence has exactly seven top-level keys.
+`X-Total-Count`). With `search` (the span search language) a run is listed when its agent span
+or any span under it matches; like the span searches it gets no total and may answer a partial
+page (`X-Junjo-Search-Partial`) whose cursor goes on. Resolution and trace evidence answer junjo's
+StudioClient contract exactly: resolution is 404 until the owner span is ingested and 409
+`ambiguous_execution_identity` with `match_count` when the identity is not unique; trace evidence
+has exactly seven top-level keys.
 Every route accepts the browser session or a Bearer developer token (`evidence:read`).
 """
 
@@ -22,11 +25,23 @@ from pydantic import BaseModel
 
 from backend.agents import service as agents
 from backend.agents.evidence import build_trace_evidence
+from backend.agents.search import search_runs
 from backend.evaluations.tokens import Scope, require_scope
 from backend.index.store import AgentQuery
+from backend.search.compile import compile_search
+from backend.search.language import MAX_QUERY_CHARS, SearchSyntaxError, parse
 from backend.spans.ingestion_client import DEGRADED_HEADER
 from backend.spans.planner import InvalidCursor, decode_cursor
-from backend.spans.routes import SPAN_ID, TRACE_ID, ServiceDep, _ns, _respond, _unprocessable, _utf8
+from backend.spans.routes import (
+    SEARCH_BUDGET_SECS,
+    SPAN_ID,
+    TRACE_ID,
+    ServiceDep,
+    _ns,
+    _respond,
+    _unprocessable,
+    _utf8,
+)
 from backend.spans.shape import iso_from_ns
 
 router = APIRouter(
@@ -204,11 +219,23 @@ async def list_agent_executions(
     end_time: Annotated[datetime | None, Query(description="runs ending at/before (timezone-aware)")] = None,
     errors_only: bool = False,
     name: Annotated[str | None, Query(max_length=200, description="text in the agent name or key")] = None,
+    search: Annotated[
+        str | None,
+        Query(
+            max_length=MAX_QUERY_CHARS,
+            description="a span search (docs/SEARCH.md) matched by the agent span or any span under it",
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=250)] = 100,
     cursor: Annotated[
         str | None, Query(max_length=200, description="X-Next-Cursor of the previous page")
     ] = None,
 ) -> Response:
+    text = _utf8(search, "search")
+    try:
+        compiled = compile_search(parse(text)) if text and text.strip() else None
+    except SearchSyntaxError as exc:
+        raise _unprocessable("search", str(exc)) from None
     start_ns, end_ns = _aware(start_time, "start_time"), _aware(end_time, "end_time")
     if start_ns is not None and end_ns is not None and start_ns > end_ns:
         raise _unprocessable("start_time", "start_time must not be after end_time")
@@ -229,7 +256,12 @@ async def list_agent_executions(
         name=_utf8(name, "name") or None,
         cursor=decoded,
     )
-    answer, tiers = await spans.run_plan(lambda t: agents.list_runs(spans.index, t, query, limit))
+    if compiled is None:
+        answer, tiers = await spans.run_plan(lambda t: agents.list_runs(spans.index, t, query, limit))
+    else:
+        answer, tiers = await spans.run_plan(
+            lambda t: search_runs(spans.index, t, query, compiled, limit, SEARCH_BUDGET_SECS)
+        )
     return _respond(answer, tiers, [_item(r) for r in answer.data])
 
 

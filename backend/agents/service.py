@@ -75,7 +75,14 @@ def _unindexed_runs(extra: list[Source], query: AgentQuery) -> tuple[list[dict[s
 def list_runs(index: MetadataIndex, tiers: HotTiers, query: AgentQuery, limit: int) -> Answer:
     """One page of Agent runs, newest first; `total` counts every match (exact unless degraded)."""
     with extra_sources(index, tiers) as extra:
-        hot, skipped = _unindexed_runs(extra, replace(query, cursor=None))
+        return page_of_runs(index, tiers, extra, query, limit)
+
+
+def page_of_runs(
+    index: MetadataIndex, tiers: HotTiers, extra: list[Source], query: AgentQuery, limit: int
+) -> Answer:
+    """`list_runs` over unindexed tiers opened already (`extra_sources`)."""
+    hot, skipped = _unindexed_runs(extra, replace(query, cursor=None))
     fresh = [r for r in hot if index.agent_execution(r["trace_id"], r["agent_span_id"]) is None]
     after_cursor = [
         r for r in fresh if query.cursor is None or (r["start_time_ns"], r["agent_span_id"]) < query.cursor

@@ -179,6 +179,47 @@ def test_detail_endpoint(env: Env) -> None:
     assert env.get(f"{LIST}/nothex/{sent['agent_span_id']}").status_code == 422
 
 
+def test_search_matches_the_agent_span_or_any_span_under_it(env: Env) -> None:
+    poll(lambda: env.runs(service_name=SERVICE), lambda runs: len(runs) == 5)
+    sent = {name: run["runtime_id"] for name, run in env.sent.items()}
+
+    def found(query: str, **params: Any) -> set[str]:
+        response = env.get(LIST, search=query, **params)
+        assert response.status_code == 200, response.text
+        assert "X-Total-Count" not in response.headers  # a search counts nothing
+        return {r["runtime_id"] for r in response.json()}
+
+    # the nested agent's Tool call argument {"note": "pack an umbrella"}, as free text and as a phrase
+    assert found("UMBRELLA") == found('"pack an umbrella"') == {sent["in_workflow"]}
+    assert found("junjo.agent.tool_call.id = call_3") == {sent["success"]}
+    assert found("Oslo junjo.agent.tool.name = get_weather") == {sent["success"]}  # one Tool span
+    assert found(f"junjo.agent.key = {AGENT_KEY}") == {sent["success"]}  # the agent span itself
+    assert found("name = PlanTrip") == set()  # the enclosing workflow is above the agent, not under
+    assert found("no-such-text-anywhere") == found("umbrella", agent_key=AGENT_KEY) == set()
+    for hostile in (
+        "x' OR '1'='1",
+        "'; DROP TABLE agent_executions; --",
+        '"\\"); --"',
+        "%",
+        "z%_%q",
+        ".*q.*z",
+    ):
+        assert found(hostile) == set(), hostile  # text, never SQL nor a pattern
+    assert len(env.runs()) == 5 + len(env.runs(service_name="hostile-agents"))
+    everything = found("junjo.agent.operation_type exists")
+    assert sent["success"] in everything and sent["input_rejected"] not in everything
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params = {"cursor": cursor} if cursor else {}
+        response = env.get(LIST, search="junjo.agent.operation_type exists", limit=1, **params)
+        seen += [r["runtime_id"] for r in response.json()]
+        cursor = response.headers.get("X-Next-Cursor")
+        if cursor is None:
+            break
+    assert len(seen) == len(set(seen)) and set(seen) == everything
+
+
 def test_resolution_and_evidence_through_junjos_client(env: Env) -> None:
     poll(lambda: env.runs(service_name=SERVICE), lambda runs: len(runs) == 5)
 
@@ -401,6 +442,11 @@ def test_agent_model_requests_count_as_llm_calls(env: Env) -> None:
             "/api/v1/execution-resolution",
             {"service_namespace": "", "service_name": "s", "executable_type": "agent", "runtime_id": ""},
         ),
+        (LIST, {"search": "(unclosed"}),
+        (LIST, {"search": "tokens >"}),
+        (LIST, {"search": "status = maybe"}),
+        (LIST, {"search": "x" * 1001}),
+        (LIST, {"search": " ".join(["a"] * 21)}),
         ("/api/v1/trace-evidence/XYZ", {}),
         ("/api/v1/trace-evidence/" + "a" * 33, {}),
     ],

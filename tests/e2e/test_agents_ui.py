@@ -75,7 +75,7 @@ def _shot(page: Page, shots: list[Path], tmp: Path, name: str) -> None:
 
 def test_agents_list(page: Page, sent: dict[str, Any], shots: list[Path], tmp_path: Path) -> None:
     page.goto("/")
-    page.get_by_role("link", name="Agents").click()
+    page.get_by_role("link", name="Agents", exact=True).click()
     expect(page).to_have_url(re.compile(r"/agents$"))
     table = page.get_by_role("table", name="Agent executions")
     reload_until(page, lambda: expect(table.get_by_role("row")).to_have_count(6, timeout=5_000), "5 runs", 60)
@@ -87,6 +87,27 @@ def test_agents_list(page: Page, sent: dict[str, Any], shots: list[Path], tmp_pa
     page.get_by_label("Outcome").select_option("failed")
     expect(table.get_by_role("row")).to_have_count(4)
     expect(page).to_have_url(re.compile(r"outcome=failed"))
+
+
+def test_agents_list_search(page: Page, sent: dict[str, Any]) -> None:
+    page.goto("/agents")
+    table = page.get_by_role("table", name="Agent executions")
+    reload_until(page, lambda: expect(table.get_by_role("row")).to_have_count(6, timeout=5_000), "5 runs", 60)
+    box = page.get_by_label("Search spans")
+    box.fill("umbrella")  # an argument of the Trip planner's Tool call, a span under its agent span
+    box.press("Enter")
+    expect(page).to_have_url(re.compile(r"/agents\?search=umbrella$"))
+    expect(table.get_by_role("row")).to_have_count(2)
+    expect(table).to_contain_text("Trip planner")
+    page.reload()  # the query round-trips through the URL
+    expect(page.get_by_label("Search spans")).to_have_value("umbrella")
+    expect(table.get_by_role("row")).to_have_count(2)
+    box.fill("(unclosed")
+    box.press("Enter")
+    expect(page.get_by_role("alert")).to_contain_text("missing ')'")
+    page.go_back()  # each search is a history entry
+    expect(page.get_by_label("Search spans")).to_have_value("umbrella")
+    expect(table.get_by_role("row")).to_have_count(2)
 
 
 def test_agent_execution_page(page: Page, sent: dict[str, Any], shots: list[Path], tmp_path: Path) -> None:

@@ -196,6 +196,8 @@ export interface AgentFilters {
   outcome?: string;
   errorsOnly?: boolean;
   q?: string;
+  /** A span search (docs/SEARCH.md) matched by the agent span or any span under it. */
+  search?: string;
   start?: string;
   end?: string;
   cursor?: string | null;
@@ -211,6 +213,7 @@ export const agentsApi = {
       outcome: f.outcome,
       errors_only: f.errorsOnly ? "true" : undefined,
       name: f.q,
+      search: f.search,
       start_time: f.start,
       end_time: f.end,
       cursor: f.cursor ?? undefined,

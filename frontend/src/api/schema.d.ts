@@ -2226,6 +2226,8 @@ export interface operations {
                 errors_only?: boolean;
                 /** @description text in the agent name or key */
                 name?: string | null;
+                /** @description a span search (docs/SEARCH.md) matched by the agent span or any span under it */
+                search?: string | null;
                 limit?: number;
                 /** @description X-Next-Cursor of the previous page */
                 cursor?: string | null;

@@ -1,11 +1,13 @@
 /**
  * Agent executions of every service, newest first: outcome and termination reason, model requests
  * and Tool calls against their limits, tokens, duration. Filters (service, namespace, Agent key,
- * outcome, time range, errors only, name search) live in the URL; pages follow the cursor.
+ * outcome, time range, errors only, name search) and the span search (a run matches through its
+ * agent span or any span under it) live in the URL; pages follow the cursor.
  */
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router";
+import { ApiError } from "../../api/client";
 import { agentsApi, type AgentFilters } from "../../api/endpoints";
 import type { AgentExecution, Page } from "../../api/types";
 import { Empty, ErrorBox, Loading, PageHeader, useDocumentTitle } from "../../components/ui";
@@ -13,11 +15,23 @@ import { formatDurationMicros, rangeStart, shortId, TIME_RANGES } from "../../li
 import { OutcomePill, countOf, tokens } from "./parts";
 import { Timestamp } from "../../components/Timestamp";
 import { Pager } from "../../components/Pager";
+import { QueryBar } from "../search/QueryBar";
 import "./agents.css";
 
 const PAGE_SIZE = 50;
 const OUTCOMES = ["completed", "failed", "cancelled"];
-const FIELDS = ["service", "namespace", "key", "outcome", "range", "errors", "q", "from", "to"] as const;
+const FIELDS = [
+  "service",
+  "namespace",
+  "key",
+  "outcome",
+  "range",
+  "errors",
+  "q",
+  "search",
+  "from",
+  "to",
+] as const;
 
 export function agentPath(run: { trace_id: string; agent_span_id: string }): string {
   return `/agents/${run.trace_id}/${run.agent_span_id}`;
@@ -35,7 +49,8 @@ function useFilters() {
       if (!v) next.delete(k);
       else next.set(k, v);
     }
-    setParams(next, { replace: true });
+    // A new search is a history entry (Back returns to the previous one); other filters replace.
+    setParams(next, { replace: !("search" in patch) });
   };
   return { value, set };
 }
@@ -82,6 +97,7 @@ export default function AgentsListPage() {
     outcome: f.outcome || undefined,
     errorsOnly: f.errors === "1",
     q: f.q || undefined,
+    search: f.search || undefined,
     // `from`/`to` (a chart bucket of the overview) take the place of the preset.
     start: f.from && f.to ? f.from : rangeStart(f.range || "all", now),
     end: f.from && f.to ? f.to : undefined,
@@ -95,9 +111,18 @@ export default function AgentsListPage() {
     refetchInterval: pageIndex === 0 ? 5000 : false,
   });
   const items = query.data?.items ?? [];
+  // A refused search is shown under the search bar, not instead of the page.
+  const searchError =
+    f.search && query.error instanceof ApiError && query.error.status === 422 ? query.error.message : null;
   return (
     <div className="page">
       <PageHeader title="Agent executions" sub="Junjo Agent runs across every service, newest first" />
+      <QueryBar
+        value={f.search}
+        onChange={(search) => set({ search })}
+        error={searchError}
+        partial={query.data?.partial}
+      />
       <div className="filters" role="group" aria-label="Filters">
         <TextFilter label="Service" value={f.service} onChange={(v) => set({ service: v })} />
         <TextFilter label="Namespace" value={f.namespace} onChange={(v) => set({ namespace: v })} />
@@ -146,7 +171,7 @@ export default function AgentsListPage() {
       ) : null}
       {query.isLoading ? (
         <Loading />
-      ) : query.error ? (
+      ) : searchError ? null : query.error ? (
         <ErrorBox error={query.error} />
       ) : !items.length ? (
         <Empty>No Agent executions match these filters.</Empty>
