@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import heapq
 import os
 import time
 from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from itertools import islice
 from typing import Any
 
 import orjson
@@ -256,6 +258,8 @@ def list_spans(index: MetadataIndex, tiers: HotTiers, q: ListQuery) -> Answer:
 
 def _list_spans(index: MetadataIndex, tiers: HotTiers, q: ListQuery, extra: list[Source]) -> Answer:
     files = index.service_files(q.service, q.kind, q.errors_only, q.start_ns, q.end_ns)
+    if q.search is not None and q.kind != "spans":
+        return _search_traces(index, q, extra)
     if q.search is not None:
         return _search(index, q, extra, files)
     keyed = q.kind != "spans" and not q.name_contains and index.keys_complete()
@@ -387,6 +391,148 @@ def _search(index: MetadataIndex, q: ListQuery, extra: list[Source], files: list
     answer = Answer(previews, skipped, next_cursor, None, False)
     answer.partial = partial
     return answer
+
+
+TRACE_SEARCH_BATCH = 1000
+"""Most traces one step of a trace search checks at once: its trace-id set never holds more."""
+
+
+def _search_traces(index: MetadataIndex, q: ListQuery, extra: list[Source]) -> Answer:
+    """One page of roots (workflow spans) whose trace holds a span matching `q.search`, newest first.
+
+    The roots matching the list's other filters are walked newest first, from the cursor on, in
+    batches of at most TRACE_SEARCH_BATCH; each batch's trace ids are semi-joined with the spans
+    matching the search, in the files holding those traces (only those also holding an indexed
+    value the search requires) and the unindexed tiers. Matching spans of any service count. The
+    walk stops when the page is full or, after the deadline, with `partial` and a cursor after the
+    last root checked, so the next page goes on from there.
+    """
+    assert q.search is not None
+    deadline = time.monotonic() + q.budget_secs if q.budget_secs is not None else None
+    required: set[str] | None = None
+    for attribute, value in q.search.indexed:
+        holding = index.files_with_attribute(attribute, value)
+        required = holding if required is None else required & holding
+    skipped: list[SkippedFile] = []
+    hot_llm: set[str] = set()
+    if q.has_llm:
+        hot_llm, hot_skipped = _llm_trace_ids(extra, q.service)
+        skipped.extend(hot_skipped)
+    roots = _root_keys(index, replace(q, search=None, has_llm=False), extra, skipped)
+    page: list[dict[str, Any]] = []
+    last: dict[str, Any] | None = None
+    partial, size = False, min(TRACE_SEARCH_BATCH, 4 * q.limit)
+    while len(page) < q.limit:
+        batch = list(islice(roots, size))
+        if not batch:
+            break
+        size = min(TRACE_SEARCH_BATCH, 2 * size)
+        matched = _matching_traces(index, q.search, extra, {r["trace_id"] for r in batch}, required, skipped)
+        if q.has_llm:
+            matched &= hot_llm | index.llm_trace_subset(q.service, matched)
+        for row in batch:
+            last = row
+            if row["trace_id"] in matched:
+                page.append(row)
+                if len(page) == q.limit:
+                    break
+        if len(page) < q.limit and deadline is not None and time.monotonic() > deadline:
+            partial = True
+            break
+    roots.close()
+    if partial:
+        assert last is not None
+        next_cursor: str | None = encode_cursor(*_sort_key(last))
+    else:
+        next_cursor = encode_cursor(*_sort_key(page[-1])) if len(page) == q.limit else None
+    previews = _previews(page, extra, q.service, skipped)
+    if q.kind == "workflows":
+        previews = [r for r in previews if _is_workflow(r)]
+    answer = Answer(previews, skipped, next_cursor, None, False)
+    answer.partial = partial
+    return answer
+
+
+def _matching_traces(
+    index: MetadataIndex,
+    search: CompiledSearch,
+    extra: list[Source],
+    trace_ids: set[str],
+    required: set[str] | None,
+    skipped: list[SkippedFile],
+) -> set[str]:
+    """Those of `trace_ids` with a span matching `search` (in an indexed file that may hold the
+    indexed values it requires, or in an unindexed tier)."""
+    files = index.files_with_traces(trace_ids)
+    if required is not None:
+        files &= required
+    sources = [*extra, *(Source(p, "cold") for p in sorted(files))]
+    result = engine.query_spans(
+        sources,
+        f"trace_id IN (SELECT trace_id FROM batch) AND {search.where}",
+        search.params,
+        tables={"batch": pa.table({"trace_id": pa.array(sorted(trace_ids), pa.string())})},
+        select="DISTINCT trace_id",
+    )
+    skipped.extend(result.skipped)
+    return {r["trace_id"] for r in result.rows}
+
+
+def _root_keys(
+    index: MetadataIndex, q: ListQuery, extra: list[Source], skipped: list[SkippedFile]
+) -> Generator[dict[str, Any]]:
+    """Thin keys (start_time, span_id, trace_id, _path) of the roots / workflow spans matching
+    `q`'s filters after its cursor, newest first, each span once (an indexed file's copy wins).
+
+    The indexed ones come lazily from the index's keys; the unindexed tiers are small and queried
+    whole. While the index lacks some files' keys (just after an upgrade), or for a name filter the
+    keys do not record, the files are read a page at a time instead.
+    """
+    where, params = build_where(q)
+    unindexed = engine.query_spans(extra, where, params, keys_only=True) if extra else None
+    if unindexed is not None:
+        skipped.extend(unindexed.skipped)
+    extra_rows = sorted(unindexed.rows if unindexed else [], key=_sort_key, reverse=True)
+    indexed: Iterator[dict[str, Any]]
+    if index.keys_complete() and not q.name_contains:
+        kind: KeyKind = "roots" if q.kind == "roots" else "workflows"
+        keys = index.newest_keys(q.service, kind, q.errors_only, q.start_ns, q.end_ns, q.cursor)
+        indexed = (
+            {
+                "start_time": k.start_ns,
+                "span_id": k.span_id,
+                "trace_id": k.trace_id,
+                "_path": k.path,
+                "_tier": "cold",
+            }
+            for k in keys
+        )
+    else:
+        indexed = _file_keys(index, q, skipped)
+    previous: tuple[str, str] | None = None
+    for row in heapq.merge(indexed, extra_rows, key=_sort_key, reverse=True):
+        key = (row["trace_id"], row["span_id"])
+        if key != previous:  # copies of one span have the same sort key, so they come together
+            yield row
+        previous = key
+
+
+def _file_keys(index: MetadataIndex, q: ListQuery, skipped: list[SkippedFile]) -> Iterator[dict[str, Any]]:
+    """Thin keys of the indexed files' rows matching `q`, newest first, TRACE_SEARCH_BATCH at a time."""
+    files = index.service_files(q.service, q.kind, q.errors_only, q.start_ns, q.end_ns)
+    cursor = q.cursor
+    while True:
+        if cursor is not None:
+            files = [f for f in files if f.min_start_ns <= cursor[0]]
+        where, params = build_where(replace(q, cursor=cursor))
+        result = engine.query_spans(
+            [Source(f.path, "cold") for f in files], where, params, limit=TRACE_SEARCH_BATCH, keys_only=True
+        )
+        skipped.extend(result.skipped)
+        yield from result.rows
+        if len(result.rows) < TRACE_SEARCH_BATCH:
+            return
+        cursor = _sort_key(result.rows[-1])
 
 
 def _list_keyed(index: MetadataIndex, q: ListQuery, extra: list[Source]) -> Answer:

@@ -18,9 +18,10 @@ spans and `limits.TRACE_ANSWER_BYTES` of their JSON; the rest is paged with `cur
 (`X-Next-Cursor` and `X-Junjo-More-Spans` on the span list, `truncated` in the trace document).
 
 The three service listings take `search`, a query in the span search language (backend.search,
-docs/SEARCH.md) applied to the listed spans. A search gets no total; when it runs out of its time
-budget it answers the matches found so far with `X-Junjo-Search-Partial: time-budget` and a cursor
-that continues the search.
+docs/SEARCH.md): on the span list it filters the spans, on the trace and workflow lists it picks
+the roots / workflow spans whose trace holds a matching span. A search gets no total; when it
+runs out of its time budget it answers the matches found so far with
+`X-Junjo-Search-Partial: time-budget` and a cursor that continues the search.
 """
 
 from __future__ import annotations

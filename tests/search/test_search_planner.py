@@ -12,6 +12,7 @@ from backend.index.summary import summarize
 from backend.search.attributes import MAX_VALUE_CHARS, MAX_VALUES_PER_FILE
 from backend.search.compile import compile_search
 from backend.search.language import parse
+from backend.spans import planner
 from backend.spans.planner import decode_cursor
 from tests.query.spanfiles import BASE_NS, new_trace_id, span
 from tests.query.test_query_planner import World
@@ -162,3 +163,63 @@ def test_the_llm_filter_still_applies_to_a_search(tmp_path: Path) -> None:
     )
     expected = [r["span_id"] for r in reversed(llm_roots) if SENT[r["span_id"]]["vip"]]
     assert [r["span_id"] for r in found] == expected and expected
+
+
+def _traces(count: int, child_attributes: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """`count` traces (newest last): their roots, and one child each written with `child_attributes(i)`."""
+    roots, children = [], []
+    for i in range(count):
+        trace_id = new_trace_id()
+        roots.append(span(trace_id, start_ns=BASE_NS + i * SEC, attributes={"root": i}))
+        SENT[roots[-1]["span_id"]] = {"root": i}
+        children.append(
+            span(
+                trace_id,
+                parent=roots[-1]["span_id"],
+                start_ns=BASE_NS + i * SEC + 1,
+                attributes=child_attributes(i),
+            )
+        )
+    return roots, children
+
+
+def test_trace_search_reaches_children_in_other_files_and_tiers_through_partial_pages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(planner, "TRACE_SEARCH_BATCH", 3)  # many batches of the trace-id set
+    world = World(tmp_path)
+    roots, children = _traces(60, lambda i: {"hit": i % 7 == 0 or i > 56})
+    world.cold(roots[:50])
+    world.cold(children[:20])  # a trace's root and child in different files
+    world.cold(children[20:40], indexed=False)
+    world.hot(roots[50:] + children[40:])
+    hits = [r for r, c in zip(roots, children, strict=True) if '"hit":true' in c["attributes"]]
+    expected = [r["span_id"] for r in reversed(hits)]
+    search = compile_search(parse("hit = true"))
+    assert [r["span_id"] for r in world.all_pages(service="svc", kind="roots", search=search)] == expected
+    # A name filter is not in the index's keys: the roots are then read from the files.
+    named = world.all_pages(service="svc", kind="roots", search=search, name_contains="op", limit=4)
+    assert [r["span_id"] for r in named] == expected
+    found, cursor, partial_pages = [], None, 0
+    for _ in range(100):  # no time at all: every page checks one batch of roots and goes on
+        answer = world.page(
+            service="svc", kind="roots", search=search, budget_secs=0.0, limit=2, cursor=cursor
+        )
+        partial_pages += answer.partial
+        found += [r["span_id"] for r in answer.data]
+        if answer.next_cursor is None:
+            break
+        cursor = decode_cursor(answer.next_cursor)
+    assert partial_pages > 0 and found == expected
+
+
+def test_trace_search_opens_only_the_files_holding_an_indexed_value(tmp_path: Path) -> None:
+    world = World(tmp_path)
+    roots, children = _traces(10, lambda i: {"user.id": "alice" if i == 4 else "bob"})
+    world.cold(roots)
+    world.cold(children[4:5])
+    other = world.cold(children[:4] + children[5:])
+    other.write_bytes(b"PAR1 not parquet at all PAR1")  # opening it would report it skipped
+    answer = world.page(service="svc", kind="roots", search=compile_search(parse("user.id = alice")))
+    assert [r["span_id"] for r in answer.data] == [roots[4]["span_id"]]
+    assert answer.skipped == []

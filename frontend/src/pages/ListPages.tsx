@@ -298,6 +298,7 @@ function ListPage({ kind }: { kind: Kind }) {
         onChange={(search) => state.set({ search: search || null })}
         error={searchError}
         partial={query.data?.partial}
+        scope={kind}
       />
       <Filters
         kind={kind}

@@ -122,6 +122,7 @@ export default function AgentsListPage() {
         onChange={(search) => set({ search })}
         error={searchError}
         partial={query.data?.partial}
+        scope="agents"
       />
       <div className="filters" role="group" aria-label="Filters">
         <TextFilter label="Service" value={f.service} onChange={(v) => set({ service: v })} />

@@ -9,6 +9,14 @@ import { useEffect, useState, type FormEvent } from "react";
 import { savedSearches, type SavedSearch } from "../../api/endpoints";
 import "./search.css";
 
+/** What a search picks on each list (docs/SEARCH.md). */
+const SCOPES = {
+  spans: "Lists the spans that match.",
+  traces: "Lists the traces holding at least one matching span (any span of the trace, not only the root).",
+  workflows: "Lists the workflow runs whose trace holds at least one matching span.",
+  agents: "Lists the runs whose agent span or a span under it matches.",
+} as const;
+
 const EXAMPLES = ["user.id = 42", "gen_ai.request.model = gpt-4o duration > 5s", '"refund" status = error'];
 
 export function QueryBar({
@@ -16,6 +24,7 @@ export function QueryBar({
   onChange,
   error,
   partial,
+  scope,
 }: {
   value: string;
   onChange: (query: string) => void;
@@ -23,6 +32,8 @@ export function QueryBar({
   error?: string | null;
   /** The last page stopped at the search time budget. */
   partial?: boolean;
+  /** The list the bar searches: it says which of its rows a search picks. */
+  scope: keyof typeof SCOPES;
 }) {
   const [text, setText] = useState(value);
   useEffect(() => setText(value), [value]);
@@ -69,11 +80,11 @@ export function QueryBar({
         </div>
       ) : null}
       <p id="query-hint" className="muted small query-hint">
-        <code>key = value</code> (<code>!=</code>, <code>&gt;</code>, <code>&lt;</code>, <code>&gt;=</code>,{" "}
-        <code>&lt;=</code>), <code>key exists</code>, <code>"free text"</code>, fields <code>name</code>{" "}
-        <code>status</code> <code>duration</code> <code>service</code> <code>kind</code> <code>start</code>;
-        combine with <code>AND</code> (or a space), <code>OR</code>, <code>NOT</code>, <code>( )</code>.
-        Examples:{" "}
+        {SCOPES[scope]} <code>key = value</code> (<code>!=</code>, <code>&gt;</code>, <code>&lt;</code>,{" "}
+        <code>&gt;=</code>, <code>&lt;=</code>), <code>key exists</code>, <code>"free text"</code>, fields{" "}
+        <code>name</code> <code>status</code> <code>duration</code> <code>service</code> <code>kind</code>{" "}
+        <code>start</code>; combine with <code>AND</code> (or a space), <code>OR</code>, <code>NOT</code>,{" "}
+        <code>( )</code>. Examples:{" "}
         {EXAMPLES.map((example, i) => (
           <span key={example}>
             {i ? " · " : ""}
