@@ -16,7 +16,7 @@ from junjo_common.spanformat.v1 import SCHEMA, dumps_json, parquet_writer_option
 from tests.query.spanfiles import BASE_NS, new_trace_id, span
 
 MiB = 1024 * 1024
-BACKEND_MEMORY_LIMIT = 384 * MiB  # docker-compose.yml mem_limit of the backend
+BACKEND_MEMORY_LIMIT = 448 * MiB  # docker-compose.yml mem_limit of the backend
 SERVICE = "hostile"
 
 
