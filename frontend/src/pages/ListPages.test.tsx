@@ -20,7 +20,11 @@ describe("traces list", () => {
     const root = span({ span_id: "1".repeat(16), trace_id: TRACE, name: "handle_request" });
     vi.stubGlobal(
       "fetch",
-      vi.fn(async () => new Response(JSON.stringify([root]), { headers: { "X-Total-Count": "1" } })),
+      vi.fn(async (url: string) =>
+        String(url).includes("saved-searches")
+          ? new Response("[]")
+          : new Response(JSON.stringify([root]), { headers: { "X-Total-Count": "1" } }),
+      ),
     );
     // The trace page's code is still loading: the list stays on screen while the URL has moved on.
     const TracePage = lazy(() => new Promise<{ default: () => null }>(() => {}));
