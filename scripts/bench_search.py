@@ -1,7 +1,8 @@
 """Span search benchmark (docs/PERFORMANCE.md): p50/p95 of `search=` on the span list at the
 query benchmark's data set, and the indexer's cost per span with and without the attribute index.
 
-`python scripts/bench_search.py [--spans N]` (or `make bench`). The data set is bench_query's
+`python scripts/bench_search.py [--spans N]` (or `make bench`); the "traces:" searches run on the
+trace list (the roots of the traces holding a match). The data set is bench_query's
 (`.dbdata/bench/query-agents-<N>/`, 5 services, `user.id` drawn from 10,000 values); when it is
 missing, bench_query builds it first. Searches run over HTTP against a real `python -m backend`,
 signed in, sequentially, for the first page (50 rows) of one service. The data set repeats its
@@ -119,7 +120,8 @@ def _page_rows(api: ApiClient, search: str) -> int:
 
 
 def _measure(api: ApiClient, name: str, search: str, repeats: int) -> dict[str, Any]:
-    path = f"{OBS}/services/{SERVICE}/spans"
+    """`name` starting with "traces:" measures the trace list (roots of traces holding a match)."""
+    path = f"{OBS}/services/{SERVICE}/" + ("spans/root" if name.startswith("traces:") else "spans")
     params: dict[str, str | int] = {"search": search, "limit": 50}
     api.http.get(path, params=params)  # warm-up
     times, partial, rows = [], 0, 0
@@ -177,6 +179,10 @@ def main(argv: list[str] | None = None) -> int:
             "non-indexed attribute, rare value": "request.bytes = 987654321",
             "free text, common": "omega",
             "free text, rare": f'"{marker} phrase"',
+            "traces: indexed attribute, common value": f"user.id = {values['user']}",
+            "traces: indexed attribute, rare value": f"user.id = {marker}",
+            "traces: free text, common": "omega",
+            "traces: free text, rare": f'"{marker} phrase"',
         }
         results = [_measure(api, name, search, args.repeats) for name, search in searches.items()]
     finally:

@@ -74,6 +74,7 @@ def test_typing_a_query_filters_and_the_url_keeps_it(page: Page, tmp_path: Path)
     page.keyboard.press("/")
     box = page.get_by_label("Search spans")
     expect(box).to_be_focused()
+    expect(page.locator("#query-hint")).to_contain_text("traces holding at least one matching span")
     box.fill('user.id = "u-1"')
     box.press("Enter")
     expect(page).to_have_url(re.compile(r"search=user\.id"))
@@ -97,6 +98,7 @@ def test_typing_a_query_filters_and_the_url_keeps_it(page: Page, tmp_path: Path)
     # The same search carried to the span list: LLM calls are children, so none has user.id.
     page.get_by_role("link", name="Spans →").click()
     expect(page).to_have_url(re.compile(r"/spans/.*search=user\.id"))
+    expect(page.locator("#query-hint")).to_contain_text("Lists the spans that match")
     expect(_rows(page, "Spans")).to_have_count(USERS.count("u-1"))
 
 
