@@ -509,12 +509,15 @@ def _root_keys(
         )
     else:
         indexed = _file_keys(index, q, skipped)
-    previous: tuple[str, str] | None = None
+    # Copies of one span have the same sort key, so they come in one run of equal keys.
+    run_key: tuple[int, str] | None = None
+    in_run: set[str] = set()  # trace ids yielded in the current run
     for row in heapq.merge(indexed, extra_rows, key=_sort_key, reverse=True):
-        key = (row["trace_id"], row["span_id"])
-        if key != previous:  # copies of one span have the same sort key, so they come together
+        if _sort_key(row) != run_key:
+            run_key, in_run = _sort_key(row), set()
+        if row["trace_id"] not in in_run:
+            in_run.add(row["trace_id"])
             yield row
-        previous = key
 
 
 def _file_keys(index: MetadataIndex, q: ListQuery, skipped: list[SkippedFile]) -> Iterator[dict[str, Any]]:

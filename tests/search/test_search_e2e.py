@@ -346,7 +346,8 @@ def test_junjo_workflow_spans_are_searchable(world: World) -> None:
     ],
 )
 def test_injection_attempts_match_nothing_and_break_nothing(world: World, query: str) -> None:
-    assert _ids(world.env, "spans", query) == []
+    for kind in ("spans", "roots", "workflows"):
+        assert _ids(world.env, kind, query) == [], kind
     assert len(_ids(world.env, "spans", "vip = true")) == len(
         _expected(world, lambda s: s.attributes.get("vip") is True)
     )
@@ -366,14 +367,16 @@ def test_injection_attempts_match_nothing_and_break_nothing(world: World, query:
     ],
 )
 def test_hostile_or_malformed_queries_get_a_clear_422(world: World, search: str, message: str) -> None:
-    response = _page(world.env, "spans", search)
-    assert response.status_code == 422, response.text
-    assert message in response.text
+    for kind in ("spans", "roots", "workflows"):
+        response = _page(world.env, kind, search)
+        assert response.status_code == 422, response.text
+        assert message in response.text
 
 
 def test_a_huge_query_string_is_refused_before_parsing(world: World) -> None:
     response = _page(world.env, "spans", "refund " * 8_000)
     assert response.status_code == 422
     # Invalid UTF-8 is decoded with replacement characters: a text search that matches nothing.
-    response = world.env.api.http.get(f"{OBS}/services/{SERVICE}/spans?search=%FF%FE")
-    assert response.status_code == 200 and response.json() == []
+    for path in ("spans", "spans/root", "workflows"):
+        response = world.env.api.http.get(f"{OBS}/services/{SERVICE}/{path}?search=%FF%FE")
+        assert response.status_code == 200 and response.json() == [], path

@@ -223,3 +223,21 @@ def test_trace_search_opens_only_the_files_holding_an_indexed_value(tmp_path: Pa
     answer = world.page(service="svc", kind="roots", search=compile_search(parse("user.id = alice")))
     assert [r["span_id"] for r in answer.data] == [roots[4]["span_id"]]
     assert answer.skipped == []
+
+
+def test_trace_search_lists_each_root_once_across_tier_copies(tmp_path: Path) -> None:
+    # Two traces whose roots share a span id and start time (telemetry picks both); one root is in
+    # an indexed file and again in the hot tier (a flush being indexed), the other unindexed.
+    world = World(tmp_path)
+    rows = []
+    for trace_id in (new_trace_id(), new_trace_id()):
+        root = span(trace_id, start_ns=BASE_NS, span_id="ab" * 8, attributes={"root": 1})
+        SENT[root["span_id"]] = {"root": 1}
+        child = span(trace_id, parent=root["span_id"], start_ns=BASE_NS + 1, attributes={"hit": True})
+        rows.append((root, child))
+    (first, first_child), (second, second_child) = rows
+    world.cold([first, first_child])
+    world.hot([first, second])
+    world.cold([second, second_child], indexed=False)
+    found = world.all_pages(service="svc", kind="roots", search=compile_search(parse("hit = true")))
+    assert sorted(r["trace_id"] for r in found) == sorted([first["trace_id"], second["trace_id"]])
