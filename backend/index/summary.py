@@ -4,13 +4,15 @@ the sort keys of its root and workflow spans, its Junjo executables and Agent ru
 Reads only the few columns it needs, batch by batch, with vectorised Arrow compute, so memory
 stays bounded by one batch whatever the file size. The sender controls the attribute and resource
 text that decides a batch's size (and Parquet compresses repetitive text so well that the file size
-says nothing about it): a row group whose decoded text exceeds `_LARGE_ROW_GROUP_BYTES` (from its
-metadata) is read `_SMALL_BATCH_ROWS` rows at a time. Raises `UnreadableFile` for anything that is
-not a readable span file (corrupt, empty, wrong schema): the indexer records and retries those.
+says nothing about it): a row group is read in batches of about `_BATCH_TEXT_BYTES` of decoded
+text (from its metadata), and one whose resource text exceeds `_FAT_RESOURCE_BYTES` has it read
+in a second pass, for its owner spans only. Raises `UnreadableFile` for anything that is not a
+readable span file (corrupt, empty, wrong schema): the indexer records and retries those.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -56,9 +58,10 @@ EXECUTABLE_PATTERN = r'"junjo\.span_type":"(agent|workflow|subflow)"'
 # boolean). Patterns that begin with the quoted key let RE2 skip to it by its literal prefix.
 _ATTRIBUTE_KEYS = {key: '"' + key.replace(".", r"\.") + '":' for key in INDEXED_ATTRIBUTES}
 _ATTRIBUTE_VALUE = r'(?P<v>"(?:[^"\\]|\\.)*"|-?[0-9][0-9.eE+-]*|true|false)[,}]'
-_BATCH_ROWS = 2048  # bounds the attributes text held at once (~2 KB/span)
-_LARGE_ROW_GROUP_BYTES = 32 * 1024 * 1024
-_SMALL_BATCH_ROWS = 4
+_BATCH_ROWS = 2048  # at most: the vectorised kernels' cost per batch is spread over enough rows
+_BATCH_TEXT_BYTES = 8 * 1024 * 1024  # decoded attribute and resource text per batch, at most
+# Resource text above this in a row group is read in a pass of its own (`_add_fat_resources`).
+_FAT_RESOURCE_BYTES = 1024 * 1024
 
 
 class UnreadableFile(Exception):
@@ -124,7 +127,23 @@ def _count(mask: pa.Array) -> int:
     return int(pc.sum(pc.cast(mask, pa.int64())).as_py() or 0)
 
 
-def _add_batch(summary: FileSummary, batch: pa.RecordBatch) -> None:
+class Owner(NamedTuple):
+    """A Junjo Workflow/Subflow/Agent owner span, all but the service identity its resource
+    attributes give: what is kept of it until those are read."""
+
+    row: int  # in its batch or row group
+    kind: str
+    runtime_id: str | None
+    service_name: str
+    trace_id: str
+    span_id: str
+    start_ns: int
+    run: dict[str, Any] | None  # an Agent's run, its "service" still to fill
+
+
+def _add_batch(summary: FileSummary, batch: pa.RecordBatch) -> list[Owner]:
+    """Adds the facts of one batch, except those of its owner spans that need their resource
+    attributes: those are returned, for `_add_owners`."""
     start = pc.cast(batch.column("start_time"), pa.int64())
     end = pc.cast(batch.column("end_time"), pa.int64())
     parent = batch.column("parent_span_id")
@@ -160,16 +179,6 @@ def _add_batch(summary: FileSummary, batch: pa.RecordBatch) -> None:
         picked = [pc.filter(c, is_key).to_pylist() for c in columns]
         summary.key_spans.extend(map(KeySpan._make, zip(*picked, strict=True)))
 
-    is_exec = pc.fill_null(pc.match_substring_regex(attrs, EXECUTABLE_PATTERN), False)
-    if pc.any(is_exec).as_py():
-        names = ("trace_id", "span_id", "service_name", "name", "attributes", "resource_attributes")
-        executables = {n: pc.filter(batch.column(n), is_exec).to_pylist() for n in names}
-        executables["start"] = pc.filter(start, is_exec).to_pylist()
-        executables["end"] = pc.filter(end, is_exec).to_pylist()
-        executables["error"] = pc.filter(is_err, is_exec).to_pylist()
-        for i in range(len(executables["span_id"])):
-            _add_executable(summary, {n: values[i] for n, values in executables.items()})
-
     _add_attribute_values(summary, attrs)
 
     if pc.any(is_llm).as_py():
@@ -178,6 +187,57 @@ def _add_batch(summary: FileSummary, batch: pa.RecordBatch) -> None:
         summary.llm_traces.update(zip(llm_services, llm_ids, strict=True))
 
     add_rollups(summary, services, start, end, is_root, is_wf, is_err, attrs)
+    return _owners(batch, attrs, start, end, is_err)
+
+
+def _owners(
+    batch: pa.RecordBatch, attributes: pa.Array, start: pa.Array, end: pa.Array, is_err: pa.Array
+) -> list[Owner]:
+    """The batch's owner spans (the regex only preselects: the parsed attributes decide)."""
+    is_exec = pc.fill_null(pc.match_substring_regex(attributes, EXECUTABLE_PATTERN), False)
+    if not pc.any(is_exec).as_py():
+        return []
+    spans = {
+        n: pc.filter(batch.column(n), is_exec).to_pylist()
+        for n in ("trace_id", "span_id", "service_name", "name")
+    }
+    spans["start"] = pc.filter(start, is_exec).to_pylist()
+    spans["end"] = pc.filter(end, is_exec).to_pylist()
+    spans["error"] = pc.filter(is_err, is_exec).to_pylist()
+    owners = []
+    for i, row in enumerate(pc.indices_nonzero(is_exec).to_pylist()):
+        attrs = _json_at(attributes, row)
+        kind = attrs.get("junjo.span_type")
+        if kind not in EXECUTABLE_TYPES:
+            continue
+        span = {n: column[i] for n, column in spans.items()}
+        run = None
+        if kind == "agent":
+            run = owner_summary(
+                attrs,
+                {},
+                trace_id=span["trace_id"],
+                span_id=span["span_id"],
+                service_name=span["service_name"],
+                name=span["name"] or "",
+                start_ns=span["start"],
+                end_ns=span["end"],
+                status_error=bool(span["error"]),
+            )
+        runtime_id = text(attrs, "junjo.executable_runtime_id", 256)
+        owners.append(
+            Owner(
+                row,
+                kind,
+                runtime_id,
+                span["service_name"],
+                span["trace_id"],
+                span["span_id"],
+                span["start"],
+                run,
+            )
+        )
+    return owners
 
 
 def add_rollups(
@@ -249,42 +309,69 @@ def _json_object(value: Any) -> dict[str, Any]:
     return parsed if isinstance(parsed, dict) else {}
 
 
-def _add_executable(summary: FileSummary, row: dict[str, Any]) -> None:
-    """One owner span (the regex only preselects: the parsed attributes decide)."""
-    attrs = _json_object(row["attributes"])
-    kind = attrs.get("junjo.span_type")
-    runtime_id = text(attrs, "junjo.executable_runtime_id", 256)
-    if kind not in EXECUTABLE_TYPES:
-        return
-    resource = _json_object(row["resource_attributes"])
-    service = service_identity(resource, row["service_name"])
-    if runtime_id is not None:
-        summary.executables.append(
-            ExecutableKey(
-                service["namespace"],
-                row["service_name"],
-                kind,
-                runtime_id,
-                row["trace_id"],
-                row["span_id"],
-                row["start"],
+def _json_at(column: pa.Array, row: int) -> dict[str, Any]:
+    """The JSON object a string column holds at `row`, parsed straight from Arrow's data buffer: the
+    text of a fat span is not copied first (into a Python string or a scalar's buffer)."""
+    if isinstance(column, pa.DictionaryArray):
+        column, row = column.dictionary, column.indices[row].as_py()
+    if row is None or column.slice(row, 1).null_count:
+        return {}
+    if column.type != pa.string():  # not a span format's type: read as text, however slowly
+        return _json_object(column[row].as_py())
+    offsets = memoryview(column.buffers()[1]).cast("i")
+    start, end = offsets[column.offset + row], offsets[column.offset + row + 1]
+    try:
+        parsed = orjson.loads(memoryview(column.buffers()[2])[start:end])
+    except orjson.JSONDecodeError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def _add_owners(summary: FileSummary, owners: list[Owner], resources: pa.Array, first_row: int = 0) -> None:
+    """The executables and Agent runs of owner spans, given the resource attributes of the rows
+    from `first_row` on."""
+    for owner in owners:
+        service = service_identity(_json_at(resources, owner.row - first_row), owner.service_name)
+        if owner.runtime_id is not None:
+            summary.executables.append(
+                ExecutableKey(
+                    service["namespace"],
+                    owner.service_name,
+                    owner.kind,
+                    owner.runtime_id,
+                    owner.trace_id,
+                    owner.span_id,
+                    owner.start_ns,
+                )
             )
-        )
-    if kind == "agent":
-        run = owner_summary(
-            attrs,
-            resource,
-            trace_id=row["trace_id"],
-            span_id=row["span_id"],
-            service_name=row["service_name"],
-            name=row["name"] or "",
-            start_ns=row["start"],
-            end_ns=row["end"],
-            status_error=bool(row["error"]),
-        )
-        summary.agent_runs.append(run)
-        failed = run["is_error"] or run["outcome"] == "failed"
-        overview.add_agent_run(summary.rollups, row["service_name"], row["start"], failed)
+        if owner.run is not None:
+            owner.run["service"] = service
+            summary.agent_runs.append(owner.run)
+            failed = owner.run["is_error"] or owner.run["outcome"] == "failed"
+            overview.add_agent_run(summary.rollups, owner.service_name, owner.start_ns, failed)
+
+
+def _add_fat_resources(summary: FileSummary, parquet: pq.ParquetFile, group: int, batch_rows: int) -> None:
+    """A row group with fat resource attributes: they are read in a second pass, for its owner
+    spans only, so the two fat text columns are never decoded at once."""
+    columns = [c for c in COLUMNS if c != "resource_attributes"]
+    owners: list[Owner] = []
+    first_row = 0
+    for batch in parquet.iter_batches(batch_size=batch_rows, row_groups=[group], columns=columns):
+        if batch.num_rows:
+            owners += [o._replace(row=first_row + o.row) for o in _add_batch(summary, batch)]
+        first_row += batch.num_rows
+    if not owners:
+        return
+    first_row = 0
+    resources = parquet.iter_batches(
+        batch_size=batch_rows, row_groups=[group], columns=["resource_attributes"]
+    )
+    rows = [owner.row for owner in owners]  # ascending
+    for batch in resources:
+        picked = slice(bisect_left(rows, first_row), bisect_left(rows, first_row + batch.num_rows))
+        _add_owners(summary, owners[picked], batch.column(0), first_row)
+        first_row += batch.num_rows
 
 
 def summarize(path: Path | str, source: Any = None, size: int | None = None) -> FileSummary:
@@ -303,14 +390,19 @@ def summarize(path: Path | str, source: Any = None, size: int | None = None) -> 
         if missing:
             raise UnreadableFile(f"not a span file: missing columns {missing}")
         summary = FileSummary(path=str(path), size_bytes=size)
-        text_columns = [parquet.schema_arrow.names.index(c) for c in ("attributes", "resource_attributes")]
+        attributes_column = parquet.schema_arrow.names.index("attributes")
+        resource_column = parquet.schema_arrow.names.index("resource_attributes")
         for group in range(parquet.metadata.num_row_groups):
             meta = parquet.metadata.row_group(group)
-            decoded = sum(meta.column(i).total_uncompressed_size for i in text_columns)
-            rows = _SMALL_BATCH_ROWS if decoded > _LARGE_ROW_GROUP_BYTES else _BATCH_ROWS
+            resource_bytes = meta.column(resource_column).total_uncompressed_size
+            decoded = meta.column(attributes_column).total_uncompressed_size + resource_bytes
+            rows = max(1, min(_BATCH_ROWS, meta.num_rows * _BATCH_TEXT_BYTES // max(decoded, 1)))
+            if resource_bytes > _FAT_RESOURCE_BYTES:
+                _add_fat_resources(summary, parquet, group, rows)
+                continue
             for batch in parquet.iter_batches(batch_size=rows, row_groups=[group], columns=list(COLUMNS)):
                 if batch.num_rows:
-                    _add_batch(summary, batch)
+                    _add_owners(summary, _add_batch(summary, batch), batch.column("resource_attributes"))
     except UnreadableFile:
         raise
     except spanformat.UnknownFormatVersion as exc:  # written by a newer build: left for it, reported

@@ -16,6 +16,7 @@ import pytest
 
 from backend.index import indexer as indexer_module
 from backend.index import store as store_module
+from backend.index import summary as summary_module
 from backend.index.cold import LocalColdFiles
 from backend.index.indexer import LEASE_NAME, Indexer
 from backend.index.retention import RetentionPolicy, apply_retention, select_expired
@@ -419,3 +420,33 @@ def test_newest_keys_read_in_batches_return_every_key_in_order(
     assert [
         (k.start_ns, k.span_id) for k in index.newest_keys("svc", "roots", False, None, None, after)
     ] == expected[10:]
+
+
+def test_fat_resource_attributes_are_read_in_a_pass_of_their_own_with_the_same_owners(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Resource text over a row group's threshold is read apart from the attributes, for the owner
+    spans only, in batches (of 2 rows here): each owner still gets its own span's service
+    namespace, an Agent run its service."""
+    monkeypatch.setattr(summary_module, "_BATCH_ROWS", 2)
+    passes = []
+    fat_pass = summary_module._add_fat_resources
+    monkeypatch.setattr(summary_module, "_add_fat_resources", lambda *a: passes.append(a[2]) or fat_pass(*a))
+    trace = new_trace_id()
+    kinds = ["workflow", None, "agent", "subflow", None, "agent", "workflow"]
+    rows = []
+    for i, kind in enumerate(kinds):
+        attrs = {"junjo.span_type": kind, "junjo.executable_runtime_id": f"run-{i}"} if kind else {"i": i}
+        row = span(trace, start_ns=BASE_NS + i, name=f"s{i}", attributes=attrs)
+        resource = {"service.name": "svc", "service.namespace": f"ns{i}", "service.version": f"v{i}"}
+        row["resource_attributes"] = json.dumps(resource | {"blob": str(i) * 400_000})
+        rows.append(row)
+    fat = summarize(write_span_file(cold_path(tmp_path, "fat"), rows))
+
+    assert [(e.service_namespace, e.executable_type, e.runtime_id) for e in fat.executables] == [
+        (f"ns{i}", kind, f"run-{i}") for i, kind in enumerate(kinds) if kind
+    ]
+    assert [(r["runtime_id"], r["service"]) for r in fat.agent_runs] == [
+        (f"run-{i}", {"namespace": f"ns{i}", "name": "svc", "version": f"v{i}"}) for i in (2, 5)
+    ]
+    assert passes == [0]
