@@ -4,6 +4,7 @@ import { useState, type FormEvent } from "react";
 import { apiKeys, observability, system } from "../api/endpoints";
 import type { CreatedApiKey } from "../api/types";
 import { SecretReveal } from "../components/SecretReveal";
+import { Segmented } from "../components/Segmented";
 import { CopyButton, Empty, ErrorBox, Loading, PageHeader } from "../components/ui";
 import { Timestamp } from "../components/Timestamp";
 
@@ -108,20 +109,15 @@ function InstrumentPanel({ defaultOpen }: { defaultOpen: boolean }) {
         {cfg.data?.environment ? ` (${cfg.data.environment})` : ""}
       </p>
       <div className="row gap">
-        <div className="segmented" role="radiogroup" aria-label="Snippet">
-          {(Object.keys(SNIPPETS) as (keyof typeof SNIPPETS)[]).map((name) => (
-            <button
-              key={name}
-              type="button"
-              role="radio"
-              aria-checked={tab === name}
-              className={tab === name ? "on" : ""}
-              onClick={() => setTab(name)}
-            >
-              {SNIPPET_LABELS[name]}
-            </button>
-          ))}
-        </div>
+        <Segmented
+          label="Snippet"
+          options={(Object.keys(SNIPPETS) as (keyof typeof SNIPPETS)[]).map((name) => ({
+            value: name,
+            label: SNIPPET_LABELS[name],
+          }))}
+          value={tab}
+          onChange={setTab}
+        />
         <CopyButton value={code} label="Copy snippet" />
       </div>
       <pre className="code" aria-label={`${SNIPPET_LABELS[tab]} snippet`}>

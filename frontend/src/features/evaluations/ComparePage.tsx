@@ -6,6 +6,7 @@ import { ErrorBox, Loading, PageHeader } from "../../components/ui";
 import { CHANGE_LABELS, changeCounts, compareRuns, type Change } from "./compare";
 import { runQuery } from "./queries";
 import { EvidenceLinks, OutcomeFigures, RunLink, StatusBadge, summarize } from "./parts";
+import { Segmented } from "../../components/Segmented";
 
 const ORDER: Change[] = ["newly_failed", "newly_errored", "newly_passed", "changed", "unchanged"];
 
@@ -49,29 +50,18 @@ export default function ComparePage() {
           </section>
         ))}
       </div>
-      <div className="segmented" role="radiogroup" aria-label="Show cases">
-        <button
-          type="button"
-          role="radio"
-          aria-checked={only === "all"}
-          className={only === "all" ? "on" : ""}
-          onClick={() => setOnly("all")}
-        >
-          All {rows.length}
-        </button>
-        {ORDER.filter((c) => counts[c]).map((c) => (
-          <button
-            type="button"
-            role="radio"
-            key={c}
-            aria-checked={only === c}
-            className={only === c ? "on" : ""}
-            onClick={() => setOnly(c)}
-          >
-            {CHANGE_LABELS[c]} {counts[c]}
-          </button>
-        ))}
-      </div>
+      <Segmented
+        label="Show cases"
+        options={[
+          { value: "all", label: `All ${rows.length}` },
+          ...ORDER.filter((c) => counts[c]).map((c) => ({
+            value: c,
+            label: `${CHANGE_LABELS[c]} ${counts[c]}`,
+          })),
+        ]}
+        value={only}
+        onChange={setOnly}
+      />
       <table className="table" aria-label="Comparison">
         <thead>
           <tr>

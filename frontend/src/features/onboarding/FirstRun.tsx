@@ -9,6 +9,7 @@ import { system } from "../../api/endpoints";
 import type { CreatedApiKey } from "../../api/types";
 import { useAuth } from "../../auth/AuthProvider";
 import { CopyButton } from "../../components/ui";
+import { Segmented } from "../../components/Segmented";
 import { CreateKeyForm, otlpHttpUrl, otlpTarget } from "../../pages/ApiKeysPage";
 
 type Sdk = "junjo" | "otel-python" | "js" | "env";
@@ -137,20 +138,13 @@ export function FirstRun() {
         </li>
         <li>
           <h3>Instrument your app</h3>
-          <div className="segmented wrap" role="radiogroup" aria-label="SDK">
-            {(Object.keys(SDK_LABELS) as Sdk[]).map((s) => (
-              <button
-                key={s}
-                type="button"
-                role="radio"
-                aria-checked={sdk === s}
-                className={sdk === s ? "on" : ""}
-                onClick={() => setSdk(s)}
-              >
-                {SDK_LABELS[s]}
-              </button>
-            ))}
-          </div>
+          <Segmented
+            label="SDK"
+            options={(Object.keys(SDK_LABELS) as Sdk[]).map((s) => ({ value: s, label: SDK_LABELS[s] }))}
+            value={sdk}
+            onChange={setSdk}
+            wrap
+          />
           <p className="muted small">{snippet.protocol}</p>
           <div className="row gap">
             <code className="install-line" aria-label="Install command">

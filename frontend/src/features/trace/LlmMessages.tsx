@@ -5,6 +5,7 @@ import { CopyButton } from "../../components/ui";
 import { Markdown } from "../../components/Markdown";
 import { extractLlm, type ChatMessage } from "./llm";
 import { formatCost } from "../../lib/spans";
+import { Segmented } from "../../components/Segmented";
 
 type Mode = "text" | "markdown" | "raw";
 
@@ -62,20 +63,16 @@ export function LlmMessages({ span }: { span: Span }) {
     <section className="section" aria-label="LLM messages">
       <div className="section-title">
         <h3>LLM call</h3>
-        <div className="segmented" role="radiogroup" aria-label="Message format">
-          {(["text", "markdown", "raw"] as Mode[]).map((m) => (
-            <button
-              key={m}
-              type="button"
-              role="radio"
-              aria-checked={mode === m}
-              className={mode === m ? "on" : ""}
-              onClick={() => setMode(m)}
-            >
-              {m === "text" ? "Text" : m === "markdown" ? "Markdown" : "Raw"}
-            </button>
-          ))}
-        </div>
+        <Segmented<Mode>
+          label="Message format"
+          options={[
+            { value: "text", label: "Text" },
+            { value: "markdown", label: "Markdown" },
+            { value: "raw", label: "Raw" },
+          ]}
+          value={mode}
+          onChange={setMode}
+        />
       </div>
       <div className="llm-meta muted">
         {view.provider ? <span>Provider: {view.provider}</span> : null}

@@ -20,6 +20,7 @@ import {
 } from "../../lib/time";
 import { LlmMessages } from "./LlmMessages";
 import { OpenInPlayground } from "../playground/OpenInPlayground";
+import { Segmented } from "../../components/Segmented";
 
 function parseMaybeJson(v: unknown): unknown {
   if (typeof v !== "string") return v;
@@ -112,26 +113,15 @@ export function KeyValueTable({
             className="grow"
           />
         ) : null}
-        <div className="segmented" role="radiogroup" aria-label={`${label} view`}>
-          <button
-            type="button"
-            role="radio"
-            aria-checked={!asJson}
-            className={!asJson ? "on" : ""}
-            onClick={() => setAsJson(false)}
-          >
-            Table
-          </button>
-          <button
-            type="button"
-            role="radio"
-            aria-checked={asJson}
-            className={asJson ? "on" : ""}
-            onClick={() => setAsJson(true)}
-          >
-            JSON
-          </button>
-        </div>
+        <Segmented
+          label={`${label} view`}
+          options={[
+            { value: "table", label: "Table" },
+            { value: "json", label: "JSON" },
+          ]}
+          value={asJson ? "json" : "table"}
+          onChange={(v) => setAsJson(v === "json")}
+        />
       </div>
       {!entries.length ? (
         <p className="muted">No {label.toLowerCase()}</p>

@@ -25,6 +25,7 @@ import { AgentLinks } from "../agents/AgentLinks";
 import { SpanTable, type SortKey } from "./SpanTable";
 import { SpanTreeView } from "./SpanTree";
 import { ancestors, buildSpanTree, type SpanTree } from "./tree";
+import { Segmented } from "../../components/Segmented";
 
 export const TRACE_ID = /^[0-9a-fA-F]{32}$/;
 const SORT_KEYS: SortKey[] = ["name", "service", "start", "duration", "self", "status"];
@@ -249,26 +250,15 @@ export default function TraceDetailPage() {
                   value={query}
                   onChange={(e) => setQuery(e.target.value)}
                 />
-                <div className="segmented" role="radiogroup" aria-label="Trace view">
-                  <button
-                    type="button"
-                    role="radio"
-                    aria-checked={view === "tree"}
-                    className={view === "tree" ? "on" : ""}
-                    onClick={() => setParam({ view: null })}
-                  >
-                    Waterfall
-                  </button>
-                  <button
-                    type="button"
-                    role="radio"
-                    aria-checked={view === "table"}
-                    className={view === "table" ? "on" : ""}
-                    onClick={() => setParam({ view: "table" })}
-                  >
-                    Table
-                  </button>
-                </div>
+                <Segmented
+                  label="Trace view"
+                  options={[
+                    { value: "tree", label: "Waterfall" },
+                    { value: "table", label: "Table" },
+                  ]}
+                  value={view}
+                  onChange={(v) => setParam({ view: v === "tree" ? null : v })}
+                />
                 <label className="check small">
                   <input
                     type="checkbox"
