@@ -21,7 +21,7 @@ import binascii
 import heapq
 import os
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from itertools import islice
@@ -238,16 +238,17 @@ def _read_rows(
 
 
 def _previews(
-    chosen: list[dict[str, Any]], sources: list[Source], service: str, skipped: list[SkippedFile]
+    chosen: list[dict[str, Any]], sources: list[Source], q: ListQuery, skipped: list[SkippedFile]
 ) -> list[dict[str, Any]]:
-    """Listing previews of `chosen` thin rows, in their order (a row whose file vanished is left out)."""
+    """Listing previews of `chosen` thin rows, in their order (a row whose file vanished is left
+    out, and on a workflow list a row that is not a workflow span after all)."""
     previews: list[dict[str, Any] | None] = [None] * len(chosen)
     rows = _read_rows(
-        chosen, sources, "service_name = $svc", {"svc": service}, skipped, True, preview_select()
+        chosen, sources, "service_name = $svc", {"svc": q.service}, skipped, True, preview_select()
     )
     for i, row in rows:
         previews[i] = span_preview(row)
-    return [p for p in previews if p is not None]
+    return [p for p in previews if p is not None and (q.kind != "workflows" or _is_workflow(p))]
 
 
 def list_spans(index: MetadataIndex, tiers: HotTiers, q: ListQuery) -> Answer:
@@ -285,41 +286,77 @@ def _list_spans(index: MetadataIndex, tiers: HotTiers, q: ListQuery, extra: list
     tables: dict[str, pa.Table] = {}
     skipped: list[SkippedFile] = counted_skipped
     if q.has_llm:
-        hot_ids, hot_skipped = _llm_trace_ids(extra, q.service)
-        skipped.extend(hot_skipped)
-        ids = hot_ids | set(index.llm_trace_ids_for_service(q.service))
-        tables["llm_ids"] = pa.table({"trace_id": pa.array(sorted(ids), pa.string())})
-        where += " AND trace_id IN (SELECT trace_id FROM llm_ids)"
-        llm_counts = index.llm_trace_counts(q.service)
-        files = [replace(f, count=llm_counts.get(f.path, 0)) for f in files]
+        where, tables, files = _llm_restriction(index, extra, q.service, where, files, skipped)
+    ordered, _ = _newest_rows(files, extra, where, params, tables, q.limit, skipped)
+    page = ordered[: q.limit]
+    next_cursor = encode_cursor(*_sort_key(page[-1])) if len(page) == q.limit else None
+    sources = [*extra, *(Source(f.path, "cold") for f in files)]
+    return Answer(_previews(page, sources, q, skipped), skipped, next_cursor, total, exact)
 
+
+def _llm_restriction(
+    index: MetadataIndex,
+    extra: list[Source],
+    service: str,
+    where: str,
+    files: list[CandidateFile],
+    skipped: list[SkippedFile],
+) -> tuple[str, dict[str, pa.Table], list[CandidateFile]]:
+    """Narrows a listing to traces with an LLM span: `where` with the semi-join added, the
+    `llm_ids` table it joins, and `files` with each one's count of such traces (0 for a file that
+    has none, which may still hold other spans of a trace whose LLM span is in the hot tier)."""
+    hot_ids, hot_skipped = _llm_trace_ids(extra, service)
+    skipped.extend(hot_skipped)
+    ids = hot_ids | set(index.llm_trace_ids_for_service(service))
+    tables = {"llm_ids": pa.table({"trace_id": pa.array(sorted(ids), pa.string())})}
+    llm_counts = index.llm_trace_counts(service)
+    files = [replace(f, count=llm_counts.get(f.path, 0)) for f in files]
+    return where + " AND trace_id IN (SELECT trace_id FROM llm_ids)", tables, files
+
+
+def _newest_rows(
+    files: list[CandidateFile],
+    extra: list[Source],
+    where: str,
+    params: dict[str, Any],
+    tables: dict[str, pa.Table],
+    limit: int,
+    skipped: list[SkippedFile],
+    files_per_chunk: int | None = None,
+    give_up: Callable[[int], bool] | None = None,
+) -> tuple[list[dict[str, Any]], int | None]:
+    """The rows matching `where` read from the unindexed tiers and `files` (newest first), a chunk
+    at a time until every file is read or the newest `limit` rows are certain (the limit-th row is
+    newer than anything an unread file can hold): newest first, each span once.
+
+    A chunk is `files_per_chunk` sources, or else the files that hold `limit` rows by the index's
+    counts, twice as many each chunk. `give_up`, asked between chunks with the newest start an
+    unread file may hold, can end the walk early; that start is then returned with the rows (only
+    rows newer than it are certain), else None.
+    """
     collected: dict[tuple[str, str], dict[str, Any]] = {}
-    pos, target, first = 0, q.limit, True
-    ordered: list[dict[str, Any]] = []
+    pos, target = 0, limit
+    chunk: list[Source] = list(extra)
     while True:
-        chunk: list[Source] = list(extra) if first else []
         seen = 0
-        while pos < len(files) and (seen < target or not chunk):
+        while pos < len(files) and (
+            len(chunk) < files_per_chunk if files_per_chunk is not None else seen < target or not chunk
+        ):
             chunk.append(Source(files[pos].path, "cold"))
             seen += files[pos].count
             pos += 1
-        first = False
-        result = engine.query_spans(chunk, where, params, limit=_with_copies(q.limit), tables=tables)
+        result = engine.query_spans(chunk, where, params, limit=_with_copies(limit), tables=tables)
         skipped.extend(result.skipped)
         _merge(collected, result.rows)
         ordered = sorted(collected.values(), key=_sort_key, reverse=True)
         if pos >= len(files):
-            break
-        if len(ordered) >= q.limit and ordered[q.limit - 1]["start_time"] > files[pos].max_start_ns:
-            break
-        target *= 2
-    page = ordered[: q.limit]
-    next_cursor = encode_cursor(*_sort_key(page[-1])) if len(page) == q.limit else None
-    sources = [*extra, *(Source(f.path, "cold") for f in files)]
-    previews = _previews(page, sources, q.service, skipped)
-    if q.kind == "workflows":
-        previews = [r for r in previews if _is_workflow(r)]
-    return Answer(previews, skipped, next_cursor, total, exact)
+            return ordered, None
+        unread_start = files[pos].max_start_ns  # files come newest (largest max start) first
+        if len(ordered) >= limit and ordered[limit - 1]["start_time"] > unread_start:
+            return ordered, None
+        if give_up is not None and give_up(unread_start):
+            return ordered, unread_start
+        chunk, target = [], target * 2
 
 
 SEARCH_CHUNK_FILES = 8
@@ -344,53 +381,30 @@ def _search(index: MetadataIndex, q: ListQuery, extra: list[Source], files: list
     skipped: list[SkippedFile] = []
     tables: dict[str, pa.Table] = {}
     if q.has_llm:
-        hot_ids, hot_skipped = _llm_trace_ids(extra, q.service)
-        skipped.extend(hot_skipped)
-        ids = hot_ids | set(index.llm_trace_ids_for_service(q.service))
-        tables["llm_ids"] = pa.table({"trace_id": pa.array(sorted(ids), pa.string())})
-        where += " AND trace_id IN (SELECT trace_id FROM llm_ids)"
-        llm_counts = index.llm_trace_counts(q.service)
-        files = [f for f in files if llm_counts.get(f.path)]
-    collected: dict[tuple[str, str], dict[str, Any]] = {}
-    ordered: list[dict[str, Any]] = []
-    pos, partial, bound = 0, False, 0
-    chunk: list[Source] = list(extra)
-    while True:
-        while pos < len(files) and len(chunk) < SEARCH_CHUNK_FILES:
-            chunk.append(Source(files[pos].path, "cold"))
-            pos += 1
-        result = engine.query_spans(chunk, where, params, limit=_with_copies(q.limit), tables=tables)
-        skipped.extend(result.skipped)
-        _merge(collected, result.rows)
-        ordered = sorted(collected.values(), key=_sort_key, reverse=True)
-        chunk = []
-        if pos >= len(files):
-            break
-        if len(ordered) >= q.limit and ordered[q.limit - 1]["start_time"] > files[pos].max_start_ns:
-            break
+        where, tables, files = _llm_restriction(index, extra, q.service, where, files, skipped)
+        files = [f for f in files if f.count]
+
+    def out_of_time(unread_start: int) -> bool:
         # Matches newer than every unread file are certain; stopping there must move the cursor on.
-        bound = files[pos].max_start_ns  # files come newest (largest max start) first
-        if (
+        return (
             deadline is not None
             and time.monotonic() > deadline
-            and (q.cursor is None or bound + 1 < q.cursor[0])
-        ):
-            partial = True
-            break
+            and (q.cursor is None or unread_start + 1 < q.cursor[0])
+        )
+
+    ordered, bound = _newest_rows(
+        files, extra, where, params, tables, q.limit, skipped, SEARCH_CHUNK_FILES, out_of_time
+    )
+    partial = bound is not None
     next_cursor: str | None
-    if partial:
+    if bound is not None:
         page = [r for r in ordered if r["start_time"] > bound][: q.limit]
         next_cursor = encode_cursor(bound + 1, "")
     else:
         page = ordered[: q.limit]
         next_cursor = encode_cursor(*_sort_key(page[-1])) if len(page) == q.limit else None
     sources = [*extra, *(Source(f.path, "cold") for f in files)]
-    previews = _previews(page, sources, q.service, skipped)
-    if q.kind == "workflows":
-        previews = [r for r in previews if _is_workflow(r)]
-    answer = Answer(previews, skipped, next_cursor, None, False)
-    answer.partial = partial
-    return answer
+    return Answer(_previews(page, sources, q, skipped), skipped, next_cursor, None, False, partial=partial)
 
 
 TRACE_SEARCH_BATCH = 1000
@@ -445,12 +459,7 @@ def _search_traces(index: MetadataIndex, q: ListQuery, extra: list[Source]) -> A
         next_cursor: str | None = encode_cursor(*_sort_key(last))
     else:
         next_cursor = encode_cursor(*_sort_key(page[-1])) if len(page) == q.limit else None
-    previews = _previews(page, extra, q.service, skipped)
-    if q.kind == "workflows":
-        previews = [r for r in previews if _is_workflow(r)]
-    answer = Answer(previews, skipped, next_cursor, None, False)
-    answer.partial = partial
-    return answer
+    return Answer(_previews(page, extra, q, skipped), skipped, next_cursor, None, False, partial=partial)
 
 
 def _matching_traces(
@@ -588,10 +597,7 @@ def _list_keyed(index: MetadataIndex, q: ListQuery, extra: list[Source]) -> Answ
         else k
         for k in (c[3] for c in winners)
     ]
-    page = _previews(chosen, extra, q.service, skipped)
-    if q.kind == "workflows":
-        page = [r for r in page if _is_workflow(r)]
-    return Answer(page, skipped, next_cursor)
+    return Answer(_previews(chosen, extra, q, skipped), skipped, next_cursor)
 
 
 def _unindexed_llm_ids(
