@@ -13,6 +13,7 @@ import { observability, type ListFilters } from "../api/endpoints";
 import type { Page, Span } from "../api/types";
 import { Pager } from "../components/Pager";
 import { Timestamp } from "../components/Timestamp";
+import { UrlCheckbox } from "../components/UrlCheckbox";
 import { Empty, ErrorBox, Loading, PageHeader } from "../components/ui";
 import { QueryBar } from "../features/search/QueryBar";
 import { rememberList } from "../lib/listContext";
@@ -163,32 +164,17 @@ function Filters({
           placeholder={kind === "workflows" ? "Workflow name…" : "Span name…"}
         />
       </label>
-      <label className="check">
-        <input
-          type="checkbox"
-          checked={state.errors}
-          onChange={(e) => state.set({ errors: e.target.checked ? "1" : null })}
-        />
+      <UrlCheckbox checked={state.errors} onChange={(on) => state.set({ errors: on ? "1" : null })}>
         Errors only
-      </label>
+      </UrlCheckbox>
       {kind === "traces" ? (
-        <label className="check">
-          <input
-            type="checkbox"
-            checked={state.llm}
-            onChange={(e) => state.set({ llm: e.target.checked ? "1" : null })}
-          />
+        <UrlCheckbox checked={state.llm} onChange={(on) => state.set({ llm: on ? "1" : null })}>
           Has LLM spans
-        </label>
+        </UrlCheckbox>
       ) : null}
-      <label className="check">
-        <input
-          type="checkbox"
-          checked={state.live}
-          onChange={(e) => state.set({ live: e.target.checked ? null : "0" })}
-        />
+      <UrlCheckbox checked={state.live} onChange={(on) => state.set({ live: on ? null : "0" })}>
         Live
-      </label>
+      </UrlCheckbox>
       <span className="muted small count" aria-live="polite">
         {fetching ? "Updating… " : ""}
         {exactTotal !== undefined

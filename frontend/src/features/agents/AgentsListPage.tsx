@@ -15,6 +15,7 @@ import { formatDurationMicros, rangeStart, shortId, TIME_RANGES } from "../../li
 import { OutcomePill, countOf, tokens } from "./parts";
 import { Timestamp } from "../../components/Timestamp";
 import { Pager } from "../../components/Pager";
+import { UrlCheckbox } from "../../components/UrlCheckbox";
 import { QueryBar } from "../search/QueryBar";
 import "./agents.css";
 
@@ -153,14 +154,9 @@ export default function AgentsListPage() {
           </select>
         </label>
         <TextFilter label="Search names" value={f.q} onChange={(v) => set({ q: v })} />
-        <label className="check">
-          <input
-            type="checkbox"
-            checked={f.errors === "1"}
-            onChange={(e) => set({ errors: e.target.checked ? "1" : "" })}
-          />
+        <UrlCheckbox checked={f.errors === "1"} onChange={(on) => set({ errors: on ? "1" : "" })}>
           Errors only
-        </label>
+        </UrlCheckbox>
         <span className="muted small" aria-live="polite">
           {typeof query.data?.total === "number" ? `${query.data.total.toLocaleString()} runs` : ""}
         </span>

@@ -11,6 +11,7 @@ import { ApiError } from "../../api/client";
 import { traceDocumentQuery } from "../../api/traceDocument";
 import { Timestamp } from "../../components/Timestamp";
 import { TruncationNotice } from "../../components/TruncationNotice";
+import { UrlCheckbox } from "../../components/UrlCheckbox";
 import { ErrorBox, IdText, Loading, PageHeader } from "../../components/ui";
 import { displayName, ICON_GLYPH, ICON_LABEL, junjoType, type SpanIcon } from "../../lib/spans";
 import { neutralizeBidi } from "../../lib/text";
@@ -110,10 +111,7 @@ export default function TraceDetailPage() {
   useEffect(() => setQuery(""), [traceId]);
 
   const view = params.get("view") === "table" ? "table" : "tree";
-  // Shown at once; the URL follows (router navigations are transitions and may land a frame later).
-  const criticalInUrl = params.get("critical") === "1";
-  const [showCritical, setShowCritical] = useState(criticalInUrl);
-  useEffect(() => setShowCritical(criticalInUrl), [criticalInUrl]);
+  const showCritical = params.get("critical") === "1";
   const sortKey = (SORT_KEYS as string[]).includes(params.get("sort") ?? "")
     ? (params.get("sort") as SortKey)
     : "duration";
@@ -259,17 +257,13 @@ export default function TraceDetailPage() {
                   value={view}
                   onChange={(v) => setParam({ view: v === "tree" ? null : v })}
                 />
-                <label className="check small">
-                  <input
-                    type="checkbox"
-                    checked={showCritical}
-                    onChange={(e) => {
-                      setShowCritical(e.target.checked);
-                      setParam({ critical: e.target.checked ? "1" : null });
-                    }}
-                  />
+                <UrlCheckbox
+                  className="check small"
+                  checked={showCritical}
+                  onChange={(on) => setParam({ critical: on ? "1" : null })}
+                >
                   Critical path
-                </label>
+                </UrlCheckbox>
                 <SlowestSpans
                   spans={tree.byId}
                   selfTimes={selfTime}
