@@ -9,11 +9,12 @@ from __future__ import annotations
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, ViewportSize, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.support.procs import ROOT, free_port
@@ -33,6 +34,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+FIRST_USER_EMAIL = "ada@example.com"
+FIRST_USER_PASSWORD = "correct horse battery"
 
 
 @dataclass
@@ -100,3 +103,40 @@ def browser(playwright_instance: Playwright) -> Iterator[Browser]:
         yield b
     finally:
         b.close()
+
+
+@contextmanager
+def open_page(
+    browser: Browser, base_url: str, viewport: ViewportSize, accept_dialogs: bool = False
+) -> Iterator[Page]:
+    """A page in a browser context of its own; on leaving, the context is closed and the test
+    fails if the page threw an uncaught error. Unless `accept_dialogs`, a dialog is dismissed."""
+    context = browser.new_context(viewport=viewport, base_url=base_url)
+    page = context.new_page()
+    if accept_dialogs:
+        page.on("dialog", lambda d: d.accept())
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    yield page
+    context.close()
+    assert not errors, f"uncaught errors in the page: {errors}"
+
+
+@pytest.fixture(scope="module")
+def viewport() -> ViewportSize:
+    """The browser window of `page`; a test module overrides it (e.g. taller for its screenshots)."""
+    return {"width": 1440, "height": 900}
+
+
+@pytest.fixture(scope="module")
+def page(browser: Browser, ui_stack: UiStack, viewport: ViewportSize) -> Iterator[Page]:
+    """A page on the UI, signed in as the first user (created here through the API, whose
+    session cookie the page's context keeps). A module that signs in otherwise overrides it."""
+    with open_page(browser, ui_stack.ui_url, viewport) as p:
+        created = p.request.post(
+            f"{ui_stack.api_url}/users/create-first-user",
+            data={"email": FIRST_USER_EMAIL, "password": FIRST_USER_PASSWORD},
+            headers={"Origin": ui_stack.ui_url},
+        )
+        assert created.ok, created.text()
+        yield p

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import ROOT, UiStack, reload_until
+from tests.e2e.conftest import ROOT, UiStack, open_page, reload_until
 from tests.support.api import ApiClient
 from tests.support.junjo_eval_cli import EXIT_SUBJECT, Cli, application_checkout, case_args
 
@@ -28,14 +28,8 @@ SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 @pytest.fixture(scope="module")
 def page(browser: Browser, ui_stack: UiStack) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1440, "height": 900}, base_url=ui_stack.ui_url)
-    p = context.new_page()
-    p.on("dialog", lambda d: d.accept())
-    errors: list[str] = []
-    p.on("pageerror", lambda e: errors.append(str(e)))
-    yield p
-    context.close()
-    assert not errors, f"uncaught errors in the page: {errors}"
+    with open_page(browser, ui_stack.ui_url, {"width": 1440, "height": 900}, accept_dialogs=True) as p:
+        yield p
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import ROOT, UiStack
+from tests.e2e.conftest import ROOT, UiStack, open_page
 from tests.support.api import ApiClient
 from tests.support.procs import run_sender
 
@@ -27,18 +27,13 @@ SERVICE = "first-app"
 def page(browser: Browser, ui_stack: UiStack) -> Iterator[Page]:
     with ApiClient(ui_stack.api_url, origin=ui_stack.ui_url) as api:
         api.create_first_user(EMAIL, PASSWORD)
-    context = browser.new_context(viewport={"width": 1440, "height": 900}, base_url=ui_stack.ui_url)
-    context.grant_permissions(["clipboard-read", "clipboard-write"])
-    p = context.new_page()
-    errors: list[str] = []
-    p.on("pageerror", lambda e: errors.append(str(e)))
-    p.goto("/sign-in")
-    p.get_by_label("Email").fill(EMAIL)
-    p.get_by_label("Password").fill(PASSWORD)
-    p.get_by_role("button", name="Sign In").click()
-    yield p
-    context.close()
-    assert not errors, f"uncaught errors in the page: {errors}"
+    with open_page(browser, ui_stack.ui_url, {"width": 1440, "height": 900}) as p:
+        p.context.grant_permissions(["clipboard-read", "clipboard-write"])
+        p.goto("/sign-in")
+        p.get_by_label("Email").fill(EMAIL)
+        p.get_by_label("Password").fill(PASSWORD)
+        p.get_by_role("button", name="Sign In").click()
+        yield p
 
 
 def test_first_run_card_until_the_first_span_arrives(page: Page, ui_stack: UiStack) -> None:

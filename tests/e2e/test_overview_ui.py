@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Locator, Page, ViewportSize, expect
 
 from tests.e2e.conftest import ROOT, UiStack, reload_until
 from tests.support.procs import run_sender
@@ -37,20 +37,8 @@ def iso(ns: int) -> str:
 
 
 @pytest.fixture(scope="module")
-def page(browser: Browser, ui_stack: UiStack) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1440, "height": 1000}, base_url=ui_stack.ui_url)
-    p = context.new_page()
-    errors: list[str] = []
-    p.on("pageerror", lambda e: errors.append(str(e)))
-    created = p.request.post(
-        f"{ui_stack.api_url}/users/create-first-user",
-        data={"email": "ada@example.com", "password": "correct horse battery"},
-        headers={"Origin": ui_stack.ui_url},
-    )
-    assert created.ok, created.text()
-    yield p
-    context.close()
-    assert not errors, f"uncaught errors in the page: {errors}"
+def viewport() -> ViewportSize:
+    return {"width": 1440, "height": 1000}
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import ROOT, UiStack, reload_until
+from tests.e2e.conftest import ROOT, UiStack, open_page, reload_until
 from tests.playground.fakes import FakeOpenAI
 from tests.playground.send_llm_span import PROMPT, RECORDED_ANSWER
 from tests.support.api import ApiClient
@@ -48,13 +48,9 @@ def ui_stack_env(fake_openai: FakeOpenAI) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def page(browser: Browser, ui_stack: UiStack) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1440, "height": 1000}, base_url=ui_stack.ui_url)
-    p = context.new_page()
-    errors: list[str] = []
-    p.on("pageerror", lambda e: errors.append(str(e)))
-    yield p
-    context.close()
-    assert not errors, f"uncaught errors in the page: {errors}"
+    """Not signed in: the first test creates the account through the UI."""
+    with open_page(browser, ui_stack.ui_url, {"width": 1440, "height": 1000}) as p:
+        yield p
 
 
 def _send_llm_span(ui: UiStack) -> dict[str, str]:

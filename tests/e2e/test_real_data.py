@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import ROOT, UiStack, reload_until
+from tests.e2e.conftest import ROOT, UiStack, open_page, reload_until
 from tests.e2e.send_real_data import LONG_NAME
 from tests.support.api import ApiClient
 from tests.support.procs import run_sender
@@ -39,18 +39,13 @@ def sent(ui_stack: UiStack) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def page(browser: Browser, ui_stack: UiStack, sent: dict[str, str]) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1440, "height": 900}, base_url=ui_stack.ui_url)
-    p = context.new_page()
-    errors: list[str] = []
-    p.on("pageerror", lambda e: errors.append(str(e)))
-    p.goto("/sign-in")
-    p.get_by_label("Email").fill(EMAIL)
-    p.get_by_label("Password").fill(PASSWORD)
-    p.get_by_role("button", name="Sign In").click()
-    expect(p.get_by_role("button", name="Sign out")).to_be_visible()
-    yield p
-    context.close()
-    assert not errors, f"uncaught errors in the page: {errors}"
+    with open_page(browser, ui_stack.ui_url, {"width": 1440, "height": 900}) as p:
+        p.goto("/sign-in")
+        p.get_by_label("Email").fill(EMAIL)
+        p.get_by_label("Password").fill(PASSWORD)
+        p.get_by_role("button", name="Sign In").click()
+        expect(p.get_by_role("button", name="Sign out")).to_be_visible()
+        yield p
 
 
 def _leave_form_controls(page: Page) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import DIST, ensure_built
+from tests.e2e.conftest import DIST, ensure_built, open_page
 from tests.support.procs import free_port
 from tests.support.stack import Stack, setup_code, start_backend, start_static_ui
 
@@ -54,14 +54,8 @@ def production(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Production]
 
 @pytest.fixture(scope="module")
 def page(browser: Browser, production: Production) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=production.ui_url)
-    p = context.new_page()
-    p.on("dialog", lambda d: d.accept())
-    errors: list[str] = []
-    p.on("pageerror", lambda e: errors.append(str(e)))
-    yield p
-    context.close()
-    assert not errors, f"uncaught errors in the page: {errors}"
+    with open_page(browser, production.ui_url, {"width": 1280, "height": 900}, accept_dialogs=True) as p:
+        yield p
 
 
 def _sign_in(page: Page, email: str, password: str) -> None:

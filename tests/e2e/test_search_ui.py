@@ -10,13 +10,12 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 from opentelemetry import trace
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import UiStack, reload_until
 from tests.support.otel import exporting_provider
@@ -30,19 +29,10 @@ USERS = ["u-1", "u-2", "u-1", "u-3", "u-1", "u-2"]
 MODELS = ["gpt-4o", "claude-3"]
 
 
-@pytest.fixture(scope="module")
-def page(browser: Browser, ui_stack: UiStack) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1440, "height": 900}, base_url=ui_stack.ui_url)
-    p = context.new_page()
-    errors: list[str] = []
-    p.on("pageerror", lambda e: errors.append(str(e)))
-    created = p.request.post(
-        f"{ui_stack.api_url}/users/create-first-user",
-        data={"email": "ada@example.com", "password": "correct horse battery"},
-        headers={"Origin": ui_stack.ui_url},
-    )
-    assert created.ok, created.text()
-    key = p.request.post(
+@pytest.fixture(scope="module", autouse=True)
+def sent(page: Page, ui_stack: UiStack) -> None:
+    """The spans every test here searches, sent once before the first test."""
+    key = page.request.post(
         f"{ui_stack.api_url}/api_keys", data={"name": "search"}, headers={"Origin": ui_stack.ui_url}
     ).json()["key"]
     provider = exporting_provider(SERVICE, ui_stack.stack.otlp_endpoint, key)
@@ -57,9 +47,6 @@ def page(browser: Browser, ui_stack: UiStack) -> Iterator[Page]:
             if i == 3:
                 child.set_status(trace.Status(trace.StatusCode.ERROR, "refused"))
     provider.shutdown()
-    yield p
-    context.close()
-    assert not errors, f"uncaught errors in the page: {errors}"
 
 
 def _rows(page: Page, table: str) -> object:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from tests.e2e.conftest import ROOT, UiStack, reload_until
+from tests.e2e.conftest import ROOT, UiStack, open_page, reload_until
 from tests.support.procs import run_sender
 
 pytestmark = pytest.mark.e2e
@@ -54,14 +54,8 @@ class Shots:
 
 @pytest.fixture(scope="module")
 def page(browser: Browser, ui_stack: UiStack) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1440, "height": 900}, base_url=ui_stack.ui_url)
-    p = context.new_page()
-    p.on("dialog", lambda d: d.accept())
-    errors: list[str] = []
-    p.on("pageerror", lambda e: errors.append(str(e)))
-    yield p
-    context.close()
-    assert not errors, f"uncaught errors in the page: {errors}"
+    with open_page(browser, ui_stack.ui_url, {"width": 1440, "height": 900}, accept_dialogs=True) as p:
+        yield p
 
 
 @pytest.fixture(scope="module")
