@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import sqlite3
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,12 +19,12 @@ from hypothesis import strategies as st
 from backend.index.cold import LocalColdFiles
 from backend.index.indexer import Indexer
 from backend.index.retention import RetentionPolicy, apply_retention
-from backend.index.schema import MIGRATIONS
 from backend.index.store import MetadataIndex
 from backend.overview.query import OverviewQuery, overview
 from backend.overview.rollups import HOUR_NS, MINUTE_NS, latency_bucket, quantile_ns
 from backend.overview.usage import MAX_TOKENS, llm_usage
 from tests.query.spanfiles import BASE_NS, cold_path, new_trace_id, span, write_span_file
+from tests.support.old_index import index_with_one_file
 from tests.support.postgres import ENGINES, PostgresServer
 
 MINUTE0 = BASE_NS - BASE_NS % HOUR_NS  # an hour start, so both widths share bucket starts
@@ -93,19 +92,7 @@ def test_migration_7_summarises_files_indexed_before_for_their_rollups(tmp_path:
     trace = new_trace_id()
     path = write_span_file(cold_path(root, "v6"), [span(trace, start_ns=MINUTE0)])
     db = tmp_path / "sqlite" / "metadata.db"
-    db.parent.mkdir()
-    conn = sqlite3.connect(db, isolation_level=None)
-    for migration in MIGRATIONS[:6]:
-        for statement in migration.split(";"):
-            if statement.strip():
-                conn.execute(statement)
-    conn.execute(
-        "INSERT INTO parquet_files (file_path, min_start_ns, max_start_ns, max_end_ns, row_count, size_bytes,"
-        " keys_indexed) VALUES (?, ?, ?, ?, 1, 1, 1)",
-        (str(path), MINUTE0, MINUTE0, MINUTE0 + 1),
-    )
-    conn.execute("PRAGMA user_version=6")
-    conn.close()
+    index_with_one_file(db, 6, path, MINUTE0, MINUTE0, MINUTE0 + 1, rows=1)
 
     index = MetadataIndex(db)
     assert index.paths_without_keys() == [str(path)] and _rollup_count(index) == 0

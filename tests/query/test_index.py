@@ -20,12 +20,13 @@ from backend.index import summary as summary_module
 from backend.index.cold import LocalColdFiles
 from backend.index.indexer import LEASE_NAME, Indexer
 from backend.index.retention import RetentionPolicy, apply_retention, select_expired
-from backend.index.schema import MIGRATIONS, SCHEMA_VERSION
+from backend.index.schema import SCHEMA_VERSION
 from backend.index.store import AgentQuery, MetadataIndex
 from backend.index.summary import FileSummary, KeySpan, summarize
 from backend.spans import planner
 from backend.spans.ingestion_client import HotTiers
 from tests.query.spanfiles import BASE_NS, cold_path, new_trace_id, span, write_span_file
+from tests.support.old_index import index_at_schema, index_with_one_file
 from tests.support.postgres import ENGINES, PostgresServer
 
 
@@ -110,10 +111,7 @@ def test_migration_2_summarises_v1_files_again_for_listing_keys(tmp_path: Path) 
     path = write_span_file(cold_path(root, "v1"), rows)
     summary = summarize(path)
     db = tmp_path / "sqlite" / "metadata.db"
-    db.parent.mkdir()
-    conn = sqlite3.connect(db, isolation_level=None)
-    for statement in MIGRATIONS[0].split(";"):
-        conn.execute(statement)
+    conn = index_at_schema(db, 1)
     conn.execute(
         "INSERT INTO parquet_files (file_path, min_start_ns, max_start_ns, max_end_ns, row_count, size_bytes)"
         " VALUES (?, ?, ?, ?, ?, ?)",
@@ -125,7 +123,6 @@ def test_migration_2_summarises_v1_files_again_for_listing_keys(tmp_path: Path) 
         (stats.min_start_ns, stats.max_start_ns),
     )
     conn.executemany("INSERT INTO trace_files VALUES (?, 1)", [(r["trace_id"],) for r in rows])
-    conn.execute("PRAGMA user_version=1")
     conn.close()
 
     index = MetadataIndex(db)  # migrates to the current version
@@ -247,19 +244,7 @@ def test_migration_3_indexes_agent_runs_of_files_indexed_before(tmp_path: Path) 
     ]
     path = write_span_file(cold_path(root, "v2"), rows)
     db = tmp_path / "sqlite" / "metadata.db"
-    db.parent.mkdir()
-    conn = sqlite3.connect(db, isolation_level=None)
-    for migration in MIGRATIONS[:2]:
-        for statement in migration.split(";"):
-            if statement.strip():
-                conn.execute(statement)
-    conn.execute(
-        "INSERT INTO parquet_files (file_path, min_start_ns, max_start_ns, max_end_ns, row_count, size_bytes,"
-        " keys_indexed) VALUES (?, ?, ?, ?, 2, 1, 1)",
-        (str(path), BASE_NS, BASE_NS + 1, BASE_NS + 2),
-    )
-    conn.execute("PRAGMA user_version=2")
-    conn.close()
+    index_with_one_file(db, 2, path, BASE_NS, BASE_NS + 1, BASE_NS + 2, rows=2)
 
     index = MetadataIndex(db)  # migrates to 3 (every file is due again) and on
     assert index.paths_without_keys() == [str(path)]
