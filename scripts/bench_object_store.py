@@ -28,7 +28,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from backend.index.cold import ObjectColdFiles  # noqa: E402
-from scripts.bench_query import SERVICES, SPANS_PER_REQUEST, RequestFactory, _percentile, _send_all  # noqa: E402
+from scripts.bench_query import (  # noqa: E402
+    SERVICES,
+    SPANS_PER_REQUEST,
+    RequestFactory,
+    _percentile,
+    _send_all,
+    timed_gets,
+)
 from tests.support.api import OBS, ApiClient  # noqa: E402
 from tests.support.s3 import MotoServer, service_env  # noqa: E402
 from tests.support.stack import Stack, start_backend, start_extra_ingester, start_ingestion  # noqa: E402
@@ -113,16 +120,7 @@ def _copy_bucket(config: Any, target: Path) -> None:
 
 
 def _latencies(api: ApiClient, paths: list[str], repeats: int) -> dict[str, float]:
-    for path in paths[:3]:
-        api.http.get(path)
-    times = []
-    for i in range(repeats):
-        path = paths[i % len(paths)]
-        t0 = time.perf_counter()
-        response = api.http.get(path)
-        times.append((time.perf_counter() - t0) * 1000)
-        if response.status_code != 200 or not response.json():
-            raise SystemExit(f"{path} -> {response.status_code} {response.text[:300]}")
+    times = timed_gets(api, paths, repeats)
     return {"p50": round(statistics.median(times), 1), "p95": round(_percentile(times, 0.95), 1)}
 
 

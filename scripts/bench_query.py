@@ -296,11 +296,10 @@ class RssSampler(threading.Thread):
             time.sleep(0.02)
 
 
-def _measure(
-    api: ApiClient, sampler: RssSampler, name: str, paths: list[str], repeats: int
-) -> dict[str, Any]:
-    sampler.phase = name
-    for path in paths[:3]:  # warm-up
+def timed_gets(api: ApiClient, paths: list[str], repeats: int) -> list[float]:
+    """Milliseconds of `repeats` GETs taking `paths` in turn, after a warm-up GET of the first
+    three; an error or empty answer ends the benchmark."""
+    for path in paths[:3]:
         api.http.get(path)
     times = []
     for i in range(repeats):
@@ -309,7 +308,15 @@ def _measure(
         response = api.http.get(path)
         times.append((time.perf_counter() - t0) * 1000)
         if response.status_code != 200 or not response.json():
-            raise SystemExit(f"{name}: {path} -> {response.status_code} {response.text[:300]}")
+            raise SystemExit(f"{path} -> {response.status_code} {response.text[:300]}")
+    return times
+
+
+def _measure(
+    api: ApiClient, sampler: RssSampler, name: str, paths: list[str], repeats: int
+) -> dict[str, Any]:
+    sampler.phase = name
+    times = timed_gets(api, paths, repeats)
     return {
         "query": name,
         "n": repeats,
