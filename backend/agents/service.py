@@ -8,7 +8,6 @@ same `owner_summary` the indexer uses. A run present in both keeps the index's r
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -61,7 +60,11 @@ def _summaries(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return runs
 
 
-def _unindexed_runs(extra: list[Source], query: AgentQuery) -> tuple[list[dict[str, Any]], list]:
+def unindexed_runs(
+    index: MetadataIndex, extra: list[Source], query: AgentQuery
+) -> tuple[list[dict[str, Any]], list[SkippedFile]]:
+    """The runs `query`'s filters (not its cursor) match that only the unindexed tiers (opened
+    already, `extra_sources`) hold: a run the index has too is the index's."""
     if not extra:
         return [], []
     where, params = "attributes LIKE $mark", {"mark": f"%{AGENT_MARK}%"}
@@ -69,30 +72,34 @@ def _unindexed_runs(extra: list[Source], query: AgentQuery) -> tuple[list[dict[s
         where += " AND service_name = $svc"
         params["svc"] = query.service_name
     rows, skipped = _owner_rows(extra, where, params)
-    return [r for r in _summaries(rows) if query.matches(r)], skipped
+    runs = [r for r in _summaries(rows) if query.matches(r)]
+    return [r for r in runs if index.agent_execution(r["trace_id"], r["agent_span_id"]) is None], skipped
 
 
-def list_runs(index: MetadataIndex, tiers: HotTiers, query: AgentQuery, limit: int) -> Answer:
-    """One page of Agent runs, newest first; `total` counts every match (exact unless degraded)."""
-    with extra_sources(index, tiers) as extra:
-        return page_of_runs(index, tiers, extra, query, limit)
-
-
-def page_of_runs(
-    index: MetadataIndex, tiers: HotTiers, extra: list[Source], query: AgentQuery, limit: int
-) -> Answer:
-    """`list_runs` over unindexed tiers opened already (`extra_sources`)."""
-    hot, skipped = _unindexed_runs(extra, replace(query, cursor=None))
-    fresh = [r for r in hot if index.agent_execution(r["trace_id"], r["agent_span_id"]) is None]
+def runs_page(
+    index: MetadataIndex, query: AgentQuery, unindexed: list[dict[str, Any]], limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    """The newest `limit` runs after `query.cursor`, from the index and `unindexed`
+    (`unindexed_runs`), and the cursor of the next page (None after the last)."""
     after_cursor = [
-        r for r in fresh if query.cursor is None or (r["start_time_ns"], r["agent_span_id"]) < query.cursor
+        r
+        for r in unindexed
+        if query.cursor is None or (r["start_time_ns"], r["agent_span_id"]) < query.cursor
     ]
     candidates = list(index.agent_executions(query, limit)) + after_cursor
     page = sorted(candidates, key=lambda r: (r["start_time_ns"], r["agent_span_id"]), reverse=True)[:limit]
     next_cursor = (
         encode_cursor(page[-1]["start_time_ns"], page[-1]["agent_span_id"]) if len(page) == limit else None
     )
-    total = index.count_agent_executions(query) + len(fresh)
+    return page, next_cursor
+
+
+def list_runs(index: MetadataIndex, tiers: HotTiers, query: AgentQuery, limit: int) -> Answer:
+    """One page of Agent runs, newest first; `total` counts every match (exact unless degraded)."""
+    with extra_sources(index, tiers) as extra:
+        unindexed, skipped = unindexed_runs(index, extra, query)
+        page, next_cursor = runs_page(index, query, unindexed, limit)
+        total = index.count_agent_executions(query) + len(unindexed)
     return Answer(page, skipped, next_cursor, total, not tiers.degraded)
 
 
