@@ -2,7 +2,7 @@
 metadata.db, so several backends share one index.
 
 One schema source: `schema.MIGRATIONS` is written for SQLite and `postgres_statement` rewrites the
-few SQLite-only spellings it uses (64-bit integers, identity keys, WITHOUT ROWID, REAL, partial
+few SQLite-only spellings it uses (64-bit integers, identity keys, WITHOUT ROWID, REAL, BLOB, partial
 indexes on integer flags, `datetime('now')`). The tables live in their own schema (`junjo_index`)
 beside the application tables, with the schema version in `index_schema_version`.
 
@@ -36,6 +36,7 @@ _REWRITES: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     (re.compile(r"\bINTEGER\b"), "BIGINT"),  # SQLite's INTEGER is 64-bit (nanosecond times)
     (re.compile(r"\bREAL\b"), "DOUBLE PRECISION"),
+    (re.compile(r"\bBLOB\b"), "BYTEA"),
     (re.compile(r"\)\s*WITHOUT ROWID"), ")"),
     (re.compile(r"datetime\('now'\)"), "now()::text"),
     (re.compile(r"\) WHERE (\w+)\s*$"), r") WHERE \1 <> 0"),  # partial index on a 0/1 flag

@@ -6,7 +6,8 @@ the LLM filter, the sort keys of every root and workflow span (`key_spans`), so 
 root/workflow page is chosen here and only its rows are read from Parquet, and the Junjo
 executables (`executables` for execution resolution, `agent_executions` for the Agent list, which
 is answered from the index alone), the values of the most searched attributes
-(`attribute_values`) for span search, and the per-service time-bucket `rollups` the service
+(`attribute_values`) and a membership filter over every attribute's values (`attribute_filters`)
+for span search, and the per-service time-bucket `rollups` the service
 overview charts (backend.overview.rollups). The schema is
 versioned with `PRAGMA user_version` and upgraded by ordered migrations at open, like the app
 DB's Alembic revisions but without a dependency for a handful of tables.
@@ -194,6 +195,23 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX idx_rollups_range ON rollups (width_ns, bucket_ns, service_name);
     CREATE INDEX idx_rollups_file ON rollups (file_id);
+    UPDATE parquet_files SET keys_indexed = 0;
+    """,
+    # 8: a membership filter per file over its attribute (key, value) pairs
+    # (backend.index.attribute_filter), in pages, so an equality search on any attribute skips the
+    # files that cannot hold the pair. A file without a row here is always read. Every file indexed
+    # before is summarised again to get its filter.
+    """
+    CREATE TABLE attribute_filters (
+        file_id INTEGER PRIMARY KEY REFERENCES parquet_files (file_id) ON DELETE CASCADE,
+        blocks INTEGER NOT NULL
+    );
+    CREATE TABLE attribute_filter_pages (
+        file_id INTEGER NOT NULL REFERENCES parquet_files (file_id) ON DELETE CASCADE,
+        page INTEGER NOT NULL,
+        bits BLOB NOT NULL,
+        PRIMARY KEY (file_id, page)
+    ) WITHOUT ROWID;
     UPDATE parquet_files SET keys_indexed = 0;
     """,
 )

@@ -17,6 +17,7 @@ from typing import Any, Literal, Protocol
 
 import orjson
 
+from backend.index.attribute_filter import PAGE_BLOCKS, block_key, page_may_hold, pair_hash
 from backend.index.schema import connect, migrate
 from backend.index.summary import FileSummary
 from backend.overview.rollups import COUNTERS, rollup_row, widened
@@ -185,6 +186,14 @@ class MetadataIndex:
                 "INSERT INTO attribute_overflow VALUES (?, ?)",
                 ((file_id, key) for key in summary.attribute_overflow),
             )
+            if summary.attribute_filter is not None:
+                conn.execute(
+                    "INSERT INTO attribute_filters VALUES (?, ?)", (file_id, summary.attribute_filter.blocks)
+                )
+                conn.executemany(
+                    "INSERT INTO attribute_filter_pages VALUES (?, ?, ?)",
+                    ((file_id, page, bits) for page, bits in enumerate(summary.attribute_filter.pages)),
+                )
             conn.executemany(
                 f"INSERT INTO rollups VALUES ({', '.join('?' * (len(COUNTERS) + 6))})",
                 ((file_id, *rollup_row(key, rollup)) for key, rollup in widened(summary.rollups).items()),
@@ -307,6 +316,18 @@ class MetadataIndex:
             (attribute, value, attribute),
         )
         return {r[0] for r in rows}
+
+    def files_without_pair(self, attribute: str, value: str) -> set[str]:
+        """Indexed files whose attribute filter proves that no span has `attribute` = `value`
+        (canonical text): one page of each filter is read. Files without a filter are not listed."""
+        pair = pair_hash(attribute, value)
+        rows = self._conn().execute(
+            "SELECT p.file_path, ? & (f.blocks - 1), g.bits FROM attribute_filters f"
+            " JOIN parquet_files p ON p.file_id = f.file_id"
+            " JOIN attribute_filter_pages g ON g.file_id = f.file_id AND g.page = (? & (f.blocks - 1)) / ?",
+            (block_key(pair), block_key(pair), PAGE_BLOCKS),
+        )
+        return {path for path, block, bits in rows if not page_may_hold(bits, block % PAGE_BLOCKS, pair)}
 
     def keys_complete(self) -> bool:
         """True once every indexed file has its `key_spans` (see `paths_without_keys`)."""

@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from backend.agents.telemetry import EXECUTABLE_TYPES, owner_summary, service_identity, text
+from backend.index.attribute_filter import PairCollector, PairFilter
 from backend.overview import rollups as overview
 from backend.overview.usage import llm_usage
 from backend.search.attributes import INDEXED_ATTRIBUTES, MAX_VALUE_CHARS, MAX_VALUES_PER_FILE, canonical
@@ -121,6 +122,8 @@ class FileSummary:
     attribute_values: dict[str, set[str]] = field(default_factory=dict)  # INDEXED_ATTRIBUTES' values
     attribute_overflow: set[str] = field(default_factory=set)  # too many/long values: always read
     rollups: overview.Rollups = field(default_factory=dict)
+    pairs: PairCollector | None = None  # while the file is read; then finished into attribute_filter
+    attribute_filter: PairFilter | None = None  # None: searches always read the file
 
 
 def _count(mask: pa.Array) -> int:
@@ -180,6 +183,8 @@ def _add_batch(summary: FileSummary, batch: pa.RecordBatch) -> list[Owner]:
         summary.key_spans.extend(map(KeySpan._make, zip(*picked, strict=True)))
 
     _add_attribute_values(summary, attrs)
+    if summary.pairs is not None:
+        summary.pairs.add_batch(attrs)
 
     if pc.any(is_llm).as_py():
         llm_services = pc.filter(services, is_llm).to_pylist()
@@ -389,9 +394,13 @@ def summarize(path: Path | str, source: Any = None, size: int | None = None) -> 
         missing = [c for c in COLUMNS if c not in parquet.schema_arrow.names]
         if missing:
             raise UnreadableFile(f"not a span file: missing columns {missing}")
-        summary = FileSummary(path=str(path), size_bytes=size)
         attributes_column = parquet.schema_arrow.names.index("attributes")
         resource_column = parquet.schema_arrow.names.index("resource_attributes")
+        attribute_bytes = sum(
+            parquet.metadata.row_group(g).column(attributes_column).total_uncompressed_size
+            for g in range(parquet.metadata.num_row_groups)
+        )
+        summary = FileSummary(path=str(path), size_bytes=size, pairs=PairCollector(attribute_bytes))
         for group in range(parquet.metadata.num_row_groups):
             meta = parquet.metadata.row_group(group)
             resource_bytes = meta.column(resource_column).total_uncompressed_size
@@ -411,4 +420,6 @@ def summarize(path: Path | str, source: Any = None, size: int | None = None) -> 
         raise UnreadableFile(f"{type(exc).__name__}: {exc}") from exc
     if summary.row_count == 0:
         raise UnreadableFile("no rows")
+    assert summary.pairs is not None
+    summary.attribute_filter, summary.pairs = summary.pairs.finish(), None
     return summary

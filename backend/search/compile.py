@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
-from backend.search.attributes import INDEXED_ATTRIBUTES, canonical
+from backend.search.attributes import INDEXED_ATTRIBUTES, MAX_VALUE_CHARS, canonical
 from backend.search.language import And, Compare, Node, Not, Or, Scalar, SearchSyntaxError, Text
 from junjo_common.spanformat.v1 import SPAN_KIND_NAMES, STATUS_ERROR, STATUS_OK, STATUS_UNSET, TIMESTAMP
 
@@ -46,11 +46,14 @@ def json_text(value: Scalar) -> str:
 
 @dataclass
 class CompiledSearch:
-    """`where` (with `$sN` placeholders bound by `params`) and the top-level indexed equalities."""
+    """`where` (with `$sN` placeholders bound by `params`) and the attribute equalities every match
+    must satisfy (top-level AND): those on an indexed attribute, looked up in the index's values,
+    and all of them (with a value short enough to be recorded), checked against its filters."""
 
     where: str
     params: dict[str, Any] = field(default_factory=dict)
     indexed: list[tuple[str, str]] = field(default_factory=list)  # (attribute, canonical value), ANDed
+    filtered: list[tuple[str, str]] = field(default_factory=list)  # (attribute, canonical value), ANDed
 
 
 class _Compiler:
@@ -147,21 +150,23 @@ def _timestamp(value: Scalar | None, position: int) -> pa.Scalar:
     return pa.scalar(min(max(ns, 0), 2**63 - 1), type=TIMESTAMP)
 
 
-def _indexed(node: Node) -> list[tuple[str, str]]:
+def _required(node: Node) -> list[tuple[str, str]]:
     """The (attribute, canonical value) equalities every match must satisfy (top-level AND only)."""
     operands = node.operands if isinstance(node, And) else (node,)
     return [
         (n.key, canonical(n.value))
         for n in operands
-        if isinstance(n, Compare)
-        and not n.field
-        and n.op == "="
-        and n.key in INDEXED_ATTRIBUTES
-        and n.value is not None
+        if isinstance(n, Compare) and not n.field and n.op == "=" and n.value is not None
     ]
 
 
 def compile_search(node: Node) -> CompiledSearch:
     compiler = _Compiler()
     where = compiler.node(node)
-    return CompiledSearch(where, compiler.params, _indexed(node))
+    required = _required(node)
+    return CompiledSearch(
+        where,
+        compiler.params,
+        indexed=[(key, value) for key, value in required if key in INDEXED_ATTRIBUTES],
+        filtered=[(key, value) for key, value in required if len(value) <= MAX_VALUE_CHARS],
+    )

@@ -7,8 +7,10 @@ file can hold), so the first page of a service with a million spans reads one or
 older pages stay reachable through the cursor. The hot snapshot and recently flushed files not
 yet indexed are always added, and duplicates of (trace_id, span_id) keep the cold row.
 
-A search (`ListQuery.search`, backend.search) walks the same files, fewer of them when it names an
-indexed attribute, within a time budget.
+A search (`ListQuery.search`, backend.search) walks the same files, within a time budget, leaving
+out those the index rules out: files without the value of an indexed attribute the search
+requires, and files whose attribute filter proves they hold no span with an attribute value it
+requires.
 
 Rows are chosen from the thin columns; only the chosen rows' JSON columns are then read, a few at
 a time (`engine.stream_spans`), and turned into listing previews or bounded trace pages.
@@ -375,6 +377,8 @@ def _search(index: MetadataIndex, q: ListQuery, extra: list[Source], files: list
     for attribute, value in q.search.indexed:
         holding = index.files_with_attribute(attribute, value)
         files = [f for f in files if f.path in holding]
+    ruled_out = _ruled_out(index, q.search)
+    files = [f for f in files if f.path not in ruled_out]
     if q.cursor is not None:
         files = [f for f in files if f.min_start_ns <= q.cursor[0]]
     where, params = build_where(q)
@@ -407,6 +411,14 @@ def _search(index: MetadataIndex, q: ListQuery, extra: list[Source], files: list
     return Answer(_previews(page, sources, q, skipped), skipped, next_cursor, None, False, partial=partial)
 
 
+def _ruled_out(index: MetadataIndex, search: CompiledSearch) -> set[str]:
+    """Indexed files whose attribute filters prove they hold no span matching `search`."""
+    ruled_out: set[str] = set()
+    for attribute, value in search.filtered:
+        ruled_out |= index.files_without_pair(attribute, value)
+    return ruled_out
+
+
 TRACE_SEARCH_BATCH = 1000
 """Most traces one step of a trace search checks at once: its trace-id set never holds more."""
 
@@ -427,6 +439,7 @@ def _search_traces(index: MetadataIndex, q: ListQuery, extra: list[Source]) -> A
     for attribute, value in q.search.indexed:
         holding = index.files_with_attribute(attribute, value)
         required = holding if required is None else required & holding
+    ruled_out = _ruled_out(index, q.search)
     skipped: list[SkippedFile] = []
     hot_llm: set[str] = set()
     if q.has_llm:
@@ -441,7 +454,8 @@ def _search_traces(index: MetadataIndex, q: ListQuery, extra: list[Source]) -> A
         if not batch:
             break
         size = min(TRACE_SEARCH_BATCH, 2 * size)
-        matched = _matching_traces(index, q.search, extra, {r["trace_id"] for r in batch}, required, skipped)
+        traces = {r["trace_id"] for r in batch}
+        matched = _matching_traces(index, q.search, extra, traces, required, ruled_out, skipped)
         if q.has_llm:
             matched &= hot_llm | index.llm_trace_subset(q.service, matched)
         for row in batch:
@@ -468,11 +482,12 @@ def _matching_traces(
     extra: list[Source],
     trace_ids: set[str],
     required: set[str] | None,
+    ruled_out: set[str],
     skipped: list[SkippedFile],
 ) -> set[str]:
     """Those of `trace_ids` with a span matching `search` (in an indexed file that may hold the
-    indexed values it requires, or in an unindexed tier)."""
-    files = index.files_with_traces(trace_ids)
+    indexed values it requires and that its filters do not rule out, or in an unindexed tier)."""
+    files = index.files_with_traces(trace_ids) - ruled_out
     if required is not None:
         files &= required
     sources = [*extra, *(Source(p, "cold") for p in sorted(files))]
