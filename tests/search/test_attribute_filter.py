@@ -4,7 +4,6 @@ whatever the attributes hold. On both index engines where the index answers."""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,6 @@ from backend.index import attribute_filter
 from backend.index.attribute_filter import BLOCK_BYTES, MAX_BLOCKS, PairCollector
 from backend.index.cold import LocalColdFiles
 from backend.index.indexer import Indexer
-from backend.index.schema import MIGRATIONS
 from backend.index.store import MetadataIndex
 from backend.index.summary import summarize
 from backend.search.attributes import MAX_VALUE_CHARS
@@ -30,6 +28,7 @@ from backend.spans.ingestion_client import HotTiers
 from backend.spans.planner import ListQuery
 from junjo_common.spanformat.v1 import dumps_json
 from tests.query.spanfiles import BASE_NS, cold_path, new_trace_id, span, write_span_file
+from tests.support.old_index import index_with_one_file
 from tests.support.postgres import ENGINES, PostgresServer
 
 SEC = 10**9
@@ -228,19 +227,7 @@ def test_migration_8_summarises_files_indexed_before_for_their_filters(tmp_path:
     root = tmp_path / "parquet"
     path = _file(root, "v7", 0, [{"order.id": "o-1"}])
     db = tmp_path / "sqlite" / "metadata.db"
-    db.parent.mkdir()
-    conn = sqlite3.connect(db, isolation_level=None)
-    for migration in MIGRATIONS[:7]:
-        for statement in migration.split(";"):
-            if statement.strip():
-                conn.execute(statement)
-    conn.execute(
-        "INSERT INTO parquet_files (file_path, min_start_ns, max_start_ns, max_end_ns, row_count, size_bytes,"
-        " keys_indexed) VALUES (?, ?, ?, ?, 1, 1, 1)",
-        (str(path), BASE_NS, BASE_NS, BASE_NS + 1),
-    )
-    conn.execute("PRAGMA user_version=7")
-    conn.close()
+    index_with_one_file(db, 7, path, BASE_NS, BASE_NS, BASE_NS + 1, 1)
 
     index = MetadataIndex(db)
     assert index.paths_without_keys() == [str(path)]
