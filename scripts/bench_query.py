@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import random
 import secrets
 import statistics
@@ -27,6 +28,9 @@ from typing import Any
 
 import grpc
 import psutil
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 from opentelemetry.proto.common.v1 import common_pb2
 from opentelemetry.proto.resource.v1 import resource_pb2
@@ -241,6 +245,73 @@ class RequestFactory:
             span.events[0].time_unix_nano = start + 1000
             span.events[1].time_unix_nano = start + 2000
         return request
+
+
+FILE_REQUESTS = 50
+"""Requests per file when a data set is written directly (5,000 spans, about what a flush holds)."""
+
+
+def _write_files(job: tuple[Path, int, int, int]) -> tuple[list[str], list[str]]:
+    """Files `first`..`last - 1` of a directly written data set (FILE_REQUESTS requests each,
+    request i at `start_ns + i * 50 ms`); returns its sample trace ids and Agent runs."""
+    from ingestion.convert import convert_request
+    from junjo_common.spanformat import CURRENT
+
+    directory, first, last, start_ns = job
+    factory = RequestFactory(start_ns)
+    plain = pa.schema(
+        [
+            pa.field(f.name, pa.string(), f.nullable) if f.name in CURRENT.DICTIONARY_COLUMNS else f
+            for f in CURRENT.SCHEMA
+        ]
+    )
+    for number in range(first, last):
+        batches = []
+        for i in range(number * FILE_REQUESTS, (number + 1) * FILE_REQUESTS):
+            batches += convert_request(factory.build(i).SerializeToString()).batches
+        table = pa.Table.from_batches(batches)
+        columns = [
+            pc.run_end_decode(table.column(f.name).combine_chunks())
+            if f.name in CURRENT.DICTIONARY_COLUMNS
+            else table.column(f.name)
+            for f in CURRENT.SCHEMA
+        ]
+        table = (
+            pa.Table.from_arrays(columns, schema=plain)
+            .sort_by(list(CURRENT.SORT_COLUMNS))
+            .cast(CURRENT.SCHEMA)
+        )
+        path = directory / f"bench_{number:06d}.parquet"
+        with pq.ParquetWriter(
+            path, CURRENT.SCHEMA, **CURRENT.parquet_writer_options(table.num_rows)
+        ) as writer:
+            writer.write_table(table, row_group_size=CURRENT.PARQUET_ROW_GROUP_SIZE)
+    return factory.sample_traces, factory.sample_agent_traces
+
+
+def write_dataset(cache: Path, spans: int, processes: int = 2) -> dict[str, Any]:
+    """Writes `spans` spans of the same requests as the ingestion path straight to Parquet files
+    (ingestion's converter turns each request into rows; files hold FILE_REQUESTS requests, sorted
+    like a flush), in `processes` worker processes; returns the manifest. For data sets too large
+    to send through ingestion on a shared machine in reasonable time."""
+    requests = spans // SPANS_PER_REQUEST
+    files = -(-requests // FILE_REQUESTS)
+    start_ns = time.time_ns() - requests * 50_000_000
+    directory = cache / "spans" / "parquet" / time.strftime("year=%Y/month=%m/day=%d")
+    directory.mkdir(parents=True, exist_ok=True)
+    step = -(-files // (processes * 8))  # a few jobs per process: even progress, bounded memory
+    jobs = [(directory, first, min(first + step, files), start_ns) for first in range(0, files, step)]
+    manifest: dict[str, Any] = {
+        "spans": files * FILE_REQUESTS * SPANS_PER_REQUEST,
+        "sample_traces": [],
+        "sample_agents": [],
+    }
+    with multiprocessing.get_context("spawn").Pool(processes) as pool:
+        for done, (traces, agents) in enumerate(pool.imap(_write_files, jobs), 1):
+            manifest["sample_traces"] += traces
+            manifest["sample_agents"] += agents
+            print(f"  wrote files {done}/{len(jobs)} jobs", flush=True)
+    return manifest
 
 
 async def _send_all(endpoint: str, key: str, factory: RequestFactory, requests: int, clients: int) -> float:

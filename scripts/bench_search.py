@@ -1,21 +1,25 @@
 """Span search benchmark (docs/PERFORMANCE.md): p50/p95 of `search=` on the span list at the
-query benchmark's data set, and the indexer's cost per span with and without the attribute index.
+query benchmark's data set, and the indexer's cost per span with and without the attribute index
+and the attribute filters.
 
 `python scripts/bench_search.py [--spans N]` (or `make bench`); the "traces:" searches run on the
 trace list (the roots of the traces holding a match). The data set is bench_query's
 (`.dbdata/bench/query-agents-<N>/`, 5 services, `user.id` drawn from 10,000 values); when it is
-missing, bench_query builds it first. Searches run over HTTP against a real `python -m backend`,
-signed in, sequentially, for the first page (50 rows) of one service. The data set repeats its
-attribute values in every file, so "common" searches fill a page from the newest files; for the
-"rare" ones a few needle spans with unique values are sent, older than everything else, so a
-search that cannot use the index reads the whole service before it finds them (or stops at the
-backend's time budget with a partial page: the count of those is printed).
+missing, it is written straight to Parquet (bench_query.write_dataset: the same requests, turned
+into rows by ingestion's converter), and indexed here in worker processes, once: later runs reuse
+both. Searches run over HTTP against a real `python -m backend`, signed in, sequentially, for the
+first page (50 rows) of one service. The data set repeats its attribute values in every file, so
+"common" searches fill a page from the newest files; for the "rare" ones a few needle spans with
+unique values are sent, older than everything else, so a search that cannot skip files reads the
+whole service before it finds them (or stops at the backend's time budget with a partial page:
+the count of those is printed).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import statistics
 import sys
 import time
@@ -32,9 +36,10 @@ from opentelemetry.proto.trace.v1 import trace_pb2
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from backend.index import summary  # noqa: E402
+from backend.index import attribute_filter, summary  # noqa: E402
+from backend.index.store import MetadataIndex  # noqa: E402
 from scripts import bench_query  # noqa: E402
-from tests.support.api import ApiClient  # noqa: E402
+from tests.support.api import DEFAULT_EMAIL, DEFAULT_PASSWORD, ApiClient  # noqa: E402
 from tests.support.stack import Stack, start_backend, start_ingestion  # noqa: E402
 
 OBS = "/api/v1/observability"
@@ -42,8 +47,8 @@ SERVICE = bench_query.SERVICES[0]
 
 
 def _indexer_cost(files: list[Path]) -> dict[str, Any]:
-    """CPU microseconds per span of `summarize` (process time: the machine may be shared), with the
-    attribute index and with it switched off."""
+    """CPU microseconds per span of `summarize` (process time: the machine may be shared): in full,
+    without the attribute filters, and without them and the attribute index."""
     spans = sum(pq.read_metadata(f).num_rows for f in files)
 
     def timed() -> float:
@@ -53,15 +58,35 @@ def _indexer_cost(files: list[Path]) -> dict[str, Any]:
         return time.process_time() - started
 
     timed()  # warm the page cache
-    with_index = min(timed() for _ in range(2))
-    with mock.patch.object(summary, "_add_attribute_values", lambda *_: None):
-        without = min(timed() for _ in range(2))
+    full = min(timed() for _ in range(2))
+    with mock.patch.object(attribute_filter.PairCollector, "add_batch", lambda *_: None):
+        without_filters = min(timed() for _ in range(2))
+        with mock.patch.object(summary, "_add_attribute_values", lambda *_: None):
+            without_either = min(timed() for _ in range(2))
     return {
         "files": len(files),
         "spans": spans,
-        "us_per_span_with_attribute_index": round(with_index / spans * 1e6, 2),
-        "us_per_span_without": round(without / spans * 1e6, 2),
+        "us_per_span": round(full / spans * 1e6, 2),
+        "us_per_span_without_attribute_filters": round(without_filters / spans * 1e6, 2),
+        "us_per_span_without_filters_and_attribute_index": round(without_either / spans * 1e6, 2),
     }
+
+
+def _index(cache: Path, files: list[Path]) -> None:
+    """Indexes the files the data set's index lacks (or must summarise again after a schema
+    upgrade) in two worker processes, before the backend starts."""
+    index = MetadataIndex(cache / "sqlite" / "metadata.db")
+    known = index.indexed_paths()
+    due = [str(f) for f in files if str(f) not in known] + index.paths_without_keys()
+    if due:
+        started = time.monotonic()
+        with multiprocessing.get_context("spawn").Pool(2) as pool:
+            for done, result in enumerate(pool.imap(summary.summarize, due, chunksize=4), 1):
+                index.add_file(result)
+                if done % 200 == 0:
+                    print(f"  indexed {done}/{len(due)} files", flush=True)
+        print(f"  indexed {len(due)} files in {time.monotonic() - started:.0f}s", flush=True)
+    index.close()
 
 
 def _send_needles(stack: Stack, key: str, oldest_ns: int, marker: str) -> None:
@@ -94,13 +119,13 @@ def _send_needles(stack: Stack, key: str, oldest_ns: int, marker: str) -> None:
 
 
 def _oldest_values(files: list[Path]) -> dict[str, str]:
-    """A user.id, a request.bytes and an http.route of SERVICE in the oldest file."""
+    """A user.id, a request.bytes and an http.route of SERVICE in the first file (not a needle)."""
     table = pq.read_table(files[0], columns=["service_name", "attributes"])
     for service, text in zip(
         table.column("service_name").to_pylist(), table.column("attributes").to_pylist(), strict=True
     ):
         attributes = json.loads(text)
-        if service == SERVICE and "user.id" in attributes:
+        if service == SERVICE and "http.route" in attributes:
             return {
                 "user": attributes["user.id"],
                 "bytes": str(attributes["request.bytes"]),
@@ -152,35 +177,42 @@ def main(argv: list[str] | None = None) -> int:
 
     cache = ROOT / ".dbdata" / "bench" / f"query-agents-{args.spans}"
     if not (cache / "manifest.json").exists():
-        bench_query.main(["--spans", str(args.spans), "--repeats", "5"])
-    files = sorted((cache / "spans" / "parquet").rglob("*.parquet"), key=lambda p: p.stat().st_mtime)
+        print(f"writing {args.spans:,} spans to {cache} ...", flush=True)
+        started = time.monotonic()
+        manifest = bench_query.write_dataset(cache, args.spans)
+        (cache / "manifest.json").write_text(json.dumps(manifest))
+        print(f"  written in {time.monotonic() - started:.0f}s", flush=True)
+    files = sorted((cache / "spans" / "parquet").rglob("*.parquet"), key=lambda p: p.name)
+    _index(cache, files)
     indexer = _indexer_cost(files[:10])
-    print(json.dumps({"indexer": indexer}))
+    print(json.dumps({"indexer": indexer}), flush=True)
 
     stack = Stack(cache)
     try:
         start_backend(stack, cache / "logs")
         start_ingestion(stack, cache / "logs")
-        api = ApiClient(stack.http_url, timeout=1800)  # the first run summarises every file again
-        api.sign_in()
-        started = time.monotonic()
+        api = ApiClient(stack.http_url, timeout=1800)
+        if api.http.post("/sign-in", json={"email": DEFAULT_EMAIL, "password": DEFAULT_PASSWORD}).is_error:
+            api.create_first_user()  # a data set written straight to Parquet has no account yet
         print(f"  {api.http.post('/api/admin/flush-wal').json()['message']}", flush=True)
-        print(f"  indexed in {time.monotonic() - started:.1f}s ({len(files)} files)")
         values = _oldest_values(files)
         marker = "needle-7f3a"
         if not _page_rows(api, f"user.id = {marker}"):
             oldest = min(_min_start(f) for f in files)
             _send_needles(stack, api.create_api_key("bench-search"), oldest, marker)
             api.http.post("/api/admin/flush-wal")
+        phrase = f"find the {marker} phrase"
         searches = {
             "indexed attribute, common value": f"user.id = {values['user']}",
             "indexed attribute, rare value": f"user.id = {marker}",
             "non-indexed attribute, common value": f'http.route = "{values["route"]}"',
             "non-indexed attribute, rare value": "request.bytes = 987654321",
+            "non-indexed attributes ANDed, rare": f'request.bytes = 987654321 AND input.value = "{phrase}"',
             "free text, common": "omega",
             "free text, rare": f'"{marker} phrase"',
             "traces: indexed attribute, common value": f"user.id = {values['user']}",
             "traces: indexed attribute, rare value": f"user.id = {marker}",
+            "traces: non-indexed attribute, rare value": "request.bytes = 987654321",
             "traces: free text, common": "omega",
             "traces: free text, rare": f'"{marker} phrase"',
         }

@@ -43,7 +43,7 @@ _MAX_FILL = FALSE_POSITIVE_RATE ** (1 / WORDS_PER_BLOCK)
 """Fraction of set bits at which a lookup (eight bits, all set) passes at FALSE_POSITIVE_RATE."""
 _USELESS_FILL = 0.5 ** (1 / WORDS_PER_BLOCK)
 """A fuller filter says "maybe" to half of all lookups: the file is stored without one."""
-_SEEN_LIMIT = 65_536
+_HASHES_KEPT = 65_536
 _EXACT = 2**53
 _MIN_PAIR_BYTES = 5  # `"":0,` : the fewest bytes of attributes JSON one pair takes
 _PAIRS_PER_BLOCK = 17  # fill 1 - (31/32)^17 ≈ _MAX_FILL: what sizes the first, unfolded filter
@@ -91,19 +91,20 @@ class PairFilter:
 
 
 class PairCollector:
-    """Builds one file's filter from its attributes column, batch by batch."""
+    """Builds one file's filter from its attributes column, batch by batch.
+
+    The hashes of the distinct pairs are kept (up to _HASHES_KEPT) until the file is read, so the
+    filter is made at the size its pair count needs. A file with more distinct pairs gets the
+    largest size its attribute bytes could need (at most MAX_BLOCKS), takes every further pair
+    directly, and is folded down at the end."""
 
     def __init__(self, attribute_bytes: int) -> None:
         """`attribute_bytes`: the file's decoded attributes text (from its Parquet metadata), which
-        bounds how many pairs it can hold and so the size the filter starts at."""
-        most_pairs = max(1, attribute_bytes // _MIN_PAIR_BYTES)
-        blocks = 1
-        while blocks < MAX_BLOCKS and blocks * _PAIRS_PER_BLOCK < most_pairs:
-            blocks *= 2
-        self.last_block = blocks - 1
-        self.blocks_bits = [0] * blocks  # each block's eight little-endian words as one integer
+        bounds how many pairs it can hold."""
+        self.most_pairs = max(1, attribute_bytes // _MIN_PAIR_BYTES)
+        self.hashes: set[int] | None = set()  # None once the pairs go straight into `blocks_bits`
+        self.blocks_bits: list[int] = []  # each block's eight little-endian words as one integer
         self.usable = True  # False once a span's attributes cannot be read as a JSON object
-        self.seen: set[int] = set()  # pairs recorded lately: a value repeated across batches is hashed once
 
     def add_batch(self, attributes: pa.Array) -> None:
         """Records the pairs of one batch's attributes column."""
@@ -124,35 +125,43 @@ class PairCollector:
                 pairs.update(value.items())  # all values scalar: done in C
             except TypeError:  # a list or map value: walked for the pairs inside it too
                 _walk(value, pairs)
+        hashes = []
         for key, value in pairs:
             kind = type(value)
             if kind is str:
                 if len(value) <= MAX_VALUE_CHARS:
-                    self._insert(key, value)
+                    hashes.append(pair_hash(key, value))
             elif kind is int and -_EXACT < value < _EXACT:
-                self._insert(key, str(value))  # canonical(value), without its float round trip
+                hashes.append(pair_hash(key, str(value)))  # canonical(value) without its float round trip
                 if value == 1 or value == 0:
-                    self._insert(key, canonical(bool(value)))
+                    hashes.append(pair_hash(key, canonical(bool(value))))
             elif kind is int or kind is float or kind is bool:
-                self._insert(key, canonical(value))
+                hashes.append(pair_hash(key, canonical(value)))
                 # A set holds True and 1 (False and 0) as one: record both spellings.
                 if value == 1 or value == 0:
-                    self._insert(key, canonical(int(value)) if kind is bool else canonical(bool(value)))
+                    other = canonical(int(value)) if kind is bool else canonical(bool(value))
+                    hashes.append(pair_hash(key, other))
+        if self.hashes is not None:
+            self.hashes.update(hashes)
+            if len(self.hashes) <= _HASHES_KEPT:
+                return
+            hashes, self.hashes = list(self.hashes), None
+            self.blocks_bits = [0] * _blocks_for(self.most_pairs)
+        self._insert(hashes)
 
-    def _insert(self, key: str, text: str) -> None:
-        pair = pair_hash(key, text)
-        if pair in self.seen:
-            return
-        if len(self.seen) >= _SEEN_LIMIT:
-            self.seen.clear()
-        self.seen.add(pair)
-        self.blocks_bits[(pair >> _BLOCK_SHIFT) & self.last_block] |= block_mask(pair)
+    def _insert(self, hashes: list[int]) -> None:
+        bits, last = self.blocks_bits, len(self.blocks_bits) - 1
+        for pair in hashes:
+            bits[(pair >> _BLOCK_SHIFT) & last] |= block_mask(pair)
 
     def finish(self) -> PairFilter | None:
-        """The filter folded to the smallest size within FALSE_POSITIVE_RATE; None when the file
-        must always be read (a span without a JSON object, or too many distinct pairs)."""
+        """The smallest filter within FALSE_POSITIVE_RATE; None when the file must always be read
+        (a span without a JSON object, or too many distinct pairs)."""
         if not self.usable:
             return None
+        if self.hashes is not None:
+            self.blocks_bits = [0] * _blocks_for(len(self.hashes))
+            self._insert(list(self.hashes))
         data = b"".join(bits.to_bytes(BLOCK_BYTES, "little") for bits in self.blocks_bits)
         blocks = len(self.blocks_bits)
         if _fill(data) > _USELESS_FILL:
@@ -167,6 +176,14 @@ class PairCollector:
             data, blocks = folded, blocks // 2
         page = PAGE_BLOCKS * BLOCK_BYTES
         return PairFilter(blocks, [data[i : i + page] for i in range(0, len(data), page)])
+
+
+def _blocks_for(pairs: int) -> int:
+    """The power-of-two block count that holds `pairs` at FALSE_POSITIVE_RATE (at most MAX_BLOCKS)."""
+    blocks = 1
+    while blocks < MAX_BLOCKS and blocks * _PAIRS_PER_BLOCK < pairs:
+        blocks *= 2
+    return blocks
 
 
 def _fill(data: bytes) -> float:
