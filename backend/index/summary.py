@@ -12,6 +12,7 @@ readable span file (corrupt, empty, wrong schema): the indexer records and retri
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,7 @@ import pyarrow.parquet as pq
 from backend.agents.telemetry import EXECUTABLE_TYPES, owner_summary, service_identity, text
 from backend.index.attribute_filter import PairCollector, PairFilter
 from backend.overview import rollups as overview
-from backend.overview.usage import llm_usage
+from backend.overview.usage import LlmUsage, llm_usage
 from backend.search.attributes import INDEXED_ATTRIBUTES, MAX_VALUE_CHARS, MAX_VALUES_PER_FILE, canonical
 from junjo_common import spanformat
 from junjo_common.spanformat.v1 import STATUS_ERROR
@@ -55,6 +56,16 @@ LLM_PATTERN = (
 # `gen_ai.system`.
 USAGE_PATTERN = LLM_PATTERN + r'|"gen_ai\.system":"[^"]'
 EXECUTABLE_PATTERN = r'"junjo\.span_type":"(agent|workflow|subflow)"'
+# Every key the patterns above and the indexed attributes look for begins with one of these. One
+# scan finds the spans that hold any (in most files a small share): only their text is scanned
+# again, by each pattern.
+_MARKED_PATTERN = (
+    '"(?:'
+    + "|".join(
+        re.escape(prefix) for prefix in ("junjo.", "gen_ai.", "openinference.", "llm.", *INDEXED_ATTRIBUTES)
+    )
+    + ")"
+)
 # Where an indexed attribute sits in compact JSON, and its scalar value (a string, number or
 # boolean). Patterns that begin with the quoted key let RE2 skip to it by its literal prefix.
 _ATTRIBUTE_KEYS = {key: '"' + key.replace(".", r"\.") + '":' for key in INDEXED_ATTRIBUTES}
@@ -105,6 +116,17 @@ class ExecutableKey(NamedTuple):
     start_ns: int
 
 
+class LlmCall(NamedTuple):
+    """An LLM call's span: its usage waits in the summary until the whole file is read."""
+
+    service_name: str
+    start_ns: int
+    trace_id: str
+    span_id: str
+    parent_span_id: str | None
+    usage: LlmUsage
+
+
 @dataclass
 class FileSummary:
     path: str
@@ -124,6 +146,7 @@ class FileSummary:
     rollups: overview.Rollups = field(default_factory=dict)
     pairs: PairCollector | None = None  # while the file is read; then finished into attribute_filter
     attribute_filter: PairFilter | None = None  # None: searches always read the file
+    llm_calls: list[LlmCall] = field(default_factory=list)  # read so far, not yet in `rollups`
 
 
 def _count(mask: pa.Array) -> int:
@@ -144,18 +167,38 @@ class Owner(NamedTuple):
     run: dict[str, Any] | None  # an Agent's run, its "service" still to fill
 
 
+class Marked(NamedTuple):
+    """The spans of a batch whose attributes hold a key the index reads (`_MARKED_PATTERN`)."""
+
+    mask: pa.Array  # over the batch's rows
+    rows: pa.Array  # their row numbers in the batch
+    attributes: pa.Array  # their attributes
+
+    def matching(self, pattern: str) -> pa.Array:
+        """Over the marked spans: those whose attributes match `pattern`."""
+        return pc.fill_null(pc.match_substring_regex(self.attributes, pattern), False)
+
+    def spread(self, marked_mask: pa.Array) -> pa.Array:
+        """A mask over the marked spans as one over the whole batch (unmarked rows: False)."""
+        return pc.replace_with_mask(self.mask, self.mask, marked_mask)
+
+
+def _marked(attributes: pa.Array) -> Marked:
+    mask = pc.fill_null(pc.match_substring_regex(attributes, _MARKED_PATTERN), False)
+    return Marked(mask, pc.indices_nonzero(mask), pc.filter(attributes, mask))
+
+
 def _add_batch(summary: FileSummary, batch: pa.RecordBatch) -> list[Owner]:
     """Adds the facts of one batch, except those of its owner spans that need their resource
     attributes: those are returned, for `_add_owners`."""
     start = pc.cast(batch.column("start_time"), pa.int64())
     end = pc.cast(batch.column("end_time"), pa.int64())
     parent = batch.column("parent_span_id")
-    attrs = batch.column("attributes")
     services = batch.column("service_name")
+    marked = _marked(batch.column("attributes"))
     is_root = pc.fill_null(pc.or_kleene(pc.is_null(parent), pc.equal(parent, "")), True)
-    is_wf = pc.fill_null(pc.match_substring_regex(attrs, _WORKFLOW_PATTERN), False)
+    is_wf = marked.spread(marked.matching(_WORKFLOW_PATTERN))
     is_err = pc.fill_null(pc.equal(batch.column("status_code"), STATUS_ERROR), False)
-    is_llm = pc.fill_null(pc.match_substring_regex(attrs, LLM_PATTERN), False)
     summary.row_count += batch.num_rows
     summary.min_start_ns = min(summary.min_start_ns, pc.min(start).as_py())
     summary.max_start_ns = max(summary.max_start_ns, pc.max(start).as_py())
@@ -182,36 +225,40 @@ def _add_batch(summary: FileSummary, batch: pa.RecordBatch) -> list[Owner]:
         picked = [pc.filter(c, is_key).to_pylist() for c in columns]
         summary.key_spans.extend(map(KeySpan._make, zip(*picked, strict=True)))
 
-    _add_attribute_values(summary, attrs)
+    if len(marked.rows):
+        _add_attribute_values(summary, marked.attributes)
+        is_llm = marked.matching(LLM_PATTERN)
+        if pc.any(is_llm).as_py():
+            llm_rows = pc.filter(marked.rows, is_llm)
+            llm_services = pc.take(services, llm_rows).to_pylist()
+            llm_ids = pc.take(batch.column("trace_id"), llm_rows).to_pylist()
+            summary.llm_traces.update(zip(llm_services, llm_ids, strict=True))
     if summary.pairs is not None:
-        summary.pairs.add_batch(attrs)
+        summary.pairs.add_batch(batch.column("attributes"))
 
-    if pc.any(is_llm).as_py():
-        llm_services = pc.filter(services, is_llm).to_pylist()
-        llm_ids = pc.filter(batch.column("trace_id"), is_llm).to_pylist()
-        summary.llm_traces.update(zip(llm_services, llm_ids, strict=True))
-
-    add_rollups(summary, services, start, end, is_root, is_wf, is_err, attrs)
-    return _owners(batch, attrs, start, end, is_err)
+    add_rollups(summary, batch, start, end, is_root, is_wf, is_err, marked)
+    return _owners(batch, marked, start, end, is_err) if len(marked.rows) else []
 
 
 def _owners(
-    batch: pa.RecordBatch, attributes: pa.Array, start: pa.Array, end: pa.Array, is_err: pa.Array
+    batch: pa.RecordBatch, marked: Marked, start: pa.Array, end: pa.Array, is_err: pa.Array
 ) -> list[Owner]:
     """The batch's owner spans (the regex only preselects: the parsed attributes decide)."""
-    is_exec = pc.fill_null(pc.match_substring_regex(attributes, EXECUTABLE_PATTERN), False)
+    is_exec = marked.matching(EXECUTABLE_PATTERN)
     if not pc.any(is_exec).as_py():
         return []
+    rows = pc.filter(marked.rows, is_exec)
     spans = {
-        n: pc.filter(batch.column(n), is_exec).to_pylist()
-        for n in ("trace_id", "span_id", "service_name", "name")
+        n: pc.take(batch.column(n), rows).to_pylist() for n in ("trace_id", "span_id", "service_name", "name")
     }
-    spans["start"] = pc.filter(start, is_exec).to_pylist()
-    spans["end"] = pc.filter(end, is_exec).to_pylist()
-    spans["error"] = pc.filter(is_err, is_exec).to_pylist()
+    spans["start"] = pc.take(start, rows).to_pylist()
+    spans["end"] = pc.take(end, rows).to_pylist()
+    spans["error"] = pc.take(is_err, rows).to_pylist()
     owners = []
-    for i, row in enumerate(pc.indices_nonzero(is_exec).to_pylist()):
-        attrs = _json_at(attributes, row)
+    for i, (row, at) in enumerate(
+        zip(rows.to_pylist(), pc.indices_nonzero(is_exec).to_pylist(), strict=True)
+    ):
+        attrs = _json_at(marked.attributes, at)
         kind = attrs.get("junjo.span_type")
         if kind not in EXECUTABLE_TYPES:
             continue
@@ -247,23 +294,39 @@ def _owners(
 
 def add_rollups(
     summary: FileSummary,
-    services: pa.Array,
+    batch: pa.RecordBatch,
     start: pa.Array,
     end: pa.Array,
     is_root: pa.Array,
     is_wf: pa.Array,
     is_err: pa.Array,
-    attrs: pa.Array,
+    marked: Marked,
 ) -> None:
-    """The overview's counts of one batch: spans, roots, errors, latency, and each LLM call's usage."""
+    """The overview's counts of one batch: spans, roots, errors, latency; and each LLM call's
+    usage, kept until the whole file is read (`add_llm_calls`)."""
+    services = batch.column("service_name")
     overview.add_batch(summary.rollups, services, start, end, is_root, is_wf, is_err)
-    is_usage = pc.fill_null(pc.match_substring_regex(attrs, USAGE_PATTERN), False)
-    if pc.any(is_usage).as_py():
-        calls = (pc.filter(c, is_usage).to_pylist() for c in (services, start, attrs))
-        for service, start_ns, text_attrs in zip(*calls, strict=True):
-            usage = llm_usage(_json_object(text_attrs), start_ns)
-            if usage is not None:
-                overview.add_llm_call(summary.rollups, service, start_ns, usage)
+    if not len(marked.rows):
+        return
+    is_usage = marked.matching(USAGE_PATTERN)
+    if not pc.any(is_usage).as_py():
+        return
+    rows = pc.filter(marked.rows, is_usage)
+    at = pc.indices_nonzero(is_usage).to_pylist()
+    columns = (
+        services,
+        start,
+        batch.column("trace_id"),
+        batch.column("span_id"),
+        batch.column("parent_span_id"),
+    )
+    picked = [pc.take(c, rows).to_pylist() for c in columns]
+    for i, (service, start_ns, trace_id, span_id, parent_id) in zip(
+        at, zip(*picked, strict=True), strict=True
+    ):
+        usage = llm_usage(_json_at(marked.attributes, i), start_ns)
+        if usage is not None:
+            summary.llm_calls.append(LlmCall(service, start_ns, trace_id, span_id, parent_id or None, usage))
 
 
 def _add_attribute_values(summary: FileSummary, attrs: pa.Array) -> None:
@@ -422,4 +485,12 @@ def summarize(path: Path | str, source: Any = None, size: int | None = None) -> 
         raise UnreadableFile("no rows")
     assert summary.pairs is not None
     summary.attribute_filter, summary.pairs = summary.pairs.finish(), None
+    add_llm_calls(summary)
     return summary
+
+
+def add_llm_calls(summary: FileSummary) -> None:
+    """Adds the file's LLM calls to its rollups."""
+    for call in summary.llm_calls:
+        overview.add_llm_call(summary.rollups, call.service_name, call.start_ns, call.usage)
+    summary.llm_calls = []

@@ -7,9 +7,9 @@ is the sum of its model requests and is never counted as a call: totals over a t
 execution add up the calls alone, so nothing is counted twice.
 
 Cost comes from the `genai-prices` table for the span's provider and model at the span's start
-time (plain per-token prices are multiplied out here, tiered ones go through the library's
-`calc_price`; both read the same table). A model the table does not know, or lists without token
-prices, has `cost_usd = None` and `price_known = False`, never 0.
+time: per-token prices (plain or tiered by input tokens) through the library's `calc_unit_price`,
+any other kind through its `calc_price`; both read the same table. A model the table does not
+know, or lists without token prices, has `cost_usd = None` and `price_known = False`, never 0.
 A token value that is not a whole number in [0, MAX_TOKENS] is ignored and named in `flags`.
 """
 
@@ -24,6 +24,7 @@ from typing import Any
 
 import genai_prices
 from genai_prices import data_snapshot
+from genai_prices.types import TieredPrices, calc_unit_price
 
 from backend.agents.telemetry import parse_json
 
@@ -172,9 +173,13 @@ def _cost(usage: LlmUsage, start_ns: int) -> float | None:
     if price.input_mtok is None and price.output_mtok is None:
         return None  # the table lists the model without token prices: not "free"
     tokens_in, tokens_out, cached = usage.input_tokens or 0, usage.output_tokens or 0, cache_read or 0
-    flat = _flat_total(price, tokens_in, tokens_out, cached)
-    if flat is not None:
-        return float(flat)
+    per_token = _token_prices(price)
+    if per_token is not None and (not cached or "cache_read_mtok" in per_token):
+        million = 1_000_000
+        total = calc_unit_price(per_token.get("input_mtok"), tokens_in - cached, tokens_in, million)
+        total += calc_unit_price(per_token.get("cache_read_mtok"), cached, tokens_in, million)
+        total += calc_unit_price(per_token.get("output_mtok"), tokens_out, tokens_in, million)
+        return float(total)
     try:
         calculated = model.calc_price(
             genai_prices.Usage(
@@ -188,25 +193,30 @@ def _cost(usage: LlmUsage, start_ns: int) -> float | None:
     return float(calculated.total_price)
 
 
-_FLAT_FIELDS = {"input_mtok", "output_mtok", "cache_read_mtok"}
+_TOKEN_FIELDS = {"input_mtok", "output_mtok", "cache_read_mtok"}
 _UNUSED_FIELDS = {"cache_write_mtok", "cache_write_1h_mtok", "web_searches_kcount", "storage_searches_kcount"}
+_token_price_cache: dict[int, tuple[Any, dict[str, Any] | None]] = {}
 
 
-def _flat_total(price: Any, tokens_in: int, tokens_out: int, cached: int) -> Decimal | None:
-    """The table's own total for plain per-million-token prices (what `calc_price` computes for
-    them, without its per-call unit validation); None where prices are tiered or cover other units."""
+def _token_prices(price: Any) -> dict[str, Any] | None:
+    """A price's per-million-token prices (plain or tiered by input tokens), when they are all it
+    charges for the usage a span reports; None otherwise (`calc_price` then works it out).
+
+    The table's price objects live as long as the process, and looking their fields over costs
+    more than the sum: the answer is kept per object.
+    """
+    cached = _token_price_cache.get(id(price))
+    if cached is not None and cached[0] is price:
+        return cached[1]
     fields = {k: v for k, v in price.__dict__.items() if v is not None and not k.startswith("_")}
-    if not set(fields) <= _FLAT_FIELDS | _UNUSED_FIELDS:
-        return None
-    if not all(isinstance(fields.get(k, Decimal(0)), Decimal) for k in _FLAT_FIELDS):
-        return None
-    if cached and "cache_read_mtok" not in fields:
-        return None
-    million = Decimal(1_000_000)
-    total = Decimal(tokens_in - cached) * fields.get("input_mtok", Decimal(0)) / million
-    total += Decimal(cached) * fields.get("cache_read_mtok", Decimal(0)) / million
-    total += Decimal(tokens_out) * fields.get("output_mtok", Decimal(0)) / million
-    return total
+    usable = set(fields) <= _TOKEN_FIELDS | _UNUSED_FIELDS and all(
+        isinstance(fields.get(k, Decimal(0)), Decimal | TieredPrices) for k in _TOKEN_FIELDS
+    )
+    answer = {k: v for k, v in fields.items() if k in _TOKEN_FIELDS} if usable else None
+    if len(_token_price_cache) >= 4096:
+        _token_price_cache.clear()
+    _token_price_cache[id(price)] = (price, answer)
+    return answer
 
 
 @lru_cache(maxsize=1024)
