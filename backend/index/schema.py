@@ -214,6 +214,12 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     UPDATE parquet_files SET keys_indexed = 0;
     """,
+    # 9: an LLM span below a Junjo model request is that request's call, counted once: files whose
+    # rollups count LLM calls are summarised again.
+    """
+    UPDATE parquet_files SET keys_indexed = 0
+    WHERE file_id IN (SELECT file_id FROM rollups WHERE llm_calls > 0);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 from backend.agents.telemetry import EXECUTABLE_TYPES, owner_summary, service_identity, text
 from backend.index.attribute_filter import PairCollector, PairFilter
 from backend.overview import rollups as overview
-from backend.overview.usage import LlmUsage, llm_usage
+from backend.overview.usage import LlmUsage, llm_usage, uncounted
 from backend.search.attributes import INDEXED_ATTRIBUTES, MAX_VALUE_CHARS, MAX_VALUES_PER_FILE, canonical
 from junjo_common import spanformat
 from junjo_common.spanformat.v1 import STATUS_ERROR
@@ -70,6 +70,10 @@ _MARKED_PATTERN = (
 # boolean). Patterns that begin with the quoted key let RE2 skip to it by its literal prefix.
 _ATTRIBUTE_KEYS = {key: '"' + key.replace(".", r"\.") + '":' for key in INDEXED_ATTRIBUTES}
 _ATTRIBUTE_VALUE = r'(?P<v>"(?:[^"\\]|\\.)*"|-?[0-9][0-9.eE+-]*|true|false)[,}]'
+# An LLM call below a Junjo model request is found by walking up its parents: at most this many
+# levels, over at most this many parent links of the file's spans.
+_MAX_CALL_DEPTH = 64
+_MAX_PARENT_LINKS = 200_000
 _BATCH_ROWS = 2048  # at most: the vectorised kernels' cost per batch is spread over enough rows
 _BATCH_TEXT_BYTES = 8 * 1024 * 1024  # decoded attribute and resource text per batch, at most
 # Resource text above this in a row group is read in a pass of its own (`_add_fat_resources`).
@@ -475,6 +479,7 @@ def summarize(path: Path | str, source: Any = None, size: int | None = None) -> 
             for batch in parquet.iter_batches(batch_size=rows, row_groups=[group], columns=list(COLUMNS)):
                 if batch.num_rows:
                     _add_owners(summary, _add_batch(summary, batch), batch.column("resource_attributes"))
+        add_llm_calls(summary, parquet)
     except UnreadableFile:
         raise
     except spanformat.UnknownFormatVersion as exc:  # written by a newer build: left for it, reported
@@ -485,12 +490,68 @@ def summarize(path: Path | str, source: Any = None, size: int | None = None) -> 
         raise UnreadableFile("no rows")
     assert summary.pairs is not None
     summary.attribute_filter, summary.pairs = summary.pairs.finish(), None
-    add_llm_calls(summary)
     return summary
 
 
-def add_llm_calls(summary: FileSummary) -> None:
-    """Adds the file's LLM calls to its rollups."""
+def add_llm_calls(summary: FileSummary, parquet: pq.ParquetFile) -> None:
+    """Adds the file's LLM calls to its rollups, each call once (`usage.uncounted`: an LLM span
+    below a Junjo model request of the same file is the model request's call)."""
+    calls = {(c.trace_id, c.span_id): c for c in summary.llm_calls}
+    enclosing = _enclosing_requests(calls, parquet)
+    left_out = uncounted({key: call.usage for key, call in calls.items()}, enclosing) if enclosing else set()
     for call in summary.llm_calls:
-        overview.add_llm_call(summary.rollups, call.service_name, call.start_ns, call.usage)
+        if (call.trace_id, call.span_id) not in left_out:
+            overview.add_llm_call(summary.rollups, call.service_name, call.start_ns, call.usage)
     summary.llm_calls = []
+
+
+def _enclosing_requests(
+    calls: dict[tuple[str, str], LlmCall], parquet: pq.ParquetFile
+) -> dict[tuple[str, str], tuple[str, str]]:
+    """(trace, span) of each LLM call that is not a Junjo model request -> the nearest model
+    request above it in this file, where there is one.
+
+    Most such calls are the model request's direct children. Only when some are not are the
+    parent links of their traces read (three short columns, in a second pass over the file), at
+    most `_MAX_PARENT_LINKS` of them and `_MAX_CALL_DEPTH` levels up."""
+    requests = {key for key, call in calls.items() if call.usage.source == "junjo"}
+    traces = {trace for trace, _ in requests}
+    enclosing: dict[tuple[str, str], tuple[str, str]] = {}
+    below: dict[tuple[str, str], tuple[str, str]] = {}  # call -> its parent, not a model request
+    for key, call in calls.items():
+        if call.usage.source == "junjo" or key[0] not in traces or call.parent_span_id is None:
+            continue
+        parent = (key[0], call.parent_span_id)
+        if parent in requests:
+            enclosing[key] = parent
+        else:
+            below[key] = parent
+    if not below:
+        return enclosing
+    links = _parent_links(parquet, {trace for trace, _ in below})
+    for key, at in below.items():
+        for _ in range(_MAX_CALL_DEPTH):
+            parent_id = links.get(at)
+            if parent_id is None:
+                break
+            at = (at[0], parent_id)
+            if at in requests:
+                enclosing[key] = at
+                break
+    return enclosing
+
+
+def _parent_links(parquet: pq.ParquetFile, traces: set[str]) -> dict[tuple[str, str], str]:
+    """(trace, span) -> parent span id of the spans of `traces` in the file (at most
+    `_MAX_PARENT_LINKS`)."""
+    wanted = pa.array(sorted(traces), pa.string())
+    links: dict[tuple[str, str], str] = {}
+    columns = ["trace_id", "span_id", "parent_span_id"]
+    for batch in parquet.iter_batches(batch_size=65_536, columns=columns):
+        picked = batch.filter(pc.fill_null(pc.is_in(batch.column("trace_id"), value_set=wanted), False))
+        for trace, span, parent in zip(*(picked.column(c).to_pylist() for c in columns), strict=True):
+            if parent:
+                links[(trace, span)] = parent
+        if len(links) >= _MAX_PARENT_LINKS:
+            break
+    return links

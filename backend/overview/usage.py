@@ -6,6 +6,11 @@ requests (`junjo.agent.model.usage`, a JSON object). A Junjo Agent span's own `j
 is the sum of its model requests and is never counted as a call: totals over a trace or an
 execution add up the calls alone, so nothing is counted twice.
 
+One call can also be recorded twice: a Junjo model request's driver calls a provider SDK whose own
+instrumentation records an OpenInference or gen_ai span below the model request. The rule
+(`uncounted`): a model request that reports tokens is the call of record, and the LLM spans below
+it are not added again; a model request that reports none leaves its call to the LLM spans below it.
+
 Cost comes from the `genai-prices` table for the span's provider and model at the span's start
 time: per-token prices (plain or tiered by input tokens) through the library's `calc_unit_price`,
 any other kind through its `calc_price`; both read the same table. A model the table does not
@@ -16,6 +21,7 @@ A token value that is not a whole number in [0, MAX_TOKENS] is ignored and named
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -236,3 +242,21 @@ def _provider_id(name: str | None) -> str | None:
     wanted = _PROVIDER_ALIASES.get(name.lower(), name.lower())
     found = data_snapshot.find_provider_by_id(data_snapshot.get_snapshot().providers, wanted)
     return found.id if found is not None else None
+
+
+def reports_tokens(usage: LlmUsage) -> bool:
+    return usage.input_tokens is not None or usage.output_tokens is not None or usage.total_tokens is not None
+
+
+def uncounted[K](calls: Mapping[K, LlmUsage], enclosing: Mapping[K, K]) -> set[K]:
+    """The calls a total leaves out, so that each LLM call is counted once.
+
+    `calls` are LLM call spans by id; `enclosing` maps each of them that is not a Junjo model
+    request to the nearest Junjo model request above it (its parent, grandparent, ...), where there
+    is one. Such a model request is the call of record when it reports tokens: the span below it is
+    left out. When it reports none, the span below it counts and the model request is left out.
+    """
+    left_out: set[K] = set()
+    for call, request in enclosing.items():
+        left_out.add(call if reports_tokens(calls[request]) else request)
+    return left_out

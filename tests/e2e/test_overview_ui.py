@@ -168,3 +168,22 @@ def test_agent_run_shows_the_cost_of_its_model_requests(page: Page, sent: dict[s
     summary = page.get_by_role("region", name="Summary")
     expect(summary).to_contain_text("2 LLM calls")
     expect(summary).to_contain_text("$")
+
+
+def test_a_call_recorded_by_junjo_and_the_provider_sdk_counts_once(page: Page, sent: dict[str, Any]) -> None:
+    """The instrumented Agent's two model requests each have the SDK's gen_ai span below them: the
+    trace total and the Agent's summary count two calls, and the SDK span says where it counts."""
+    [agent] = [
+        s
+        for s in sent["spans"]
+        if s["attributes"].get("junjo.span_type") == "agent"
+        and s["attributes"].get("junjo.agent.key") == "agent_sdk_gen_ai"
+    ]
+    sdk = next(
+        s for s in sent["spans"] if s["trace_id"] == agent["trace_id"] and s["name"].startswith("chat ")
+    )
+    page.goto(f"/traces/{SERVICE}/{sdk['trace_id']}/{sdk['span_id']}")
+    expect(page.get_by_label("Trace LLM usage")).to_contain_text("2 LLM calls · 1,500 in / 160 out")
+    expect(page.get_by_role("table", name="LLM usage")).to_contain_text("the Junjo model request above it")
+    page.goto(f"/agents/{agent['trace_id']}/{agent['span_id']}")
+    expect(page.get_by_role("region", name="Summary")).to_contain_text("2 LLM calls")

@@ -20,7 +20,7 @@ import pytest
 from tests.support.api import OBS, ApiClient
 from tests.support.procs import run_sender
 from tests.support.stack import Stack, signed_in_stack
-from tests.support.usage_telemetry import MINUTE_NS, PLAIN_TRACES
+from tests.support.usage_telemetry import INSTRUMENTED_RUNS, MINUTE_NS, PLAIN_TRACES
 
 SERVICE = "usage-demo"
 OVERVIEW = f"{OBS}/overview"
@@ -72,10 +72,10 @@ def _whole(value: Any) -> int | None:
 def expected_call(attrs: dict[str, Any]) -> dict[str, Any] | None:
     """(input, output, provider id, model) of an LLM call span, by each convention's own names."""
     if attrs.get("junjo.agent.operation_type") == "model_request":
-        usage = orjson.loads(attrs["junjo.agent.model.usage"])
+        usage = orjson.loads(attrs.get("junjo.agent.model.usage", "{}"))
         return {
-            "input": usage["inputTokens"],
-            "output": usage["outputTokens"],
+            "input": usage.get("inputTokens"),
+            "output": usage.get("outputTokens"),
             "provider": attrs["junjo.agent.model.provider"],
             "model": attrs["junjo.agent.model.name"],
         }
@@ -123,12 +123,34 @@ def nearest_rank(values: list[float], q: float) -> float:
     return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
 
 
+def call_spans(spans: list[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Every span that records an LLM call, with its call."""
+    return [(s, c) for s in spans if (c := expected_call(s["attributes"])) is not None]
+
+
+def counted_calls(spans: list[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """The calls a total adds: an SDK's LLM span below a Junjo model request is that request's
+    call, counted once, from the model request when it reports usage, else from the SDK span."""
+    by_id = {s["span_id"]: s for s in spans}
+    is_request = lambda s: s["attributes"].get("junjo.agent.operation_type") == "model_request"  # noqa: E731
+    left_out = set()
+    for s, _ in call_spans(spans):
+        above = by_id.get(s["parent_span_id"] or "")
+        while above is not None and not is_request(above):
+            above = by_id.get(above["parent_span_id"] or "")
+        if is_request(s) or above is None:
+            continue
+        reported = "junjo.agent.model.usage" in above["attributes"]
+        left_out.add(s["span_id"] if reported else above["span_id"])
+    return [(s, c) for s, c in call_spans(spans) if s["span_id"] not in left_out]
+
+
 def expected_totals(spans: list[dict[str, Any]]) -> dict[str, Any]:
     roots = [s for s in spans if s["root"]]
     kind = lambda s: s["attributes"].get("junjo.span_type")  # noqa: E731
     agents = [s for s in spans if kind(s) == "agent"]
     workflows = [s for s in spans if kind(s) == "workflow"]
-    calls = [(s, c) for s in spans if (c := expected_call(s["attributes"])) is not None]
+    calls = counted_calls(spans)
     costs = [expected_cost(c, s["start_ns"]) for s, c in calls]
     return {
         "spans": len(spans),
@@ -156,7 +178,9 @@ def test_totals_equal_the_exported_spans(env: Env) -> None:
     got = env.service(env.base_ns - 3600 * 10**9, time.time_ns() + 60 * 10**9)["totals"]
     # The scenario is what it claims: agents and workflows that fail, calls without a price.
     assert want["agent_failures"] == 1 and want["workflow_failures"] == 1 and want["unpriced_calls"] == 2
-    assert want["llm_calls"] == 5 + 3  # five plain LLM spans, three Agent model requests
+    # Five plain LLM spans, three Agent model requests, and the instrumented Agents' four calls
+    # (each recorded twice: by Junjo's model request and by the provider SDK below it).
+    assert want["llm_calls"] == 5 + 3 + 4 and len(call_spans(env.spans)) == 5 + 3 + 8
     for name in ("spans", "errors", "traces", "trace_errors", "workflows", "workflow_failures"):
         assert got[name] == want[name], name
     for name in ("agents", "agent_failures", "llm_calls", "input_tokens", "output_tokens", "unpriced_calls"):
@@ -195,6 +219,19 @@ def test_wide_range_reads_hour_rollups_with_bounded_points(env: Env) -> None:
     assert service["totals"]["llm_calls"] == expected_totals(env.spans)["llm_calls"]
 
 
+def test_a_call_recorded_by_junjo_and_by_the_provider_sdk_counts_once(env: Env) -> None:
+    """Each instrumented Agent run's calls are counted once: the model requests' usage where they
+    report it, the SDK spans' where they do not (the usage the provider reported, either way)."""
+    got = env.service(env.base_ns - 3600 * 10**9, time.time_ns() + 60 * 10**9)["totals"]
+    runs = {s["trace_id"] for s in env.spans if s["attributes"].get("junjo.agent.key") in INSTRUMENTED_RUNS}
+    assert len(runs) == len(INSTRUMENTED_RUNS)
+    want_plain = expected_totals([s for s in env.spans if s["trace_id"] not in runs])
+    instrumented = [u for run in INSTRUMENTED_RUNS.values() for u in run.usages]
+    assert got["llm_calls"] - want_plain["llm_calls"] == len(instrumented)
+    assert got["input_tokens"] - want_plain["input_tokens"] == sum(u[0] for u in instrumented)
+    assert got["output_tokens"] - want_plain["output_tokens"] == sum(u[1] for u in instrumented)
+
+
 def test_llm_span_carries_its_tokens_and_cost(env: Env) -> None:
     by_trace: dict[str, list[dict[str, Any]]] = {}
     for s in env.spans:
@@ -203,23 +240,18 @@ def test_llm_span_carries_its_tokens_and_cost(env: Env) -> None:
     for trace_id, sent in by_trace.items():
         response = env.api.http.get(f"{OBS}/traces/{trace_id}/spans")
         assert response.status_code == 200, response.text
-        answered = {s["name"]: s for s in response.json()}
+        answered = {s["span_id"]: s for s in response.json()}
         for s in sent:
             call = expected_call(s["attributes"])
-            names = [
-                n
-                for n, a in answered.items()
-                if a["attributes_json"] == orjson.loads(orjson.dumps(s["attributes"]))
-            ]
-            if call is None or not names:
+            if call is None:
                 continue
-            usage = answered[names[0]]["llm_usage"]
+            usage = answered[s["span_id"]]["llm_usage"]
             cost = expected_cost(call, s["start_ns"])
             assert usage["input_tokens"] == call["input"] and usage["output_tokens"] == call["output"]
             assert usage["price_known"] is (cost is not None)
             assert usage["cost_usd"] == (pytest.approx(cost) if cost is not None else None)
             checked += 1
-    assert checked == expected_totals(env.spans)["llm_calls"]
+    assert checked == len(call_spans(env.spans))
 
 
 @pytest.mark.parametrize(

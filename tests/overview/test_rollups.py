@@ -101,6 +101,74 @@ def test_migration_7_summarises_files_indexed_before_for_their_rollups(tmp_path:
     assert svc["totals"]["traces"] == 1 and svc["series"]["traces"][0] == 1
 
 
+def test_migration_8_summarises_again_the_files_whose_rollups_count_llm_calls(tmp_path: Path) -> None:
+    root = tmp_path / "parquet"
+    with_calls = write_span_file(cold_path(root, "calls"), [_llm(new_trace_id(), MINUTE0, 100, 10)])
+    without = write_span_file(cold_path(root, "plain"), [span(new_trace_id(), start_ns=MINUTE0)])
+    db = tmp_path / "sqlite" / "metadata.db"
+    db.parent.mkdir()
+    conn = sqlite3.connect(db, isolation_level=None)
+    for migration in MIGRATIONS[:7]:
+        for statement in migration.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+    for file_id, (path, calls) in enumerate(((with_calls, 1), (without, 0)), start=1):
+        conn.execute(
+            "INSERT INTO parquet_files (file_id, file_path, min_start_ns, max_start_ns, max_end_ns,"
+            " row_count, size_bytes, keys_indexed) VALUES (?, ?, ?, ?, ?, 1, 1, 1)",
+            (file_id, str(path), MINUTE0, MINUTE0, MINUTE0 + 1),
+        )
+        conn.execute(
+            "INSERT INTO rollups VALUES (?, ?, 'svc', ?, 1, 0, 0, 0, 0, 0, 0, 0, ?, 0, 0, 0, 0, 0.0, '')",
+            (file_id, MINUTE_NS, MINUTE0, calls),
+        )
+    conn.execute("PRAGMA user_version=7")
+    conn.close()
+
+    index = MetadataIndex(db)
+    assert index.paths_without_keys() == [str(with_calls)]
+    assert Indexer(index, LocalColdFiles(root), poll_interval=60).run_pass().indexed == [str(with_calls)]
+    assert index.paths_without_keys() == []
+
+
+def _request(trace: str, start_ns: int, span_id: str, parent: str, usage: str | None) -> dict[str, Any]:
+    attributes = {
+        "junjo.agent.operation_type": "model_request",
+        "junjo.agent.model.provider": "openai",
+        "junjo.agent.model.name": "gpt-4o",
+    }
+    if usage is not None:
+        attributes["junjo.agent.model.usage"] = usage
+    return span(trace, start_ns=start_ns, span_id=span_id, parent=parent, attributes=attributes)
+
+
+def test_an_llm_span_below_a_junjo_model_request_is_its_call_counted_once(tmp_path: Path) -> None:
+    """Parents in the file decide: a model request that reports tokens is the call (the SDK span two
+    levels below it is not added); one that reports none leaves the call to the span below it; a
+    parent cycle ends the walk; a span whose model request is in no file here is counted."""
+    trace, other = new_trace_id(), new_trace_id()
+    agent, request, http, quiet, loop_a, loop_b = (f"{i:016x}" for i in range(1, 7))
+    rows = [
+        span(trace, start_ns=MINUTE0, span_id=agent, attributes={"junjo.span_type": "agent"}),
+        _request(trace, MINUTE0 + 1, request, agent, '{"inputTokens":100,"outputTokens":10}'),
+        span(trace, start_ns=MINUTE0 + 2, span_id=http, parent=request),
+        {**_llm(trace, MINUTE0 + 3, 100, 10), "parent_span_id": http},
+        _request(trace, MINUTE0 + 4, quiet, agent, None),
+        {**_llm(trace, MINUTE0 + 5, 40, 4), "parent_span_id": quiet},
+        span(trace, start_ns=MINUTE0 + 6, span_id=loop_a, parent=loop_b),
+        span(trace, start_ns=MINUTE0 + 7, span_id=loop_b, parent=loop_a),
+        {**_llm(trace, MINUTE0 + 8, 7, 1), "parent_span_id": loop_a},
+        {**_llm(other, MINUTE0 + 9, 3, 1), "parent_span_id": "f" * 16},
+    ]
+    write_span_file(cold_path(tmp_path / "parquet", "nested"), rows)
+    index = MetadataIndex(tmp_path / "sqlite" / "metadata.db")
+    assert Indexer(index, LocalColdFiles(tmp_path / "parquet"), poll_interval=60).run_pass().indexed
+    [svc] = overview(index, OverviewQuery(MINUTE0, MINUTE0 + HOUR_NS, max_points=60))["services"]
+    totals = svc["totals"]
+    assert totals["llm_calls"] == 4 and totals["unpriced_calls"] == 0
+    assert (totals["input_tokens"], totals["output_tokens"]) == (100 + 40 + 7 + 3, 10 + 4 + 1 + 1)
+
+
 def test_hostile_token_values_are_ignored_and_flagged_in_the_rollups(tmp_path: Path) -> None:
     root = tmp_path / "parquet"
     trace = new_trace_id()

@@ -7,9 +7,13 @@ the Junjo SDK's exporter in one tracer provider:
   names) attributes, known or unknown models, and hostile token values;
 - real Junjo 0.69 Agent runs (`AGENT_RUNS`, ScriptedModelDriver, no network) whose model requests
   name a priced provider and model, one of them failing;
+- real Junjo Agent runs whose model driver calls its provider through an instrumented SDK
+  (`INSTRUMENTED_RUNS`): the SDK's gen_ai or OpenInference span, below the model request
+  (directly or under an HTTP span), records the same call's tokens again; in one run the model
+  request itself reports no usage;
 - real Junjo Workflows (`WORKFLOWS`), one of them failing.
 It prints one JSON line: {"spans": [{trace_id, span_id, name, root, start_ns, end_ns, error,
-attributes}]}, every
+attributes, parent_span_id}]}, every
 span it exported, from which the test computes what the overview must say.
 """
 
@@ -18,7 +22,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-from typing import Any
+from contextlib import nullcontext
+from typing import Any, NamedTuple
 
 from junjo import BaseState, BaseStore, Edge, Graph, Node, Workflow
 from junjo.agent import (
@@ -27,6 +32,7 @@ from junjo.agent import (
     FinalOutputResponse,
     ModelDriverBinding,
     ModelDriverDescriptor,
+    ModelRequest,
     ModelUsage,
     Tool,
     ToolCall,
@@ -119,6 +125,20 @@ AGENT_RUNS: dict[str, tuple[list[tuple[int, int]], bool]] = {
 WORKFLOWS = {"workflow_ok": False, "workflow_failed": True}
 
 
+class Instrumented(NamedTuple):
+    usages: list[tuple[int, int]]  # the provider's tokens (input, output) per model request
+    sdk_span: str  # what the provider SDK's instrumentation records: "gen_ai" or "openinference"
+    below_http: bool  # under an HTTP client span of its own, not straight below the model request
+    reported: bool  # whether the driver reports the usage to Junjo (junjo.agent.model.usage)
+
+
+INSTRUMENTED_RUNS: dict[str, Instrumented] = {
+    "agent_sdk_gen_ai": Instrumented([(700, 70), (800, 90)], "gen_ai", False, True),
+    "agent_sdk_via_http": Instrumented([(500, 40)], "openinference", True, True),
+    "agent_sdk_unreported": Instrumented([(250, 25)], "gen_ai", False, False),
+}
+
+
 class Question(BaseModel):
     question: str
 
@@ -194,6 +214,76 @@ async def _run_agent(name: str, usages: list[tuple[int, int]], fails: bool) -> N
             raise
 
 
+def _sdk_attributes(kind: str, inp: int, out: int) -> dict[str, Any]:
+    if kind == "gen_ai":
+        return {
+            "gen_ai.provider.name": PRICED_PROVIDER,
+            "gen_ai.operation.name": "chat",
+            "gen_ai.request.model": PRICED_MODEL,
+            "gen_ai.usage.input_tokens": inp,
+            "gen_ai.usage.output_tokens": out,
+        }
+    return {
+        "openinference.span.kind": "LLM",
+        "llm.provider": PRICED_PROVIDER,
+        "llm.model_name": PRICED_MODEL,
+        "llm.token_count.prompt": inp,
+        "llm.token_count.completion": out,
+    }
+
+
+class InstrumentedDriver:
+    """A model driver that calls its provider through an instrumented SDK: each request records
+    the SDK's own LLM span (inside Junjo's model request span, the current span), then answers."""
+
+    def __init__(self, run: Instrumented, responses: list[object]) -> None:
+        self.run, self.scripted = run, ScriptedModelDriver(responses)
+        self.tracer = trace.get_tracer("provider-sdk")
+        self.calls = 0
+
+    async def request(self, request: ModelRequest) -> object:
+        inp, out = self.run.usages[self.calls]
+        self.calls += 1
+        http = self.tracer.start_as_current_span("POST /v1/chat/completions") if self.run.below_http else None
+        with http or nullcontext(), self.tracer.start_as_current_span(f"chat {PRICED_MODEL}") as span:
+            span.set_attributes(_sdk_attributes(self.run.sdk_span, inp, out))
+        return await self.scripted.request(request)
+
+
+async def _run_instrumented(name: str, run: Instrumented) -> None:
+    usage = [_usage(*u) if run.reported else None for u in run.usages]
+    responses: list[object] = [
+        ToolCallsResponse(
+            tool_calls=[ToolCall(id=f"call_{i}", name="forecast", arguments={"city": "Paris"})], usage=u
+        )
+        for i, u in enumerate(usage[:-1])
+    ]
+    responses.append(FinalOutputResponse(output={"answer": "18°C"}, usage=usage[-1]))
+    agent = Agent(
+        key=name,
+        name=name,
+        instructions="Answer weather questions.",
+        input_type=Question,
+        model=ModelDriverBinding(
+            descriptor=ModelDriverDescriptor(
+                driver_key="instrumented", provider=PRICED_PROVIDER, model=PRICED_MODEL
+            ),
+            shared_driver=InstrumentedDriver(run, responses),
+        ),
+        tools=[
+            Tool(
+                name="forecast",
+                description="Temperature of a city",
+                input_type=CityInput,
+                output_type=Forecast,
+                shared_service=_forecast,
+            )
+        ],
+        output_type=Answer,
+    )
+    await agent.execute(Question(question="Weather?"), dependencies=None)
+
+
 class EmptyState(BaseState):
     done: bool = False
 
@@ -250,6 +340,8 @@ def send(endpoint: str, api_key: str, service: str, base_ns: int) -> dict[str, A
     _send_plain(provider.get_tracer("usage-telemetry"), base_ns)
     for name, (usages, fails) in AGENT_RUNS.items():
         asyncio.run(_run_agent(name, usages, fails))
+    for name, run in INSTRUMENTED_RUNS.items():
+        asyncio.run(_run_instrumented(name, run))
     for name, fails in WORKFLOWS.items():
         asyncio.run(_run_workflow(name, fails))
     if not exporter.flush():
@@ -260,6 +352,7 @@ def send(endpoint: str, api_key: str, service: str, base_ns: int) -> dict[str, A
             "span_id": span_id_hex(s),
             "name": s.name,
             "root": s.parent is None,
+            "parent_span_id": f"{s.parent.span_id:016x}" if s.parent is not None else None,
             "start_ns": s.start_time,
             "end_ns": s.end_time,
             "error": s.status.status_code is StatusCode.ERROR,

@@ -262,7 +262,7 @@ function Section({ title, children, actions }: { title: string; children: ReactN
 const STATUS: Record<string, string> = { "0": "UNSET", "1": "OK", "2": "ERROR" };
 
 /** Tokens, model and cost of an LLM call span; for any other span, the sum over its children's calls. */
-function UsageSection({ span, subtree }: { span: Span; subtree?: UsageTotal }) {
+function UsageSection({ span, subtree, leftOut }: { span: Span; subtree?: UsageTotal; leftOut?: boolean }) {
   const u = span.llm_usage;
   if (!u) {
     if (!subtree?.calls) return null;
@@ -292,6 +292,16 @@ function UsageSection({ span, subtree }: { span: Span; subtree?: UsageTotal }) {
               <td className="wrap-anywhere">{v}</td>
             </tr>
           ))}
+          {leftOut ? (
+            <tr>
+              <td>In totals</td>
+              <td>
+                {u.source === "junjo"
+                  ? "no: it reports no tokens, the LLM spans below it record this call"
+                  : "no: the Junjo model request above it records this call"}
+              </td>
+            </tr>
+          ) : null}
           {u.flags.length ? (
             <tr>
               <td>Ignored values</td>
@@ -309,6 +319,7 @@ export function SpanDetails({
   extra,
   traceStartUs,
   subtreeUsage,
+  leftOut,
 }: {
   span: Span;
   extra?: ReactNode;
@@ -316,6 +327,8 @@ export function SpanDetails({
   traceStartUs?: number;
   /** LLM usage summed over this span's subtree (shown for spans that are not calls themselves). */
   subtreeUsage?: UsageTotal;
+  /** An LLM call span whose call totals count elsewhere (`leftOutCalls`). */
+  leftOut?: boolean;
 }) {
   const failed = isFailed(span);
   const tag = llmTag(span);
@@ -390,7 +403,7 @@ export function SpanDetails({
           <FailureList span={span} />
         </Section>
       ) : null}
-      <UsageSection span={span} subtree={subtreeUsage} />
+      <UsageSection span={span} subtree={subtreeUsage} leftOut={leftOut} />
       {isLlm(span) ? <LlmMessages span={span} /> : null}
       <Section
         title="Attributes"

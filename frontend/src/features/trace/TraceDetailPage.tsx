@@ -21,7 +21,7 @@ import { criticalPath, selfTimes } from "./analysis";
 import { Minimap } from "./Minimap";
 import { SlowestSpans } from "./SlowestSpans";
 import { SpanDetails } from "./SpanDetails";
-import { describeUsage, subtreeUsage, usageOf } from "./usage";
+import { describeUsage, leftOutCalls, subtreeUsage, treeUsage } from "./usage";
 import { AgentLinks } from "../agents/AgentLinks";
 import { SpanTable, type SortKey } from "./SpanTable";
 import { SpanTreeView } from "./SpanTree";
@@ -142,7 +142,7 @@ export default function TraceDetailPage() {
     [tree, showCritical],
   );
   const spans = useMemo(() => (tree ? [...tree.byId.values()] : []), [tree]);
-  const traceUsage = useMemo(() => usageOf(spans), [spans]);
+  const traceUsage = useMemo(() => (tree ? treeUsage(tree) : undefined), [tree]);
   const failedIds = useMemo(
     () => spans.filter((s) => tree?.failed.has(s.span_id)).map((s) => s.span_id),
     [spans, tree],
@@ -173,7 +173,7 @@ export default function TraceDetailPage() {
                 {" "}
                 · <Timestamp iso={root.start_time} /> · {formatDurationMicros(durationUs)} ·{" "}
                 {tree?.byId.size.toLocaleString()} spans
-                {traceUsage.calls ? (
+                {traceUsage?.calls ? (
                   <span aria-label="Trace LLM usage"> · {describeUsage(traceUsage)}</span>
                 ) : null}
               </>
@@ -317,6 +317,7 @@ export default function TraceDetailPage() {
                 span={selected}
                 traceStartUs={tree.startUs}
                 subtreeUsage={subtreeUsage(tree, selected.span_id)}
+                leftOut={leftOutCalls(tree).has(selected.span_id)}
                 extra={
                   <>
                     {debuggerLink(tree, selected.span_id, svc, traceId)}

@@ -1,13 +1,18 @@
 import { describe, expect, it } from "vitest";
 import type { LlmUsage, Span } from "../../api/types";
 import { buildSpanTree } from "./tree";
-import { describeUsage, subtreeUsage, usageOf } from "./usage";
+import { describeUsage, leftOutCalls, subtreeUsage, treeUsage } from "./usage";
 
-const usage = (input: number, output: number, cost: number | null): LlmUsage => ({
-  source: "gen_ai",
+const usage = (
+  input: number | null,
+  output: number | null,
+  cost: number | null,
+  source = "gen_ai",
+): LlmUsage => ({
+  source,
   input_tokens: input,
   output_tokens: output,
-  total_tokens: input + output,
+  total_tokens: input === null && output === null ? null : (input ?? 0) + (output ?? 0),
   cache_read_tokens: null,
   provider: "openai",
   model: "gpt-4o",
@@ -56,12 +61,35 @@ describe("usage totals", () => {
     const agent = subtreeUsage(tree, "agent");
     expect(agent).toEqual({ calls: 2, inputTokens: 150, outputTokens: 15, costUsd: 0.001, unpriced: 1 });
     expect(subtreeUsage(tree, "root").calls).toBe(3);
-    expect(usageOf(spans).costUsd).toBeCloseTo(0.003);
+    expect(treeUsage(tree).costUsd).toBeCloseTo(0.003);
   });
 
   it("never says $0 for calls without a price", () => {
     expect(describeUsage(subtreeUsage(tree, "call2"))).toContain("price unknown");
     expect(describeUsage(subtreeUsage(tree, "call2"))).not.toContain("$0");
     expect(describeUsage(subtreeUsage(tree, "agent"))).toContain("(+1 price unknown)");
+  });
+});
+
+describe("a call recorded by a Junjo model request and by the provider SDK below it", () => {
+  const spans = [
+    span("agent", null),
+    span("request", "agent", usage(700, 70, 0.002, "junjo")),
+    span("http", "request"),
+    span("sdk", "http", usage(700, 70, 0.002)),
+    span("quiet", "agent", usage(null, null, null, "junjo")),
+    span("sdk2", "quiet", usage(250, 25, 0.001)),
+    span("direct", "agent", usage(5, 1, 0.0001)),
+  ];
+  const tree = buildSpanTree(spans);
+
+  it("counts once: the model request when it reports tokens, else the SDK spans below it", () => {
+    expect([...leftOutCalls(tree)].sort()).toEqual(["quiet", "sdk"]);
+    const total = treeUsage(tree);
+    expect(total).toMatchObject({ calls: 3, inputTokens: 955, outputTokens: 96, unpriced: 0 });
+    expect(subtreeUsage(tree, "request")).toMatchObject({ calls: 1, inputTokens: 700 });
+    expect(subtreeUsage(tree, "quiet")).toMatchObject({ calls: 1, inputTokens: 250 });
+    expect(subtreeUsage(tree, "agent")).toMatchObject({ calls: 3, inputTokens: 955, outputTokens: 96 });
+    expect(total.costUsd).toBeCloseTo(0.0031);
   });
 });
