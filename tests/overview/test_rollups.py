@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from backend.overview.query import OverviewQuery, overview
 from backend.overview.rollups import HOUR_NS, MINUTE_NS, latency_bucket, quantile_ns
 from backend.overview.usage import MAX_TOKENS, llm_usage
 from tests.query.spanfiles import BASE_NS, cold_path, new_trace_id, span, write_span_file
-from tests.support.old_index import index_with_one_file
+from tests.support.old_index import index_at_schema, index_with_one_file
 from tests.support.postgres import ENGINES, PostgresServer
 
 MINUTE0 = BASE_NS - BASE_NS % HOUR_NS  # an hour start, so both widths share bucket starts
@@ -106,24 +107,17 @@ def test_migration_8_summarises_again_the_files_whose_rollups_count_llm_calls(tm
     with_calls = write_span_file(cold_path(root, "calls"), [_llm(new_trace_id(), MINUTE0, 100, 10)])
     without = write_span_file(cold_path(root, "plain"), [span(new_trace_id(), start_ns=MINUTE0)])
     db = tmp_path / "sqlite" / "metadata.db"
-    db.parent.mkdir()
-    conn = sqlite3.connect(db, isolation_level=None)
-    for migration in MIGRATIONS[:7]:
-        for statement in migration.split(";"):
-            if statement.strip():
-                conn.execute(statement)
-    for file_id, (path, calls) in enumerate(((with_calls, 1), (without, 0)), start=1):
-        conn.execute(
-            "INSERT INTO parquet_files (file_id, file_path, min_start_ns, max_start_ns, max_end_ns,"
-            " row_count, size_bytes, keys_indexed) VALUES (?, ?, ?, ?, ?, 1, 1, 1)",
-            (file_id, str(path), MINUTE0, MINUTE0, MINUTE0 + 1),
-        )
-        conn.execute(
-            "INSERT INTO rollups VALUES (?, ?, 'svc', ?, 1, 0, 0, 0, 0, 0, 0, 0, ?, 0, 0, 0, 0, 0.0, '')",
-            (file_id, MINUTE_NS, MINUTE0, calls),
-        )
-    conn.execute("PRAGMA user_version=7")
-    conn.close()
+    with closing(index_at_schema(db, 7)) as conn:
+        for file_id, (path, calls) in enumerate(((with_calls, 1), (without, 0)), start=1):
+            conn.execute(
+                "INSERT INTO parquet_files (file_id, file_path, min_start_ns, max_start_ns, max_end_ns,"
+                " row_count, size_bytes, keys_indexed) VALUES (?, ?, ?, ?, ?, 1, 1, 1)",
+                (file_id, str(path), MINUTE0, MINUTE0, MINUTE0 + 1),
+            )
+            conn.execute(
+                "INSERT INTO rollups VALUES (?, ?, 'svc', ?, 1, 0, 0, 0, 0, 0, 0, 0, ?, 0, 0, 0, 0, 0.0, '')",
+                (file_id, MINUTE_NS, MINUTE0, calls),
+            )
 
     index = MetadataIndex(db)
     assert index.paths_without_keys() == [str(with_calls)]
