@@ -185,9 +185,12 @@ def rollup_row(key: tuple[int, str, int], rollup: Rollup) -> tuple[Any, ...]:
 
 
 def parse_latency(text: str) -> dict[int, int]:
-    """The stored histogram text (`bucket:count,...`, written by `rollup_row`) -> counts."""
+    """The stored histogram text (`bucket:count,...`, written by `rollup_row`; several joined by
+    commas, an empty one for a bucket without root spans) -> counts."""
     out: dict[int, int] = {}
-    for part in text.split(",") if text else ():
+    for part in text.split(","):
+        if not part:
+            continue
         bucket, _, count = part.partition(":")
         out[int(bucket)] = out.get(int(bucket), 0) + int(count)
     return out
