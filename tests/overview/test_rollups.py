@@ -102,12 +102,12 @@ def test_migration_7_summarises_files_indexed_before_for_their_rollups(tmp_path:
     assert svc["totals"]["traces"] == 1 and svc["series"]["traces"][0] == 1
 
 
-def test_migration_8_summarises_again_the_files_whose_rollups_count_llm_calls(tmp_path: Path) -> None:
+def test_migration_9_summarises_again_the_files_whose_rollups_count_llm_calls(tmp_path: Path) -> None:
     root = tmp_path / "parquet"
     with_calls = write_span_file(cold_path(root, "calls"), [_llm(new_trace_id(), MINUTE0, 100, 10)])
     without = write_span_file(cold_path(root, "plain"), [span(new_trace_id(), start_ns=MINUTE0)])
     db = tmp_path / "sqlite" / "metadata.db"
-    with closing(index_at_schema(db, 7)) as conn:
+    with closing(index_at_schema(db, 8)) as conn:
         for file_id, (path, calls) in enumerate(((with_calls, 1), (without, 0)), start=1):
             conn.execute(
                 "INSERT INTO parquet_files (file_id, file_path, min_start_ns, max_start_ns, max_end_ns,"
