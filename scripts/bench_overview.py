@@ -43,8 +43,9 @@ from backend.index.indexer import Indexer  # noqa: E402
 from backend.index.store import MetadataIndex  # noqa: E402
 from junjo_common.spanformat import CURRENT  # noqa: E402
 from junjo_common.spanformat.v1 import PARQUET_ROW_GROUP_SIZE, SORT_COLUMNS, TIMESTAMP  # noqa: E402
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, DIST, ensure_built  # noqa: E402
+from tests.e2e.conftest import DIST, ensure_built  # noqa: E402
 from tests.support.api import ApiClient  # noqa: E402
+from tests.support.chromium import launch_chromium  # noqa: E402
 from tests.support.procs import free_port  # noqa: E402
 from tests.support.stack import Stack, start_backend, start_static_ui  # noqa: E402
 
@@ -275,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
                     times.append((time.perf_counter() - t0) * 1000)
                     assert response.status_code == 200, response.text
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            browser = launch_chromium(p)
             page = browser.new_page(viewport={"width": 1440, "height": 900})
             page.goto(f"{ui_url}/sign-in")
             page.get_by_label("Email").fill(EMAIL)

@@ -39,6 +39,7 @@ from backend.accounts.throttle import PAIR_LIMIT
 from tests.deploy.caddy_support import LOCAL_CADDYFILE
 from tests.deploy.nginx_support import DIST, Nginx, web_root
 from tests.support.api import DEFAULT_EMAIL, DEFAULT_PASSWORD, ApiClient
+from tests.support.chromium import launch_chromium
 from tests.support.procs import ROOT, free_port, port_open
 from tests.support.stack import Stack, setup_code, start_backend, start_ingestion
 
@@ -47,15 +48,6 @@ pytestmark = pytest.mark.e2e
 DOMAIN = "junjo.localhost"
 CADDY_ADDRESS = "127.0.0.1"  # Caddy dials the backend from here
 SERVICE_NAME = "caddy-loopback-service"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @dataclass
@@ -319,7 +311,7 @@ def test_sign_in_through_caddy_in_chromium(deployment: Deployment, exported: str
     CSP or CORS error in the console."""
     problems: list[str] = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = launch_chromium(playwright)
         try:
             page: Page = browser.new_page()
             page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)

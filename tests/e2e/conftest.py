@@ -6,6 +6,8 @@ own browser download is never used.
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -17,6 +19,7 @@ import pytest
 from playwright.sync_api import Browser, Page, Playwright, ViewportSize, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from tests.support.chromium import launch_chromium
 from tests.support.procs import ROOT, free_port
 from tests.support.stack import Stack, start_backend, start_ingestion, start_static_ui
 
@@ -24,16 +27,8 @@ from tests.support.stack import Stack, start_backend, start_ingestion, start_sta
 expect.set_options(timeout=15_000)
 
 DIST = ROOT / "frontend" / "dist"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+UPDATE_SCREENSHOTS = os.environ.get("JUNJO_UPDATE_SCREENSHOTS") == "1"
 FIRST_USER_EMAIL = "ada@example.com"
 FIRST_USER_PASSWORD = "correct horse battery"
 
@@ -98,7 +93,7 @@ def playwright_instance() -> Iterator[Playwright]:
 
 @pytest.fixture(scope="module")
 def browser(playwright_instance: Playwright) -> Iterator[Browser]:
-    b = playwright_instance.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    b = launch_chromium(playwright_instance)
     try:
         yield b
     finally:
@@ -140,3 +135,28 @@ def page(browser: Browser, ui_stack: UiStack, viewport: ViewportSize) -> Iterato
         )
         assert created.ok, created.text()
         yield p
+
+
+class Shots:
+    """The screenshots a test module takes (into `out`)."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.taken: list[Path] = []
+
+    def take(self, page: Page, name: str, full_page: bool = False) -> None:
+        path = self.out / f"{name}.png"
+        page.screenshot(path=str(path), full_page=full_page)
+        self.taken.append(path)
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shots]:
+    """With JUNJO_UPDATE_SCREENSHOTS=1 the module's screenshots replace docs/screenshots' files of
+    the same names when the module is done."""
+    s = Shots(tmp_path_factory.mktemp("screenshots"))
+    yield s
+    if UPDATE_SCREENSHOTS:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        for path in s.taken:
+            shutil.copy(path, SCREENSHOTS / path.name)

@@ -8,25 +8,20 @@ list and detail screenshots replace docs/screenshots/agents-*.png.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 from playwright.sync_api import Page, ViewportSize, expect
 
-from tests.e2e.conftest import ROOT, UiStack, reload_until
+from tests.e2e.conftest import Shots, UiStack, reload_until
 from tests.support.procs import run_sender
 
 pytestmark = pytest.mark.e2e
 
 SERVICE = "agents-ui"
 NAMESPACE = "acme"
-SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 
 @pytest.fixture(scope="module")
@@ -44,23 +39,7 @@ def sent(page: Page, ui_stack: UiStack) -> dict[str, Any]:
     )
 
 
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Path]]:
-    taken: list[Path] = []
-    yield taken
-    if os.environ.get("JUNJO_UPDATE_SCREENSHOTS") == "1":
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        for path in taken:
-            shutil.copy(path, SCREENSHOTS / path.name)
-
-
-def _shot(page: Page, shots: list[Path], tmp: Path, name: str) -> None:
-    path = tmp / f"{name}.png"
-    page.screenshot(path=str(path), full_page=False)
-    shots.append(path)
-
-
-def test_agents_list(page: Page, sent: dict[str, Any], shots: list[Path], tmp_path: Path) -> None:
+def test_agents_list(page: Page, sent: dict[str, Any], shots: Shots) -> None:
     page.goto("/")
     page.get_by_role("link", name="Agents", exact=True).click()
     expect(page).to_have_url(re.compile(r"/agents$"))
@@ -70,7 +49,7 @@ def test_agents_list(page: Page, sent: dict[str, Any], shots: list[Path], tmp_pa
     expect(table).to_contain_text("limit_exceeded")
     expect(table).to_contain_text("input_validation_error")
     expect(table.get_by_role("row", name=re.compile("Weather assistant"))).to_contain_text("3 / 8")
-    _shot(page, shots, tmp_path, "agents-list")
+    shots.take(page, "agents-list")
     page.get_by_label("Outcome").select_option("failed")
     expect(table.get_by_role("row")).to_have_count(4)
     expect(page).to_have_url(re.compile(r"outcome=failed"))
@@ -97,7 +76,7 @@ def test_agents_list_search(page: Page, sent: dict[str, Any]) -> None:
     expect(table.get_by_role("row")).to_have_count(2)
 
 
-def test_agent_execution_page(page: Page, sent: dict[str, Any], shots: list[Path], tmp_path: Path) -> None:
+def test_agent_execution_page(page: Page, sent: dict[str, Any], shots: Shots) -> None:
     run = sent["success"]
     page.goto(f"/agents/{run['trace_id']}/{run['agent_span_id']}")
     expect(page.get_by_role("heading", name=re.compile("Weather assistant"))).to_be_visible()
@@ -113,7 +92,7 @@ def test_agent_execution_page(page: Page, sent: dict[str, Any], shots: list[Path
     expect(page.get_by_role("region", name="Input and output")).to_contain_text(
         "Paris 18°C, Oslo 4°C, Lima 22°C"
     )
-    _shot(page, shots, tmp_path, "agents-detail")
+    shots.take(page, "agents-detail")
     timeline.get_by_role("button").nth(2).click()  # the second Tool call
     expect(page).to_have_url(re.compile(r"op=3"))
     inspector = page.get_by_label("Operation details")

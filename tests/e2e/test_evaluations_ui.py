@@ -8,14 +8,13 @@ replace docs/screenshots/evaluations-*.png.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import ROOT, UiStack, open_page, reload_until
+from tests.e2e.conftest import Shots, UiStack, open_page, reload_until
 from tests.support.api import ApiClient
 from tests.support.junjo_eval_cli import EXIT_SUBJECT, Cli, application_checkout, case_args
 
@@ -23,7 +22,6 @@ pytestmark = pytest.mark.e2e
 
 EMAIL = "eval@example.com"
 PASSWORD = "correct horse battery"
-SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 
 @pytest.fixture(scope="module")
@@ -37,14 +35,8 @@ def state() -> dict[str, str]:
     return {}
 
 
-def shoot(page: Page, name: str) -> None:
-    if os.environ.get("JUNJO_UPDATE_SCREENSHOTS") == "1":
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
-
-
 def test_token_is_created_in_settings_and_shown_once(
-    page: Page, ui_stack: UiStack, state: dict[str, str]
+    page: Page, ui_stack: UiStack, state: dict[str, str], shots: Shots
 ) -> None:
     with ApiClient(ui_stack.stack.http_url, origin=ui_stack.ui_url) as admin:
         admin.create_first_user(EMAIL, PASSWORD)
@@ -63,7 +55,7 @@ def test_token_is_created_in_settings_and_shown_once(
     expect(table.get_by_role("row")).to_have_count(2)
     expect(table).to_contain_text("evaluation:read, evaluation:write, evidence:read")
     expect(table).not_to_contain_text(token)
-    shoot(page, "settings-tokens")
+    shots.take(page, "settings-tokens")
     page.get_by_role("button", name="Done").click()
     expect(page.get_by_test_id("new-evaluation-token")).to_have_count(0)
 
@@ -115,7 +107,7 @@ def test_cli_records_runs_with_that_token(
     )
 
 
-def test_evaluations_home_lists_datasets_and_runs(page: Page, state: dict[str, str]) -> None:
+def test_evaluations_home_lists_datasets_and_runs(page: Page, state: dict[str, str], shots: Shots) -> None:
     page.get_by_role("navigation", name="Primary").get_by_role("link", name="Evaluations").click()
     expect(page).to_have_url(re.compile(r"/evaluations$"))
     expect(page.get_by_role("table", name="Datasets")).to_contain_text("Greetings")
@@ -125,17 +117,19 @@ def test_evaluations_home_lists_datasets_and_runs(page: Page, state: dict[str, s
         "100%"
     )  # 2 of 2 judged passed
     expect(runs.get_by_role("row", name=re.compile("candidate"))).to_contain_text("0%")
-    shoot(page, "evaluations")
+    shots.take(page, "evaluations")
 
 
-def test_dataset_page_shows_cases_and_compares_two_runs(page: Page, state: dict[str, str]) -> None:
+def test_dataset_page_shows_cases_and_compares_two_runs(
+    page: Page, state: dict[str, str], shots: Shots
+) -> None:
     page.get_by_role("table", name="Datasets").get_by_role("link", name="Greetings").click()
     expect(page).to_have_url(re.compile(f"/evaluations/datasets/{state['dataset_id']}$"))
     cases = page.get_by_role("table", name="Cases")
     expect(cases.get_by_role("row")).to_have_count(4)
     expect(cases).to_contain_text('{"name":"Ada"}')
     expect(cases).to_contain_text('{"text":"Hello"}')
-    shoot(page, "evaluations-dataset")
+    shots.take(page, "evaluations-dataset")
     form = page.get_by_role("form", name="Compare runs")
     form.get_by_label("Baseline run").select_option(label="baseline")
     form.get_by_label("Candidate run").select_option(label="candidate")
@@ -149,11 +143,13 @@ def test_dataset_page_shows_cases_and_compares_two_runs(page: Page, state: dict[
     expect(table.get_by_role("row", name=re.compile("crash"))).to_contain_text("Unchanged")
     page.get_by_role("radio", name="Newly failed 2").click()
     expect(table.get_by_role("row")).to_have_count(3)
-    shoot(page, "evaluations-compare")
+    shots.take(page, "evaluations-compare")
     state["compare_url"] = page.url
 
 
-def test_run_page_lists_attempts_and_opens_their_trace(page: Page, state: dict[str, str]) -> None:
+def test_run_page_lists_attempts_and_opens_their_trace(
+    page: Page, state: dict[str, str], shots: Shots
+) -> None:
     page.get_by_role("region", name="Candidate").get_by_role("link", name="candidate").click()
     expect(page).to_have_url(re.compile(f"/evaluations/runs/{state['candidate_id']}$"))
     attempts = page.get_by_role("table", name="Attempts")
@@ -161,7 +157,7 @@ def test_run_page_lists_attempts_and_opens_their_trace(page: Page, state: dict[s
     expect(ada).to_contain_text("failed")
     expect(ada).to_contain_text("The greeting lacks the expected text.")
     expect(attempts.get_by_role("row", name=re.compile("crash"))).to_contain_text("error")
-    shoot(page, "evaluations-run")
+    shots.take(page, "evaluations-run")
     # the spans are queryable about a second after ingestion acknowledged them: until then the
     # link says the evidence is not received yet, and a later click opens the trace
     trace_url = re.compile(r"/traces/greeter-e2e/[0-9a-f]{32}/[0-9a-f]{16}$")

@@ -5,14 +5,13 @@ turns into the services list by itself when the first span arrives through the r
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import ROOT, UiStack, open_page
+from tests.e2e.conftest import UPDATE_SCREENSHOTS, Shots, UiStack, open_page
 from tests.support.api import ApiClient
 from tests.support.procs import run_sender
 
@@ -36,7 +35,7 @@ def page(browser: Browser, ui_stack: UiStack) -> Iterator[Page]:
         yield p
 
 
-def test_first_run_card_until_the_first_span_arrives(page: Page, ui_stack: UiStack) -> None:
+def test_first_run_card_until_the_first_span_arrives(page: Page, ui_stack: UiStack, shots: Shots) -> None:
     card = page.get_by_role("region", name="Get started")
     expect(card).to_be_visible()
     expect(card.get_by_role("status")).to_contain_text("Waiting for the first span")
@@ -62,9 +61,9 @@ def test_first_run_card_until_the_first_span_arrives(page: Page, ui_stack: UiSta
     expect(card.get_by_label("Environment variables snippet")).to_contain_text(
         f"x-junjo-api-key={key.group(1)}"
     )
-    if os.environ.get("JUNJO_UPDATE_SCREENSHOTS") == "1":  # same switch as test_ui_flows.py
+    if UPDATE_SCREENSHOTS:  # the docs show the Python snippet
         card.get_by_role("radio", name="Junjo (Python)").click()
-        page.screenshot(path=str(ROOT / "docs" / "screenshots" / "first-run.png"))
+        shots.take(page, "first-run")
 
     run_sender("tests.e2e.send_llm_traces", ui_stack.stack.otlp_endpoint, key.group(1), SERVICE)
     # no reload: the page polls while it waits

@@ -8,27 +8,22 @@ docs/screenshots/overview*.png.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
 from playwright.sync_api import Locator, Page, ViewportSize, expect
 
-from tests.e2e.conftest import ROOT, UiStack, reload_until
+from tests.e2e.conftest import Shots, UiStack, reload_until
 from tests.support.procs import run_sender
 from tests.support.usage_telemetry import MINUTE_NS
 
 pytestmark = pytest.mark.e2e
 
 SERVICE = "usage-ui"
-SCREENSHOTS = ROOT / "docs" / "screenshots"
 CHARTS = 9
 
 
@@ -57,22 +52,6 @@ def sent(page: Page, ui_stack: UiStack) -> dict[str, Any]:
     return {"base_ns": base_ns, "spans": out["spans"]}
 
 
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Path]]:
-    taken: list[Path] = []
-    yield taken
-    if os.environ.get("JUNJO_UPDATE_SCREENSHOTS") == "1":
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        for path in taken:
-            shutil.copy(path, SCREENSHOTS / path.name)
-
-
-def _shot(page: Page, shots: list[Path], tmp: Path, name: str) -> None:
-    path = tmp / f"{name}.png"
-    page.screenshot(path=str(path), full_page=False)
-    shots.append(path)
-
-
 def _charts(page: Page) -> Locator:
     return page.get_by_role("region", name=f"Charts of {SERVICE}")
 
@@ -88,9 +67,7 @@ def _painted(page: Page, chart_title: str) -> int:
     )
 
 
-def test_overview_draws_every_chart_with_data(
-    page: Page, sent: dict[str, Any], shots: list[Path], tmp_path: Path
-) -> None:
+def test_overview_draws_every_chart_with_data(page: Page, sent: dict[str, Any], shots: Shots) -> None:
     page.goto("/?range=1h")
     reload_until(
         page,
@@ -105,11 +82,11 @@ def test_overview_draws_every_chart_with_data(
     expect(row).to_contain_text("price unknown")  # the unknown model is not priced as $0
     expect(row).to_contain_text("$")
     expect(page.get_by_role("combobox", name="Time range")).to_have_value("1h")
-    _shot(page, shots, tmp_path, "overview")
+    shots.take(page, "overview")
     page.emulate_media(color_scheme="dark")
     page.evaluate("document.documentElement.setAttribute('data-theme', 'dark')")
     expect(charts.locator("canvas")).to_have_count(CHARTS)
-    _shot(page, shots, tmp_path, "overview-dark")
+    shots.take(page, "overview-dark")
     page.evaluate("document.documentElement.setAttribute('data-theme', 'light')")
 
 

@@ -7,16 +7,13 @@ and the runs are compared side by side. The fake records what the backend actual
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import ROOT, UiStack, open_page, reload_until
+from tests.e2e.conftest import Shots, UiStack, open_page, reload_until
 from tests.playground.fakes import FakeOpenAI
 from tests.playground.send_llm_span import PROMPT, RECORDED_ANSWER
 from tests.support.api import ApiClient
@@ -61,7 +58,7 @@ def _send_llm_span(ui: UiStack) -> dict[str, str]:
 
 
 def test_llm_span_to_generated_answer_and_comparison(
-    page: Page, ui_stack: UiStack, fake_openai: FakeOpenAI, tmp_path: Path
+    page: Page, ui_stack: UiStack, fake_openai: FakeOpenAI, shots: Shots
 ) -> None:
     page.goto("/")
     page.get_by_label("Email").fill(EMAIL)
@@ -136,10 +133,7 @@ def test_llm_span_to_generated_answer_and_comparison(
     box1, box2 = run1.bounding_box(), run2.bounding_box()
     assert box1 and box2 and box2["x"] > box1["x"] and abs(box2["y"] - box1["y"]) < 2
 
-    shot = tmp_path / "playground.png"
-    page.screenshot(path=str(shot), full_page=True)
-    if os.environ.get("JUNJO_UPDATE_SCREENSHOTS") == "1":  # same switch as test_ui_flows.py
-        shutil.copy(shot, ROOT / "docs" / "screenshots" / "playground.png")
+    shots.take(page, "playground", full_page=True)
 
     # a provider without a key explains which variable to set
     controls.get_by_label("Provider").select_option("anthropic")

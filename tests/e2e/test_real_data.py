@@ -7,14 +7,13 @@ shortcuts, and layouts at 1440, 1024 and 400 px with no horizontal page scroll.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import ROOT, UiStack, open_page, reload_until
+from tests.e2e.conftest import Shots, UiStack, open_page, reload_until
 from tests.e2e.send_real_data import LONG_NAME
 from tests.support.api import ApiClient
 from tests.support.procs import run_sender
@@ -61,12 +60,6 @@ def _open_trace(page: Page, trace_id: str, suffix: str = "") -> None:
         page.get_by_role("table", name="Spans by column")
     )
     reload_until(page, lambda: expect(tree_or_table).to_be_visible(timeout=5_000), "the trace to load", 60)
-
-
-def _screenshot(page: Page, name: str) -> None:
-    """With JUNJO_UPDATE_SCREENSHOTS=1 (as in test_ui_flows.py) the README's screenshot is refreshed."""
-    if os.environ.get("JUNJO_UPDATE_SCREENSHOTS") == "1":
-        page.screenshot(path=str(ROOT / "docs" / "screenshots" / f"{name}.png"))
 
 
 def _no_horizontal_scroll(page: Page) -> None:
@@ -126,7 +119,7 @@ def test_long_names_never_widen_the_page(page: Page, sent: dict[str, str], width
         page.set_viewport_size({"width": 1440, "height": 900})
 
 
-def test_finding_the_slow_span(page: Page, sent: dict[str, str]) -> None:
+def test_finding_the_slow_span(page: Page, sent: dict[str, str], shots: Shots) -> None:
     _open_trace(page, sent["batch"])
     expect(page.get_by_text("302 spans")).to_be_visible()
     page.locator("summary", has_text="Slowest spans").click()
@@ -169,7 +162,7 @@ def test_finding_the_slow_span(page: Page, sent: dict[str, str]) -> None:
         "slow_lookup"
     )
     expect(page.get_by_label("Critical path")).to_be_checked()
-    _screenshot(page, "trace-find-time")
+    shots.take(page, "trace-find-time")
 
     page.get_by_role("radiogroup", name="Trace view").get_by_role("radio", name="Waterfall").click()
     tree = page.get_by_role("tree", name="Trace spans")

@@ -7,24 +7,19 @@ screenshot is copied to docs/screenshots.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 from opentelemetry import trace
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import UiStack, reload_until
+from tests.e2e.conftest import Shots, UiStack, reload_until
 from tests.support.otel import exporting_provider
-from tests.support.procs import ROOT
 
 pytestmark = pytest.mark.e2e
 
 SERVICE = "search-ui"
-SCREENSHOTS = ROOT / "docs" / "screenshots"
 USERS = ["u-1", "u-2", "u-1", "u-3", "u-1", "u-2"]
 MODELS = ["gpt-4o", "claude-3"]
 
@@ -53,7 +48,7 @@ def _rows(page: Page, table: str) -> object:
     return page.get_by_role("table", name=table).locator("tbody tr")
 
 
-def test_typing_a_query_filters_and_the_url_keeps_it(page: Page, tmp_path: Path) -> None:
+def test_typing_a_query_filters_and_the_url_keeps_it(page: Page, shots: Shots) -> None:
     page.goto(f"/traces/{quote(SERVICE)}")
     reload_until(
         page, lambda: expect(_rows(page, "Traces")).to_have_count(len(USERS), timeout=3_000), "traces", 60
@@ -66,11 +61,7 @@ def test_typing_a_query_filters_and_the_url_keeps_it(page: Page, tmp_path: Path)
     box.press("Enter")
     expect(page).to_have_url(re.compile(r"search=user\.id"))
     expect(_rows(page, "Traces")).to_have_count(USERS.count("u-1"))
-    path = tmp_path / "search.png"
-    page.screenshot(path=str(path), full_page=False)
-    if os.environ.get("JUNJO_UPDATE_SCREENSHOTS") == "1":
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, SCREENSHOTS / path.name)
+    shots.take(page, "search")
 
     page.reload()
     expect(page.get_by_label("Search spans")).to_have_value('user.id = "u-1"')

@@ -7,16 +7,13 @@ JUNJO_UPDATE_SCREENSHOTS=1 they replace docs/screenshots/*.png.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from tests.e2e.conftest import ROOT, UiStack, open_page, reload_until
+from tests.e2e.conftest import Shots, UiStack, open_page, reload_until
 from tests.support.procs import run_sender
 
 pytestmark = pytest.mark.e2e
@@ -25,7 +22,6 @@ EMAIL = "ada@example.com"
 PASSWORD = "correct horse battery"
 WORKFLOW_SERVICE = "e2e-app"
 LLM_SERVICE = "chat-app"
-SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 
 def _send(mode: str, ui: UiStack, key: str, service: str, count: int = 1) -> str:
@@ -41,31 +37,10 @@ def _eventually(page: Page, locator: Locator, count: int, what: str, timeout: fl
     reload_until(page, lambda: expect(locator).to_have_count(count, timeout=5_000), what, timeout)
 
 
-class Shots:
-    def __init__(self, out: Path) -> None:
-        self.out = out
-        self.taken: list[Path] = []
-
-    def take(self, page: Page, name: str) -> None:
-        path = self.out / f"{name}.png"
-        page.screenshot(path=str(path), full_page=False)
-        self.taken.append(path)
-
-
 @pytest.fixture(scope="module")
 def page(browser: Browser, ui_stack: UiStack) -> Iterator[Page]:
     with open_page(browser, ui_stack.ui_url, {"width": 1440, "height": 900}, accept_dialogs=True) as p:
         yield p
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shots]:
-    s = Shots(tmp_path_factory.mktemp("screenshots"))
-    yield s
-    if os.environ.get("JUNJO_UPDATE_SCREENSHOTS") == "1":
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        for path in s.taken:
-            shutil.copy(path, SCREENSHOTS / path.name)
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,8 @@ from contextlib import contextmanager
 
 from playwright.sync_api import Page, ViewportSize, sync_playwright
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.support.api import DEFAULT_EMAIL, DEFAULT_PASSWORD
+from tests.support.chromium import launch_chromium
 
 VIEWPORT: ViewportSize = {"width": 1440, "height": 900}
 
@@ -27,7 +27,7 @@ def signed_in_page(
 ) -> Iterator[Page]:
     """A 1440x900 page of a fresh headless Chromium, signed in through the sign-in form."""
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch_chromium(p)
         try:
             page = browser.new_page(viewport=VIEWPORT)
             page.goto(f"{ui_url}/sign-in")
