@@ -26,18 +26,8 @@ from backend.overview.rollups import HOUR_NS, MINUTE_NS, latency_bucket, parse_l
 from backend.overview.usage import MAX_TOKENS, llm_usage
 from tests.query.spanfiles import BASE_NS, cold_path, new_trace_id, span, write_span_file
 from tests.support.old_index import index_at_schema, index_with_one_file
-from tests.support.postgres import ENGINES, PostgresServer
 
 MINUTE0 = BASE_NS - BASE_NS % HOUR_NS  # an hour start, so both widths share bucket starts
-
-
-@pytest.fixture(params=ENGINES)
-def index_url(request: pytest.FixtureRequest) -> str | None:
-    """None: metadata.db under tmp_path; else a fresh PostgreSQL database's URL."""
-    if request.param == "sqlite":
-        return None
-    server: PostgresServer = request.getfixturevalue("postgres_server")
-    return server.create_database()
 
 
 def _rollup_count(index: MetadataIndex) -> int:

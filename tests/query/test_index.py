@@ -27,16 +27,7 @@ from backend.spans import planner
 from backend.spans.ingestion_client import HotTiers
 from tests.query.spanfiles import BASE_NS, cold_path, new_trace_id, span, write_span_file
 from tests.support.old_index import index_at_schema, index_with_one_file
-from tests.support.postgres import ENGINES, PostgresServer
-
-
-@pytest.fixture(params=ENGINES)
-def index_url(request: pytest.FixtureRequest) -> str | None:
-    """None: metadata.db under tmp_path; else a fresh PostgreSQL database's URL."""
-    if request.param == "sqlite":
-        return None
-    server: PostgresServer = request.getfixturevalue("postgres_server")
-    return server.create_database()
+from tests.support.postgres import PostgresServer
 
 
 def _index(tmp_path: Path, url: str | None = None) -> MetadataIndex:

@@ -174,6 +174,16 @@ def postgres_server() -> Iterator[PostgresServer]:
 ENGINES = ("sqlite", "postgresql")
 
 
+@pytest.fixture(params=ENGINES)
+def index_url(request: pytest.FixtureRequest) -> str | None:
+    """Each index engine in turn, for MetadataIndex's `url`: None, metadata.db under tmp_path;
+    else a fresh PostgreSQL database's URL."""
+    if request.param == "sqlite":
+        return None
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return server.create_database()
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """`backend_engine` is "sqlite", or each of ENGINES in turn in a module that sets ENGINES."""
     if "backend_engine" in metafunc.fixturenames:
