@@ -1,7 +1,7 @@
 """Frontend benchmark: first-content time of the traces list and of a trace opened by URL in
 headless Debian Chromium, over the query benchmark's 1,000,000-span data set, plus bundle sizes.
 
-`python scripts/bench_frontend.py` reuses `.dbdata/bench/query-1000000/` from
+`python scripts/bench_frontend.py` reuses `.dbdata/bench/query-agents-1000000/` from
 `scripts/bench_query.py` (and has it generated first when missing). The data set is copied to a
 temporary directory so a concurrent query benchmark is not disturbed. "First content" = time
 from navigation start until the first list row / the span tree is in the DOM (`performance.now()`
@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import importlib.util
-import json
 import os
 import shutil
 import statistics
@@ -27,6 +25,7 @@ from playwright.sync_api import Page
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from scripts import bench_query  # noqa: E402
 from tests.e2e.conftest import DIST  # noqa: E402
 from tests.support.browser_bench import first_content, print_requests, signed_in_page  # noqa: E402
 from tests.support.procs import free_port  # noqa: E402
@@ -55,15 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--spans", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=10)
     args = parser.parse_args(argv)
-    source = ROOT / ".dbdata" / "bench" / f"query-{args.spans}"
-    if not (source / "manifest.json").exists():
-        print(f"generating the query benchmark's {args.spans:,}-span data set first ...", flush=True)
-        spec = importlib.util.spec_from_file_location("bench_query", ROOT / "scripts" / "bench_query.py")
-        assert spec is not None and spec.loader is not None
-        bench_query = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(bench_query)
-        bench_query.main(["--spans", str(args.spans), "--repeats", "1"])
-    manifest = json.loads((source / "manifest.json").read_text())
+    source, manifest = bench_query.data_set(args.spans)
     work = Path(tempfile.mkdtemp(prefix="bench-frontend-"))
     data = work / "data"
     shutil.copytree(source, data, ignore=shutil.ignore_patterns("logs", "wal", "hot_snapshot.parquet"))

@@ -425,6 +425,21 @@ def _ack_to_queryable(
     }
 
 
+def data_set_dir(spans: int) -> Path:
+    """Where the data set of `spans` spans is kept between runs: a data directory (the stack's
+    files) with `manifest.json` (span count, sample trace ids and Agent runs)."""
+    return ROOT / ".dbdata" / "bench" / f"query-agents-{spans}"
+
+
+def data_set(spans: int) -> tuple[Path, dict[str, Any]]:
+    """The data set of `spans` spans (`data_set_dir`) and its manifest; when it is missing, this
+    benchmark runs first (one repeat per query) to build it."""
+    cache = data_set_dir(spans)
+    if not (cache / "manifest.json").exists():
+        main(["--spans", str(spans), "--repeats", "1"])
+    return cache, json.loads((cache / "manifest.json").read_text())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spans", type=int, default=1_000_000)
@@ -432,7 +447,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=100)
     args = parser.parse_args(argv)
 
-    cache = ROOT / ".dbdata" / "bench" / f"query-agents-{args.spans}"
+    cache = data_set_dir(args.spans)
     manifest_path = cache / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else None
     stack = Stack(cache)

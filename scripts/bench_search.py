@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=20)
     args = parser.parse_args(argv)
 
-    cache = ROOT / ".dbdata" / "bench" / f"query-agents-{args.spans}"
+    cache = bench_query.data_set_dir(args.spans)
     if not (cache / "manifest.json").exists():
         print(f"writing {args.spans:,} spans to {cache} ...", flush=True)
         started = time.monotonic()
