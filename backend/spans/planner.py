@@ -421,12 +421,17 @@ def _ruled_out(index: MetadataIndex, search: CompiledSearch) -> set[str]:
 
 TRACE_SEARCH_BATCH = 1000
 """Most traces one step of a trace search checks at once: its trace-id set never holds more."""
+TRACE_SEARCH_FEW_FILES = 16
+"""When the index leaves at most this many files that may hold a match, a trace search finds the
+matching traces in them first instead of walking every root."""
 
 
 def _search_traces(index: MetadataIndex, q: ListQuery, extra: list[Source]) -> Answer:
     """One page of roots (workflow spans) whose trace holds a span matching `q.search`, newest first.
 
-    The roots matching the list's other filters are walked newest first, from the cursor on, in
+    When the search requires attribute values that the index and filters place in a few files
+    (`_search_few_traces`), the matching traces are taken from those files first. Otherwise the
+    roots matching the list's other filters are walked newest first, from the cursor on, in
     batches of at most TRACE_SEARCH_BATCH; each batch's trace ids are semi-joined with the spans
     matching the search, in the files holding those traces (only those also holding an indexed
     value the search requires) and the unindexed tiers. Matching spans of any service count. The
@@ -445,6 +450,10 @@ def _search_traces(index: MetadataIndex, q: ListQuery, extra: list[Source]) -> A
     if q.has_llm:
         hot_llm, hot_skipped = _llm_trace_ids(extra, q.service)
         skipped.extend(hot_skipped)
+    if q.search.filtered:
+        holding = (index.indexed_paths() if required is None else required) - ruled_out
+        if len(holding) <= TRACE_SEARCH_FEW_FILES:
+            return _search_few_traces(index, q, extra, holding, hot_llm, skipped)
     roots = _root_keys(index, replace(q, search=None, has_llm=False), extra, skipped)
     page: list[dict[str, Any]] = []
     last: dict[str, Any] | None = None
@@ -474,6 +483,47 @@ def _search_traces(index: MetadataIndex, q: ListQuery, extra: list[Source]) -> A
     else:
         next_cursor = encode_cursor(*_sort_key(page[-1])) if len(page) == q.limit else None
     return Answer(_previews(page, extra, q, skipped), skipped, next_cursor, None, False, partial=partial)
+
+
+def _search_few_traces(
+    index: MetadataIndex,
+    q: ListQuery,
+    extra: list[Source],
+    holding: set[str],
+    hot_llm: set[str],
+    skipped: list[SkippedFile],
+) -> Answer:
+    """A trace search page when only the indexed files `holding` (and the unindexed tiers) may hold
+    a matching span: the traces with one are read from them, then those traces' roots matching
+    the list's filters from the files holding the traces, newest first from the cursor."""
+    assert q.search is not None
+    found = engine.query_spans(
+        [*extra, *(Source(p, "cold") for p in sorted(holding))],
+        q.search.where,
+        q.search.params,
+        select="DISTINCT trace_id",
+    )
+    skipped.extend(found.skipped)
+    matched = {r["trace_id"] for r in found.rows}
+    if q.has_llm:
+        matched &= hot_llm | index.llm_trace_subset(q.service, matched)
+    collected: dict[tuple[str, str], dict[str, Any]] = {}
+    if matched:
+        where, params = build_where(replace(q, search=None, has_llm=False))
+        files = index.files_with_traces(matched)
+        roots = engine.query_spans(
+            [*extra, *(Source(p, "cold") for p in sorted(files))],
+            f"{where} AND trace_id IN (SELECT trace_id FROM matched)",
+            params,
+            limit=_with_copies(q.limit),
+            tables={"matched": pa.table({"trace_id": pa.array(sorted(matched), pa.string())})},
+            keys_only=True,
+        )
+        skipped.extend(roots.skipped)
+        _merge(collected, roots.rows)
+    page = sorted(collected.values(), key=_sort_key, reverse=True)[: q.limit]
+    next_cursor = encode_cursor(*_sort_key(page[-1])) if len(page) == q.limit else None
+    return Answer(_previews(page, extra, q, skipped), skipped, next_cursor, None, False)
 
 
 def _matching_traces(

@@ -217,6 +217,31 @@ def test_trace_search_reaches_children_in_other_files_and_tiers_through_partial_
     assert partial_pages > 0 and found == expected
 
 
+@pytest.mark.parametrize("query", ["hit = true", "user.id = alice AND hit = true"])
+def test_trace_search_of_values_in_few_files_reads_their_traces_and_pages_through_every_root(
+    tmp_path: Path, query: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def walk(*_: Any) -> None:
+        raise AssertionError("walked every root although the filters leave one file to read")
+
+    monkeypatch.setattr(planner, "_root_keys", walk)
+    world = World(tmp_path)
+    roots, children = _traces(60, lambda i: {"hit": i % 7 == 0 or i > 56, "user.id": "alice"})
+    for f in range(5):  # roots in five files
+        world.cold(roots[f * 10 : f * 10 + 10])
+    world.cold(children[:20])  # a trace's root and child in different files
+    world.cold(children[20:40], indexed=False)
+    world.hot(roots[50:] + children[40:])
+    hits = [r for r, c in zip(roots, children, strict=True) if '"hit":true' in c["attributes"]]
+    expected = [r["span_id"] for r in reversed(hits)]
+    search = compile_search(parse(query))
+    assert [
+        r["span_id"] for r in world.all_pages(service="svc", kind="roots", search=search, limit=2)
+    ] == expected
+    errors = world.all_pages(service="svc", kind="roots", search=search, errors_only=True)
+    assert errors == []
+
+
 def test_trace_search_opens_only_the_files_holding_an_indexed_value(tmp_path: Path) -> None:
     world = World(tmp_path)
     roots, children = _traces(10, lambda i: {"user.id": "alice" if i == 4 else "bob"})
