@@ -14,7 +14,7 @@ from typing import Any
 
 import anthropic
 
-from backend.playground.providers import Provider, now, provider_error_message
+from backend.playground.providers import Provider, now
 from backend.playground.schemas import (
     ChatMessage,
     Choice,
@@ -144,7 +144,7 @@ class AnthropicProvider(Provider):
             client: anthropic.AsyncAnthropic = self.client()
             message = await client.messages.create(**args)
         except anthropic.AnthropicError as exc:
-            raise self._translate(exc) from None
+            raise self.sdk_error(exc, anthropic) from None
         texts = [block.text for block in message.content if block.type == "text"]
         calls = [
             ToolCall(id=b.id, name=b.name, arguments=b.input if isinstance(b.input, dict) else {})
@@ -178,7 +178,7 @@ class AnthropicProvider(Provider):
             client: anthropic.AsyncAnthropic = self.client()
             found = [model async for model in client.models.list(limit=100)]
         except anthropic.AnthropicError as exc:
-            raise self._translate(exc) from None
+            raise self.sdk_error(exc, anthropic) from None
         models = []
         for model in found:
             if model.lifecycle == "retired":
@@ -195,12 +195,3 @@ class AnthropicProvider(Provider):
                 )
             )
         return models
-
-    def _translate(self, exc: anthropic.AnthropicError) -> Exception:
-        if isinstance(exc, anthropic.APITimeoutError):
-            return self.timed_out()
-        if isinstance(exc, anthropic.APIConnectionError):
-            return self.unreachable()
-        if isinstance(exc, anthropic.APIStatusError):
-            return self.from_status(exc.status_code, provider_error_message(exc.body, exc.message))
-        return self.unreadable(type(exc).__name__)

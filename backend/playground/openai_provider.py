@@ -15,7 +15,7 @@ from typing import Any
 
 import openai
 
-from backend.playground.providers import Provider, new_id, provider_error_message, tool_arguments
+from backend.playground.providers import Provider, new_id, tool_arguments
 from backend.playground.schemas import (
     ChatMessage,
     Choice,
@@ -111,7 +111,7 @@ class OpenAIProvider(Provider):
             client: openai.AsyncOpenAI = self.client()
             completion = await client.chat.completions.create(**args)
         except openai.OpenAIError as exc:
-            raise self._translate(exc) from None
+            raise self.sdk_error(exc, openai) from None
         choices = []
         reasoning: list[str] = []
         for choice in completion.choices:
@@ -157,7 +157,7 @@ class OpenAIProvider(Provider):
             client: openai.AsyncOpenAI = self.client()
             ids = [model.id async for model in client.models.list()]
         except openai.OpenAIError as exc:
-            raise self._translate(exc) from None
+            raise self.sdk_error(exc, openai) from None
         return [
             ModelInfo(
                 id=f"openai/{model_id}",
@@ -169,12 +169,3 @@ class OpenAIProvider(Provider):
             for model_id in sorted(set(ids))
             if _CHAT.match(model_id) and not _NOT_CHAT.search(model_id)
         ]
-
-    def _translate(self, exc: openai.OpenAIError) -> Exception:
-        if isinstance(exc, openai.APITimeoutError):
-            return self.timed_out()
-        if isinstance(exc, openai.APIConnectionError):
-            return self.unreachable()
-        if isinstance(exc, openai.APIStatusError):
-            return self.from_status(exc.status_code, provider_error_message(exc.body, exc.message))
-        return self.unreadable(type(exc).__name__)

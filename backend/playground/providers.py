@@ -14,6 +14,7 @@ import json
 import time
 import uuid
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any, ClassVar
 
 from backend.playground import errors
@@ -73,6 +74,17 @@ class Provider(abc.ABC):
 
     def unreadable(self, what: str) -> errors.PlaygroundError:
         return errors.unreadable(self.label, what)
+
+    def sdk_error(self, exc: Exception, sdk: ModuleType) -> errors.PlaygroundError:
+        """The error for an exception of `sdk`, one of the SDKs generated alike (`openai`,
+        `anthropic`): the same timeout, connection and HTTP status exception classes."""
+        if isinstance(exc, sdk.APITimeoutError):
+            return self.timed_out()
+        if isinstance(exc, sdk.APIConnectionError):
+            return self.unreachable()
+        if isinstance(exc, sdk.APIStatusError):
+            return self.from_status(exc.status_code, provider_error_message(exc.body, exc.message))
+        return self.unreadable(type(exc).__name__)
 
     @abc.abstractmethod
     def new_client(self, api_key: str) -> Any: ...
