@@ -29,18 +29,8 @@ from backend.spans.planner import ListQuery
 from junjo_common.spanformat.v1 import dumps_json
 from tests.query.spanfiles import BASE_NS, cold_path, new_trace_id, span, write_span_file
 from tests.support.old_index import index_with_one_file
-from tests.support.postgres import ENGINES, PostgresServer
 
 SEC = 10**9
-
-
-@pytest.fixture(params=ENGINES)
-def index_url(request: pytest.FixtureRequest) -> str | None:
-    """None: metadata.db under tmp_path; else a fresh PostgreSQL database's URL."""
-    if request.param == "sqlite":
-        return None
-    server: PostgresServer = request.getfixturevalue("postgres_server")
-    return server.create_database()
 
 
 def _file(root: Path, name: str, first: int, attributes: list[dict[str, Any]]) -> Path:
