@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from backend.index import summary as summary_module  # noqa: E402
+from backend.index.attribute_filter import PairCollector  # noqa: E402
 from backend.index.cold import LocalColdFiles  # noqa: E402
 from backend.index.indexer import Indexer  # noqa: E402
 from backend.index.store import MetadataIndex  # noqa: E402
@@ -183,9 +184,9 @@ def _percentile(values: list[float], q: float) -> float:
 
 def _summarize_us_per_span(paths: list[Path], attributes: bool, rollups: bool) -> float:
     """CPU µs per span of `summarize` over `paths` (best of two), parts switched off as asked."""
-    real = summary_module._add_attribute_values, summary_module.add_rollups
+    real = PairCollector.add_batch, summary_module.add_rollups
     if not attributes:
-        summary_module._add_attribute_values = lambda *a: None
+        PairCollector.add_batch = lambda *a: None  # type: ignore[method-assign]
     if not rollups:
         summary_module.add_rollups = lambda *a: None
     try:
@@ -197,7 +198,7 @@ def _summarize_us_per_span(paths: list[Path], attributes: bool, rollups: bool) -
             best = min(best, (time.process_time() - started) / rows * 1e6)
         return best
     finally:
-        summary_module._add_attribute_values, summary_module.add_rollups = real
+        PairCollector.add_batch, summary_module.add_rollups = real  # type: ignore[method-assign]
 
 
 def _data_set(cache: Path, spans: int, files: int) -> dict[str, Any]:

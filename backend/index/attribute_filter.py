@@ -30,7 +30,7 @@ import orjson
 import pyarrow as pa
 import xxhash
 
-from backend.search.attributes import MAX_VALUE_CHARS, canonical
+from backend.search.attributes import INDEXED_ATTRIBUTES, MAX_VALUE_CHARS, MAX_VALUES_PER_FILE, canonical
 
 WORDS_PER_BLOCK = 8
 BLOCK_BYTES = WORDS_PER_BLOCK * 4
@@ -44,6 +44,7 @@ _MAX_FILL = FALSE_POSITIVE_RATE ** (1 / WORDS_PER_BLOCK)
 _USELESS_FILL = 0.5 ** (1 / WORDS_PER_BLOCK)
 """A fuller filter says "maybe" to half of all lookups: the file is stored without one."""
 _HASHES_KEPT = 65_536
+_INDEXED = frozenset(INDEXED_ATTRIBUTES)
 _EXACT = 2**53
 _MIN_PAIR_BYTES = 5  # `"":0,` : the fewest bytes of attributes JSON one pair takes
 _PAIRS_PER_BLOCK = 17  # fill 1 - (31/32)^17 ≈ _MAX_FILL: what sizes the first, unfolded filter
@@ -91,7 +92,9 @@ class PairFilter:
 
 
 class PairCollector:
-    """Builds one file's filter from its attributes column, batch by batch.
+    """Builds one file's filter from its attributes column, batch by batch, and records the values
+    of the indexed attributes (INDEXED_ATTRIBUTES) on the way: `values`, or `overflow` for a key
+    with more than MAX_VALUES_PER_FILE values or one longer than MAX_VALUE_CHARS in the file.
 
     The hashes of the distinct pairs are kept (up to _HASHES_KEPT) until the file is read, so the
     filter is made at the size its pair count needs. A file with more distinct pairs gets the
@@ -105,6 +108,8 @@ class PairCollector:
         self.hashes: set[int] | None = set()  # None once the pairs go straight into `blocks_bits`
         self.blocks_bits: list[int] = []  # each block's eight little-endian words as one integer
         self.usable = True  # False once a span's attributes cannot be read as a JSON object
+        self.values: dict[str, set[str]] = {}  # indexed attribute -> its values' canonical texts
+        self.overflow: set[str] = set()  # indexed attributes the file is always read for
 
     def add_batch(self, attributes: pa.Array) -> None:
         """Records the pairs of one batch's attributes column."""
@@ -128,19 +133,34 @@ class PairCollector:
         hashes = []
         for key, value in pairs:
             kind = type(value)
+            other = None  # a second spelling of the same value
             if kind is str:
-                if len(value) <= MAX_VALUE_CHARS:
-                    hashes.append(pair_hash(key, value))
+                if len(value) > MAX_VALUE_CHARS:
+                    if key in _INDEXED:
+                        self._overflow(key)
+                    continue
+                text = value
             elif kind is int and -_EXACT < value < _EXACT:
-                hashes.append(pair_hash(key, str(value)))  # canonical(value) without its float round trip
+                text = str(value)  # canonical(value), without its float round trip
                 if value == 1 or value == 0:
-                    hashes.append(pair_hash(key, canonical(bool(value))))
+                    other = "true" if value else "false"
             elif kind is int or kind is float or kind is bool:
-                hashes.append(pair_hash(key, canonical(value)))
+                text = canonical(value)
                 # A set holds True and 1 (False and 0) as one: record both spellings.
                 if value == 1 or value == 0:
                     other = canonical(int(value)) if kind is bool else canonical(bool(value))
-                    hashes.append(pair_hash(key, other))
+            else:
+                continue  # null
+            hashes.append(pair_hash(key, text))
+            if other is not None:
+                hashes.append(pair_hash(key, other))
+            if key in _INDEXED and key not in self.overflow:
+                values = self.values.setdefault(key, set())
+                values.add(text)
+                if other is not None:
+                    values.add(other)
+                if len(values) > MAX_VALUES_PER_FILE:
+                    self._overflow(key)
         if self.hashes is not None:
             self.hashes.update(hashes)
             if len(self.hashes) <= _HASHES_KEPT:
@@ -148,6 +168,10 @@ class PairCollector:
             hashes, self.hashes = list(self.hashes), None
             self.blocks_bits = [0] * _blocks_for(self.most_pairs)
         self._insert(hashes)
+
+    def _overflow(self, key: str) -> None:
+        self.overflow.add(key)
+        self.values.pop(key, None)
 
     def _insert(self, hashes: list[int]) -> None:
         bits, last = self.blocks_bits, len(self.blocks_bits) - 1
@@ -158,6 +182,7 @@ class PairCollector:
         """The smallest filter within FALSE_POSITIVE_RATE; None when the file must always be read
         (a span without a JSON object, or too many distinct pairs)."""
         if not self.usable:
+            self.values, self.overflow = {}, set(INDEXED_ATTRIBUTES)
             return None
         if self.hashes is not None:
             self.blocks_bits = [0] * _blocks_for(len(self.hashes))

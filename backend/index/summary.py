@@ -27,7 +27,6 @@ from backend.agents.telemetry import EXECUTABLE_TYPES, owner_summary, service_id
 from backend.index.attribute_filter import PairCollector, PairFilter
 from backend.overview import rollups as overview
 from backend.overview.usage import LlmUsage, llm_usage, uncounted
-from backend.search.attributes import INDEXED_ATTRIBUTES, MAX_VALUE_CHARS, MAX_VALUES_PER_FILE, canonical
 from junjo_common import spanformat
 from junjo_common.spanformat.v1 import STATUS_ERROR
 
@@ -56,20 +55,11 @@ LLM_PATTERN = (
 # `gen_ai.system`.
 USAGE_PATTERN = LLM_PATTERN + r'|"gen_ai\.system":"[^"]'
 EXECUTABLE_PATTERN = r'"junjo\.span_type":"(agent|workflow|subflow)"'
-# Every key the patterns above and the indexed attributes look for begins with one of these. One
-# scan finds the spans that hold any (in most files a small share): only their text is scanned
-# again, by each pattern.
+# Every key the patterns above look for begins with one of these. One scan finds the spans that
+# hold any (in most files a small share): only their text is scanned again, by each pattern.
 _MARKED_PATTERN = (
-    '"(?:'
-    + "|".join(
-        re.escape(prefix) for prefix in ("junjo.", "gen_ai.", "openinference.", "llm.", *INDEXED_ATTRIBUTES)
-    )
-    + ")"
+    '"(?:' + "|".join(re.escape(p) for p in ("junjo.", "gen_ai.", "openinference.", "llm.")) + ")"
 )
-# Where an indexed attribute sits in compact JSON, and its scalar value (a string, number or
-# boolean). Patterns that begin with the quoted key let RE2 skip to it by its literal prefix.
-_ATTRIBUTE_KEYS = {key: '"' + key.replace(".", r"\.") + '":' for key in INDEXED_ATTRIBUTES}
-_ATTRIBUTE_VALUE = r'(?P<v>"(?:[^"\\]|\\.)*"|-?[0-9][0-9.eE+-]*|true|false)[,}]'
 # An LLM call below a Junjo model request is found by walking up its parents: at most this many
 # levels, over at most this many parent links of the file's spans.
 _MAX_CALL_DEPTH = 64
@@ -145,8 +135,10 @@ class FileSummary:
     key_spans: list[KeySpan] = field(default_factory=list)
     executables: list[ExecutableKey] = field(default_factory=list)
     agent_runs: list[dict[str, Any]] = field(default_factory=list)
-    attribute_values: dict[str, set[str]] = field(default_factory=dict)  # INDEXED_ATTRIBUTES' values
-    attribute_overflow: set[str] = field(default_factory=set)  # too many/long values: always read
+    # INDEXED_ATTRIBUTES' values, at any depth (from `pairs`), and those with too many or too long
+    # values to record: the file is always read for them
+    attribute_values: dict[str, set[str]] = field(default_factory=dict)
+    attribute_overflow: set[str] = field(default_factory=set)
     rollups: overview.Rollups = field(default_factory=dict)
     pairs: PairCollector | None = None  # while the file is read; then finished into attribute_filter
     attribute_filter: PairFilter | None = None  # None: searches always read the file
@@ -230,14 +222,13 @@ def _add_batch(summary: FileSummary, batch: pa.RecordBatch) -> list[Owner]:
         summary.key_spans.extend(map(KeySpan._make, zip(*picked, strict=True)))
 
     if len(marked.rows):
-        _add_attribute_values(summary, marked.attributes)
         is_llm = marked.matching(LLM_PATTERN)
         if pc.any(is_llm).as_py():
             llm_rows = pc.filter(marked.rows, is_llm)
             llm_services = pc.take(services, llm_rows).to_pylist()
             llm_ids = pc.take(batch.column("trace_id"), llm_rows).to_pylist()
             summary.llm_traces.update(zip(llm_services, llm_ids, strict=True))
-    if summary.pairs is not None:
+    if summary.pairs is not None:  # the attribute filter, and the indexed attributes' values
         summary.pairs.add_batch(batch.column("attributes"))
 
     add_rollups(summary, batch, start, end, is_root, is_wf, is_err, marked)
@@ -331,46 +322,6 @@ def add_rollups(
         usage = llm_usage(_json_at(marked.attributes, i), start_ns)
         if usage is not None:
             summary.llm_calls.append(LlmCall(service, start_ns, trace_id, span_id, parent_id or None, usage))
-
-
-def _add_attribute_values(summary: FileSummary, attrs: pa.Array) -> None:
-    """Records the values of the indexed attributes in this batch.
-
-    A span holding the key more than once (a map value with the same key, a key that ends in it)
-    could hide a value behind the first occurrence, which is all a regex extract returns: such a
-    key is marked overflowing for the file, which is then always read for it.
-    """
-    for key, quoted in _ATTRIBUTE_KEYS.items():
-        if key in summary.attribute_overflow:
-            continue
-        counts = pc.fill_null(pc.count_substring_regex(attrs, quoted), 0)
-        if pc.any(pc.greater(counts, 1)).as_py():
-            _overflow(summary, key)
-            continue
-        present = _count(pc.equal(counts, 1))
-        if not present:
-            continue
-        holding = attrs if present == len(attrs) else pc.filter(attrs, pc.equal(counts, 1))
-        matches = pc.extract_regex(holding, quoted + _ATTRIBUTE_VALUE)
-        found = pc.filter(matches.field("v"), pc.is_valid(matches))
-        values = summary.attribute_values.setdefault(key, set())
-        for raw in pc.unique(found).to_pylist():
-            try:
-                value = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                continue
-            text = canonical(value)
-            if len(text) > MAX_VALUE_CHARS or len(values) >= MAX_VALUES_PER_FILE:
-                _overflow(summary, key)
-                break
-            values.add(text)
-        if not values:
-            summary.attribute_values.pop(key, None)
-
-
-def _overflow(summary: FileSummary, key: str) -> None:
-    summary.attribute_overflow.add(key)
-    summary.attribute_values.pop(key, None)
 
 
 def _json_object(value: Any) -> dict[str, Any]:
@@ -489,7 +440,9 @@ def summarize(path: Path | str, source: Any = None, size: int | None = None) -> 
     if summary.row_count == 0:
         raise UnreadableFile("no rows")
     assert summary.pairs is not None
-    summary.attribute_filter, summary.pairs = summary.pairs.finish(), None
+    summary.attribute_filter = summary.pairs.finish()
+    summary.attribute_values, summary.attribute_overflow = summary.pairs.values, summary.pairs.overflow
+    summary.pairs = None
     return summary
 
 
