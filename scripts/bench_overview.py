@@ -66,20 +66,10 @@ FIRST_CONTENT = (
     "() => document.querySelector('table[aria-label=Services] tbody tr')"
     " && document.querySelector('figure.chart canvas') ? performance.now() : null"
 )
-STATE = '{"state":{"cart":[' + ",".join(f'{{"sku":"SKU-{i:04d}","qty":{i % 5}}}' for i in range(40)) + "]}}"
-
-
-def _attributes(kind: int, model: int, tokens_in: int, tokens_out: int) -> str:
-    if kind == 1:
-        return '{"junjo.span_type":"workflow","junjo.workflow.state.start":' + STATE + "}"
-    if kind == 2:
-        provider, name = MODELS[model]
-        return (
-            f'{{"gen_ai.operation.name":"chat","gen_ai.provider.name":"{provider}",'
-            f'"gen_ai.request.model":"{name}","gen_ai.usage.input_tokens":{tokens_in},'
-            f'"gen_ai.usage.output_tokens":{tokens_out}}}'
-        )
-    return '{"app.step":"work","app.state":' + STATE + "}"
+# A workflow state as Junjo records it: JSON text in one string attribute (~1 KB).
+STATE = json.dumps(
+    json.dumps({"cart": [{"sku": f"SKU-{i:04d}", "qty": i % 5} for i in range(40)]}, separators=(",", ":"))
+)
 
 
 def _hex_ids(count: int, width: int) -> pa.StringArray:
