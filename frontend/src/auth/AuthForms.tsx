@@ -1,5 +1,5 @@
 /** First-user setup wizard and the sign-in form (rendered in place at deep links). */
-import { useState, type FormEvent } from "react";
+import { useState, type FormEvent, type ReactNode } from "react";
 import { useNavigate } from "react-router";
 import { auth } from "../api/endpoints";
 import { postSignInDestination, useAuth } from "./AuthProvider";
@@ -23,6 +23,90 @@ function useSubmit(action: () => Promise<void>) {
   return { error, busy, submit };
 }
 
+/** The card both forms are: the logo, the title, their fields, the error and the submit button. */
+function AuthCard({
+  id,
+  title,
+  submit,
+  error,
+  busy,
+  action,
+  busyAction,
+  children,
+}: {
+  id: string;
+  title: string;
+  submit: (e: FormEvent) => void;
+  error: string | null;
+  busy: boolean;
+  action: string;
+  busyAction: string;
+  children: ReactNode;
+}) {
+  return (
+    <div className="auth-page">
+      <form className="card auth-card" onSubmit={submit} aria-labelledby={id}>
+        <div className="brand-big">
+          <Logo size={44} />
+        </div>
+        <h1 id={id}>{title}</h1>
+        {children}
+        {error ? (
+          <div className="alert alert-error" role="alert">
+            {error}
+          </div>
+        ) : null}
+        <button className="btn btn-primary" type="submit" disabled={busy}>
+          {busy ? busyAction : action}
+        </button>
+      </form>
+    </div>
+  );
+}
+
+/** Email and password; for a new account the password manager suggests one of at least 8 characters. */
+function CredentialFields({
+  email,
+  setEmail,
+  password,
+  setPassword,
+  newAccount,
+}: {
+  email: string;
+  setEmail: (email: string) => void;
+  password: string;
+  setPassword: (password: string) => void;
+  newAccount: boolean;
+}) {
+  return (
+    <>
+      <label>
+        Email
+        <input
+          type="email"
+          autoComplete={newAccount ? "email" : "username"}
+          required
+          value={email}
+          onChange={(e) => setEmail(e.target.value)}
+          placeholder="Email address"
+        />
+      </label>
+      <label>
+        Password
+        <input
+          type="password"
+          autoComplete={newAccount ? "new-password" : "current-password"}
+          required
+          minLength={newAccount ? 8 : undefined}
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+          placeholder={newAccount ? "At least 8 characters" : "Password"}
+        />
+      </label>
+    </>
+  );
+}
+
 export function SetupForm() {
   const { refresh } = useAuth();
   const navigate = useNavigate();
@@ -36,64 +120,42 @@ export function SetupForm() {
     navigate(dest, { replace: true });
   });
   return (
-    <div className="auth-page">
-      <form className="card auth-card" onSubmit={submit} aria-labelledby="setup-title">
-        <div className="brand-big">
-          <Logo size={44} />
-        </div>
-        <h1 id="setup-title">Welcome</h1>
-        <p className="muted">Create your first user account. It will be the admin.</p>
-        <label>
-          Setup code
-          <input
-            name="setup-code"
-            autoComplete="off"
-            spellCheck={false}
-            maxLength={64}
-            value={setupCode}
-            onChange={(e) => setSetupCode(e.target.value)}
-            placeholder="XXXX-XXXX-XXXX"
-            aria-describedby="setup-code-help"
-          />
-        </label>
-        <p id="setup-code-help" className="muted small">
-          The backend prints a one-time setup code in its log at start (<code>setup_code_issued</code>; shown
-          by <code>make run</code>, or <code>docker compose logs junjo-ai-studio-backend</code>). On your own
-          machine in development it may be left empty.
-        </p>
-        <label>
-          Email
-          <input
-            type="email"
-            autoComplete="email"
-            required
-            value={email}
-            onChange={(e) => setEmail(e.target.value)}
-            placeholder="Email address"
-          />
-        </label>
-        <label>
-          Password
-          <input
-            type="password"
-            autoComplete="new-password"
-            required
-            minLength={8}
-            value={password}
-            onChange={(e) => setPassword(e.target.value)}
-            placeholder="At least 8 characters"
-          />
-        </label>
-        {error ? (
-          <div className="alert alert-error" role="alert">
-            {error}
-          </div>
-        ) : null}
-        <button className="btn btn-primary" type="submit" disabled={busy}>
-          {busy ? "Creating…" : "Create Account"}
-        </button>
-      </form>
-    </div>
+    <AuthCard
+      id="setup-title"
+      title="Welcome"
+      submit={submit}
+      error={error}
+      busy={busy}
+      action="Create Account"
+      busyAction="Creating…"
+    >
+      <p className="muted">Create your first user account. It will be the admin.</p>
+      <label>
+        Setup code
+        <input
+          name="setup-code"
+          autoComplete="off"
+          spellCheck={false}
+          maxLength={64}
+          value={setupCode}
+          onChange={(e) => setSetupCode(e.target.value)}
+          placeholder="XXXX-XXXX-XXXX"
+          aria-describedby="setup-code-help"
+        />
+      </label>
+      <p id="setup-code-help" className="muted small">
+        The backend prints a one-time setup code in its log at start (<code>setup_code_issued</code>; shown by{" "}
+        <code>make run</code>, or <code>docker compose logs junjo-ai-studio-backend</code>). On your own
+        machine in development it may be left empty.
+      </p>
+      <CredentialFields
+        email={email}
+        setEmail={setEmail}
+        password={password}
+        setPassword={setPassword}
+        newAccount
+      />
+    </AuthCard>
   );
 }
 
@@ -109,43 +171,22 @@ export function SignInForm({ redirect }: { redirect: boolean }) {
     if (dest) navigate(dest, { replace: true });
   });
   return (
-    <div className="auth-page">
-      <form className="card auth-card" onSubmit={submit} aria-labelledby="signin-title">
-        <div className="brand-big">
-          <Logo size={44} />
-        </div>
-        <h1 id="signin-title">Sign in</h1>
-        <label>
-          Email
-          <input
-            type="email"
-            autoComplete="username"
-            required
-            value={email}
-            onChange={(e) => setEmail(e.target.value)}
-            placeholder="Email address"
-          />
-        </label>
-        <label>
-          Password
-          <input
-            type="password"
-            autoComplete="current-password"
-            required
-            value={password}
-            onChange={(e) => setPassword(e.target.value)}
-            placeholder="Password"
-          />
-        </label>
-        {error ? (
-          <div className="alert alert-error" role="alert">
-            {error}
-          </div>
-        ) : null}
-        <button className="btn btn-primary" type="submit" disabled={busy}>
-          {busy ? "Signing in…" : "Sign In"}
-        </button>
-      </form>
-    </div>
+    <AuthCard
+      id="signin-title"
+      title="Sign in"
+      submit={submit}
+      error={error}
+      busy={busy}
+      action="Sign In"
+      busyAction="Signing in…"
+    >
+      <CredentialFields
+        email={email}
+        setEmail={setEmail}
+        password={password}
+        setPassword={setPassword}
+        newAccount={false}
+      />
+    </AuthCard>
   );
 }
