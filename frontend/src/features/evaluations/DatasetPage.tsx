@@ -5,6 +5,7 @@ import { Link, useNavigate, useParams } from "react-router";
 import { evaluations } from "../../api/endpoints";
 import { Empty, ErrorBox, Loading, PageHeader } from "../../components/ui";
 import { Timestamp } from "../../components/Timestamp";
+import type { RunSummary } from "../../api/types";
 import { RunsTable } from "./EvaluationsPage";
 import { EvidenceLinks, JsonCell, StatusBadge } from "./parts";
 
@@ -100,38 +101,8 @@ export default function DatasetPage() {
                 );
               }}
             >
-              <label>
-                Baseline
-                <select
-                  aria-label="Baseline run"
-                  value={baseline}
-                  onChange={(e) => setBaseline(e.target.value)}
-                  required
-                >
-                  <option value="">Choose a run</option>
-                  {runItems.map(({ run }) => (
-                    <option key={run.id} value={run.id}>
-                      {run.run_label}
-                    </option>
-                  ))}
-                </select>
-              </label>
-              <label>
-                Candidate
-                <select
-                  aria-label="Candidate run"
-                  value={candidate}
-                  onChange={(e) => setCandidate(e.target.value)}
-                  required
-                >
-                  <option value="">Choose a run</option>
-                  {runItems.map(({ run }) => (
-                    <option key={run.id} value={run.id}>
-                      {run.run_label}
-                    </option>
-                  ))}
-                </select>
-              </label>
+              <RunSelect label="Baseline" runs={runItems} value={baseline} onChange={setBaseline} />
+              <RunSelect label="Candidate" runs={runItems} value={candidate} onChange={setCandidate} />
               <button className="btn btn-primary" type="submit" disabled={!baseline || !candidate}>
                 Compare
               </button>
@@ -144,5 +115,31 @@ export default function DatasetPage() {
         )}
       </section>
     </div>
+  );
+}
+
+function RunSelect({
+  label,
+  runs,
+  value,
+  onChange,
+}: {
+  label: string;
+  runs: RunSummary[];
+  value: string;
+  onChange: (runId: string) => void;
+}) {
+  return (
+    <label>
+      {label}
+      <select aria-label={`${label} run`} value={value} onChange={(e) => onChange(e.target.value)} required>
+        <option value="">Choose a run</option>
+        {runs.map(({ run }) => (
+          <option key={run.id} value={run.id}>
+            {run.run_label}
+          </option>
+        ))}
+      </select>
+    </label>
   );
 }
