@@ -58,6 +58,15 @@ export function ErrorBox({ error, title }: { error: unknown; title?: string }) {
   );
 }
 
+/** A list's warning that its newest `rows` may be missing: ingestion (the hot tier) did not answer. */
+export function DegradedNotice({ degraded, rows }: { degraded: string | null | undefined; rows: string }) {
+  return degraded ? (
+    <div className="alert alert-warn" role="status">
+      The newest {rows} may be missing: ingestion is not reachable ({degraded}).
+    </div>
+  ) : null;
+}
+
 export function Empty({ children }: { children: ReactNode }) {
   return <div className="empty">{children}</div>;
 }

@@ -14,7 +14,7 @@ import type { Page, Span } from "../api/types";
 import { Pager } from "../components/Pager";
 import { Timestamp } from "../components/Timestamp";
 import { UrlCheckbox } from "../components/UrlCheckbox";
-import { Empty, ErrorBox, Loading, PageHeader } from "../components/ui";
+import { DegradedNotice, Empty, ErrorBox, Loading, PageHeader } from "../components/ui";
 import { QueryBar } from "../features/search/QueryBar";
 import { rememberList } from "../lib/listContext";
 import { attr, displayName, isFailed, isLlm } from "../lib/spans";
@@ -293,11 +293,7 @@ function ListPage({ kind }: { kind: Kind }) {
         shown={pageIndex * PAGE_SIZE + items.length}
         fetching={query.isFetching && !query.isLoading}
       />
-      {query.data?.degraded ? (
-        <div className="alert alert-warn" role="status">
-          The newest spans may be missing: ingestion is not reachable ({query.data.degraded}).
-        </div>
-      ) : null}
+      <DegradedNotice degraded={query.data?.degraded} rows="spans" />
       {query.isLoading ? (
         <Loading />
       ) : searchError ? null : query.error ? (

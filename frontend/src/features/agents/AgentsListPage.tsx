@@ -10,7 +10,7 @@ import { Link, useNavigate, useSearchParams } from "react-router";
 import { ApiError } from "../../api/client";
 import { agentsApi, type AgentFilters } from "../../api/endpoints";
 import type { AgentExecution, Page } from "../../api/types";
-import { Empty, ErrorBox, Loading, PageHeader, useDocumentTitle } from "../../components/ui";
+import { DegradedNotice, Empty, ErrorBox, Loading, PageHeader, useDocumentTitle } from "../../components/ui";
 import { formatDurationMicros, rangeStart, shortId, TIME_RANGES } from "../../lib/time";
 import { OutcomePill, countOf, tokens } from "./parts";
 import { Timestamp } from "../../components/Timestamp";
@@ -161,11 +161,7 @@ export default function AgentsListPage() {
           {typeof query.data?.total === "number" ? `${query.data.total.toLocaleString()} runs` : ""}
         </span>
       </div>
-      {query.data?.degraded ? (
-        <div className="alert alert-warn" role="status">
-          The newest runs may be missing: ingestion is not reachable ({query.data.degraded}).
-        </div>
-      ) : null}
+      <DegradedNotice degraded={query.data?.degraded} rows="runs" />
       {query.isLoading ? (
         <Loading />
       ) : searchError ? null : query.error ? (
