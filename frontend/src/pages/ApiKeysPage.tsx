@@ -19,8 +19,19 @@ export function otlpTarget(endpoint: string | undefined): { hostPort: string; in
   return { hostPort, insecure };
 }
 
-export function junjoSnippet(endpoint: string | undefined): string {
+/** Python lines that make junjo's exporter (key from the environment) the tracer provider's. */
+export function junjoExporterCode(endpoint: string | undefined): string {
   const { hostPort, insecure } = otlpTarget(endpoint);
+  return `exporter = JunjoOtelExporter(
+    endpoint="${hostPort}",
+    api_key=os.environ["JUNJO_AI_STUDIO_API_KEY"],
+    insecure=${insecure ? "True" : "False"},
+)
+provider.add_span_processor(exporter.span_processor)
+trace.set_tracer_provider(provider)`;
+}
+
+export function junjoSnippet(endpoint: string | undefined): string {
   return `import os
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -29,19 +40,14 @@ from junjo.telemetry.junjo_otel_exporter import JunjoOtelExporter
 
 provider = TracerProvider(resource=Resource.create({"service.name": "my-app"}))
 # This Studio's OTLP/gRPC endpoint, stated explicitly: junjo's own examples default to port 26155.
-exporter = JunjoOtelExporter(
-    endpoint="${hostPort}",
-    api_key=os.environ["JUNJO_AI_STUDIO_API_KEY"],
-    insecure=${insecure ? "True" : "False"},
-)
-provider.add_span_processor(exporter.span_processor)
-trace.set_tracer_provider(provider)
+${junjoExporterCode(endpoint)}
 
 # ... run your Junjo workflows; before exit:
 exporter.flush()`;
 }
 
-export function otelSnippet(endpoint: string | undefined): string {
+/** A Python program's tracing through the plain OpenTelemetry OTLP/gRPC exporter, key from the environment. */
+export function otelPythonCode(endpoint: string | undefined): string {
   const { hostPort, insecure } = otlpTarget(endpoint);
   return `import os
 from opentelemetry import trace
@@ -56,7 +62,12 @@ provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(
     insecure=${insecure ? "True" : "False"},
     headers=(("x-junjo-api-key", os.environ["JUNJO_AI_STUDIO_API_KEY"]),),
 )))
-trace.set_tracer_provider(provider)
+trace.set_tracer_provider(provider)`;
+}
+
+export function otelSnippet(endpoint: string | undefined): string {
+  const { hostPort, insecure } = otlpTarget(endpoint);
+  return `${otelPythonCode(endpoint)}
 
 # Or with environment variables only (any language's OTLP/gRPC exporter):
 #   OTEL_EXPORTER_OTLP_ENDPOINT=${insecure ? "http" : "https"}://${hostPort}

@@ -10,7 +10,13 @@ import type { CreatedApiKey } from "../../api/types";
 import { useAuth } from "../../auth/AuthProvider";
 import { CopyButton } from "../../components/ui";
 import { Segmented } from "../../components/Segmented";
-import { CreateKeyForm, otlpHttpUrl, otlpTarget } from "../../pages/ApiKeysPage";
+import {
+  CreateKeyForm,
+  junjoExporterCode,
+  otelPythonCode,
+  otlpHttpUrl,
+  otlpTarget,
+} from "../../pages/ApiKeysPage";
 
 type Sdk = "junjo" | "otel-python" | "js" | "env";
 
@@ -41,13 +47,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from junjo.telemetry.junjo_otel_exporter import JunjoOtelExporter
 
 provider = TracerProvider(resource=Resource.create({"service.name": "my-app"}))
-exporter = JunjoOtelExporter(
-    endpoint="${hostPort}",
-    api_key=os.environ["JUNJO_AI_STUDIO_API_KEY"],
-    insecure=${insecure ? "True" : "False"},
-)
-provider.add_span_processor(exporter.span_processor)
-trace.set_tracer_provider(provider)
+${junjoExporterCode(endpoint)}
 # ... run your Junjo workflows and agents; before exit: exporter.flush()`,
       };
     case "otel-python":
@@ -56,20 +56,7 @@ trace.set_tracer_provider(provider)
         protocol: `OTLP over gRPC to ${hostPort}, the key in the x-junjo-api-key metadata.`,
         code: `${keyLine}
 
-import os
-from opentelemetry import trace
-from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
-
-provider = TracerProvider(resource=Resource.create({"service.name": "my-app"}))
-provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(
-    endpoint="${hostPort}",
-    insecure=${insecure ? "True" : "False"},
-    headers=(("x-junjo-api-key", os.environ["JUNJO_AI_STUDIO_API_KEY"]),),
-)))
-trace.set_tracer_provider(provider)`,
+${otelPythonCode(endpoint)}`,
       };
     case "js":
       return {
