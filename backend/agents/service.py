@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from backend.agents.telemetry import owner_summary
+from backend.agents.telemetry import json_object, owner_summary
 from backend.index.store import AgentQuery, MetadataIndex
 from backend.spans import engine
 from backend.spans.engine import SkippedFile, Source
@@ -21,14 +21,6 @@ from backend.spans.planner import Answer, encode_cursor, escape_like, extra_sour
 from junjo_common.spanformat.v1 import STATUS_ERROR
 
 AGENT_MARK = '"junjo.span_type":"agent"'
-
-
-def _object(text: Any) -> dict[str, Any]:
-    try:
-        value = orjson.loads(text) if isinstance(text, str) else None
-    except orjson.JSONDecodeError:
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 def _owner_rows(
@@ -41,13 +33,13 @@ def _owner_rows(
 def _summaries(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     runs = []
     for row in rows:
-        attrs = _object(row["attributes"])
+        attrs = json_object(row["attributes"])
         if attrs.get("junjo.span_type") != "agent":
             continue
         runs.append(
             owner_summary(
                 attrs,
-                _object(row["resource_attributes"]),
+                json_object(row["resource_attributes"]),
                 trace_id=row["trace_id"],
                 span_id=row["span_id"],
                 service_name=row["service_name"],
@@ -132,8 +124,8 @@ def resolve(
             else ([], [])
         )
     for row in rows:
-        attrs = _object(row["attributes"])
-        resource = _object(row["resource_attributes"])
+        attrs = json_object(row["attributes"])
+        resource = json_object(row["resource_attributes"])
         ns = resource.get("service.namespace")
         if (
             attrs.get("junjo.span_type") == executable_type

@@ -40,6 +40,15 @@ def boolean(attrs: dict[str, Any], key: str) -> bool | None:
     return value if isinstance(value, bool) else None
 
 
+def json_object(value: Any) -> dict[str, Any]:
+    """The JSON object a text holds (an attributes or resource column); {} for anything else."""
+    try:
+        parsed = orjson.loads(value) if isinstance(value, str) else None
+    except orjson.JSONDecodeError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
 def parse_json(value: Any) -> tuple[Any, str | None]:
     """(value, None) for a JSON text; (None, reason) otherwise (also when nested so deep that
     copying or encoding it would exhaust the stack)."""

@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from backend.agents.telemetry import EXECUTABLE_TYPES, owner_summary, service_identity, text
+from backend.agents.telemetry import EXECUTABLE_TYPES, json_object, owner_summary, service_identity, text
 from backend.index.attribute_filter import PairCollector, PairFilter
 from backend.overview import rollups as overview
 from backend.overview.usage import LlmUsage, llm_usage, uncounted
@@ -324,14 +324,6 @@ def add_rollups(
             summary.llm_calls.append(LlmCall(service, start_ns, trace_id, span_id, parent_id or None, usage))
 
 
-def _json_object(value: Any) -> dict[str, Any]:
-    try:
-        parsed = orjson.loads(value) if isinstance(value, str) else None
-    except orjson.JSONDecodeError:
-        return {}
-    return parsed if isinstance(parsed, dict) else {}
-
-
 def _json_at(column: pa.Array, row: int) -> dict[str, Any]:
     """The JSON object a string column holds at `row`, parsed straight from Arrow's data buffer: the
     text of a fat span is not copied first (into a Python string or a scalar's buffer)."""
@@ -340,7 +332,7 @@ def _json_at(column: pa.Array, row: int) -> dict[str, Any]:
     if row is None or column.slice(row, 1).null_count:
         return {}
     if column.type != pa.string():  # not a span format's type: read as text, however slowly
-        return _json_object(column[row].as_py())
+        return json_object(column[row].as_py())
     offsets = memoryview(column.buffers()[1]).cast("i")
     start, end = offsets[column.offset + row], offsets[column.offset + row + 1]
     try:
