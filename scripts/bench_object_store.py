@@ -7,7 +7,9 @@ workload, sent over OTLP/gRPC by concurrent clients to real `python -m ingestion
 cold tier is the bucket; "acknowledged" is spans/s until the last Export answered, "uploaded" until
 the flush-wal endpoint returned (every file uploaded and indexed). The one-ingester bucket is then
 copied object by object to a local directory, and two backends (fresh indexes: one reading the
-bucket, one the directory) answer the same queries over HTTP, sequentially; p50/p95 in ms.
+bucket, one the directory) answer the same queries over HTTP, sequentially; p50/p95 in ms. A third
+backend reads the bucket through a proxy that counts the requests each query (warm: after a first
+pass over the same queries) sends: footer reads (GETs of an object's last bytes), all GETs, HEADs.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from scripts.bench_query import (  # noqa: E402
 )
 from tests.support.api import OBS, ApiClient  # noqa: E402
 from tests.support.s3 import MotoServer, service_env  # noqa: E402
+from tests.support.s3_requests import RecordingS3Proxy  # noqa: E402
 from tests.support.stack import Stack, start_backend, start_extra_ingester, start_ingestion  # noqa: E402
 
 CLIENTS = 4
@@ -147,6 +150,46 @@ def _query(work: Path, env: dict[str, str], traces: list[str], repeats: int) -> 
         stack.stop()
 
 
+def _requests(work: Path, config: Any, moto: MotoServer, traces: list[str]) -> dict[str, dict[str, float]]:
+    """Requests per query to the bucket, each query asked twice before (warm)."""
+    proxy = RecordingS3Proxy(moto.port)
+    env = {**service_env(config), "AWS_ENDPOINT_URL": proxy.endpoint}
+    stack = Stack(work, extra_env={"INDEXER_POLL_INTERVAL": "3600", **env})
+    sizes = {config.key(config.relative(f.location)): f.size_bytes for f in ObjectColdFiles(config).scan()}
+    try:
+        start_ingestion(stack, work / "logs")
+        start_backend(stack, work / "logs")
+        api = ApiClient(stack.http_url, timeout=300)
+        api.create_first_user()
+        api.http.post("/api/admin/flush-wal")
+        service = SERVICES[0]
+        queries = {
+            "one trace": [f"{OBS}/traces/{t}/spans" for t in traces[:5]],
+            "newest 50 root spans": [f"{OBS}/services/{service}/spans/root?limit=50"],
+            "newest 50 spans": [f"{OBS}/services/{service}/spans?limit=50"],
+        }
+        counts = {}
+        for name, paths in queries.items():
+            for _ in range(2):
+                for path in paths:
+                    api.http.get(path).raise_for_status()
+            proxy.take()
+            for path in paths:
+                api.http.get(path).raise_for_status()
+            taken = proxy.take()
+            footer = sum(r.reads_footer_of(k, n) for r in taken for k, n in sizes.items())
+            counts[name] = {
+                "footer GETs": footer / len(paths),
+                "GETs": sum(r.method == "GET" for r in taken) / len(paths),
+                "HEADs": sum(r.method == "HEAD" for r in taken) / len(paths),
+            }
+        api.close()
+        return counts
+    finally:
+        stack.stop()
+        proxy.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spans", type=int, default=200_000)
@@ -176,6 +219,11 @@ def main(argv: list[str] | None = None) -> int:
         for name, local_ms in on_disk.items():
             remote = in_bucket[name]
             print(f"| {name} | {local_ms['p50']} | {local_ms['p95']} | {remote['p50']} | {remote['p95']} |")
+        counted = _requests(work / "counted", config, moto, traces)
+        print("\nRequests to the bucket per query (warm)")
+        print("| query | footer GETs | GETs | HEADs |\n|---|---|---|---|")
+        for name, c in counted.items():
+            print(f"| {name} | {c['footer GETs']:g} | {c['GETs']:g} | {c['HEADs']:g} |")
     finally:
         moto.stop()
         shutil.rmtree(work, ignore_errors=True)

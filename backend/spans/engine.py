@@ -1,12 +1,14 @@
 """DataFusion execution over an explicit set of Parquet files (cold files and the hot snapshot)
 and in-memory tables (hot tiers streamed from ingesters that share no disk with the backend).
 
-Each query gets a fresh SessionContext, so files added or deleted since the last query never
-break it. Every local file is opened first and registered through `/proc/self/fd/<n>`: the open
-descriptor pins the file's content, so retention unlinking a cold file or ingestion renaming a
-new hot snapshot over the old path cannot change or break a query in flight. Cold files on object
-storage (`s3://…` locations, see backend/index/cold.py) are queried in place through DataFusion's
-own S3 store: range requests for the footer and the pages the filters leave, the same pushdown.
+Local files and in-memory tables are queried in a fresh SessionContext per query, so files added
+or deleted since the last query never break it. Every local file is opened first and registered
+through `/proc/self/fd/<n>`: the open descriptor pins the file's content, so retention unlinking a
+cold file or ingestion renaming a new hot snapshot over the old path cannot change or break a query
+in flight. Cold files on object storage (`s3://…` locations, see backend/index/cold.py) are queried
+in place through DataFusion's own S3 store (range requests for the footer and the pages the
+filters leave, the same pushdown) in one long-lived session, `ObjectSession`, whose runtime keeps
+their footers across queries (see there).
 Files that cannot be opened or read, or whose span format version this build does not know, are
 skipped and reported; the query still answers from the rest.
 
@@ -27,6 +29,7 @@ one row at a time, smaller ones in batches of about `BATCH_JSON_BYTES`.
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from collections import OrderedDict
@@ -53,17 +56,24 @@ ORDER_DESC = "ORDER BY start_time DESC, span_id DESC"
 ORDER_ASC = "ORDER BY start_time ASC, span_id ASC"
 SMALL_ROW_GROUP_BYTES = 32 * 1024 * 1024
 BATCH_JSON_BYTES = 4 * 1024 * 1024
+DEFAULT_BATCH_ROWS = 8192  # DataFusion's own default batch size
+# The object files' footers (metadata and page indexes) kept between queries, least recently used
+# dropped first (a footer is some KiB: a few columns' statistics per row group and page).
+OBJECT_FOOTER_CACHE_BYTES = 32 * 1024 * 1024
 _FOOTER_CACHE_ENTRIES = 1024
 _footer_cache: OrderedDict[object, int | None] = OrderedDict()
 _format_cache: OrderedDict[object, str | None] = OrderedDict()
 _footer_lock = threading.Lock()
-# Cold files on object storage: set at start when JUNJO_OBJECT_STORE_URL is (one per process).
+# Cold files on object storage and the session they are queried in: set at start when
+# JUNJO_OBJECT_STORE_URL is (one per process).
 _object_files: ObjectColdFiles | None = None
+_object_session: ObjectSession | None = None
 
 
 def use_object_store(files: ObjectColdFiles | None) -> None:
-    global _object_files
+    global _object_files, _object_session
     _object_files = files
+    _object_session = ObjectSession(files) if files is not None else None
 
 
 def _select(columns: tuple[str, ...]) -> str:
@@ -147,7 +157,6 @@ class ObjectFile:
         return self.location
 
     def register(self, ctx: SessionContext, name: str) -> None:
-        ctx.register_object_store(SCHEME, self.files.datafusion_store(), self.files.config.bucket)
         ctx.register_parquet(name, self.location, file_extension="")
 
     def close(self) -> None:
@@ -170,6 +179,102 @@ class MemoryTable:
 
 
 Handle = LocalFile | ObjectFile | MemoryTable
+
+
+class ObjectSession:
+    """The one DataFusion session object files are queried in, for the life of the process.
+
+    A fresh session per query would read every object's footer again on every query (a round trip
+    or two each, before any page). This session's runtime keeps the footers it has read (Parquet
+    metadata and page indexes), at most OBJECT_FOOTER_CACHE_BYTES, least recently used dropped
+    first, and reuses one only for the same object path, size and last-modified time (objects are
+    written once under their name). File listings are not cached: each query asks the store for
+    the objects it reads (one HEAD each), so an object deleted by retention is never looked for
+    from a stale listing.
+
+    Queries share it through `Scope`s: a query's tables get names of its own and are dropped when
+    it ends. The batch size is the one setting that differs between queries; a DataFrame keeps
+    the settings the session had when it was planned, so setting it and planning happen under one
+    lock, and execution runs concurrently.
+    """
+
+    def __init__(self, files: ObjectColdFiles) -> None:
+        self.ctx = SessionContext(_config())
+        self.ctx.register_object_store(SCHEME, files.datafusion_store(), files.config.bucket)
+        self.ctx.sql(f"SET datafusion.runtime.metadata_cache_limit = '{OBJECT_FOOTER_CACHE_BYTES >> 10}K'")
+        self.ctx.sql("SET datafusion.runtime.list_files_cache_limit = '0K'")
+        self._plan_lock = threading.Lock()
+        self._scopes = itertools.count(1)
+
+    def scope(self, tables: dict[str, pa.Table] | None, batch_rows: int | None) -> Scope:
+        return Scope(self, f"q{next(self._scopes)}_", tables, batch_rows)
+
+    def plan(self, sql: str, params: dict[str, Any], batch_rows: int | None) -> Any:
+        with self._plan_lock:
+            self.ctx.sql(f"SET datafusion.execution.batch_size = {batch_rows or DEFAULT_BATCH_ROWS}")
+            return self.ctx.sql(sql, param_values=params)
+
+
+class Scope:
+    """One query's tables in a session: its own SessionContext (local files, in-memory tables),
+    or, with a `session`, names of its own in the shared ObjectSession. `tables` (id sets to
+    semi-join against) are visible to every statement under the names the caller gave them."""
+
+    def __init__(
+        self,
+        session: ObjectSession | None,
+        prefix: str = "",
+        tables: dict[str, pa.Table] | None = None,
+        batch_rows: int | None = None,
+    ) -> None:
+        self.session, self.prefix, self.batch_rows = session, prefix, batch_rows
+        if session is None:
+            config = _config() if batch_rows is None else _config().with_batch_size(batch_rows)
+            self.ctx = SessionContext(config)
+        else:
+            self.ctx = session.ctx
+        self.names: list[str] = []
+        aliases = []
+        for name, table in (tables or {}).items():
+            self.ctx.from_arrow(table, name=prefix + name)
+            self.names.append(prefix + name)
+            aliases.append(f"{name} AS (SELECT * FROM {prefix}{name})")
+        # a query in the shared session reads the tables under their own names through a WITH
+        self.with_clause = f"WITH {', '.join(aliases)} " if session is not None and aliases else ""
+
+    def register(self, handle: Handle, name: str) -> str:
+        """Registers the file or table as `name`; returns what SQL calls it here."""
+        own = self.prefix + name
+        handle.register(self.ctx, own)
+        self.names.append(own)
+        return own
+
+    def sql(self, sql: str, params: dict[str, Any]) -> Any:
+        """The statement planned (a DataFrame, executed by the caller)."""
+        if self.session is None:
+            return self.ctx.sql(sql, param_values=params)
+        return self.session.plan(self.with_clause + sql, params, self.batch_rows)
+
+    def close(self) -> None:
+        if self.session is not None:
+            for name in self.names:
+                self.ctx.deregister_table(name)
+        self.names = []
+
+    def __enter__(self) -> Scope:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def _scope_for(
+    handle: Handle, tables: dict[str, pa.Table] | None = None, batch_rows: int | None = None
+) -> Scope:
+    """The shared session for an object file, a context of its own for anything else."""
+    if isinstance(handle, ObjectFile) and _object_session is not None:
+        return _object_session.scope(tables, batch_rows)
+    return Scope(None, tables=tables, batch_rows=batch_rows)
 
 
 class OpenFiles:
@@ -373,14 +478,13 @@ def stream_spans(
         for source, handle in files.opened:
             try:
                 rows = _batch_rows(handle)
-                config = _config() if rows is None else _config().with_batch_size(rows)
-                ctx = SessionContext(config)
-                handle.register(ctx, "t")
-                query = ctx.sql(f"SELECT {select} FROM t WHERE {where}", param_values=params)
-                for batch in query.execute_stream():
-                    for row in batch.to_pyarrow().to_pylist():
-                        row["_tier"], row["_path"] = source.tier, source.path
-                        yield row
+                with _scope_for(handle, batch_rows=rows) as scope:
+                    table = scope.register(handle, "t")
+                    query = scope.sql(f"SELECT {select} FROM {table} WHERE {where}", params)
+                    for batch in query.execute_stream():
+                        for row in batch.to_pyarrow().to_pylist():
+                            row["_tier"], row["_path"] = source.tier, source.path
+                            yield row
             except Exception as exc:  # unreadable footer or corrupt pages
                 skipped.append(SkippedFile(source.path, f"unreadable: {_short(exc)}"))
     pa.default_memory_pool().release_unused()
@@ -401,36 +505,41 @@ def _run(
     result: QueryResult,
     keys_only: bool = False,
 ) -> list[dict[str, Any]]:
-    config = _config()
+    batch_rows = None
     if any(column in where for column in JSON_COLUMNS):  # a predicate decodes the JSON columns
         sizes = [rows for rows in (_batch_rows(h) for _, h in items) if rows is not None]
-        if sizes:
-            config = config.with_batch_size(min(sizes))
-    ctx = SessionContext(config)
-    for name, table in (tables or {}).items():
-        ctx.from_arrow(table, name=name)
-    parts = []
-    for i, (source, handle) in enumerate(items):
-        try:
-            handle.register(ctx, f"t{i}")
-        except Exception as exc:  # unreadable footer: not a Parquet file, truncated, ...
-            result.skipped.append(SkippedFile(source.path, f"unreadable: {_short(exc)}"))
-            continue
-        thin = _SELECT_KEYS if keys_only else _SELECT_THIN
-        columns = select or f"{thin}, '{source.tier}' AS _tier, {i} AS _source"
-        parts.append(f"SELECT {columns} FROM t{i} WHERE {where}")
-    if not parts:
-        return []
-    if select is not None:  # DISTINCT-style projections over the few unindexed files: one pass
-        return ctx.sql(" UNION ALL ".join(parts), param_values=params).to_arrow_table().to_pylist()
-    # Span rows: one file at a time, merged here. A UNION ALL over the files decodes them all at
-    # once (one partition and one tokio reader thread each, and every thread keeps its own
-    # allocator heap): much more peak RSS for a little less latency, which one core cannot use.
-    rows: list[dict[str, Any]] = []
-    order = ORDER_ASC if oldest_first else ORDER_DESC
-    for part in parts:
-        sql = part if limit is None else f"{part} {order} LIMIT {int(limit)}"
-        rows.extend(ctx.sql(sql, param_values=params).to_arrow_table().to_pylist())
+        batch_rows = min(sizes) if sizes else None
+    # Object files in the shared session, everything else in one context of this query's; every
+    # file is its own statement (its rows merged here), so they need not share a session.
+    scopes: dict[bool, Scope] = {}
+    try:
+        parts = []
+        for i, (source, handle) in enumerate(items):
+            shared = isinstance(handle, ObjectFile) and _object_session is not None
+            if shared not in scopes:
+                scopes[shared] = _scope_for(handle, tables, batch_rows)
+            scope = scopes[shared]
+            try:
+                table = scope.register(handle, f"t{i}")
+            except Exception as exc:  # unreadable footer: not a Parquet file, truncated, ...
+                result.skipped.append(SkippedFile(source.path, f"unreadable: {_short(exc)}"))
+                continue
+            thin = _SELECT_KEYS if keys_only else _SELECT_THIN
+            columns = select or f"{thin}, '{source.tier}' AS _tier, {i} AS _source"
+            parts.append((scope, f"SELECT {columns} FROM {table} WHERE {where}"))
+        # Span rows: one file at a time, merged here. A UNION ALL over the files decodes them all
+        # at once (one partition and one tokio reader thread each, and every thread keeps its own
+        # allocator heap): much more peak RSS for a little less latency, which one core cannot use.
+        rows: list[dict[str, Any]] = []
+        order = ORDER_ASC if oldest_first else ORDER_DESC
+        for scope, part in parts:
+            sql = part if limit is None or select is not None else f"{part} {order} LIMIT {int(limit)}"
+            rows.extend(scope.sql(sql, params).to_arrow_table().to_pylist())
+    finally:
+        for scope in scopes.values():
+            scope.close()
+    if select is not None:  # DISTINCT-style projections: each file's rows, as a UNION ALL gives
+        return rows
     for row in rows:
         row["_path"] = items[row.pop("_source")][0].path
     if limit is not None:

@@ -1,0 +1,112 @@
+"""Queries over object storage keep the objects' Parquet footers between queries: counted as the
+requests a proxy in front of the S3 server saw, never by timing."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from backend.index.cold import ObjectColdFiles
+from backend.index.indexer import Indexer
+from backend.index.store import MetadataIndex
+from backend.spans import engine, planner
+from backend.spans.ingestion_client import HotTiers
+from backend.spans.planner import ListQuery
+from ingestion.cold_store_s3 import ObjectColdStore
+from tests.storage.test_span_store_conformance import SERVICE, Backend, _write_and_flush, trace_id
+from tests.support.s3 import MotoServer
+from tests.support.s3_requests import RecordingS3Proxy, S3Request
+
+
+@dataclass
+class Bucket:
+    proxy: RecordingS3Proxy
+    files: ObjectColdFiles
+    index: MetadataIndex
+    sizes: dict[str, int]  # object key -> size
+
+    def footer_reads(self, requests: list[S3Request]) -> int:
+        return sum(r.reads_footer_of(key, size) for r in requests for key, size in self.sizes.items())
+
+
+def _bucket(root: Path, server: MotoServer) -> Bucket:
+    proxy = RecordingS3Proxy(server.port)
+    config = server.config(server.create_bucket(), "spans", proxy.endpoint)
+    files = ObjectColdFiles(config)
+    backend = Backend("s3", root, lambda: ObjectColdStore(root / "parquet", config), files)
+    for first in (0, 2000):  # two objects
+        asyncio.run(_write_and_flush(backend.store(), range(first, first + 2000, 100)))
+    index = MetadataIndex(root / "metadata.db")
+    Indexer(index, files, poll_interval=60).run_pass()
+    sizes = {config.key(config.relative(f.location) or ""): f.size_bytes for f in files.scan()}
+    assert len(sizes) == 2 and len(index.indexed_paths()) == 2
+    return Bucket(proxy, files, index, sizes)
+
+
+@pytest.fixture
+def bucket(tmp_path: Path, moto_server: MotoServer) -> Iterator[Bucket]:
+    made = _bucket(tmp_path, moto_server)
+    try:
+        yield made
+    finally:
+        engine.use_object_store(None)
+        made.index.close()
+        made.proxy.close()
+
+
+def _queries(bucket: Bucket) -> list[object]:
+    """A trace (its keys, then its spans whole), a page of a service's spans and one span."""
+    trace = planner.trace_page(bucket.index, HotTiers(), trace_id(2345))
+    page = planner.list_spans(bucket.index, HotTiers(), ListQuery(SERVICE))
+    one = planner.one_span(bucket.index, HotTiers(), trace_id(15), (15).to_bytes(8, "big").hex())
+    assert len(trace.data) == 10 and len(page.data) > 0 and one.data is not None
+    assert not trace.skipped and not page.skipped
+    return [sorted(s["span_id"] for s in trace.data), [s["span_id"] for s in page.data], one.data]
+
+
+def test_a_second_identical_query_reads_no_footer(bucket: Bucket) -> None:
+    engine.use_object_store(bucket.files)
+    bucket.proxy.take()
+    first = _queries(bucket)
+    first_requests = bucket.proxy.take()
+    assert bucket.footer_reads(first_requests) > 0  # the counter sees footer reads
+
+    again = _queries(bucket)
+    requests = bucket.proxy.take()
+    assert again == first
+    assert bucket.footer_reads(requests) == 0, [r for r in requests if r.method == "GET"]
+    # still no listing kept: each query asks for the objects it reads
+    assert any(r.method == "HEAD" for r in requests)
+    assert len(requests) < len(first_requests)
+
+
+def test_the_footer_cache_is_bounded_by_bytes(bucket: Bucket, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With room for no footer, every query reads them again (the bound is the runtime's)."""
+    monkeypatch.setattr(engine, "OBJECT_FOOTER_CACHE_BYTES", 1024)
+    engine.use_object_store(bucket.files)
+    _queries(bucket)
+    bucket.proxy.take()
+    _queries(bucket)
+    assert bucket.footer_reads(bucket.proxy.take()) > 0
+
+
+def test_a_deleted_object_is_not_read_from_a_stale_listing(bucket: Bucket) -> None:
+    """The shared session keeps footers, not listings: an object deleted between two queries
+    is skipped by the second, which still answers from the rest."""
+    engine.use_object_store(bucket.files)
+    _queries(bucket)
+    doomed = planner.trace_page(bucket.index, HotTiers(), trace_id(2345))
+    assert {s["span_id"] for s in doomed.data}
+    location = next(iter({row["_path"] for row in engine.query_spans(_cold_sources(bucket), "1=1", {}).rows}))
+    bucket.files.delete(location)
+    left = engine.query_spans(_cold_sources(bucket), "1=1", {})
+    assert {row["_path"] for row in left.rows} == set(bucket.index.indexed_paths()) - {location}
+    assert [s.path for s in left.skipped] == [location]
+
+
+def _cold_sources(bucket: Bucket) -> list[engine.Source]:
+    return [engine.Source(path, "cold") for path in sorted(bucket.index.indexed_paths())]
