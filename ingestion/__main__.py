@@ -26,11 +26,13 @@ from ingestion.auth import ApiKeyValidator
 from ingestion.backpressure import Backpressure
 from ingestion.cold_store import ColdStore, LocalColdStore
 from ingestion.convert import Limits
+from ingestion.healthcheck import COLD_STORAGE_SERVICE
 from ingestion.otlp_http import HttpLimits, bind_otlp_http_socket, start_otlp_http_server
 from ingestion.pipeline import TraceExport
 from ingestion.server import NOT_SERVING, SERVING, InternalService, start_internal_server, start_otlp_server
 from ingestion.settings import Settings
 from ingestion.storage import LocalSpanStore, LocalStoreConfig
+from junjo_common.bucket_health import BucketHealth
 from junjo_common.logging_setup import configure_logging
 from junjo_common.private_files import make_new_files_private
 from junjo_common.settings import describe_error
@@ -75,6 +77,7 @@ async def serve(settings: Settings) -> None:
         await health.set("", SERVING if serving else NOT_SERVING)
 
     store.on_health = storage_health
+    bucket_watch = await _watch_bucket(settings, health)
 
     validator = ApiKeyValidator(
         settings.backend_target,
@@ -142,13 +145,29 @@ async def serve(settings: Settings) -> None:
     await health.set("", NOT_SERVING)
     # in-flight exports finish (and are acknowledged) first
     await asyncio.gather(otlp.stop(grace=10), otlp_http.stop(grace=10))
-    sampler.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await sampler
+    for task in (sampler, bucket_watch):
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
     files = await store.close()  # seals the WAL and flushes everything to Parquet
     await validator.close()
     await internal.stop(grace=1)
     log.info("ingestion_stopped", flushed_files=len(files))
+
+
+async def _watch_bucket(settings: Settings, health: health_aio.HealthServicer) -> asyncio.Task[None] | None:
+    """With the cold tier in a bucket, the health service `cold_storage` says whether it answers
+    (the overall status stays about taking spans: they wait in the WAL meanwhile)."""
+    if settings.object_store is None:
+        return None
+
+    async def report(reachable: bool) -> None:
+        await health.set(COLD_STORAGE_SERVICE, SERVING if reachable else NOT_SERVING)
+
+    bucket = BucketHealth(settings.object_store, on_change=report)
+    await report(bucket.reachable)
+    return asyncio.get_running_loop().create_task(bucket.run(), name="bucket-health")
 
 
 def main() -> int:

@@ -50,7 +50,12 @@ class ObjectStoreConfig:
         root = f"{SCHEME}{self.bucket}/" + (f"{self.prefix}/" if self.prefix else "")
         return location[len(root) :] if location.startswith(root) else None
 
-    def client(self) -> Any:
+    def client(
+        self,
+        timeout: str = REQUEST_TIMEOUT,
+        connect_timeout: str = CONNECT_TIMEOUT,
+        max_retries: int = 3,
+    ) -> Any:
         """An obstore S3Store scoped to the prefix (imported here: only this mode needs it)."""
         from datetime import timedelta
 
@@ -68,10 +73,10 @@ class ObjectStoreConfig:
             config=cast(Any, config),  # obstore's S3Config: a TypedDict of these keys
             client_options={
                 "allow_http": bool(self.endpoint and self.endpoint.startswith("http://")),
-                "timeout": REQUEST_TIMEOUT,
-                "connect_timeout": CONNECT_TIMEOUT,
+                "timeout": timeout,
+                "connect_timeout": connect_timeout,
             },
-            retry_config={"max_retries": 3, "retry_timeout": timedelta(seconds=RETRY_TIMEOUT_SECS)},
+            retry_config={"max_retries": max_retries, "retry_timeout": timedelta(seconds=RETRY_TIMEOUT_SECS)},
         )
 
 

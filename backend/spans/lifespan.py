@@ -1,4 +1,5 @@
-"""Start-up and shutdown of the span feature: index, ingestion client, indexer task, service."""
+"""Start-up and shutdown of the span feature: index, ingestion client, indexer task, service, and
+with the cold tier in a bucket, its health probe (`app.state.bucket_health`, read by /health)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from backend.settings import Settings
 from backend.spans import engine
 from backend.spans.ingestion_client import Ingesters
 from backend.spans.service import SpanService
+from junjo_common.bucket_health import BucketHealth
 
 
 @contextlib.asynccontextmanager
@@ -29,9 +31,11 @@ async def spans_lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None
         settings.hot_tier_max_mb * 1024 * 1024,
     )
     cold: ColdFiles = LocalColdFiles(settings.junjo_parquet_storage_path)
+    bucket = app.state.bucket_health = None
     if settings.object_store is not None:
         cold = ObjectColdFiles(settings.object_store)
         engine.use_object_store(cold)
+        bucket = app.state.bucket_health = BucketHealth(settings.object_store)
     indexer = Indexer(
         index,
         cold,
@@ -39,13 +43,16 @@ async def spans_lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None
         RetentionPolicy.from_settings(settings.junjo_retention_days, settings.junjo_retention_max_gb),
     )
     service = app.state.span_service = SpanService(index, client, indexer)
-    task = asyncio.create_task(indexer.run(), name="parquet-indexer")
+    tasks = [asyncio.create_task(indexer.run(), name="parquet-indexer")]
+    if bucket is not None:
+        tasks.append(asyncio.create_task(bucket.run(), name="bucket-health"))
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await client.close()
         await asyncio.to_thread(service.close)
         index.close()

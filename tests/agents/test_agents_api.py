@@ -119,7 +119,11 @@ def test_health_is_what_junjos_client_accepts(env: Env) -> None:
         assert (health.status, health.version, health.app_name) == ("ok", __version__, APP_NAME)
 
     asyncio.run(check())
-    assert httpx.get(f"{env.stack.http_url}/ready").json() == {"status": "ok", "database": "ok"}
+    assert httpx.get(f"{env.stack.http_url}/ready").json() == {
+        "status": "ok",
+        "database": "ok",
+        "cold_storage": "local",
+    }
 
 
 def test_list_from_hot_tier_then_index_without_duplicates(env: Env) -> None:

@@ -234,7 +234,7 @@ def test_health_config_and_openapi(backend_stack: Stack) -> None:
     health = httpx.get(f"{base}/health")
     assert health.status_code == 200
     assert health.json() == {"status": "ok", "version": __version__, "app_name": APP_NAME}
-    assert httpx.get(f"{base}/ready").json() == {"status": "ok", "database": "ok"}
+    assert httpx.get(f"{base}/ready").json() == {"status": "ok", "database": "ok", "cold_storage": "local"}
     assert httpx.get(f"{base}/api/config").json() == {
         "environment": "development",
         "otlp_endpoint": "grpc://localhost:50051",

@@ -4,7 +4,8 @@
   JUNJO_PROD_* URLs (non-zero exit, one line naming the variable); hostile values never reach JS.
 - deploy/python-entrypoint.sh: as root it prepares and hands the data directory to uid 10001 and
   drops privileges; as a non-root user it explains how to fix an unwritable data directory.
-- ingestion/healthcheck.py: exit 0 only for SERVING, against a real grpc.health.v1 server.
+- ingestion/healthcheck.py: exit 0 only for SERVING (overall, and `cold_storage` where the server has it),
+  against a real grpc.health.v1 server.
 """
 
 from __future__ import annotations
@@ -228,3 +229,16 @@ def test_healthcheck_fails_fast_when_nothing_listens() -> None:
     result = _probe(f"-addr=127.0.0.1:{free_port()}", "--timeout", "1")
     assert result.returncode == 1
     assert "health check failed: UNAVAILABLE" in result.stderr or "DEADLINE_EXCEEDED" in result.stderr
+
+
+def test_healthcheck_reports_the_cold_storage_service_where_there_is_one(health_server: HealthServer) -> None:
+    port, servicer = health_server
+    servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+    servicer.set("cold_storage", health_pb2.HealthCheckResponse.NOT_SERVING)
+    down = _probe(f"-addr=127.0.0.1:{port}")
+    assert down.returncode == 1
+    assert down.stderr.strip() == f"127.0.0.1:{port}: SERVING; cold_storage: NOT_SERVING"
+    assert _probe(f"-addr=127.0.0.1:{port}", "--service", "").returncode == 0  # the overall status only
+    servicer.set("cold_storage", health_pb2.HealthCheckResponse.SERVING)
+    up = _probe(f"-addr=127.0.0.1:{port}")
+    assert up.returncode == 0 and up.stdout.strip() == f"127.0.0.1:{port}: SERVING; cold_storage: SERVING"

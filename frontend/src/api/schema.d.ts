@@ -1586,10 +1586,21 @@ export interface components {
         };
         /** Readiness */
         Readiness: {
-            /** Database */
-            database: string;
-            /** Status */
-            status: string;
+            /**
+             * Cold Storage
+             * @enum {string}
+             */
+            cold_storage: "local" | "ok" | "unreachable";
+            /**
+             * Database
+             * @enum {string}
+             */
+            database: "ok" | "unavailable";
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "ok" | "degraded" | "unavailable";
         };
         /** ResolutionConflict */
         ResolutionConflict: {
