@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from backend.index.cold import ObjectColdFiles
@@ -110,3 +111,23 @@ def test_a_deleted_object_is_not_read_from_a_stale_listing(bucket: Bucket) -> No
 
 def _cold_sources(bucket: Bucket) -> list[engine.Source]:
     return [engine.Source(path, "cold") for path in sorted(bucket.index.indexed_paths())]
+
+
+def test_queries_in_the_shared_session_see_their_own_tables_and_leave_none(bucket: Bucket) -> None:
+    engine.use_object_store(bucket.files)
+    sources = _cold_sources(bucket)
+    where = "trace_id IN (SELECT trace_id FROM batch)"
+    for seq in (15, 2345):
+        batch = pa.table({"trace_id": pa.array([trace_id(seq)], pa.string())})
+        found = engine.query_spans(sources, where, {}, tables={"batch": batch}, limit=100)
+        assert {row["trace_id"] for row in found.rows} == {trace_id(seq)} and len(found.rows) == 10
+        distinct = engine.query_spans(sources, where, {}, tables={"batch": batch}, select="DISTINCT trace_id")
+        assert distinct.rows == [{"trace_id": trace_id(seq)}]
+    # a predicate on a JSON column, and whole rows streamed file by file, in batches sized per file
+    decoded = engine.query_spans(sources, "attributes LIKE '%' AND trace_id = $t", {"t": trace_id(15)})
+    assert len(decoded.rows) == 10
+    streamed = list(engine.stream_spans(sources, "trace_id = $t", {"t": trace_id(2345)}, []))
+    assert len(streamed) == 10 and all(row["attributes"] for row in streamed)
+    session = engine._object_session
+    assert session is not None
+    assert session.ctx.catalog().schema().names() == set()
