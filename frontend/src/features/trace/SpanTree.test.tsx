@@ -3,31 +3,15 @@ import { cleanup, render, screen } from "@testing-library/react";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Span } from "../../api/types";
 import { SpanTreeView, VIRTUAL_FROM_ROWS } from "./SpanTree";
+import { spanAt } from "../../test/fixtures";
 import { buildSpanTree } from "./tree";
 
 afterEach(cleanup);
 
+/** A root and n - 1 children, one millisecond apart. */
 function wideTrace(n: number): Span[] {
-  const iso = (ms: number) => new Date(Date.UTC(2026, 0, 1) + ms).toISOString();
-  const span = (id: string, parent: string | null, ms: number): Span =>
-    ({
-      span_id: id,
-      trace_id: "a".repeat(32),
-      parent_span_id: parent,
-      service_name: "svc",
-      name: `span ${id}`,
-      kind: "INTERNAL",
-      start_time: iso(ms),
-      end_time: iso(ms + 1),
-      status_code: "0",
-      status_message: "",
-      attributes_json: {},
-      events_json: [],
-      links_json: [],
-      resource_attributes_json: {},
-    }) as unknown as Span;
-  const spans = [span("root", null, 0)];
-  for (let i = 1; i < n; i++) spans.push(span(`s${i}`, "root", i));
+  const spans = [spanAt("root", null, 0, 1)];
+  for (let i = 1; i < n; i++) spans.push(spanAt(`s${i}`, "root", i, i + 1));
   return spans;
 }
 
