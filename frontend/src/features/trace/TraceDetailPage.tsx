@@ -9,6 +9,7 @@ import { useEffect, useMemo, useState } from "react";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router";
 import { ApiError } from "../../api/client";
 import { traceDocumentQuery } from "../../api/traceDocument";
+import { NeighbourNav } from "../../components/NeighbourNav";
 import { Timestamp } from "../../components/Timestamp";
 import { TruncationNotice } from "../../components/TruncationNotice";
 import { UrlCheckbox } from "../../components/UrlCheckbox";
@@ -182,26 +183,12 @@ export default function TraceDetailPage() {
         }
         actions={
           bad ? undefined : (
-            <div className="header-nav">
-              <button
-                type="button"
-                className="btn"
-                aria-label="Previous (newer) trace"
-                disabled={!nav.newer}
-                onClick={() => go(nav.newer?.traceId)}
-              >
-                ↑ Newer
-              </button>
-              <button
-                type="button"
-                className="btn"
-                aria-label="Next (older) trace"
-                disabled={!nav.older}
-                onClick={() => go(nav.older?.traceId)}
-              >
-                ↓ Older
-              </button>
-            </div>
+            <NeighbourNav
+              noun="trace"
+              newer={nav.newer}
+              older={nav.older}
+              go={(entry) => go(entry.traceId)}
+            />
           )
         }
       />

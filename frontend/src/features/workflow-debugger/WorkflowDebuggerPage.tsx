@@ -6,6 +6,7 @@
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router";
 import type { Span, Transition } from "../../api/types";
+import { NeighbourNav } from "../../components/NeighbourNav";
 import { Timestamp } from "../../components/Timestamp";
 import { TruncationNotice } from "../../components/TruncationNotice";
 import { ErrorBox, IdText, Loading, Tabs, useDocumentTitle } from "../../components/ui";
@@ -209,30 +210,12 @@ export default function WorkflowDebuggerPage() {
             <Link to={`/traces/${svc}/${traceId}`}>View full trace</Link>
           </div>
         </div>
-        <div className="header-nav">
-          <button
-            type="button"
-            className="btn"
-            aria-label="Previous (newer) execution"
-            disabled={!nav.newer}
-            onClick={() =>
-              nav.newer && navigate(`/workflows/${svc}/${nav.newer.traceId}/${nav.newer.spanId}`)
-            }
-          >
-            ↑ Newer
-          </button>
-          <button
-            type="button"
-            className="btn"
-            aria-label="Next (older) execution"
-            disabled={!nav.older}
-            onClick={() =>
-              nav.older && navigate(`/workflows/${svc}/${nav.older.traceId}/${nav.older.spanId}`)
-            }
-          >
-            ↓ Older
-          </button>
-        </div>
+        <NeighbourNav
+          noun="execution"
+          newer={nav.newer}
+          older={nav.older}
+          go={(entry) => navigate(`/workflows/${svc}/${entry.traceId}/${entry.spanId}`)}
+        />
       </header>
 
       <section className="graph-panel" aria-label="Workflow graph">
