@@ -5,10 +5,11 @@ load, and again by `backend.spans.engine` (a no-op then; it covers library use s
 Three allocators serve the backend, and each keeps freed memory by default:
 - DataFusion's mimalloc: its 1 GiB arena is not committed up front
   (`MIMALLOC_ARENA_EAGER_COMMIT=0`; segments are mapped on demand and unmapped when purged,
-  which lowers the query peak), and the pages of tokio's blocking reader threads, which exit
-  after idling and leave their heaps "abandoned", are purged too (`MIMALLOC_ABANDONED_PAGE_PURGE`).
-  Freed pages are purged after mimalloc's default delay, not at once: purging at once made every
-  query fault its working set in again, a large share of its CPU time, for little memory.
+  which lowers the query peak), and freed pages are purged at once (`MIMALLOC_PURGE_DELAY=0`).
+  A delayed purge runs only when the heap that freed them allocates or frees again: the reader
+  threads of a query over fat spans then idle holding tens of MiB of decoded text, and the next
+  such query starts from there. The pages of tokio's blocking reader threads, which exit after
+  idling and leave their heaps "abandoned", are purged too (`MIMALLOC_ABANDONED_PAGE_PURGE`).
   Read by mimalloc when DataFusion's library loads.
 - glibc malloc raises its mmap threshold after a large block is freed, so the next large block
   (argon2's 19 MiB per sign-in, Arrow buffers) comes from a heap that keeps it afterwards: the
@@ -26,6 +27,7 @@ import ctypes
 import ctypes.util
 import os
 
+os.environ.setdefault("MIMALLOC_PURGE_DELAY", "0")
 os.environ.setdefault("MIMALLOC_ABANDONED_PAGE_PURGE", "1")
 os.environ.setdefault("MIMALLOC_ARENA_EAGER_COMMIT", "0")
 os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
