@@ -6,14 +6,17 @@ stays bounded by one batch whatever the file size. The sender controls the attri
 text that decides a batch's size (and Parquet compresses repetitive text so well that the file size
 says nothing about it): a row group is read in batches of about `_BATCH_TEXT_BYTES` of decoded
 text (from its metadata), and one whose resource text exceeds `_FAT_RESOURCE_BYTES` has it read
-in a second pass, for its owner spans only. Raises `UnreadableFile` for anything that is not a
-readable span file (corrupt, empty, wrong schema): the indexer records and retries those.
+in a second pass, for its owner spans only. A fat row group (`limits.is_fat`) is read holding
+`limits.FAT_READS`, taking turns with queries that decode fat rows. Raises `UnreadableFile` for
+anything that is not a readable span file (corrupt, empty, wrong schema): the indexer records
+and retries those.
 """
 
 from __future__ import annotations
 
 import re
 from bisect import bisect_left
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -27,6 +30,7 @@ from backend.agents.telemetry import EXECUTABLE_TYPES, json_object, owner_summar
 from backend.index.attribute_filter import PairCollector, PairFilter
 from backend.overview import rollups as overview
 from backend.overview.usage import LlmUsage, llm_usage, uncounted
+from backend.spans.limits import FAT_READS, is_fat
 from junjo_common import spanformat
 from junjo_common.spanformat.v1 import STATUS_ERROR
 
@@ -389,6 +393,17 @@ def _add_fat_resources(summary: FileSummary, parquet: pq.ParquetFile, group: int
         first_row += batch.num_rows
 
 
+def _add_group(
+    summary: FileSummary, parquet: pq.ParquetFile, group: int, rows: int, fat_resources: bool
+) -> None:
+    if fat_resources:
+        _add_fat_resources(summary, parquet, group, rows)
+        return
+    for batch in parquet.iter_batches(batch_size=rows, row_groups=[group], columns=list(COLUMNS)):
+        if batch.num_rows:
+            _add_owners(summary, _add_batch(summary, batch), batch.column("resource_attributes"))
+
+
 def summarize(path: Path | str, source: Any = None, size: int | None = None) -> FileSummary:
     """Reads the file `path` names and returns its summary; raises UnreadableFile when it is not
     a span file. `source` (with its `size`) is what to read instead of the path: an object in a
@@ -416,12 +431,8 @@ def summarize(path: Path | str, source: Any = None, size: int | None = None) -> 
             resource_bytes = meta.column(resource_column).total_uncompressed_size
             decoded = meta.column(attributes_column).total_uncompressed_size + resource_bytes
             rows = max(1, min(_BATCH_ROWS, meta.num_rows * _BATCH_TEXT_BYTES // max(decoded, 1)))
-            if resource_bytes > _FAT_RESOURCE_BYTES:
-                _add_fat_resources(summary, parquet, group, rows)
-                continue
-            for batch in parquet.iter_batches(batch_size=rows, row_groups=[group], columns=list(COLUMNS)):
-                if batch.num_rows:
-                    _add_owners(summary, _add_batch(summary, batch), batch.column("resource_attributes"))
+            with FAT_READS if is_fat(decoded, meta.num_rows) else nullcontext():
+                _add_group(summary, parquet, group, rows, resource_bytes > _FAT_RESOURCE_BYTES)
         add_llm_calls(summary, parquet)
     except UnreadableFile:
         raise

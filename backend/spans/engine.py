@@ -22,9 +22,10 @@ well that file sizes say nothing about it. Queries that pick rows (listing pages
 therefore read the thin columns only, and the JSON columns are read afterwards for the chosen rows
 by `stream_spans`, one file at a time, usually as bounded expressions of them (`preview`: of a
 span too large to answer whole, only its preview reaches Python). How many rows it decodes at
-once comes from the file's footer (`json_batch_rows`): the decoded size of the JSON columns in
-each row group. A batch never spans row groups; row groups over `SMALL_ROW_GROUP_BYTES` are read
-one row at a time, smaller ones in batches of about `BATCH_JSON_BYTES`.
+once comes from the file's footer (`json_reading`): the decoded size of the JSON columns in
+each row group. A batch never spans row groups; row groups over `FAT_ROW_GROUP_BYTES` are read
+one row at a time, smaller ones in batches of about `BATCH_JSON_BYTES`. A file with a fat row
+group (`limits.is_fat`) is read holding `limits.FAT_READS`, so such reads take turns.
 """
 
 from __future__ import annotations
@@ -34,8 +35,9 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext, suppress
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -46,7 +48,7 @@ from backend.spans import allocators  # noqa: F401  (before DataFusion loads: it
 from datafusion import SessionConfig, SessionContext
 
 from backend.index.cold import ObjectColdFiles
-from backend.spans.limits import JSON_COLUMNS
+from backend.spans.limits import FAT_READS, FAT_ROW_GROUP_BYTES, JSON_COLUMNS, is_fat
 from junjo_common import spanformat
 from junjo_common.object_store import SCHEME
 from junjo_common.spanformat.v1 import COLUMNS
@@ -54,14 +56,12 @@ from junjo_common.spanformat.v1 import COLUMNS
 Tier = Literal["cold", "hot"]
 ORDER_DESC = "ORDER BY start_time DESC, span_id DESC"
 ORDER_ASC = "ORDER BY start_time ASC, span_id ASC"
-SMALL_ROW_GROUP_BYTES = 32 * 1024 * 1024
 BATCH_JSON_BYTES = 4 * 1024 * 1024
 DEFAULT_BATCH_ROWS = 8192  # DataFusion's own default batch size
 # The object files' footers (metadata and page indexes) kept between queries, least recently used
 # dropped first (a footer is some KiB: a few columns' statistics per row group and page).
 OBJECT_FOOTER_CACHE_BYTES = 32 * 1024 * 1024
 _FOOTER_CACHE_ENTRIES = 1024
-_footer_cache: OrderedDict[object, int | None] = OrderedDict()
 _format_cache: OrderedDict[object, str | None] = OrderedDict()
 _footer_lock = threading.Lock()
 # Cold files on object storage and the session they are queried in: set at start when
@@ -387,7 +387,7 @@ def query_spans(
     (or with `oldest_first` the oldest) `limit` rows by (start_time, span_id) are returned.
     """
     result = QueryResult()
-    with OpenFiles(sources) as files:
+    with OpenFiles(sources) as files, _fat_turn(_decodes_fat_json(files.opened, where)):
         result.skipped.extend(files.skipped)
         if not files.opened:
             return result
@@ -412,17 +412,27 @@ def query_spans(
     return result
 
 
-def json_batch_rows(handle: LocalFile | ObjectFile) -> int | None:
-    """Rows per batch that keep a batch's decoded JSON columns near BATCH_JSON_BYTES, from the
-    file's footer; None (DataFusion's default batch) when its row groups are that sparse.
+class JsonReading(NamedTuple):
+    """How a file's JSON columns are read: rows per batch (None: DataFusion's default batch),
+    and whether the file has a fat row group."""
 
-    A row group over SMALL_ROW_GROUP_BYTES is read one row at a time (its size may sit in a few
+    batch_rows: int | None
+    fat: bool
+
+
+_footer_cache: OrderedDict[object, JsonReading] = OrderedDict()
+
+
+def json_reading(handle: LocalFile | ObjectFile) -> JsonReading:
+    """Rows per batch that keep a batch's decoded JSON columns near BATCH_JSON_BYTES, and whether
+    a row group is fat, from the file's footer.
+
+    A row group over FAT_ROW_GROUP_BYTES is read one row at a time (its size may sit in a few
     rows); a smaller one in batches of its average row size, so a batch never holds more than
     the row group. Plainly encoded columns decode to about their uncompressed page size; a
     dictionary-encoded column can repeat its largest value in every row, so it counts rows x its
     uncompressed size. Cached per file identity (device, inode, size, mtime; an object's
-    location): cold files never
-    change.
+    location): cold files never change.
     """
     key = handle.identity()
     with _footer_lock:
@@ -433,6 +443,7 @@ def json_batch_rows(handle: LocalFile | ObjectFile) -> int | None:
     names = meta.schema.names
     columns = [names.index(c) for c in JSON_COLUMNS if c in names]
     rows: int | None = None
+    fat = False
     for g in range(meta.num_row_groups):
         group = meta.row_group(g)
         size = 0
@@ -440,22 +451,39 @@ def json_batch_rows(handle: LocalFile | ObjectFile) -> int | None:
             chunk = group.column(i)
             per_value = chunk.total_uncompressed_size
             size += per_value * group.num_rows if chunk.has_dictionary_page else per_value
-        if size > SMALL_ROW_GROUP_BYTES:
+        fat = fat or is_fat(size, group.num_rows)
+        if size > FAT_ROW_GROUP_BYTES:
             rows = 1
         elif size > BATCH_JSON_BYTES:
             fitting = max(1, group.num_rows * BATCH_JSON_BYTES // size)
             rows = fitting if rows is None else min(rows, fitting)
+    reading = JsonReading(rows, fat)
     with _footer_lock:
-        _footer_cache[key] = rows
+        _footer_cache[key] = reading
         if len(_footer_cache) > _FOOTER_CACHE_ENTRIES:
             _footer_cache.popitem(last=False)
-    return rows
+    return reading
 
 
-def _batch_rows(handle: Handle) -> int | None:
-    """`json_batch_rows` of a file; None for an in-memory table (decoded already: its batches
-    cost nothing more)."""
-    return None if isinstance(handle, MemoryTable) else json_batch_rows(handle)
+def _reading(handle: Handle) -> JsonReading:
+    """`json_reading` of a file; an in-memory table is decoded already (its batches cost nothing
+    more)."""
+    return JsonReading(None, False) if isinstance(handle, MemoryTable) else json_reading(handle)
+
+
+def _fat_turn(fat: bool) -> AbstractContextManager[Any]:
+    return FAT_READS if fat else nullcontext()
+
+
+def _decodes_fat_json(items: list[tuple[Source, Handle]], where: str) -> bool:
+    """Whether a query with predicate `where` decodes a fat row group's JSON columns."""
+    if not any(column in where for column in JSON_COLUMNS):
+        return False
+    fat = False
+    for _, handle in items:
+        with suppress(Exception):  # an unreadable footer: the query itself reports the file
+            fat = fat or _reading(handle).fat
+    return fat
 
 
 def stream_spans(
@@ -468,17 +496,18 @@ def stream_spans(
     """Rows matching `where`: the thin columns, `columns` (SQL; by default the four JSON columns,
     whole), `_tier` and `_path`. `params` fill the placeholders of `where` and `columns`.
 
-    Files are read one after another, in batches sized by `_batch_rows`, so memory holds one
+    Files are read one after another, in batches sized by `json_reading`, so memory holds one
     small row group's rows or a single row whatever the spans' sizes; callers convert or drop
-    each row before taking the next. Unreadable files are appended to `skipped`.
+    each row before taking the next. A file with a fat row group is read holding FAT_READS.
+    Unreadable files are appended to `skipped`.
     """
     select = f"{_SELECT_THIN}, {columns}"
     with OpenFiles(sources) as files:
         skipped.extend(files.skipped)
         for source, handle in files.opened:
             try:
-                rows = _batch_rows(handle)
-                with _scope_for(handle, batch_rows=rows) as scope:
+                reading = _reading(handle)
+                with _fat_turn(reading.fat), _scope_for(handle, batch_rows=reading.batch_rows) as scope:
                     table = scope.register(handle, "t")
                     query = scope.sql(f"SELECT {select} FROM {table} WHERE {where}", params)
                     for batch in query.execute_stream():
@@ -507,7 +536,7 @@ def _run(
 ) -> list[dict[str, Any]]:
     batch_rows = None
     if any(column in where for column in JSON_COLUMNS):  # a predicate decodes the JSON columns
-        sizes = [rows for rows in (_batch_rows(h) for _, h in items) if rows is not None]
+        sizes = [r.batch_rows for r in (_reading(h) for _, h in items) if r.batch_rows is not None]
         batch_rows = min(sizes) if sizes else None
     # Object files in the shared session, everything else in one context of this query's; every
     # file is its own statement (its rows merged here), so they need not share a session.

@@ -7,6 +7,7 @@ levels when encoding), the text a listing row carries, and the bytes of one trac
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import orjson
@@ -31,6 +32,15 @@ STATE_HISTORY_BYTES = 4 * 1024 * 1024
 PREVIEW_PARSE_BYTES = 64 * 1024
 """Above this, a preview gets its few values out of the text in SQL instead of decoding it all."""
 
+FAT_ROW_BYTES = 256 * 1024
+"""A row group whose JSON text averages more than this per row is fat (see `FAT_READS`)."""
+FAT_ROW_GROUP_BYTES = 32 * 1024 * 1024
+"""A row group with more JSON text than this is fat, whatever its rows."""
+FAT_READS = threading.RLock()
+"""Held while a fat row group is decoded, by a query or by the indexer. Decoding a value costs a
+few times its text (the decompressed page, the value, the reader's buffers), so two such reads
+at once, or one beside the indexer, could pass the backend's memory limit: they take turns."""
+
 PREVIEW_TEXT_CHARS = 256
 """A string attribute in a listing row keeps this many characters (then `…`)."""
 PREVIEW_EVENTS = 16
@@ -47,6 +57,11 @@ PREVIEW_ATTRIBUTES = (
     "gen_ai.system",
     "gen_ai.operation.name",
 )
+
+
+def is_fat(json_bytes: int, rows: int) -> bool:
+    """Whether a row group with `json_bytes` of decoded JSON text in `rows` rows is fat."""
+    return json_bytes > FAT_ROW_GROUP_BYTES or json_bytes > rows * FAT_ROW_BYTES
 
 
 def may_nest_deeper(text: str | bytes, depth: int = MAX_JSON_DEPTH) -> bool:

@@ -16,7 +16,7 @@ from junjo_common.spanformat.v1 import SCHEMA, dumps_json, parquet_writer_option
 from tests.query.spanfiles import BASE_NS, new_trace_id, span
 
 MiB = 1024 * 1024
-BACKEND_MEMORY_LIMIT = 448 * MiB  # docker-compose.yml mem_limit of the backend
+BACKEND_MEMORY_LIMIT = 384 * MiB  # docker-compose.yml mem_limit of the backend
 SERVICE = "hostile"
 
 
@@ -129,14 +129,16 @@ def poison_trace(start_ns: int = BASE_NS + 10**12) -> tuple[str, list[dict[str, 
     return trace, sorted(rows, key=lambda r: r["start_time"])
 
 
-def fat_roots(count: int, blob_bytes: int) -> Iterator[dict[str, Any]]:
+def fat_roots(
+    count: int, blob_bytes: int, label: str = "fat workflow", start_ns: int = BASE_NS + 2 * 10**12
+) -> Iterator[dict[str, Any]]:
     blob = "x" * blob_bytes
     for i in range(count):
         row = span(
             new_trace_id(),
             service=SERVICE,
-            name=f"fat workflow {i}",
-            start_ns=BASE_NS + 2 * 10**12 + i * 10**6,
+            name=f"{label} {i}",
+            start_ns=start_ns + i * 10**6,
             status=2 if i == 0 else 0,
         )
         row["attributes"] = dumps_json(

@@ -9,6 +9,7 @@ resident size (`VmHWM`) is read from /proc after the requests.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import orjson
@@ -153,4 +154,46 @@ def test_trace_answers_are_bounded_by_bytes_and_spans_and_page_through(env: Env)
     assert names == [f"small {i}" for i in range(2500)]
     bad = env.api.http.get(f"/api/v1/trace-document/{many}", params={"cursor": "!!"})
     assert bad.status_code == 422
+    assert env.peak_rss() < BACKEND_MEMORY_LIMIT
+
+
+def test_fat_reads_beside_the_indexer_stay_within_the_memory_limit(env: Env) -> None:
+    """The two query slots open fat spans while the indexer summarises a file of fat spans: each of
+    these decodes megabytes per span, and all at once would pass the memory limit."""
+    start = BASE_NS + 5 * 10**12
+    env.store(fat_roots(8, 12 * MiB, label="open fat", start_ns=start), 8)
+    listed = env.get(f"{OBS}/services/{SERVICE}/workflows", limit=250).json()
+    opened = sorted((r for r in listed if r["name"].startswith("open fat")), key=lambda r: r["name"])
+    assert len(opened) == 8
+    env.files += 1
+    write_rows(
+        cold_path(env.root, f"hostile-{env.files:03d}"),
+        fat_roots(8, 12 * MiB, label="indexed fat", start_ns=start + 10**12),
+        8,
+    )
+
+    def flush() -> int:
+        response = env.api.http.post("/api/admin/flush-wal")
+        assert response.status_code == 200, response.text
+        return int(response.json()["files_indexed"])
+
+    def read_while(flushing: Any, paths: list[str]) -> int:
+        reads = 0
+        while not flushing.done() or not reads:  # at least one pass; the flush takes seconds
+            for path in paths:
+                env.get(path)
+                reads += 1
+            if reads >= 40:
+                break
+        return reads
+
+    with ThreadPoolExecutor(3) as pool:
+        flushing = pool.submit(flush)
+        one_span = [f"{OBS}/traces/{r['trace_id']}/spans/{r['span_id']}" for r in opened[:4]]
+        documents = [f"/api/v1/trace-document/{r['trace_id']}" for r in opened[4:]]
+        readers = [pool.submit(read_while, flushing, paths) for paths in (one_span, documents)]
+        assert flushing.result() >= 1
+        assert all(reader.result() > 0 for reader in readers)
+    indexed = env.get(f"{OBS}/services/{SERVICE}/workflows", limit=250).json()
+    assert sum(r["name"].startswith("indexed fat") for r in indexed) == 8
     assert env.peak_rss() < BACKEND_MEMORY_LIMIT
