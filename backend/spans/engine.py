@@ -63,6 +63,7 @@ DEFAULT_BATCH_ROWS = 8192  # DataFusion's own default batch size
 OBJECT_FOOTER_CACHE_BYTES = 32 * 1024 * 1024
 _FOOTER_CACHE_ENTRIES = 1024
 _format_cache: OrderedDict[object, str | None] = OrderedDict()
+_schema_cache: OrderedDict[str, pa.Schema] = OrderedDict()
 _footer_lock = threading.Lock()
 # Cold files on object storage and the session they are queried in: set at start when
 # JUNJO_OBJECT_STORE_URL is (one per process).
@@ -157,7 +158,18 @@ class ObjectFile:
         return self.location
 
     def register(self, ctx: SessionContext, name: str) -> None:
-        ctx.register_parquet(name, self.location, file_extension="")
+        """With the schema DataFusion found the first time: registering then asks the store
+        nothing (the scan still asks for the object itself)."""
+        with _footer_lock:
+            schema = _schema_cache.get(self.location)
+            if schema is not None:
+                _schema_cache.move_to_end(self.location)
+        ctx.register_parquet(name, self.location, file_extension="", schema=schema)
+        if schema is None:
+            with _footer_lock:
+                _schema_cache[self.location] = ctx.table(name).schema()
+                if len(_schema_cache) > _FOOTER_CACHE_ENTRIES:
+                    _schema_cache.popitem(last=False)
 
     def close(self) -> None:
         pass
@@ -188,9 +200,10 @@ class ObjectSession:
     or two each, before any page). This session's runtime keeps the footers it has read (Parquet
     metadata and page indexes), at most OBJECT_FOOTER_CACHE_BYTES, least recently used dropped
     first, and reuses one only for the same object path, size and last-modified time (objects are
-    written once under their name). File listings are not cached: each query asks the store for
-    the objects it reads (one HEAD each), so an object deleted by retention is never looked for
-    from a stale listing.
+    written once under their name). File listings are not cached: each statement asks the store
+    for the objects it reads (one HEAD each; their schemas are known after the first time, see
+    `ObjectFile.register`), so an object deleted by retention is never looked for from a stale
+    listing.
 
     Queries share it through `Scope`s: a query's tables get names of its own and are dropped when
     it ends. The batch size is the one setting that differs between queries; a DataFrame keeps

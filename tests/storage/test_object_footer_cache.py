@@ -4,6 +4,7 @@ requests a proxy in front of the S3 server saw, never by timing."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,6 +86,19 @@ def test_a_second_identical_query_reads_no_footer(bucket: Bucket) -> None:
     assert len(requests) < len(first_requests)
 
 
+def test_a_warm_statement_asks_once_per_object_then_reads_pages(bucket: Bucket) -> None:
+    """Its registration asks nothing (schema known), its scan one HEAD (no listing is kept), then
+    the bloom filter and pages: GETs of anything but the footer."""
+    engine.use_object_store(bucket.files)
+    (source, _) = _cold_sources(bucket)
+    for _ in range(2):
+        found = engine.query_spans([source], "trace_id = $t", {"t": trace_id(15)}, limit=100)
+        requests = bucket.proxy.take()
+    assert len(found.rows) == 10
+    assert [r.method for r in requests].count("HEAD") == 1
+    assert bucket.footer_reads(requests) == 0 and all(r.method in ("HEAD", "GET") for r in requests)
+
+
 def test_the_footer_cache_is_bounded_by_bytes(bucket: Bucket, monkeypatch: pytest.MonkeyPatch) -> None:
     """With room for no footer, every query reads them again (the bound is the runtime's)."""
     monkeypatch.setattr(engine, "OBJECT_FOOTER_CACHE_BYTES", 1024)
@@ -96,8 +110,9 @@ def test_the_footer_cache_is_bounded_by_bytes(bucket: Bucket, monkeypatch: pytes
 
 
 def test_a_deleted_object_is_not_read_from_a_stale_listing(bucket: Bucket) -> None:
-    """The shared session keeps footers, not listings: an object deleted between two queries
-    is skipped by the second, which still answers from the rest."""
+    """The shared session keeps footers and schemas, not listings: an object deleted between two
+    queries is gone for the second, which answers from the rest (as for a deleted local file: its
+    rows are gone, not an error)."""
     engine.use_object_store(bucket.files)
     _queries(bucket)
     doomed = planner.trace_page(bucket.index, HotTiers(), trace_id(2345))
@@ -106,7 +121,7 @@ def test_a_deleted_object_is_not_read_from_a_stale_listing(bucket: Bucket) -> No
     bucket.files.delete(location)
     left = engine.query_spans(_cold_sources(bucket), "1=1", {})
     assert {row["_path"] for row in left.rows} == set(bucket.index.indexed_paths()) - {location}
-    assert [s.path for s in left.skipped] == [location]
+    assert left.skipped == []
 
 
 def _cold_sources(bucket: Bucket) -> list[engine.Source]:
@@ -131,3 +146,18 @@ def test_queries_in_the_shared_session_see_their_own_tables_and_leave_none(bucke
     session = engine._object_session
     assert session is not None
     assert session.ctx.catalog().schema().names() == set()
+
+
+def test_an_unreachable_bucket_is_reported_not_dropped(bucket: Bucket) -> None:
+    """Unlike a deleted object, one the store cannot be asked about is skipped by name."""
+    engine.use_object_store(bucket.files)
+    sources = _cold_sources(bucket)
+    assert len(engine.query_spans(sources, "1=1", {}).rows) == 4000
+    bucket.proxy.refuse()
+    started = time.monotonic()
+    found = engine.query_spans(sources, "1=1", {})
+    assert found.rows == [] and sorted(s.path for s in found.skipped) == [s.path for s in sources]
+    skipped: list[engine.SkippedFile] = []
+    assert list(engine.stream_spans(sources, "1=1", {}, skipped)) == []
+    assert sorted(s.path for s in skipped) == [s.path for s in sources]
+    print(f"answered without the bucket in {time.monotonic() - started:.1f} s")
