@@ -67,7 +67,7 @@ _MARKED_PATTERN = (
 # An LLM call below a Junjo model request is found by walking up its parents: at most this many
 # levels, over at most this many parent links of the file's spans.
 _MAX_CALL_DEPTH = 64
-_MAX_PARENT_LINKS = 200_000
+_MAX_PARENT_LINKS = 50_000
 _BATCH_ROWS = 2048  # at most: the vectorised kernels' cost per batch is spread over enough rows
 _BATCH_TEXT_BYTES = 8 * 1024 * 1024  # decoded attribute and resource text per batch, at most
 # Resource text above this in a row group is read in a pass of its own (`_add_fat_resources`).
