@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from backend.index.store import MetadataIndex
-from backend.overview.rollups import COUNTERS, HOUR_NS, MINUTE_NS, Rollup, parse_latency, quantile_ns
+from backend.overview.rollups import COUNTERS, HOUR_NS, MINUTE_NS, Rollup, parse_latencies, quantile_ns
 
 MINUTE_ROLLUPS_UP_TO_NS = 24 * HOUR_NS
 MAX_RANGE_NS = 400 * 24 * HOUR_NS
@@ -70,12 +70,13 @@ def overview(index: MetadataIndex, query: OverviewQuery) -> dict[str, Any]:
     first = query.start_ns - query.start_ns % width
     starts = list(range(first, query.end_ns, step))
     per_service: dict[str, dict[int, Rollup]] = {}
-    for row in index.rollup_points(width, first, step, query.end_ns, query.service):
+    rows = index.rollup_points(width, first, step, query.end_ns, query.service)
+    for row, latency in zip(rows, parse_latencies([row[-1] for row in rows]), strict=True):
         rollup = per_service.setdefault(row[0], {}).setdefault(row[1], Rollup())
         for name, value in zip(COUNTERS, row[2 : 2 + len(COUNTERS)], strict=True):
             rollup.counts[name] += int(value)
         rollup.cost_usd += float(row[-2])
-        rollup.latency = parse_latency(row[-1] or "")
+        rollup.latency = latency
     known = [s for s in index.services() if query.service is None or s == query.service]
     services = []
     for service in sorted(set(known) | set(per_service)):

@@ -22,7 +22,7 @@ from backend.index.indexer import Indexer
 from backend.index.retention import RetentionPolicy, apply_retention
 from backend.index.store import MetadataIndex
 from backend.overview.query import OverviewQuery, overview
-from backend.overview.rollups import HOUR_NS, MINUTE_NS, latency_bucket, parse_latency, quantile_ns
+from backend.overview.rollups import HOUR_NS, MINUTE_NS, latency_bucket, parse_latencies, quantile_ns
 from backend.overview.usage import MAX_TOKENS, llm_usage
 from tests.query.spanfiles import BASE_NS, cold_path, new_trace_id, span, write_span_file
 from tests.support.old_index import index_at_schema, index_with_one_file
@@ -238,8 +238,7 @@ def test_unknown_model_has_no_price_never_zero() -> None:
 
 def test_histograms_joined_with_empty_ones_parse() -> None:
     """A chart point joins the histograms of its rows; a row without root spans has an empty one."""
-    assert parse_latency("") == {}
-    assert parse_latency("100:1,,100:2,-3:1,") == {100: 3, -3: 1}
+    assert parse_latencies(["", None, "100:1,,100:2,-3:1,", "7:2"]) == [{}, {}, {100: 3, -3: 1}, {7: 2}]
 
 
 def test_latency_quantiles_are_within_one_bucket() -> None:
