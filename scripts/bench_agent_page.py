@@ -20,8 +20,8 @@ sys.path.insert(0, str(ROOT))
 from tests.e2e.conftest import DIST, ensure_built  # noqa: E402
 from tests.support.api import ApiClient  # noqa: E402
 from tests.support.browser_bench import first_content, signed_in_page, wait_until_shown  # noqa: E402
-from tests.support.procs import free_port, run_sender  # noqa: E402
-from tests.support.stack import Stack, start_backend, start_ingestion, start_static_ui  # noqa: E402
+from tests.support.procs import run_sender  # noqa: E402
+from tests.support.stack import running_ui  # noqa: E402
 
 SERVICE = "agent-page-app"
 FIRST_CONTENT = (
@@ -36,13 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     ensure_built()
     work = Path(tempfile.mkdtemp(prefix="bench-agent-page-"))
-    ui_port = free_port()
-    ui_url = f"http://127.0.0.1:{ui_port}"
-    stack = Stack(work, extra_env={"JUNJO_ALLOW_ORIGINS": ui_url})
-    try:
-        start_backend(stack, work)
-        start_ingestion(stack, work)
-        start_static_ui(stack, ui_port, DIST, work)
+    with running_ui(work, work, DIST) as (stack, ui_url):
         with ApiClient(stack.http_url, origin=ui_url) as api:
             api.create_first_user()
             key = api.create_api_key("bench")
@@ -51,8 +45,6 @@ def main(argv: list[str] | None = None) -> int:
         with signed_in_page(ui_url) as page:
             wait_until_shown(page, url, FIRST_CONTENT, 60)
             times = [first_content(page, url, FIRST_CONTENT) for _ in range(args.runs)]
-    finally:
-        stack.stop()
     print(f"\nAgent execution page ({args.runs} runs, headless Chromium, 1440x900)")
     print("| measure | median ms | max ms | budget |\n|---|---|---|---|")
     median, worst = statistics.median(times), max(times)

@@ -28,8 +28,7 @@ sys.path.insert(0, str(ROOT))
 from scripts import bench_query  # noqa: E402
 from tests.e2e.conftest import DIST  # noqa: E402
 from tests.support.browser_bench import first_content, print_requests, signed_in_page  # noqa: E402
-from tests.support.procs import free_port  # noqa: E402
-from tests.support.stack import Stack, start_backend, start_ingestion, start_static_ui  # noqa: E402
+from tests.support.stack import running_ui  # noqa: E402
 
 SERVICE = "bench-service-0"
 
@@ -58,19 +57,12 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="bench-frontend-"))
     data = work / "data"
     shutil.copytree(source, data, ignore=shutil.ignore_patterns("logs", "wal", "hot_snapshot.parquet"))
-    ui_port = free_port()
-    ui_url = f"http://127.0.0.1:{ui_port}"
-    stack = Stack(data, extra_env={"JUNJO_ALLOW_ORIGINS": ui_url})
     try:
-        start_backend(stack, work)
-        start_ingestion(stack, work)
-        start_static_ui(stack, ui_port, DIST, work)
-        with signed_in_page(ui_url) as page:
+        with running_ui(data, work, DIST) as (_, ui_url), signed_in_page(ui_url) as page:
             lists = loads(page, f"{ui_url}/traces/{SERVICE}", "table[aria-label=Traces] tbody tr", args.runs)
             trace = manifest["sample_traces"][0]
             traces = loads(page, f"{ui_url}/traces/{SERVICE}/{trace}", "[role=treeitem]", args.runs)
     finally:
-        stack.stop()
         log = work / "static.log"
         print(log.read_text()[-3000:] if log.exists() else "no static log")
         shutil.rmtree(work, ignore_errors=True)

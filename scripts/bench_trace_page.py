@@ -30,8 +30,8 @@ from tests.support.browser_bench import (  # noqa: E402
     signed_in_page,
     wait_until_shown,
 )
-from tests.support.procs import free_port, run_sender  # noqa: E402
-from tests.support.stack import Stack, start_backend, start_ingestion, start_static_ui  # noqa: E402
+from tests.support.procs import run_sender  # noqa: E402
+from tests.support.stack import running_ui  # noqa: E402
 
 SERVICE = "wide-trace-app"
 FIRST_CONTENT = "first content (tree rows in the DOM)"
@@ -105,15 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     ensure_built()
     work = Path(tempfile.mkdtemp(prefix="bench-trace-page-"))
-    ui_port = free_port()
-    ui_url = f"http://127.0.0.1:{ui_port}"
-    stack = Stack(work, extra_env={"JUNJO_ALLOW_ORIGINS": ui_url})
     results: dict[str, list[float]] = {}
     failures = 0
-    try:
-        start_backend(stack, work)
-        start_ingestion(stack, work)
-        start_static_ui(stack, ui_port, DIST, work)
+    with running_ui(work, work, DIST) as (stack, ui_url):
         with ApiClient(stack.http_url, origin=ui_url) as api:
             api.create_first_user()
             key = api.create_api_key("bench")
@@ -139,8 +133,6 @@ def main(argv: list[str] | None = None) -> int:
                     except Exception as exc:  # reported, and the remaining interactions still run
                         print(f"{name}: {str(exc).splitlines()[0][:300]}", flush=True)
                         failures += 1
-    finally:
-        stack.stop()
     print(f"\nTrace page with a {args.spans:,}-span trace ({args.runs} runs, headless Chromium, 1440x900)")
     print("| measure | median ms | max ms | budget |\n|---|---|---|---|")
     for name, values in results.items():

@@ -20,8 +20,8 @@ from playwright.sync_api import Browser, Page, Playwright, ViewportSize, expect,
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.support.chromium import launch_chromium
-from tests.support.procs import ROOT, free_port
-from tests.support.stack import Stack, start_backend, start_ingestion, start_static_ui
+from tests.support.procs import ROOT
+from tests.support.stack import Stack, running_ui
 
 # Generous waits: the suite shares a 2-core machine with every other suite (no timing asserts).
 expect.set_options(timeout=15_000)
@@ -73,16 +73,8 @@ def ui_stack_env() -> dict[str, str]:
 def ui_stack(tmp_path_factory: pytest.TempPathFactory, ui_stack_env: dict[str, str]) -> Iterator[UiStack]:
     ensure_built()
     data = tmp_path_factory.mktemp("e2e")
-    ui_port = free_port()
-    ui_url = f"http://127.0.0.1:{ui_port}"
-    stack = Stack(data, extra_env={**ui_stack_env, "JUNJO_ALLOW_ORIGINS": ui_url})
-    try:
-        start_backend(stack, data)
-        start_ingestion(stack, data)
-        start_static_ui(stack, ui_port, DIST, data)
+    with running_ui(data, data, DIST, ui_stack_env) as (stack, ui_url):
         yield UiStack(stack, ui_url, data)
-    finally:
-        stack.stop()
 
 
 @pytest.fixture(scope="module")

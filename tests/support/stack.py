@@ -229,3 +229,21 @@ def signed_in_stack(data: Path, api_timeout: float = 30.0) -> Iterator[tuple[Sta
             yield stack, api
     finally:
         stack.stop()
+
+
+@contextmanager
+def running_ui(
+    data: Path, log_dir: Path, dist: Path, extra_env: dict[str, str] | None = None
+) -> Iterator[tuple[Stack, str]]:
+    """Backend, ingestion and the built frontend `dist` on a port of its own, whose origin the
+    backend allows; yields the stack and the UI's URL and stops all three on exit."""
+    ui_port = free_port()
+    ui_url = f"http://127.0.0.1:{ui_port}"
+    stack = Stack(data, extra_env={**(extra_env or {}), "JUNJO_ALLOW_ORIGINS": ui_url})
+    try:
+        start_backend(stack, log_dir)
+        start_ingestion(stack, log_dir)
+        start_static_ui(stack, ui_port, dist, log_dir)
+        yield stack, ui_url
+    finally:
+        stack.stop()
