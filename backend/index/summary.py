@@ -6,10 +6,10 @@ stays bounded by one batch whatever the file size. The sender controls the attri
 text that decides a batch's size (and Parquet compresses repetitive text so well that the file size
 says nothing about it): a row group is read in batches of about `_BATCH_TEXT_BYTES` of decoded
 text (from its metadata), and one whose resource text exceeds `_FAT_RESOURCE_BYTES` has it read
-in a second pass, for its owner spans only. A fat row group (`limits.is_fat`) is read holding
-`limits.FAT_READS`, taking turns with queries that decode fat rows. Raises `UnreadableFile` for
-anything that is not a readable span file (corrupt, empty, wrong schema): the indexer records
-and retries those.
+in a second pass, for its owner spans only. A fat row group (`limits.is_fat`) is read in its
+turn (`limits.fat_read_turn`), before or after queries that decode fat rows. Raises
+`UnreadableFile` for anything that is not a readable span file (corrupt, empty, wrong schema):
+the indexer records and retries those.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from backend.agents.telemetry import EXECUTABLE_TYPES, json_object, owner_summar
 from backend.index.attribute_filter import PairCollector, PairFilter
 from backend.overview import rollups as overview
 from backend.overview.usage import LlmUsage, llm_usage, uncounted
-from backend.spans.limits import FAT_READS, is_fat
+from backend.spans.limits import fat_read_turn, is_fat
 from junjo_common import spanformat
 from junjo_common.spanformat.v1 import STATUS_ERROR
 
@@ -431,7 +431,7 @@ def summarize(path: Path | str, source: Any = None, size: int | None = None) -> 
             resource_bytes = meta.column(resource_column).total_uncompressed_size
             decoded = meta.column(attributes_column).total_uncompressed_size + resource_bytes
             rows = max(1, min(_BATCH_ROWS, meta.num_rows * _BATCH_TEXT_BYTES // max(decoded, 1)))
-            with FAT_READS if is_fat(decoded, meta.num_rows) else nullcontext():
+            with fat_read_turn() if is_fat(decoded, meta.num_rows) else nullcontext():
                 _add_group(summary, parquet, group, rows, resource_bytes > _FAT_RESOURCE_BYTES)
         add_llm_calls(summary, parquet)
     except UnreadableFile:

@@ -25,7 +25,7 @@ span too large to answer whole, only its preview reaches Python). How many rows 
 once comes from the file's footer (`json_reading`): the decoded size of the JSON columns in
 each row group. A batch never spans row groups; row groups over `FAT_ROW_GROUP_BYTES` are read
 one row at a time, smaller ones in batches of about `BATCH_JSON_BYTES`. A file with a fat row
-group (`limits.is_fat`) is read holding `limits.FAT_READS`, so such reads take turns.
+group (`limits.is_fat`) is read in its turn (`limits.fat_read_turn`): such reads take turns.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ from backend.spans import allocators  # noqa: F401  (before DataFusion loads: it
 from datafusion import SessionConfig, SessionContext
 
 from backend.index.cold import ObjectColdFiles
-from backend.spans.limits import FAT_READS, FAT_ROW_GROUP_BYTES, JSON_COLUMNS, is_fat
+from backend.spans.limits import FAT_ROW_GROUP_BYTES, JSON_COLUMNS, fat_read_turn, is_fat
 from junjo_common import spanformat
 from junjo_common.object_store import SCHEME
 from junjo_common.spanformat.v1 import COLUMNS
@@ -485,7 +485,7 @@ def _reading(handle: Handle) -> JsonReading:
 
 
 def _fat_turn(fat: bool) -> AbstractContextManager[Any]:
-    return FAT_READS if fat else nullcontext()
+    return fat_read_turn() if fat else nullcontext()
 
 
 def _decodes_fat_json(items: list[tuple[Source, Handle]], where: str) -> bool:
@@ -511,7 +511,7 @@ def stream_spans(
 
     Files are read one after another, in batches sized by `json_reading`, so memory holds one
     small row group's rows or a single row whatever the spans' sizes; callers convert or drop
-    each row before taking the next. A file with a fat row group is read holding FAT_READS.
+    each row before taking the next. A file with a fat row group is read in its turn.
     Unreadable files are appended to `skipped`.
     """
     select = f"{_SELECT_THIN}, {columns}"

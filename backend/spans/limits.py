@@ -8,9 +8,14 @@ levels when encoding), the text a listing row carries, and the bytes of one trac
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import orjson
+import structlog
+
+log = structlog.get_logger(__name__)
 
 MAX_JSON_DEPTH = 64
 """Nesting kept in decoded telemetry JSON; deeper containers become `DEPTH_MARKER`."""
@@ -33,13 +38,12 @@ PREVIEW_PARSE_BYTES = 64 * 1024
 """Above this, a preview gets its few values out of the text in SQL instead of decoding it all."""
 
 FAT_ROW_BYTES = 256 * 1024
-"""A row group whose JSON text averages more than this per row is fat (see `FAT_READS`)."""
+"""A row group whose JSON text averages more than this per row is fat (see `fat_read_turn`)."""
 FAT_ROW_GROUP_BYTES = 32 * 1024 * 1024
 """A row group with more JSON text than this is fat, whatever its rows."""
-FAT_READS = threading.RLock()
-"""Held while a fat row group is decoded, by a query or by the indexer. Decoding a value costs a
-few times its text (the decompressed page, the value, the reader's buffers), so two such reads
-at once, or one beside the indexer, could pass the backend's memory limit: they take turns."""
+FAT_READ_WAIT_SECONDS = 120.0
+"""How long a fat read waits for its turn before it goes ahead anyway."""
+_fat_reads = threading.Lock()  # no owner: a reader's generator may be closed by another thread
 
 PREVIEW_TEXT_CHARS = 256
 """A string attribute in a listing row keeps this many characters (then `…`)."""
@@ -62,6 +66,23 @@ PREVIEW_ATTRIBUTES = (
 def is_fat(json_bytes: int, rows: int) -> bool:
     """Whether a row group with `json_bytes` of decoded JSON text in `rows` rows is fat."""
     return json_bytes > FAT_ROW_GROUP_BYTES or json_bytes > rows * FAT_ROW_BYTES
+
+
+@contextmanager
+def fat_read_turn() -> Iterator[None]:
+    """Held while a fat row group is decoded, by a query or by the indexer. Decoding a value costs
+    a few times its text (the decompressed page, the value, the reader's buffers), so two such
+    reads at once, or one beside the indexer, could pass the backend's memory limit: they take
+    turns. Not re-entrant (a fat read reads nothing else meanwhile). A turn waited for longer than
+    FAT_READ_WAIT_SECONDS (a reader left suspended) is taken anyway, so none waits for good."""
+    turn = _fat_reads.acquire(timeout=FAT_READ_WAIT_SECONDS)
+    if not turn:
+        log.warning("fat_read_turn_timed_out", waited_seconds=FAT_READ_WAIT_SECONDS)
+    try:
+        yield
+    finally:
+        if turn:
+            _fat_reads.release()
 
 
 def may_nest_deeper(text: str | bytes, depth: int = MAX_JSON_DEPTH) -> bool:
