@@ -39,8 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.ingestion.workload import make_request  # noqa: E402
-from tests.support.api import ApiClient  # noqa: E402
-from tests.support.stack import Stack, start_backend, start_ingestion  # noqa: E402
+from tests.support.stack import Stack, start_with_api_key  # noqa: E402
 
 EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 SPANS = 100
@@ -161,11 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-hostile-") as tmp:
         stack = Stack(Path(tmp), extra_env={"JUNJO_API_KEY_CACHE_TTL_SECONDS": "1"})
         try:
-            start_backend(stack, Path(tmp) / "logs")
-            with ApiClient(stack.http_url) as api:
-                api.create_first_user()
-                key = api.create_api_key("bench")
-            proc = start_ingestion(stack, Path(tmp) / "logs")
+            key, proc = start_with_api_key(stack, Path(tmp) / "logs")
             assert proc.proc is not None
             pid = proc.proc.pid
             endpoint = stack.otlp_endpoint

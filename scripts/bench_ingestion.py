@@ -49,8 +49,7 @@ sys.path.insert(0, str(ROOT))
 from junjo_common.internal_token import call_metadata  # noqa: E402
 from junjo_common.proto_gen import ingestion_pb2, ingestion_pb2_grpc  # noqa: E402
 from tests.ingestion.workload import make_request, span_ids  # noqa: E402
-from tests.support.api import ApiClient  # noqa: E402
-from tests.support.stack import Stack, internal_token, start_backend, start_ingestion  # noqa: E402
+from tests.support.stack import Stack, internal_token, start_with_api_key  # noqa: E402
 
 EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 SPANS = 100
@@ -435,11 +434,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-ingestion-") as tmp:
         stack = Stack(Path(tmp), extra_env=extra_env)
         try:
-            start_backend(stack, Path(tmp) / "logs")
-            with ApiClient(stack.http_url) as api:
-                api.create_first_user()
-                key = api.create_api_key("bench")
-            proc = start_ingestion(stack, Path(tmp) / "logs")
+            key, proc = start_with_api_key(stack, Path(tmp) / "logs")
             assert proc.proc is not None
             pid = proc.proc.pid
             report["idle_rss_mb"] = round(psutil.Process(pid).memory_info().rss / 2**20, 1)

@@ -216,6 +216,16 @@ def start_static_ui(
     return proc
 
 
+def start_with_api_key(stack: Stack, log_dir: Path, key_name: str = "bench") -> tuple[str, ServiceProcess]:
+    """Starts the backend, creates the first user and an API key, then starts ingestion (which
+    checks keys with the backend); returns the key and ingestion's process."""
+    start_backend(stack, log_dir)
+    with ApiClient(stack.http_url) as api:
+        api.create_first_user()
+        key = api.create_api_key(key_name)
+    return key, start_ingestion(stack, log_dir)
+
+
 @contextmanager
 def signed_in_stack(data: Path, api_timeout: float = 30.0) -> Iterator[tuple[Stack, ApiClient]]:
     """Backend and ingestion whose indexer waits for the test (files are indexed when a test
