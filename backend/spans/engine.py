@@ -58,8 +58,8 @@ ORDER_DESC = "ORDER BY start_time DESC, span_id DESC"
 ORDER_ASC = "ORDER BY start_time ASC, span_id ASC"
 BATCH_JSON_BYTES = 4 * 1024 * 1024
 DEFAULT_BATCH_ROWS = 8192  # DataFusion's own default batch size
-# The object files' footers (metadata and page indexes) kept between queries, least recently used
-# dropped first (a footer is some KiB: a few columns' statistics per row group and page).
+# The object files' footers (metadata and page indexes, decoded) kept between queries, least
+# recently used dropped first.
 OBJECT_FOOTER_CACHE_BYTES = 32 * 1024 * 1024
 _FOOTER_CACHE_ENTRIES = 1024
 _format_cache: OrderedDict[object, str | None] = OrderedDict()
