@@ -216,6 +216,9 @@ class ObjectSession:
         self.ctx.register_object_store(SCHEME, files.datafusion_store(), files.config.bucket)
         self.ctx.sql(f"SET datafusion.runtime.metadata_cache_limit = '{OBJECT_FOOTER_CACHE_BYTES >> 10}K'")
         self.ctx.sql("SET datafusion.runtime.list_files_cache_limit = '0K'")
+        # No separate statistics cache: they come from the cached footers, and entries kept by
+        # table would only pile up (every query's table names are new).
+        self.ctx.sql("SET datafusion.runtime.file_statistics_cache_limit = '0K'")
         self._plan_lock = threading.Lock()
         self._scopes = itertools.count(1)
 
