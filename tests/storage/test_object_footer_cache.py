@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -161,3 +162,25 @@ def test_an_unreachable_bucket_is_reported_not_dropped(bucket: Bucket) -> None:
     assert list(engine.stream_spans(sources, "1=1", {}, skipped)) == []
     assert sorted(s.path for s in skipped) == [s.path for s in sources]
     print(f"answered without the bucket in {time.monotonic() - started:.1f} s")
+
+
+def test_concurrent_queries_share_the_session_without_seeing_each_other(bucket: Bucket) -> None:
+    """Threads query the shared session at once (their tables under names of their own, batch
+    sizes set while planning): every answer is its own."""
+    engine.use_object_store(bucket.files)
+    sources = _cold_sources(bucket)
+    where = "trace_id IN (SELECT trace_id FROM batch)"
+
+    def one(seq: int) -> set[str]:
+        batch = pa.table({"trace_id": pa.array([trace_id(seq)], pa.string())})
+        rows = engine.query_spans(sources, where, {}, tables={"batch": batch}).rows
+        streamed = engine.stream_spans(sources, "trace_id = $t", {"t": trace_id(seq)}, [])
+        assert {r["span_id"] for r in streamed} == {r["span_id"] for r in rows}
+        return {r["trace_id"] for r in rows} | {str(len(rows))}
+
+    seqs = list(range(5, 4000, 97))
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(one, seqs))
+    assert answers == [{trace_id(seq), "10"} for seq in seqs]
+    session = engine._object_session
+    assert session is not None and session.ctx.catalog().schema().names() == set()
