@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 from backend.index import attribute_filter, summary  # noqa: E402
 from backend.index.store import MetadataIndex  # noqa: E402
 from scripts import bench_query  # noqa: E402
-from tests.support.api import DEFAULT_EMAIL, DEFAULT_PASSWORD, ApiClient  # noqa: E402
+from tests.support.api import ApiClient  # noqa: E402
 from tests.support.stack import Stack, start_backend, start_ingestion  # noqa: E402
 
 OBS = "/api/v1/observability"
@@ -116,19 +116,21 @@ def _send_needles(stack: Stack, key: str, oldest_ns: int, marker: str) -> None:
 
 
 def _oldest_values(files: list[Path]) -> dict[str, str]:
-    """A user.id, a request.bytes and an http.route of SERVICE in the first file (not a needle)."""
-    table = pq.read_table(files[0], columns=["service_name", "attributes"])
-    for service, text in zip(
-        table.column("service_name").to_pylist(), table.column("attributes").to_pylist(), strict=True
-    ):
-        attributes = json.loads(text)
-        if service == SERVICE and "http.route" in attributes:
-            return {
-                "user": attributes["user.id"],
-                "bytes": str(attributes["request.bytes"]),
-                "route": attributes["http.route"],
-            }
-    raise SystemExit(f"no span of {SERVICE} with user.id in {files[0]}")
+    """A user.id, a request.bytes and an http.route of SERVICE in the first file that has one (the
+    needles' file, which may sort first by name, has none)."""
+    for path in files:
+        table = pq.read_table(path, columns=["service_name", "attributes"])
+        for service, text in zip(
+            table.column("service_name").to_pylist(), table.column("attributes").to_pylist(), strict=True
+        ):
+            attributes = json.loads(text)
+            if service == SERVICE and "http.route" in attributes:
+                return {
+                    "user": attributes["user.id"],
+                    "bytes": str(attributes["request.bytes"]),
+                    "route": attributes["http.route"],
+                }
+    raise SystemExit(f"no span of {SERVICE} with http.route in the data set")
 
 
 def _min_start(path: Path) -> int:
@@ -189,8 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         start_backend(stack, cache / "logs")
         start_ingestion(stack, cache / "logs")
         api = ApiClient(stack.http_url, timeout=1800)
-        if api.http.post("/sign-in", json={"email": DEFAULT_EMAIL, "password": DEFAULT_PASSWORD}).is_error:
-            api.create_first_user()  # a data set written straight to Parquet has no account yet
+        bench_query.sign_in_or_create(api)
         print(f"  {api.http.post('/api/admin/flush-wal').json()['message']}", flush=True)
         values = _oldest_values(files)
         marker = "needle-7f3a"
