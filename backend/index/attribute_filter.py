@@ -216,17 +216,19 @@ def _fill(data: bytes) -> float:
 
 
 def _walk(value: Any, pairs: set[tuple[str, Any]]) -> None:
-    """Adds the scalar (key, value) pairs of a map, and of every map nested in it or in its lists."""
-    if type(value) is dict:
-        for key, item in value.items():
-            if type(item) is dict or type(item) is list:
-                _walk(item, pairs)
-            else:
-                pairs.add((key, item))
-    elif type(value) is list:
-        for item in value:
-            if type(item) is dict or type(item) is list:
-                _walk(item, pairs)
+    """Adds the scalar (key, value) pairs of a map, and of every map nested in it or in its lists.
+    Iterative, so no nesting can exhaust the stack."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if type(node) is dict:
+            for key, item in node.items():
+                if type(item) is dict or type(item) is list:
+                    stack.append(item)
+                else:
+                    pairs.add((key, item))
+        else:
+            stack.extend(item for item in node if type(item) is dict or type(item) is list)
 
 
 def _json_texts(column: pa.Array) -> Iterable[Any]:

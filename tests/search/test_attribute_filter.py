@@ -213,6 +213,15 @@ def test_attributes_that_are_not_a_json_object_leave_the_file_unfiltered() -> No
     assert not built.may_hold("b", "e")
 
 
+def test_attributes_nested_deeper_than_the_interpreter_stack_are_walked() -> None:
+    # orjson parses up to 1024 levels; the walk must not need a stack frame per level.
+    deep = '{"k":' + "[" * 1000 + '{"d":"e"}' + "]" * 1000 + "}"
+    collector = PairCollector(len(deep))
+    collector.add_batch(pa.array([deep]))
+    built = collector.finish()
+    assert built is not None and built.may_hold("d", "e")
+
+
 def test_migration_8_summarises_files_indexed_before_for_their_filters(tmp_path: Path) -> None:
     root = tmp_path / "parquet"
     path = _file(root, "v7", 0, [{"order.id": "o-1"}])
