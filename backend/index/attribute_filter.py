@@ -22,7 +22,7 @@ checks every row of the files that are read.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,7 +116,7 @@ class PairCollector:
         if not self.usable:
             return
         pairs: set[tuple[str, Any]] = set()
-        for raw in _json_texts(attributes):
+        for raw in json_texts(attributes):
             if raw is None:
                 continue
             try:
@@ -231,7 +231,7 @@ def _walk(value: Any, pairs: set[tuple[str, Any]]) -> None:
             stack.extend(item for item in node if type(item) is dict or type(item) is list)
 
 
-def _json_texts(column: pa.Array) -> Iterable[Any]:
+def json_texts(column: pa.Array) -> Iterator[Any]:
     """Each row's text, sliced from Arrow's buffers without a copy (None for a null row)."""
     if column.type != pa.string():  # not a span format's type: read as text, however slowly
         yield from column.to_pylist()

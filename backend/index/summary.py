@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from backend.agents.telemetry import EXECUTABLE_TYPES, json_object, owner_summary, service_identity, text
-from backend.index.attribute_filter import PairCollector, PairFilter
+from backend.index.attribute_filter import PairCollector, PairFilter, json_texts
 from backend.overview import rollups as overview
 from backend.overview.usage import LlmUsage, llm_usage, uncounted
 from backend.spans.limits import fat_read_turn, is_fat
@@ -337,10 +337,8 @@ def _json_at(column: pa.Array, row: int) -> dict[str, Any]:
         return {}
     if column.type != pa.string():  # not a span format's type: read as text, however slowly
         return json_object(column[row].as_py())
-    offsets = memoryview(column.buffers()[1]).cast("i")
-    start, end = offsets[column.offset + row], offsets[column.offset + row + 1]
     try:
-        parsed = orjson.loads(memoryview(column.buffers()[2])[start:end])
+        parsed = orjson.loads(next(json_texts(column.slice(row, 1))))
     except orjson.JSONDecodeError:
         return {}
     return parsed if isinstance(parsed, dict) else {}
