@@ -167,14 +167,39 @@ def _usage(inp: int, out: int) -> ModelUsage:
     return ModelUsage(input_tokens=inp, output_tokens=out, total_tokens=inp + out)
 
 
-async def _run_agent(name: str, usages: list[tuple[int, int]], fails: bool) -> None:
-    steps: list[object] = [
+def _forecast_calls(usage: list[ModelUsage | None]) -> list[object]:
+    """One model response per usage, each asking for a forecast."""
+    return [
         ToolCallsResponse(
-            tool_calls=[ToolCall(id=f"call_{i}", name="forecast", arguments={"city": "Paris"})],
-            usage=_usage(*usage),
+            tool_calls=[ToolCall(id=f"call_{i}", name="forecast", arguments={"city": "Paris"})], usage=u
         )
-        for i, usage in enumerate(usages[:-1])
+        for i, u in enumerate(usage)
     ]
+
+
+def _weather_agent(name: str, descriptor: ModelDriverDescriptor, driver: object, service: Any) -> Agent:
+    """An Agent answering weather questions with one `forecast` tool (served by `service`)."""
+    return Agent(
+        key=name,
+        name=name,
+        instructions="Answer weather questions.",
+        input_type=Question,
+        model=ModelDriverBinding(descriptor=descriptor, shared_driver=driver),
+        tools=[
+            Tool(
+                name="forecast",
+                description="Temperature of a city",
+                input_type=CityInput,
+                output_type=Forecast,
+                shared_service=service,
+            )
+        ],
+        output_type=Answer,
+    )
+
+
+async def _run_agent(name: str, usages: list[tuple[int, int]], fails: bool) -> None:
+    steps = _forecast_calls([_usage(*usage) for usage in usages[:-1]])
     last = usages[-1]
     if fails:
         steps.append(
@@ -185,28 +210,10 @@ async def _run_agent(name: str, usages: list[tuple[int, int]], fails: bool) -> N
         )
     else:
         steps.append(FinalOutputResponse(output={"answer": "18°C"}, usage=_usage(*last)))
-    agent = Agent(
-        key=name,
-        name=name,
-        instructions="Answer weather questions.",
-        input_type=Question,
-        model=ModelDriverBinding(
-            descriptor=ModelDriverDescriptor(
-                driver_key="scripted", provider=PRICED_PROVIDER, model=PRICED_MODEL, fixture=True
-            ),
-            shared_driver=ScriptedModelDriver(steps),
-        ),
-        tools=[
-            Tool(
-                name="forecast",
-                description="Temperature of a city",
-                input_type=CityInput,
-                output_type=Forecast,
-                shared_service=_broken if fails else _forecast,
-            )
-        ],
-        output_type=Answer,
+    descriptor = ModelDriverDescriptor(
+        driver_key="scripted", provider=PRICED_PROVIDER, model=PRICED_MODEL, fixture=True
     )
+    agent = _weather_agent(name, descriptor, ScriptedModelDriver(steps), _broken if fails else _forecast)
     try:
         await agent.execute(Question(question="Weather?"), dependencies=None)
     except AgentError:
@@ -252,35 +259,12 @@ class InstrumentedDriver:
 
 async def _run_instrumented(name: str, run: Instrumented) -> None:
     usage = [_usage(*u) if run.reported else None for u in run.usages]
-    responses: list[object] = [
-        ToolCallsResponse(
-            tool_calls=[ToolCall(id=f"call_{i}", name="forecast", arguments={"city": "Paris"})], usage=u
-        )
-        for i, u in enumerate(usage[:-1])
-    ]
+    responses = _forecast_calls(usage[:-1])
     responses.append(FinalOutputResponse(output={"answer": "18°C"}, usage=usage[-1]))
-    agent = Agent(
-        key=name,
-        name=name,
-        instructions="Answer weather questions.",
-        input_type=Question,
-        model=ModelDriverBinding(
-            descriptor=ModelDriverDescriptor(
-                driver_key="instrumented", provider=PRICED_PROVIDER, model=PRICED_MODEL
-            ),
-            shared_driver=InstrumentedDriver(run, responses),
-        ),
-        tools=[
-            Tool(
-                name="forecast",
-                description="Temperature of a city",
-                input_type=CityInput,
-                output_type=Forecast,
-                shared_service=_forecast,
-            )
-        ],
-        output_type=Answer,
+    descriptor = ModelDriverDescriptor(
+        driver_key="instrumented", provider=PRICED_PROVIDER, model=PRICED_MODEL
     )
+    agent = _weather_agent(name, descriptor, InstrumentedDriver(run, responses), _forecast)
     await agent.execute(Question(question="Weather?"), dependencies=None)
 
 
