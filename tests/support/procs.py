@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -32,10 +34,25 @@ def run_sender(module: str, *args: str, timeout: float = 120.0) -> Any:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+# Below Linux's ephemeral range (32768-60999). A port the OS hands out for port 0 is one of its
+# ephemeral ports: once the probe closes it, any outgoing connection can take it before the
+# service binds it, and the service then fails to start. The ports are handed out in a shuffled
+# order, each once per pass, so the several ports a stack asks for before starting never repeat.
+_TEST_PORTS = range(20_000, 32_768)
+_port_order = itertools.cycle(random.sample(_TEST_PORTS, len(_TEST_PORTS)))
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port nothing listens on (all interfaces), outside the range outgoing connections use."""
+    for _ in range(len(_TEST_PORTS)):
+        port = next(_port_order)
+        with socket.socket() as s:
+            try:
+                s.bind(("0.0.0.0", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {_TEST_PORTS.start}-{_TEST_PORTS.stop - 1}")
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
